@@ -1,0 +1,79 @@
+/*
+ * program.h - the compiled result: a flat, index-based, immutable program.
+ *
+ * The optimizer's graph (a hash-consed DAG in the compile arena) is flattened
+ * into two sections of SSA instructions, each instruction producing one
+ * scalar value at its own index:
+ *
+ *   frame section  every constant and per-frame node, run once per frame on
+ *                  the host in double precision (t, dt, frame, params, strips,
+ *                  count, and everything computed only from them);
+ *   led section    every per-LED node, run for each LED in float precision on
+ *                  the GPU (emitted GLSL) or on the CPU (the evaluator).
+ *
+ * The led section reads per-frame values through OP_UNIFORM instructions
+ * (imm = index u into uniforms[]); uniforms[u] is frame value uniform_src[u]
+ * rounded to float. Constants that only the led section uses are OP_CONST
+ * instructions of the led section (imm rounded to float there). Operands
+ * always refer to earlier instructions of the same section, so each section
+ * can be run front to back. This file is internal to compiler/; the public
+ * view of a program is sky/sky.h.
+ */
+#ifndef SKY_PROGRAM_H
+#define SKY_PROGRAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sky/sky.h"
+
+typedef enum sky_op {
+#define X(id, name, arity, result, leaf, glsl, kernel) OP_##id,
+#include "ops.def"
+#undef X
+    OP__COUNT
+} sky_op;
+
+typedef enum sky_rate { RATE_CONST = 0, RATE_FRAME = 1, RATE_LED = 2 } sky_rate;
+typedef enum sky_result { RESULT_NUM, RESULT_BOOL } sky_result;
+
+/* Static facts about each op, generated from ops.def (ops.c). */
+typedef struct sky_op_info {
+    const char *name;
+    uint8_t arity;
+    uint8_t result;   /* sky_result */
+    int8_t leaf_rate; /* sky_rate for leaves, -1 for operations */
+    const char *glsl; /* template, NULL for leaves */
+} sky_op_info;
+
+extern const sky_op_info sky_op_table[OP__COUNT];
+
+typedef struct prog_insn {
+    uint16_t op;       /* sky_op */
+    uint16_t pad;
+    uint32_t arg[3];   /* operand instruction indices in the same section */
+    double imm;        /* CONST value, PARAM slot, PREV/PREV_AT channel, UNIFORM index */
+} prog_insn;
+
+typedef struct prog_section {
+    prog_insn *insns;
+    uint32_t count;
+} prog_section;
+
+struct sky_program {
+    prog_section frame;    /* double precision, once per frame */
+    prog_section led;      /* float precision, once per LED */
+    uint32_t *uniform_src; /* uniform u = frame value uniform_src[u] */
+    uint32_t uniform_count;
+    uint32_t out[3];       /* led-section indices of the final r, g, b (equal for grey) */
+    bool out_is_grey;
+    sky_param_info *params;
+    uint32_t param_count;
+    uint32_t param_slots;
+    uint32_t inputs;       /* SKY_INPUT_* bits */
+    bool uses_prev;
+    char *name_pool;       /* storage for param names */
+};
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * sky/frame.h - the shared frame file (../shared/spec/frame.md), writer and reader.
+ *
+ * One writer (the runtime) publishes frames into a memory-mapped file through
+ * a ring of seqlocked slots; any number of readers (the LED driver, previews,
+ * Python) attach by path and read the newest frame without ever blocking the
+ * writer or seeing a torn frame. This library links no Vulkan.
+ *
+ * Thread safety: a writer or a reader handle belongs to one thread at a time;
+ * distinct handles are independent. Readers install a process-wide SIGBUS
+ * handler (chained to any previous one) the first time they attach, so that a
+ * file shrinking under a reader is reported as SKY_ERR_FORMAT, never a crash.
+ */
+#ifndef SKY_FRAME_H
+#define SKY_FRAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sky/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SKY_FRAME_MAGIC        "SKYFRAME"
+#define SKY_FRAME_VERSION      1u
+#define SKY_FRAME_HEADER_BYTES 256u
+#define SKY_FRAME_DEFAULT_PATH "/dev/shm/skyscreen"
+#define SKY_FRAME_MIN_SLOTS    3u
+#define SKY_FRAME_MAX_SLOTS    256u
+#define SKY_FRAME_DEFAULT_SLOTS 4u
+
+/* The header fields a reader has validated, in host order. */
+typedef struct sky_frame_info {
+    uint32_t version, header_bytes, led_count, strip_count, channels, slot_count;
+    uint64_t slot_stride, slots_offset, strips_offset, positions_offset, seq_offset, file_bytes;
+    uint64_t writer_pid;
+    uint32_t fps_nominal, flags;
+    char layout[33]; /* NUL-terminated copy of the header's layout string */
+} sky_frame_info;
+
+/* Bytes one slot needs for `led_count` LEDs: room for the shader's 4-LED groups, page-rounded. */
+uint64_t sky_frame_slot_stride(uint32_t led_count);
+
+/* ------------------------------------------------------------------ writer */
+
+typedef struct sky_frame_writer sky_frame_writer;
+
+typedef struct sky_frame_writer_options {
+    const char *path;            /* default SKY_FRAME_DEFAULT_PATH */
+    uint32_t led_count;
+    uint32_t strip_count;
+    const uint32_t *strip_sizes; /* strip_count entries summing to led_count */
+    const float *positions;      /* led_count (x, y) pairs */
+    uint32_t slot_count;         /* 0: SKY_FRAME_DEFAULT_SLOTS */
+    uint32_t fps_nominal;        /* 0: unpaced */
+    const char *layout;          /* layout string for the header, at most 32 bytes */
+    mode_t mode;                 /* 0: 0600 */
+} sky_frame_writer_options;
+
+/*
+ * Builds a new file beside `path` and renames it over `path` (never following
+ * a symbolic link there), then holds an exclusive flock on it for the
+ * writer's life. On failure returns a status and, when `error` is not NULL,
+ * a message naming the path and the problem (at most `error_len` bytes).
+ */
+sky_status sky_frame_writer_create(const sky_frame_writer_options *options,
+                                   sky_frame_writer **writer, char *error, size_t error_len);
+/* Unmaps, unlocks and closes; the file stays for readers to see the writer is gone. */
+void sky_frame_writer_free(sky_frame_writer *writer);
+
+/*
+ * Begins the next frame f (numbered from 1): marks its slot odd and returns a
+ * pointer to the slot's led_count * 3 bytes (slot_stride bytes are writable).
+ * Every begin is followed by exactly one publish.
+ */
+uint8_t *sky_frame_writer_begin(sky_frame_writer *writer, uint64_t *frame);
+/* Marks the slot complete, advertises it as the newest frame and beats the heartbeat. */
+void sky_frame_writer_publish(sky_frame_writer *writer);
+/* Writes the heartbeat without publishing (an idle writer that is alive). */
+void sky_frame_writer_heartbeat(sky_frame_writer *writer);
+
+/*
+ * The page-aligned region holding every slot: [slots_offset, file_bytes) of
+ * the mapping, for a GPU to import (VK_EXT_external_memory_host). Slot k
+ * starts at base + k * slot_stride.
+ */
+uint8_t *sky_frame_writer_slots(sky_frame_writer *writer, size_t *bytes, uint64_t *slot_stride,
+                                uint32_t *slot_count);
+const sky_frame_info *sky_frame_writer_info(const sky_frame_writer *writer);
+
+/* ------------------------------------------------------------------ reader */
+
+typedef struct sky_frame_reader sky_frame_reader;
+
+/*
+ * Opens and validates the file at `path` (every header field against the
+ * file's size, with overflow-free arithmetic) and maps it read-only.
+ * SKY_ERR_IO when the file does not exist (yet), SKY_ERR_FORMAT with a message
+ * naming the bad field otherwise.
+ */
+sky_status sky_frame_reader_open(const char *path, sky_frame_reader **reader, char *error,
+                                 size_t error_len);
+void sky_frame_reader_free(sky_frame_reader *reader);
+
+const sky_frame_info *sky_frame_reader_info(const sky_frame_reader *reader);
+/* The strip table and LED positions, copied out at open time. */
+const uint32_t *sky_frame_reader_strips(const sky_frame_reader *reader);
+const float *sky_frame_reader_positions(const sky_frame_reader *reader);
+
+/*
+ * Copies the newest complete frame into dst (led_count * 3 bytes) with the
+ * seqlock protocol, retrying on a torn copy. Returns SKY_OK with *frame set
+ * when a frame newer than the last one read was copied; SKY_ERR_AGAIN when
+ * nothing new was published; SKY_ERR_FORMAT when the file shrank or became
+ * invalid under the reader (the message says why; reopen to recover).
+ */
+sky_status sky_frame_reader_read(sky_frame_reader *reader, uint8_t *dst, size_t dst_len,
+                                 uint64_t *frame, char *error, size_t error_len);
+
+/* Frames skipped between consecutive reads (a gap in frame numbers), since open. */
+uint64_t sky_frame_reader_dropped(const sky_frame_reader *reader);
+/* Torn copies detected and retried, since open. */
+uint64_t sky_frame_reader_retries(const sky_frame_reader *reader);
+
+typedef enum sky_writer_state {
+    SKY_WRITER_ALIVE,    /* holds its lock and beat within the timeout */
+    SKY_WRITER_STALE,    /* holds its lock but its heartbeat is older than the timeout */
+    SKY_WRITER_DEAD,     /* its lock is free (crashed, killed or exited) */
+} sky_writer_state;
+
+/* Liveness by flock probe and heartbeat age (CLOCK_MONOTONIC). */
+sky_writer_state sky_frame_reader_writer_state(sky_frame_reader *reader, uint64_t timeout_ns);
+/* True when the path now names another file (the writer restarted): reopen. */
+bool sky_frame_reader_replaced(const sky_frame_reader *reader);
+
+/* CLOCK_MONOTONIC in nanoseconds, the clock of heartbeat_ns. */
+uint64_t sky_frame_now_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

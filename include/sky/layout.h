@@ -1,0 +1,51 @@
+/*
+ * sky/layout.h - LED layouts: where each LED of an installation is.
+ *
+ * A layout string names the installation's shape:
+ *   disc:STRIPSxLEDS[:INNER]  radial strips; strip s at angle tau*s/STRIPS
+ *                             counter-clockwise from +x, LED l at radius
+ *                             INNER + (1 - INNER)(l + 0.5)/LEDS (INNER default 0)
+ *   grid:WxH                  H rows (strips) of W LEDs, row 0 at the top
+ *   strip:N                   one strip of N LEDs along x
+ *   map:FILE                  a JSON or CSV list of strips of (x, y) positions,
+ *                             normalised into [-1, 1] keeping the aspect ratio
+ * The default is disc:360x288, the Skyscreen. Part of libskyframe (no Vulkan).
+ *
+ * Thread safety: a sky_layout is immutable after creation.
+ */
+#ifndef SKY_LAYOUT_H
+#define SKY_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sky/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SKY_LAYOUT_DEFAULT "disc:360x288"
+#define SKY_LAYOUT_MAX_LEDS (1u << 24)
+
+typedef struct sky_layout {
+    uint32_t led_count;
+    uint32_t strip_count;
+    uint32_t *strip_sizes; /* strip_count entries */
+    float *xy;             /* led_count (x, y) pairs in [-1, 1] */
+    char name[33];         /* the layout string as stored in the frame header (truncated) */
+} sky_layout;
+
+/*
+ * Parses `spec` and builds the layout. On a malformed string or file returns
+ * SKY_ERR_FORMAT (or SKY_ERR_IO) with a message naming the problem and, for
+ * map files, the line or JSON position.
+ */
+sky_status sky_layout_create(const char *spec, sky_layout **layout, char *error, size_t error_len);
+void sky_layout_free(sky_layout *layout);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

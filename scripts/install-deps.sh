@@ -1,0 +1,31 @@
+#!/bin/sh
+# Installs every Debian package Skyscreen needs to build, run and test.
+# Idempotent: packages already present are skipped by apt. Uses sudo when not root.
+set -eu
+
+PACKAGES="
+build-essential cmake pkg-config git clang libclang-rt-14-dev clang-format
+libvulkan-dev libvulkan-volk-dev mesa-vulkan-drivers vulkan-tools
+libshaderc-dev glslang-dev glslang-tools spirv-tools spirv-headers
+libcmocka-dev libpng-dev libgif-dev libinih-dev libjson-c-dev
+python3 python3-numpy valgrind procps
+"
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -n "$missing" ]; then
+    echo "install-deps: installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -q
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -q --no-install-recommends $missing
+else
+    echo "install-deps: all packages present"
+fi
