@@ -1,0 +1,1 @@
+/* emit_glsl.c: being written. */

@@ -1,0 +1,1 @@
+/* lex.c: being written. */

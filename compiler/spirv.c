@@ -1,0 +1,1 @@
+/* spirv.c: being written. */

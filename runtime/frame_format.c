@@ -1,0 +1,1 @@
+/* frame_format.c: being written. */

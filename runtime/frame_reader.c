@@ -1,0 +1,1 @@
+/* frame_reader.c: being written. */
