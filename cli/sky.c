@@ -1,0 +1,99 @@
+/*
+ * sky.c - the `sky` command: dispatch to subcommands, --help, --version.
+ *
+ * Each subcommand lives in its own cmd_<name>.c; this file only routes and
+ * holds the small helpers they share (reading a file, colour detection).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "sky/sky.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"check", cmd_check, "check .sky files and print diagnostics"},
+    {"compile", cmd_compile, "compile a .sky file to GLSL, SPIR-V or the optimized graph"},
+    {"run", cmd_run, "render a pattern live into the shared frame file"},
+    {"preview", cmd_preview, "render a pattern to a PNG, an animated GIF or the terminal"},
+    {"bench", cmd_bench, "measure frames/s on the device and on the CPU evaluator"},
+    {"devices", cmd_devices, "list Vulkan devices"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: sky <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun `sky <command> --help` for a command's options.\n"
+                 "  --help      show this help\n  --version   show the version\n");
+}
+
+char *cli_read_file(const char *path, size_t *len, char *error, size_t error_len) {
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        snprintf(error, error_len, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+        if (n == cap) {
+            /* Files past the language's limit are read whole so the compiler can report them. */
+            char *bigger = cap > ((size_t)1 << 30) ? NULL : realloc(buf, cap * 2 + 1);
+            if (!bigger) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    int failed = ferror(f);
+    if (f != stdin) fclose(f);
+    if (!buf || failed) {
+        snprintf(error, error_len, "%s: %s", path, buf ? "read error" : "file too large");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+bool cli_use_color(void) {
+    const char *no_color = getenv("NO_COLOR");
+    return isatty(STDERR_FILENO) && !(no_color && no_color[0]);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("sky %s\n", SKY_VERSION_STRING);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "sky: unknown command `%s`\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
