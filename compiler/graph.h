@@ -72,6 +72,13 @@ typedef struct graph_result {
 sky_status backend_build(arena *a, const graph_result *in, const sky_compile_options *options,
                          sky_program **program);
 
+/*
+ * Evaluates a node of rate RATE_CONST in double precision with the
+ * evaluator's own kernels (eval.c). The checker uses it for param defaults.
+ * False when the node is not constant.
+ */
+bool graph_eval_const(const graph *g, node_id id, double *value);
+
 /* Checks the graph's invariants (operand order, arity, result kinds, rates). False on a bug. */
 bool graph_verify(const graph *g, const char **why);
 
