@@ -1,0 +1,234 @@
+/*
+ * sky/runtime.h - libskyrt, the Vulkan runtime: runs a compiled .sky program
+ * every frame and publishes the pixels into the shared frame file.
+ *
+ * Per frame the host evaluates the program's per-frame section
+ * (sky_program_eval_frame) into a small buffer, the device runs the per-LED
+ * compute shader (docs/shader-abi.md) over every LED of the layout, and the
+ * bytes land in the frame file's slot: written by the shader straight into the
+ * slot when the device can import host memory (VK_EXT_external_memory_host:
+ * zero copies), else copied once from a host-visible buffer. The previous
+ * frame is kept on the device at full precision for programs that read `prev`.
+ *
+ * Without a frame writer the runtime renders into host memory (previews,
+ * benchmarks, tests) and sky_runtime_frame_bytes returns the pixels.
+ *
+ * Typical use:
+ *   sky_runtime_options o; sky_runtime_options_init(&o);
+ *   o.layout = layout; o.writer = writer;            // writer may be NULL
+ *   sky_runtime_create(&o, &rt, err, sizeof err);
+ *   sky_runtime_set_program(rt, program, err, sizeof err);
+ *   for (;;) sky_runtime_render(rt, t, dt, params, err, sizeof err);
+ *   sky_runtime_free(rt);
+ *
+ * Thread safety: a sky_runtime belongs to one thread at a time; distinct
+ * runtimes are independent. The one piece of global state is volk's table of
+ * loader entry points (instance-level functions, loaded once per process,
+ * under a lock); device functions live in a per-runtime table.
+ * Every function returns a status and writes a message naming the problem
+ * into the caller's buffer (`error`, at most `error_len` bytes, may be NULL).
+ * Waits on the device time out (default 2 s) with SKY_ERR_DEVICE_LOST rather
+ * than hang. After SKY_ERR_DEVICE_LOST every call fails the same way: free the
+ * runtime and create a new one.
+ */
+#ifndef SKY_RUNTIME_H
+#define SKY_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sky/frame.h"
+#include "sky/layout.h"
+#include "sky/sky.h"
+#include "sky/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The environment variable that picks the device when the option is unset. */
+#define SKY_DEVICE_ENV "SKY_DEVICE"
+/* The message (prefix) for a machine without any usable Vulkan device. */
+#define SKY_NO_DEVICE_MESSAGE \
+    "no Vulkan device found: install mesa-vulkan-drivers for the CPU device (lavapipe)"
+
+/* ----------------------------------------------------------------- devices */
+
+typedef enum sky_device_type {
+    SKY_DEVICE_OTHER = 0,
+    SKY_DEVICE_DISCRETE,
+    SKY_DEVICE_INTEGRATED,
+    SKY_DEVICE_VIRTUAL,
+    SKY_DEVICE_CPU,
+} sky_device_type;
+
+/* "discrete", "integrated", "virtual", "cpu" or "other". Never NULL. */
+const char *sky_device_type_str(sky_device_type type);
+
+typedef struct sky_vk_device_info {
+    uint32_t index; /* position in Vulkan's enumeration: what `--device N` takes */
+    char name[256];
+    sky_device_type type;
+    uint32_t api_version;          /* VK_MAKE_API_VERSION encoding */
+    uint32_t driver_version;       /* vendor-specific encoding */
+    bool has_compute;              /* has a compute queue: usable by the runtime */
+    bool has_external_memory_host; /* can import host memory: zero-copy publishing */
+    uint64_t min_import_alignment; /* minImportedHostPointerAlignment, 0 without the extension */
+    uint32_t max_workgroup_size;   /* min(maxComputeWorkGroupSize[0], ...Invocations) */
+    bool chosen;                   /* the device the runtime would pick for the selector given */
+} sky_vk_device_info;
+
+/*
+ * Lists every Vulkan physical device. `selector` is what --device takes (an
+ * index or a case-insensitive name substring; NULL: $SKY_DEVICE, else the
+ * best by type, discrete > integrated > virtual > CPU, that has a compute
+ * queue) and only decides which entry has `chosen` set; a selector matching
+ * nothing leaves every `chosen` false and still returns SKY_OK. Without a
+ * Vulkan loader or with no device returns SKY_ERR_NO_DEVICE with
+ * SKY_NO_DEVICE_MESSAGE (and the detail) in `error`. Free *devices with free().
+ */
+sky_status sky_vk_list_devices(const char *selector, sky_vk_device_info **devices, size_t *count,
+                               char *error, size_t error_len);
+
+/* ----------------------------------------------------------------- runtime */
+
+typedef struct sky_runtime sky_runtime;
+
+/* How the pixels reach their destination; reported by sky_runtime_output_path. */
+typedef enum sky_output_path {
+    SKY_OUTPUT_HOST = 0,  /* no frame writer: rendered into runtime-owned host memory */
+    SKY_OUTPUT_ZERO_COPY, /* the shader writes into the frame file's slots (imported memory) */
+    SKY_OUTPUT_COPY,      /* the shader writes a host-visible buffer, copied into the slot */
+} sky_output_path;
+
+/* "host", "zero-copy" or "copy". Never NULL. */
+const char *sky_output_path_str(sky_output_path path);
+
+typedef struct sky_runtime_options {
+    /* Device selector: "N" (index, as `sky devices` lists) or a name substring.
+     * NULL or "": $SKY_DEVICE when set, else the best device. */
+    const char *device;
+    /* The LEDs. Required; must outlive the runtime. */
+    const sky_layout *layout;
+    /* Publish every frame here (its led_count must match the layout's), or
+     * NULL to render into host memory. Must outlive the runtime; the runtime
+     * is then its only user (it calls begin/publish). */
+    sky_frame_writer *writer;
+    /* Frames submitted to the device before the oldest is waited for: 1 or 2
+     * (0: 2). sky_runtime_render always completes its frame; this only matters
+     * with sky_runtime_submit. */
+    uint32_t frames_in_flight;
+    /* Work-group size (specialization constant 0); 0: 64. Clamped to the device limit. */
+    uint32_t local_size;
+    /* Never import the frame file's memory, even where the device can: forces
+     * SKY_OUTPUT_COPY (for tests and for measuring the difference). */
+    bool force_copy;
+    /* Longest wait for the device before reporting SKY_ERR_DEVICE_LOST; 0: 2000 ms. */
+    uint32_t wait_timeout_ms;
+} sky_runtime_options;
+
+/* Fills *options with the defaults (everything 0/NULL). */
+void sky_runtime_options_init(sky_runtime_options *options);
+
+/*
+ * Picks the device, creates the Vulkan objects, uploads the LED inputs and the
+ * strip table, clears `prev` to 0 and, with a frame writer, maps its slots for
+ * the device. No program is set yet: sky_runtime_render fails until
+ * sky_runtime_set_program succeeds. SKY_ERR_NO_DEVICE (message starting with
+ * SKY_NO_DEVICE_MESSAGE, or naming the selector that matched nothing),
+ * SKY_ERR_INVALID_ARG, SKY_ERR_VULKAN or SKY_ERR_NOMEM otherwise.
+ */
+sky_status sky_runtime_create(const sky_runtime_options *options, sky_runtime **runtime,
+                              char *error, size_t error_len);
+
+/* Waits (with the timeout) for frames in flight, publishes them, frees everything. NULL is a no-op.
+ */
+void sky_runtime_free(sky_runtime *runtime);
+
+/*
+ * Makes `program` the one rendered from the next submitted frame on. The new
+ * pipeline is built first (SPIR-V from sky_program_emit_spirv); only when that
+ * succeeded is it swapped in, so a failure leaves the old program running and
+ * no frame is dropped either way. Frames already in flight finish with the old
+ * program. The program must stay alive until it is replaced and the frames
+ * using it are complete (the next sky_runtime_render or sky_runtime_finish
+ * after the replacement), or until sky_runtime_free.
+ * The frame counter the program sees (`frame`) restarts at 0. `prev` is kept
+ * across a swap when both programs use it (a continuous picture) and cleared
+ * to 0 when the new program uses it and the old one did not.
+ */
+sky_status sky_runtime_set_program(sky_runtime *runtime, const sky_program *program, char *error,
+                                   size_t error_len);
+
+/*
+ * Renders one frame at time `t` (seconds since the pattern started), `dt`
+ * seconds after the previous one, with `params` (sky_program_param_slots
+ * values, clamped to their ranges; NULL: the defaults), and waits until it is
+ * complete: published into the frame writer, or ready in host memory.
+ * Equivalent to sky_runtime_submit then sky_runtime_finish.
+ */
+sky_status sky_runtime_render(sky_runtime *runtime, double t, double dt, const double *params,
+                              char *error, size_t error_len);
+
+/*
+ * Starts one frame without waiting for it. When frames_in_flight frames are
+ * already in flight, the oldest is first waited for and completed (published),
+ * so a loop of submits keeps the device busy with at most that many frames.
+ */
+sky_status sky_runtime_submit(sky_runtime *runtime, double t, double dt, const double *params,
+                              char *error, size_t error_len);
+
+/* Waits for every frame in flight and completes them in order. */
+sky_status sky_runtime_finish(sky_runtime *runtime, char *error, size_t error_len);
+
+/*
+ * The bytes (led_count * 3, RGB, LED after LED) of the newest completed frame,
+ * or NULL before the first. In the zero-copy and copy paths this points into
+ * the frame file's slot. Valid until the next submit or render.
+ */
+const uint8_t *sky_runtime_frame_bytes(const sky_runtime *runtime, size_t *len);
+
+/*
+ * The full-precision colours (led_count * 3 floats, in [0, 1]) of the newest
+ * completed frame: what the next frame reads as `prev`. NULL when the program
+ * does not use prev (the shader then does not write them), before the first
+ * frame, or when the device keeps them in memory the host cannot map.
+ * Valid until the next submit or render.
+ */
+const float *sky_runtime_frame_floats(const sky_runtime *runtime, size_t *count);
+
+/* Frames completed since create (the frame file's newest frame number, when publishing). */
+uint64_t sky_runtime_frame_count(const sky_runtime *runtime);
+
+typedef struct sky_runtime_stage {
+    uint64_t last_ns;  /* the newest frame's time in this stage */
+    uint64_t total_ns; /* sum over `frames` frames */
+    uint64_t max_ns;
+} sky_runtime_stage;
+
+typedef struct sky_runtime_stats {
+    uint64_t frames;           /* frames completed */
+    sky_runtime_stage eval;    /* host: sky_program_eval_frame and the upload of its values */
+    sky_runtime_stage submit;  /* host: writer begin (zero-copy) and vkQueueSubmit */
+    sky_runtime_stage wait;    /* host blocked waiting for the device */
+    sky_runtime_stage publish; /* host: copy into the slot (copy path) and the seqlock publish */
+    sky_runtime_stage latency; /* from the start of submit to the end of publish, per frame */
+    sky_output_path path;
+} sky_runtime_stats;
+
+void sky_runtime_get_stats(const sky_runtime *runtime, sky_runtime_stats *stats);
+/* Zeroes the counters (e.g. after a warm-up). */
+void sky_runtime_reset_stats(sky_runtime *runtime);
+
+sky_output_path sky_runtime_output_path(const sky_runtime *runtime);
+const char *sky_runtime_device_name(const sky_runtime *runtime);
+sky_device_type sky_runtime_device_type(const sky_runtime *runtime);
+/* The work-group size in use, after clamping to the device. */
+uint32_t sky_runtime_local_size(const sky_runtime *runtime);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
