@@ -82,4 +82,15 @@ bool graph_eval_const(const graph *g, node_id id, double *value);
 /* Checks the graph's invariants (operand order, arity, result kinds, rates). False on a bug. */
 bool graph_verify(const graph *g, const char **why);
 
+/*
+ * True when node `id` always holds 0 or 1 (+0.0, never -0.0): a comparison
+ * or logic op, a constant 0 or 1, or a select between two such nodes. The
+ * verifier demands it where ops.def's logic ops expect a bool; the optimizer
+ * uses it to keep its bool rewrites exact.
+ */
+bool graph_is_bool(const graph *g, node_id id);
+
+/* Flattens an (optimized) graph into the two-section program (program.c). */
+sky_status program_flatten(const graph_result *in, sky_program **program);
+
 #endif
