@@ -1,1 +1,517 @@
-/* emit_glsl.c: being written. */
+/*
+ * emit_glsl.c - the per-LED section of a sky_program as a GLSL 450 compute
+ * shader, per docs/shader-abi.md.
+ *
+ * The shader is: `#version 450`, the work-group layout (specialization
+ * constant 0, default 64), shaders/sky_frame.glsl (the six bindings and the
+ * final channel rule), the helper files the program calls (found by scanning
+ * the emitted code for sky_* calls, with their own dependencies first), then
+ * `vec3 sky_pixel(uint i)` holding the per-LED section, and main(), which
+ * computes four LEDs per invocation and packs their 12 bytes into 3 words.
+ *
+ * The section is a DAG: an instruction used more than once becomes a named
+ * temporary, emitted once, so heavy sharing never expands into a tree. A
+ * single-use instruction is written inline at its use, unless it calls a
+ * helper (kept on its own line for readability) or the inline expression
+ * would nest too deep (which would also strain the GLSL parser on long
+ * chains such as an unrolled 256-term sum).
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "program.h"
+#include "sky_shaders.h" /* generated from the shaders/ folder at build time */
+#include "spirv.h"
+
+/* Deepest expression written inline before a temporary is introduced. */
+#define GLSL_MAX_INLINE_DEPTH 4
+/* The default work-group size (specialization constant 0). */
+#define GLSL_LOCAL_SIZE 64
+#define GLSL_FRAME_FILE "sky_frame.glsl"
+
+/* ------------------------------------------------------------ glsl_text */
+
+static bool text_reserve(glsl_text *t, size_t extra) {
+    if (t->failed) return false;
+    if (t->len + extra + 1 <= t->cap) return true;
+    size_t cap = t->cap ? t->cap : 4096;
+    while (cap < t->len + extra + 1) {
+        if (cap > SIZE_MAX / 2) {
+            t->failed = true;
+            return false;
+        }
+        cap *= 2;
+    }
+    char *data = realloc(t->data, cap);
+    if (!data) {
+        t->failed = true;
+        return false;
+    }
+    t->data = data;
+    t->cap = cap;
+    return true;
+}
+
+void glsl_text_append(glsl_text *t, const char *s, size_t n) {
+    if (!text_reserve(t, n)) return;
+    memcpy(t->data + t->len, s, n);
+    t->len += n;
+    t->data[t->len] = '\0';
+}
+
+void glsl_text_puts(glsl_text *t, const char *s) {
+    glsl_text_append(t, s, strlen(s));
+}
+
+void glsl_text_printf(glsl_text *t, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        t->failed = true;
+        return;
+    }
+    if (!text_reserve(t, (size_t)n)) return;
+    va_start(ap, fmt);
+    vsnprintf(t->data + t->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+char *glsl_text_take(glsl_text *t, size_t *len) {
+    if (!text_reserve(t, 0)) {
+        glsl_text_free(t);
+        return NULL;
+    }
+    char *s = t->data;
+    if (len) *len = t->len;
+    t->data = NULL;
+    t->len = t->cap = 0;
+    return s;
+}
+
+void glsl_text_free(glsl_text *t) {
+    free(t->data);
+    t->data = NULL;
+    t->len = t->cap = 0;
+}
+
+/* ------------------------------------------------------- program checks */
+
+/* Leaves that may appear in the per-LED section (per-frame leaves arrive as OP_UNIFORM). */
+static bool emit_is_led_leaf(sky_op op) {
+    switch (op) {
+    case OP_CONST:
+    case OP_X:
+    case OP_Y:
+    case OP_R:
+    case OP_THETA:
+    case OP_STRIP:
+    case OP_LED:
+    case OP_LEDS:
+    case OP_INDEX:
+    case OP_PREV:
+    case OP_UNIFORM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool emit_is_channel(double imm) {
+    return imm == 0 || imm == 1 || imm == 2;
+}
+
+/*
+ * The program comes from our own back end, so a malformed one is a bug; it is
+ * still checked, since emitting from it would index out of bounds.
+ */
+static bool emit_program_ok(const sky_program *p) {
+    const prog_section *s = &p->led;
+    if (s->count == 0 || !s->insns) return false;
+    for (uint32_t i = 0; i < s->count; i++) {
+        const prog_insn *in = &s->insns[i];
+        if (in->op >= OP__COUNT) return false;
+        const sky_op_info *info = &sky_op_table[in->op];
+        if (info->arity == 0 && !emit_is_led_leaf(in->op)) return false;
+        if (info->arity > 0 && in->op != OP_PREV_AT && !info->glsl) return false;
+        for (unsigned a = 0; a < info->arity; a++)
+            if (in->arg[a] >= i) return false;
+        if (in->op == OP_UNIFORM &&
+            !(in->imm >= 0 && in->imm < p->uniform_count && in->imm == floor(in->imm)))
+            return false;
+        if ((in->op == OP_PREV || in->op == OP_PREV_AT) &&
+            (!emit_is_channel(in->imm) || !p->uses_prev))
+            return false;
+    }
+    for (int c = 0; c < 3; c++)
+        if (p->out[c] >= s->count) return false;
+    return true;
+}
+
+/* ------------------------------------------------------ the DAG as text */
+
+typedef struct emit_ctx {
+    const sky_program *p;
+    uint32_t *uses; /* uses of each led-section instruction by live instructions and out */
+    bool *named;    /* emitted once as a temporary `v<index>` */
+    glsl_text *text;
+} emit_ctx;
+
+/*
+ * A float32 as a GLSL float literal: %.9g round-trips every float32; ".0" is
+ * added where the digits alone would read as an int. Negative values are
+ * parenthesized so that `a - -1.0` never appears. Non-finite values have no
+ * literal and are spelled by their bits.
+ */
+static void emit_float_literal(char *out, size_t size, float v) {
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    if ((bits & 0x7f800000u) == 0x7f800000u) {
+        snprintf(out, size, "uintBitsToFloat(0x%08xu)", (unsigned)bits);
+        return;
+    }
+    char digits[32];
+    snprintf(digits, sizeof digits, "%.9g", (double)v);
+    const char *dot = strpbrk(digits, ".e") ? "" : ".0";
+    if (digits[0] == '-')
+        snprintf(out, size, "(%s%s)", digits, dot);
+    else
+        snprintf(out, size, "%s%s", digits, dot);
+}
+
+static void emit_leaf(emit_ctx *cx, const prog_insn *in) {
+    glsl_text *t = cx->text;
+    char lit[48];
+    switch ((sky_op)in->op) {
+    case OP_CONST:
+        emit_float_literal(lit, sizeof lit, (float)in->imm);
+        glsl_text_puts(t, lit);
+        break;
+    case OP_X:
+        glsl_text_puts(t, "sky_led[i].pos.x");
+        break;
+    case OP_Y:
+        glsl_text_puts(t, "sky_led[i].pos.y");
+        break;
+    case OP_R:
+        glsl_text_puts(t, "sky_led[i].pos.z");
+        break;
+    case OP_THETA:
+        glsl_text_puts(t, "sky_led[i].pos.w");
+        break;
+    case OP_STRIP:
+        glsl_text_puts(t, "float(sky_led[i].ids.x)");
+        break;
+    case OP_LED:
+        glsl_text_puts(t, "float(sky_led[i].ids.y)");
+        break;
+    case OP_LEDS:
+        glsl_text_puts(t, "float(sky_led[i].ids.z)");
+        break;
+    case OP_INDEX:
+        glsl_text_puts(t, "float(i)");
+        break;
+    case OP_PREV:
+        glsl_text_printf(t, "sky_prev[3u * i + %uu]", (unsigned)in->imm);
+        break;
+    case OP_UNIFORM:
+        glsl_text_printf(t, "sky_u[%u]", (unsigned)in->imm);
+        break;
+    default:
+        t->failed = true;
+        break; /* excluded by emit_program_ok */
+    }
+}
+
+static void emit_value(emit_ctx *cx, uint32_t i);
+
+/* An operation's template from ops.def with %0 %1 %2 replaced by its operands. */
+static void emit_operation(emit_ctx *cx, const prog_insn *in) {
+    const char *tpl = sky_op_table[in->op].glsl;
+    if (in->op == OP_PREV_AT) {
+        glsl_text_puts(cx->text, "sky_prev_at(");
+        emit_value(cx, in->arg[0]);
+        glsl_text_puts(cx->text, ", ");
+        emit_value(cx, in->arg[1]);
+        glsl_text_printf(cx->text, ", %uu)", (unsigned)in->imm);
+        return;
+    }
+    for (const char *s = tpl; *s;) {
+        if (s[0] == '%' && s[1] >= '0' && s[1] <= '2') {
+            emit_value(cx, in->arg[s[1] - '0']);
+            s += 2;
+            continue;
+        }
+        size_t run = strcspn(s + 1, "%") + 1;
+        glsl_text_append(cx->text, s, run);
+        s += run;
+    }
+}
+
+/* Instruction i where it is used: its temporary's name, or the expression itself. */
+static void emit_value(emit_ctx *cx, uint32_t i) {
+    const prog_insn *in = &cx->p->led.insns[i];
+    if (cx->named[i])
+        glsl_text_printf(cx->text, "v%u", (unsigned)i);
+    else if (sky_op_table[in->op].arity == 0)
+        emit_leaf(cx, in);
+    else
+        emit_operation(cx, in);
+}
+
+/* Helper calls and prev(s, l) get a line of their own even when used once. */
+static bool emit_is_call(const prog_insn *in) {
+    const char *tpl = sky_op_table[in->op].glsl;
+    return in->op == OP_PREV_AT || (tpl && strncmp(tpl, "sky_", 4) == 0);
+}
+
+/*
+ * Marks live instructions (reachable from the outputs), counts their uses and
+ * decides which become temporaries. `depth` is each inline expression's
+ * nesting, reset to 0 by a temporary.
+ */
+static bool emit_plan(emit_ctx *cx) {
+    const prog_section *s = &cx->p->led;
+    uint8_t *depth = calloc(s->count, 1);
+    bool *live = calloc(s->count, sizeof *live);
+    if (!depth || !live) {
+        free(depth);
+        free(live);
+        return false;
+    }
+    for (int c = 0; c < 3; c++) {
+        if (c > 0 && cx->p->out_is_grey) break;
+        live[cx->p->out[c]] = true;
+        cx->uses[cx->p->out[c]]++;
+    }
+    for (uint32_t i = s->count; i-- > 0;) {
+        if (!live[i]) continue;
+        const prog_insn *in = &s->insns[i];
+        for (unsigned a = 0; a < sky_op_table[in->op].arity; a++) {
+            live[in->arg[a]] = true;
+            cx->uses[in->arg[a]]++;
+        }
+    }
+    for (uint32_t i = 0; i < s->count; i++) {
+        const prog_insn *in = &s->insns[i];
+        if (!live[i] || in->op == OP_CONST) continue;
+        unsigned d = 0;
+        for (unsigned a = 0; a < sky_op_table[in->op].arity; a++)
+            if (!cx->named[in->arg[a]] && depth[in->arg[a]] + 1u > d) d = depth[in->arg[a]] + 1u;
+        cx->named[i] = cx->uses[i] > 1 || emit_is_call(in) || d > GLSL_MAX_INLINE_DEPTH;
+        depth[i] = cx->named[i] ? 0 : (uint8_t)d;
+    }
+    free(depth);
+    free(live);
+    return true;
+}
+
+static const char *emit_output_names[3] = {"red", "green", "blue"};
+
+/* `vec3 sky_pixel(uint i)`: the temporaries in program order, then the colour. */
+static void emit_pixel_function(emit_ctx *cx) {
+    const sky_program *p = cx->p;
+    glsl_text *t = cx->text;
+    uint32_t temps = 0;
+    for (uint32_t i = 0; i < p->led.count; i++) temps += cx->named[i];
+    glsl_text_printf(t,
+                     "// The per-LED section: %u instructions, %u of them temporaries (each\n"
+                     "// computed once); sky_u[] holds the %u hoisted per-frame values.\n"
+                     "vec3 sky_pixel(uint i) {\n",
+                     (unsigned)p->led.count, (unsigned)temps, (unsigned)p->uniform_count);
+    for (uint32_t i = 0; i < p->led.count; i++) {
+        if (!cx->named[i]) continue;
+        glsl_text_printf(t, "    float v%u = ", (unsigned)i);
+        const prog_insn *in = &p->led.insns[i];
+        if (sky_op_table[in->op].arity == 0)
+            emit_leaf(cx, in);
+        else
+            emit_operation(cx, in);
+        glsl_text_printf(t, "; // %s\n", sky_op_table[in->op].name);
+    }
+    if (p->out_is_grey) {
+        glsl_text_puts(t, "    return vec3(");
+        emit_value(cx, p->out[0]);
+        glsl_text_puts(t, "); // grey\n}\n");
+        return;
+    }
+    glsl_text_puts(t, "    return vec3(");
+    for (int c = 0; c < 3; c++) {
+        if (c) glsl_text_puts(t, ",\n                ");
+        emit_value(cx, p->out[c]);
+        glsl_text_printf(t, " /* %s */", emit_output_names[c]);
+    }
+    glsl_text_puts(t, ");\n}\n");
+}
+
+/* main(): four LEDs per invocation, the final channel rule, 12 bytes in 3 words. */
+static void emit_main(glsl_text *t, bool uses_prev) {
+    glsl_text_puts(t, "\n"
+                      "// Invocation g computes LEDs 4g .. 4g+3 and writes their 12 bytes as\n"
+                      "// sky_out[3g .. 3g+2]; LEDs past led_count write zero bytes.\n"
+                      "void main() {\n"
+                      "    uint g = gl_GlobalInvocationID.x;\n"
+                      "    uint n = sky_info.x;\n"
+                      "    if (g >= n / 4u + uint(n % 4u != 0u)) return;\n"
+                      "    vec3 c[4];\n"
+                      "    for (uint k = 0u; k < 4u; k++) {\n"
+                      "        uint i = 4u * g + k;\n"
+                      "        c[k] = vec3(0.0);\n"
+                      "        if (i < n) {\n"
+                      "            c[k] = sky_final(sky_pixel(i));\n");
+    if (uses_prev)
+        glsl_text_puts(t, "            // full precision for the next frame's prev\n"
+                          "            sky_cur[3u * i] = c[k].r;\n"
+                          "            sky_cur[3u * i + 1u] = c[k].g;\n"
+                          "            sky_cur[3u * i + 2u] = c[k].b;\n");
+    glsl_text_puts(
+        t, "        }\n"
+           "    }\n"
+           "    uvec3 b0 = sky_bytes(c[0]), b1 = sky_bytes(c[1]);\n"
+           "    uvec3 b2 = sky_bytes(c[2]), b3 = sky_bytes(c[3]);\n"
+           "    // byte j of the frame is bits 8 (j % 4) .. 8 (j % 4) + 7 of word j / 4\n"
+           "    sky_out[3u * g] = b0.r | (b0.g << 8u) | (b0.b << 16u) | (b1.r << 24u);\n"
+           "    sky_out[3u * g + 1u] = b1.g | (b1.b << 8u) | (b2.r << 16u) | (b2.g << 24u);\n"
+           "    sky_out[3u * g + 2u] = b2.b | (b3.r << 8u) | (b3.g << 16u) | (b3.b << 24u);\n"
+           "}\n");
+}
+
+/* ------------------------------------------------------- helper files */
+
+enum { HELPER_OUT = 0, HELPER_BUSY = 1, HELPER_IN = 2 };
+
+typedef struct helper_set {
+    uint8_t state[SKY_SHADER_FILE_COUNT];
+    int order[SKY_SHADER_FILE_COUNT]; /* files in the order they are pasted */
+    int count;
+    int scanning; /* the file being scanned, -1 for the emitted code */
+    bool cycle;
+} helper_set;
+
+static bool is_ident_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* True when `text` defines function `name` (length n): a line "<type> name(". */
+static bool helper_defines(const char *text, const char *name, size_t n) {
+    const char *line = text;
+    while (line) {
+        const char *s = line;
+        while (*s >= 'a' && *s <= 'z') s++;
+        if (s > line && *s == ' ' && strncmp(s + 1, name, n) == 0 && s[1 + n] == '(') return true;
+        line = strchr(line, '\n');
+        if (line) line++;
+    }
+    return false;
+}
+
+static int helper_defining(const char *name, size_t n) {
+    for (int f = 0; f < SKY_SHADER_FILE_COUNT; f++)
+        if (helper_defines(sky_shader_files[f].text, name, n)) return f;
+    return -1;
+}
+
+static void helper_require(helper_set *set, int f);
+
+/* Every sky_*( call in `text` pulls in the file that defines that function. */
+static void helper_scan(helper_set *set, const char *text) {
+    for (const char *s = strstr(text, "sky_"); s; s = strstr(s, "sky_")) {
+        if (s > text && is_ident_char(s[-1])) {
+            s += 4;
+            continue;
+        }
+        size_t n = 0;
+        while (is_ident_char(s[n])) n++;
+        if (s[n] == '(') {
+            int f = helper_defining(s, n);
+            if (f >= 0) helper_require(set, f);
+        }
+        s += n;
+    }
+}
+
+/* Adds file f after the files it calls into (depth first: dependencies come first). */
+static void helper_require(helper_set *set, int f) {
+    if (set->state[f] == HELPER_IN) return;
+    if (set->state[f] == HELPER_BUSY) {
+        /* a file calling its own functions is fine; a cycle between files is not */
+        if (f != set->scanning) set->cycle = true;
+        return;
+    }
+    int caller = set->scanning;
+    set->state[f] = HELPER_BUSY;
+    set->scanning = f;
+    helper_scan(set, sky_shader_files[f].text);
+    set->scanning = caller;
+    set->state[f] = HELPER_IN;
+    set->order[set->count++] = f;
+}
+
+static int helper_find(const char *name) {
+    for (int f = 0; f < SKY_SHADER_FILE_COUNT; f++)
+        if (strcmp(sky_shader_files[f].name, name) == 0) return f;
+    return -1;
+}
+
+/* ------------------------------------------------------------- the shader */
+
+static sky_status emit_shader(const sky_program *p, glsl_text *out) {
+    uint32_t n = p->led.count;
+    emit_ctx cx = {p, calloc(n, sizeof(uint32_t)), calloc(n, sizeof(bool)), NULL};
+    glsl_text body = {0};
+    sky_status st = SKY_ERR_NOMEM;
+    if (!cx.uses || !cx.named || !emit_plan(&cx)) goto done;
+    cx.text = &body;
+    emit_pixel_function(&cx);
+    emit_main(&body, p->uses_prev);
+    if (body.failed) goto done;
+
+    helper_set set = {.scanning = -1};
+    int frame = helper_find(GLSL_FRAME_FILE);
+    st = SKY_ERR_INTERNAL;
+    if (frame < 0) goto done;
+    helper_require(&set, frame);
+    helper_scan(&set, body.data);
+    if (set.cycle || set.order[0] != frame) goto done;
+
+    glsl_text_printf(out,
+                     "#version 450\n"
+                     "// Generated by the Skyscreen .sky compiler %s: one .sky pattern as a\n"
+                     "// compute shader. The contract with the runtime is docs/shader-abi.md.\n"
+                     "\n"
+                     "// specialization constant 0: the work-group size\n"
+                     "layout(local_size_x = %d, local_size_x_id = 0) in;\n",
+                     SKY_VERSION_STRING, GLSL_LOCAL_SIZE);
+    for (int k = 0; k < set.count; k++) {
+        glsl_text_puts(out, "\n");
+        glsl_text_puts(out, sky_shader_files[set.order[k]].text);
+    }
+    glsl_text_puts(out, "\n");
+    glsl_text_append(out, body.data, body.len);
+    st = out->failed ? SKY_ERR_NOMEM : SKY_OK;
+done:
+    glsl_text_free(&body);
+    free(cx.uses);
+    free(cx.named);
+    return st;
+}
+
+sky_status sky_program_emit_glsl(const sky_program *program, char **glsl, size_t *len) {
+    if (!program || !glsl) return SKY_ERR_INVALID_ARG;
+    *glsl = NULL;
+    if (len) *len = 0;
+    if (!emit_program_ok(program)) return SKY_ERR_INTERNAL;
+    glsl_text out = {0};
+    sky_status st = emit_shader(program, &out);
+    if (st != SKY_OK) {
+        glsl_text_free(&out);
+        return st;
+    }
+    *glsl = glsl_text_take(&out, len);
+    return *glsl ? SKY_OK : SKY_ERR_NOMEM;
+}

@@ -1,1 +1,159 @@
-/* spirv.c: being written. */
+/*
+ * spirv.c - GLSL -> SPIR-V through shaderc, for a Vulkan 1.1 device.
+ *
+ * The GLSL always comes from emit_glsl.c, so shaderc rejecting it is a bug in
+ * Skyscreen, never in the user's pattern: it is reported as an internal
+ * compiler error (SKY_ERR_INTERNAL) whose message carries shaderc's own
+ * message and the whole generated shader with line numbers, which is what a
+ * bug report needs.
+ *
+ * A shaderc compiler object is created per call: shaderc documents it as safe
+ * to share between threads, but a per-call object keeps this file free of
+ * global state, and its cost is small next to the compilation itself.
+ */
+#include <shaderc/shaderc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "program.h"
+#include "spirv.h"
+
+static const char *spirv_status_name(shaderc_compilation_status status) {
+    switch (status) {
+    case shaderc_compilation_status_success:
+        return "success";
+    case shaderc_compilation_status_invalid_stage:
+        return "invalid stage";
+    case shaderc_compilation_status_compilation_error:
+        return "compilation error";
+    case shaderc_compilation_status_internal_error:
+        return "shaderc internal error";
+    case shaderc_compilation_status_null_result_object:
+        return "no result object";
+    case shaderc_compilation_status_invalid_assembly:
+        return "invalid assembly";
+    case shaderc_compilation_status_validation_error:
+        return "validation error";
+    case shaderc_compilation_status_transformation_error:
+        return "transformation error";
+    case shaderc_compilation_status_configuration_error:
+        return "configuration error";
+    }
+    return "unknown status";
+}
+
+/* "internal compiler error: ...", shaderc's message, then the GLSL as "  12 | text". */
+static char *spirv_error_message(const char *what, const char *detail, const char *glsl,
+                                 size_t len) {
+    glsl_text t = {0};
+    glsl_text_printf(&t,
+                     "internal compiler error: %s\n"
+                     "This is a bug in Skyscreen, not in the pattern: please report it with the "
+                     "pattern and this message.\n",
+                     what);
+    if (detail && *detail) {
+        glsl_text_puts(&t, detail);
+        if (detail[strlen(detail) - 1] != '\n') glsl_text_puts(&t, "\n");
+    }
+    glsl_text_puts(&t, "The generated GLSL:\n");
+    unsigned line = 1;
+    for (size_t at = 0; at < len; line++) {
+        const char *end = memchr(glsl + at, '\n', len - at);
+        size_t n = end ? (size_t)(end - (glsl + at)) : len - at;
+        glsl_text_printf(&t, "%5u | ", line);
+        glsl_text_append(&t, glsl + at, n);
+        glsl_text_puts(&t, "\n");
+        at += n + (end ? 1 : 0);
+    }
+    return glsl_text_take(&t, NULL);
+}
+
+/* Sets *error (when wanted) and returns SKY_ERR_INTERNAL, or SKY_ERR_NOMEM if even that fails. */
+static sky_status spirv_fail(char **error, const char *what, const char *detail, const char *glsl,
+                             size_t len) {
+    if (!error) return SKY_ERR_INTERNAL;
+    *error = spirv_error_message(what, detail, glsl, len);
+    return *error ? SKY_ERR_INTERNAL : SKY_ERR_NOMEM;
+}
+
+static shaderc_compile_options_t spirv_options(void) {
+    shaderc_compile_options_t options = shaderc_compile_options_initialize();
+    if (!options) return NULL;
+    shaderc_compile_options_set_source_language(options, shaderc_source_language_glsl);
+    shaderc_compile_options_set_target_env(options, shaderc_target_env_vulkan,
+                                           shaderc_env_version_vulkan_1_1);
+    shaderc_compile_options_set_optimization_level(options, shaderc_optimization_level_performance);
+    return options;
+}
+
+/* Copies the result's bytes into malloc'd words. */
+static sky_status spirv_copy_words(shaderc_compilation_result_t result, uint32_t **words,
+                                   size_t *word_count) {
+    size_t bytes = shaderc_result_get_length(result);
+    if (bytes == 0 || bytes % 4 != 0) return SKY_ERR_INTERNAL;
+    uint32_t *copy = malloc(bytes);
+    if (!copy) return SKY_ERR_NOMEM;
+    memcpy(copy, shaderc_result_get_bytes(result), bytes);
+    *words = copy;
+    *word_count = bytes / 4;
+    return SKY_OK;
+}
+
+sky_status spirv_compile_glsl(const char *glsl, size_t len, const char *name, uint32_t **words,
+                              size_t *word_count, char **error) {
+    if (error) *error = NULL;
+    if (!glsl || !words || !word_count) return SKY_ERR_INVALID_ARG;
+    *words = NULL;
+    *word_count = 0;
+    shaderc_compiler_t compiler = shaderc_compiler_initialize();
+    shaderc_compile_options_t options = compiler ? spirv_options() : NULL;
+    if (!options) {
+        if (compiler) shaderc_compiler_release(compiler);
+        return spirv_fail(error, "shaderc could not be initialized", NULL, glsl, len);
+    }
+    shaderc_compilation_result_t result =
+        shaderc_compile_into_spv(compiler, glsl, len, shaderc_glsl_compute_shader,
+                                 name ? name : "sky.comp", "main", options);
+    sky_status st;
+    shaderc_compilation_status status = result ? shaderc_result_get_compilation_status(result)
+                                               : shaderc_compilation_status_null_result_object;
+    if (status != shaderc_compilation_status_success) {
+        glsl_text what = {0};
+        glsl_text_printf(&what, "shaderc rejected the generated GLSL (%s)",
+                         spirv_status_name(status));
+        char *w = glsl_text_take(&what, NULL);
+        st = spirv_fail(error, w ? w : "shaderc rejected the generated GLSL",
+                        result ? shaderc_result_get_error_message(result) : NULL, glsl, len);
+        free(w);
+    } else {
+        st = spirv_copy_words(result, words, word_count);
+        if (st == SKY_ERR_INTERNAL)
+            st = spirv_fail(error, "shaderc returned SPIR-V that is not whole 32-bit words", NULL,
+                            glsl, len);
+    }
+    if (result) shaderc_result_release(result);
+    shaderc_compile_options_release(options);
+    shaderc_compiler_release(compiler);
+    return st;
+}
+
+sky_status sky_program_emit_spirv(const sky_program *program, uint32_t **words, size_t *word_count,
+                                  char **error) {
+    if (error) *error = NULL;
+    if (!program || !words || !word_count) return SKY_ERR_INVALID_ARG;
+    *words = NULL;
+    *word_count = 0;
+    char *glsl = NULL;
+    size_t len = 0;
+    sky_status st = sky_program_emit_glsl(program, &glsl, &len);
+    if (st == SKY_ERR_INTERNAL && error) {
+        static const char what[] = "internal compiler error: the compiled program is malformed "
+                                   "(this is a bug in Skyscreen, not in the pattern)\n";
+        *error = malloc(sizeof what);
+        if (*error) memcpy(*error, what, sizeof what);
+    }
+    if (st != SKY_OK) return st;
+    st = spirv_compile_glsl(glsl, len, "sky.comp", words, word_count, error);
+    free(glsl);
+    return st;
+}
