@@ -222,6 +222,8 @@ void sky_runtime_get_stats(const sky_runtime *runtime, sky_runtime_stats *stats)
 void sky_runtime_reset_stats(sky_runtime *runtime);
 
 sky_output_path sky_runtime_output_path(const sky_runtime *runtime);
+/* Why that path: e.g. why zero-copy was not possible ("the device lacks ..."). Never NULL. */
+const char *sky_runtime_output_reason(const sky_runtime *runtime);
 const char *sky_runtime_device_name(const sky_runtime *runtime);
 sky_device_type sky_runtime_device_type(const sky_runtime *runtime);
 /* The work-group size in use, after clamping to the device. */

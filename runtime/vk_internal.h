@@ -1,0 +1,204 @@
+/*
+ * vk_internal.h - shared between the files of libskyrt (the Vulkan runtime).
+ *
+ * The runtime is split by concern:
+ *   vk_device.c    loader, instance, device enumeration and choice, logical device
+ *   vk_memory.c    buffers: memory type choice, mapping, host-pointer import, upload
+ *   vk_pipeline.c  the shared descriptor/pipeline layouts and one pipeline plus its
+ *                  pre-recorded command buffers per program ("kernel")
+ *   vk_runtime.c   the public sky_runtime_* API: frames in flight, publishing, stats
+ * Internal names carry the vkrt_ prefix. Device-level functions are called through
+ * the per-device volk table `dev->vk`, never through volk's globals.
+ */
+#ifndef SKY_VK_INTERNAL_H
+#define SKY_VK_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef VK_NO_PROTOTYPES
+#define VK_NO_PROTOTYPES
+#endif
+#include <volk.h>
+
+#include "sky/runtime.h"
+
+/* Formats a message into a caller's buffer (which may be NULL). */
+void vkrt_error(char *error, size_t error_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The name of a VkResult ("VK_ERROR_DEVICE_LOST"). Never NULL. */
+const char *vkrt_result_str(VkResult result);
+
+/*
+ * Turns a failed VkResult from the call named `what` into a status and a
+ * message: device lost -> SKY_ERR_DEVICE_LOST, out of memory -> SKY_ERR_NOMEM,
+ * anything else -> SKY_ERR_VULKAN. Returns SKY_OK for VK_SUCCESS.
+ */
+sky_status vkrt_check(VkResult result, const char *what, char *error, size_t error_len);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t vkrt_now_ns(void);
+
+/* ------------------------------------------------------------ vk_device.c */
+
+typedef struct vkrt_device {
+    VkInstance instance;
+    VkPhysicalDevice physical;
+    VkDevice device;
+    struct VolkDeviceTable vk;
+    VkQueue queue;
+    uint32_t queue_family;
+    VkPhysicalDeviceProperties props;
+    VkPhysicalDeviceMemoryProperties memory;
+    bool has_host_import;          /* VK_EXT_external_memory_host enabled */
+    uint64_t min_import_alignment; /* minImportedHostPointerAlignment */
+    sky_device_type type;
+} vkrt_device;
+
+/*
+ * Loads the Vulkan loader, creates a Vulkan 1.1 instance (no surface), picks the
+ * device for `selector` (see sky_vk_list_devices) and creates a logical device
+ * with one compute queue. On failure everything created is destroyed.
+ */
+sky_status vkrt_device_open(const char *selector, vkrt_device *dev, char *error, size_t error_len);
+void vkrt_device_close(vkrt_device *dev);
+
+/* ------------------------------------------------------------ vk_memory.c */
+
+typedef struct vkrt_buffer {
+    VkBuffer buffer;
+    VkDeviceMemory memory;
+    VkDeviceSize size;
+    void *map;     /* host address when host-visible (mapped, or the imported pointer) */
+    bool coherent; /* no flush/invalidate needed */
+    bool imported; /* memory is host memory imported with VK_EXT_external_memory_host */
+} vkrt_buffer;
+
+/*
+ * Creates a storage buffer of `size` bytes (also a transfer source and
+ * destination) in a memory type that has every `required` flag, preferring
+ * one that also has every `preferred` flag. Host-visible memory is mapped for
+ * the buffer's life. `what` names the buffer in messages.
+ */
+sky_status vkrt_buffer_create(vkrt_device *dev, VkDeviceSize size, VkMemoryPropertyFlags required,
+                              VkMemoryPropertyFlags preferred, const char *what, vkrt_buffer *buf,
+                              char *error, size_t error_len);
+
+/*
+ * Wraps `bytes` of host memory at `host` (aligned as the device requires) in a
+ * storage buffer through VK_EXT_external_memory_host. Fails with a message
+ * saying why (alignment, no coherent memory type, the driver refused) so the
+ * caller can fall back to copying.
+ */
+sky_status vkrt_buffer_import(vkrt_device *dev, void *host, VkDeviceSize bytes, vkrt_buffer *buf,
+                              char *error, size_t error_len);
+
+/* Fills a device buffer with `bytes` bytes of `data`, through a staging buffer when
+ * it is not host-visible (only at create time: this waits for the device). */
+sky_status vkrt_buffer_upload(vkrt_device *dev, VkCommandPool pool, vkrt_buffer *buf,
+                              const void *data, size_t bytes, uint32_t timeout_ms, char *error,
+                              size_t error_len);
+
+/* Makes device writes visible to the host / host writes visible to the device,
+ * for memory that is not coherent. */
+sky_status vkrt_buffer_invalidate(vkrt_device *dev, const vkrt_buffer *buf, char *error,
+                                  size_t error_len);
+sky_status vkrt_buffer_flush(vkrt_device *dev, const vkrt_buffer *buf, char *error,
+                             size_t error_len);
+
+/* Destroys the buffer and frees (or releases the import of) its memory. Safe on a zeroed buffer. */
+void vkrt_buffer_destroy(vkrt_device *dev, vkrt_buffer *buf);
+
+/* ---------------------------------------------------------- vk_pipeline.c */
+
+/* The six storage-buffer bindings of docs/shader-abi.md. */
+enum {
+    VKRT_BIND_FRAME = 0,
+    VKRT_BIND_LEDS = 1,
+    VKRT_BIND_STRIPS = 2,
+    VKRT_BIND_PREV = 3,
+    VKRT_BIND_CUR = 4,
+    VKRT_BIND_OUT = 5,
+    VKRT_BINDINGS = 6
+};
+
+/* One buffer range per binding for one descriptor set. */
+typedef struct vkrt_set_buffers {
+    VkBuffer buffer[VKRT_BINDINGS];
+    VkDeviceSize offset[VKRT_BINDINGS];
+    VkDeviceSize range[VKRT_BINDINGS];
+} vkrt_set_buffers;
+
+/* What the runtime shares between programs: layouts, the sets, the command pool. */
+typedef struct vkrt_shared {
+    VkDescriptorSetLayout set_layout;
+    VkPipelineLayout pipeline_layout;
+    VkDescriptorPool pool;
+    VkDescriptorSet *sets;
+    uint32_t set_count;
+    VkCommandPool commands;
+    uint32_t local_size;
+    uint32_t groups; /* work groups dispatched per frame */
+} vkrt_shared;
+
+/* Creates the layouts, `set_count` descriptor sets (written later with
+ * vkrt_shared_write_set) and a command pool; computes the dispatch size. */
+sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led_count,
+                              uint32_t local_size, vkrt_shared *shared, char *error,
+                              size_t error_len);
+void vkrt_shared_write_set(vkrt_device *dev, vkrt_shared *shared, uint32_t set,
+                           const vkrt_set_buffers *buffers);
+void vkrt_shared_destroy(vkrt_device *dev, vkrt_shared *shared);
+
+/* A compiled program on the device: its pipeline and one command buffer per set. */
+typedef struct vkrt_kernel {
+    VkShaderModule module;
+    VkPipeline pipeline;
+    VkCommandBuffer *commands; /* shared->set_count, command i dispatches with set i */
+    uint32_t command_count;
+    bool uses_prev;
+    size_t uniform_count;
+    uint64_t last_submit; /* sequence number of the newest frame submitted with it, +1 (0: none) */
+    struct vkrt_kernel *next_retired;
+} vkrt_kernel;
+
+/*
+ * Builds the pipeline from SPIR-V (specialization constant 0 = the local size)
+ * and records its command buffers: a barrier after the previous frame's writes,
+ * the dispatch, and a barrier making the writes visible to the host.
+ */
+sky_status vkrt_kernel_create(vkrt_device *dev, vkrt_shared *shared, const uint32_t *spirv,
+                              size_t word_count, vkrt_kernel **kernel, char *error,
+                              size_t error_len);
+void vkrt_kernel_destroy(vkrt_device *dev, vkrt_shared *shared, vkrt_kernel *kernel);
+
+/* Records a command buffer that zeroes `count` buffers (and orders that before later frames). */
+sky_status vkrt_record_clear(vkrt_device *dev, vkrt_shared *shared, const vkrt_buffer *buffers,
+                             uint32_t count, VkCommandBuffer *command, char *error,
+                             size_t error_len);
+
+/* ----------------------------------------------------------- vk_runtime.c */
+
+/*
+ * The per-frame half of a program, for the runtime: the public API passes a
+ * sky_program; tests may pass a hand-written shader with their own evaluator.
+ */
+typedef sky_status (*vkrt_eval_fn)(void *context, const sky_layout_view *layout,
+                                   const sky_frame_inputs *frame, float *uniforms);
+
+typedef struct vkrt_kernel_source {
+    const uint32_t *spirv;
+    size_t word_count;
+    size_t uniform_count;
+    bool uses_prev;
+    vkrt_eval_fn eval;
+    void *context;
+} vkrt_kernel_source;
+
+/* sky_runtime_set_program without a sky_program: what it does after emitting SPIR-V. */
+sky_status vkrt_runtime_set_kernel(sky_runtime *runtime, const vkrt_kernel_source *source,
+                                   char *error, size_t error_len);
+
+#endif
