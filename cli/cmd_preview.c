@@ -1,11 +1,467 @@
-/* cmd_preview.c: `sky preview`, being written. */
+/*
+ * cmd_preview.c - `sky preview FILE`: see a pattern without LEDs.
+ *
+ *   -o OUT.png   one moment (--time T, default 1.0 s: many patterns are
+ *                still black or uniform at t = 0)
+ *   -o OUT.gif   an animation, frames at t = k / fps for --duration seconds
+ *   --term       live in a truecolor terminal, until --duration or Ctrl-C
+ *
+ * Frames are rendered through the same Vulkan runtime as `sky run`, with no
+ * frame writer (the runtime renders into host memory), or with --cpu by the
+ * compiler's reference evaluator. Each frame's LED colours are drawn as soft
+ * dots (preview_image.c).
+ *
+ * Patterns whose colours depend on history -- those that read `prev`, or
+ * `frame` (which counts frames rendered, so it only has a meaning at a given
+ * frame rate) -- are rendered frame by frame from t = 0 at --fps up to the
+ * requested moment, exactly as `sky run` at that frame rate would have shown
+ * them, so that trails and frame-counted effects look right. Other patterns
+ * are rendered at the requested time directly.
+ */
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "cli.h"
+#include "live.h"
+#include "sky/frame.h"
+#include "sky/runtime.h"
+
+#define PREVIEW_CMD          "sky preview"
+#define PREVIEW_PNG_MAX_AUTO 1024u /* automatic sizes stay below these */
+#define PREVIEW_GIF_MAX_AUTO 512u
+#define PREVIEW_MAX_FRAMES   100000u
+#define PREVIEW_MAX_GIF_MEM  ((size_t)1 << 30) /* LED colours kept for the GIF's two passes */
+
+static volatile sig_atomic_t preview_stop_signal; /* set by the SIGINT/SIGTERM handler (--term) */
+
+static void preview_on_signal(int signo) {
+    preview_stop_signal = signo;
+}
+
+typedef enum preview_kind { PREVIEW_PNG, PREVIEW_GIF, PREVIEW_TERM } preview_kind;
+
+typedef struct preview_options {
+    live_common common;
+    const char *file, *out;
+    preview_kind kind;
+    double time, duration, fps;
+    bool duration_set;
+    uint64_t size; /* 0: automatic */
+    bool cpu;
+} preview_options;
+
+static void preview_usage(FILE *out) {
+    fprintf(out,
+            "usage: sky preview FILE -o OUT.png|OUT.gif [options]\n"
+            "       sky preview FILE --term [options]\n"
+            "Renders FILE to a picture of the LEDs (soft dots on a dark background).\n\n"
+            "  -o, --output OUT  a PNG of one moment, or an animated GIF when OUT ends in .gif\n"
+            "  --term            show it live in a truecolor terminal (until Ctrl-C)\n"
+            "  --time T          the moment for a PNG, in seconds (default 1.0)\n"
+            "  --duration S      GIF length (default 3) or --term run time (default: forever)\n"
+            "  --fps N           GIF / terminal frame rate, and the rate at which patterns that\n"
+            "                    use prev or frame are rendered from t = 0 (default 25)\n"
+            "  --size PX         the image's longer side (default: from the LED spacing)\n"
+            "  --cpu             render with the CPU reference evaluator instead of Vulkan\n"
+            "  --layout SPEC     LED layout (default %s)\n"
+            "  --set NAME=VALUE  set a param (repeatable; vectors as a,b,c)\n"
+            "  --device N|NAME   Vulkan device by index or name (see `sky devices`)\n\n"
+            "GIF frame delays are whole centiseconds, rounded so the total length is exact;\n"
+            "most viewers show at most 50 frames per second.\n",
+            SKY_LAYOUT_DEFAULT);
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx && strcasecmp(s + ls - lx, suffix) == 0;
+}
+
+static int preview_parse_value(preview_options *o, int argc, char **argv, int *i) {
+    const char *value = NULL;
+    int got;
+    if ((got = live_opt_value(PREVIEW_CMD, argc, argv, i, "-o", &value)) != 0 ||
+        (got = live_opt_value(PREVIEW_CMD, argc, argv, i, "--output", &value)) != 0) {
+        if (got > 0) o->out = value;
+        return got;
+    }
+    if ((got = live_opt_value(PREVIEW_CMD, argc, argv, i, "--time", &value)) != 0)
+        return got < 0 || !live_parse_double(PREVIEW_CMD, "--time", value, 0, 1e6, &o->time) ? -1
+                                                                                             : 1;
+    if ((got = live_opt_value(PREVIEW_CMD, argc, argv, i, "--duration", &value)) != 0) {
+        o->duration_set = true;
+        return got < 0 || !live_parse_double(PREVIEW_CMD, "--duration", value, 0, 1e6, &o->duration)
+                   ? -1
+                   : 1;
+    }
+    if ((got = live_opt_value(PREVIEW_CMD, argc, argv, i, "--fps", &value)) != 0)
+        return got < 0 || !live_parse_double(PREVIEW_CMD, "--fps", value, 0.1, 1000, &o->fps) ? -1
+                                                                                              : 1;
+    if ((got = live_opt_value(PREVIEW_CMD, argc, argv, i, "--size", &value)) != 0)
+        return got < 0 || !live_parse_u64(PREVIEW_CMD, "--size", value, 8, 16384, &o->size) ? -1
+                                                                                            : 1;
+    return 0;
+}
+
+/* Returns -1 to continue, else the exit code. */
+static int preview_parse(preview_options *o, int argc, char **argv) {
+    live_common_init(&o->common, PREVIEW_CMD);
+    o->time = 1.0;
+    o->duration = 3.0;
+    o->fps = 25;
+    bool term = false;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        int got;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            preview_usage(stdout);
+            return 0;
+        }
+        if ((got = live_common_parse(&o->common, argc, argv, &i)) != 0 ||
+            (got = preview_parse_value(o, argc, argv, &i)) != 0) {
+            if (got < 0) return 2;
+        } else if (strcmp(arg, "--term") == 0) {
+            term = true;
+        } else if (strcmp(arg, "--cpu") == 0) {
+            o->cpu = true;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            fprintf(stderr, "%s: unknown option `%s` (see `sky preview --help`)\n", PREVIEW_CMD,
+                    arg);
+            return 2;
+        } else if (o->file) {
+            fprintf(stderr, "%s: one pattern file at a time (got `%s` and `%s`)\n", PREVIEW_CMD,
+                    o->file, arg);
+            return 2;
+        } else {
+            o->file = arg;
+        }
+    }
+    if (!o->file) {
+        fprintf(stderr, "%s: which pattern? (usage: sky preview FILE -o OUT.png|OUT.gif)\n",
+                PREVIEW_CMD);
+        return 2;
+    }
+    if (term == (o->out != NULL)) {
+        fprintf(stderr, "%s: give either -o OUT.png|OUT.gif or --term\n", PREVIEW_CMD);
+        return 2;
+    }
+    o->kind = term ? PREVIEW_TERM : ends_with(o->out, ".gif") ? PREVIEW_GIF : PREVIEW_PNG;
+    if (o->kind == PREVIEW_PNG && !ends_with(o->out, ".png")) {
+        fprintf(stderr, "%s: %s: the output must end in .png or .gif\n", PREVIEW_CMD, o->out);
+        return 2;
+    }
+    return -1;
+}
+
+/* ---------------------------------------------------------------- rendering */
+
+/* One frame source: the Vulkan runtime in host memory, or the CPU evaluator. */
+typedef struct preview_renderer {
+    const sky_program *program;
+    const double *params;
+    sky_runtime *rt;
+    /* --cpu */
+    sky_layout_view view;
+    sky_led_input *inputs;
+    float *prev, *cur;
+    uint8_t *bytes;
+    uint64_t frame;
+} preview_renderer;
+
+static bool renderer_open(preview_renderer *r, const preview_options *o, const sky_layout *layout,
+                          const sky_program *program, const double *params) {
+    memset(r, 0, sizeof *r);
+    r->program = program;
+    r->params = params;
+    char error[1024] = "";
+    if (!o->cpu) {
+        sky_runtime_options ro;
+        sky_runtime_options_init(&ro);
+        ro.device = o->common.device;
+        ro.layout = layout;
+        sky_status st = sky_runtime_create(&ro, &r->rt, error, sizeof error);
+        if (st == SKY_OK) st = sky_runtime_set_program(r->rt, program, error, sizeof error);
+        if (st != SKY_OK) {
+            fprintf(stderr, "%s: %s\n", PREVIEW_CMD, error[0] ? error : sky_status_str(st));
+            if (st == SKY_ERR_NO_DEVICE)
+                fprintf(stderr, "%s: --cpu renders with the CPU evaluator instead\n", PREVIEW_CMD);
+            return false;
+        }
+        return true;
+    }
+    size_t n = layout->led_count;
+    r->view = live_layout_view(layout);
+    r->inputs = malloc(n * sizeof *r->inputs);
+    r->prev = calloc(n * 3, sizeof *r->prev);
+    r->cur = malloc(n * 3 * sizeof *r->cur);
+    r->bytes = malloc(n * 3);
+    if (!r->inputs || !r->prev || !r->cur || !r->bytes) {
+        fprintf(stderr, "%s: out of memory for %zu LEDs\n", PREVIEW_CMD, n);
+        return false;
+    }
+    sky_status st = sky_led_inputs_build(&r->view, r->inputs);
+    if (st != SKY_OK) {
+        fprintf(stderr, "%s: the layout is inconsistent: %s\n", PREVIEW_CMD, sky_status_str(st));
+        return false;
+    }
+    return true;
+}
+
+static void renderer_close(preview_renderer *r) {
+    sky_runtime_free(r->rt);
+    free(r->inputs);
+    free(r->prev);
+    free(r->cur);
+    free(r->bytes);
+}
+
+/* Renders the next frame; *bytes points at led_count * 3 colours until the next call. */
+static bool renderer_frame(preview_renderer *r, double t, double dt, const uint8_t **bytes) {
+    if (r->rt) {
+        char error[1024] = "";
+        sky_status st = sky_runtime_render(r->rt, t, dt, r->params, error, sizeof error);
+        size_t len = 0;
+        *bytes = st == SKY_OK ? sky_runtime_frame_bytes(r->rt, &len) : NULL;
+        if (st != SKY_OK || !*bytes) {
+            fprintf(stderr, "%s: rendering failed: %s\n", PREVIEW_CMD,
+                    error[0] ? error : sky_status_str(st));
+            return false;
+        }
+        return true;
+    }
+    sky_frame_inputs fi = {t, dt, r->frame, r->params};
+    bool uses_prev = sky_program_uses_prev(r->program);
+    sky_status st = sky_program_eval(r->program, &r->view, r->inputs, &fi,
+                                     uses_prev ? r->prev : NULL, r->cur, r->bytes);
+    if (st != SKY_OK) {
+        fprintf(stderr, "%s: the CPU evaluator failed: %s\n", PREVIEW_CMD, sky_status_str(st));
+        return false;
+    }
+    float *swap = r->prev;
+    r->prev = r->cur;
+    r->cur = swap;
+    r->frame++;
+    *bytes = r->bytes;
+    return true;
+}
+
+/* True when a moment cannot be rendered alone: the colours depend on earlier frames. */
+static bool needs_history(const sky_program *program) {
+    return sky_program_uses_prev(program) || (sky_program_inputs(program) & SKY_INPUT_FRAME);
+}
+
+/* --------------------------------------------------------------- the outputs */
+
+static int preview_png(const preview_options *o, const sky_layout *layout, preview_renderer *r) {
+    const uint8_t *bytes = NULL;
+    if (needs_history(r->program)) {
+        /* Frames k = 0 .. K-1 at k / fps, then the moment itself (frame K). */
+        uint64_t frames = (uint64_t)floor(o->time * o->fps + 1e-9);
+        if (frames > PREVIEW_MAX_FRAMES) {
+            fprintf(stderr, "%s: --time %g at %g fps needs %llu frames from t = 0 (at most %u)\n",
+                    PREVIEW_CMD, o->time, o->fps, (unsigned long long)frames, PREVIEW_MAX_FRAMES);
+            return 2;
+        }
+        double last = 0;
+        for (uint64_t k = 0; k < frames; k++) {
+            double t = (double)k / o->fps;
+            if (!renderer_frame(r, t, k ? t - last : 0, &bytes)) return 2;
+            last = t;
+        }
+        if (!renderer_frame(r, o->time, frames ? o->time - last : 0, &bytes)) return 2;
+    } else if (!renderer_frame(r, o->time, o->time > 0 ? 1.0 / o->fps : 0, &bytes)) {
+        return 2;
+    }
+    preview_geometry *g = NULL;
+    preview_canvas *canvas = NULL;
+    uint8_t *image = NULL;
+    int code = 2;
+    if (!preview_geometry_create(PREVIEW_CMD, layout->xy, layout->led_count, (uint32_t)o->size,
+                                 PREVIEW_PNG_MAX_AUTO, 0, 0, &g) ||
+        !preview_canvas_create(PREVIEW_CMD, g, &canvas))
+        goto done;
+    if (!(image = malloc((size_t)g->width * g->height * 3))) {
+        fprintf(stderr, "%s: out of memory for a %ux%u image\n", PREVIEW_CMD, g->width, g->height);
+        goto done;
+    }
+    preview_canvas_draw(canvas, bytes, image);
+    if (!preview_png_write(PREVIEW_CMD, o->out, g->width, g->height, image)) goto done;
+    fprintf(stderr, "%s: wrote %s (%ux%u, t = %g s)\n", PREVIEW_CMD, o->out, g->width, g->height,
+            o->time);
+    code = 0;
+done:
+    free(image);
+    preview_canvas_free(canvas);
+    preview_geometry_free(g);
+    return code;
+}
+
+static int preview_gif_run(const preview_options *o, const sky_layout *layout,
+                           preview_renderer *r) {
+    double want = o->duration * o->fps;
+    uint64_t frames = want < 1 ? 1 : (uint64_t)llround(want);
+    size_t frame_bytes = (size_t)layout->led_count * 3;
+    if (frames > PREVIEW_MAX_FRAMES || frames > PREVIEW_MAX_GIF_MEM / frame_bytes) {
+        fprintf(stderr, "%s: %g s at %g fps is %llu frames; too many for a GIF of %u LEDs\n",
+                PREVIEW_CMD, o->duration, o->fps, (unsigned long long)frames, layout->led_count);
+        return 2;
+    }
+    if (o->fps > 50)
+        fprintf(stderr, "%s: note: most GIF viewers slow frames shorter than 2 cs (over 50 fps)\n",
+                PREVIEW_CMD);
+    uint8_t *leds = malloc((size_t)frames * frame_bytes);
+    preview_geometry *g = NULL;
+    preview_canvas *canvas = NULL;
+    preview_gif *gif = NULL;
+    uint8_t *image = NULL;
+    int code = 2;
+    if (!leds) {
+        fprintf(stderr, "%s: out of memory for %llu frames\n", PREVIEW_CMD,
+                (unsigned long long)frames);
+        goto done;
+    }
+    /* Every frame from t = 0, consecutively, so that prev and frame are right. */
+    for (uint64_t k = 0; k < frames; k++) {
+        const uint8_t *bytes = NULL;
+        if (!renderer_frame(r, (double)k / o->fps, k ? 1.0 / o->fps : 0, &bytes)) goto done;
+        memcpy(leds + k * frame_bytes, bytes, frame_bytes);
+    }
+    if (!preview_geometry_create(PREVIEW_CMD, layout->xy, layout->led_count, (uint32_t)o->size,
+                                 PREVIEW_GIF_MAX_AUTO, 0, 0, &g) ||
+        !preview_canvas_create(PREVIEW_CMD, g, &canvas) ||
+        !preview_gif_create(PREVIEW_CMD, g->width, g->height, (uint32_t)frames, &gif))
+        goto done;
+    if (!(image = malloc((size_t)g->width * g->height * 3))) {
+        fprintf(stderr, "%s: out of memory for a %ux%u image\n", PREVIEW_CMD, g->width, g->height);
+        goto done;
+    }
+    /* Pass 1 picks one palette for the whole animation; pass 2 encodes. */
+    for (uint64_t k = 0; k < frames; k++) {
+        preview_canvas_draw(canvas, leds + k * frame_bytes, image);
+        preview_gif_sample(gif, image);
+    }
+    if (!preview_gif_open(gif, o->out, o->fps)) goto done;
+    for (uint64_t k = 0; k < frames; k++) {
+        preview_canvas_draw(canvas, leds + k * frame_bytes, image);
+        if (!preview_gif_add(gif, image)) goto done;
+    }
+    if (!preview_gif_close(gif)) goto done;
+    fprintf(stderr, "%s: wrote %s (%ux%u, %llu frames at %g fps)\n", PREVIEW_CMD, o->out, g->width,
+            g->height, (unsigned long long)frames, o->fps);
+    code = 0;
+done:
+    free(leds);
+    free(image);
+    preview_gif_free(gif);
+    preview_canvas_free(canvas);
+    preview_geometry_free(g);
+    return code;
+}
+
+static void sleep_until_ns(uint64_t deadline_ns) {
+    struct timespec ts = {(time_t)(deadline_ns / 1000000000ull),
+                          (long)(deadline_ns % 1000000000ull)};
+    /* Interrupted by a signal: return, the caller checks the flag. */
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+static int preview_term(const preview_options *o, const sky_layout *layout, preview_renderer *r) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = preview_on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
+        fprintf(stderr, "%s: cannot install signal handlers\n", PREVIEW_CMD);
+        return 2;
+    }
+    uint32_t cols, rows;
+    preview_term_size(&cols, &rows);
+    preview_geometry *g = NULL;
+    preview_canvas *canvas = NULL;
+    uint8_t *image = NULL;
+    int code = 2;
+    if (!preview_geometry_create(PREVIEW_CMD, layout->xy, layout->led_count, 0, 0, cols, rows * 2,
+                                 &g) ||
+        !preview_canvas_create(PREVIEW_CMD, g, &canvas))
+        goto done;
+    if (!(image = malloc((size_t)g->width * g->height * 3))) {
+        fprintf(stderr, "%s: out of memory\n", PREVIEW_CMD);
+        goto done;
+    }
+    /* Frames on absolute deadlines, t = k / fps, as `sky run` paces them. */
+    double period_ns = 1e9 / o->fps;
+    uint64_t start = sky_frame_now_ns();
+    code = 0;
+    for (uint64_t k = 0; !preview_stop_signal; k++) {
+        double t = (double)k / o->fps;
+        if (o->duration_set && t >= o->duration) break;
+        const uint8_t *bytes = NULL;
+        if (!renderer_frame(r, t, k ? 1.0 / o->fps : 0, &bytes)) {
+            code = 2;
+            break;
+        }
+        preview_canvas_draw(canvas, bytes, image);
+        if (!preview_term_draw(PREVIEW_CMD, stdout, g->width, g->height, image, k == 0)) {
+            code = 2;
+            break;
+        }
+        sleep_until_ns(start + (uint64_t)llround((double)(k + 1) * period_ns));
+    }
+    preview_term_finish(stdout, g->height);
+done:
+    free(image);
+    preview_canvas_free(canvas);
+    preview_geometry_free(g);
+    return code;
+}
+
+/* --------------------------------------------------------------- the command */
 
 int cmd_preview(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "sky preview: not built yet\n");
-    return 2;
+    preview_options o;
+    memset(&o, 0, sizeof o);
+    int code = preview_parse(&o, argc, argv);
+    if (code >= 0) {
+        live_common_free(&o.common);
+        return code;
+    }
+    sky_program *program = NULL;
+    sky_layout *layout = NULL;
+    double *params = NULL;
+    preview_renderer r;
+    memset(&r, 0, sizeof r);
+    code = live_compile_file(PREVIEW_CMD, o.file, &program);
+    if (code != 0) goto done;
+    code = 2;
+    size_t slots = sky_program_param_slots(program);
+    if (!(params = calloc(slots ? slots : 1, sizeof *params))) {
+        fprintf(stderr, "%s: out of memory\n", PREVIEW_CMD);
+        goto done;
+    }
+    if (!live_params_apply(PREVIEW_CMD, program, o.common.sets, o.common.set_count, true, params) ||
+        !live_layout_create(PREVIEW_CMD, o.common.layout_spec, &layout) ||
+        !renderer_open(&r, &o, layout, program, params))
+        goto done;
+    switch (o.kind) {
+    case PREVIEW_PNG:
+        code = preview_png(&o, layout, &r);
+        break;
+    case PREVIEW_GIF:
+        code = preview_gif_run(&o, layout, &r);
+        break;
+    case PREVIEW_TERM:
+        code = preview_term(&o, layout, &r);
+        break;
+    }
+done:
+    renderer_close(&r);
+    free(params);
+    sky_program_free(program);
+    sky_layout_free(layout);
+    live_common_free(&o.common);
+    return code;
 }

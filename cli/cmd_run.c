@@ -1,11 +1,463 @@
-/* cmd_run.c: `sky run`, being written. */
+/*
+ * cmd_run.c - `sky run FILE`: render a pattern live into the shared frame file.
+ *
+ * The loop renders frame k at the absolute deadline start + k / fps on
+ * CLOCK_MONOTONIC (clock_nanosleep with TIMER_ABSTIME), so that sleeping,
+ * rendering and scheduling jitter never accumulate into drift. A frame that
+ * finishes after the next deadline is late; deadlines that passed entirely are
+ * skipped (counted as dropped) and the loop rejoins the grid of deadlines
+ * rather than rushing to catch up. `t` is the scheduled time of the frame
+ * since the pattern started (so the animation is smooth whatever the jitter),
+ * `dt` the time since the previous frame rendered, 0 at the first.
+ *
+ * --watch reloads the pattern when the file changes: the watcher thread
+ * (watch.c) compiles the new source off the render thread and leaves the
+ * program in a one-item mailbox; the render loop takes it between two frames
+ * and hands it to sky_runtime_set_program, which builds the new pipeline
+ * before swapping, so a failure keeps the old pattern and no frame number is
+ * skipped in the frame file. A reloaded pattern starts over: t and the
+ * frame counter restart at 0 (the runtime restarts `frame`; `prev` carries
+ * over when both patterns use it). Compile errors are printed and the old
+ * pattern keeps running.
+ *
+ * SIGINT and SIGTERM set a flag (the one global of this file, as a signal
+ * handler needs) that the loop checks every frame and that interrupts the
+ * sleep, so the program exits within a frame, after the runtime has
+ * published its last frame and the frame writer has released its lock.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "cli.h"
+#include "live.h"
+#include "sky/frame.h"
+#include "sky/runtime.h"
+
+#define RUN_CMD             "sky run"
+#define RUN_MAX_FPS         10000.0
+#define RUN_STATS_PERIOD_NS 1000000000ull
+
+static volatile sig_atomic_t run_stop_signal; /* set by the SIGINT/SIGTERM handler */
+
+static void run_on_signal(int signo) {
+    run_stop_signal = signo;
+}
+
+typedef struct run_options {
+    live_common common;
+    const char *file;
+    const char *frame_path;
+    double fps;      /* 0: unpaced */
+    double duration; /* seconds; < 0: no limit */
+    uint64_t frames; /* 0: no limit */
+    bool watch, stats;
+} run_options;
+
+/* The mailbox between the watcher thread and the render loop. */
+typedef struct run_reload {
+    pthread_mutex_t lock;
+    const run_options *options;
+    sky_program *pending; /* compiled, waiting for the next frame boundary */
+    double *pending_params;
+} run_reload;
+
+static void run_usage(FILE *out) {
+    fprintf(out,
+            "usage: sky run FILE [options]\n"
+            "Renders FILE live into the shared frame file until stopped (Ctrl-C).\n\n"
+            "  --layout SPEC     LED layout: disc:STRIPSxLEDS[:INNER], grid:WxH, strip:N,\n"
+            "                    map:FILE (default %s)\n"
+            "  --frame PATH      frame file to publish into (default %s)\n"
+            "  --fps N           frames per second, paced on absolute deadlines (default 60;\n"
+            "                    0 renders as fast as the device can)\n"
+            "  --set NAME=VALUE  set a param (repeatable; vectors as a,b,c); clamped to its range\n"
+            "  --device N|NAME   Vulkan device by index or name (see `sky devices`)\n"
+            "  --duration S      stop after S seconds\n"
+            "  --frames N        stop after N frames\n"
+            "  --watch           reload FILE when it changes; on errors keep the old pattern\n"
+            "  --stats           print frame rate, time per stage and late/dropped frames\n"
+            "                    every second\n\n"
+            "Exit status: 0 ok, 1 the pattern has errors, 2 usage or system error.\n",
+            SKY_LAYOUT_DEFAULT, SKY_FRAME_DEFAULT_PATH);
+}
+
+/* Returns -1 to continue, else the exit code. */
+static int run_parse(run_options *o, int argc, char **argv) {
+    live_common_init(&o->common, RUN_CMD);
+    o->frame_path = SKY_FRAME_DEFAULT_PATH;
+    o->fps = 60;
+    o->duration = -1;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i], *value = NULL;
+        int got;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            run_usage(stdout);
+            return 0;
+        }
+        if ((got = live_common_parse(&o->common, argc, argv, &i)) != 0) {
+            if (got < 0) return 2;
+        } else if ((got = live_opt_value(RUN_CMD, argc, argv, &i, "--frame", &value)) != 0) {
+            if (got < 0) return 2;
+            o->frame_path = value;
+        } else if ((got = live_opt_value(RUN_CMD, argc, argv, &i, "--fps", &value)) != 0) {
+            if (got < 0 || !live_parse_double(RUN_CMD, "--fps", value, 0, RUN_MAX_FPS, &o->fps))
+                return 2;
+        } else if ((got = live_opt_value(RUN_CMD, argc, argv, &i, "--duration", &value)) != 0) {
+            if (got < 0 || !live_parse_double(RUN_CMD, "--duration", value, 0, 1e9, &o->duration))
+                return 2;
+        } else if ((got = live_opt_value(RUN_CMD, argc, argv, &i, "--frames", &value)) != 0) {
+            if (got < 0 || !live_parse_u64(RUN_CMD, "--frames", value, 1, UINT64_MAX, &o->frames))
+                return 2;
+        } else if (strcmp(arg, "--watch") == 0) {
+            o->watch = true;
+        } else if (strcmp(arg, "--stats") == 0) {
+            o->stats = true;
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            fprintf(stderr, "%s: unknown option `%s` (see `sky run --help`)\n", RUN_CMD, arg);
+            return 2;
+        } else if (o->file) {
+            fprintf(stderr, "%s: one pattern file at a time (got `%s` and `%s`)\n", RUN_CMD,
+                    o->file, arg);
+            return 2;
+        } else {
+            o->file = arg;
+        }
+    }
+    if (!o->file) {
+        fprintf(stderr, "%s: which pattern? (usage: sky run FILE [options])\n", RUN_CMD);
+        return 2;
+    }
+    if (o->watch && strcmp(o->file, "-") == 0) {
+        fprintf(stderr, "%s: --watch needs a file, not standard input\n", RUN_CMD);
+        return 2;
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------- reload */
+
+static double *run_params_for(const run_options *o, const sky_program *program, bool strict) {
+    size_t slots = sky_program_param_slots(program);
+    double *params = calloc(slots ? slots : 1, sizeof *params);
+    if (!params) {
+        fprintf(stderr, "%s: out of memory\n", RUN_CMD);
+        return NULL;
+    }
+    if (!live_params_apply(RUN_CMD, program, o->common.sets, o->common.set_count, strict, params)) {
+        free(params);
+        return NULL;
+    }
+    return params;
+}
+
+/* The watcher thread's callback: compile off the render thread, then post. */
+static void run_on_change(void *context, const char *source, size_t len) {
+    run_reload *reload = context;
+    const run_options *o = reload->options;
+    fprintf(stderr, "%s: %s changed; compiling\n", RUN_CMD, o->file);
+    sky_program *program = NULL;
+    if (live_compile_source(RUN_CMD, o->file, source, len, &program) != 0) {
+        fprintf(stderr, "%s: keeping the running pattern\n", RUN_CMD);
+        return;
+    }
+    double *params = run_params_for(o, program, false);
+    if (!params) {
+        sky_program_free(program);
+        fprintf(stderr, "%s: keeping the running pattern\n", RUN_CMD);
+        return;
+    }
+    pthread_mutex_lock(&reload->lock);
+    /* A newer save replaces one the loop has not taken yet. */
+    sky_program_free(reload->pending);
+    free(reload->pending_params);
+    reload->pending = program;
+    reload->pending_params = params;
+    pthread_mutex_unlock(&reload->lock);
+}
+
+static bool run_take_pending(run_reload *reload, sky_program **program, double **params) {
+    pthread_mutex_lock(&reload->lock);
+    *program = reload->pending;
+    *params = reload->pending_params;
+    reload->pending = NULL;
+    reload->pending_params = NULL;
+    pthread_mutex_unlock(&reload->lock);
+    return *program != NULL;
+}
+
+/* -------------------------------------------------------------------- stats */
+
+typedef struct run_counters {
+    uint64_t late;    /* frames finished after the next frame's deadline */
+    uint64_t dropped; /* deadlines skipped because a frame ran past them */
+} run_counters;
+
+typedef struct run_stats_state {
+    uint64_t last_ns;
+    sky_runtime_stats last;
+    run_counters last_counters;
+} run_stats_state;
+
+static double stage_ms(const sky_runtime_stage *now, const sky_runtime_stage *before,
+                       uint64_t frames) {
+    return frames ? (double)(now->total_ns - before->total_ns) / (double)frames / 1e6 : 0.0;
+}
+
+static void run_stats_print(run_stats_state *s, const sky_runtime *rt, const run_counters *c,
+                            uint64_t now_ns) {
+    sky_runtime_stats st;
+    sky_runtime_get_stats(rt, &st);
+    uint64_t frames = st.frames - s->last.frames;
+    double seconds = (double)(now_ns - s->last_ns) / 1e9;
+    printf("%s: %6.1f fps | ms/frame eval %.3f submit %.3f wait %.3f publish %.3f "
+           "latency %.3f (max %.3f) | late %llu dropped %llu | frame %llu\n",
+           RUN_CMD, seconds > 0 ? (double)frames / seconds : 0.0,
+           stage_ms(&st.eval, &s->last.eval, frames), stage_ms(&st.submit, &s->last.submit, frames),
+           stage_ms(&st.wait, &s->last.wait, frames),
+           stage_ms(&st.publish, &s->last.publish, frames),
+           stage_ms(&st.latency, &s->last.latency, frames), (double)st.latency.max_ns / 1e6,
+           (unsigned long long)(c->late - s->last_counters.late),
+           (unsigned long long)(c->dropped - s->last_counters.dropped),
+           (unsigned long long)sky_runtime_frame_count(rt));
+    fflush(stdout);
+    s->last = st;
+    s->last_ns = now_ns;
+    s->last_counters = *c;
+}
+
+/* ----------------------------------------------------------------- the loop */
+
+typedef struct run_state {
+    const run_options *o;
+    sky_runtime *rt;
+    sky_program *program; /* running */
+    sky_program *retired; /* replaced; freed once a frame with the new one completed */
+    double *params;
+    run_reload *reload;
+    run_counters counters;
+} run_state;
+
+/* Sleeps until the absolute time `deadline_ns`; false when a stop signal came. */
+static bool run_sleep_until(uint64_t deadline_ns) {
+    struct timespec ts = {(time_t)(deadline_ns / 1000000000ull),
+                          (long)(deadline_ns % 1000000000ull)};
+    for (;;) {
+        if (run_stop_signal) return false;
+        int err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+        if (err == 0) return !run_stop_signal;
+        if (err != EINTR) return true; /* cannot happen with a valid time; do not spin */
+    }
+}
+
+/* Swaps in a reloaded program at a frame boundary. Returns true when the pattern restarted. */
+static bool run_swap(run_state *s) {
+    sky_program *program = NULL;
+    double *params = NULL;
+    if (!run_take_pending(s->reload, &program, &params)) return false;
+    char error[1024] = "";
+    sky_status st = sky_runtime_set_program(s->rt, program, error, sizeof error);
+    if (st != SKY_OK) {
+        fprintf(stderr, "%s: cannot switch to the new pattern: %s; keeping the running one\n",
+                RUN_CMD, error[0] ? error : sky_status_str(st));
+        sky_program_free(program);
+        free(params);
+        return false;
+    }
+    sky_program_free(s->retired); /* (only set if two swaps came without a frame between) */
+    s->retired = s->program;
+    s->program = program;
+    free(s->params);
+    s->params = params;
+    fprintf(stderr, "%s: reloaded %s\n", RUN_CMD, s->o->file);
+    return true;
+}
+
+static int run_loop(run_state *s) {
+    const run_options *o = s->o;
+    const double period_ns = o->fps > 0 ? 1e9 / o->fps : 0;
+    uint64_t start_ns = sky_frame_now_ns(); /* t = 0 of the running pattern */
+    uint64_t grid_ns = start_ns;            /* origin of the deadline grid */
+    uint64_t k = 0;                         /* deadline index on the grid */
+    uint64_t rendered = 0;
+    double last_t = -1; /* the previous frame's t, < 0 before the first */
+    run_stats_state stats = {start_ns, {0}, {0, 0}};
+    sky_runtime_get_stats(s->rt, &stats.last);
+
+    while (!run_stop_signal) {
+        uint64_t frame_start =
+            period_ns > 0 ? grid_ns + (uint64_t)llround((double)k * period_ns) : sky_frame_now_ns();
+        if (s->reload && run_swap(s)) {
+            start_ns = frame_start;
+            last_t = -1;
+        }
+        double t = (double)(frame_start - start_ns) / 1e9;
+        double total_t = (double)(frame_start - grid_ns) / 1e9;
+        if (o->duration >= 0 && total_t >= o->duration) break;
+        double dt = last_t < 0 ? 0.0 : t - last_t;
+        char error[1024] = "";
+        sky_status st = sky_runtime_render(s->rt, t, dt, s->params, error, sizeof error);
+        if (st != SKY_OK) {
+            fprintf(stderr, "%s: rendering failed: %s\n", RUN_CMD,
+                    error[0] ? error : sky_status_str(st));
+            return 2;
+        }
+        sky_program_free(s->retired); /* its frames are complete now */
+        s->retired = NULL;
+        last_t = t;
+        rendered++;
+        uint64_t now = sky_frame_now_ns();
+        if (o->stats && now - stats.last_ns >= RUN_STATS_PERIOD_NS)
+            run_stats_print(&stats, s->rt, &s->counters, now);
+        if (o->frames && rendered >= o->frames) break;
+        if (period_ns <= 0) continue;
+        /* Next deadline on the grid; skip the ones already past. */
+        uint64_t next = k + 1;
+        uint64_t next_ns = grid_ns + (uint64_t)llround((double)next * period_ns);
+        if (now > next_ns) {
+            s->counters.late++;
+            uint64_t behind = (uint64_t)((double)(now - grid_ns) / period_ns); /* past deadlines */
+            if (behind >= next) {
+                s->counters.dropped += behind - next + 1;
+                next = behind + 1;
+            }
+            next_ns = grid_ns + (uint64_t)llround((double)next * period_ns);
+        }
+        k = next;
+        if (!run_sleep_until(next_ns)) break;
+    }
+    if (o->stats) run_stats_print(&stats, s->rt, &s->counters, sky_frame_now_ns());
+    return 0;
+}
+
+/* --------------------------------------------------------------- the command */
+
+static bool run_install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = run_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: the sleep must wake up */
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
+        fprintf(stderr, "%s: cannot install signal handlers: %s\n", RUN_CMD, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static sky_frame_writer *run_open_writer(const run_options *o, const sky_layout *layout) {
+    sky_frame_writer_options wo;
+    memset(&wo, 0, sizeof wo);
+    wo.path = o->frame_path;
+    wo.led_count = layout->led_count;
+    wo.strip_count = layout->strip_count;
+    wo.strip_sizes = layout->strip_sizes;
+    wo.positions = layout->xy;
+    wo.fps_nominal = (uint32_t)lround(o->fps);
+    wo.layout = layout->name;
+    sky_frame_writer *writer = NULL;
+    char error[1024] = "";
+    sky_status st = sky_frame_writer_create(&wo, &writer, error, sizeof error);
+    if (st != SKY_OK) {
+        fprintf(stderr, "%s: cannot create the frame file: %s\n", RUN_CMD,
+                error[0] ? error : sky_status_str(st));
+        return NULL;
+    }
+    return writer;
+}
+
+static sky_runtime *run_open_runtime(const run_options *o, const sky_layout *layout,
+                                     sky_frame_writer *writer, const sky_program *program) {
+    sky_runtime_options ro;
+    sky_runtime_options_init(&ro);
+    ro.device = o->common.device;
+    ro.layout = layout;
+    ro.writer = writer;
+    sky_runtime *rt = NULL;
+    char error[1024] = "";
+    sky_status st = sky_runtime_create(&ro, &rt, error, sizeof error);
+    if (st == SKY_OK) st = sky_runtime_set_program(rt, program, error, sizeof error);
+    if (st != SKY_OK) {
+        fprintf(stderr, "%s: %s\n", RUN_CMD, error[0] ? error : sky_status_str(st));
+        sky_runtime_free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+static void run_banner(const run_options *o, const sky_layout *layout, const sky_runtime *rt) {
+    fprintf(stderr, "%s: %s on %s (%s), %s (%u LEDs), %s into %s, ", RUN_CMD, o->file,
+            sky_runtime_device_name(rt), sky_device_type_str(sky_runtime_device_type(rt)),
+            layout->name, layout->led_count, sky_output_path_str(sky_runtime_output_path(rt)),
+            o->frame_path);
+    if (o->fps > 0)
+        fprintf(stderr, "%g fps", o->fps);
+    else
+        fprintf(stderr, "unpaced");
+    fprintf(stderr, "%s\n", o->watch ? ", watching for changes" : "");
+}
 
 int cmd_run(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "sky run: not built yet\n");
-    return 2;
+    run_options o;
+    memset(&o, 0, sizeof o);
+    int code = run_parse(&o, argc, argv);
+    if (code >= 0) {
+        live_common_free(&o.common);
+        return code;
+    }
+    run_reload reload = {.options = &o};
+    pthread_mutex_init(&reload.lock, NULL);
+    run_state s = {.o = &o};
+    sky_layout *layout = NULL;
+    sky_frame_writer *writer = NULL;
+    live_watch *watch = NULL;
+    char *source = NULL;
+    size_t source_len = 0;
+    code = 2;
+
+    char error[512];
+    source = cli_read_file(o.file, &source_len, error, sizeof error);
+    if (!source) {
+        fprintf(stderr, "%s: %s\n", RUN_CMD, error);
+        goto done;
+    }
+    code = live_compile_source(RUN_CMD, o.file, source, source_len, &s.program);
+    if (code != 0) goto done;
+    code = 2;
+    if (!(s.params = run_params_for(&o, s.program, true))) goto done;
+    if (!live_layout_create(RUN_CMD, o.common.layout_spec, &layout)) goto done;
+    if (!run_install_signals()) goto done;
+    if (!(writer = run_open_writer(&o, layout))) goto done;
+    if (!(s.rt = run_open_runtime(&o, layout, writer, s.program))) goto done;
+    if (o.watch) {
+        if (!live_watch_start(RUN_CMD, o.file, source, source_len, run_on_change, &reload, &watch))
+            goto done;
+        s.reload = &reload;
+    }
+    run_banner(&o, layout, s.rt);
+    code = run_loop(&s);
+    if (run_stop_signal)
+        fprintf(stderr, "%s: stopped by %s after %llu frames\n", RUN_CMD,
+                run_stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+                (unsigned long long)sky_runtime_frame_count(s.rt));
+
+done:
+    live_watch_stop(watch); /* before the mailbox goes away */
+    sky_runtime_free(s.rt); /* publishes frames in flight before the writer closes */
+    sky_frame_writer_free(writer);
+    sky_program_free(s.retired);
+    sky_program_free(s.program);
+    sky_program_free(reload.pending);
+    free(reload.pending_params);
+    pthread_mutex_destroy(&reload.lock);
+    free(s.params);
+    free(source);
+    sky_layout_free(layout);
+    live_common_free(&o.common);
+    return code;
 }

@@ -1,0 +1,166 @@
+/*
+ * live.h - helpers shared by `sky run` and `sky preview`.
+ *
+ * Both commands compile a pattern, build a layout, apply --set values and
+ * render frames through the Vulkan runtime (or, for `preview --cpu`, the CPU
+ * reference evaluator). The pieces they share live here, one file per concern:
+ *   options.c        option parsing, numbers, --set and parameters, compiling
+ *   watch.c          the --watch file watcher (inotify, background thread)
+ *   preview_image.c  LED colours -> soft-dot images, PNG, GIF, terminal drawing
+ * Functions that fail print a message prefixed with the command's name to
+ * stderr and return false (or a status), so callers only map to exit codes.
+ */
+#ifndef SKY_CLI_LIVE_H
+#define SKY_CLI_LIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sky/layout.h"
+#include "sky/sky.h"
+
+/* ------------------------------------------------------------ options.c */
+
+/* Options common to run and preview. */
+typedef struct live_common {
+    const char *cmd;         /* "sky run" or "sky preview", for messages */
+    const char *layout_spec; /* --layout, default SKY_LAYOUT_DEFAULT */
+    const char *device;      /* --device N|NAME, NULL for the runtime's default */
+    const char **sets;       /* --set NAME=VALUE strings, in order */
+    size_t set_count;
+    size_t set_cap;
+} live_common;
+
+void live_common_init(live_common *common, const char *cmd);
+void live_common_free(live_common *common);
+
+/*
+ * If argv[*i] is `name` or `name=VALUE`, stores the value (the next argument,
+ * or the text after '=') in *value, advances *i past what it used and returns
+ * 1. Returns 0 when argv[*i] is another option, -1 (message printed) when the
+ * value is missing.
+ */
+int live_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
+                   const char **value);
+/* Parses --layout, --device and --set at argv[*i]: 1 used, 0 not ours, -1 error. */
+int live_common_parse(live_common *common, int argc, char **argv, int *i);
+
+/* Strict number parsing: the whole string, finite, within [min, max]; messages name `what`. */
+bool live_parse_double(const char *cmd, const char *what, const char *text, double min, double max,
+                       double *out);
+bool live_parse_u64(const char *cmd, const char *what, const char *text, uint64_t min, uint64_t max,
+                    uint64_t *out);
+
+/*
+ * Reads and compiles `path`. Diagnostics (warnings included) are rendered to
+ * stderr, coloured when cli_use_color(). Returns 0 with *program set, 1 when
+ * the source has errors, 2 when the file cannot be read or the compiler failed.
+ */
+int live_compile_file(const char *cmd, const char *path, sky_program **program);
+/* The same for a source already in memory (the watcher's reloads). */
+int live_compile_source(const char *cmd, const char *path, const char *source, size_t len,
+                        sky_program **program);
+
+/*
+ * Writes the program's defaults into params (sky_program_param_slots values)
+ * and applies each NAME=VALUE of `sets`: vector params take a,b[,c]; float
+ * params with a range are clamped to it, with a note. An unknown name is an
+ * error with a did-you-mean hint when `strict`, a note otherwise (a reloaded
+ * pattern may have dropped a param). Returns false after printing an error.
+ */
+bool live_params_apply(const char *cmd, const sky_program *program, const char *const *sets,
+                       size_t set_count, bool strict, double *params);
+
+/* The closest of `names` to `word` by edit distance, or NULL when none is close. */
+const char *live_did_you_mean(const char *word, const char *const *names, size_t count);
+
+/* Builds the layout, printing the layout module's message on failure. */
+bool live_layout_create(const char *cmd, const char *spec, sky_layout **layout);
+/* A view of a layout for the compiler's evaluator. */
+sky_layout_view live_layout_view(const sky_layout *layout);
+
+/* ------------------------------------------------------------- watch.c */
+
+typedef struct live_watch live_watch;
+
+/*
+ * Called on the watcher's thread with the file's new contents (only when they
+ * changed). The callback owns nothing: `source` is valid during the call.
+ */
+typedef void (*live_watch_fn)(void *context, const char *source, size_t len);
+
+/*
+ * Starts watching `path` (its directory, through inotify, so that editors that
+ * replace the file by rename are seen) on a background thread. `initial` is
+ * the contents already compiled, so that touching the file without changing
+ * it does not reload. Returns false after printing an error.
+ */
+bool live_watch_start(const char *cmd, const char *path, const char *initial, size_t initial_len,
+                      live_watch_fn on_change, void *context, live_watch **watch);
+/* Stops the thread and frees everything. NULL is a no-op. */
+void live_watch_stop(live_watch *watch);
+
+/* ----------------------------------------------------- preview_image.c */
+
+/* Where each LED lands in an image and how its dot is drawn. */
+typedef struct preview_geometry {
+    uint32_t width, height; /* image size in pixels */
+    float sigma;            /* gaussian dot radius (standard deviation) in pixels */
+    int radius;             /* the dot is drawn out to this many pixels from its centre */
+    uint32_t led_count;
+    uint32_t *centre_x, *centre_y; /* each LED's centre pixel */
+} preview_geometry;
+
+#define PREVIEW_BACKGROUND_R 10
+#define PREVIEW_BACKGROUND_G 10
+#define PREVIEW_BACKGROUND_B 14
+
+/*
+ * Places `led_count` LEDs at `xy` into an image whose longer side is `size`
+ * pixels, keeping the aspect ratio; with `size` 0 the size is chosen from the
+ * layout's LED spacing, at most `max_size`. With box_w and box_h non-zero the
+ * image is fitted into that box instead (the terminal). Returns false after
+ * printing an error (out of memory).
+ */
+bool preview_geometry_create(const char *cmd, const float *xy, uint32_t led_count, uint32_t size,
+                             uint32_t max_size, uint32_t box_w, uint32_t box_h,
+                             preview_geometry **geometry);
+void preview_geometry_free(preview_geometry *geometry);
+
+/* Draws LED colours (led_count * 3 bytes) as soft dots into rgb (width * height * 3 bytes). */
+typedef struct preview_canvas preview_canvas;
+bool preview_canvas_create(const char *cmd, const preview_geometry *geometry,
+                           preview_canvas **canvas);
+void preview_canvas_free(preview_canvas *canvas);
+void preview_canvas_draw(preview_canvas *canvas, const uint8_t *led_rgb, uint8_t *rgb);
+
+bool preview_png_write(const char *cmd, const char *path, uint32_t width, uint32_t height,
+                       const uint8_t *rgb);
+
+/*
+ * An animated GIF with one global palette. Frames are given twice: first
+ * every frame to preview_gif_sample (which builds the palette by median cut
+ * over pixels of all of them), then every frame again to preview_gif_add.
+ */
+typedef struct preview_gif preview_gif;
+bool preview_gif_create(const char *cmd, uint32_t width, uint32_t height, uint32_t frame_count,
+                        preview_gif **gif);
+bool preview_gif_sample(preview_gif *gif, const uint8_t *rgb);
+/* Opens `path` and writes the header; call after every frame was sampled. */
+bool preview_gif_open(preview_gif *gif, const char *path, double fps);
+bool preview_gif_add(preview_gif *gif, const uint8_t *rgb);
+/* Writes the trailer and closes the file. */
+bool preview_gif_close(preview_gif *gif);
+void preview_gif_free(preview_gif *gif);
+
+/* Terminal cells: `cols` x `rows` character cells of two pixels each, from the terminal size. */
+void preview_term_size(uint32_t *cols, uint32_t *rows);
+/* Draws rgb (width x height, height even) with half blocks, in place after the first frame. */
+bool preview_term_draw(const char *cmd, FILE *out, uint32_t width, uint32_t height,
+                       const uint8_t *rgb, bool first);
+/* Shows the cursor again and moves below the picture. */
+void preview_term_finish(FILE *out, uint32_t height);
+
+#endif

@@ -1,0 +1,344 @@
+/*
+ * options.c - what `sky run` and `sky preview` share before a frame is drawn:
+ * option parsing (--layout, --device, --set and strict numbers), compiling a
+ * file with rendered diagnostics, applying --set values to a program's
+ * parameters (clamping to their range, did-you-mean for unknown names) and
+ * building the layout.
+ *
+ * Every error is printed here, prefixed with the command's name, so that the
+ * commands only turn failures into exit codes (1 for pattern errors, 2 for
+ * usage and system errors).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "live.h"
+
+/* ----------------------------------------------------------- option parsing */
+
+void live_common_init(live_common *common, const char *cmd) {
+    memset(common, 0, sizeof *common);
+    common->cmd = cmd;
+    common->layout_spec = SKY_LAYOUT_DEFAULT;
+}
+
+void live_common_free(live_common *common) {
+    free(common->sets);
+    common->sets = NULL;
+    common->set_count = common->set_cap = 0;
+}
+
+int live_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
+                   const char **value) {
+    const char *arg = argv[*i];
+    size_t name_len = strlen(name);
+    if (strncmp(arg, name, name_len) != 0) return 0;
+    if (arg[name_len] == '=') {
+        *value = arg + name_len + 1;
+        return 1;
+    }
+    if (arg[name_len] != '\0') return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "%s: option %s needs a value\n", cmd, name);
+        return -1;
+    }
+    *i += 1;
+    *value = argv[*i];
+    return 1;
+}
+
+static bool common_push_set(live_common *common, const char *set) {
+    if (common->set_count == common->set_cap) {
+        size_t cap = common->set_cap ? common->set_cap * 2 : 8;
+        const char **bigger = realloc(common->sets, cap * sizeof *bigger);
+        if (!bigger) {
+            fprintf(stderr, "%s: out of memory\n", common->cmd);
+            return false;
+        }
+        common->sets = bigger;
+        common->set_cap = cap;
+    }
+    common->sets[common->set_count++] = set;
+    return true;
+}
+
+int live_common_parse(live_common *common, int argc, char **argv, int *i) {
+    const char *value = NULL;
+    int got;
+    if ((got = live_opt_value(common->cmd, argc, argv, i, "--layout", &value)) != 0) {
+        if (got > 0) common->layout_spec = value;
+        return got;
+    }
+    if ((got = live_opt_value(common->cmd, argc, argv, i, "--device", &value)) != 0) {
+        if (got > 0) common->device = value;
+        return got;
+    }
+    if ((got = live_opt_value(common->cmd, argc, argv, i, "--set", &value)) != 0) {
+        if (got < 0) return got;
+        const char *eq = strchr(value, '=');
+        if (!eq || eq == value) {
+            fprintf(stderr, "%s: --set `%s`: expected NAME=VALUE (e.g. --set speed=2)\n",
+                    common->cmd, value);
+            return -1;
+        }
+        return common_push_set(common, value) ? 1 : -1;
+    }
+    return 0;
+}
+
+bool live_parse_double(const char *cmd, const char *what, const char *text, double min, double max,
+                       double *out) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+        fprintf(stderr, "%s: %s: `%s` is not a number\n", cmd, what, text);
+        return false;
+    }
+    if (v < min || v > max) {
+        fprintf(stderr, "%s: %s: %s is out of range (%g to %g)\n", cmd, what, text, min, max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool live_parse_u64(const char *cmd, const char *what, const char *text, uint64_t min, uint64_t max,
+                    uint64_t *out) {
+    char *end = NULL;
+    errno = 0;
+    if (text[0] == '-' || text[0] == '+' || text[0] == '\0') {
+        fprintf(stderr, "%s: %s: `%s` is not a whole number\n", cmd, what, text);
+        return false;
+    }
+    unsigned long long v = strtoull(text, &end, 10);
+    if (*end != '\0' || errno == ERANGE) {
+        fprintf(stderr, "%s: %s: `%s` is not a whole number\n", cmd, what, text);
+        return false;
+    }
+    if (v < min || v > max) {
+        fprintf(stderr, "%s: %s: %s is out of range (%llu to %llu)\n", cmd, what, text,
+                (unsigned long long)min, (unsigned long long)max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* ---------------------------------------------------------------- compiling */
+
+static int compile_report(const char *cmd, sky_status status, sky_diagnostics *diagnostics) {
+    if (diagnostics && sky_diagnostics_count(diagnostics) > 0) {
+        char *text = NULL;
+        if (sky_diagnostics_render(diagnostics, cli_use_color(), &text) == SKY_OK && text) {
+            fputs(text, stderr);
+            size_t n = strlen(text);
+            if (n > 0 && text[n - 1] != '\n') fputc('\n', stderr);
+        } else {
+            fprintf(stderr, "%s: could not render the diagnostics\n", cmd);
+        }
+        sky_free(text);
+    }
+    if (status == SKY_OK) return 0;
+    if (status == SKY_ERR_COMPILE) {
+        size_t errors = diagnostics ? sky_diagnostics_error_count(diagnostics) : 0;
+        fprintf(stderr, "%s: %zu error%s; the pattern was not compiled\n", cmd, errors,
+                errors == 1 ? "" : "s");
+        return 1;
+    }
+    fprintf(stderr, "%s: the compiler failed: %s\n", cmd, sky_status_str(status));
+    return 2;
+}
+
+int live_compile_source(const char *cmd, const char *path, const char *source, size_t len,
+                        sky_program **program) {
+    sky_diagnostics *diagnostics = NULL;
+    *program = NULL;
+    sky_status status = sky_compile(path, source, len, NULL, program, &diagnostics);
+    int code = compile_report(cmd, status, diagnostics);
+    sky_diagnostics_free(diagnostics);
+    if (code != 0 && *program) {
+        sky_program_free(*program);
+        *program = NULL;
+    }
+    return code;
+}
+
+int live_compile_file(const char *cmd, const char *path, sky_program **program) {
+    char error[512];
+    size_t len = 0;
+    *program = NULL;
+    char *source = cli_read_file(path, &len, error, sizeof error);
+    if (!source) {
+        fprintf(stderr, "%s: %s\n", cmd, error);
+        return 2;
+    }
+    int code = live_compile_source(cmd, path, source, len, program);
+    free(source);
+    return code;
+}
+
+/* --------------------------------------------------------------- parameters */
+
+static size_t edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64) return (size_t)-1; /* names this long are never "close" */
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *live_did_you_mean(const char *word, const char *const *names, size_t count) {
+    const char *best = NULL;
+    size_t best_distance = (size_t)-1;
+    size_t limit = strlen(word) / 3 + 1;
+    for (size_t i = 0; i < count; i++) {
+        size_t d = edit_distance(word, names[i]);
+        if (d <= limit && d < best_distance) {
+            best = names[i];
+            best_distance = d;
+        }
+    }
+    return best;
+}
+
+static void params_unknown(const char *cmd, const sky_program *program, const char *name,
+                           bool strict) {
+    size_t count = sky_program_param_count(program);
+    const char *names[SKY_MAX_PARAMS];
+    size_t n = 0;
+    for (size_t i = 0; i < count && n < SKY_MAX_PARAMS; i++)
+        names[n++] = sky_program_param(program, i)->name;
+    const char *hint = live_did_you_mean(name, names, n);
+    fprintf(stderr, "%s: %s: --set `%s`: the pattern has no param called `%s`", cmd,
+            strict ? "error" : "note", name, name);
+    if (hint) {
+        fprintf(stderr, "; did you mean `%s`?\n", hint);
+    } else if (n == 0) {
+        fprintf(stderr, " (it has no params)\n");
+    } else {
+        fprintf(stderr, " (its params:");
+        for (size_t i = 0; i < n; i++) fprintf(stderr, " %s", names[i]);
+        fprintf(stderr, ")\n");
+    }
+}
+
+/* Parses "a,b,c" into exactly `want` finite numbers. */
+static bool params_parse_components(const char *cmd, const char *name, const char *text,
+                                    size_t want, double *out) {
+    const char *p = text;
+    for (size_t k = 0; k < want; k++) {
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno == ERANGE || !isfinite(v)) {
+            fprintf(stderr, "%s: --set %s=%s: component %zu is not a number\n", cmd, name, text,
+                    k + 1);
+            return false;
+        }
+        out[k] = v;
+        p = end;
+        while (*p == ' ') p++;
+        if (k + 1 < want) {
+            if (*p != ',') {
+                fprintf(stderr, "%s: --set %s=%s: `%s` has %zu components; give %zu as a,b%s\n",
+                        cmd, name, text, name, want, want, want == 3 ? ",c" : "");
+                return false;
+            }
+            p++;
+        }
+    }
+    if (*p != '\0') {
+        if (want == 1)
+            fprintf(stderr, "%s: --set %s=%s: `%s` is a float param; give one number\n", cmd, name,
+                    text, name);
+        else
+            fprintf(stderr, "%s: --set %s=%s: too many components; `%s` has %zu\n", cmd, name, text,
+                    name, want);
+        return false;
+    }
+    return true;
+}
+
+static bool params_set_one(const char *cmd, const sky_program *program, const char *set,
+                           bool strict, double *params) {
+    const char *eq = strchr(set, '=');
+    size_t name_len = eq ? (size_t)(eq - set) : strlen(set);
+    char name[128];
+    if (!eq || name_len == 0 || name_len >= sizeof name) {
+        fprintf(stderr, "%s: --set `%s`: expected NAME=VALUE\n", cmd, set);
+        return false;
+    }
+    memcpy(name, set, name_len);
+    name[name_len] = '\0';
+    long index = sky_program_param_find(program, name);
+    if (index < 0) {
+        params_unknown(cmd, program, name, strict);
+        return !strict;
+    }
+    const sky_param_info *info = sky_program_param(program, (size_t)index);
+    size_t want = info->type == SKY_TYPE_VEC3 ? 3 : info->type == SKY_TYPE_VEC2 ? 2 : 1;
+    double values[3];
+    if (!params_parse_components(cmd, name, eq + 1, want, values)) return false;
+    if (info->has_range) {
+        for (size_t k = 0; k < want; k++) {
+            double clamped = values[k] < info->min ? info->min : values[k];
+            if (clamped > info->max) clamped = info->max;
+            if (clamped != values[k]) {
+                fprintf(stderr,
+                        "%s: note: --set %s=%g is outside its range %g..%g; clamped to %g\n", cmd,
+                        name, values[k], info->min, info->max, clamped);
+                values[k] = clamped;
+            }
+        }
+    }
+    for (size_t k = 0; k < want; k++) params[info->slot + k] = values[k];
+    return true;
+}
+
+bool live_params_apply(const char *cmd, const sky_program *program, const char *const *sets,
+                       size_t set_count, bool strict, double *params) {
+    sky_program_param_defaults(program, params);
+    bool ok = true;
+    for (size_t i = 0; i < set_count; i++)
+        if (!params_set_one(cmd, program, sets[i], strict, params)) ok = false;
+    return ok;
+}
+
+/* ------------------------------------------------------------------ layouts */
+
+bool live_layout_create(const char *cmd, const char *spec, sky_layout **layout) {
+    char error[512] = "";
+    sky_status status = sky_layout_create(spec, layout, error, sizeof error);
+    if (status != SKY_OK) {
+        fprintf(stderr, "%s: --layout `%s`: %s\n", cmd, spec,
+                error[0] ? error : sky_status_str(status));
+        fprintf(stderr, "%s: layouts: disc:STRIPSxLEDS[:INNER], grid:WxH, strip:N, map:FILE\n",
+                cmd);
+        *layout = NULL;
+        return false;
+    }
+    return true;
+}
+
+sky_layout_view live_layout_view(const sky_layout *layout) {
+    sky_layout_view view = {layout->led_count, layout->strip_count, layout->strip_sizes,
+                            layout->xy};
+    return view;
+}
