@@ -656,13 +656,16 @@ void sky_runtime_free(sky_runtime *rt) {
 
 /* -------------------------------------------------------------- accessors */
 
+/* While frames are in flight the newest completed frame's buffers may be rewritten by the
+ * device (parity buffers are reused every other frame), so nothing is handed out then. */
 const uint8_t *sky_runtime_frame_bytes(const sky_runtime *rt, size_t *len) {
-    if (len) *len = rt && rt->last_bytes ? rt->frame_bytes : 0;
-    return rt ? rt->last_bytes : NULL;
+    const uint8_t *bytes = rt && rt->flight_count == 0 ? rt->last_bytes : NULL;
+    if (len) *len = bytes ? rt->frame_bytes : 0;
+    return bytes;
 }
 
 const float *sky_runtime_frame_floats(const sky_runtime *rt, size_t *count) {
-    const float *floats = rt ? rt->last_floats : NULL;
+    const float *floats = rt && rt->flight_count == 0 ? rt->last_floats : NULL;
     if (count) *count = floats ? (size_t)rt->view.led_count * 3 : 0;
     return floats;
 }

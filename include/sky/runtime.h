@@ -184,8 +184,10 @@ sky_status sky_runtime_finish(sky_runtime *runtime, char *error, size_t error_le
 
 /*
  * The bytes (led_count * 3, RGB, LED after LED) of the newest completed frame,
- * or NULL before the first. In the zero-copy and copy paths this points into
- * the frame file's slot. Valid until the next submit or render.
+ * or NULL before the first and while frames are in flight (after
+ * sky_runtime_submit, until sky_runtime_finish). In the zero-copy and copy
+ * paths this points into the frame file's slot. Valid until the next submit or
+ * render.
  */
 const uint8_t *sky_runtime_frame_bytes(const sky_runtime *runtime, size_t *len);
 
@@ -193,7 +195,8 @@ const uint8_t *sky_runtime_frame_bytes(const sky_runtime *runtime, size_t *len);
  * The full-precision colours (led_count * 3 floats, in [0, 1]) of the newest
  * completed frame: what the next frame reads as `prev`. NULL when the program
  * does not use prev (the shader then does not write them), before the first
- * frame, or when the device keeps them in memory the host cannot map.
+ * frame, while frames are in flight, or when the device keeps them in memory
+ * the host cannot map.
  * Valid until the next submit or render.
  */
 const float *sky_runtime_frame_floats(const sky_runtime *runtime, size_t *count);
