@@ -1,0 +1,272 @@
+/*
+ * test_cli_options.c - what `sky run` and `sky preview` do with their options
+ * before any frame is drawn, and that bad input gets a clear message and the
+ * documented exit status (1 pattern errors, 2 usage or system errors):
+ * --set clamping (checked in the rendered colours), vector params, unknown
+ * params with did-you-mean, malformed --set, bad layouts, compile errors,
+ * missing files and usage errors. Needs no Vulkan device: rendering goes
+ * through `preview --cpu`, and every `sky run` here fails before the device.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <png.h>
+
+#include "cli_harness.h"
+
+typedef struct fixture {
+    char dir[256];
+    char pattern[512]; /* level.sky: a ranged float param and a vec3 param */
+    char png[512];
+    char frame[512];
+} fixture;
+
+static const char level_source[] = "# two params\n"
+                                   "param level = 0.5 in 0..0.8\n"
+                                   "param tint = rgb(1, 1, 1)\n"
+                                   "out tint * level\n";
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    cli_tmpdir(f->dir, sizeof f->dir);
+    cli_path(f->pattern, sizeof f->pattern, f->dir, "level.sky");
+    cli_path(f->png, sizeof f->png, f->dir, "out.png");
+    cli_path(f->frame, sizeof f->frame, f->dir, "frame");
+    cli_write_file(f->pattern, level_source);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    cli_tmpdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+/* The colour at the middle of a one-LED image: the LED's centre. */
+static void png_centre(const char *path, uint8_t rgb[3]) {
+    png_image png;
+    memset(&png, 0, sizeof png);
+    png.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&png, path)) fail_msg("%s: %s", path, png.message);
+    png.format = PNG_FORMAT_RGB;
+    uint8_t *pixels = malloc(PNG_IMAGE_SIZE(png));
+    assert_non_null(pixels);
+    assert_true(png_image_finish_read(&png, NULL, pixels, 0, NULL));
+    size_t centre = (size_t)(png.height / 2) * png.width + png.width / 2;
+    memcpy(rgb, pixels + 3 * centre, 3);
+    free(pixels);
+}
+
+static bool contains(const char *text, const char *needle) {
+    if (!strstr(text, needle)) {
+        print_error("expected `%s` in:\n%s\n", needle, text);
+        return false;
+    }
+    return true;
+}
+
+/* A value past the range is clamped, with a note, and the clamped value is what renders. */
+static void test_set_clamps(void **state) {
+    fixture *f = *state;
+    char *err = NULL;
+    int code = cli_run(f->dir,
+                       (const char *const[]){"preview", f->pattern, "--cpu", "--layout", "strip:1",
+                                             "--set", "level=3", "-o", f->png, NULL},
+                       60, &err);
+    assert_int_equal(code, 0);
+    assert_true(contains(err, "clamped to 0.8"));
+    uint8_t rgb[3];
+    png_centre(f->png, rgb);
+    for (int c = 0; c < 3; c++) assert_int_equal(rgb[c], 204); /* floor(0.8 * 255 + 0.5) */
+    free(err);
+
+    code = cli_run(f->dir,
+                   (const char *const[]){"preview", f->pattern, "--cpu", "--layout", "strip:1",
+                                         "--set=level=-1", "-o", f->png, NULL},
+                   60, &err);
+    assert_int_equal(code, 0);
+    assert_true(contains(err, "clamped to 0"));
+    png_centre(f->png, rgb);
+    for (int c = 0; c < 3; c++) assert_int_equal(rgb[c], 0);
+    free(err);
+}
+
+static void test_set_vector(void **state) {
+    fixture *f = *state;
+    char *err = NULL;
+    int code = cli_run(f->dir,
+                       (const char *const[]){"preview", f->pattern, "--cpu", "--layout", "strip:1",
+                                             "--set", "tint=0,1,0.5", "--set", "level=0.8", "-o",
+                                             f->png, NULL},
+                       60, &err);
+    assert_int_equal(code, 0);
+    assert_null(strstr(err, "clamped"));
+    uint8_t rgb[3];
+    png_centre(f->png, rgb);
+    assert_int_equal(rgb[0], 0);
+    assert_int_equal(rgb[1], 204);
+    assert_int_equal(rgb[2], 102);
+    free(err);
+
+    /* Two components for a vec3 param. */
+    code = cli_run(f->dir,
+                   (const char *const[]){"preview", f->pattern, "--cpu", "--set", "tint=1,2", "-o",
+                                         f->png, NULL},
+                   60, &err);
+    assert_int_equal(code, 2);
+    assert_true(contains(err, "tint"));
+    assert_true(contains(err, "3 components"));
+    free(err);
+    /* Not a number. */
+    code = cli_run(f->dir,
+                   (const char *const[]){"preview", f->pattern, "--cpu", "--set", "level=lots",
+                                         "-o", f->png, NULL},
+                   60, &err);
+    assert_int_equal(code, 2);
+    assert_true(contains(err, "not a number"));
+    free(err);
+}
+
+/* Unknown params are errors with a did-you-mean hint, in both commands, before any device. */
+static void test_set_unknown(void **state) {
+    fixture *f = *state;
+    char *err = NULL;
+    int code = cli_run(
+        f->dir,
+        (const char *const[]){"run", f->pattern, "--frame", f->frame, "--set", "levle=0.3", NULL},
+        60, &err);
+    assert_int_equal(code, 2);
+    assert_true(contains(err, "no param called `levle`"));
+    assert_true(contains(err, "did you mean `level`?"));
+    free(err);
+    struct stat st;
+    assert_int_not_equal(stat(f->frame, &st), 0); /* the frame file was not touched */
+
+    code = cli_run(f->dir,
+                   (const char *const[]){"preview", f->pattern, "--cpu", "--set", "speed=2", "-o",
+                                         f->png, NULL},
+                   60, &err);
+    assert_int_equal(code, 2);
+    assert_true(contains(err, "no param called `speed`"));
+    assert_true(contains(err, "level")); /* lists what there is */
+    free(err);
+
+    code =
+        cli_run(f->dir, (const char *const[]){"run", f->pattern, "--set", "level", NULL}, 60, &err);
+    assert_int_equal(code, 2);
+    assert_true(contains(err, "NAME=VALUE"));
+    free(err);
+}
+
+static void test_bad_layout(void **state) {
+    fixture *f = *state;
+    const char *bad[] = {"hexagon:3", "disc:0x5", "grid:4", "strip:-2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *err = NULL;
+        int code = cli_run(
+            f->dir,
+            (const char *const[]){"run", f->pattern, "--frame", f->frame, "--layout", bad[i], NULL},
+            60, &err);
+        assert_int_equal(code, 2);
+        char want[64];
+        snprintf(want, sizeof want, "--layout `%s`", bad[i]);
+        assert_true(contains(err, want));
+        free(err);
+        code = cli_run(f->dir,
+                       (const char *const[]){"preview", f->pattern, "--cpu", "--layout", bad[i],
+                                             "-o", f->png, NULL},
+                       60, &err);
+        assert_int_equal(code, 2);
+        assert_true(contains(err, want));
+        free(err);
+    }
+}
+
+/* Compile errors: exit 1 with the diagnostic naming file:line:col, from both commands. */
+static void test_compile_error(void **state) {
+    fixture *f = *state;
+    char bad[512];
+    cli_path(bad, sizeof bad, f->dir, "bad.sky");
+    cli_write_file(bad, "param speed = 1\nout sin(tt * speed)\n");
+    char *err = NULL;
+    int code =
+        cli_run(f->dir, (const char *const[]){"run", bad, "--frame", f->frame, NULL}, 60, &err);
+    assert_int_equal(code, 1);
+    assert_true(contains(err, "bad.sky:2:9"));
+    assert_true(contains(err, "tt"));
+    free(err);
+    code = cli_run(f->dir, (const char *const[]){"preview", bad, "--cpu", "-o", f->png, NULL}, 60,
+                   &err);
+    assert_int_equal(code, 1);
+    assert_true(contains(err, "bad.sky:2:9"));
+    free(err);
+}
+
+static void expect_usage_error(fixture *f, const char *const *args, const char *needle) {
+    char *err = NULL;
+    int code = cli_run(f->dir, args, 60, &err);
+    if (code != 2) fail_msg("`sky %s ...` exited with %d, not 2:\n%s", args[0], code, err);
+    assert_true(contains(err, needle));
+    free(err);
+}
+
+static void test_usage_errors(void **state) {
+    fixture *f = *state;
+    char missing[512];
+    cli_path(missing, sizeof missing, f->dir, "nope.sky");
+    expect_usage_error(f, (const char *const[]){"run", NULL}, "which pattern");
+    expect_usage_error(f, (const char *const[]){"run", f->pattern, "--bogus", NULL}, "--bogus");
+    expect_usage_error(f, (const char *const[]){"run", f->pattern, "--fps", "fast", NULL},
+                       "not a number");
+    expect_usage_error(f, (const char *const[]){"run", f->pattern, "--fps", "-3", NULL},
+                       "out of range");
+    expect_usage_error(f, (const char *const[]){"run", f->pattern, "--frames", "0", NULL},
+                       "out of range");
+    expect_usage_error(f, (const char *const[]){"run", f->pattern, "--frame", NULL},
+                       "needs a value");
+    expect_usage_error(f, (const char *const[]){"run", missing, NULL}, "nope.sky");
+    expect_usage_error(f, (const char *const[]){"run", "-", "--watch", NULL}, "--watch");
+    expect_usage_error(f, (const char *const[]){"preview", f->pattern, NULL}, "-o");
+    expect_usage_error(f, (const char *const[]){"preview", f->pattern, "-o", "x.jpg", NULL},
+                       ".png or .gif");
+    expect_usage_error(
+        f, (const char *const[]){"preview", f->pattern, "--term", "-o", f->png, NULL}, "either");
+    expect_usage_error(f, (const char *const[]){"preview", missing, "-o", f->png, NULL},
+                       "nope.sky");
+    expect_usage_error(
+        f, (const char *const[]){"preview", f->pattern, "--size", "3", "-o", f->png, NULL},
+        "out of range");
+    char unwritable[600];
+    snprintf(unwritable, sizeof unwritable, "%s/no/such/dir/x.png", f->dir);
+    expect_usage_error(
+        f, (const char *const[]){"preview", f->pattern, "--cpu", "-o", unwritable, NULL}, "x.png");
+    /* --help is not an error. */
+    char *err = NULL;
+    assert_int_equal(cli_run(f->dir, (const char *const[]){"run", "--help", NULL}, 60, &err), 0);
+    free(err);
+    assert_int_equal(cli_run(f->dir, (const char *const[]){"preview", "--help", NULL}, 60, &err),
+                     0);
+    free(err);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_set_clamps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_vector, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compile_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("cli_options", tests, NULL, NULL);
+}

@@ -1,0 +1,317 @@
+/*
+ * test_cli_run.c - `sky run` end to end on the Vulkan device (label "gpu":
+ * without a device the command exits 2 and these tests fail).
+ *
+ * The command runs as a child process publishing into a frame file in a
+ * scratch directory; the test reads that file with the frame reader, polling
+ * fast enough (every millisecond against a 10 fps writer) to see every frame.
+ *
+ *   watch    --watch hot reload: red -> (editor-style rename) blue, every frame
+ *            on the way is wholly red or wholly blue and none is skipped; a
+ *            broken edit prints the diagnostic while blue frames keep coming;
+ *            SIGTERM then exits 0 with the writer seen as dead.
+ *   frames   --frames N renders exactly N frames whose colours are the CPU
+ *            evaluator's; --set notes clamping; the frame file stays valid.
+ *   sigint   SIGINT stops a run with no limit: exit 0, writer dead, file valid.
+ *   duration --duration with --fps never renders more frames than the schedule.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli_harness.h"
+#include "sky/frame.h"
+#include "sky/layout.h"
+#include "sky/sky.h"
+
+#define WRITER_DEAD_TIMEOUT_NS 2000000000ull
+
+/* Opens the frame file once the child has created it. */
+static sky_frame_reader *open_reader(cli_proc *proc, const char *path, double timeout_s) {
+    double end = cli_now() + timeout_s;
+    char error[512] = "";
+    for (;;) {
+        sky_frame_reader *reader = NULL;
+        sky_status st = sky_frame_reader_open(path, &reader, error, sizeof error);
+        if (st == SKY_OK) return reader;
+        if (!cli_alive(proc)) {
+            char *err = cli_slurp(proc->err_path);
+            fail_msg("sky run exited with %d before creating %s:\n%s", cli_exit_code(proc), path,
+                     err);
+        }
+        if (cli_now() > end) fail_msg("no frame file at %s after %g s: %s", path, timeout_s, error);
+        cli_sleep_ms(10);
+    }
+}
+
+typedef struct frame_watch {
+    sky_frame_reader *reader;
+    cli_proc *proc;
+    uint8_t *pixels;
+    size_t len;
+    uint64_t last_frame, frames_seen;
+} frame_watch;
+
+/* The uniform colour of the frame in w->pixels, or -1 when the LEDs differ. */
+static long uniform_colour(const frame_watch *w) {
+    for (size_t i = 3; i < w->len; i += 3)
+        if (memcmp(w->pixels, w->pixels + i, 3) != 0) return -1;
+    return (long)w->pixels[0] << 16 | (long)w->pixels[1] << 8 | w->pixels[2];
+}
+
+/*
+ * Reads every new frame until one is `want` (or, with want < 0, for
+ * `timeout_s` seconds). Each frame must be uniformly one of `allowed`.
+ * Returns the number of frames read.
+ */
+static uint64_t follow(frame_watch *w, long want, const long *allowed, size_t n_allowed,
+                       double timeout_s, const char *what) {
+    double end = cli_now() + timeout_s;
+    uint64_t read = 0;
+    for (;;) {
+        uint64_t frame = 0;
+        char error[512] = "";
+        sky_status st =
+            sky_frame_reader_read(w->reader, w->pixels, w->len, &frame, error, sizeof error);
+        if (st == SKY_OK) {
+            read++;
+            w->frames_seen++;
+            assert_true(frame > w->last_frame);
+            w->last_frame = frame;
+            long colour = uniform_colour(w);
+            bool ok = false;
+            for (size_t i = 0; i < n_allowed; i++) ok = ok || colour == allowed[i];
+            if (!ok)
+                fail_msg("%s: frame %llu has colour %06lx", what, (unsigned long long)frame,
+                         colour);
+            if (want >= 0 && colour == want) return read;
+        } else if (st != SKY_ERR_AGAIN) {
+            fail_msg("%s: reading the frame file: %s", what, error);
+        }
+        if (!cli_alive(w->proc)) {
+            char *err = cli_slurp(w->proc->err_path);
+            fail_msg("%s: sky run exited with %d:\n%s", what, cli_exit_code(w->proc), err);
+        }
+        if (cli_now() > end) {
+            if (want < 0) return read;
+            fail_msg("%s: colour %06lx not seen within %g s", what, want, timeout_s);
+        }
+        cli_sleep_ms(1);
+    }
+}
+
+static bool stderr_has(const cli_proc *proc, const char *needle) {
+    char *err = cli_slurp(proc->err_path);
+    bool found = strstr(err, needle) != NULL;
+    free(err);
+    return found;
+}
+
+static void test_watch(void **state) {
+    (void)state;
+    char dir[256], pattern[512], frame_path[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "live.sky");
+    cli_path(frame_path, sizeof frame_path, dir, "frame");
+    cli_write_file(pattern, "# red\nout rgb(1, 0, 0)\n");
+    cli_proc proc;
+    cli_spawn(&proc, dir,
+              (const char *const[]){"run", pattern, "--watch", "--frame", frame_path, "--fps", "10",
+                                    "--layout", "grid:8x4", "--stats", NULL});
+    frame_watch w = {open_reader(&proc, frame_path, 60), &proc, NULL, 0, 0, 0};
+    const sky_frame_info *info = sky_frame_reader_info(w.reader);
+    assert_int_equal(info->led_count, 32);
+    assert_int_equal(info->fps_nominal, 10);
+    w.len = (size_t)info->led_count * 3;
+    w.pixels = malloc(w.len);
+    assert_non_null(w.pixels);
+    const long red = 0xff0000, blue = 0x0000ff;
+
+    follow(&w, red, &red, 1, 60, "start");
+    /* An editor's save: write beside, rename over. */
+    cli_replace_file(pattern, "# blue\nout rgb(0, 0, 1)\n");
+    const long red_or_blue[2] = {red, blue};
+    follow(&w, blue, red_or_blue, 2, 60, "reload");
+    /* Frame numbers were contiguous from the first frame read to the swap and past it. */
+    follow(&w, -1, &blue, 1, 0.5, "after reload");
+    assert_int_equal(sky_frame_reader_dropped(w.reader), 0);
+    assert_true(stderr_has(&proc, "reloaded"));
+
+    /* A broken edit: the diagnostic is printed, the blue pattern keeps running. */
+    cli_write_file(pattern, "# broken\nout rgb(0, 1, 0\n");
+    double end = cli_now() + 30;
+    while (!stderr_has(&proc, "keeping the running pattern")) {
+        if (cli_now() > end) {
+            char *err = cli_slurp(proc.err_path);
+            fail_msg("no diagnostic for the broken edit:\n%s", err);
+        }
+        follow(&w, -1, &blue, 1, 0.05, "broken edit");
+    }
+    assert_true(stderr_has(&proc, "live.sky:2:"));
+    assert_true(stderr_has(&proc, "error"));
+    uint64_t after = follow(&w, -1, &blue, 1, 1.0, "after the broken edit");
+    assert_true(after >= 3); /* still publishing */
+    assert_int_equal(sky_frame_reader_dropped(w.reader), 0);
+
+    /* SIGTERM: a clean exit, the writer seen as gone, the file still valid. */
+    assert_int_equal(kill(proc.pid, SIGTERM), 0);
+    assert_true(cli_wait(&proc, 30));
+    if (cli_exit_code(&proc) != 0) {
+        char *err = cli_slurp(proc.err_path);
+        fail_msg("sky run exited with %d after SIGTERM:\n%s", cli_exit_code(&proc), err);
+    }
+    assert_int_equal(sky_frame_reader_writer_state(w.reader, WRITER_DEAD_TIMEOUT_NS),
+                     SKY_WRITER_DEAD);
+    char *out = cli_slurp(proc.out_path);
+    assert_non_null(strstr(out, "fps")); /* --stats printed at least the final line */
+    assert_non_null(strstr(out, "dropped"));
+    free(out);
+    sky_frame_reader_free(w.reader);
+    sky_frame_reader *again = open_reader(&proc, frame_path, 1);
+    sky_frame_reader_free(again);
+    free(w.pixels);
+    cli_tmpdir_remove(dir);
+}
+
+static void test_frames_match_evaluator(void **state) {
+    (void)state;
+    static const char source[] = "param gain = 1 in 0..2\n"
+                                 "out rgb(x * 0.5 + 0.5, hash(index), 0.25 + 0.1 * frame) * gain\n";
+    char dir[256], pattern[512], frame_path[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "p.sky");
+    cli_path(frame_path, sizeof frame_path, dir, "frame");
+    cli_write_file(pattern, source);
+    char *err = NULL;
+    int code = cli_run(dir,
+                       (const char *const[]){"run", pattern, "--frame", frame_path, "--layout",
+                                             "disc:12x9", "--fps", "0", "--frames", "4", "--set",
+                                             "gain=0.5", NULL},
+                       120, &err);
+    if (code != 0) fail_msg("sky run exited with %d:\n%s", code, err);
+    free(err);
+
+    sky_frame_reader *reader = NULL;
+    char error[512];
+    assert_int_equal(sky_frame_reader_open(frame_path, &reader, error, sizeof error), SKY_OK);
+    const sky_frame_info *info = sky_frame_reader_info(reader);
+    assert_int_equal(info->led_count, 108);
+    size_t n = info->led_count;
+    uint8_t *got = malloc(n * 3);
+    uint64_t frame = 0;
+    assert_int_equal(sky_frame_reader_read(reader, got, n * 3, &frame, error, sizeof error),
+                     SKY_OK);
+    assert_int_equal(frame, 4);
+    assert_int_equal(sky_frame_reader_writer_state(reader, WRITER_DEAD_TIMEOUT_NS),
+                     SKY_WRITER_DEAD);
+
+    /* The fourth frame (frame = 3 in the pattern) on the CPU, gain 0.5. */
+    sky_program *program = cli_compile(source);
+    sky_layout *layout = NULL;
+    assert_int_equal(sky_layout_create("disc:12x9", &layout, error, sizeof error), SKY_OK);
+    sky_layout_view view = {layout->led_count, layout->strip_count, layout->strip_sizes,
+                            layout->xy};
+    sky_led_input *inputs = malloc(n * sizeof *inputs);
+    uint8_t *want = malloc(n * 3);
+    assert_int_equal(sky_led_inputs_build(&view, inputs), SKY_OK);
+    const double params[1] = {0.5};
+    sky_frame_inputs fi = {0.05, 0.01, 3, params};
+    assert_int_equal(sky_program_eval(program, &view, inputs, &fi, NULL, NULL, want), SKY_OK);
+    for (size_t i = 0; i < n * 3; i++)
+        if (abs((int)got[i] - (int)want[i]) > 2)
+            fail_msg("byte %zu: frame file %d, evaluator %d", i, got[i], want[i]);
+    free(inputs);
+    free(want);
+    free(got);
+    sky_program_free(program);
+    sky_layout_free(layout);
+    sky_frame_reader_free(reader);
+    cli_tmpdir_remove(dir);
+}
+
+static void test_sigint(void **state) {
+    (void)state;
+    char dir[256], pattern[512], frame_path[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "p.sky");
+    cli_path(frame_path, sizeof frame_path, dir, "frame");
+    cli_write_file(pattern, "param speed = 1 in 0..4\nout wave(x + t * speed)\n");
+    cli_proc proc;
+    cli_spawn(&proc, dir,
+              (const char *const[]){"run", pattern, "--frame", frame_path, "--layout", "strip:50",
+                                    "--fps", "30", "--set", "speed=7", NULL});
+    frame_watch w = {open_reader(&proc, frame_path, 60), &proc, NULL, 0, 0, 0};
+    w.len = (size_t)sky_frame_reader_info(w.reader)->led_count * 3;
+    w.pixels = malloc(w.len);
+    double end = cli_now() + 60;
+    while (w.frames_seen < 3) {
+        uint64_t frame;
+        char error[256];
+        sky_status st =
+            sky_frame_reader_read(w.reader, w.pixels, w.len, &frame, error, sizeof error);
+        if (st == SKY_OK) w.frames_seen++;
+        assert_true(st == SKY_OK || st == SKY_ERR_AGAIN);
+        assert_true(cli_alive(&proc));
+        assert_true(cli_now() < end);
+        cli_sleep_ms(5);
+    }
+    assert_int_equal(sky_frame_reader_writer_state(w.reader, WRITER_DEAD_TIMEOUT_NS),
+                     SKY_WRITER_ALIVE);
+    assert_int_equal(kill(proc.pid, SIGINT), 0);
+    assert_true(cli_wait(&proc, 30));
+    assert_int_equal(cli_exit_code(&proc), 0);
+    assert_true(stderr_has(&proc, "clamped to 4"));
+    assert_true(stderr_has(&proc, "stopped by SIGINT"));
+    assert_int_equal(sky_frame_reader_writer_state(w.reader, WRITER_DEAD_TIMEOUT_NS),
+                     SKY_WRITER_DEAD);
+    sky_frame_reader_free(w.reader);
+    sky_frame_reader *again = open_reader(&proc, frame_path, 1);
+    sky_frame_reader_free(again);
+    free(w.pixels);
+    cli_tmpdir_remove(dir);
+}
+
+static void test_duration(void **state) {
+    (void)state;
+    char dir[256], pattern[512], frame_path[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "p.sky");
+    cli_path(frame_path, sizeof frame_path, dir, "frame");
+    cli_write_file(pattern, "out hsv(theta / tau + t, 1, 1)\n");
+    char *err = NULL;
+    int code =
+        cli_run(dir,
+                (const char *const[]){"run", pattern, "--frame", frame_path, "--layout",
+                                      "disc:24x10", "--fps", "20", "--duration", "0.5", NULL},
+                120, &err);
+    if (code != 0) fail_msg("sky run exited with %d:\n%s", code, err);
+    free(err);
+    sky_frame_reader *reader = NULL;
+    char error[256];
+    assert_int_equal(sky_frame_reader_open(frame_path, &reader, error, sizeof error), SKY_OK);
+    uint8_t *pixels = malloc(240 * 3);
+    uint64_t frame = 0;
+    assert_int_equal(sky_frame_reader_read(reader, pixels, 240 * 3, &frame, error, sizeof error),
+                     SKY_OK);
+    /* Frames at t = 0, 0.05, ... 0.45: ten at most, fewer only if deadlines were missed. */
+    assert_true(frame >= 1 && frame <= 10);
+    free(pixels);
+    sky_frame_reader_free(reader);
+    cli_tmpdir_remove(dir);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_watch),
+        cmocka_unit_test(test_frames_match_evaluator),
+        cmocka_unit_test(test_sigint),
+        cmocka_unit_test(test_duration),
+    };
+    return cmocka_run_group_tests_name("cli_run", tests, NULL, NULL);
+}
