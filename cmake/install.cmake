@@ -1,0 +1,30 @@
+# Installs libsky for embedders: the static library, the public headers, a
+# pkg-config file and a CMake package (find_package(Sky) -> Sky::sky).
+# libsky is static and carries shaderc, glslang and SPIRV-Tools as Debian's
+# static archives (the shared libshaderc is under-linked on Debian 12), so
+# both the pkg-config file and the exported target name them.
+include(CMakePackageConfigHelpers)
+
+install(TARGETS sky EXPORT SkyTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/include/sky/sky.h ${PROJECT_SOURCE_DIR}/include/sky/status.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sky)
+install(EXPORT SkyTargets NAMESPACE Sky:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Sky)
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/SkyConfig.cmake.in
+    ${PROJECT_BINARY_DIR}/SkyConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Sky)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/SkyConfigVersion.cmake
+    COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/SkyConfig.cmake ${PROJECT_BINARY_DIR}/SkyConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Sky)
+
+# pkg-config: the same archives, grouped because glslang's libraries refer to each other.
+set(SKY_PC_LIBS "-Wl,--start-group")
+foreach(path IN LISTS SKY_SHADERC_PATHS)
+    get_filename_component(archive ${path} NAME)
+    string(APPEND SKY_PC_LIBS " -l:${archive}")
+endforeach()
+string(APPEND SKY_PC_LIBS " -Wl,--end-group -lstdc++ -lpthread -lm")
+configure_file(${PROJECT_SOURCE_DIR}/cmake/sky.pc.in ${PROJECT_BINARY_DIR}/sky.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/sky.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
