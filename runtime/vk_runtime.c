@@ -441,6 +441,21 @@ sky_status sky_runtime_set_program(sky_runtime *rt, const sky_program *program, 
         return status;
     }
     sky_free(emit_error);
+    status = sky_runtime_set_program_spirv(rt, program, words, word_count, error, error_len);
+    sky_free(words);
+    return status;
+}
+
+sky_status sky_runtime_set_program_spirv(sky_runtime *rt, const sky_program *program,
+                                         const uint32_t *words, size_t word_count, char *error,
+                                         size_t error_len) {
+    sky_status status = rt_check_usable(rt, error, error_len);
+    if (status != SKY_OK) return status;
+    if (!program || !words || word_count == 0) {
+        vkrt_error(error, error_len, "sky_runtime_set_program_spirv: %s is NULL or empty",
+                   !program ? "program" : "the SPIR-V");
+        return SKY_ERR_INVALID_ARG;
+    }
     vkrt_kernel_source source = {
         .spirv = words,
         .word_count = word_count,
@@ -449,9 +464,7 @@ sky_status sky_runtime_set_program(sky_runtime *rt, const sky_program *program, 
         .eval = rt_eval_program,
         .context = (void *)program,
     };
-    status = vkrt_runtime_set_kernel(rt, &source, error, error_len);
-    sky_free(words);
-    return status;
+    return vkrt_runtime_set_kernel(rt, &source, error, error_len);
 }
 
 /* ------------------------------------------------------------------ frames */

@@ -162,6 +162,16 @@ sky_status sky_runtime_set_program(sky_runtime *runtime, const sky_program *prog
                                    size_t error_len);
 
 /*
+ * sky_runtime_set_program with the program's SPIR-V already emitted by
+ * sky_program_emit_spirv (which is thread-safe), e.g. on a background thread:
+ * the swap then costs only the pipeline build, not the GLSL compilation.
+ * `words` need only stay valid during the call. Same rules otherwise.
+ */
+sky_status sky_runtime_set_program_spirv(sky_runtime *runtime, const sky_program *program,
+                                         const uint32_t *words, size_t word_count, char *error,
+                                         size_t error_len);
+
+/*
  * Renders one frame at time `t` (seconds since the pattern started), `dt`
  * seconds after the previous one, with `params` (sky_program_param_slots
  * values, clamped to their ranges; NULL: the defaults), and waits until it is
