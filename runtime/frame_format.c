@@ -142,25 +142,32 @@ static void fmt_magic_text(const uint8_t *magic, char *out, size_t out_len) {
     out[o] = '\0';
 }
 
-/* A region [offset, offset + bytes) of the header page area: aligned, after
- * the header, before the slots. */
-static sky_status fmt_check_region(const char *path, const char *field, uint64_t offset,
-                                   uint64_t align, uint64_t bytes, const sky_frame_info *info,
-                                   uint64_t *end, char *error, size_t error_len) {
-    if (offset % align != 0) {
+/* A region of the header page area: `count` entries (named by count_field)
+ * of `entry` bytes at `offset`, aligned, after the header, before the slots. */
+typedef struct fmt_region {
+    const char *field, *count_field;
+    uint64_t begin, count, entry, align, end;
+} fmt_region;
+
+static sky_status fmt_check_region(const char *path, fmt_region *r, const sky_frame_info *info,
+                                   char *error, size_t error_len) {
+    if (r->begin % r->align != 0) {
         frame_error(error, error_len, "%s: header field %s = %llu is not a multiple of %llu", path,
-                    field, (unsigned long long)offset, (unsigned long long)align);
+                    r->field, (unsigned long long)r->begin, (unsigned long long)r->align);
         return SKY_ERR_FORMAT;
     }
-    if (offset < info->header_bytes) {
+    if (r->begin < info->header_bytes) {
         frame_error(error, error_len, "%s: header field %s = %llu points into the %u-byte header",
-                    path, field, (unsigned long long)offset, info->header_bytes);
+                    path, r->field, (unsigned long long)r->begin, info->header_bytes);
         return SKY_ERR_FORMAT;
     }
-    if (fmt_add(offset, bytes, end) || *end > info->slots_offset) {
+    /* count is a u32 and entry at most 64: the product cannot overflow. */
+    if (fmt_add(r->begin, r->count * r->entry, &r->end) || r->end > info->slots_offset) {
         frame_error(error, error_len,
-                    "%s: header field %s = %llu: its %llu bytes run past slots_offset = %llu", path,
-                    field, (unsigned long long)offset, (unsigned long long)bytes,
+                    "%s: header field %s = %llu with %s = %llu (%llu bytes) runs past "
+                    "slots_offset = %llu",
+                    path, r->field, (unsigned long long)r->begin, r->count_field,
+                    (unsigned long long)r->count, (unsigned long long)(r->count * r->entry),
                     (unsigned long long)info->slots_offset);
         return SKY_ERR_FORMAT;
     }
@@ -250,27 +257,17 @@ static sky_status fmt_check_slots(const char *path, const sky_frame_info *info, 
     return SKY_OK;
 }
 
-typedef struct fmt_region {
-    const char *field;
-    uint64_t begin, end;
-} fmt_region;
-
 static sky_status fmt_check_tables(const char *path, const sky_frame_info *info, char *error,
                                    size_t error_len) {
-    fmt_region r[3] = {{"strips_offset", info->strips_offset, 0},
-                       {"positions_offset", info->positions_offset, 0},
-                       {"seq_offset", info->seq_offset, 0}};
-    sky_status st =
-        fmt_check_region(path, "strips_offset", info->strips_offset, 4,
-                         (uint64_t)info->strip_count * 4u, info, &r[0].end, error, error_len);
-    if (st == SKY_OK)
-        st = fmt_check_region(path, "positions_offset", info->positions_offset, 4,
-                              (uint64_t)info->led_count * 8u, info, &r[1].end, error, error_len);
-    if (st == SKY_OK)
-        st = fmt_check_region(path, "seq_offset", info->seq_offset, 8,
-                              (uint64_t)info->slot_count * FRAME_SEQ_STRIDE, info, &r[2].end, error,
-                              error_len);
-    if (st != SKY_OK) return st;
+    fmt_region r[3] = {
+        {"strips_offset", "strip_count", info->strips_offset, info->strip_count, 4, 4, 0},
+        {"positions_offset", "led_count", info->positions_offset, info->led_count, 8, 4, 0},
+        {"seq_offset", "slot_count", info->seq_offset, info->slot_count, FRAME_SEQ_STRIDE, 8, 0},
+    };
+    for (int i = 0; i < 3; i++) {
+        sky_status st = fmt_check_region(path, &r[i], info, error, error_len);
+        if (st != SKY_OK) return st;
+    }
     for (int i = 0; i < 3; i++) {
         for (int j = i + 1; j < 3; j++) {
             if (r[i].begin < r[j].end && r[j].begin < r[i].end) {

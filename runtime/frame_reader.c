@@ -11,10 +11,11 @@
  *
  * A file that shrinks under a mapping turns the next access into SIGBUS.
  * Every access to the mapping runs inside a guard: a process-wide SIGBUS
- * handler (the one documented global of this library, installed once and
- * chained to whatever handler was there before) siglongjmps out of faults
- * that hit the guarded mapping of the faulting thread, and the read reports
- * SKY_ERR_FORMAT; faults anywhere else go to the previous handler.
+ * handler (the one documented global of this library: installed on first
+ * use, re-installed if something replaced it, chained to the handler it
+ * found) siglongjmps out of faults that hit the guarded mapping of the
+ * faulting thread, and the read reports SKY_ERR_FORMAT; faults anywhere else
+ * go to the previous handler.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,9 +63,9 @@ typedef struct reader_guard {
 
 /* The signal handler's state: documented process-wide globals. */
 static _Thread_local reader_guard *volatile reader_active_guard;
+static _Thread_local volatile sig_atomic_t reader_chaining;
 static struct sigaction reader_prev_sigbus;
-static pthread_once_t reader_sigbus_once = PTHREAD_ONCE_INIT;
-static int reader_sigbus_errno;
+static pthread_mutex_t reader_sigbus_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void reader_sigbus_handler(int sig, siginfo_t *si, void *context) {
     reader_guard *g = reader_active_guard;
@@ -72,12 +73,19 @@ static void reader_sigbus_handler(int sig, siginfo_t *si, void *context) {
         reader_active_guard = NULL;
         siglongjmp(g->env, 1);
     }
-    /* Not ours: hand it to the previous handler. */
+    /* Not ours: hand it to the previous handler, unless that handler chained
+     * back to us (two libraries re-installing over each other). */
     const struct sigaction *prev = &reader_prev_sigbus;
-    if ((prev->sa_flags & SA_SIGINFO) && prev->sa_sigaction) {
+    if (!reader_chaining && (prev->sa_flags & SA_SIGINFO) && prev->sa_sigaction &&
+        prev->sa_sigaction != reader_sigbus_handler) {
+        reader_chaining = 1;
         prev->sa_sigaction(sig, si, context);
-    } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+        reader_chaining = 0;
+    } else if (!reader_chaining && !(prev->sa_flags & SA_SIGINFO) && prev->sa_handler != SIG_DFL &&
+               prev->sa_handler != SIG_IGN) {
+        reader_chaining = 1;
         prev->sa_handler(sig);
+        reader_chaining = 0;
     } else {
         /* Default action: restore it; a real fault re-faults on return and
          * kills the process as it would have; a sent signal is re-raised. */
@@ -86,13 +94,31 @@ static void reader_sigbus_handler(int sig, siginfo_t *si, void *context) {
     }
 }
 
-static void reader_install_sigbus(void) {
+/*
+ * Makes sure our handler is the installed one. Checked before every guarded
+ * access, not once: a program (or a test framework) may install its own
+ * SIGBUS handler after ours, and the guard must still work. The handler
+ * found in place becomes the one we chain to.
+ */
+static int reader_ensure_sigbus(void) {
+    struct sigaction cur;
+    if (sigaction(SIGBUS, NULL, &cur) != 0) return errno;
+    if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == reader_sigbus_handler) return 0;
+    int rc = 0;
+    pthread_mutex_lock(&reader_sigbus_lock);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = reader_sigbus_handler;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGBUS, &sa, &reader_prev_sigbus) != 0) reader_sigbus_errno = errno;
+    struct sigaction prev;
+    if (sigaction(SIGBUS, &sa, &prev) != 0) {
+        rc = errno;
+    } else if (!((prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == reader_sigbus_handler)) {
+        reader_prev_sigbus = prev;
+    }
+    pthread_mutex_unlock(&reader_sigbus_lock);
+    return rc;
 }
 
 typedef sky_status (*reader_guarded_fn)(sky_frame_reader *r, void *arg, char *error,
@@ -101,6 +127,12 @@ typedef sky_status (*reader_guarded_fn)(sky_frame_reader *r, void *arg, char *er
 /* Runs fn with SIGBUS on the reader's mapping turned into SKY_ERR_FORMAT. */
 static sky_status reader_guarded(sky_frame_reader *r, reader_guarded_fn fn, void *arg, char *error,
                                  size_t error_len) {
+    int rc = reader_ensure_sigbus();
+    if (rc != 0) {
+        frame_error(error, error_len, "%s: cannot install the SIGBUS handler: %s", r->path,
+                    strerror(rc));
+        return SKY_ERR_IO;
+    }
     reader_guard guard;
     guard.base = r->map;
     guard.len = r->map_len;
@@ -193,10 +225,10 @@ static sky_status reader_load_tables(sky_frame_reader *r, uint64_t file_size, ch
 }
 
 static sky_status reader_map(sky_frame_reader *r, char *error, size_t error_len) {
-    pthread_once(&reader_sigbus_once, reader_install_sigbus);
-    if (reader_sigbus_errno != 0) {
+    int rc = reader_ensure_sigbus();
+    if (rc != 0) {
         frame_error(error, error_len, "%s: cannot install the SIGBUS handler: %s", r->path,
-                    strerror(reader_sigbus_errno));
+                    strerror(rc));
         return SKY_ERR_IO;
     }
     void *map = mmap(NULL, (size_t)r->info.file_bytes, PROT_READ, MAP_SHARED, r->fd, 0);

@@ -8,8 +8,10 @@
  *
  * Thread safety: a writer or a reader handle belongs to one thread at a time;
  * distinct handles are independent. Readers install a process-wide SIGBUS
- * handler (chained to any previous one) the first time they attach, so that a
- * file shrinking under a reader is reported as SKY_ERR_FORMAT, never a crash.
+ * handler (chained to any previous one) the first time they attach, and
+ * re-install it before each access if the program replaced it meanwhile, so
+ * that a file shrinking under a reader is reported as SKY_ERR_FORMAT, never a
+ * crash. Faults outside the readers' mappings go to the previous handler.
  */
 #ifndef SKY_FRAME_H
 #define SKY_FRAME_H

@@ -1,0 +1,207 @@
+/*
+ * test_frame_procs.c - liveness and restarts with the writer in another
+ * process: a SIGKILLed writer is DEAD (its flock is released by the kernel),
+ * a stopped writer is STALE (lock held, heartbeat ageing) and ALIVE again
+ * once continued, an idle writer that stops beating is STALE, and a writer
+ * restarted after a crash (new file renamed over the path) is noticed by
+ * readers, which re-attach and read the new writer's frames.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "frame_test_util.h"
+
+#define LEDS   500
+#define SECOND 1000000000ull
+
+typedef struct fixture {
+    char dir[256];
+    char path[300];
+} fixture;
+
+static int setup(void **state) {
+    fixture *fx = calloc(1, sizeof *fx);
+    ft_tempdir(fx->dir, sizeof fx->dir);
+    snprintf(fx->path, sizeof fx->path, "%s/frames", fx->dir);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *fx = *state;
+    ft_rmtree(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/*
+ * Forks a writer that creates the file, publishes one frame, reports its
+ * status on a pipe, then publishes a frame every millisecond until killed.
+ */
+static pid_t spawn_writer(const char *path) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        sky_frame_writer *w;
+        char ok = ft_writer(path, LEDS, 2, 4, &w) == SKY_OK ? 'y' : 'n';
+        if (ok == 'y') ft_publish(w);
+        if (write(fds[1], &ok, 1) != 1 || ok != 'y') _exit(1);
+        close(fds[1]);
+        for (;;) {
+            ft_publish(w);
+            ft_sleep_ms(1);
+        }
+    }
+    close(fds[1]);
+    char ok = 0;
+    ssize_t n;
+    do n = read(fds[0], &ok, 1);
+    while (n < 0 && errno == EINTR);
+    close(fds[0]);
+    assert_int_equal(n, 1);
+    assert_int_equal(ok, 'y');
+    return pid;
+}
+
+static void kill_and_reap(pid_t pid) {
+    kill(pid, SIGKILL);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+}
+
+static sky_frame_reader *open_reader(const char *path) {
+    sky_frame_reader *r = NULL;
+    char err[512];
+    sky_status st = sky_frame_reader_open(path, &r, err, sizeof err);
+    if (st != SKY_OK) fail_msg("open %s: %s", path, err);
+    return r;
+}
+
+/* Reads until a frame newer than `after` arrives (at most ~5 s). */
+static uint64_t read_new_frame(sky_frame_reader *r, uint64_t after) {
+    uint8_t dst[LEDS * 3];
+    char err[512];
+    for (int i = 0; i < 5000; i++) {
+        uint64_t f = 0;
+        sky_status st = sky_frame_reader_read(r, dst, sizeof dst, &f, err, sizeof err);
+        if (st == SKY_OK && f > after) {
+            assert_int_equal(ft_check(dst, sizeof dst, f), -1);
+            return f;
+        }
+        if (st != SKY_OK && st != SKY_ERR_AGAIN) fail_msg("read: %s", err);
+        ft_sleep_ms(1);
+    }
+    fail_msg("no new frame after %llu", (unsigned long long)after);
+    return 0;
+}
+
+static void test_sigkill_is_dead(void **state) {
+    fixture *fx = *state;
+    pid_t pid = spawn_writer(fx->path);
+    sky_frame_reader *r = open_reader(fx->path);
+    assert_int_equal(sky_frame_reader_info(r)->writer_pid, (uint64_t)pid);
+    read_new_frame(r, 0);
+    assert_int_equal(sky_frame_reader_writer_state(r, 5 * SECOND), SKY_WRITER_ALIVE);
+    kill_and_reap(pid);
+    /* the kernel released the flock with the process: dead at once, with a
+     * heartbeat that is still fresh */
+    assert_int_equal(sky_frame_reader_writer_state(r, 5 * SECOND), SKY_WRITER_DEAD);
+    /* the last complete frame is still readable (drivers hold it, then fade) */
+    assert_false(sky_frame_reader_replaced(r));
+    sky_frame_reader_free(r);
+    sky_frame_reader *again = open_reader(fx->path);
+    uint8_t dst[LEDS * 3];
+    uint64_t f;
+    char err[512];
+    assert_int_equal(sky_frame_reader_read(again, dst, sizeof dst, &f, err, sizeof err), SKY_OK);
+    assert_int_equal(ft_check(dst, sizeof dst, f), -1);
+    assert_int_equal(sky_frame_reader_writer_state(again, 5 * SECOND), SKY_WRITER_DEAD);
+    sky_frame_reader_free(again);
+}
+
+static void test_stopped_writer_is_stale(void **state) {
+    fixture *fx = *state;
+    pid_t pid = spawn_writer(fx->path);
+    sky_frame_reader *r = open_reader(fx->path);
+    uint64_t f = read_new_frame(r, 0);
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, WUNTRACED), pid);
+    assert_true(WIFSTOPPED(status));
+    ft_sleep_ms(300);
+    assert_int_equal(sky_frame_reader_writer_state(r, 100000000ull), SKY_WRITER_STALE);
+    /* a generous timeout still calls it alive: the lock is held */
+    assert_int_equal(sky_frame_reader_writer_state(r, 60 * SECOND), SKY_WRITER_ALIVE);
+    assert_int_equal(kill(pid, SIGCONT), 0);
+    f = read_new_frame(r, f); /* it publishes again ... */
+    sky_writer_state state_now = SKY_WRITER_STALE;
+    for (int i = 0; i < 100 && state_now != SKY_WRITER_ALIVE; i++) {
+        state_now = sky_frame_reader_writer_state(r, 100000000ull);
+        if (state_now != SKY_WRITER_ALIVE) ft_sleep_ms(10);
+    }
+    assert_int_equal(state_now, SKY_WRITER_ALIVE); /* ... and is alive again */
+    kill_and_reap(pid);
+    assert_int_equal(sky_frame_reader_writer_state(r, 100000000ull), SKY_WRITER_DEAD);
+    sky_frame_reader_free(r);
+}
+
+static void test_idle_writer_heartbeat(void **state) {
+    fixture *fx = *state;
+    sky_frame_writer *w;
+    assert_int_equal(ft_writer(fx->path, LEDS, 1, 0, &w), SKY_OK);
+    sky_frame_reader *r = open_reader(fx->path);
+    /* created: the heartbeat is set even before the first frame */
+    assert_int_equal(sky_frame_reader_writer_state(r, 5 * SECOND), SKY_WRITER_ALIVE);
+    ft_sleep_ms(150);
+    assert_int_equal(sky_frame_reader_writer_state(r, 50000000ull), SKY_WRITER_STALE);
+    sky_frame_writer_heartbeat(w);
+    assert_int_equal(sky_frame_reader_writer_state(r, 50000000ull), SKY_WRITER_ALIVE);
+    sky_frame_writer_free(w);
+    assert_int_equal(sky_frame_reader_writer_state(r, 50000000ull), SKY_WRITER_DEAD);
+    sky_frame_reader_free(r);
+}
+
+static void test_restart_after_crash(void **state) {
+    fixture *fx = *state;
+    pid_t first = spawn_writer(fx->path);
+    sky_frame_reader *r = open_reader(fx->path);
+    uint64_t f = read_new_frame(r, 0);
+    f = read_new_frame(r, f);
+    assert_true(f >= 2);
+    kill_and_reap(first);
+    assert_int_equal(sky_frame_reader_writer_state(r, 5 * SECOND), SKY_WRITER_DEAD);
+
+    pid_t second = spawn_writer(fx->path);
+    /* what a driver does: dead or replaced -> reopen when the path changed */
+    assert_true(sky_frame_reader_replaced(r));
+    sky_frame_reader_free(r);
+    r = open_reader(fx->path);
+    assert_int_equal(sky_frame_reader_info(r)->writer_pid, (uint64_t)second);
+    assert_int_equal(sky_frame_reader_writer_state(r, 5 * SECOND), SKY_WRITER_ALIVE);
+    uint64_t g = read_new_frame(r, 0); /* frame numbers restart with the new writer */
+    assert_true(g >= 1);
+    read_new_frame(r, g);
+    assert_false(sky_frame_reader_replaced(r));
+    kill_and_reap(second);
+    sky_frame_reader_free(r);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sigkill_is_dead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stopped_writer_is_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_writer_heartbeat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_after_crash, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
