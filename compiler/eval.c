@@ -135,13 +135,18 @@ static float led_theta(double x, double y) {
     return f;
 }
 
+/* True when the strip sizes add up to the LED count, as prev(s, l) relies on. */
+static bool layout_consistent(const sky_layout_view *layout) {
+    uint64_t total = 0;
+    for (uint32_t s = 0; s < layout->strip_count; s++) total += layout->strip_sizes[s];
+    return total == layout->led_count;
+}
+
 sky_status sky_led_inputs_build(const sky_layout_view *layout, sky_led_input *inputs) {
     if (!layout || (!inputs && layout->led_count) ||
         (layout->strip_count && !layout->strip_sizes) || (layout->led_count && !layout->xy))
         return SKY_ERR_INVALID_ARG;
-    uint64_t total = 0;
-    for (uint32_t s = 0; s < layout->strip_count; s++) total += layout->strip_sizes[s];
-    if (total != layout->led_count) return SKY_ERR_INVALID_ARG;
+    if (!layout_consistent(layout)) return SKY_ERR_INVALID_ARG;
     for (uint32_t i = 0; i < layout->led_count; i++)
         if (!isfinite(layout->xy[2 * i]) || !isfinite(layout->xy[2 * i + 1]))
             return SKY_ERR_INVALID_ARG;
@@ -486,6 +491,7 @@ sky_status sky_program_eval_leds(const sky_program *program, const sky_layout_vi
     if (!program || !layout || (!inputs && layout->led_count) ||
         (!uniforms && program->uniform_count) || (layout->strip_count && !layout->strip_sizes))
         return SKY_ERR_INVALID_ARG;
+    if (!layout_consistent(layout)) return SKY_ERR_INVALID_ARG;
     if (layout->led_count == 0) return SKY_OK;
     if (program->led.count == 0) return SKY_ERR_INTERNAL;
 

@@ -431,6 +431,12 @@ static void test_bad_arguments(void **state) {
                      SKY_ERR_INVALID_ARG);
     assert_int_equal(sky_program_eval_frame(p, &l.view, &in, u), SKY_OK);
     assert_int_equal(sky_program_eval_leds(p, &l.view, l.inputs, u, NULL, rgb, NULL), SKY_OK);
+    /* strip sizes that do not add up to the LED count */
+    uint32_t bad_sizes[1] = {5};
+    sky_layout_view bad = l.view;
+    bad.strip_sizes = bad_sizes;
+    assert_int_equal(sky_program_eval_leds(p, &bad, l.inputs, u, NULL, rgb, NULL),
+                     SKY_ERR_INVALID_ARG);
     /* an empty layout has nothing to do */
     sky_layout_view empty = {0};
     assert_int_equal(sky_program_eval_leds(p, &empty, NULL, u, NULL, NULL, NULL), SKY_OK);
