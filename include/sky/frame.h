@@ -27,12 +27,12 @@
 extern "C" {
 #endif
 
-#define SKY_FRAME_MAGIC        "SKYFRAME"
-#define SKY_FRAME_VERSION      1u
-#define SKY_FRAME_HEADER_BYTES 256u
-#define SKY_FRAME_DEFAULT_PATH "/dev/shm/skyscreen"
-#define SKY_FRAME_MIN_SLOTS    3u
-#define SKY_FRAME_MAX_SLOTS    256u
+#define SKY_FRAME_MAGIC         "SKYFRAME"
+#define SKY_FRAME_VERSION       1u
+#define SKY_FRAME_HEADER_BYTES  256u
+#define SKY_FRAME_DEFAULT_PATH  "/dev/shm/skyscreen"
+#define SKY_FRAME_MIN_SLOTS     3u
+#define SKY_FRAME_MAX_SLOTS     256u
 #define SKY_FRAME_DEFAULT_SLOTS 4u
 
 /* The header fields a reader has validated, in host order. */
@@ -52,22 +52,28 @@ uint64_t sky_frame_slot_stride(uint32_t led_count);
 typedef struct sky_frame_writer sky_frame_writer;
 
 typedef struct sky_frame_writer_options {
-    const char *path;            /* default SKY_FRAME_DEFAULT_PATH */
-    uint32_t led_count;
+    const char *path;   /* default SKY_FRAME_DEFAULT_PATH */
+    uint32_t led_count; /* 1..SKY_LAYOUT_MAX_LEDS */
     uint32_t strip_count;
-    const uint32_t *strip_sizes; /* strip_count entries summing to led_count */
-    const float *positions;      /* led_count (x, y) pairs */
-    uint32_t slot_count;         /* 0: SKY_FRAME_DEFAULT_SLOTS */
+    const uint32_t *strip_sizes; /* strip_count entries summing to led_count; NULL (with
+                                    strip_count 0 or 1): one strip of every LED */
+    const float *positions;      /* led_count (x, y) pairs, each in [-1, 1]; NULL: all (0, 0) */
+    uint32_t slot_count;         /* 0: SKY_FRAME_DEFAULT_SLOTS, else 3..256 */
     uint32_t fps_nominal;        /* 0: unpaced */
-    const char *layout;          /* layout string for the header, at most 32 bytes */
+    const char *layout;          /* layout string for the header; longer than 32 bytes is
+                                    truncated; NULL: empty */
     mode_t mode;                 /* 0: 0600 */
 } sky_frame_writer_options;
 
 /*
  * Builds a new file beside `path` and renames it over `path` (never following
  * a symbolic link there), then holds an exclusive flock on it for the
- * writer's life. On failure returns a status and, when `error` is not NULL,
- * a message naming the path and the problem (at most `error_len` bytes).
+ * writer's life. Refuses (SKY_ERR_IO) a path that is a symbolic link or not a
+ * regular file, and a file another live writer still holds (one writer per
+ * file). The file's pages are reserved up front (posix_fallocate), so a full
+ * /dev/shm is an error here, not a SIGBUS later. On failure returns a status
+ * and, when `error` is not NULL, a message naming the path and the problem
+ * (at most `error_len` bytes); nothing is left behind.
  */
 sky_status sky_frame_writer_create(const sky_frame_writer_options *options,
                                    sky_frame_writer **writer, char *error, size_t error_len);
@@ -77,7 +83,9 @@ void sky_frame_writer_free(sky_frame_writer *writer);
 /*
  * Begins the next frame f (numbered from 1): marks its slot odd and returns a
  * pointer to the slot's led_count * 3 bytes (slot_stride bytes are writable).
- * Every begin is followed by exactly one publish.
+ * Every begin is followed by exactly one publish; a second begin before the
+ * publish returns the same frame and slot, a publish without a begin does
+ * nothing.
  */
 uint8_t *sky_frame_writer_begin(sky_frame_writer *writer, uint64_t *frame);
 /* Marks the slot complete, advertises it as the newest frame and beats the heartbeat. */
@@ -117,26 +125,33 @@ const float *sky_frame_reader_positions(const sky_frame_reader *reader);
  * Copies the newest complete frame into dst (led_count * 3 bytes) with the
  * seqlock protocol, retrying on a torn copy. Returns SKY_OK with *frame set
  * when a frame newer than the last one read was copied; SKY_ERR_AGAIN when
- * nothing new was published; SKY_ERR_FORMAT when the file shrank or became
- * invalid under the reader (the message says why; reopen to recover).
+ * nothing new was published (or, rarely, when the writer overtook the copy
+ * 10,000 times in a row: try again later); SKY_ERR_INVALID_ARG when dst_len
+ * is too small; SKY_ERR_FORMAT when the file shrank or became invalid under
+ * the reader (the message says why; reopen to recover).
  */
 sky_status sky_frame_reader_read(sky_frame_reader *reader, uint8_t *dst, size_t dst_len,
                                  uint64_t *frame, char *error, size_t error_len);
 
 /* Frames skipped between consecutive reads (a gap in frame numbers), since open. */
 uint64_t sky_frame_reader_dropped(const sky_frame_reader *reader);
-/* Torn copies detected and retried, since open. */
+/* Copies discarded and retried since open: torn (the sequence word changed
+ * during the copy) or overtaken (the slot already held a newer frame). */
 uint64_t sky_frame_reader_retries(const sky_frame_reader *reader);
 
 typedef enum sky_writer_state {
-    SKY_WRITER_ALIVE,    /* holds its lock and beat within the timeout */
-    SKY_WRITER_STALE,    /* holds its lock but its heartbeat is older than the timeout */
-    SKY_WRITER_DEAD,     /* its lock is free (crashed, killed or exited) */
+    SKY_WRITER_ALIVE, /* holds its lock and beat within the timeout */
+    SKY_WRITER_STALE, /* holds its lock but its heartbeat is older than the timeout */
+    SKY_WRITER_DEAD,  /* its lock is free (crashed, killed or exited) */
 } sky_writer_state;
 
-/* Liveness by flock probe and heartbeat age (CLOCK_MONOTONIC). */
+/* Liveness by flock probe and heartbeat age (CLOCK_MONOTONIC). DEAD when the
+ * writer's lock is free (so also for a writer that exited cleanly); STALE
+ * when it is held but the heartbeat is older than timeout_ns, or the header
+ * can no longer be read (the file shrank). */
 sky_writer_state sky_frame_reader_writer_state(sky_frame_reader *reader, uint64_t timeout_ns);
-/* True when the path now names another file (the writer restarted): reopen. */
+/* True when the path now names another file (the writer restarted): reopen.
+ * False while the path names the same file or no file at all. */
 bool sky_frame_reader_replaced(const sky_frame_reader *reader);
 
 /* CLOCK_MONOTONIC in nanoseconds, the clock of heartbeat_ns. */

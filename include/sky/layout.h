@@ -25,7 +25,7 @@
 extern "C" {
 #endif
 
-#define SKY_LAYOUT_DEFAULT "disc:360x288"
+#define SKY_LAYOUT_DEFAULT  "disc:360x288"
 #define SKY_LAYOUT_MAX_LEDS (1u << 24)
 
 typedef struct sky_layout {
@@ -37,9 +37,12 @@ typedef struct sky_layout {
 } sky_layout;
 
 /*
- * Parses `spec` and builds the layout. On a malformed string or file returns
- * SKY_ERR_FORMAT (or SKY_ERR_IO) with a message naming the problem and, for
- * map files, the line or JSON position.
+ * Parses `spec` (NULL or "": SKY_LAYOUT_DEFAULT) and builds the layout. On a
+ * malformed string or file returns SKY_ERR_FORMAT (SKY_ERR_IO when a map file
+ * cannot be read, SKY_ERR_LIMIT above SKY_LAYOUT_MAX_LEDS) with a message
+ * naming the problem and where: the column of the string, the line of a CSV
+ * map, the line:column of a JSON parse error. The file formats are described
+ * at the top of runtime/layout.c.
  */
 sky_status sky_layout_create(const char *spec, sky_layout **layout, char *error, size_t error_len);
 void sky_layout_free(sky_layout *layout);
