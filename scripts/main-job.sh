@@ -26,7 +26,13 @@ echo "== sky run: examples/plasma.sky on disc:360x288 for 5 s into $FRAME"
 "$SKY" run examples/plasma.sky --frame "$FRAME" --fps 60 --duration 5 --stats
 
 echo "== the frame file, as a Python reader sees it"
-python3 examples/python/read_frame.py "$FRAME"
+# Debian's python3 has python3-numpy; a python3 earlier in PATH (pyenv, venv) may not.
+PY=""
+for p in python3 /usr/bin/python3; do
+    if "$p" -c 'import numpy' 2>/dev/null; then PY=$p; break; fi
+done
+if [ -z "$PY" ]; then echo "main-job: no python3 with numpy (install python3-numpy)" >&2; exit 1; fi
+"$PY" examples/python/read_frame.py "$FRAME"
 
 echo "== sky preview: an animated GIF of examples/aurora.sky"
 "$SKY" preview examples/aurora.sky -o "$OUT/aurora.gif" --duration 3 --fps 15
