@@ -1,0 +1,198 @@
+/*
+ * main.c - sky-driver: frames from the shared frame file to LED hardware.
+ *
+ *   sky-driver --out ddp://127.0.0.1
+ *   sky-driver --config /etc/skyscreen/driver.ini
+ *
+ * This file owns the process: arguments, the config file, and signals
+ * (SIGTERM/SIGINT: black frame and goodbyes, then exit; SIGHUP: reload the
+ * config; SIGUSR1: print stats). The signal flags are the documented
+ * globals of this program; handlers only set them.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "driver.h"
+
+#ifndef SKY_VERSION
+#define SKY_VERSION "0.1.0"
+#endif
+
+static volatile sig_atomic_t main_quit, main_reload, main_report;
+
+static void main_on_signal(int sig) {
+    if (sig == SIGHUP)
+        main_reload = 1;
+    else if (sig == SIGUSR1)
+        main_report = 1;
+    else
+        main_quit = 1;
+}
+
+static void main_usage(FILE *out) {
+    fprintf(out,
+            "usage: sky-driver [options]\n"
+            "Streams the frames `sky run` publishes to LED hardware and lighting controllers.\n"
+            "\n"
+            "  -o, --out URL        an output (repeatable):\n"
+            "                         opc://HOST[:7890][/CHANNEL]\n"
+            "                         sacn://HOST[:5568]?universe=N   sacn://multicast?universe=N\n"
+            "                         artnet://HOST[:6454]?universe=N\n"
+            "                         ddp://HOST[:4048]\n"
+            "                         spi:///dev/spidev0.0?chip=apa102|sk9822|ws2812|sk6812\n"
+            "                         file://PATH   null://\n"
+            "                       output keys go in the query too: ?order=GRB&brightness=0.5\n"
+            "  -c, --config FILE    an INI file with [driver] and [output NAME] sections\n"
+            "  -f, --frame PATH     the frame file (default /dev/shm/skyscreen)\n"
+            "  -r, --rate HZ        frames per second to send (default: the writer's fps)\n"
+            "      --hold S         hold the last frame when the writer stops (default 2)\n"
+            "      --fade S         then fade to black over S seconds (default 1)\n"
+            "      --stale S        heartbeat age that counts as a stale writer (default 1)\n"
+            "      --budget-ma MA   total current budget over all outputs (default none)\n"
+            "      --stats S        seconds between stats lines, 0 = off (default 10)\n"
+            "      --name NAME      E1.31 source name\n"
+            "      --check          check the configuration and exit\n"
+            "  -h, --help           this help;  --version  the version\n"
+            "\n"
+            "Signals: SIGTERM/SIGINT black + goodbye, SIGHUP reload the config, SIGUSR1 stats.\n"
+            "Every URL and key: docs/driver.md.\n");
+}
+
+typedef struct main_args {
+    int argc;
+    char **argv;
+    bool check;
+} main_args;
+
+static const struct option main_options[] = {
+    {"out", required_argument, NULL, 'o'},   {"config", required_argument, NULL, 'c'},
+    {"frame", required_argument, NULL, 'f'}, {"rate", required_argument, NULL, 'r'},
+    {"hold", required_argument, NULL, 1},    {"fade", required_argument, NULL, 2},
+    {"stale", required_argument, NULL, 3},   {"budget-ma", required_argument, NULL, 4},
+    {"stats", required_argument, NULL, 5},   {"name", required_argument, NULL, 6},
+    {"check", no_argument, NULL, 7},         {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0}};
+
+/* Builds the whole configuration from the arguments (and the file they name). */
+static int main_build_config(void *user, drv_config *config, char *err, size_t err_len) {
+    main_args *a = user;
+    static const char *const driver_key[] = {
+        [1] = "hold", [2] = "fade", [3] = "stale", [4] = "budget_ma", [5] = "stats", [6] = "name"};
+    config_init(config);
+    /* Pass 1: the config file, so that command-line values override it. */
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(a->argc, a->argv, ":o:c:f:r:hV", main_options, NULL)) != -1) {
+        if (c == 'c' && config_load_file(config, optarg, err, err_len) != 0) return -1;
+    }
+    optind = 1;
+    while ((c = getopt_long(a->argc, a->argv, ":o:c:f:r:hV", main_options, NULL)) != -1) {
+        char sub[600];
+        int rc = 0;
+        switch (c) {
+        case 'o':
+            rc = config_add_url(config, optarg, err, err_len);
+            break;
+        case 'c':
+            break;
+        case 'f':
+            rc = config_set_driver_key(config, "frame", optarg, sub, sizeof sub);
+            break;
+        case 'r':
+            rc = config_set_driver_key(config, "rate", optarg, sub, sizeof sub);
+            break;
+        case 1:
+        case 2:
+        case 3:
+        case 4:
+        case 5:
+        case 6:
+            rc = config_set_driver_key(config, driver_key[c], optarg, sub, sizeof sub);
+            break;
+        case 7:
+            a->check = true;
+            break;
+        case ':':
+            snprintf(err, err_len, "option `%s` needs a value", a->argv[optind - 1]);
+            return -1;
+        default:
+            snprintf(err, err_len, "unknown option `%s` (see --help)", a->argv[optind - 1]);
+            return -1;
+        }
+        if (rc != 0) {
+            if (c != 'o') {
+                const char *opt = a->argv[optind - 1];
+                if (optarg == opt) opt = a->argv[optind - 2];
+                snprintf(err, err_len, "%s: %s", opt, sub);
+            }
+            return -1;
+        }
+    }
+    if (optind < a->argc) {
+        snprintf(err, err_len, "unexpected argument `%s` (outputs go after --out)",
+                 a->argv[optind]);
+        return -1;
+    }
+    return config_finish(config, err, err_len);
+}
+
+static int main_install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = main_on_signal; /* no SA_RESTART: sleeps end early and the loop looks */
+    sigemptyset(&sa.sa_mask);
+    int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (sigaction(sigs[i], &sa, NULL) != 0) return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            main_usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("sky-driver %s\n", SKY_VERSION);
+            return 0;
+        }
+    }
+    main_args args = {argc, argv, false};
+    drv_config config;
+    char err[1024];
+    if (main_build_config(&args, &config, err, sizeof err) != 0) {
+        fprintf(stderr, "sky-driver: %s\n", err);
+        config_free(&config);
+        return 2;
+    }
+    if (main_install_signals() != 0) {
+        perror("sky-driver: sigaction");
+        config_free(&config);
+        return 2;
+    }
+    driver d;
+    if (driver_create(&d, &config, err, sizeof err) != 0) {
+        fprintf(stderr, "sky-driver: %s\n", err);
+        return 2;
+    }
+    if (args.check) { /* every output opened: URLs, hosts and devices are fine */
+        printf("sky-driver: configuration OK: frame file %s, %zu outputs\n", d.config.frame_path,
+               d.output_count);
+        driver_free(&d);
+        return 0;
+    }
+    drv_log("reading %s; %zu outputs; stop with SIGTERM or Ctrl-C", d.config.frame_path,
+            d.output_count);
+    driver_signals signals = {&main_quit, &main_reload, &main_report};
+    driver_run(&d, &signals, main_build_config, &args);
+    driver_print_stats(&d, drv_now_ns());
+    driver_free(&d);
+    return 0;
+}

@@ -1,0 +1,167 @@
+/*
+ * net.c - address resolution, UDP sockets and sendmmsg batching for the
+ * network outputs. Nothing here blocks once a socket is open: sockets are
+ * non-blocking and a full buffer drops the rest of a frame instead of waiting.
+ */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int net_resolve(const char *host, int port, net_addr *addr, char *err, size_t err_len) {
+    struct addrinfo hints, *res = NULL;
+    char service[16];
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    snprintf(service, sizeof service, "%d", port);
+    if (!host || !*host) {
+        snprintf(err, err_len, "no host given");
+        return -1;
+    }
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0 || !res) {
+        snprintf(err, err_len, "cannot resolve host `%s`: %s", host,
+                 rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        return -1;
+    }
+    memset(addr, 0, sizeof *addr);
+    memcpy(&addr->sa, res->ai_addr, res->ai_addrlen);
+    addr->len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+void net_addr_ipv4(net_addr *addr, uint32_t ip_host_order, int port) {
+    struct sockaddr_in *sin = (struct sockaddr_in *)&addr->sa;
+    memset(addr, 0, sizeof *addr);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t)port);
+    sin->sin_addr.s_addr = htonl(ip_host_order);
+    addr->len = sizeof *sin;
+}
+
+bool net_is_multicast(const net_addr *addr) {
+    if (addr->sa.ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&addr->sa;
+        return IN_MULTICAST(ntohl(sin->sin_addr.s_addr));
+    }
+    if (addr->sa.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&addr->sa;
+        return IN6_IS_ADDR_MULTICAST(&sin6->sin6_addr);
+    }
+    return false;
+}
+
+void net_addr_str(const net_addr *addr, char *out, size_t len) {
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (addr->sa.ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&addr->sa;
+        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+        port = ntohs(sin->sin_port);
+        snprintf(out, len, "%s:%d", host, port);
+    } else if (addr->sa.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&addr->sa;
+        inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+        port = ntohs(sin6->sin6_port);
+        snprintf(out, len, "[%s]:%d", host, port);
+    } else {
+        snprintf(out, len, "?");
+    }
+}
+
+static int net_multicast_options(int fd, int family, const net_udp_options *o, char *err,
+                                 size_t err_len) {
+    unsigned char loop = o->loop ? 1 : 0;
+    int loop6 = o->loop ? 1 : 0;
+    if (family == AF_INET) {
+        if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) != 0) goto fail;
+        if (o->ttl > 0) {
+            unsigned char ttl = (unsigned char)o->ttl;
+            if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0) goto fail;
+        }
+        if (o->iface) {
+            struct ip_mreqn req;
+            memset(&req, 0, sizeof req);
+            req.imr_ifindex = (int)if_nametoindex(o->iface);
+            if (req.imr_ifindex == 0) {
+                snprintf(err, err_len, "no network interface `%s`", o->iface);
+                return -1;
+            }
+            if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &req, sizeof req) != 0) goto fail;
+        }
+    } else {
+        if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop6, sizeof loop6) != 0) goto fail;
+        if (o->ttl > 0 &&
+            setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &o->ttl, sizeof o->ttl) != 0)
+            goto fail;
+        if (o->iface) {
+            unsigned idx = if_nametoindex(o->iface);
+            if (idx == 0) {
+                snprintf(err, err_len, "no network interface `%s`", o->iface);
+                return -1;
+            }
+            if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, sizeof idx) != 0) goto fail;
+        }
+    }
+    return 0;
+fail:
+    snprintf(err, err_len, "multicast socket options: %s", strerror(errno));
+    return -1;
+}
+
+int net_udp_socket(int family, const net_udp_options *options, char *err, size_t err_len) {
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, err_len, "socket: %s", strerror(errno));
+        return -1;
+    }
+    /* Room for a whole Skyscreen frame (610 x 638 bytes) in flight; best effort. */
+    int sndbuf = 4 << 20;
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    if (options && options->broadcast) {
+        int on = 1;
+        if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on) != 0) {
+            snprintf(err, err_len, "SO_BROADCAST: %s", strerror(errno));
+            close(fd);
+            return -1;
+        }
+    }
+    if (options && net_multicast_options(fd, family, options, err, err_len) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+net_batch_result net_send_batch(int fd, struct mmsghdr *msgs, size_t count) {
+    net_batch_result r = {0, 0, 0, 0};
+    size_t i = 0;
+    while (i < count) {
+        size_t chunk = count - i > 1024 ? 1024 : count - i; /* UIO_MAXIOV */
+        int n = sendmmsg(fd, msgs + i, (unsigned)chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            for (int k = 0; k < n; k++) r.bytes += msgs[i + (size_t)k].msg_len;
+            r.sent += (size_t)n;
+            i += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        int e = n < 0 ? errno : EIO;
+        if (!r.first_errno) r.first_errno = e;
+        if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) {
+            r.dropped += count - i; /* full: drop the rest of this frame, never wait */
+            break;
+        }
+        r.dropped++; /* this packet failed (e.g. no route): skip it */
+        i++;
+    }
+    return r;
+}

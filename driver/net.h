@@ -1,0 +1,53 @@
+/*
+ * net.h - socket helpers shared by the network outputs: address resolution,
+ * non-blocking UDP sockets (unicast, broadcast, multicast) and batched
+ * sending with sendmmsg, which is what lets one core push the Skyscreen's
+ * 610 sACN universes 60 times a second.
+ */
+#ifndef DRV_NET_H
+#define DRV_NET_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+typedef struct net_addr {
+    struct sockaddr_storage sa;
+    socklen_t len;
+} net_addr;
+
+/* Resolves host:port (numeric or a name, IPv4 or IPv6) once, at open time. */
+int net_resolve(const char *host, int port, net_addr *addr, char *err, size_t err_len);
+/* An IPv4 address from its 4 bytes (multicast groups). */
+void net_addr_ipv4(net_addr *addr, uint32_t ip_host_order, int port);
+bool net_is_multicast(const net_addr *addr);
+void net_addr_str(const net_addr *addr, char *out, size_t len);
+
+typedef struct net_udp_options {
+    bool broadcast;    /* SO_BROADCAST */
+    int ttl;           /* multicast TTL; 0 = system default */
+    bool loop;         /* IP_MULTICAST_LOOP (receivers on this host see it) */
+    const char *iface; /* multicast interface name, NULL = routing table */
+} net_udp_options;
+
+/* A non-blocking, close-on-exec UDP socket for `family` with a large send buffer. */
+int net_udp_socket(int family, const net_udp_options *options, char *err, size_t err_len);
+
+/* Results of one batch. */
+typedef struct net_batch_result {
+    size_t sent;
+    size_t dropped; /* not sent: socket buffer full, or an error */
+    size_t bytes;
+    int first_errno; /* 0, or the first error seen */
+} net_batch_result;
+
+/*
+ * Sends msgs[0..count) with as few sendmmsg calls as possible. Never blocks:
+ * when the socket buffer is full the rest of the batch is dropped (and
+ * counted); any other error skips that packet and goes on.
+ */
+net_batch_result net_send_batch(int fd, struct mmsghdr *msgs, size_t count);
+
+#endif

@@ -1,0 +1,378 @@
+/*
+ * output.c - the part every output shares: creation from a URL, resolving its
+ * LED range against the frame layout, the mailbox between the frame loop and
+ * the output's thread, the thread itself (refresh rate, dithering, final
+ * black frame and goodbye) and rate-limited error reporting.
+ */
+#include "output.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------ logging */
+
+uint64_t drv_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void drv_log(const char *fmt, ...) {
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    /* One fprintf per line so lines from output threads do not interleave. */
+    fprintf(stderr, "sky-driver: %s\n", line);
+}
+
+void output_error(output *o, const char *fmt, ...) {
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    atomic_fetch_add_explicit(&o->stats.errors, 1, memory_order_relaxed);
+    uint64_t now = drv_now_ns();
+    if (strcmp(msg, o->last_error) != 0 || now - o->last_error_log_ns > 10000000000ull) {
+        drv_log("output %s: %s", o->label, msg);
+        snprintf(o->last_error, sizeof o->last_error, "%s", msg);
+        o->last_error_log_ns = now;
+    }
+    o->in_error = true;
+}
+
+void output_recovered(output *o, const char *what) {
+    if (!o->in_error) return;
+    drv_log("output %s: %s", o->label, what);
+    o->in_error = false;
+    o->last_error[0] = '\0';
+}
+
+/* ------------------------------------------------------------ create */
+
+static const output_ops *const output_table[] = {&out_opc_ops, &out_sacn_ops, &out_artnet_ops,
+                                                 &out_ddp_ops, &out_spi_ops,  &out_file_ops,
+                                                 &out_null_ops};
+
+int output_create(const out_config *config, const output_env *env, output **out, char *err,
+                  size_t err_len) {
+    *out = NULL;
+    const output_ops *ops = NULL;
+    for (size_t i = 0; i < sizeof output_table / sizeof output_table[0]; i++)
+        if (strcmp(output_table[i]->scheme, config->url.scheme) == 0) ops = output_table[i];
+    if (!ops) {
+        snprintf(err, err_len,
+                 "%s: `%s`: unknown scheme `%s://` (known: opc, sacn, artnet, ddp, spi, file, "
+                 "null)",
+                 config->url_where, config->url.text, config->url.scheme);
+        return -1;
+    }
+    output *o = calloc(1, sizeof *o);
+    if (!o) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    o->ops = ops;
+    snprintf(o->name, sizeof o->name, "%s", config->name);
+    snprintf(o->label, sizeof o->label, "%s (%.150s)", config->name, config->url.text);
+    snprintf(o->where, sizeof o->where, "%s", config->where);
+    o->strips = config->strips;
+    o->leds = config->leds;
+    memcpy(o->order, config->order, sizeof o->order);
+    o->gamma = config->gamma;
+    o->brightness = config->brightness;
+    o->budget_ma = config->budget_ma;
+    o->rate = config->rate;
+    o->dither_mode = config->dither;
+    memcpy(o->power.ma_channel, config->ma_per_channel, sizeof o->power.ma_channel);
+    o->power.ma_idle = config->ma_idle;
+    o->default_order = "RGB";
+
+    drv_url url = config->url; /* the protocol marks its parameters used in this copy */
+    char sub[400];
+    if (ops->open(o, &url, env, sub, sizeof sub) != 0) {
+        snprintf(err, err_len, "%s: %s", config->url_where, sub);
+        ops->close(o); /* frees whatever open() got to */
+        free(o);
+        return -1;
+    }
+    const char *unused = url_unused(&url);
+    if (unused) {
+        snprintf(err, err_len, "%s: `%s`: unknown parameter `%s` for %s://", config->url_where,
+                 url.text, unused, url.scheme);
+        ops->close(o);
+        free(o);
+        return -1;
+    }
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_mutex_init(&o->lock, NULL);
+    if (rc == 0 && pthread_cond_init(&o->cond, &attr) != 0) {
+        pthread_mutex_destroy(&o->lock);
+        rc = -1;
+    }
+    pthread_condattr_destroy(&attr);
+    if (rc != 0) {
+        snprintf(err, err_len, "output %s: cannot create its lock", config->name);
+        ops->close(o);
+        free(o);
+        return -1;
+    }
+    o->sync_ready = true;
+    *out = o;
+    return 0;
+}
+
+static void output_free_buffers(output *o) {
+    free(o->back);
+    free(o->pending);
+    free(o->front);
+    free(o->wire);
+    free(o->residual);
+    o->back = o->pending = o->front = NULL;
+    o->wire = o->residual = NULL;
+}
+
+void output_free(output *o) {
+    if (!o) return;
+    if (o->thread_running) output_stop(o, false, 1000);
+    if (o->stuck) return; /* its thread may still touch it */
+    o->ops->close(o);
+    output_free_buffers(o);
+    if (o->sync_ready) {
+        pthread_mutex_destroy(&o->lock);
+        pthread_cond_destroy(&o->cond);
+    }
+    free(o);
+}
+
+/* ------------------------------------------------------------ configure */
+
+static int output_resolve_range(output *o, uint32_t strip_count, const uint32_t *strip_sizes,
+                                uint32_t led_count, char *err, size_t err_len) {
+    uint64_t first = 0, count = led_count;
+    if (o->strips.set) {
+        if (o->strips.last >= strip_count) {
+            snprintf(err, err_len, "strips %u-%u, but the frame file has %u strips (0-%u)",
+                     o->strips.first, o->strips.last, strip_count, strip_count - 1);
+            return -1;
+        }
+        first = 0;
+        for (uint32_t s = 0; s < o->strips.first; s++) first += strip_sizes[s];
+        count = 0;
+        for (uint32_t s = o->strips.first; s <= o->strips.last; s++) count += strip_sizes[s];
+    }
+    if (o->leds.set) {
+        if (o->leds.last >= count) {
+            snprintf(err, err_len, "leds %u-%u, but %s has %llu LEDs (0-%llu)", o->leds.first,
+                     o->leds.last, o->strips.set ? "the strip range" : "the frame",
+                     (unsigned long long)count, (unsigned long long)(count ? count - 1 : 0));
+            return -1;
+        }
+        first += o->leds.first;
+        count = (uint64_t)o->leds.last - o->leds.first + 1;
+    }
+    if (count == 0 || first + count > led_count) {
+        snprintf(err, err_len, "the range selects no LEDs");
+        return -1;
+    }
+    o->first_led = (uint32_t)first;
+    o->led_count = (uint32_t)count;
+    return 0;
+}
+
+int output_configure(output *o, uint32_t strip_count, const uint32_t *strip_sizes,
+                     uint32_t led_count, double driver_rate, char *err, size_t err_len) {
+    char sub[400];
+    o->configured = false;
+    if (output_resolve_range(o, strip_count, strip_sizes, led_count, sub, sizeof sub) != 0 ||
+        o->ops->prepare(o, o->led_count, sub, sizeof sub) != 0) {
+        snprintf(err, err_len, "%s: output %s: %s", o->where, o->label, sub);
+        return -1;
+    }
+    output_free_buffers(o);
+    size_t values = (size_t)o->led_count * 3;
+    o->back = calloc(values, sizeof *o->back);
+    o->pending = calloc(values, sizeof *o->pending);
+    o->front = calloc(values, sizeof *o->front);
+    o->wire = calloc(values, 1);
+    o->residual = calloc(values, 1);
+    if (!o->back || !o->pending || !o->front || !o->wire || !o->residual) {
+        output_free_buffers(o);
+        snprintf(err, err_len, "output %s: out of memory for %u LEDs", o->label, o->led_count);
+        return -1;
+    }
+    pipe_build_lut(o->lut, o->gamma, o->brightness);
+    pipe_order_perm(o->order[0] ? o->order : o->default_order, o->perm);
+    o->idle_ma = o->power.ma_idle * o->led_count;
+    o->dither = o->dither_mode == CFG_DITHER_ON ||
+                (o->dither_mode == CFG_DITHER_AUTO && o->rate > 0 && o->rate >= 2 * driver_rate);
+    o->fresh = o->quit = o->final = false;
+    o->configured = true;
+    return 0;
+}
+
+/* ------------------------------------------------------------ frame loop side */
+
+void output_load(output *o, const uint8_t *frame_rgb) {
+    memset(o->sums, 0, sizeof o->sums);
+    pipe_apply_lut(frame_rgb + (size_t)o->first_led * 3, o->led_count, o->lut, o->perm, o->back,
+                   o->sums);
+    o->dynamic_ma = pipe_power_dynamic(&o->power, o->sums);
+}
+
+void output_submit(output *o, uint32_t scale_q16, uint64_t stamp_ns) {
+    pthread_mutex_lock(&o->lock);
+    uint16_t *t = o->pending;
+    o->pending = o->back;
+    o->back = t;
+    if (o->fresh) atomic_fetch_add_explicit(&o->stats.skipped, 1, memory_order_relaxed);
+    o->pending_scale = scale_q16;
+    o->pending_stamp_ns = stamp_ns;
+    o->fresh = true;
+    pthread_cond_signal(&o->cond);
+    pthread_mutex_unlock(&o->lock);
+}
+
+/* ------------------------------------------------------------ the output's thread */
+
+static void output_note_latency(output *o, uint64_t stamp_ns) {
+    uint64_t now = drv_now_ns();
+    if (!stamp_ns || now < stamp_ns) return;
+    uint64_t lat = now - stamp_ns;
+    atomic_fetch_add_explicit(&o->stats.latency_sum_ns, lat, memory_order_relaxed);
+    atomic_fetch_add_explicit(&o->stats.latency_count, 1, memory_order_relaxed);
+    uint64_t max = atomic_load_explicit(&o->stats.latency_max_ns, memory_order_relaxed);
+    while (lat > max && !atomic_compare_exchange_weak(&o->stats.latency_max_ns, &max, lat)) {
+    }
+}
+
+static void output_send_front(output *o, uint32_t scale, uint64_t stamp_ns) {
+    size_t values = (size_t)o->led_count * 3;
+    if (o->dither)
+        pipe_dither(o->front, values, scale, o->residual, o->wire);
+    else
+        pipe_quantize(o->front, values, scale, o->wire);
+    o->ops->send(o, o->wire, o->led_count);
+    atomic_fetch_add_explicit(&o->stats.frames, 1, memory_order_relaxed);
+    output_note_latency(o, stamp_ns);
+}
+
+static void output_deadline(struct timespec *ts, uint64_t ns) {
+    ts->tv_sec = (time_t)(ns / 1000000000ull);
+    ts->tv_nsec = (long)(ns % 1000000000ull);
+}
+
+static void *output_thread(void *arg) {
+    output *o = arg;
+    uint64_t period = o->rate > 0 ? (uint64_t)(1e9 / o->rate) : 0;
+    uint64_t next_due = 0;
+    uint32_t scale = 0;
+    bool have = false;
+    pthread_mutex_lock(&o->lock);
+    for (;;) {
+        bool is_new = false, final = false;
+        uint64_t stamp = 0;
+        if (o->fresh) {
+            uint16_t *t = o->front;
+            o->front = o->pending;
+            o->pending = t;
+            scale = o->pending_scale;
+            stamp = o->pending_stamp_ns;
+            o->fresh = false;
+            final = o->final;
+            have = is_new = true;
+        }
+        if (final) {
+            pthread_mutex_unlock(&o->lock);
+            output_send_front(o, 0, 0); /* black */
+            if (o->ops->goodbye) o->ops->goodbye(o, o->wire, o->led_count);
+            return NULL;
+        }
+        if (o->quit) break;
+        uint64_t now = drv_now_ns();
+        bool due = period == 0 ? is_new : have && now >= next_due;
+        if (due) {
+            pthread_mutex_unlock(&o->lock);
+            output_send_front(o, scale, stamp);
+            if (period) {
+                next_due += period;
+                if (next_due + period < now) next_due = now + period; /* fell behind: no burst */
+            }
+            pthread_mutex_lock(&o->lock);
+            continue;
+        }
+        if (is_new && period) {
+            /* A new frame before the next refresh: it waits for its slot (newest wins). */
+            if (next_due == 0) next_due = now;
+            continue;
+        }
+        if (period && have) {
+            struct timespec ts;
+            output_deadline(&ts, next_due);
+            int rc = 0;
+            while (!o->fresh && !o->quit && rc != ETIMEDOUT)
+                rc = pthread_cond_timedwait(&o->cond, &o->lock, &ts);
+        } else {
+            while (!o->fresh && !o->quit) pthread_cond_wait(&o->cond, &o->lock);
+        }
+    }
+    pthread_mutex_unlock(&o->lock);
+    return NULL;
+}
+
+int output_start(output *o, char *err, size_t err_len) {
+    if (!o->configured) {
+        snprintf(err, err_len, "output %s: not configured", o->label);
+        return -1;
+    }
+    /* Signals belong to the frame loop: the thread blocks them all. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    o->quit = o->final = o->fresh = false;
+    int rc = pthread_create(&o->thread, NULL, output_thread, o);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        snprintf(err, err_len, "output %s: cannot start its thread: %s", o->label, strerror(rc));
+        return -1;
+    }
+    o->thread_running = true;
+    return 0;
+}
+
+void output_stop(output *o, bool goodbye, int timeout_ms) {
+    if (!o->thread_running) return;
+    pthread_mutex_lock(&o->lock);
+    if (goodbye) {
+        memset(o->pending, 0, (size_t)o->led_count * 3 * sizeof *o->pending);
+        o->pending_scale = 0;
+        o->pending_stamp_ns = 0;
+        o->fresh = true;
+        o->final = true;
+    } else {
+        o->quit = true;
+    }
+    pthread_cond_signal(&o->cond);
+    pthread_mutex_unlock(&o->lock);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)timeout_ms * 1000000ull;
+    ts.tv_sec += (time_t)(ns / 1000000000ull);
+    ts.tv_nsec = (long)(ns % 1000000000ull);
+    if (pthread_timedjoin_np(o->thread, NULL, &ts) != 0) {
+        /* A send stuck in a device: leave the thread, it holds only this output. */
+        drv_log("output %s: did not stop within %d ms; leaving it", o->label, timeout_ms);
+        pthread_detach(o->thread);
+        o->stuck = true;
+        o->configured = false;
+    }
+    o->thread_running = false;
+}

@@ -1,0 +1,598 @@
+/*
+ * test_outputs.c - every network output against a receiver on loopback.
+ *
+ * Each test builds the output from a URL, hands it frames of known random
+ * bytes (gamma=1 makes the pipeline the identity), receives what it sent on
+ * 127.0.0.1 and decodes it with the independent decoders in decoders.c,
+ * checking every byte: headers, lengths, sequence numbers, the universe or
+ * packet split, offsets, the push flag, sync packets and goodbyes.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "decoders.h"
+#include "output.h"
+#include "testutil.h"
+
+#define RECV_MS 3000
+
+static uint8_t pkt[70000];
+
+/* The CID and source name a default config gives (what the outputs were opened with). */
+static void default_identity(uint8_t cid[16], char name[64]) {
+    drv_config cfg;
+    config_init(&cfg);
+    memcpy(cid, cfg.cid, 16);
+    memcpy(name, cfg.source_name, 64);
+    config_free(&cfg);
+}
+
+static size_t recv_packet(int fd) {
+    ssize_t n = tu_udp_recv(fd, pkt, sizeof pkt, RECV_MS);
+    if (n <= 0) fail_msg("no packet within %d ms", RECV_MS);
+    return (size_t)n;
+}
+
+/* ------------------------------------------------------------ sACN */
+
+/* Receives one frame's universes (and a sync packet when sync != 0) and checks them. */
+static void sacn_expect_frame(int rx, const uint8_t *frame, size_t bytes, uint16_t start,
+                              uint16_t slots, uint8_t options, uint8_t priority, uint16_t sync,
+                              const char *name, uint8_t *seq, bool *seq_known, uint8_t *sync_seq,
+                              bool *sync_seq_known) {
+    uint8_t cid[16];
+    char def_name[64];
+    default_identity(cid, def_name);
+    size_t universes = (bytes + slots - 1) / slots;
+    bool seen[64] = {false};
+    for (size_t k = 0; k < universes; k++) {
+        size_t len = recv_packet(rx);
+        dec_e131 d;
+        char err[256];
+        if (dec_e131_parse(pkt, len, &d, err, sizeof err) != 0) fail_msg("E1.31: %s", err);
+        assert_false(d.is_sync);
+        assert_true(d.universe >= start && d.universe < start + universes);
+        size_t u = d.universe - start;
+        assert_false(seen[u]);
+        seen[u] = true;
+        size_t expect_slots = bytes - u * slots < slots ? bytes - u * slots : slots;
+        assert_int_equal(d.slot_count, expect_slots);
+        assert_int_equal(len, 126 + expect_slots);
+        assert_int_equal(d.start_code, 0);
+        assert_int_equal(d.priority, priority);
+        assert_int_equal(d.options, options);
+        assert_int_equal(d.sync_address, sync);
+        assert_memory_equal(d.cid, cid, 16);
+        assert_string_equal(d.source_name, name ? name : def_name);
+        assert_memory_equal(d.slots, frame + u * slots, expect_slots);
+        if (seq_known[u]) assert_int_equal(d.sequence, (uint8_t)(seq[u] + 1));
+        seq[u] = d.sequence;
+        seq_known[u] = true;
+    }
+    if (sync) {
+        size_t len = recv_packet(rx);
+        dec_e131 d;
+        char err[256];
+        if (dec_e131_parse(pkt, len, &d, err, sizeof err) != 0) fail_msg("E1.31 sync: %s", err);
+        assert_true(d.is_sync);
+        assert_int_equal(d.sync_address, sync);
+        assert_memory_equal(d.cid, cid, 16);
+        if (*sync_seq_known) assert_int_equal(d.sequence, (uint8_t)(*sync_seq + 1));
+        *sync_seq = d.sequence;
+        *sync_seq_known = true;
+    }
+}
+
+static void test_sacn_unicast_and_terminate(void **state) {
+    (void)state;
+    uint16_t port;
+    int rx = tu_udp_listen(&port);
+    char url[256];
+    snprintf(url, sizeof url,
+             "sacn://127.0.0.1:%u?universe=7&gamma=1&priority=150&name=Test%%20Source", port);
+    enum { LEDS = 600 };
+    output *o = tu_output(url, LEDS);
+    uint8_t frame[LEDS * 3];
+    uint8_t seq[64];
+    bool known[64] = {false};
+    for (uint32_t k = 0; k < 3; k++) {
+        tu_fill_random(frame, sizeof frame, k + 1);
+        tu_output_send(o, frame);
+        sacn_expect_frame(rx, frame, sizeof frame, 7, 510, 0, 150, 0, "Test Source", seq, known,
+                          NULL, NULL);
+    }
+    /* Goodbye: a black frame, then three Stream_Terminated packets per universe. */
+    output_stop(o, true, 2000);
+    memset(frame, 0, sizeof frame);
+    sacn_expect_frame(rx, frame, sizeof frame, 7, 510, 0, 150, 0, "Test Source", seq, known, NULL,
+                      NULL);
+    for (int i = 0; i < 3; i++)
+        sacn_expect_frame(rx, frame, sizeof frame, 7, 510, 0x40, 150, 0, "Test Source", seq, known,
+                          NULL, NULL);
+    assert_true(tu_udp_recv(rx, pkt, sizeof pkt, 200) < 0); /* then silence */
+    assert_int_equal(atomic_load(&o->stats.packets), (3 + 1 + 3) * 4);
+    assert_int_equal(atomic_load(&o->stats.errors), 0);
+    output_free(o);
+    close(rx);
+}
+
+static void test_sacn_512_slots_with_sync(void **state) {
+    (void)state;
+    uint16_t port;
+    int rx = tu_udp_listen(&port);
+    char url[256];
+    snprintf(url, sizeof url, "sacn://127.0.0.1:%u?universe=63997&slots=512&sync=999&gamma=1",
+             port);
+    enum { LEDS = 600 }; /* 1800 bytes: 512 + 512 + 512 + 264 */
+    /* Four universes from 63997 would pass 63999: the output must refuse that. */
+    drv_config cfg;
+    char err[512];
+    output *bad = NULL;
+    config_init(&cfg);
+    assert_int_equal(config_add_url(&cfg, url, err, sizeof err), 0);
+    output_env env = {cfg.source_name, cfg.cid};
+    assert_int_equal(output_create(&cfg.outputs[0], &env, &bad, err, sizeof err), 0);
+    uint32_t strip = LEDS;
+    assert_int_not_equal(output_configure(bad, 1, &strip, LEDS, 60, err, sizeof err), 0);
+    assert_non_null(strstr(err, "63999"));
+    output_free(bad);
+    config_free(&cfg);
+
+    snprintf(url, sizeof url, "sacn://127.0.0.1:%u?universe=100&slots=512&sync=999&gamma=1", port);
+    output *o = tu_output(url, LEDS);
+    uint8_t frame[LEDS * 3], seq[64], sync_seq = 0;
+    bool known[64] = {false}, sync_known = false;
+    for (uint32_t k = 0; k < 3; k++) {
+        tu_fill_random(frame, sizeof frame, 100 + k);
+        tu_output_send(o, frame);
+        sacn_expect_frame(rx, frame, sizeof frame, 100, 512, 0, 100, 999, NULL, seq, known,
+                          &sync_seq, &sync_known);
+    }
+    output_free(o);
+    close(rx);
+}
+
+static void test_sacn_sequence_wraps(void **state) {
+    (void)state;
+    uint16_t port;
+    int rx = tu_udp_listen(&port);
+    char url[128];
+    snprintf(url, sizeof url, "sacn://127.0.0.1:%u?universe=1&gamma=1", port);
+    output *o = tu_output(url, 4);
+    uint8_t frame[12], seq[64];
+    bool known[64] = {false};
+    for (uint32_t k = 0; k < 300; k++) { /* past 255 -> 0 */
+        tu_fill_random(frame, sizeof frame, k);
+        tu_output_send(o, frame);
+        sacn_expect_frame(rx, frame, sizeof frame, 1, 510, 0, 100, 0, NULL, seq, known, NULL, NULL);
+    }
+    output_free(o);
+    close(rx);
+}
+
+static int multicast_child(void) {
+    /* A private network namespace: only its own lo exists, so nothing leaves this test. */
+    if (unshare(CLONE_NEWNET) != 0) return 77;
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) return 10;
+    ifr.ifr_flags |= IFF_UP | IFF_MULTICAST;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) return 11;
+    close(s);
+    /* Receiver: port 5568, joined to the groups of universes 513 and 514 on lo. */
+    int rx = socket(AF_INET, SOCK_DGRAM, 0);
+    int one = 1;
+    setsockopt(rx, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(5568);
+    sin.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (bind(rx, (struct sockaddr *)&sin, sizeof sin) != 0) return 12;
+    for (uint32_t u = 513; u <= 514; u++) {
+        struct ip_mreqn req;
+        memset(&req, 0, sizeof req);
+        req.imr_multiaddr.s_addr = htonl((239u << 24) | (255u << 16) | u);
+        req.imr_ifindex = (int)if_nametoindex("lo");
+        if (setsockopt(rx, IPPROTO_IP, IP_ADD_MEMBERSHIP, &req, sizeof req) != 0) return 13;
+    }
+    /* 200 LEDs = 600 bytes: universes 513 (510 slots) and 514 (90). sacn://239.255.2.1 names 513.
+     */
+    output *o = tu_output("sacn://239.255.2.1?iface=lo&gamma=1", 200);
+    uint8_t frame[600];
+    tu_fill_random(frame, sizeof frame, 42);
+    tu_output_send(o, frame);
+    int seen = 0;
+    for (int k = 0; k < 2; k++) {
+        ssize_t n = tu_udp_recv(rx, pkt, sizeof pkt, RECV_MS);
+        if (n <= 0) return 14;
+        dec_e131 d;
+        char err[256];
+        if (dec_e131_parse(pkt, (size_t)n, &d, err, sizeof err) != 0) {
+            fprintf(stderr, "multicast: %s\n", err);
+            return 15;
+        }
+        size_t u = d.universe - 513u;
+        if (u > 1) return 16;
+        size_t count = u == 0 ? 510 : 90;
+        if (d.slot_count != count || memcmp(d.slots, frame + u * 510, count) != 0) return 17;
+        seen |= 1 << u;
+    }
+    output_free(o);
+    return seen == 3 ? 0 : 18;
+}
+
+static void test_sacn_multicast_on_private_loopback(void **state) {
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(multicast_child());
+    int status = tu_wait(pid, 20000);
+    assert_true(status >= 0 && WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) skip(); /* no permission for a network namespace */
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_sacn_bad_urls(void **state) {
+    (void)state;
+    static const struct {
+        const char *url, *needle;
+    } cases[] = {
+        {"sacn://127.0.0.1?universe=0", "universe"},
+        {"sacn://127.0.0.1?universe=64000", "universe"},
+        {"sacn://127.0.0.1?slots=511", "slots"},
+        {"sacn://127.0.0.1?priority=201", "priority"},
+        {"sacn://239.255.0.1?universe=2", "universe 1"},
+        {"sacn://239.1.2.3", "239.255"},
+        {"sacn://127.0.0.1?bogus=1", "unknown parameter `bogus`"},
+        {"sacn://127.0.0.1/3", "no path"},
+        {"sacn://no-such-host.invalid", "resolve"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        drv_config cfg;
+        char err[512] = "";
+        output *o = NULL;
+        config_init(&cfg);
+        assert_int_equal(config_add_url(&cfg, cases[i].url, err, sizeof err), 0);
+        output_env env = {cfg.source_name, cfg.cid};
+        assert_int_not_equal(output_create(&cfg.outputs[0], &env, &o, err, sizeof err), 0);
+        if (!strstr(err, cases[i].needle))
+            fail_msg("%s: message `%s` lacks `%s`", cases[i].url, err, cases[i].needle);
+        assert_null(o);
+        config_free(&cfg);
+    }
+}
+
+/* ------------------------------------------------------------ Art-Net */
+
+static void artnet_expect_frame(int rx, const uint8_t *frame, size_t bytes, uint16_t start,
+                                bool sync, uint8_t physical, uint8_t *seq, bool *known) {
+    size_t universes = (bytes + 509) / 510;
+    for (size_t k = 0; k < universes; k++) {
+        size_t len = recv_packet(rx);
+        dec_artnet d;
+        char err[256];
+        if (dec_artnet_parse(pkt, len, &d, err, sizeof err) != 0) fail_msg("Art-Net: %s", err);
+        assert_int_equal(d.opcode, DEC_ARTNET_OP_DMX);
+        assert_true(d.port_address >= start && d.port_address < start + universes);
+        size_t u = d.port_address - start;
+        size_t count = bytes - u * 510 < 510 ? bytes - u * 510 : 510;
+        assert_int_equal(d.length, count + (count & 1));
+        assert_memory_equal(d.data, frame + u * 510, count);
+        if (count & 1) assert_int_equal(d.data[count], 0); /* the pad byte */
+        assert_int_equal(d.physical, physical);
+        assert_int_not_equal(d.sequence, 0);
+        if (known[u]) assert_int_equal(d.sequence, seq[u] == 255 ? 1 : seq[u] + 1);
+        seq[u] = d.sequence;
+        known[u] = true;
+    }
+    if (sync) {
+        size_t len = recv_packet(rx);
+        dec_artnet d;
+        char err[256];
+        if (dec_artnet_parse(pkt, len, &d, err, sizeof err) != 0) fail_msg("ArtSync: %s", err);
+        assert_int_equal(d.opcode, DEC_ARTNET_OP_SYNC);
+    }
+}
+
+static void test_artnet_split_pad_sync(void **state) {
+    (void)state;
+    uint16_t port;
+    int rx = tu_udp_listen(&port);
+    char url[256];
+    /* 171 LEDs = 513 bytes: 510 + 3 (padded to 4); Port-Address 300 = Net 1, SubUni 44. */
+    snprintf(url, sizeof url, "artnet://127.0.0.1:%u?universe=300&sync=1&physical=2&gamma=1", port);
+    output *o = tu_output(url, 171);
+    uint8_t frame[513], seq[8];
+    bool known[8] = {false};
+    for (uint32_t k = 0; k < 3; k++) {
+        tu_fill_random(frame, sizeof frame, 7 + k);
+        tu_output_send(o, frame);
+        artnet_expect_frame(rx, frame, sizeof frame, 300, true, 2, seq, known);
+    }
+    /* The raw bytes the decoder turned into Port-Address 300: SubUni 44 (LE low), Net 1. */
+    tu_output_send(o, frame);
+    size_t len = recv_packet(rx);
+    assert_true(len >= 18);
+    assert_int_equal(pkt[8], 0x00);
+    assert_int_equal(pkt[9], 0x50);
+    assert_int_equal(pkt[14], 44);
+    assert_int_equal(pkt[15], 1);
+    output_free(o);
+    close(rx);
+}
+
+static void test_artnet_sequence_wraps_to_one(void **state) {
+    (void)state;
+    uint16_t port;
+    int rx = tu_udp_listen(&port);
+    char url[128];
+    snprintf(url, sizeof url, "artnet://127.0.0.1:%u?gamma=1", port);
+    output *o = tu_output(url, 10);
+    uint8_t frame[30], seq[2];
+    bool known[2] = {false};
+    for (uint32_t k = 0; k < 300; k++) {
+        tu_fill_random(frame, sizeof frame, k);
+        tu_output_send(o, frame);
+        artnet_expect_frame(rx, frame, sizeof frame, 0, false, 0, seq, known);
+    }
+    output_free(o);
+    close(rx);
+}
+
+/* ------------------------------------------------------------ DDP */
+
+static void ddp_expect_frame(int rx, const uint8_t *frame, size_t bytes, size_t chunk,
+                             uint32_t offset, uint8_t *last_seq) {
+    size_t packets = (bytes + chunk - 1) / chunk;
+    for (size_t k = 0; k < packets; k++) {
+        size_t len = recv_packet(rx);
+        dec_ddp d;
+        char err[256];
+        if (dec_ddp_parse(pkt, len, &d, err, sizeof err) != 0) fail_msg("DDP: %s", err);
+        size_t off = k * chunk, count = bytes - off < chunk ? bytes - off : chunk;
+        assert_int_equal(d.offset, offset + off);
+        assert_int_equal(d.length, count);
+        assert_memory_equal(d.data, frame + off, count);
+        assert_int_equal(d.push, k + 1 == packets); /* PUSH on the last packet only */
+        assert_false(d.has_timecode || d.query || d.reply || d.storage);
+        assert_int_equal(d.data_type, 0x0B);
+        assert_int_equal(d.id, 1);
+        assert_true(d.sequence >= 1 && d.sequence <= 15);
+        if (*last_seq) assert_int_equal(d.sequence, *last_seq == 15 ? 1 : *last_seq + 1);
+        *last_seq = d.sequence;
+    }
+}
+
+static void test_ddp_packets_offsets_push(void **state) {
+    (void)state;
+    uint16_t port;
+    int rx = tu_udp_listen(&port);
+    char url[256];
+    uint8_t frame[600 * 3], seq = 0;
+    /* 600 LEDs: 1440 + 360 bytes; offset=10 LEDs -> byte offsets 30 and 1470. */
+    snprintf(url, sizeof url, "ddp://127.0.0.1:%u?offset=10&gamma=1", port);
+    output *o = tu_output(url, 600);
+    for (uint32_t k = 0; k < 10; k++) { /* 20 packets: the 4-bit sequence wraps, skipping 0 */
+        tu_fill_random(frame, sizeof frame, 50 + k);
+        tu_output_send(o, frame);
+        ddp_expect_frame(rx, frame, sizeof frame, 1440, 30, &seq);
+    }
+    output_free(o);
+    /* Exactly one full packet (480 LEDs): it must still carry PUSH. */
+    snprintf(url, sizeof url, "ddp://127.0.0.1:%u?gamma=1", port);
+    o = tu_output(url, 480);
+    seq = 0;
+    tu_fill_random(frame, 1440, 3);
+    tu_output_send(o, frame);
+    ddp_expect_frame(rx, frame, 1440, 1440, 0, &seq);
+    output_free(o);
+    /* A custom chunk: 6 packets of 300 bytes. */
+    snprintf(url, sizeof url, "ddp://127.0.0.1:%u?chunk=300&gamma=1", port);
+    o = tu_output(url, 600);
+    seq = 0;
+    tu_fill_random(frame, sizeof frame, 4);
+    tu_output_send(o, frame);
+    ddp_expect_frame(rx, frame, sizeof frame, 300, 0, &seq);
+    output_free(o);
+    close(rx);
+}
+
+/* ------------------------------------------------------------ colour order on the wire */
+
+static void test_order_and_brightness_on_the_wire(void **state) {
+    (void)state;
+    uint16_t port;
+    int rx = tu_udp_listen(&port);
+    char url[256];
+    snprintf(url, sizeof url, "ddp://127.0.0.1:%u?order=GRB&gamma=1&brightness=0.5", port);
+    output *o = tu_output(url, 2);
+    uint8_t frame[6] = {10, 20, 30, 255, 0, 101};
+    tu_output_send(o, frame);
+    size_t len = recv_packet(rx);
+    dec_ddp d;
+    char err[256];
+    assert_int_equal(dec_ddp_parse(pkt, len, &d, err, sizeof err), 0);
+    assert_int_equal(d.length, 6);
+    /* G,R,B at half: round(0.5 * v) in 8.8, rounded to 8 bits. */
+    const uint8_t expect[6] = {10, 5, 15, 0, 128, 51};
+    assert_memory_equal(d.data, expect, 6);
+    output_free(o);
+    close(rx);
+}
+
+/* ------------------------------------------------------------ OPC */
+
+/* Reads from `conn` until one whole message is decoded (or the peer closes). */
+static bool opc_read_message(int conn, dec_opc_stream *s, dec_opc_msg *msg, int timeout_ms) {
+    uint64_t end = tu_now_ms() + (uint64_t)timeout_ms;
+    while (!dec_opc_next(s, msg)) {
+        if (tu_now_ms() > end) return false;
+        struct pollfd p = {.fd = conn, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0) continue;
+        uint8_t buf[8192];
+        ssize_t n = recv(conn, buf, sizeof buf, 0);
+        if (n <= 0) return false;
+        assert_int_equal(dec_opc_feed(s, buf, (size_t)n), 0);
+    }
+    return true;
+}
+
+/* Keeps sending `frame` until the listener accepts the output's connection. */
+static int opc_accept_while_sending(int listener, output *o, const uint8_t *frame) {
+    for (int i = 0; i < 500; i++) {
+        tu_output_send(o, frame);
+        int conn = tu_tcp_accept(listener, 10);
+        if (conn >= 0) return conn;
+    }
+    fail_msg("the OPC output never connected");
+    return -1;
+}
+
+static void opc_expect(int conn, dec_opc_stream *s, uint8_t channel, const uint8_t *frame,
+                       size_t bytes) {
+    dec_opc_msg m;
+    assert_true(opc_read_message(conn, s, &m, RECV_MS));
+    assert_int_equal(m.channel, channel);
+    assert_int_equal(m.command, 0);
+    assert_int_equal(m.length, bytes);
+    assert_memory_equal(m.data, frame, bytes);
+    free(m.data);
+}
+
+static void test_opc_stream_and_reconnect(void **state) {
+    (void)state;
+    uint16_t port = 0;
+    int listener = tu_tcp_listen(&port);
+    char url[256];
+    snprintf(url, sizeof url, "opc://127.0.0.1:%u/5?gamma=1&retry_max=0.2", port);
+    enum { LEDS = 700 };
+    output *o = tu_output(url, LEDS);
+    uint8_t frame[LEDS * 3];
+    memset(frame, 0, sizeof frame);
+    int conn = opc_accept_while_sending(listener, o, frame);
+    dec_opc_stream s = {0};
+    /* Drain whatever zero frames arrived, then check exact frames one by one. */
+    tu_sleep_ms(50);
+    dec_opc_msg m;
+    while (opc_read_message(conn, &s, &m, 100)) free(m.data);
+    for (uint32_t k = 0; k < 5; k++) {
+        tu_fill_random(frame, sizeof frame, 900 + k);
+        tu_output_send(o, frame);
+        opc_expect(conn, &s, 5, frame, sizeof frame);
+    }
+    /* The receiver goes away... */
+    close(conn);
+    close(listener);
+    dec_opc_free(&s);
+    for (int i = 0; i < 30; i++) {
+        tu_output_send(o, frame);
+        tu_sleep_ms(10);
+    }
+    assert_true(atomic_load(&o->stats.errors) > 0);
+    /* ...and comes back on the same port: the output reconnects by itself. */
+    listener = tu_tcp_listen(&port);
+    memset(frame, 0, sizeof frame);
+    conn = opc_accept_while_sending(listener, o, frame);
+    tu_sleep_ms(50);
+    while (opc_read_message(conn, &s, &m, 100)) free(m.data);
+    tu_fill_random(frame, sizeof frame, 77);
+    tu_output_send(o, frame);
+    opc_expect(conn, &s, 5, frame, sizeof frame);
+    assert_true(atomic_load(&o->stats.reconnects) >= 1);
+    output_free(o);
+    dec_opc_free(&s);
+    close(conn);
+    close(listener);
+}
+
+static void test_opc_peer_that_never_reads(void **state) {
+    (void)state;
+    uint16_t port = 0;
+    int listener = tu_tcp_listen(&port);
+    char url[256];
+    snprintf(url, sizeof url, "opc://127.0.0.1:%u?timeout=0.5", port);
+    enum { LEDS = 21845 }; /* the largest message: 65535 bytes */
+    output *o = tu_output(url, LEDS);
+    uint8_t *frame = calloc(LEDS, 3);
+    assert_non_null(frame);
+    int conn = opc_accept_while_sending(listener, o, frame);
+    /* Never read: the socket buffers fill, the output skips frames instead of waiting. */
+    for (int i = 0; i < 200; i++) {
+        tu_fill_random(frame, (size_t)LEDS * 3, (uint32_t)i);
+        tu_output_send(o, frame);
+        tu_sleep_ms(5);
+    }
+    assert_true(atomic_load(&o->stats.skipped) > 0);
+    /* After `timeout` without progress it gives up on the peer and reconnects. */
+    int again = -1;
+    for (int i = 0; i < 300 && again < 0; i++) {
+        tu_output_send(o, frame);
+        again = tu_tcp_accept(listener, 10);
+    }
+    assert_true(again >= 0);
+    output_stop(o, true, 2000);
+    assert_false(o->stuck); /* the thread never blocked */
+    output_free(o);
+    free(frame);
+    close(again);
+    close(conn);
+    close(listener);
+}
+
+static void test_opc_limits(void **state) {
+    (void)state;
+    drv_config cfg;
+    char err[512];
+    output *o = NULL;
+    config_init(&cfg);
+    assert_int_equal(config_add_url(&cfg, "opc://127.0.0.1/256", err, sizeof err), 0);
+    assert_int_equal(config_add_url(&cfg, "opc://127.0.0.1:7890/1", err, sizeof err), 0);
+    output_env env = {cfg.source_name, cfg.cid};
+    assert_int_not_equal(output_create(&cfg.outputs[0], &env, &o, err, sizeof err), 0);
+    assert_non_null(strstr(err, "channel"));
+    assert_int_equal(output_create(&cfg.outputs[1], &env, &o, err, sizeof err), 0);
+    uint32_t strip = 21846;
+    assert_int_not_equal(output_configure(o, 1, &strip, strip, 60, err, sizeof err), 0);
+    assert_non_null(strstr(err, "21845"));
+    output_free(o);
+    config_free(&cfg);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sacn_unicast_and_terminate),
+        cmocka_unit_test(test_sacn_512_slots_with_sync),
+        cmocka_unit_test(test_sacn_sequence_wraps),
+        cmocka_unit_test(test_sacn_multicast_on_private_loopback),
+        cmocka_unit_test(test_sacn_bad_urls),
+        cmocka_unit_test(test_artnet_split_pad_sync),
+        cmocka_unit_test(test_artnet_sequence_wraps_to_one),
+        cmocka_unit_test(test_ddp_packets_offsets_push),
+        cmocka_unit_test(test_order_and_brightness_on_the_wire),
+        cmocka_unit_test(test_opc_stream_and_reconnect),
+        cmocka_unit_test(test_opc_peer_that_never_reads),
+        cmocka_unit_test(test_opc_limits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
