@@ -1,11 +1,118 @@
-/* cmd_check.c: `sky check`, being written. */
+/*
+ * cmd_check.c - `sky check FILE...`: compile each file and print its diagnostics.
+ *
+ * Diagnostics go to stderr (coloured on a terminal unless NO_COLOR is set or
+ * --no-color is given), one "FILE: ok" line per clean file to stdout. The
+ * whole pipeline runs, back end included, so a file that checks also
+ * compiles. Exit status: 0 all files are clean, 1 some file has errors,
+ * 2 a file could not be read or the compiler failed (out of memory, internal).
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "sky/sky.h"
+
+#define CHECK_CMD "sky check"
+
+static void check_usage(FILE *out) {
+    fprintf(out, "usage: sky check [options] FILE...\n\n"
+                 "Compiles each .sky file (`-` reads stdin) and prints its errors with the\n"
+                 "offending line; prints `FILE: ok` for each file without errors.\n\n"
+                 "options:\n"
+                 "  --color       colour the diagnostics even when stderr is not a terminal\n"
+                 "  --no-color    never colour the diagnostics\n"
+                 "  -O0           check without the optimizer's simplifications\n"
+                 "  -h, --help    show this help\n\n"
+                 "exit status: 0 no errors, 1 some file has errors, 2 a file could not be read\n");
+}
+
+/* Prints the diagnostics of one compile; returns false if they could not be rendered. */
+static bool print_diagnostics(const sky_diagnostics *diagnostics, bool color) {
+    if (sky_diagnostics_count(diagnostics) == 0) return true;
+    char *text = NULL;
+    if (sky_diagnostics_render(diagnostics, color, &text) != SKY_OK || !text) return false;
+    fputs(text, stderr);
+    sky_free(text);
+    return true;
+}
+
+/* Checks one file and returns its exit status (0, 1 or 2). */
+static int check_file(const char *path, const sky_compile_options *options, bool color) {
+    char error[512];
+    size_t len = 0;
+    char *source = cli_read_file(path, &len, error, sizeof error);
+    if (!source) {
+        fprintf(stderr, "%s: %s\n", CHECK_CMD, error);
+        return 2;
+    }
+    const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+    sky_program *program = NULL;
+    sky_diagnostics *diagnostics = NULL;
+    sky_status status = sky_compile(name, source, len, options, &program, &diagnostics);
+    free(source);
+    sky_program_free(program);
+    if (!print_diagnostics(diagnostics, color))
+        fprintf(stderr, "%s: %s: could not render the diagnostics\n", CHECK_CMD, name);
+    size_t errors = sky_diagnostics_error_count(diagnostics);
+    sky_diagnostics_free(diagnostics);
+    if (status == SKY_OK) {
+        printf("%s: ok\n", name);
+        return 0;
+    }
+    if (status == SKY_ERR_COMPILE) {
+        fprintf(stderr, "%s: %zu error%s\n", name, errors, errors == 1 ? "" : "s");
+        return 1;
+    }
+    fprintf(stderr, "%s: %s: the compiler failed: %s\n", CHECK_CMD, name, sky_status_str(status));
+    return 2;
+}
 
 int cmd_check(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "sky check: not built yet\n");
-    return 2;
+    sky_compile_options options;
+    sky_compile_options_init(&options);
+    bool color = cli_use_color();
+    int files = 0, worst = 0;
+    bool options_done = false;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!options_done && arg[0] == '-' && arg[1] != '\0') {
+            if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+                check_usage(stdout);
+                return 0;
+            } else if (strcmp(arg, "--color") == 0) {
+                color = true;
+            } else if (strcmp(arg, "--no-color") == 0) {
+                color = false;
+            } else if (strcmp(arg, "-O0") == 0 || strcmp(arg, "-O1") == 0) {
+                options.opt_level = arg[2] - '0';
+            } else if (strcmp(arg, "--") == 0) {
+                options_done = true;
+            } else {
+                fprintf(stderr, "%s: unknown option `%s`\n\n", CHECK_CMD, arg);
+                check_usage(stderr);
+                return 2;
+            }
+            continue;
+        }
+        files++;
+    }
+    if (files == 0) {
+        fprintf(stderr, "%s: no input files\n\n", CHECK_CMD);
+        check_usage(stderr);
+        return 2;
+    }
+    options_done = false;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!options_done && arg[0] == '-' && arg[1] != '\0') {
+            if (strcmp(arg, "--") == 0) options_done = true;
+            continue;
+        }
+        int code = check_file(arg, &options, color);
+        if (code > worst) worst = code;
+    }
+    fflush(stdout);
+    return worst;
 }
