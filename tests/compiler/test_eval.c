@@ -485,7 +485,7 @@ static void test_vector_param(void **state) {
     assert_int_equal(sky_program_emit_ir(p, &ir), SKY_OK);
     assert_non_null(strstr(ir, "tint.y"));
     assert_non_null(strstr(ir, "; gain"));
-    free(ir);
+    sky_free(ir);
     tb_layout_free(&l);
     sky_program_free(p);
     tb_free(&t);

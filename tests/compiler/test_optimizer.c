@@ -108,8 +108,8 @@ static void test_fold(void **state) {
     assert_true(tb_layout_disc(&l, 4, 8));
     expect_identical(p0, p1, &l, NULL, "fold");
     tb_layout_free(&l);
-    free(ir0);
-    free(ir1);
+    sky_free(ir0);
+    sky_free(ir1);
     sky_program_free(p0);
     sky_program_free(p1);
     tb_free(&t);
@@ -339,8 +339,8 @@ static void test_rewrites(void **state) {
                 fail_msg("%s: `%s` count %d at -O0, %d at -O1", rc->what, rc->gone, c0, c1);
         }
         expect_identical(p0, p1, &l, NULL, rc->what);
-        free(ir0);
-        free(ir1);
+        sky_free(ir0);
+        sky_free(ir1);
         sky_program_free(p0);
         sky_program_free(p1);
         tb_free(&t);
@@ -368,7 +368,7 @@ static void test_no_rate_change(void **state) {
     assert_non_null(led);
     assert_non_null(strstr(led, "= sin")); /* sin stays per LED, in float */
     assert_int_equal(ir_count(ir1, "= select"), 1);
-    free(ir1);
+    sky_free(ir1);
     sky_program_free(p0);
     sky_program_free(p1);
     tb_free(&t);
@@ -390,8 +390,8 @@ static void test_dead_nodes(void **state) {
     assert_int_equal(ir_count(ir0, "= exp"), 1);
     assert_int_equal(ir_count(ir1, "= exp"), 0);   /* dead once the select folded */
     assert_int_equal(sky_program_led_size(p1), 2); /* x, sin */
-    free(ir0);
-    free(ir1);
+    sky_free(ir0);
+    sky_free(ir1);
     sky_program_free(p0);
     sky_program_free(p1);
     tb_free(&t);
@@ -442,7 +442,7 @@ static void test_hoisting(void **state) {
         assert_true(rgb[i * 3 + 1] == (gv > 0 ? fminf(gv, 1) : 0));
     }
     tb_layout_free(&l);
-    free(ir);
+    sky_free(ir);
     sky_program_free(p);
     tb_free(&t);
 }
@@ -461,7 +461,7 @@ static void test_led_constants(void **state) {
     char *ir = ir_of(p);
     assert_int_equal(ir_count(ir, "= const"), 1);
     assert_non_null(strstr(ir, "= const 0.1\n"));
-    free(ir);
+    sky_free(ir);
     sky_program_free(p);
     tb_free(&t);
 }
@@ -549,12 +549,120 @@ static void test_random_graphs(void **state) {
     tb_layout_free(&l);
 }
 
+/* --------------------------- -O0 == -O1 on every .sky program we have */
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 4096 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *grown = realloc(buf, cap);
+            if (!grown) break;
+            buf = grown;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    bool ok = !ferror(f) && buf;
+    fclose(f);
+    if (!ok) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static sky_program *compile_file(const char *path, const char *src, size_t len, int level) {
+    sky_compile_options opt = {.opt_level = level, .verify_graph = true};
+    sky_program *p = NULL;
+    sky_diagnostics *diags = NULL;
+    sky_status st = sky_compile(path, src, len, &opt, &p, &diags);
+    if (st != SKY_OK) {
+        char *text = NULL;
+        if (sky_diagnostics_render(diags, false, &text) != SKY_OK) text = NULL;
+        fail_msg("%s does not compile at -O%d (%s):\n%s", path, level, sky_status_str(st),
+                 text ? text : "");
+    }
+    sky_diagnostics_free(diags);
+    return p;
+}
+
+/* Compiles path at both levels and compares them with default and with moved params. */
+static void check_source_file(const char *path, const tb_layout *l) {
+    size_t len = 0;
+    char *src = read_file(path, &len);
+    if (!src) fail_msg("cannot read %s", path);
+    sky_program *p0 = compile_file(path, src, len, 0);
+    sky_program *p1 = compile_file(path, src, len, 1);
+    if (sky_program_led_size(p1) > sky_program_led_size(p0))
+        fail_msg("%s: -O1 has more per-LED instructions (%zu) than -O0 (%zu)", path,
+                 sky_program_led_size(p1), sky_program_led_size(p0));
+    expect_identical(p0, p1, l, NULL, path);
+    size_t slots = sky_program_param_slots(p0);
+    double *params = calloc(slots + 1, sizeof *params);
+    assert_non_null(params);
+    sky_program_param_defaults(p0, params);
+    for (size_t s = 0; s < slots; s++) params[s] = params[s] * 1.7 + 0.3; /* clamped where ranged */
+    expect_identical(p0, p1, l, params, path);
+    free(params);
+    sky_program_free(p0);
+    sky_program_free(p1);
+    free(src);
+}
+
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every *.sky in dir, in name order; returns how many were checked. */
+static size_t check_source_dir(const char *dir, const tb_layout *l) {
+    DIR *d = opendir(dir);
+    if (!d) fail_msg("cannot open %s", dir);
+    char *names[512];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < 512) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && strcmp(e->d_name + len - 4, ".sky") == 0) names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof names[0], compare_names);
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        check_source_file(path, l);
+        free(names[i]);
+    }
+    return n;
+}
+
+static void test_sources_bit_identical(void **state) {
+    (void)state;
+    tb_layout l;
+    assert_true(tb_layout_disc(&l, 24, 32));
+    size_t examples = check_source_dir(SKY_SOURCE_DIR "/examples", &l);
+    size_t corpus = check_source_dir(SKY_SOURCE_DIR "/tests/compiler/corpus", &l);
+    assert_true(examples >= 1);
+    assert_true(corpus >= 15);
+    tb_layout_free(&l);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fold),          cmocka_unit_test(test_fold_rounds_once),
-        cmocka_unit_test(test_rewrites),      cmocka_unit_test(test_no_rate_change),
-        cmocka_unit_test(test_dead_nodes),    cmocka_unit_test(test_hoisting),
-        cmocka_unit_test(test_led_constants), cmocka_unit_test(test_random_graphs),
+        cmocka_unit_test(test_fold),
+        cmocka_unit_test(test_fold_rounds_once),
+        cmocka_unit_test(test_rewrites),
+        cmocka_unit_test(test_no_rate_change),
+        cmocka_unit_test(test_dead_nodes),
+        cmocka_unit_test(test_hoisting),
+        cmocka_unit_test(test_led_constants),
+        cmocka_unit_test(test_random_graphs),
+        cmocka_unit_test(test_sources_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
