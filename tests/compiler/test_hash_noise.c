@@ -2,9 +2,10 @@
  * test_hash_noise.c - hash() and noise() against values worked out by hand
  * from the spec's definitions, independently of the C kernels.
  *
- * The expected values below were computed once with a stand-alone Python 3
- * script written from the spec text (docs/language.md, "Pattern helpers")
- * and the op semantics (kernels.h): pcg on Python integers masked to 32
+ * The expected values below were computed with hash_noise_reference.py (in
+ * this folder), a stand-alone Python 3 script written from the spec text
+ * (docs/language.md, "Pattern helpers") and the op semantics (kernels.h),
+ * sharing no code with the C kernels: pcg on Python integers masked to 32
  * bits; bits(f) via struct.pack('<f') with +0 for both zeros; every float32
  * operation done in double and rounded to float32 with struct (exact for
  * + - * of float32 operands, so it is IEEE float32 arithmetic); floor,
