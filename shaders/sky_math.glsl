@@ -59,15 +59,25 @@ float sky_smoothstep(float e0, float e1, float x) {
     return u * u * (3.0 - 2.0 * u);
 }
 
-// atan2 with atan2(0, 0) = 0 (GLSL: undefined).
+// atan(x) that keeps a NaN a NaN, as C's atanf does (lavapipe's atan gives 0).
+float sky_atan(float x) {
+    return sky_isnan(x) ? x : atan(x);
+}
+
+// atan2 with atan2(0, 0) = 0 (GLSL: undefined) and NaN in, NaN out.
 float sky_atan2(float y, float x) {
+    if (sky_isnan(y) || sky_isnan(x)) return sky_nan();
     return (x == 0.0 && y == 0.0) ? 0.0 : atan(y, x);
 }
 
 // pow(a, y) for a > 0 with C's edge cases that exp2(y * log2(a)) misses:
-// pow(a, 0) = 1 and pow(1, y) = 1 even for infinite a or y.
+// pow(a, 0) = 1 and pow(1, y) = 1 even for infinite a or y. The common
+// exponents 1 and 2 (x^2 is everywhere in patterns) are exact, as C's powf
+// is, rather than the GPU's exp2/log2 approximation (100^1 = 99.99999).
 float sky_pow_positive(float a, float y) {
     if (y == 0.0 || a == 1.0) return 1.0;
+    if (y == 1.0) return a;
+    if (y == 2.0) return a * a;
     return pow(a, y);
 }
 
