@@ -36,7 +36,7 @@
 /* Lowering recursion, summed over inlined calls (each level costs a few C frames). */
 #define CHECK_MAX_DEPTH (SKY_MAX_NESTING * 4)
 /* Lowering steps (expression visits and inlined locals): far above any real pattern. */
-#define CHECK_MAX_STEPS (1u << 23)
+#define CHECK_MAX_STEPS (1u << 22)
 #define PI_D            3.14159265358979323846
 #define E_D             2.71828182845904523536
 
@@ -263,6 +263,7 @@ typedef struct checker {
     const ast_program *prog;
     name_map globals;
     const ast_decl *cur_decl;
+    const ast_decl *self_reported; /* the declaration whose self-reference was reported */
     /* resolution */
     local *locals; /* reduction variables in scope, innermost last */
     uint32_t nlocals, locals_cap;
@@ -275,6 +276,8 @@ typedef struct checker {
     uint64_t steps;
     memo_entry **memo;
     uint32_t memo_cap, memo_count;
+    uint32_t *key_buf; /* scratch for memo keys (malloc'd) */
+    uint32_t key_cap;
     uint32_t fn_count;
     /* results */
     sky_param_info *params;
@@ -425,19 +428,23 @@ static bool need_float(checker *ck, const frame *f, const ast_expr *where, value
     return false;
 }
 
-/* The common width of numbers combined component-wise, or 0 after reporting a mismatch. */
+/*
+ * The common width of numbers combined component-wise, or 0 after reporting a
+ * mismatch "mismatched vector sizes <what_fmt with what_arg>".
+ */
 static int common_width(checker *ck, const frame *f, const ast_expr *where, const value *v, int n,
-                        const char *code, const char *what) {
+                        const char *code, const char *what_fmt, const char *what_arg) {
     int w = 1;
     uint8_t first = TY_FLOAT;
     for (int i = 0; i < n; i++) {
         int wi = width(v[i].type);
         if (wi == 1) continue;
         if (w != 1 && wi != w) {
+            const char *what = diag_fmt(ck->d, what_fmt, what_arg);
             ck_error(ck, f, code, where->start, where->end,
                      "use a swizzle such as `.xy`, or `vec3(v, 0)`, to make the sizes match",
-                     "mismatched vector sizes %s: `%s` and `%s`", what, type_name(first),
-                     type_name(v[i].type));
+                     "mismatched vector sizes %s: `%s` and `%s`", what ? what : "",
+                     type_name(first), type_name(v[i].type));
             return 0;
         }
         w = wi;
@@ -499,6 +506,8 @@ static int32_t lookup_local(const checker *ck, const char *name) {
 static bool check_defined(checker *ck, const sym *s, const ast_expr *use) {
     if (!is_declared(s) || s->defined) return true;
     const ast_decl *d = s->decl;
+    if (d == ck->cur_decl && ck->self_reported == d) return false; /* once per declaration */
+    if (d == ck->cur_decl) ck->self_reported = d;
     if (d == ck->cur_decl && d->kind == DECL_FN) {
         diag_error(ck->d, E_RECURSION, use->op_start, use->op_end,
                    "functions are inlined where they are called, so they cannot call themselves",
@@ -856,8 +865,7 @@ static value lower_arith(checker *ck, const frame *f, const ast_expr *e, value l
         return ERR;
     }
     value v[2] = {l, r};
-    const char *what = diag_fmt(ck->d, "for `%s`", lex_token_spelling(e->op));
-    int w = common_width(ck, f, e, v, 2, E_VECTOR_SIZES, what ? what : "");
+    int w = common_width(ck, f, e, v, 2, E_VECTOR_SIZES, "for `%s`", lex_token_spelling(e->op));
     return w ? map2(ck, arith_op(e->op), l, r, w) : ERR;
 }
 
@@ -933,7 +941,7 @@ static value lower_ternary(checker *ck, const frame *f, const ast_expr *e) {
         return ERR;
     }
     value v[2] = {a, b};
-    int w = common_width(ck, f, e, v, 2, E_BRANCH_TYPES, "in the branches of `?:`");
+    int w = common_width(ck, f, e, v, 2, E_BRANCH_TYPES, "in the branches of `?:`%s", "");
     if (!w) return ERR;
     value args[3] = {c, a, b};
     return map_op(ck, OP_SELECT, w, args, 3, a.type == TY_BOOL ? TY_BOOL : vec_type(w));
@@ -974,14 +982,15 @@ static bool check_bounds(checker *ck, const frame *f, const ast_expr *e) {
             return false;
         }
     }
-    const char *range = diag_snippet(ck->d, e->lo_start, e->hi_end, 40);
     if (e->hi <= e->lo) {
+        const char *range = diag_snippet(ck->d, e->lo_start, e->hi_end, 40);
         ck_error(ck, f, E_REDUCE_BOUNDS, e->lo_start, e->hi_end,
                  "the range `a..b` runs from a up to b - 1, so b must be larger than a",
                  "the range `%s` of `%s` is empty", range, e->name);
         return false;
     }
     if (e->hi - e->lo > SKY_MAX_REDUCE_ITERS) {
+        const char *range = diag_snippet(ck->d, e->lo_start, e->hi_end, 40);
         ck_error(ck, f, E_LIMIT_ITERATIONS, e->lo_start, e->hi_end,
                  "reductions are unrolled at compile time",
                  "`%s` over `%s` runs %.0f iterations; the limit is %d", e->name, range,
@@ -1034,13 +1043,18 @@ static value user_call(checker *ck, const frame *f, const ast_expr *e, const sym
             diag_note(ck->d, d->name_start, d->name_end, "`%s` is defined here", s->name);
         return ERR;
     }
-    /* Memo key: the function, then each argument's type and nodes. */
+    /* Memo key: the function, then each argument's type and nodes (kept only when stored). */
     uint32_t len = 1 + 4 * e->nargs;
-    uint32_t *key = arena_alloc(ck->a, len * sizeof *key);
-    if (!key) {
-        fail_nomem(ck);
-        return ERR;
+    if (len > ck->key_cap) {
+        uint32_t *grown = realloc(ck->key_buf, len * 2 * sizeof *grown);
+        if (!grown) {
+            fail_nomem(ck);
+            return ERR;
+        }
+        ck->key_buf = grown;
+        ck->key_cap = len * 2;
     }
+    uint32_t *key = ck->key_buf;
     key[0] = s->id;
     for (uint32_t i = 0; i < e->nargs; i++) {
         key[1 + 4 * i] = args[i].type;
@@ -1059,12 +1073,19 @@ static value user_call(checker *ck, const frame *f, const ast_expr *e, const sym
     ck->stack_len = inner.base;
     if (ck->fatal) return ERR;
 
+    /* The inlined body may have reused the scratch key: rebuild it for the stored copy. */
     memo_entry *m = arena_alloc(ck->a, sizeof *m);
-    if (!m) {
+    uint32_t *stored = arena_alloc(ck->a, len * sizeof *stored);
+    if (!m || !stored) {
         fail_nomem(ck);
         return ERR;
     }
-    *m = (memo_entry){ck->memo[hash & (ck->memo_cap - 1)], hash, len, key, result};
+    stored[0] = s->id;
+    for (uint32_t i = 0; i < e->nargs; i++) {
+        stored[1 + 4 * i] = args[i].type;
+        for (int c = 0; c < 3; c++) stored[2 + 4 * i + c] = args[i].n[c];
+    }
+    *m = (memo_entry){ck->memo[hash & (ck->memo_cap - 1)], hash, len, stored, result};
     ck->memo[hash & (ck->memo_cap - 1)] = m;
     if (++ck->memo_count > ck->memo_cap) {
         uint32_t cap = ck->memo_cap * 2;
@@ -1197,8 +1218,8 @@ static bool numbers(checker *ck, const frame *f, const ast_expr *e, const value 
 
 static int args_width(checker *ck, const frame *f, const ast_expr *e, const value *args) {
     if (!numbers(ck, f, e, args)) return 0;
-    const char *what = diag_fmt(ck->d, "in the arguments of `%s`", e->name);
-    return common_width(ck, f, e, args, (int)e->nargs, E_VECTOR_SIZES, what ? what : "");
+    return common_width(ck, f, e, args, (int)e->nargs, E_VECTOR_SIZES, "in the arguments of `%s`",
+                        e->name);
 }
 
 static void wrong_type(checker *ck, const frame *f, const ast_expr *arg, const char *expected,
@@ -1342,7 +1363,8 @@ static bool need_point(checker *ck, const frame *f, const ast_expr *arg, value v
     if (v.type == TY_VEC2 || v.type == TY_VEC3) return true;
     if (v.type == TY_BOOL) return need_number(ck, f, arg, v, NULL);
     ck_error(ck, f, E_ARGUMENT_TYPE, arg->start, arg->end,
-             diag_fmt(ck->d, "make a point, as in `%s(vec2(x, y))`", name),
+             diag_fmt(ck->d, "make a point, as in `%s(vec2(x, y)%s)`", name,
+                      strcmp(name, "fbm") == 0 ? ", 4" : ""),
              "`%s` takes a `vec2` or a `vec3`, found `%s`", name, type_name(v.type));
     return false;
 }
@@ -1541,6 +1563,9 @@ static void define(checker *ck, const ast_decl *d, sym_kind kind, value val) {
                        "`%s` is already declared", d->name))
             diag_note(ck->d, s->decl->name_start, s->decl->name_end, "`%s` was first declared here",
                       d->name);
+        /* Later uses may mean either declaration: they stay quiet from here on. */
+        s->kind = SYM_POISON;
+        s->val = ERR;
         return;
     }
     s->kind = val.type == TY_ERROR && kind != SYM_FN ? SYM_POISON : kind;
@@ -1776,8 +1801,10 @@ sky_status check_program(arena *a, diag_list *d, const ast_program *prog, graph_
     }
     check_decls(&ck);
     free(ck.stack);
+    free(ck.key_buf);
     if (ck.nomem || d->nomem) return SKY_ERR_NOMEM;
-    if (!ck.first_out && !ck.fatal && !diag_stopped(d)) {
+    /* Without an `out` and with other errors, the others come first: no cascade. */
+    if (!ck.first_out && !ck.fatal && !diag_stopped(d) && d->errors == 0) {
         uint32_t at = prog->count ? prog->decls[prog->count - 1].end : 0;
         diag_error(d, E_MISSING_OUT, at, at,
                    "every pattern has exactly one `out`, such as `out hsv(theta / tau, 1, 1)`",

@@ -275,7 +275,7 @@ unsigned diag_edit_distance(const char *a, size_t alen, const char *b, size_t bl
 void diag_suggest_init(diag_suggest *s, const char *name, size_t len) {
     s->name = name;
     s->len = len;
-    s->limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+    s->limit = len < 6 ? 1 : (unsigned)(len / 3 > 3 ? 3 : len / 3);
     s->best = NULL;
     s->best_dist = s->limit + 1;
 }

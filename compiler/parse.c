@@ -17,11 +17,11 @@
  * of the code is still clear: chained comparisons and bad swizzles become
  * AST_ERROR nodes and parsing continues.
  *
- * Nesting: every level of parentheses, unary operator, power, conditional,
- * call argument and every operator of a left-associative chain counts one
- * level, so the depth of the tree (and of every recursive walk over it in the
- * checker) is bounded by SKY_MAX_NESTING. A file of a million `(` gives one
- * error, not a stack overflow.
+ * Nesting: every level of parentheses, every unary operator and `^`, every
+ * conditional branch, call argument and reduction body, and every operator of
+ * a left-associative chain counts one level, so the depth of the tree (and of every recursive walk
+ * over it in the checker) is bounded by SKY_MAX_NESTING. A file of a million `(` gives one error,
+ * not a stack overflow.
  */
 #include <stdio.h>
 #include <string.h>
@@ -149,10 +149,9 @@ static ast_expr *new_binary(parser *p, const token *op, ast_expr *l, ast_expr *r
     return e;
 }
 
-/* One more level of nesting; false (and an error) past SKY_MAX_NESTING. */
-static bool enter(parser *p) {
+/* One more level of nesting, opened by token t; false (and an error) past SKY_MAX_NESTING. */
+static bool enter_at(parser *p, const token *t) {
     if (++p->depth <= SKY_MAX_NESTING) return true;
-    const token *t = cur(p);
     if (!p->failed)
         diag_error(p->d, E_LIMIT_NESTING, t->start, t->end,
                    "split the expression into smaller `let` declarations",
@@ -161,6 +160,11 @@ static bool enter(parser *p) {
                    SKY_MAX_NESTING);
     p->failed = true;
     return false;
+}
+
+/* A level opened by the current token (an operator about to be consumed). */
+static bool enter(parser *p) {
+    return enter_at(p, cur(p));
 }
 
 static void leave(parser *p, int levels) {
@@ -283,16 +287,21 @@ static ast_expr *make_swizzle(parser *p, ast_expr *base, const token *letters) {
 static ast_expr *parse_power(parser *p) {
     ast_expr *base = parse_postfix(p);
     if (!base || !at(p, TOK_CARET)) return base;
-    const token *op = advance(p);
-    ast_expr *exponent = parse_unary(p);
-    return exponent ? new_binary(p, op, base, exponent) : NULL;
+    ast_expr *e = NULL;
+    if (enter(p)) {
+        const token *op = advance(p);
+        ast_expr *exponent = parse_unary(p);
+        e = exponent ? new_binary(p, op, base, exponent) : NULL;
+    }
+    leave(p, 1);
+    return e;
 }
 
 /* unary = ( "-" | "!" ) unary | power ; */
 static ast_expr *parse_unary(parser *p) {
-    if (!enter(p)) return NULL;
-    ast_expr *e;
-    if (at(p, TOK_MINUS) || at(p, TOK_BANG)) {
+    if (!at(p, TOK_MINUS) && !at(p, TOK_BANG)) return parse_power(p);
+    ast_expr *e = NULL;
+    if (enter(p)) {
         const token *op = advance(p);
         ast_expr *operand = parse_unary(p);
         e = operand ? new_expr(p, AST_UNARY, op->start, operand->end) : NULL;
@@ -302,8 +311,6 @@ static ast_expr *parse_unary(parser *p) {
             e->op_end = op->end;
             e->a = operand;
         }
-    } else {
-        e = parse_power(p);
     }
     leave(p, 1);
     return e;
@@ -375,7 +382,11 @@ static ast_expr *parse_or(parser *p) {
 
 /* expr = or [ "?" expr ":" expr ] ;  (right-associative) */
 static ast_expr *parse_expr(parser *p) {
-    if (!enter(p)) return NULL;
+    /* The level was opened by the token before: `(`, `,`, `?`, `:` or the declaration's `=`. */
+    if (!enter_at(p, p->pos > 0 ? &p->toks[p->pos - 1] : cur(p))) {
+        leave(p, 1);
+        return NULL;
+    }
     ast_expr *e = parse_or(p);
     if (e && at(p, TOK_QUESTION)) {
         const token *q = advance(p);
@@ -676,9 +687,41 @@ static const char *declaration_help(parser *p, const token *t) {
     for (size_t i = 0; i < 4; i++) diag_suggest_consider(&s, lex_token_spelling(kws[i]));
     const char *help = diag_suggest_help(p->d, &s);
     if (help) return help;
-    if (ahead(p, 1)->kind == TOK_ASSIGN)
+    if (t->kind != TOK_EOF && (t + 1)->kind == TOK_ASSIGN)
         return diag_fmt(p->d, "to define `%s`, write `let %s = ...`", word, word);
     return NULL;
+}
+
+/* True when token t is the first on its line: it probably starts a new declaration. */
+static bool starts_line(const parser *p, const token *t) {
+    uint32_t i = t->start;
+    while (i > 0 && (p->src[i - 1] == ' ' || p->src[i - 1] == '\t')) i--;
+    return i == 0 || p->src[i - 1] == '\n' || p->src[i - 1] == '\r';
+}
+
+static void bad_declaration(parser *p, const token *t) {
+    fail_at(p, t, E_SYNTAX, declaration_help(p, t),
+            "expected a declaration (`param`, `let`, `fn` or `out`), found %s", describe(p, t));
+}
+
+/*
+ * Something follows a complete expression. When a line starts with a name
+ * (`foo = 1`, or `parm c = 1` read as part of the expression above), the
+ * line was meant as a declaration: say so there.
+ */
+static void junk_after(parser *p) {
+    const token *t = cur(p), *before = &p->toks[p->pos - 1];
+    if (t->kind == TOK_IDENT && starts_line(p, t)) {
+        bad_declaration(p, t);
+        return;
+    }
+    if (before->kind == TOK_IDENT && starts_line(p, before) && declaration_help(p, before)) {
+        bad_declaration(p, before);
+        return;
+    }
+    const char *help = t->kind == TOK_ASSIGN ? "use `==` to compare" : NULL;
+    fail_at(p, t, E_SYNTAX, help, "expected an operator or the end of the declaration, found %s",
+            describe(p, t));
 }
 
 static void skip_to_declaration(parser *p) {
@@ -712,13 +755,9 @@ static bool parse_decl(parser *p, ast_decl *decl) {
     }
     if (!p->failed && at(p, TOK_SEMI)) advance(p);
     decl->end = prev_end(p);
-    if (!p->failed && !at(p, TOK_EOF) && !lex_is_decl_keyword(cur(p)->kind)) {
-        const char *help = at(p, TOK_ASSIGN) ? "use `==` to compare" : NULL;
-        fail_at(p, cur(p), E_SYNTAX, help,
-                "expected an operator or the end of the declaration, found %s",
-                describe(p, cur(p)));
-    }
-    /* Keep the declaration if its name is known, so later uses do not cascade. */
+    if (!p->failed && !at(p, TOK_EOF) && !lex_is_decl_keyword(cur(p)->kind)) junk_after(p);
+    /* A broken declaration keeps its name (so later uses do not cascade) but no body. */
+    if (p->failed) decl->body = NULL;
     return decl->kind == DECL_OUT || decl->name != NULL;
 }
 
@@ -743,12 +782,9 @@ bool parse_program(arena *a, diag_list *d, const char *src, const token_list *to
     uint32_t cap = 0;
     while (!at(&p, TOK_EOF) && !p.nomem && !diag_stopped(d)) {
         p.failed = false;
-        p.depth = 0;
+        p.depth = -1; /* a declaration's expression itself is level 0 */
         if (!lex_is_decl_keyword(cur(&p)->kind)) {
-            const token *t = cur(&p);
-            fail_at(&p, t, E_SYNTAX, declaration_help(&p, t),
-                    "expected a declaration (`param`, `let`, `fn` or `out`), found %s",
-                    describe(&p, t));
+            bad_declaration(&p, cur(&p));
             advance(&p);
             skip_to_declaration(&p);
             continue;
