@@ -326,7 +326,7 @@ static void emit_pixel_function(emit_ctx *cx) {
                      (unsigned)p->led.count, (unsigned)temps, (unsigned)p->uniform_count);
     for (uint32_t i = 0; i < p->led.count; i++) {
         if (!cx->named[i]) continue;
-        glsl_text_printf(t, "    float v%u = ", (unsigned)i);
+        glsl_text_printf(t, "    precise float v%u = ", (unsigned)i);
         const prog_insn *in = &p->led.insns[i];
         if (sky_op_table[in->op].arity == 0)
             emit_leaf(cx, in);
@@ -335,18 +335,18 @@ static void emit_pixel_function(emit_ctx *cx) {
         glsl_text_printf(t, "; // %s\n", sky_op_table[in->op].name);
     }
     if (p->out_is_grey) {
-        glsl_text_puts(t, "    return vec3(");
+        glsl_text_puts(t, "    precise vec3 rgb = vec3(");
         emit_value(cx, p->out[0]);
-        glsl_text_puts(t, "); // grey\n}\n");
+        glsl_text_puts(t, "); // grey\n    return rgb;\n}\n");
         return;
     }
-    glsl_text_puts(t, "    return vec3(");
+    glsl_text_puts(t, "    precise vec3 rgb = vec3(");
     for (int c = 0; c < 3; c++) {
-        if (c) glsl_text_puts(t, ",\n                ");
+        if (c) glsl_text_puts(t, ",\n                            ");
         emit_value(cx, p->out[c]);
         glsl_text_printf(t, " /* %s */", emit_output_names[c]);
     }
-    glsl_text_puts(t, ");\n}\n");
+    glsl_text_puts(t, ");\n    return rgb;\n}\n");
 }
 
 /* main(): four LEDs per invocation, the final channel rule, 12 bytes in 3 words. */
@@ -397,13 +397,19 @@ static bool is_ident_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-/* True when `text` defines function `name` (length n): a line "<type> name(". */
+/*
+ * True when `text` defines function `name` (length n): a line of lower-case
+ * words (qualifiers and the return type, "precise float") and then "name(".
+ */
 static bool helper_defines(const char *text, const char *name, size_t n) {
     const char *line = text;
     while (line) {
         const char *s = line;
-        while (*s >= 'a' && *s <= 'z') s++;
-        if (s > line && *s == ' ' && strncmp(s + 1, name, n) == 0 && s[1 + n] == '(') return true;
+        for (int words = 0; words < 3 && *s >= 'a' && *s <= 'z'; words++) {
+            while ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')) s++;
+            if (*s++ != ' ') break;
+            if (strncmp(s, name, n) == 0 && s[n] == '(') return true;
+        }
         line = strchr(line, '\n');
         if (line) line++;
     }

@@ -7,6 +7,11 @@
 //
 // Robust against fast-math: NaN and infinity tests look at the bits
 // (floatBitsToUint), never isnan()/isinf(), which a driver may fold to false.
+// Every helper that computes floats is `precise` (SPIR-V NoContraction), as
+// is every temporary of sky_pixel: SPIR-V lets a driver fuse a * b + c into
+// one FMA, which rounds once where the C kernels round twice. lavapipe does
+// fuse, and a pattern's fract(radians(degrees(theta) + 45) / tau) then gave
+// 0.99999994 instead of 0 on a whole strip.
 
 // binding 0: (led_count, strip_count, 0, 0) and the hoisted per-frame values
 layout(std430, set = 0, binding = 0) readonly restrict buffer SkyFrame {
@@ -54,16 +59,16 @@ bool sky_isfinite(float x) {
 }
 
 // The final channel rule: NaN -> 0, then clamp to [0, 1] (-0 becomes +0).
-float sky_channel(float c) {
+precise float sky_channel(float c) {
     if (sky_isnan(c)) return 0.0;
     return c > 0.0 ? (c < 1.0 ? c : 1.0) : 0.0;
 }
 
-vec3 sky_final(vec3 c) {
+precise vec3 sky_final(vec3 c) {
     return vec3(sky_channel(c.r), sky_channel(c.g), sky_channel(c.b));
 }
 
 // A final channel in [0, 1] as a byte: floor(c * 255 + 0.5).
-uvec3 sky_bytes(vec3 c) {
+precise uvec3 sky_bytes(vec3 c) {
     return uvec3(floor(c * 255.0 + 0.5));
 }

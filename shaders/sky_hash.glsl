@@ -30,18 +30,18 @@ uint sky_hashu3(float a, float b, float c) {
 }
 
 // (h >> 8) * 2^-24: exact, so never 1.0.
-float sky_unit(uint h) {
+precise float sky_unit(uint h) {
     return float(h >> 8u) * 5.9604644775390625e-8;
 }
 
-float sky_hash1(float a) {
+precise float sky_hash1(float a) {
     return sky_unit(sky_hashu1(a));
 }
 
-float sky_hash2(float a, float b) {
+precise float sky_hash2(float a, float b) {
     return sky_unit(sky_hashu2(a, b));
 }
 
-float sky_hash3(float a, float b, float c) {
+precise float sky_hash3(float a, float b, float c) {
     return sky_unit(sky_hashu3(a, b, c));
 }

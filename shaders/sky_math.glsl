@@ -8,64 +8,64 @@
 // drivers differ on.
 
 // A quiet NaN, built from bits so that no constant folder sees 0.0 / 0.0.
-float sky_nan() {
+precise float sky_nan() {
     return uintBitsToFloat(0x7fc00000u);
 }
 
 // sign(x) = x > 0 ? 1 : (x < 0 ? -1 : 0): NaN and -0 give 0.
-float sky_sign(float x) {
+precise float sky_sign(float x) {
     return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0);
 }
 
 // step(e, x) = x < e ? 0 : 1 (NaN gives 1).
-float sky_step(float e, float x) {
+precise float sky_step(float e, float x) {
     return x < e ? 0.0 : 1.0;
 }
 
 // min(a, b) = b < a ? b : a; max(a, b) = a < b ? b : a (GLSL's own definition).
-float sky_min(float a, float b) {
+precise float sky_min(float a, float b) {
     return b < a ? b : a;
 }
 
-float sky_max(float a, float b) {
+precise float sky_max(float a, float b) {
     return a < b ? b : a;
 }
 
 // clamp(x, lo, hi) = min(max(x, lo), hi) with the min/max above.
-float sky_clamp(float x, float lo, float hi) {
+precise float sky_clamp(float x, float lo, float hi) {
     return sky_min(sky_max(x, lo), hi);
 }
 
 // mix(a, b, t) = a * (1 - t) + b * t (not a + t * (b - a)).
-float sky_mix(float a, float b, float t) {
+precise float sky_mix(float a, float b, float t) {
     return a * (1.0 - t) + b * t;
 }
 
 // Floored modulo, also the `%` operator: x - y * floor(x / y).
-float sky_mod(float x, float y) {
+precise float sky_mod(float x, float y) {
     return x - y * floor(x / y);
 }
 
 // Round half away from zero: t = trunc(x); t + (|x - t| >= 0.5 ? sign(x) : 0).
-float sky_round(float x) {
+precise float sky_round(float x) {
     float t = trunc(x);
     return t + (abs(x - t) >= 0.5 ? sky_sign(x) : 0.0);
 }
 
 // smoothstep with equal edges defined as a step at e0 (GLSL: undefined).
-float sky_smoothstep(float e0, float e1, float x) {
+precise float sky_smoothstep(float e0, float e1, float x) {
     if (e0 == e1) return x < e0 ? 0.0 : 1.0;
     float u = sky_clamp((x - e0) / (e1 - e0), 0.0, 1.0);
     return u * u * (3.0 - 2.0 * u);
 }
 
 // atan(x) that keeps a NaN a NaN, as C's atanf does (lavapipe's atan gives 0).
-float sky_atan(float x) {
+precise float sky_atan(float x) {
     return sky_isnan(x) ? x : atan(x);
 }
 
 // atan2 with atan2(0, 0) = 0 (GLSL: undefined) and NaN in, NaN out.
-float sky_atan2(float y, float x) {
+precise float sky_atan2(float y, float x) {
     if (sky_isnan(y) || sky_isnan(x)) return sky_nan();
     return (x == 0.0 && y == 0.0) ? 0.0 : atan(y, x);
 }
@@ -74,7 +74,7 @@ float sky_atan2(float y, float x) {
 // pow(a, 0) = 1 and pow(1, y) = 1 even for infinite a or y. The common
 // exponents 1 and 2 (x^2 is everywhere in patterns) are exact, as C's powf
 // is, rather than the GPU's exp2/log2 approximation (100^1 = 99.99999).
-float sky_pow_positive(float a, float y) {
+precise float sky_pow_positive(float a, float y) {
     if (y == 0.0 || a == 1.0) return 1.0;
     if (y == 1.0) return a;
     if (y == 2.0) return a * a;
@@ -87,7 +87,7 @@ float sky_pow_positive(float a, float y) {
 //   x == 0 (either sign): y > 0 -> +0, y == 0 -> 1, y < 0 -> +inf;
 //   x < 0: y an integer (infinities count as even) -> pow(|x|, y), negated
 //   when y is odd; otherwise NaN.
-float sky_pow(float x, float y) {
+precise float sky_pow(float x, float y) {
     if (sky_isnan(x) || sky_isnan(y)) return sky_nan();
     if (x > 0.0) return sky_pow_positive(x, y);
     if (x == 0.0) return y > 0.0 ? 0.0 : (y == 0.0 ? 1.0 : uintBitsToFloat(0x7f800000u));

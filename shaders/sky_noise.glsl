@@ -7,13 +7,13 @@
 // same order of operations as the C kernels in compiler/kernels.h.
 // Needs sky_hash.glsl and sky_math.glsl (the emitter pastes them first).
 
-float sky_fade(float f) {
+precise float sky_fade(float f) {
     return f * f * f * (f * (f * 6.0 - 15.0) + 10.0);
 }
 
 // dot(G[h % 8], (dx, dy)) with the gradients, in the spec's order,
 // (1,0) (-1,0) (0,1) (0,-1) (s,s) (-s,s) (s,-s) (-s,-s), s = sqrt(1/2).
-float sky_grad2(uint h, float dx, float dy) {
+precise float sky_grad2(uint h, float dx, float dy) {
     uint k = h % 8u;
     float s = 0.707106781; // sqrt(0.5) rounded to float
     float gx, gy;
@@ -30,7 +30,7 @@ float sky_grad2(uint h, float dx, float dy) {
 // dot(G[h % 12], (dx, dy, dz)) with the twelve cube-edge directions in the
 // spec's order: (+-1,+-1,0) x4, (+-1,0,+-1) x4, (0,+-1,+-1) x4, the first
 // non-zero component alternating fastest.
-float sky_grad3(uint h, float dx, float dy, float dz) {
+precise float sky_grad3(uint h, float dx, float dy, float dz) {
     uint k = h % 12u;
     float a = (k & 1u) == 0u ? 1.0 : -1.0;
     float b = (k & 2u) == 0u ? 1.0 : -1.0;
@@ -38,11 +38,11 @@ float sky_grad3(uint h, float dx, float dy, float dz) {
     return g.x * dx + g.y * dy + g.z * dz;
 }
 
-float sky_corner2(float ix, float iy, float fx, float fy, float ox, float oy) {
+precise float sky_corner2(float ix, float iy, float fx, float fy, float ox, float oy) {
     return sky_grad2(sky_hashu2(ix + ox, iy + oy), fx - ox, fy - oy);
 }
 
-float sky_noise2(float x, float y) {
+precise float sky_noise2(float x, float y) {
     float ix = floor(x), iy = floor(y);
     float fx = x - ix, fy = y - iy;
     float ux = sky_fade(fx), uy = sky_fade(fy);
@@ -53,12 +53,12 @@ float sky_noise2(float x, float y) {
     return sky_mix(a, b, uy) * 1.41421354; // sqrt(2) rounded to float
 }
 
-float sky_corner3(vec3 i, vec3 f, float ox, float oy, float oz) {
+precise float sky_corner3(vec3 i, vec3 f, float ox, float oy, float oz) {
     uint h = sky_hashu3(i.x + ox, i.y + oy, i.z + oz);
     return sky_grad3(h, f.x - ox, f.y - oy, f.z - oz);
 }
 
-float sky_noise3(float x, float y, float z) {
+precise float sky_noise3(float x, float y, float z) {
     vec3 i = vec3(floor(x), floor(y), floor(z));
     vec3 f = vec3(x - i.x, y - i.y, z - i.z);
     float ux = sky_fade(f.x), uy = sky_fade(f.y), uz = sky_fade(f.z);

@@ -9,7 +9,7 @@
 // on integers while |si| < 2^24 (every such float is exact and the float
 // formula is exact there too), so a GPU's approximate division cannot turn
 // strip n into n instead of 0; beyond that the float formula, as on the CPU.
-float sky_strip_wrap(float si, uint n) {
+precise float sky_strip_wrap(float si, uint n) {
     if (abs(si) < 16777216.0) {
         uint m = uint(abs(si)) % n;
         return float(si < 0.0 && m != 0u ? n - m : m);
@@ -18,7 +18,7 @@ float sky_strip_wrap(float si, uint n) {
     return si - fn * floor(si / fn);
 }
 
-float sky_prev_at(float s, float l, uint c) {
+precise float sky_prev_at(float s, float l, uint c) {
     uint n = sky_info.y;
     if (n == 0u || !sky_isfinite(s) || !sky_isfinite(l)) return 0.0;
     float si = sky_strip_wrap(floor(s), n);

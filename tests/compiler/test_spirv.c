@@ -24,11 +24,12 @@
 #include "glsl_prog_build.h"
 #include "spirv.h"
 
-#define SPIRV_MAGIC      0x07230203u
-#define SPV_OP_DECORATE  71u
-#define SPV_DEC_SPEC_ID  1u
-#define SPV_OP_ENTRY     15u
-#define SPV_MODEL_KERNEL 5u /* GLCompute */
+#define SPIRV_MAGIC            0x07230203u
+#define SPV_OP_DECORATE        71u
+#define SPV_DEC_SPEC_ID        1u
+#define SPV_OP_ENTRY           15u
+#define SPV_DEC_NO_CONTRACTION 42u
+#define SPV_MODEL_KERNEL       5u /* GLCompute */
 
 /*
  * The checks report with print_error and return false instead of failing at
@@ -56,6 +57,18 @@ static bool spirv_valid(const uint32_t *words, size_t count, const char *what) {
     spvDiagnosticDestroy(diagnostic);
     spvContextDestroy(context);
     return result == SPV_SUCCESS;
+}
+
+/* How many results carry `decoration` (OpDecorate id decoration). */
+static size_t spirv_count_decorations(const uint32_t *words, size_t count, uint32_t decoration) {
+    size_t n = 0;
+    for (size_t at = 5; at < count;) {
+        uint32_t op = words[at] & 0xffffu, len = words[at] >> 16;
+        if (len == 0 || at + len > count) break;
+        if (op == SPV_OP_DECORATE && len >= 3 && words[at + 2] == decoration) n++;
+        at += len;
+    }
+    return n;
 }
 
 /* The ABI's entry point: a GLCompute `main`, work-group size from spec constant 0. */
@@ -145,6 +158,24 @@ static void test_shared_dag(void **state) {
         v = test_op2(&t, OP_ADD, test_op2(&t, OP_MUL, v, v), test_op1(&t, OP_SIN, v));
     test_out_grey(&t, v);
     emit_and_validate(&t.p, "shared DAG");
+    test_prog_free(&t);
+}
+
+/* `precise` survives shaderc's optimizer: a * b + c stays two roundings (NoContraction). */
+static void test_no_contraction(void **state) {
+    (void)state;
+    test_prog t;
+    test_prog_init(&t);
+    uint32_t x = test_leaf(&t, OP_X), y = test_leaf(&t, OP_Y), r = test_leaf(&t, OP_R);
+    uint32_t fma = test_op2(&t, OP_ADD, test_op2(&t, OP_MUL, x, y), r);
+    uint32_t m = test_op2(&t, OP_MOD, fma, y); /* and inside a helper */
+    test_out(&t, fma, m, x);
+    uint32_t *words = NULL;
+    size_t count = 0;
+    assert_int_equal(sky_program_emit_spirv(&t.p, &words, &count, NULL), SKY_OK);
+    /* at least the pixel's mul and add, sky_mod's div, mul and sub, and the byte packing */
+    assert_true(spirv_count_decorations(words, count, SPV_DEC_NO_CONTRACTION) >= 6);
+    sky_free(words);
     test_prog_free(&t);
 }
 
@@ -304,6 +335,7 @@ int main(void) {
         cmocka_unit_test(test_every_op),
         cmocka_unit_test(test_all_ops_in_one_program),
         cmocka_unit_test(test_shared_dag),
+        cmocka_unit_test(test_no_contraction),
         cmocka_unit_test(test_arbitrary_glsl),
         cmocka_unit_test(test_internal_compiler_error),
         cmocka_unit_test(test_malformed_program_is_internal_error),
