@@ -10,7 +10,8 @@
  * the shader write straight into the frame file (zero-copy publishing).
  *
  * The only global state of libskyrt lives here: volk's loader entry points,
- * loaded once per process under a mutex.
+ * loaded once per process under a mutex (and, in sanitizer builds only, an
+ * instance that keeps the driver loaded: see dev_pin_driver).
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -164,6 +165,25 @@ static void dev_loader_load_instance(VkInstance instance) {
     pthread_mutex_unlock(&dev_loader_lock);
 }
 
+#ifdef SKY_SANITIZE
+/*
+ * Sanitizer builds only: one instance that lives until the process exits, so
+ * the loader never unloads the driver. When it does (at the last
+ * vkDestroyInstance), memory the driver's globals still point to (lavapipe's
+ * and LLVM's caches) is reported by LeakSanitizer as leaked from an unknown
+ * module, which no suppression can name. With the driver kept loaded its
+ * globals are scanned and only real leaks are reported.
+ */
+static VkInstance dev_pinned_instance;
+
+static void dev_pin_driver(const VkInstanceCreateInfo *info) {
+    pthread_mutex_lock(&dev_loader_lock);
+    if (!dev_pinned_instance && vkCreateInstance(info, NULL, &dev_pinned_instance) != VK_SUCCESS)
+        dev_pinned_instance = VK_NULL_HANDLE;
+    pthread_mutex_unlock(&dev_loader_lock);
+}
+#endif
+
 static sky_status dev_instance_create(VkInstance *instance, char *error, size_t error_len) {
     sky_status status = dev_loader_init(error, error_len);
     if (status != SKY_OK) return status;
@@ -189,6 +209,9 @@ static sky_status dev_instance_create(VkInstance *instance, char *error, size_t 
     }
     if (r != VK_SUCCESS) return vkrt_check(r, "vkCreateInstance", error, error_len);
     dev_loader_load_instance(*instance);
+#ifdef SKY_SANITIZE
+    dev_pin_driver(&info);
+#endif
     return SKY_OK;
 }
 
