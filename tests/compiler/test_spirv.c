@@ -9,6 +9,7 @@
  * error path is driven with GLSL that shaderc must reject.
  */
 #include <glob.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -179,6 +180,42 @@ static void test_no_contraction(void **state) {
     test_prog_free(&t);
 }
 
+typedef struct emit_job {
+    const sky_program *p;
+    uint32_t *words;
+    size_t count;
+    sky_status st;
+} emit_job;
+
+static void *emit_thread(void *arg) {
+    emit_job *job = arg;
+    job->st = sky_program_emit_spirv(job->p, &job->words, &job->count, NULL);
+    return NULL;
+}
+
+/* sky.h: any number of threads may emit from one program at once, with the same result. */
+static void test_concurrent_emits_agree(void **state) {
+    (void)state;
+    test_prog t;
+    test_prog_one_op(&t, OP_NOISE3);
+    enum { THREADS = 4 };
+    emit_job jobs[THREADS] = {0};
+    pthread_t threads[THREADS];
+    for (int k = 0; k < THREADS; k++) {
+        jobs[k].p = &t.p;
+        assert_int_equal(pthread_create(&threads[k], NULL, emit_thread, &jobs[k]), 0);
+    }
+    for (int k = 0; k < THREADS; k++) assert_int_equal(pthread_join(threads[k], NULL), 0);
+    for (int k = 0; k < THREADS; k++) {
+        assert_int_equal(jobs[k].st, SKY_OK);
+        assert_int_equal(jobs[k].count, jobs[0].count);
+        assert_memory_equal(jobs[k].words, jobs[0].words, jobs[0].count * sizeof(uint32_t));
+    }
+    assert_true(spirv_valid(jobs[0].words, jobs[0].count, "noise3, threaded"));
+    for (int k = 0; k < THREADS; k++) sky_free(jobs[k].words);
+    test_prog_free(&t);
+}
+
 /* The GLSL -> SPIR-V step on its own, with a shader that is not from the emitter. */
 static void test_arbitrary_glsl(void **state) {
     (void)state;
@@ -336,6 +373,7 @@ int main(void) {
         cmocka_unit_test(test_all_ops_in_one_program),
         cmocka_unit_test(test_shared_dag),
         cmocka_unit_test(test_no_contraction),
+        cmocka_unit_test(test_concurrent_emits_agree),
         cmocka_unit_test(test_arbitrary_glsl),
         cmocka_unit_test(test_internal_compiler_error),
         cmocka_unit_test(test_malformed_program_is_internal_error),
