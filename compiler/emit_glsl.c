@@ -385,12 +385,21 @@ static void emit_main(glsl_text *t, bool uses_prev) {
 
 enum { HELPER_OUT = 0, HELPER_BUSY = 1, HELPER_IN = 2 };
 
+/* Functions already looked up, so a big section's thousands of calls scan the helpers once. */
+#define HELPER_CACHE 64
+
 typedef struct helper_set {
     uint8_t state[SKY_SHADER_FILE_COUNT];
     int order[SKY_SHADER_FILE_COUNT]; /* files in the order they are pasted */
     int count;
     int scanning; /* the file being scanned, -1 for the emitted code */
     bool cycle;
+    struct {
+        const char *name;
+        size_t len;
+        int file; /* -1: no helper file defines it */
+    } seen[HELPER_CACHE];
+    int seen_count;
 } helper_set;
 
 static bool is_ident_char(char c) {
@@ -422,6 +431,21 @@ static int helper_defining(const char *name, size_t n) {
     return -1;
 }
 
+/* helper_defining, remembered per name. */
+static int helper_lookup(helper_set *set, const char *name, size_t n) {
+    for (int k = 0; k < set->seen_count; k++)
+        if (set->seen[k].len == n && memcmp(set->seen[k].name, name, n) == 0)
+            return set->seen[k].file;
+    int f = helper_defining(name, n);
+    if (set->seen_count < HELPER_CACHE) {
+        set->seen[set->seen_count].name = name;
+        set->seen[set->seen_count].len = n;
+        set->seen[set->seen_count].file = f;
+        set->seen_count++;
+    }
+    return f;
+}
+
 static void helper_require(helper_set *set, int f);
 
 /* Every sky_*( call in `text` pulls in the file that defines that function. */
@@ -434,7 +458,7 @@ static void helper_scan(helper_set *set, const char *text) {
         size_t n = 0;
         while (is_ident_char(s[n])) n++;
         if (s[n] == '(') {
-            int f = helper_defining(s, n);
+            int f = helper_lookup(set, s, n);
             if (f >= 0) helper_require(set, f);
         }
         s += n;
