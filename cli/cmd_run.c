@@ -11,10 +11,11 @@
  * `dt` the time since the previous frame rendered, 0 at the first.
  *
  * --watch reloads the pattern when the file changes: the watcher thread
- * (watch.c) compiles the new source off the render thread and leaves the
- * program in a one-item mailbox; the render loop takes it between two frames
- * and hands it to sky_runtime_set_program, which builds the new pipeline
- * before swapping, so a failure keeps the old pattern and no frame number is
+ * (watch.c) compiles the new source and emits its SPIR-V off the render
+ * thread and leaves both in a one-item mailbox; the render loop takes them
+ * between two frames and hands them to sky_runtime_set_program_spirv, which
+ * builds the new pipeline before swapping (a few ms: the slow shaderc step is
+ * already done), so a failure keeps the old pattern and no frame number is
  * skipped in the frame file. A reloaded pattern starts over: t and the
  * frame counter restart at 0 (the runtime restarts `frame`; `prev` carries
  * over when both patterns use it). Compile errors are printed and the old
@@ -65,6 +66,8 @@ typedef struct run_reload {
     const run_options *options;
     sky_program *pending; /* compiled, waiting for the next frame boundary */
     double *pending_params;
+    uint32_t *pending_spirv; /* its shader, emitted on the watcher thread too */
+    size_t pending_words;
 } run_reload;
 
 static void run_usage(FILE *out) {
@@ -156,6 +159,17 @@ static double *run_params_for(const run_options *o, const sky_program *program, 
     return params;
 }
 
+/* Frees what waits in the mailbox (the caller holds the lock, or owns the mailbox alone). */
+static void run_reload_clear(run_reload *reload) {
+    sky_program_free(reload->pending);
+    free(reload->pending_params);
+    sky_free(reload->pending_spirv);
+    reload->pending = NULL;
+    reload->pending_params = NULL;
+    reload->pending_spirv = NULL;
+    reload->pending_words = 0;
+}
+
 /* The watcher thread's callback: compile off the render thread, then post. */
 static void run_on_change(void *context, const char *source, size_t len) {
     run_reload *reload = context;
@@ -167,26 +181,46 @@ static void run_on_change(void *context, const char *source, size_t len) {
         return;
     }
     double *params = run_params_for(o, program, false);
-    if (!params) {
-        sky_program_free(program);
+    /* The GLSL -> SPIR-V compilation (shaderc, the slow part) happens here too, so
+     * that the render thread only builds the pipeline. */
+    uint32_t *words = NULL;
+    size_t word_count = 0;
+    char *emit_error = NULL;
+    sky_status st =
+        params ? sky_program_emit_spirv(program, &words, &word_count, &emit_error) : SKY_ERR_NOMEM;
+    if (st != SKY_OK) {
+        if (params)
+            fprintf(stderr, "%s: generating the shader failed (%s)%s%s\n", RUN_CMD,
+                    sky_status_str(st), emit_error ? ": " : "", emit_error ? emit_error : "");
         fprintf(stderr, "%s: keeping the running pattern\n", RUN_CMD);
+        sky_free(emit_error);
+        sky_free(words);
+        sky_program_free(program);
+        free(params);
         return;
     }
+    sky_free(emit_error);
     pthread_mutex_lock(&reload->lock);
     /* A newer save replaces one the loop has not taken yet. */
-    sky_program_free(reload->pending);
-    free(reload->pending_params);
+    run_reload_clear(reload);
     reload->pending = program;
     reload->pending_params = params;
+    reload->pending_spirv = words;
+    reload->pending_words = word_count;
     pthread_mutex_unlock(&reload->lock);
 }
 
-static bool run_take_pending(run_reload *reload, sky_program **program, double **params) {
+static bool run_take_pending(run_reload *reload, sky_program **program, double **params,
+                             uint32_t **words, size_t *word_count) {
     pthread_mutex_lock(&reload->lock);
     *program = reload->pending;
     *params = reload->pending_params;
+    *words = reload->pending_spirv;
+    *word_count = reload->pending_words;
     reload->pending = NULL;
     reload->pending_params = NULL;
+    reload->pending_spirv = NULL;
+    reload->pending_words = 0;
     pthread_mutex_unlock(&reload->lock);
     return *program != NULL;
 }
@@ -259,9 +293,15 @@ static bool run_sleep_until(uint64_t deadline_ns) {
 static bool run_swap(run_state *s) {
     sky_program *program = NULL;
     double *params = NULL;
-    if (!run_take_pending(s->reload, &program, &params)) return false;
+    uint32_t *words = NULL;
+    size_t word_count = 0;
+    if (!run_take_pending(s->reload, &program, &params, &words, &word_count)) return false;
     char error[1024] = "";
-    sky_status st = sky_runtime_set_program(s->rt, program, error, sizeof error);
+    uint64_t t0 = sky_frame_now_ns();
+    sky_status st =
+        sky_runtime_set_program_spirv(s->rt, program, words, word_count, error, sizeof error);
+    double swap_ms = (double)(sky_frame_now_ns() - t0) / 1e6;
+    sky_free(words);
     if (st != SKY_OK) {
         fprintf(stderr, "%s: cannot switch to the new pattern: %s; keeping the running one\n",
                 RUN_CMD, error[0] ? error : sky_status_str(st));
@@ -274,7 +314,7 @@ static bool run_swap(run_state *s) {
     s->program = program;
     free(s->params);
     s->params = params;
-    fprintf(stderr, "%s: reloaded %s\n", RUN_CMD, s->o->file);
+    fprintf(stderr, "%s: reloaded %s (pipeline swap %.1f ms)\n", RUN_CMD, s->o->file, swap_ms);
     return true;
 }
 
@@ -452,8 +492,7 @@ done:
     sky_frame_writer_free(writer);
     sky_program_free(s.retired);
     sky_program_free(s.program);
-    sky_program_free(reload.pending);
-    free(reload.pending_params);
+    run_reload_clear(&reload);
     pthread_mutex_destroy(&reload.lock);
     free(s.params);
     free(source);

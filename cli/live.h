@@ -111,6 +111,8 @@ typedef struct preview_geometry {
     int radius;             /* the dot is drawn out to this many pixels from its centre */
     uint32_t led_count;
     uint32_t *centre_x, *centre_y; /* each LED's centre pixel */
+    float
+        *pos; /* each LED's (x, y) in image coordinates (pixel (i, j) spans [i, i+1) x [j, j+1)) */
 } preview_geometry;
 
 #define PREVIEW_BACKGROUND_R 10

@@ -6,22 +6,23 @@
  * Geometry. The image keeps the layout's aspect ratio. Its size comes from the
  * LEDs' spacing (the median distance from an LED to its nearest neighbour,
  * found with a bucket grid over a sample of LEDs) so that neighbours sit about
- * 12 pixels apart, within limits; --size sets the longer side instead. Each
- * LED's centre is snapped to a pixel centre.
+ * 12 pixels apart, within limits; --size sets the longer side instead.
  *
- * Dots. Each LED adds its colour times a gaussian weight w(d) = exp(-d^2 /
- * 2 sigma^2), sigma a quarter of the spacing (at least 0.6 px), out to 3 sigma.
- * Where the weights under a pixel sum to W, the pixel is
+ * Dots. Each LED adds its colour times a gaussian weight centred on its true
+ * (sub-pixel) position, sigma a quarter of the spacing (at least 0.6 px), cut
+ * at 3 sigma, and scaled so that the weight is exactly 1 at the LED's own
+ * centre pixel (the pixel its position falls in). Where the weights under a
+ * pixel sum to W, the pixel is
  *     sum(w * colour) / max(W, 1) + background * (1 - min(W, 1))
  * so isolated dots glow additively over the dark background and overlapping
- * dots blend instead of saturating. At an LED's own centre pixel its weight is
- * exactly 1, so W >= 1 there: no background shows through, and with the
- * neighbours 4 sigma away (w = e^-8) the pixel is the LED's colour to within
- * a rounding step. Where LEDs crowd closer than that (the middle of a disc),
- * the centre pixel is the weighted average of the LEDs around it, which is
- * what the eye sees there too.
+ * dots blend instead of saturating. At an LED's centre pixel W >= 1: no
+ * background shows through, and with the neighbours about 4 sigma away
+ * (w ~ e^-8) the pixel is the LED's colour to within a rounding step. Where
+ * LEDs crowd closer than that (the middle of a disc), the centre pixel is the
+ * weighted average of the LEDs around it, which is what the eye sees there too.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,7 +236,7 @@ bool preview_geometry_create(const char *cmd, const float *xy, uint32_t led_coun
     preview_geometry *g = calloc(1, sizeof *g);
     if (!g) goto nomem;
     g->sigma = sigma;
-    g->radius = (int)ceilf(3.0f * sigma);
+    g->radius = (int)ceilf(3.0f * sigma) + 1; /* the dot is off the pixel grid by up to 1 */
     g->led_count = led_count;
     uint32_t full_w = (uint32_t)lround(ex * scale) + 2 * margin + 1;
     uint32_t full_h = (uint32_t)lround(ey * scale) + 2 * margin + 1;
@@ -255,10 +256,15 @@ bool preview_geometry_create(const char *cmd, const float *xy, uint32_t led_coun
     double off_x = (g->width - 1 - ex * scale) / 2.0, off_y = (g->height - 1 - ey * scale) / 2.0;
     g->centre_x = malloc((size_t)led_count * sizeof *g->centre_x);
     g->centre_y = malloc((size_t)led_count * sizeof *g->centre_y);
-    if (!g->centre_x || !g->centre_y) goto nomem;
+    g->pos = malloc((size_t)led_count * 2 * sizeof *g->pos);
+    if (!g->centre_x || !g->centre_y || !g->pos) goto nomem;
     for (uint32_t i = 0; i < led_count; i++) {
-        double px = floor(off_x + (xy[2 * i] - b.min_x) * scale + 0.5);
-        double py = floor(off_y + (b.max_y - xy[2 * i + 1]) * scale + 0.5); /* y up */
+        /* Continuous image coordinates: pixel (i, j) covers [i, i + 1) x [j, j + 1). */
+        double u = off_x + (xy[2 * i] - b.min_x) * scale + 0.5;
+        double v = off_y + (b.max_y - xy[2 * i + 1]) * scale + 0.5; /* y up */
+        g->pos[2 * i] = (float)u;
+        g->pos[2 * i + 1] = (float)v;
+        double px = floor(u), py = floor(v);
         g->centre_x[i] = px < 0 ? 0 : px >= g->width ? g->width - 1 : (uint32_t)px;
         g->centre_y[i] = py < 0 ? 0 : py >= g->height ? g->height - 1 : (uint32_t)py;
     }
@@ -274,6 +280,7 @@ void preview_geometry_free(preview_geometry *geometry) {
     if (!geometry) return;
     free(geometry->centre_x);
     free(geometry->centre_y);
+    free(geometry->pos);
     free(geometry);
 }
 
@@ -281,59 +288,60 @@ void preview_geometry_free(preview_geometry *geometry) {
 
 struct preview_canvas {
     const preview_geometry *g;
-    float *kernel; /* (2 radius + 1)^2 weights */
-    float *acc;    /* width * height * 4: r, g, b, weight */
+    float *acc; /* width * height * 4: r, g, b, weight */
 };
 
 bool preview_canvas_create(const char *cmd, const preview_geometry *geometry,
                            preview_canvas **canvas) {
     preview_canvas *c = calloc(1, sizeof *c);
-    size_t side = 2 * (size_t)geometry->radius + 1;
     if (c) {
         c->g = geometry;
-        c->kernel = malloc(side * side * sizeof *c->kernel);
         c->acc = malloc((size_t)geometry->width * geometry->height * 4 * sizeof *c->acc);
     }
-    if (!c || !c->kernel || !c->acc) {
+    if (!c || !c->acc) {
         preview_canvas_free(c);
         fprintf(stderr, "%s: out of memory for a %ux%u image\n", cmd, geometry->width,
                 geometry->height);
         *canvas = NULL;
         return false;
     }
-    int r = geometry->radius;
-    float inv = 1.0f / (2.0f * geometry->sigma * geometry->sigma);
-    float cut = (3.0f * geometry->sigma) * (3.0f * geometry->sigma);
-    for (int dy = -r; dy <= r; dy++)
-        for (int dx = -r; dx <= r; dx++) {
-            float d2 = (float)(dx * dx + dy * dy);
-            c->kernel[(size_t)(dy + r) * side + (size_t)(dx + r)] = d2 > cut ? 0 : expf(-d2 * inv);
-        }
     *canvas = c;
     return true;
 }
 
 void preview_canvas_free(preview_canvas *canvas) {
     if (!canvas) return;
-    free(canvas->kernel);
     free(canvas->acc);
     free(canvas);
 }
 
-static void canvas_splat(preview_canvas *c, uint32_t cx, uint32_t cy, const uint8_t *rgb) {
+/*
+ * Adds LED i's dot. The gaussian sits at the LED's true (sub-pixel) position,
+ * which keeps dense layouts free of the moire that snapping to pixels makes,
+ * and is scaled so that its weight at the LED's own centre pixel is exactly 1.
+ */
+static void canvas_splat(preview_canvas *c, uint32_t i, const uint8_t *rgb) {
     const preview_geometry *g = c->g;
-    int r = g->radius;
-    size_t side = 2 * (size_t)r + 1;
-    float cr = rgb[0] / 255.0f, cg = rgb[1] / 255.0f, cb = rgb[2] / 255.0f;
-    long y0 = (long)cy - r < 0 ? 0 : (long)cy - r;
-    long y1 = (long)cy + r >= (long)g->height ? (long)g->height - 1 : (long)cy + r;
-    long x0 = (long)cx - r < 0 ? 0 : (long)cx - r;
-    long x1 = (long)cx + r >= (long)g->width ? (long)g->width - 1 : (long)cx + r;
+    const int r = g->radius;
+    const float u = g->pos[2 * i], v = g->pos[2 * i + 1];
+    const long cx = g->centre_x[i], cy = g->centre_y[i];
+    const float inv = 1.0f / (2.0f * g->sigma * g->sigma);
+    const float cut = 9.0f * g->sigma * g->sigma + 1.0f;
+    const float ox = (float)cx + 0.5f - u, oy = (float)cy + 0.5f - v;
+    const float d0 = ox * ox + oy * oy;
+    const float cr = rgb[0] / 255.0f, cg = rgb[1] / 255.0f, cb = rgb[2] / 255.0f;
+    long y0 = cy - r < 0 ? 0 : cy - r,
+         y1 = cy + r >= (long)g->height ? (long)g->height - 1 : cy + r;
+    long x0 = cx - r < 0 ? 0 : cx - r, x1 = cx + r >= (long)g->width ? (long)g->width - 1 : cx + r;
     for (long y = y0; y <= y1; y++) {
-        const float *k = c->kernel + (size_t)(y - (long)cy + r) * side;
+        float dy = (float)y + 0.5f - v;
         float *a = c->acc + ((size_t)y * g->width + (size_t)x0) * 4;
         for (long x = x0; x <= x1; x++, a += 4) {
-            float w = k[x - (long)cx + r];
+            float dx = (float)x + 0.5f - u;
+            float d2 = dx * dx + dy * dy;
+            if (d2 > cut) continue;
+            float w = (x == cx && y == cy) ? 1.0f : expf(-(d2 - d0) * inv);
+            if (w > 1.0f) w = 1.0f;
             a[0] += w * cr;
             a[1] += w * cg;
             a[2] += w * cb;
@@ -351,8 +359,7 @@ void preview_canvas_draw(preview_canvas *canvas, const uint8_t *led_rgb, uint8_t
     const preview_geometry *g = canvas->g;
     size_t pixels = (size_t)g->width * g->height;
     memset(canvas->acc, 0, pixels * 4 * sizeof *canvas->acc);
-    for (uint32_t i = 0; i < g->led_count; i++)
-        canvas_splat(canvas, g->centre_x[i], g->centre_y[i], led_rgb + 3 * (size_t)i);
+    for (uint32_t i = 0; i < g->led_count; i++) canvas_splat(canvas, i, led_rgb + 3 * (size_t)i);
     const float bg[3] = {PREVIEW_BACKGROUND_R / 255.0f, PREVIEW_BACKGROUND_G / 255.0f,
                          PREVIEW_BACKGROUND_B / 255.0f};
     for (size_t p = 0; p < pixels; p++) {
@@ -502,10 +509,16 @@ bool preview_gif_open(preview_gif *gif, const char *path, double fps) {
     gif->fps = fps;
     if (!gif_build_palette(gif)) return false;
     int error = 0;
-    gif->file = EGifOpenFileName(path, false, &error);
+    /* Opened here rather than by giflib, which would create the file with mode 0600. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        fprintf(stderr, "%s: cannot create %s: %s\n", gif->cmd, path, strerror(errno));
+        return false;
+    }
+    gif->file = EGifOpenFileHandle(fd, &error);
     if (!gif->file) {
-        fprintf(stderr, "%s: cannot create %s: %s\n", gif->cmd, path,
-                error == E_GIF_ERR_OPEN_FAILED ? strerror(errno) : GifErrorString(error));
+        close(fd); /* giflib fails here only before taking the descriptor over */
+        fprintf(stderr, "%s: cannot write %s: %s\n", gif->cmd, path, GifErrorString(error));
         return false;
     }
     EGifSetGifVersion(gif->file, true);
