@@ -1,7 +1,7 @@
 /*
  * bench_compile.c - compile time per stage for every example.
  *
- * For each examples/*.sky: the front and middle of the compiler (lex, parse,
+ * For each .sky file in examples/: the front and middle of the compiler (lex, parse,
  * check, optimize, flatten: sky_compile), GLSL emission, and GLSL -> SPIR-V
  * through shaderc, each the median of several runs, in milliseconds. Also
  * -O0 vs -O1 program sizes, which show what the optimizer removes.
