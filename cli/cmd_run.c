@@ -390,6 +390,36 @@ static bool run_install_signals(void) {
     return true;
 }
 
+/*
+ * Makes sure a device matches --device (or $SKY_DEVICE) before the frame file
+ * is replaced, so that a typo leaves a running setup's file alone.
+ */
+static bool run_check_device(const run_options *o) {
+    sky_vk_device_info *devices = NULL;
+    size_t count = 0;
+    char error[1024] = "";
+    sky_status st = sky_vk_list_devices(o->common.device, &devices, &count, error, sizeof error);
+    if (st != SKY_OK) {
+        fprintf(stderr, "%s: %s\n", RUN_CMD, error[0] ? error : sky_status_str(st));
+        free(devices);
+        return false;
+    }
+    bool chosen = false;
+    for (size_t i = 0; i < count; i++) chosen = chosen || devices[i].chosen;
+    if (!chosen) {
+        const char *selector = o->common.device ? o->common.device : getenv(SKY_DEVICE_ENV);
+        fprintf(stderr, "%s: no usable Vulkan device matches `%s`%s; the devices are:\n", RUN_CMD,
+                selector ? selector : "",
+                o->common.device ? " (--device)" : " ($" SKY_DEVICE_ENV ")");
+        for (size_t i = 0; i < count; i++)
+            fprintf(stderr, "  %u: %s (%s)%s\n", devices[i].index, devices[i].name,
+                    sky_device_type_str(devices[i].type),
+                    devices[i].has_compute ? "" : ", no compute queue");
+    }
+    free(devices);
+    return chosen;
+}
+
 static sky_frame_writer *run_open_writer(const run_options *o, const sky_layout *layout) {
     sky_frame_writer_options wo;
     memset(&wo, 0, sizeof wo);
@@ -472,6 +502,7 @@ int cmd_run(int argc, char **argv) {
     if (!(s.params = run_params_for(&o, s.program, true))) goto done;
     if (!live_layout_create(RUN_CMD, o.common.layout_spec, &layout)) goto done;
     if (!run_install_signals()) goto done;
+    if (!run_check_device(&o)) goto done;
     if (!(writer = run_open_writer(&o, layout))) goto done;
     if (!(s.rt = run_open_runtime(&o, layout, writer, s.program))) goto done;
     if (o.watch) {

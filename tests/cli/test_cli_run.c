@@ -14,6 +14,8 @@
  *            evaluator's; --set notes clamping; the frame file stays valid.
  *   sigint   SIGINT stops a run with no limit: exit 0, writer dead, file valid.
  *   duration --duration with --fps never renders more frames than the schedule.
+ *   device   --device by index works; a selector matching nothing fails before
+ *            the frame file is created.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -306,12 +308,53 @@ static void test_duration(void **state) {
     cli_tmpdir_remove(dir);
 }
 
+/* --device picks a device by index or name; one matching nothing is an error before the file. */
+static void test_device(void **state) {
+    (void)state;
+    char dir[256], pattern[512], frame_path[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "p.sky");
+    cli_path(frame_path, sizeof frame_path, dir, "frame");
+    cli_write_file(pattern, "out rgb(0.2, 0.4, 0.6)\n");
+    char *err = NULL;
+    int code =
+        cli_run(dir,
+                (const char *const[]){"run", pattern, "--frame", frame_path, "--layout", "strip:8",
+                                      "--device", "no-such-gpu", "--frames", "1", NULL},
+                120, &err);
+    assert_int_equal(code, 2);
+    if (!strstr(err, "no-such-gpu")) fail_msg("no mention of the selector:\n%s", err);
+    free(err);
+    sky_frame_reader *reader = NULL;
+    char error[256];
+    assert_int_equal(sky_frame_reader_open(frame_path, &reader, error, sizeof error), SKY_ERR_IO);
+
+    code = cli_run(dir,
+                   (const char *const[]){"run", pattern, "--frame", frame_path, "--layout",
+                                         "strip:8", "--device", "0", "--frames", "2", NULL},
+                   120, &err);
+    if (code != 0) fail_msg("sky run --device 0 exited with %d:\n%s", code, err);
+    free(err);
+    assert_int_equal(sky_frame_reader_open(frame_path, &reader, error, sizeof error), SKY_OK);
+    uint8_t pixels[24];
+    uint64_t frame = 0;
+    assert_int_equal(
+        sky_frame_reader_read(reader, pixels, sizeof pixels, &frame, error, sizeof error), SKY_OK);
+    assert_int_equal(frame, 2);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(pixels[3 * i], 51);
+        assert_int_equal(pixels[3 * i + 1], 102);
+        assert_int_equal(pixels[3 * i + 2], 153);
+    }
+    sky_frame_reader_free(reader);
+    cli_tmpdir_remove(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_watch),
-        cmocka_unit_test(test_frames_match_evaluator),
-        cmocka_unit_test(test_sigint),
-        cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_watch),  cmocka_unit_test(test_frames_match_evaluator),
+        cmocka_unit_test(test_sigint), cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_device),
     };
     return cmocka_run_group_tests_name("cli_run", tests, NULL, NULL);
 }
