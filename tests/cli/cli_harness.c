@@ -28,6 +28,34 @@
 
 extern char **environ;
 
+/* Children started and not yet reaped, so a failed test can kill what it left running. */
+#define CLI_MAX_CHILDREN 64
+static pid_t cli_children[CLI_MAX_CHILDREN];
+
+static void cli_child_add(pid_t pid) {
+    for (int i = 0; i < CLI_MAX_CHILDREN; i++)
+        if (cli_children[i] == 0) {
+            cli_children[i] = pid;
+            return;
+        }
+}
+
+static void cli_child_reaped(pid_t pid) {
+    for (int i = 0; i < CLI_MAX_CHILDREN; i++)
+        if (cli_children[i] == pid) cli_children[i] = 0;
+}
+
+int cli_kill_children(void **state) {
+    (void)state;
+    for (int i = 0; i < CLI_MAX_CHILDREN; i++) {
+        if (cli_children[i] == 0) continue;
+        kill(cli_children[i], SIGKILL);
+        waitpid(cli_children[i], NULL, 0);
+        cli_children[i] = 0;
+    }
+    return 0;
+}
+
 const char *cli_binary(void) {
     const char *path = getenv("SKY_CLI");
     if (!path || !path[0]) fail_msg("SKY_CLI is not set: run this test through ctest");
@@ -125,6 +153,7 @@ void cli_spawn(cli_proc *proc, const char *dir, const char *const *args) {
     int err = posix_spawn(&proc->pid, argv[0], &actions, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     if (err != 0) fail_msg("cannot start %s: %s", argv[0], strerror(err));
+    cli_child_add(proc->pid);
 }
 
 bool cli_alive(cli_proc *proc) {
@@ -132,6 +161,7 @@ bool cli_alive(cli_proc *proc) {
     pid_t got = waitpid(proc->pid, &proc->status, WNOHANG);
     if (got == proc->pid) {
         proc->exited = true;
+        cli_child_reaped(proc->pid);
         return false;
     }
     return true;
@@ -144,6 +174,7 @@ bool cli_wait(cli_proc *proc, double timeout_s) {
             kill(proc->pid, SIGKILL);
             waitpid(proc->pid, &proc->status, 0);
             proc->exited = true;
+            cli_child_reaped(proc->pid);
             return false;
         }
         cli_sleep_ms(5);

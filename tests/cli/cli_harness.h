@@ -44,6 +44,8 @@ void cli_spawn(cli_proc *proc, const char *dir, const char *const *args);
 bool cli_wait(cli_proc *proc, double timeout_s);
 /* True while the process has not exited (reaps it when it has). */
 bool cli_alive(cli_proc *proc);
+/* A cmocka teardown: kills and reaps every child a (failed) test left running. */
+int cli_kill_children(void **state);
 /* Exit code, or 128 + signal number when killed by a signal. */
 int cli_exit_code(const cli_proc *proc);
 

@@ -268,5 +268,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_compile_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
     };
-    return cmocka_run_group_tests_name("cli_options", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("cli_options", tests, NULL, cli_kill_children);
 }

@@ -286,5 +286,5 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_gif_frames),
     };
     return cmocka_run_group_tests_name(use_gpu ? "cli_preview_gpu" : "cli_preview_cpu", tests, NULL,
-                                       NULL);
+                                       cli_kill_children);
 }

@@ -352,9 +352,11 @@ static void test_device(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_watch),  cmocka_unit_test(test_frames_match_evaluator),
-        cmocka_unit_test(test_sigint), cmocka_unit_test(test_duration),
-        cmocka_unit_test(test_device),
+        cmocka_unit_test_teardown(test_watch, cli_kill_children),
+        cmocka_unit_test_teardown(test_frames_match_evaluator, cli_kill_children),
+        cmocka_unit_test_teardown(test_sigint, cli_kill_children),
+        cmocka_unit_test_teardown(test_duration, cli_kill_children),
+        cmocka_unit_test_teardown(test_device, cli_kill_children),
     };
     return cmocka_run_group_tests_name("cli_run", tests, NULL, NULL);
 }
