@@ -565,11 +565,11 @@ static int config_parse(drv_config *config, cfg_parse *p, char *err, size_t err_
         snprintf(err, err_len, "%s: out of memory", p->name);
         return -1;
     }
-    if (p->err[0]) {
+    if (p->err[0] && !(rc > 0 && rc < p->err_line)) {
         snprintf(err, err_len, "%s:%d: %s", p->name, p->err_line, p->err);
         return -1;
     }
-    if (rc > 0) {
+    if (rc > 0) { /* inih's own error came first */
         snprintf(err, err_len,
                  "%s:%d: syntax error: expected `[section]`, `key = value` or a comment", p->name,
                  rc);

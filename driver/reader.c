@@ -105,8 +105,9 @@ static void source_go_stale(frame_source *s, uint64_t now, const char *why) {
     if (s->phase != SRC_LIVE) return;
     s->phase = SRC_HOLD;
     s->stale_since_ns = now;
-    source_status(s, "%s: %s; holding the last frame %.1f s, then fading to black over %.1f s",
-                  s->path, why, s->hold_ns / 1e9, s->fade_ns / 1e9);
+    s->status[0] = '\0'; /* the next status line is news again */
+    drv_log("%s: %s; holding the last frame %.1f s, then fading to black over %.1f s", s->path, why,
+            s->hold_ns / 1e9, s->fade_ns / 1e9);
 }
 
 /* Takes the layout of the newly attached file; a change resets the frame. */
@@ -277,7 +278,7 @@ static void source_level(frame_source *s, uint64_t now, src_frame *out) {
         out->level = 0;
     }
     if (phase == SRC_BLACK && s->phase != SRC_BLACK)
-        source_status(s, "%s: faded to black; sending black until a writer returns", s->path);
+        drv_log("%s: faded to black; sending black until a writer returns", s->path);
     s->phase = phase;
     out->phase = phase;
 }

@@ -579,7 +579,9 @@ static void test_opc_limits(void **state) {
     config_free(&cfg);
 }
 
-int main(void) {
+/* An optional argument runs only the tests matching it (cmocka's filter). */
+int main(int argc, char **argv) {
+    if (argc > 1) cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sacn_unicast_and_terminate),
         cmocka_unit_test(test_sacn_512_slots_with_sync),

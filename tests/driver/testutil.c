@@ -83,7 +83,8 @@ int tu_tcp_listen(uint16_t *port) {
     assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
     struct sockaddr_in sin;
     tu_loopback(&sin, *port);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    if (bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0)
+        fail_msg("bind 127.0.0.1:%u: %s", *port, strerror(errno));
     assert_int_equal(listen(fd, 4), 0);
     socklen_t len = sizeof sin;
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
@@ -127,16 +128,26 @@ void tu_output_send(output *o, const uint8_t *frame) {
     output_submit(o, PIPE_SCALE_ONE, 0);
 }
 
-void tu_writer_pattern(uint8_t *rgb, uint32_t leds, uint64_t n, uint8_t tag) {
+void tu_wait_sent(output *o, uint64_t frames) {
+    uint64_t end = tu_now_ms() + 5000;
+    while (atomic_load(&o->stats.frames) < frames) {
+        if (tu_now_ms() > end)
+            fail_msg("the output sent %llu frames, expected %llu",
+                     (unsigned long long)atomic_load(&o->stats.frames), (unsigned long long)frames);
+        tu_sleep_ms(2);
+    }
+}
+
+void tu_writer_pattern(uint8_t *rgb, uint32_t leds, uint64_t n, uint8_t tag, bool animate) {
     for (uint32_t i = 0; i < leds; i++) {
         rgb[(size_t)i * 3] = 200;
-        rgb[(size_t)i * 3 + 1] = (uint8_t)((3u * i + n) & 255);
+        rgb[(size_t)i * 3 + 1] = animate ? (uint8_t)((3u * i + n) & 255) : 100;
         rgb[(size_t)i * 3 + 2] = tag;
     }
 }
 
 static void tu_writer_child(const char *path, uint32_t strips, uint32_t per_strip, uint32_t fps,
-                            uint8_t tag) {
+                            uint8_t tag, bool animate) {
     uint32_t leds = strips * per_strip;
     uint32_t *sizes = malloc(strips * sizeof *sizes);
     float *xy = malloc((size_t)leds * 2 * sizeof *xy);
@@ -169,7 +180,7 @@ static void tu_writer_child(const char *path, uint32_t strips, uint32_t per_stri
     for (;;) {
         uint64_t f = 0;
         uint8_t *slot = sky_frame_writer_begin(w, &f);
-        tu_writer_pattern(slot, leds, f, tag);
+        tu_writer_pattern(slot, leds, f, tag, animate);
         sky_frame_writer_publish(w);
         uint64_t ns = (uint64_t)next.tv_nsec + period_ns;
         next.tv_sec += (time_t)(ns / 1000000000ull);
@@ -179,14 +190,34 @@ static void tu_writer_child(const char *path, uint32_t strips, uint32_t per_stri
     }
 }
 
+static pid_t tu_children[64];
+static size_t tu_child_count;
+
+static void tu_track(pid_t pid) {
+    if (tu_child_count < sizeof tu_children / sizeof tu_children[0])
+        tu_children[tu_child_count++] = pid;
+}
+
+void tu_reap_all(void) {
+    for (size_t i = 0; i < tu_child_count; i++) tu_reap(tu_children[i]);
+    tu_child_count = 0;
+}
+
 pid_t tu_spawn_writer(const char *path, uint32_t strips, uint32_t per_strip, uint32_t fps,
-                      uint8_t tag) {
+                      uint8_t tag, bool animate) {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        tu_writer_child(path, strips, per_strip, fps, tag);
+        /* cmocka's crash handlers must not run the test harness on in this child
+         * (a writer may die of SIGBUS when a test truncates its file). */
+        int sigs[] = {SIGBUS, SIGSEGV, SIGILL, SIGFPE, SIGABRT, SIGTERM, SIGINT};
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], SIG_DFL);
+        /* Nor may it hold the test's sockets open (a closed listener must really close). */
+        closefrom(3);
+        tu_writer_child(path, strips, per_strip, fps, tag, animate);
         _exit(0);
     }
+    tu_track(pid);
     return pid;
 }
 
@@ -201,6 +232,7 @@ pid_t tu_spawn_driver(const char *const *argv, const char *log_path) {
         execv(SKY_DRIVER_BIN, (char *const *)argv);
         _exit(6);
     }
+    tu_track(pid);
     return pid;
 }
 
@@ -218,7 +250,9 @@ int tu_wait(pid_t pid, int timeout_ms) {
 
 void tu_reap(pid_t pid) {
     if (pid <= 0) return;
-    if (waitpid(pid, NULL, WNOHANG) == pid) return;
+    int status;
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid || r < 0) return; /* reaped now, or already reaped */
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
 }

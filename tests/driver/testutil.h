@@ -33,18 +33,24 @@ output *tu_output(const char *url, uint32_t leds);
 /* Runs stage one and hands one frame to the output at full scale. */
 void tu_output_send(output *o, const uint8_t *frame);
 
-/* The frame pattern of tu_spawn_writer: LED i of frame n = (200, (3i + n) & 255, tag). */
-void tu_writer_pattern(uint8_t *rgb, uint32_t leds, uint64_t n, uint8_t tag);
+/* Waits (up to 5 s) until the output's thread has sent `frames` frames in all. */
+void tu_wait_sent(output *o, uint64_t frames);
+/* The frame pattern of tu_spawn_writer: LED i of frame n = (200, (3i + n) & 255, tag);
+ * with animate false, (200, 100, tag) whatever n. */
+void tu_writer_pattern(uint8_t *rgb, uint32_t leds, uint64_t n, uint8_t tag, bool animate);
 /* A child process that creates the frame file at `path` (strips x per_strip LEDs)
  * and publishes tu_writer_pattern frames at fps until killed. */
 pid_t tu_spawn_writer(const char *path, uint32_t strips, uint32_t per_strip, uint32_t fps,
-                      uint8_t tag);
+                      uint8_t tag, bool animate);
 /* Starts the sky-driver binary with argv (argv[0] ignored), stderr and stdout into log_path. */
 pid_t tu_spawn_driver(const char *const *argv, const char *log_path);
 /* Waits up to timeout_ms for the child; returns its wait status or -1. */
 int tu_wait(pid_t pid, int timeout_ms);
 /* Kills (SIGKILL) and reaps a child if it is still there. */
 void tu_reap(pid_t pid);
+/* Kills and reaps every child tu_spawn_* started that is still there (test teardown:
+ * a failed test must not leave writers or drivers running). */
+void tu_reap_all(void);
 /* A malloc'd copy of a whole file ("" when missing). */
 char *tu_read_text(const char *path);
 /* Waits up to timeout_ms until the file contains `needle`. */
