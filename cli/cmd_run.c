@@ -408,9 +408,11 @@ static bool run_check_device(const run_options *o) {
     for (size_t i = 0; i < count; i++) chosen = chosen || devices[i].chosen;
     if (!chosen) {
         const char *selector = o->common.device ? o->common.device : getenv(SKY_DEVICE_ENV);
-        fprintf(stderr, "%s: no usable Vulkan device matches `%s`%s; the devices are:\n", RUN_CMD,
-                selector ? selector : "",
-                o->common.device ? " (--device)" : " ($" SKY_DEVICE_ENV ")");
+        if (selector && selector[0])
+            fprintf(stderr, "%s: no usable Vulkan device matches `%s`%s; the devices are:\n",
+                    RUN_CMD, selector, o->common.device ? " (--device)" : " ($" SKY_DEVICE_ENV ")");
+        else
+            fprintf(stderr, "%s: no usable Vulkan device (none has a compute queue):\n", RUN_CMD);
         for (size_t i = 0; i < count; i++)
             fprintf(stderr, "  %u: %s (%s)%s\n", devices[i].index, devices[i].name,
                     sky_device_type_str(devices[i].type),
