@@ -408,7 +408,9 @@ static bool run_check_device(const run_options *o) {
     for (size_t i = 0; i < count; i++) chosen = chosen || devices[i].chosen;
     if (!chosen) {
         const char *selector = o->common.device ? o->common.device : getenv(SKY_DEVICE_ENV);
-        if (selector && selector[0])
+        if (error[0]) /* the runtime's own explanation, when it gives one */
+            fprintf(stderr, "%s: %s:\n", RUN_CMD, error);
+        else if (selector && selector[0])
             fprintf(stderr, "%s: no usable Vulkan device matches `%s`%s; the devices are:\n",
                     RUN_CMD, selector, o->common.device ? " (--device)" : " ($" SKY_DEVICE_ENV ")");
         else
