@@ -1,11 +1,78 @@
-/* cmd_devices.c: `sky devices`, being written. */
+/*
+ * cmd_devices.c - `sky devices`: the Vulkan devices the runtime can use.
+ *
+ * One line per physical device: its index (what --device N takes), name,
+ * type, Vulkan version, whether it can import host memory (zero-copy
+ * publishing into the frame file) and which one `sky run` would choose for
+ * the given --device / $SKY_DEVICE. Exit code 2 when there is no device.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "sky/runtime.h"
+
+static void devices_usage(FILE *out) {
+    fprintf(out,
+            "usage: sky devices [--device N|NAME]\n\n"
+            "Lists the Vulkan devices; `*` marks the one the runtime would use.\n"
+            "  --device N|NAME  show which device this selector picks (default: $" SKY_DEVICE_ENV
+            ", else the best: discrete > integrated > virtual > cpu)\n");
+}
+
+static void devices_print(const sky_vk_device_info *d) {
+    char version[32];
+    /* VK_MAKE_API_VERSION's encoding: variant:3 major:7 minor:10 patch:12 */
+    snprintf(version, sizeof version, "%u.%u.%u", (d->api_version >> 22) & 0x7fu,
+             (d->api_version >> 12) & 0x3ffu, d->api_version & 0xfffu);
+    printf("%c %-5u %-40s %-10s %-8s %-9s %s\n", d->chosen ? '*' : ' ', d->index, d->name,
+           sky_device_type_str(d->type), version, d->has_compute ? "yes" : "no",
+           d->has_external_memory_host ? "zero-copy" : "copy");
+}
 
 int cmd_devices(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "sky devices: not built yet\n");
-    return 2;
+    const char *selector = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            devices_usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
+            selector = argv[++i];
+        } else if (strncmp(argv[i], "--device=", 9) == 0) {
+            selector = argv[i] + 9;
+        } else {
+            fprintf(stderr, "sky devices: unknown argument `%s`\n", argv[i]);
+            devices_usage(stderr);
+            return 2;
+        }
+    }
+    sky_vk_device_info *devices = NULL;
+    size_t count = 0;
+    char error[512] = "";
+    sky_status status = sky_vk_list_devices(selector, &devices, &count, error, sizeof error);
+    if (status != SKY_OK) {
+        fprintf(stderr, "sky devices: %s\n", error);
+        return 2;
+    }
+    printf("  %-5s %-40s %-10s %-8s %-9s %s\n", "index", "name", "type", "vulkan", "compute",
+           "publish");
+    bool any_chosen = false;
+    for (size_t i = 0; i < count; i++) {
+        devices_print(&devices[i]);
+        any_chosen |= devices[i].chosen;
+    }
+    const char *effective = selector && selector[0] ? selector : getenv(SKY_DEVICE_ENV);
+    if (!any_chosen) {
+        fprintf(stderr, "sky devices: %s\n", error[0] ? error : "no usable device");
+        free(devices);
+        return 2;
+    }
+    if (effective && effective[0])
+        printf("\n* chosen for `%s`%s\n", effective,
+               selector && selector[0] ? "" : " ($" SKY_DEVICE_ENV ")");
+    else
+        printf("\n* chosen automatically (override with --device N|NAME or $" SKY_DEVICE_ENV ")\n");
+    free(devices);
+    return 0;
 }

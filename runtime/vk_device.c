@@ -407,9 +407,9 @@ sky_status sky_vk_list_devices(const char *selector, sky_vk_device_info **device
     if (status != SKY_OK) return status;
     uint32_t n = 0;
     long chosen = -1;
-    char ignored[256];
-    status = dev_list(instance, selector, devices, NULL, &n, &chosen, ignored, sizeof ignored);
-    if (status != SKY_OK) vkrt_error(error, error_len, "%s", ignored);
+    if (error && error_len) error[0] = '\0';
+    /* With SKY_OK and nothing chosen, `error` says why the selector matched nothing. */
+    status = dev_list(instance, selector, devices, NULL, &n, &chosen, error, error_len);
     *count = n;
     vkDestroyInstance(instance, NULL);
     return status;

@@ -467,6 +467,15 @@ sky_status sky_runtime_set_program_spirv(sky_runtime *rt, const sky_program *pro
     return vkrt_runtime_set_kernel(rt, &source, error, error_len);
 }
 
+sky_status sky_runtime_restart(sky_runtime *rt, char *error, size_t error_len) {
+    sky_status status = rt_check_usable(rt, error, error_len);
+    if (status != SKY_OK) return status;
+    rt->program_frame = 0;
+    /* Queue order puts the clear after the frames in flight and before the next one. */
+    rt->clear_pending = true;
+    return SKY_OK;
+}
+
 /* ------------------------------------------------------------------ frames */
 
 static void rt_stage_add(sky_runtime_stage *stage, uint64_t ns) {

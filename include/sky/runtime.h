@@ -84,7 +84,8 @@ typedef struct sky_vk_device_info {
  * index or a case-insensitive name substring; NULL: $SKY_DEVICE, else the
  * best by type, discrete > integrated > virtual > CPU, that has a compute
  * queue) and only decides which entry has `chosen` set; a selector matching
- * nothing leaves every `chosen` false and still returns SKY_OK. Without a
+ * nothing leaves every `chosen` false, still returns SKY_OK and writes why into
+ * `error` (which is otherwise left empty). Without a
  * Vulkan loader or with no device returns SKY_ERR_NO_DEVICE with
  * SKY_NO_DEVICE_MESSAGE (and the detail) in `error`. Free *devices with free().
  */
@@ -170,6 +171,13 @@ sky_status sky_runtime_set_program(sky_runtime *runtime, const sky_program *prog
 sky_status sky_runtime_set_program_spirv(sky_runtime *runtime, const sky_program *program,
                                          const uint32_t *words, size_t word_count, char *error,
                                          size_t error_len);
+
+/*
+ * Starts the current program over: the next frame is its frame 0 and reads
+ * black as `prev` (as after set_program of a new program). Frames already in
+ * flight are not affected. For restarting a pattern and for tests.
+ */
+sky_status sky_runtime_restart(sky_runtime *runtime, char *error, size_t error_len);
 
 /*
  * Renders one frame at time `t` (seconds since the pattern started), `dt`
