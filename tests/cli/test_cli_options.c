@@ -4,8 +4,8 @@
  * documented exit status (1 pattern errors, 2 usage or system errors):
  * --set clamping (checked in the rendered colours), vector params, unknown
  * params with did-you-mean, malformed --set, bad layouts, compile errors,
- * missing files and usage errors. Needs no Vulkan device: rendering goes
- * through `preview --cpu`, and every `sky run` here fails before the device.
+ * missing files and usage errors; and `preview --term` output. Needs no Vulkan device: rendering
+ * goes through `preview --cpu`, and every `sky run` here fails before the device.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -259,6 +259,35 @@ static void test_usage_errors(void **state) {
     free(err);
 }
 
+/* --term: truecolor half blocks, one redraw per frame (t = 0 and 0.1 before 0.2 s), cursor back. */
+static void test_term(void **state) {
+    fixture *f = *state;
+    cli_proc proc;
+    cli_spawn(&proc, f->dir,
+              (const char *const[]){"preview", f->pattern, "--cpu", "--term", "--layout",
+                                    "grid:30x10", "--set", "tint=1,0.5,0.25", "--duration", "0.2",
+                                    "--fps", "10", NULL});
+    assert_true(cli_wait(&proc, 60));
+    assert_int_equal(cli_exit_code(&proc), 0);
+    char *out = cli_slurp(proc.out_path);
+    size_t homes = 0;
+    for (const char *p = out; (p = strstr(p, "\x1b[H")) != NULL; p++) homes++;
+    assert_int_equal(homes, 2);
+    assert_non_null(strstr(out, "\x1b[?25l"));            /* cursor hidden while drawing */
+    assert_non_null(strstr(out, "\xe2\x96\x80"));         /* upper half blocks */
+    assert_non_null(strstr(out, "\x1b[38;2;128;64;32m")); /* an LED centre: 0.5 * tint */
+    assert_non_null(strstr(out, "\x1b[48;2;10;10;14m"));  /* the background */
+    size_t len = strlen(out);
+    assert_true(len > 8 && strcmp(out + len - 6, "\x1b[?25h") == 0); /* cursor shown at the end */
+    /* At most 80 columns (the fallback size when stdout is not a terminal). */
+    const char *line = strstr(out, "\x1b[H") + 3;
+    size_t cells = 0;
+    for (const char *p = line; *p && *p != '\n'; p++)
+        if ((unsigned char)p[0] == 0xe2 && (unsigned char)p[1] == 0x96) cells++;
+    assert_true(cells > 10 && cells <= 80);
+    free(out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_set_clamps, setup, teardown),
@@ -267,6 +296,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_bad_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compile_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_term, setup, teardown),
     };
     return cmocka_run_group_tests_name("cli_options", tests, NULL, cli_kill_children);
 }
