@@ -4,8 +4,9 @@
  * documented exit status (1 pattern errors, 2 usage or system errors):
  * --set clamping (checked in the rendered colours), vector params, unknown
  * params with did-you-mean, malformed --set, bad layouts, compile errors,
- * missing files and usage errors; and `preview --term` output. Needs no Vulkan device: rendering
- * goes through `preview --cpu`, and every `sky run` here fails before the device.
+ * missing files and usage errors; and `preview --term` output. Needs no
+ * Vulkan device: rendering goes through `preview --cpu`, and every `sky run`
+ * here fails before the device.
  */
 #include <setjmp.h>
 #include <stdarg.h>
