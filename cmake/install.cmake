@@ -26,5 +26,8 @@ foreach(path IN LISTS SKY_SHADERC_PATHS)
     string(APPEND SKY_PC_LIBS " -l:${archive}")
 endforeach()
 string(APPEND SKY_PC_LIBS " -Wl,--end-group -lstdc++ -lpthread -lm")
+# Relocatable: the prefix is found from the .pc file's own place, so
+# `cmake --install build --prefix ANYWHERE` works.
+file(RELATIVE_PATH SKY_PC_TO_PREFIX /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/sky.pc.in ${PROJECT_BINARY_DIR}/sky.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/sky.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
