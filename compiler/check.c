@@ -22,141 +22,20 @@
  * (SKY_MAX_NODES), a bound on the recursion depth of lowering summed over
  * inlined calls, and a bound on the total lowering work.
  *
- * Built-ins are a table: direct ops map component-wise onto ops.def rows;
- * the rest (length, hsv, fbm, ...) are expanded here exactly as the spec
- * writes them.
+ * Built-in functions are expanded in builtins.c; check_int.h holds what the
+ * two files share.
  */
-#include "check.h"
-
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "check_int.h"
+
 /* Lowering recursion, summed over inlined calls (each level costs a few C frames). */
 #define CHECK_MAX_DEPTH (SKY_MAX_NESTING * 4)
 /* Lowering steps (expression visits and inlined locals): far above any real pattern. */
 #define CHECK_MAX_STEPS (1u << 22)
-#define PI_D            3.14159265358979323846
-#define E_D             2.71828182845904523536
-
-static const char *const bool_help = "write `cond ? 1 : 0` to turn a `bool` into a number";
-
-/* ---------------------------------------------------------------- values */
-
-typedef enum ty { TY_ERROR, TY_FLOAT, TY_VEC2, TY_VEC3, TY_BOOL } ty;
-
-typedef struct value {
-    uint8_t type; /* ty */
-    node_id n[3];
-} value;
-
-static const value ERR = {TY_ERROR, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
-
-static int width(uint8_t t) {
-    return t == TY_VEC2 ? 2 : t == TY_VEC3 ? 3 : t == TY_ERROR ? 0 : 1;
-}
-
-static uint8_t vec_type(int w) {
-    return w == 1 ? TY_FLOAT : w == 2 ? TY_VEC2 : TY_VEC3;
-}
-
-static const char *type_name(uint8_t t) {
-    static const char *const names[] = {"error", "float", "vec2", "vec3", "bool"};
-    return names[t];
-}
-
-/* Component i of v, a float broadcasting to every component. */
-static node_id comp(value v, int i) {
-    return width(v.type) == 1 ? v.n[0] : v.n[i];
-}
-
-/* ------------------------------------------------------------- built-ins */
-
-typedef enum builtin_kind {
-    B_MAP1,
-    B_MAP2,
-    B_MAP3,
-    B_ATAN,
-    B_LENGTH,
-    B_NORMALIZE,
-    B_DISTANCE,
-    B_DOT,
-    B_CROSS,
-    B_VEC2,
-    B_VEC3,
-    B_HSV,
-    B_PALETTE,
-    B_WAVE,
-    B_TRIANGLE,
-    B_SQUARE,
-    B_SAW,
-    B_TIME,
-    B_HASH,
-    B_NOISE,
-    B_FBM,
-} builtin_kind;
-
-typedef struct builtin {
-    const char *name;
-    uint8_t kind; /* builtin_kind */
-    uint8_t min_args, max_args;
-    uint16_t op; /* B_MAP*: the op applied per component */
-    const char *usage;
-} builtin;
-
-static const builtin builtins[] = {
-    {"sin", B_MAP1, 1, 1, OP_SIN, "sin(x)"},
-    {"cos", B_MAP1, 1, 1, OP_COS, "cos(x)"},
-    {"tan", B_MAP1, 1, 1, OP_TAN, "tan(x)"},
-    {"asin", B_MAP1, 1, 1, OP_ASIN, "asin(x)"},
-    {"acos", B_MAP1, 1, 1, OP_ACOS, "acos(x)"},
-    {"atan", B_ATAN, 1, 2, OP_ATAN, "atan(x)` or `atan(y, x)"},
-    {"sinh", B_MAP1, 1, 1, OP_SINH, "sinh(x)"},
-    {"cosh", B_MAP1, 1, 1, OP_COSH, "cosh(x)"},
-    {"tanh", B_MAP1, 1, 1, OP_TANH, "tanh(x)"},
-    {"exp", B_MAP1, 1, 1, OP_EXP, "exp(x)"},
-    {"exp2", B_MAP1, 1, 1, OP_EXP2, "exp2(x)"},
-    {"log", B_MAP1, 1, 1, OP_LOG, "log(x)"},
-    {"log2", B_MAP1, 1, 1, OP_LOG2, "log2(x)"},
-    {"sqrt", B_MAP1, 1, 1, OP_SQRT, "sqrt(x)"},
-    {"inversesqrt", B_MAP1, 1, 1, OP_INVERSESQRT, "inversesqrt(x)"},
-    {"abs", B_MAP1, 1, 1, OP_ABS, "abs(x)"},
-    {"sign", B_MAP1, 1, 1, OP_SIGN, "sign(x)"},
-    {"floor", B_MAP1, 1, 1, OP_FLOOR, "floor(x)"},
-    {"ceil", B_MAP1, 1, 1, OP_CEIL, "ceil(x)"},
-    {"round", B_MAP1, 1, 1, OP_ROUND, "round(x)"},
-    {"trunc", B_MAP1, 1, 1, OP_TRUNC, "trunc(x)"},
-    {"fract", B_MAP1, 1, 1, OP_FRACT, "fract(x)"},
-    {"radians", B_MAP1, 1, 1, OP_RADIANS, "radians(x)"},
-    {"degrees", B_MAP1, 1, 1, OP_DEGREES, "degrees(x)"},
-    {"pow", B_MAP2, 2, 2, OP_POW, "pow(x, y)"},
-    {"mod", B_MAP2, 2, 2, OP_MOD, "mod(x, y)"},
-    {"min", B_MAP2, 2, 2, OP_MIN, "min(a, b)"},
-    {"max", B_MAP2, 2, 2, OP_MAX, "max(a, b)"},
-    {"step", B_MAP2, 2, 2, OP_STEP, "step(edge, x)"},
-    {"clamp", B_MAP3, 3, 3, OP_CLAMP, "clamp(x, lo, hi)"},
-    {"mix", B_MAP3, 3, 3, OP_MIX, "mix(a, b, t)"},
-    {"smoothstep", B_MAP3, 3, 3, OP_SMOOTHSTEP, "smoothstep(e0, e1, x)"},
-    {"length", B_LENGTH, 1, 1, 0, "length(v)"},
-    {"normalize", B_NORMALIZE, 1, 1, 0, "normalize(v)"},
-    {"distance", B_DISTANCE, 2, 2, 0, "distance(a, b)"},
-    {"dot", B_DOT, 2, 2, 0, "dot(a, b)"},
-    {"cross", B_CROSS, 2, 2, 0, "cross(a, b)"},
-    {"vec2", B_VEC2, 1, 2, 0, "vec2(a, b)` or `vec2(a)"},
-    {"vec3", B_VEC3, 1, 3, 0, "vec3(a, b, c)` or `vec3(a)"},
-    {"rgb", B_VEC3, 1, 3, 0, "rgb(r, g, b)"},
-    {"hsv", B_HSV, 3, 3, 0, "hsv(h, s, v)"},
-    {"palette", B_PALETTE, 5, 5, 0, "palette(t, a, b, c, d)"},
-    {"wave", B_WAVE, 1, 1, 0, "wave(x)"},
-    {"triangle", B_TRIANGLE, 1, 1, 0, "triangle(x)"},
-    {"square", B_SQUARE, 2, 2, 0, "square(x, duty)"},
-    {"saw", B_SAW, 1, 1, 0, "saw(x)"},
-    {"time", B_TIME, 1, 1, 0, "time(period)"},
-    {"hash", B_HASH, 1, 3, 0, "hash(a)`, `hash(a, b)`, `hash(a, b, c)` or `hash(p)"},
-    {"noise", B_NOISE, 1, 1, 0, "noise(p)"},
-    {"fbm", B_FBM, 2, 2, 0, "fbm(p, octaves)"},
-};
 
 typedef struct input_name {
     const char *name;
@@ -175,39 +54,7 @@ static const struct {
     double value;
 } constants[] = {{"pi", PI_D}, {"tau", 2 * PI_D}, {"e", E_D}};
 
-/* ------------------------------------------------------------- symbols */
-
-typedef enum sym_kind {
-    SYM_INPUT,
-    SYM_CONST,
-    SYM_PREV,
-    SYM_BUILTIN,
-    SYM_REDUCTION, /* built in */
-    SYM_PARAM,
-    SYM_LET,
-    SYM_FN,
-    SYM_POISON, /* declared */
-} sym_kind;
-
-typedef struct sym {
-    const char *name;
-    sym_kind kind;
-    bool defined;         /* declared symbols: their declaration has been processed */
-    uint16_t op;          /* SYM_INPUT */
-    double constant;      /* SYM_CONST */
-    const builtin *fn;    /* SYM_BUILTIN */
-    const ast_decl *decl; /* declared symbols: the first declaration of the name */
-    value val;            /* SYM_PARAM, SYM_LET */
-    uint32_t id;          /* SYM_FN: identifies it in memo keys */
-    uint32_t frame_size;  /* SYM_FN: local slots its body needs */
-} sym;
-
-/* A string -> pointer map (open addressing, power-of-two size, at most half full). */
-typedef struct name_map {
-    const char **keys;
-    void **vals;
-    uint32_t cap, count;
-} name_map;
+/* ----------------------------------------------------------- name maps */
 
 static uint32_t hash_name(const char *s) {
     uint32_t h = 2166136261u;
@@ -240,67 +87,11 @@ static bool map_put(arena *a, name_map *m, const char *key, void *val) {
     return true;
 }
 
-/* ------------------------------------------------------- memo of fn calls */
-
-typedef struct memo_entry {
-    struct memo_entry *next;
-    uint32_t hash, len;
-    uint32_t *key;
-    value result;
-} memo_entry;
-
-/* ------------------------------------------------------------- checker */
-
-typedef struct local {
-    const char *name;
-    int32_t slot;
-} local;
-
-typedef struct checker {
-    arena *a;
-    diag_list *d;
-    graph *g;
-    const ast_program *prog;
-    name_map globals;
-    const ast_decl *cur_decl;
-    const ast_decl *self_reported; /* the declaration whose self-reference was reported */
-    /* resolution */
-    local *locals; /* reduction variables in scope, innermost last */
-    uint32_t nlocals, locals_cap;
-    const name_map *fn_params; /* parameters of the fn being resolved */
-    uint32_t next_slot, max_slots;
-    /* lowering */
-    value *stack; /* local slots of the active frames (malloc'd) */
-    size_t stack_len, stack_cap;
-    uint32_t depth;
-    uint64_t steps;
-    memo_entry **memo;
-    uint32_t memo_cap, memo_count;
-    uint32_t *key_buf; /* scratch for memo keys (malloc'd) */
-    uint32_t key_cap;
-    uint32_t fn_count;
-    /* results */
-    sky_param_info *params;
-    uint32_t param_count, param_slots;
-    const ast_decl *first_out;
-    value out;
-    bool fatal; /* a limit was hit or memory ran out: stop lowering */
-    bool nomem;
-} checker;
-
-/* The active inlined call: its slots start at `base` in the checker's stack. */
-typedef struct frame {
-    size_t base;
-    const ast_expr *call; /* the call being inlined, NULL at the top level */
-} frame;
-
 static value lower(checker *ck, const frame *f, const ast_expr *e);
 
 /* Reports an error; inside an inlined function, a note points at the call. */
-static bool ck_error(checker *ck, const frame *f, const char *code, uint32_t start, uint32_t end,
-                     const char *help, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-static bool ck_error(checker *ck, const frame *f, const char *code, uint32_t start, uint32_t end,
-                     const char *help, const char *fmt, ...) {
+bool ck_error(checker *ck, const frame *f, const char *code, uint32_t start, uint32_t end,
+              const char *help, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     bool kept = diag_verror(ck->d, code, start, end, help, fmt, ap);
@@ -333,7 +124,7 @@ static void fail_limit(checker *ck, const char *code, const char *help, const ch
 }
 
 /* A graph node; GRAPH_NONE (and the checker stops) at the node limit or without memory. */
-static node_id mk(checker *ck, sky_op op, node_id a, node_id b, node_id c, double imm) {
+node_id ck_mk(checker *ck, sky_op op, node_id a, node_id b, node_id c, double imm) {
     if (ck->fatal) return GRAPH_NONE;
     int arity = sky_op_table[op].arity;
     if ((arity > 0 && a == GRAPH_NONE) || (arity > 1 && b == GRAPH_NONE) ||
@@ -358,69 +149,30 @@ static node_id mk(checker *ck, sky_op op, node_id a, node_id b, node_id c, doubl
     return GRAPH_NONE;
 }
 
-static node_id mk1(checker *ck, sky_op op, node_id a) {
-    return mk(ck, op, a, GRAPH_NONE, GRAPH_NONE, 0);
-}
-static node_id mk2(checker *ck, sky_op op, node_id a, node_id b) {
-    return mk(ck, op, a, b, GRAPH_NONE, 0);
-}
-static node_id mk3(checker *ck, sky_op op, node_id a, node_id b, node_id c) {
-    return mk(ck, op, a, b, c, 0);
-}
-static node_id cst(checker *ck, double v) {
-    return mk(ck, OP_CONST, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, v);
-}
-
-static value scalar(checker *ck, uint8_t type, node_id n) {
-    if (ck->fatal || n == GRAPH_NONE) return ERR;
-    value v = {type, {n, GRAPH_NONE, GRAPH_NONE}};
-    return v;
-}
-
-static value done(const checker *ck, value v) {
-    return ck->fatal ? ERR : v;
-}
-
 /* Applies op per component over w components (operands broadcast). */
-static value map_op(checker *ck, sky_op op, int w, const value *args, int nargs, uint8_t type) {
+value ck_map_op(checker *ck, sky_op op, int w, const value *args, int nargs, uint8_t type) {
     value out = {type, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
     for (int i = 0; i < w; i++) {
         node_id n[3] = {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE};
         for (int k = 0; k < nargs; k++) n[k] = comp(args[k], i);
-        out.n[i] = mk(ck, op, n[0], n[1], n[2], 0);
+        out.n[i] = ck_mk(ck, op, n[0], n[1], n[2], 0);
     }
     return done(ck, out);
-}
-
-static value map1(checker *ck, sky_op op, value a) {
-    return map_op(ck, op, width(a.type), &a, 1, a.type);
-}
-
-static value map2(checker *ck, sky_op op, value a, value b, int w) {
-    value args[2] = {a, b};
-    return map_op(ck, op, w, args, 2, vec_type(w));
-}
-
-static value splat(value v, int w) {
-    value out = {vec_type(w), {v.n[0], v.n[0], v.n[0]}};
-    return out;
 }
 
 /* ------------------------------------------------------- type checks */
 
 /* True for a number (float or vector); a bool is reported at `where`. */
-static bool need_number(checker *ck, const frame *f, const ast_expr *where, value v,
-                        const char *help) {
+bool ck_need_number(checker *ck, const frame *f, const ast_expr *where, value v, const char *help) {
     if (v.type != TY_BOOL) return true;
-    ck_error(ck, f, E_BOOL_AS_NUMBER, where->start, where->end, help ? help : bool_help,
+    ck_error(ck, f, E_BOOL_AS_NUMBER, where->start, where->end, help ? help : CHECK_BOOL_HELP,
              "a `bool` cannot be used as a number");
     return false;
 }
 
 /* True for a float (one number); reports bools and vectors. */
-static bool need_float(checker *ck, const frame *f, const ast_expr *where, value v,
-                       const char *what) {
-    if (!need_number(ck, f, where, v, NULL)) return false;
+bool ck_need_float(checker *ck, const frame *f, const ast_expr *where, value v, const char *what) {
+    if (!ck_need_number(ck, f, where, v, NULL)) return false;
     if (v.type == TY_FLOAT) return true;
     ck_error(ck, f, E_ARGUMENT_TYPE, where->start, where->end,
              "pick one component with a swizzle such as `.x`", "%s must be a `float`, found `%s`",
@@ -432,8 +184,8 @@ static bool need_float(checker *ck, const frame *f, const ast_expr *where, value
  * The common width of numbers combined component-wise, or 0 after reporting a
  * mismatch "mismatched vector sizes <what_fmt with what_arg>".
  */
-static int common_width(checker *ck, const frame *f, const ast_expr *where, const value *v, int n,
-                        const char *code, const char *what_fmt, const char *what_arg) {
+int ck_common_width(checker *ck, const frame *f, const ast_expr *where, const value *v, int n,
+                    const char *code, const char *what_fmt, const char *what_arg) {
     int w = 1;
     uint8_t first = TY_FLOAT;
     for (int i = 0; i < n; i++) {
@@ -454,7 +206,7 @@ static int common_width(checker *ck, const frame *f, const ast_expr *where, cons
 }
 
 /* Finds an input that makes `n` at least `rate`, and names it ("`x`", "the param `speed`"). */
-static const char *dependency_name(checker *ck, node_id n, uint8_t rate) {
+const char *ck_dependency_name(checker *ck, node_id n, uint8_t rate) {
     for (;;) {
         const graph_node *node = graph_get(ck->g, n);
         if (!node) return "an input";
@@ -477,7 +229,7 @@ static const char *dependency_name(checker *ck, node_id n, uint8_t rate) {
 }
 
 /* The highest rate among v's components. */
-static uint8_t value_rate(const checker *ck, value v, node_id *which) {
+uint8_t ck_value_rate(const checker *ck, value v, node_id *which) {
     uint8_t rate = RATE_CONST;
     for (int i = 0; i < width(v.type); i++) {
         const graph_node *node = graph_get(ck->g, v.n[i]);
@@ -583,8 +335,8 @@ static const char *suggest_name(checker *ck, const char *name, bool call) {
             consider(&s, &exact_case, d->name);
     }
     if (call) {
-        for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-            consider(&s, &exact_case, builtins[i].name);
+        for (size_t i = 0; i < check_builtin_count; i++)
+            consider(&s, &exact_case, check_builtins[i].name);
         consider(&s, &exact_case, "prev");
     } else {
         for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
@@ -772,12 +524,13 @@ static value lower_name(checker *ck, const frame *f, const ast_expr *e) {
     const sym *s = e->sym;
     switch (s->kind) {
     case SYM_INPUT:
-        return scalar(ck, TY_FLOAT, mk(ck, s->op, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, 0));
+        return scalar(ck, TY_FLOAT, ck_mk(ck, s->op, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, 0));
     case SYM_CONST:
         return scalar(ck, TY_FLOAT, cst(ck, s->constant));
     case SYM_PREV: {
         value v = {TY_VEC3, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
-        for (int c = 0; c < 3; c++) v.n[c] = mk(ck, OP_PREV, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, c);
+        for (int c = 0; c < 3; c++)
+            v.n[c] = ck_mk(ck, OP_PREV, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, c);
         return done(ck, v);
     }
     case SYM_PARAM:
@@ -791,7 +544,7 @@ static value lower_name(checker *ck, const frame *f, const ast_expr *e) {
 static value lower_unary(checker *ck, const frame *f, const ast_expr *e) {
     value a = lower(ck, f, e->a);
     if (a.type == TY_ERROR) return ERR;
-    if (e->op == TOK_MINUS) return need_number(ck, f, e->a, a, NULL) ? map1(ck, OP_NEG, a) : ERR;
+    if (e->op == TOK_MINUS) return ck_need_number(ck, f, e->a, a, NULL) ? map1(ck, OP_NEG, a) : ERR;
     if (a.type != TY_BOOL) {
         ck_error(ck, f, E_NUMBER_AS_BOOL, e->a->start, e->a->end, "compare it, as in `!(x > 0)`",
                  "`!` takes a `bool`, found `%s`", type_name(a.type));
@@ -845,7 +598,7 @@ static const char *bool_arith_help(checker *ck, const ast_expr *e, bool bool_lef
     const ast_expr *b = bool_left ? e->a : e->b, *other = bool_left ? e->b : e->a;
     bool ordered = b->kind == AST_BINARY &&
                    (b->op == TOK_LT || b->op == TOK_LE || b->op == TOK_GT || b->op == TOK_GE);
-    if (!ordered || !single_line_short(ck, e)) return bool_help;
+    if (!ordered || !single_line_short(ck, e)) return CHECK_BOOL_HELP;
     const char *lhs = quote(ck, b->a), *rhs = quote(ck, b->b), *o = quote(ck, other);
     bool greater = b->op == TOK_GT || b->op == TOK_GE;
     const char *step = diag_fmt(ck->d, "step(%s, %s)", greater ? rhs : lhs, greater ? lhs : rhs);
@@ -860,12 +613,12 @@ static const char *bool_arith_help(checker *ck, const ast_expr *e, bool bool_lef
 static value lower_arith(checker *ck, const frame *f, const ast_expr *e, value l, value r) {
     if (l.type == TY_BOOL || r.type == TY_BOOL) {
         const ast_expr *where = l.type == TY_BOOL ? e->a : e->b;
-        need_number(ck, f, where, l.type == TY_BOOL ? l : r,
-                    bool_arith_help(ck, e, l.type == TY_BOOL));
+        ck_need_number(ck, f, where, l.type == TY_BOOL ? l : r,
+                       bool_arith_help(ck, e, l.type == TY_BOOL));
         return ERR;
     }
     value v[2] = {l, r};
-    int w = common_width(ck, f, e, v, 2, E_VECTOR_SIZES, "for `%s`", lex_token_spelling(e->op));
+    int w = ck_common_width(ck, f, e, v, 2, E_VECTOR_SIZES, "for `%s`", lex_token_spelling(e->op));
     return w ? map2(ck, arith_op(e->op), l, r, w) : ERR;
 }
 
@@ -935,16 +688,16 @@ static value lower_ternary(checker *ck, const frame *f, const ast_expr *e) {
         return ERR;
     }
     if ((a.type == TY_BOOL) != (b.type == TY_BOOL)) {
-        ck_error(ck, f, E_BRANCH_TYPES, e->b->start, e->c->end, bool_help,
+        ck_error(ck, f, E_BRANCH_TYPES, e->b->start, e->c->end, CHECK_BOOL_HELP,
                  "the branches of `?:` have different types: `%s` and `%s`", type_name(a.type),
                  type_name(b.type));
         return ERR;
     }
     value v[2] = {a, b};
-    int w = common_width(ck, f, e, v, 2, E_BRANCH_TYPES, "in the branches of `?:`%s", "");
+    int w = ck_common_width(ck, f, e, v, 2, E_BRANCH_TYPES, "in the branches of `?:`%s", "");
     if (!w) return ERR;
     value args[3] = {c, a, b};
-    return map_op(ck, OP_SELECT, w, args, 3, a.type == TY_BOOL ? TY_BOOL : vec_type(w));
+    return ck_map_op(ck, OP_SELECT, w, args, 3, a.type == TY_BOOL ? TY_BOOL : vec_type(w));
 }
 
 static value lower_swizzle(checker *ck, const frame *f, const ast_expr *e) {
@@ -1011,7 +764,7 @@ static value lower_reduce(checker *ck, const frame *f, const ast_expr *e) {
         value v = lower(ck, f, e->a);
         if (v.type == TY_ERROR) return ERR;
         if (i == 0) {
-            if (!need_number(ck, f, e->a, v, NULL)) return ERR;
+            if (!ck_need_number(ck, f, e->a, v, NULL)) return ERR;
             acc = v;
         } else {
             acc = map2(ck, ops[e->op], acc, v, width(v.type));
@@ -1021,17 +774,6 @@ static value lower_reduce(checker *ck, const frame *f, const ast_expr *e) {
 }
 
 /* ------------------------------------------------------------------ calls */
-
-static const char *arguments_word(uint32_t n) {
-    return n == 1 ? "argument" : "arguments";
-}
-
-static const char *was_were(uint32_t n) {
-    return n == 1 ? "was" : "were";
-}
-
-static value builtin_call(checker *ck, const frame *f, const ast_expr *e, const builtin *b,
-                          value *args);
 
 /* Inlines a user function: its parameters' slots hold the argument values. */
 static value user_call(checker *ck, const frame *f, const ast_expr *e, const sym *s,
@@ -1107,23 +849,6 @@ static value user_call(checker *ck, const frame *f, const ast_expr *e, const sym
     return result;
 }
 
-/* prev(s, l): three prev_at nodes, one per channel. */
-static value prev_at_call(checker *ck, const frame *f, const ast_expr *e, const value *args) {
-    if (e->nargs != 2) {
-        ck_error(ck, f, E_ARITY, e->start, e->end,
-                 "`prev` alone is this LED's previous colour; `prev(s, l)` reads another LED's",
-                 "`prev` takes 2 arguments, but %u %s given", e->nargs, was_were(e->nargs));
-        return ERR;
-    }
-    if (!need_float(ck, f, e->args[0], args[0], "the strip of `prev(s, l)`") ||
-        !need_float(ck, f, e->args[1], args[1], "the LED of `prev(s, l)`"))
-        return ERR;
-    value v = {TY_VEC3, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
-    for (int c = 0; c < 3; c++)
-        v.n[c] = mk(ck, OP_PREV_AT, args[0].n[0], args[1].n[0], GRAPH_NONE, c);
-    return done(ck, v);
-}
-
 static value lower_call(checker *ck, const frame *f, const ast_expr *e) {
     value small[8], *args = small;
     if (e->nargs > 8 && !(args = arena_alloc(ck->a, e->nargs * sizeof *args))) {
@@ -1141,9 +866,9 @@ static value lower_call(checker *ck, const frame *f, const ast_expr *e) {
     case SYM_FN:
         return user_call(ck, f, e, s, args);
     case SYM_BUILTIN:
-        return builtin_call(ck, f, e, s->fn, args);
+        return ck_builtin_call(ck, f, e, s->fn, args);
     case SYM_PREV:
-        return prev_at_call(ck, f, e, args);
+        return ck_prev_at_call(ck, f, e, args);
     default:
         return ERR;
     }
@@ -1205,313 +930,6 @@ static value lower(checker *ck, const frame *f, const ast_expr *e) {
     value v = lower_node(ck, f, e);
     ck->depth--;
     return done(ck, v);
-}
-
-/* ------------------------------------------------------------- built-ins */
-
-/* Every argument is a number (bools reported); false otherwise. */
-static bool numbers(checker *ck, const frame *f, const ast_expr *e, const value *args) {
-    for (uint32_t i = 0; i < e->nargs; i++)
-        if (!need_number(ck, f, e->args[i], args[i], NULL)) return false;
-    return true;
-}
-
-static int args_width(checker *ck, const frame *f, const ast_expr *e, const value *args) {
-    if (!numbers(ck, f, e, args)) return 0;
-    return common_width(ck, f, e, args, (int)e->nargs, E_VECTOR_SIZES, "in the arguments of `%s`",
-                        e->name);
-}
-
-static void wrong_type(checker *ck, const frame *f, const ast_expr *arg, const char *expected,
-                       value v) {
-    ck_error(ck, f, E_ARGUMENT_TYPE, arg->start, arg->end, NULL, "expected %s, found `%s`",
-             expected, type_name(v.type));
-}
-
-/* sqrt(x*x + y*y (+ z*z)), or abs(x) for a float (GLSL's length of a float). */
-static node_id length_of(checker *ck, value v) {
-    int w = width(v.type);
-    if (w == 1) return mk1(ck, OP_ABS, v.n[0]);
-    node_id sum = mk2(ck, OP_MUL, v.n[0], v.n[0]);
-    for (int i = 1; i < w; i++) sum = mk2(ck, OP_ADD, sum, mk2(ck, OP_MUL, v.n[i], v.n[i]));
-    return mk1(ck, OP_SQRT, sum);
-}
-
-/* vec2(...), vec3(...), rgb(...): components of the arguments in order, or one float broadcast. */
-static value construct(checker *ck, const frame *f, const ast_expr *e, const value *args, int n) {
-    if (!numbers(ck, f, e, args)) return ERR;
-    if (e->nargs == 1 && args[0].type == TY_FLOAT) return splat(args[0], n);
-    value out = {vec_type(n), {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
-    int total = 0;
-    for (uint32_t i = 0; i < e->nargs; i++)
-        for (int c = 0; c < width(args[i].type); c++, total++)
-            if (total < 3) out.n[total] = args[i].n[c];
-    if (total != n) {
-        ck_error(ck, f, E_ARITY, e->start, e->end,
-                 diag_fmt(ck->d, "write `%s`", e->sym ? ((const sym *)e->sym)->fn->usage : ""),
-                 "`%s` needs %d components, but its arguments have %d", e->name, n, total);
-        return ERR;
-    }
-    return out;
-}
-
-/* v * mix(1, clamp(abs(fract(h + o) * 6 - 3) - 1, 0, 1), s), with s and v clamped to [0, 1]. */
-static value hsv(checker *ck, const frame *f, const ast_expr *e, const value *args) {
-    static const char *const what[] = {"the hue of `hsv`", "the saturation of `hsv`",
-                                       "the value of `hsv`"};
-    for (int i = 0; i < 3; i++)
-        if (!need_float(ck, f, e->args[i], args[i], what[i])) return ERR;
-    node_id zero = cst(ck, 0), one = cst(ck, 1);
-    node_id s = mk3(ck, OP_CLAMP, args[1].n[0], zero, one);
-    node_id v = mk3(ck, OP_CLAMP, args[2].n[0], zero, one);
-    const double offset[3] = {1.0, 2.0 / 3.0, 1.0 / 3.0};
-    value out = {TY_VEC3, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
-    for (int c = 0; c < 3; c++) {
-        node_id h = mk1(ck, OP_FRACT, mk2(ck, OP_ADD, args[0].n[0], cst(ck, offset[c])));
-        node_id k =
-            mk2(ck, OP_SUB,
-                mk1(ck, OP_ABS, mk2(ck, OP_SUB, mk2(ck, OP_MUL, h, cst(ck, 6)), cst(ck, 3))), one);
-        k = mk3(ck, OP_CLAMP, k, zero, one);
-        out.n[c] = mk2(ck, OP_MUL, v, mk3(ck, OP_MIX, one, k, s));
-    }
-    return done(ck, out);
-}
-
-/* a + b * cos(tau * (c * t + d)), component-wise over vec3 (floats broadcast). */
-static value palette(checker *ck, const frame *f, const ast_expr *e, const value *args) {
-    if (!numbers(ck, f, e, args)) return ERR;
-    for (int i = 0; i < 5; i++) {
-        if (args[i].type == TY_VEC2) {
-            wrong_type(ck, f, e->args[i], "a `float` or a `vec3`", args[i]);
-            return ERR;
-        }
-    }
-    node_id tau = cst(ck, 2 * PI_D);
-    value out = {TY_VEC3, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
-    for (int c = 0; c < 3; c++) {
-        node_id phase =
-            mk2(ck, OP_ADD, mk2(ck, OP_MUL, comp(args[3], c), comp(args[0], c)), comp(args[4], c));
-        node_id wave = mk1(ck, OP_COS, mk2(ck, OP_MUL, tau, phase));
-        out.n[c] = mk2(ck, OP_ADD, comp(args[1], c), mk2(ck, OP_MUL, comp(args[2], c), wave));
-    }
-    return done(ck, out);
-}
-
-/* wave, triangle, saw: expanded per component. */
-static value shape(checker *ck, int kind, value x) {
-    value out = x;
-    for (int i = 0; i < width(x.type); i++) {
-        node_id n = x.n[i];
-        if (kind == B_WAVE) {
-            node_id s = mk1(ck, OP_SIN, mk2(ck, OP_MUL, cst(ck, 2 * PI_D), n));
-            out.n[i] = mk2(ck, OP_ADD, cst(ck, 0.5), mk2(ck, OP_MUL, cst(ck, 0.5), s));
-        } else if (kind == B_TRIANGLE) {
-            node_id u =
-                mk2(ck, OP_SUB, mk2(ck, OP_MUL, cst(ck, 2), mk1(ck, OP_FRACT, n)), cst(ck, 1));
-            out.n[i] = mk2(ck, OP_SUB, cst(ck, 1), mk1(ck, OP_ABS, u));
-        } else {
-            out.n[i] = mk1(ck, OP_FRACT, n);
-        }
-    }
-    return done(ck, out);
-}
-
-/* fract(t / period), with a period that is constant or per frame (so it runs on the host). */
-static value time_call(checker *ck, const frame *f, const ast_expr *e, const value *args) {
-    if (!need_float(ck, f, e->args[0], args[0], "the period of `time`")) return ERR;
-    node_id which = args[0].n[0];
-    if (value_rate(ck, args[0], &which) == RATE_LED) {
-        ck_error(ck, f, E_TIME_PER_LED, e->args[0]->start, e->args[0]->end,
-                 "`time` is computed once per frame on the host; write `fract(t / period)` for "
-                 "a period that changes from LED to LED",
-                 "the period of `time` must not depend on per-LED inputs, but it depends on %s",
-                 dependency_name(ck, which, RATE_LED));
-        return ERR;
-    }
-    node_id t = mk(ck, OP_T, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, 0);
-    return scalar(ck, TY_FLOAT, mk1(ck, OP_FRACT, mk2(ck, OP_DIV, t, args[0].n[0])));
-}
-
-static value hash_call(checker *ck, const frame *f, const ast_expr *e, const value *args) {
-    if (!numbers(ck, f, e, args)) return ERR;
-    node_id n[3] = {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE};
-    int count = 0;
-    if (e->nargs == 1) {
-        count = width(args[0].type);
-        for (int i = 0; i < count; i++) n[i] = args[0].n[i];
-    } else {
-        for (uint32_t i = 0; i < e->nargs; i++) {
-            if (args[i].type != TY_FLOAT) {
-                wrong_type(ck, f, e->args[i],
-                           "a `float` (with several arguments, each is one number)", args[i]);
-                return ERR;
-            }
-            n[count++] = args[i].n[0];
-        }
-    }
-    static const sky_op ops[] = {OP_HASH1, OP_HASH2, OP_HASH3};
-    return scalar(ck, TY_FLOAT, mk(ck, ops[count - 1], n[0], n[1], n[2], 0));
-}
-
-static node_id noise_of(checker *ck, value p) {
-    return p.type == TY_VEC2 ? mk2(ck, OP_NOISE2, p.n[0], p.n[1])
-                             : mk3(ck, OP_NOISE3, p.n[0], p.n[1], p.n[2]);
-}
-
-static bool need_point(checker *ck, const frame *f, const ast_expr *arg, value v,
-                       const char *name) {
-    if (v.type == TY_VEC2 || v.type == TY_VEC3) return true;
-    if (v.type == TY_BOOL) return need_number(ck, f, arg, v, NULL);
-    ck_error(ck, f, E_ARGUMENT_TYPE, arg->start, arg->end,
-             diag_fmt(ck->d, "make a point, as in `%s(vec2(x, y)%s)`", name,
-                      strcmp(name, "fbm") == 0 ? ", 4" : ""),
-             "`%s` takes a `vec2` or a `vec3`, found `%s`", name, type_name(v.type));
-    return false;
-}
-
-/* sum_{k<n} 0.5^k noise(2^k p) / sum_{k<n} 0.5^k, with n a constant integer 1..8. */
-static value fbm_call(checker *ck, const frame *f, const ast_expr *e, const value *args) {
-    if (!need_point(ck, f, e->args[0], args[0], "fbm") ||
-        !need_float(ck, f, e->args[1], args[1], "the octave count of `fbm`"))
-        return ERR;
-    node_id which = args[1].n[0];
-    double octaves;
-    const ast_expr *narg = e->args[1];
-    if (value_rate(ck, args[1], &which) != RATE_CONST ||
-        !graph_eval_const(ck->g, args[1].n[0], &octaves)) {
-        ck_error(ck, f, E_FBM_OCTAVES, narg->start, narg->end, "write a number such as `5`",
-                 "the octave count of `fbm` must be a constant, but it depends on %s",
-                 dependency_name(ck, which, RATE_FRAME));
-        return ERR;
-    }
-    if (!(octaves >= 1 && octaves <= 8 && floor(octaves) == octaves)) {
-        ck_error(ck, f, E_FBM_OCTAVES, narg->start, narg->end, NULL,
-                 "the octave count of `fbm` must be an integer from 1 to 8, found `%g`", octaves);
-        return ERR;
-    }
-    node_id sum = GRAPH_NONE;
-    double norm = 0;
-    for (int k = 0; k < (int)octaves; k++) {
-        double scale = ldexp(1.0, k), weight = ldexp(1.0, -k);
-        value p = args[0];
-        if (k > 0)
-            for (int i = 0; i < width(p.type); i++)
-                p.n[i] = mk2(ck, OP_MUL, cst(ck, scale), p.n[i]);
-        node_id term = noise_of(ck, p);
-        if (k > 0) term = mk2(ck, OP_MUL, cst(ck, weight), term);
-        sum = k == 0 ? term : mk2(ck, OP_ADD, sum, term);
-        norm += weight;
-    }
-    return scalar(ck, TY_FLOAT, mk2(ck, OP_DIV, sum, cst(ck, norm)));
-}
-
-static value vector_call(checker *ck, const frame *f, const ast_expr *e, const builtin *b,
-                         value *args) {
-    int w = args_width(ck, f, e, args);
-    if (!w) return ERR;
-    if (b->kind == B_LENGTH) return scalar(ck, TY_FLOAT, length_of(ck, args[0]));
-    if (b->kind == B_NORMALIZE) {
-        node_id len = length_of(ck, args[0]);
-        value out = args[0];
-        for (int i = 0; i < w; i++) out.n[i] = mk2(ck, OP_DIV, args[0].n[i], len);
-        return done(ck, out);
-    }
-    if (b->kind == B_DISTANCE)
-        return scalar(ck, TY_FLOAT, length_of(ck, map2(ck, OP_SUB, args[0], args[1], w)));
-    /* dot */
-    node_id sum = mk2(ck, OP_MUL, comp(args[0], 0), comp(args[1], 0));
-    for (int i = 1; i < w; i++)
-        sum = mk2(ck, OP_ADD, sum, mk2(ck, OP_MUL, comp(args[0], i), comp(args[1], i)));
-    return scalar(ck, TY_FLOAT, sum);
-}
-
-static value cross_call(checker *ck, const frame *f, const ast_expr *e, const value *args) {
-    for (int i = 0; i < 2; i++) {
-        if (args[i].type != TY_VEC3) {
-            ck_error(ck, f, E_ARGUMENT_TYPE, e->args[i]->start, e->args[i]->end, NULL,
-                     "`cross` takes two `vec3`, found `%s`", type_name(args[i].type));
-            return ERR;
-        }
-    }
-    const node_id *a = args[0].n, *b = args[1].n;
-    value out = {TY_VEC3, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
-    for (int i = 0; i < 3; i++) {
-        int j = (i + 1) % 3, k = (i + 2) % 3;
-        out.n[i] = mk2(ck, OP_SUB, mk2(ck, OP_MUL, a[j], b[k]), mk2(ck, OP_MUL, a[k], b[j]));
-    }
-    return done(ck, out);
-}
-
-static bool check_arity(checker *ck, const frame *f, const ast_expr *e, const builtin *b) {
-    if (e->nargs >= b->min_args && e->nargs <= b->max_args) return true;
-    const char *help = diag_fmt(ck->d, "write `%s`", b->usage);
-    if (b->min_args == b->max_args)
-        ck_error(ck, f, E_ARITY, e->start, e->end, help, "`%s` takes %u %s, but %u %s given",
-                 b->name, b->min_args, arguments_word(b->min_args), e->nargs, was_were(e->nargs));
-    else
-        ck_error(ck, f, E_ARITY, e->start, e->end, help,
-                 "`%s` takes %u to %u arguments, but %u %s given", b->name, b->min_args,
-                 b->max_args, e->nargs, was_were(e->nargs));
-    return false;
-}
-
-static value builtin_call(checker *ck, const frame *f, const ast_expr *e, const builtin *b,
-                          value *args) {
-    if (!check_arity(ck, f, e, b)) return ERR;
-    int w;
-    switch ((builtin_kind)b->kind) {
-    case B_MAP1:
-        return need_number(ck, f, e->args[0], args[0], NULL) ? map1(ck, b->op, args[0]) : ERR;
-    case B_ATAN:
-        if (e->nargs == 1)
-            return need_number(ck, f, e->args[0], args[0], NULL) ? map1(ck, OP_ATAN, args[0]) : ERR;
-        w = args_width(ck, f, e, args);
-        return w ? map2(ck, OP_ATAN2, args[0], args[1], w) : ERR;
-    case B_MAP2:
-    case B_MAP3:
-        w = args_width(ck, f, e, args);
-        return w ? map_op(ck, b->op, w, args, (int)e->nargs, vec_type(w)) : ERR;
-    case B_LENGTH:
-    case B_NORMALIZE:
-    case B_DISTANCE:
-    case B_DOT:
-        return vector_call(ck, f, e, b, args);
-    case B_CROSS:
-        return cross_call(ck, f, e, args);
-    case B_VEC2:
-        return construct(ck, f, e, args, 2);
-    case B_VEC3:
-        return construct(ck, f, e, args, 3);
-    case B_HSV:
-        return hsv(ck, f, e, args);
-    case B_PALETTE:
-        return palette(ck, f, e, args);
-    case B_WAVE:
-    case B_TRIANGLE:
-    case B_SAW:
-        return need_number(ck, f, e->args[0], args[0], NULL) ? shape(ck, b->kind, args[0]) : ERR;
-    case B_SQUARE: {
-        w = args_width(ck, f, e, args);
-        if (!w) return ERR;
-        value out = {vec_type(w), {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
-        for (int i = 0; i < w; i++) {
-            node_id below = mk2(ck, OP_LT, mk1(ck, OP_FRACT, comp(args[0], i)), comp(args[1], i));
-            out.n[i] = mk3(ck, OP_SELECT, below, cst(ck, 1), cst(ck, 0));
-        }
-        return done(ck, out);
-    }
-    case B_TIME:
-        return time_call(ck, f, e, args);
-    case B_HASH:
-        return hash_call(ck, f, e, args);
-    case B_NOISE:
-        return need_point(ck, f, e->args[0], args[0], "noise")
-                   ? scalar(ck, TY_FLOAT, noise_of(ck, args[0]))
-                   : ERR;
-    case B_FBM:
-        return fbm_call(ck, f, e, args);
-    }
-    return ERR;
 }
 
 /* --------------------------------------------------------- declarations */
@@ -1621,16 +1039,16 @@ static void check_fn(checker *ck, const ast_decl *d) {
 static bool param_default(checker *ck, const ast_decl *d, value v, double out[3]) {
     node_id which = v.n[0];
     if (v.type == TY_BOOL) {
-        diag_error(ck->d, E_ARGUMENT_TYPE, d->body->start, d->body->end, bool_help,
+        diag_error(ck->d, E_ARGUMENT_TYPE, d->body->start, d->body->end, CHECK_BOOL_HELP,
                    "param `%s` must be a number or a vector, found `bool`", d->name);
         return false;
     }
-    if (value_rate(ck, v, &which) != RATE_CONST) {
+    if (ck_value_rate(ck, v, &which) != RATE_CONST) {
         diag_error(ck->d, E_PARAM_NOT_CONST, d->body->start, d->body->end,
                    "a param is a setting the runtime changes; use `let` for values computed "
                    "from inputs",
                    "the value of param `%s` must be a constant expression, but it depends on %s",
-                   d->name, dependency_name(ck, which, RATE_FRAME));
+                   d->name, ck_dependency_name(ck, which, RATE_FRAME));
         return false;
     }
     for (int i = 0; i < width(v.type); i++) {
@@ -1693,7 +1111,7 @@ static void check_param(checker *ck, const ast_decl *d) {
     p->max = d->hi;
     value node = {v.type, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
     for (int i = 0; i < width(v.type); i++)
-        node.n[i] = mk(ck, OP_PARAM, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, p->slot + (uint32_t)i);
+        node.n[i] = ck_mk(ck, OP_PARAM, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, p->slot + (uint32_t)i);
     ck->param_count++;
     ck->param_slots += (uint32_t)width(v.type);
     define(ck, d, SYM_PARAM, done(ck, node));
@@ -1741,9 +1159,10 @@ static bool add_builtins(checker *ck) {
         ok &= add_builtin_sym(
             ck,
             (sym){.name = constants[i].name, .kind = SYM_CONST, .constant = constants[i].value});
-    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+    for (size_t i = 0; i < check_builtin_count; i++)
         ok &= add_builtin_sym(
-            ck, (sym){.name = builtins[i].name, .kind = SYM_BUILTIN, .fn = &builtins[i]});
+            ck,
+            (sym){.name = check_builtins[i].name, .kind = SYM_BUILTIN, .fn = &check_builtins[i]});
     ok &= add_builtin_sym(ck, (sym){.name = "prev", .kind = SYM_PREV});
     ok &= add_builtin_sym(ck, (sym){.name = "sum", .kind = SYM_REDUCTION});
     ok &= add_builtin_sym(ck, (sym){.name = "product", .kind = SYM_REDUCTION});
