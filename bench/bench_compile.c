@@ -95,7 +95,8 @@ static int measure(const char *name, const char *src, size_t len, int runs, stag
     }
     ok = ok && p0;
     sky_program_free(p0);
-    if (ok) out->compile = median(c, runs), out->glsl = median(g, runs), out->spirv = median(s, runs);
+    if (ok)
+        out->compile = median(c, runs), out->glsl = median(g, runs), out->spirv = median(s, runs);
     free(c), free(g), free(s);
     return ok ? 0 : -1;
 }
@@ -120,7 +121,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     printf("| example | compile ms (parse..flatten) | GLSL ms | SPIR-V ms | frame insns -O0/-O1 | "
-           "LED insns -O0/-O1 | uniforms | SPIR-V words |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+           "LED insns -O0/-O1 | uniforms | SPIR-V words "
+           "|\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
     int failed = 0;
     double sum_c = 0, sum_g = 0, sum_s = 0;
     for (int i = 0; i < n; i++) {

@@ -28,8 +28,8 @@ typedef uint32_t node_id;
 #define GRAPH_NONE ((node_id)UINT32_MAX) /* "no operand", and the failure result of graph_add */
 
 typedef struct graph_node {
-    uint16_t op;   /* sky_op */
-    uint8_t rate;  /* sky_rate */
+    uint16_t op;  /* sky_op */
+    uint8_t rate; /* sky_rate */
     uint8_t pad;
     node_id arg[3]; /* GRAPH_NONE past the op's arity */
     double imm;     /* CONST value, PARAM slot, PREV/PREV_AT channel; 0 otherwise */
@@ -57,7 +57,7 @@ const graph_node *graph_get(const graph *g, node_id id);
 /* What the checker hands to the back end. */
 typedef struct graph_result {
     graph *g;
-    node_id out[3];        /* red, green, blue roots (all three equal for a grey `out`) */
+    node_id out[3]; /* red, green, blue roots (all three equal for a grey `out`) */
     bool out_is_grey;
     sky_param_info *params; /* in the arena; names in the arena too */
     uint32_t param_count;

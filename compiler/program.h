@@ -50,10 +50,10 @@ typedef struct sky_op_info {
 extern const sky_op_info sky_op_table[OP__COUNT];
 
 typedef struct prog_insn {
-    uint16_t op;       /* sky_op */
+    uint16_t op; /* sky_op */
     uint16_t pad;
-    uint32_t arg[3];   /* operand instruction indices in the same section */
-    double imm;        /* CONST value, PARAM slot, PREV/PREV_AT channel, UNIFORM index */
+    uint32_t arg[3]; /* operand instruction indices in the same section */
+    double imm;      /* CONST value, PARAM slot, PREV/PREV_AT channel, UNIFORM index */
 } prog_insn;
 
 typedef struct prog_section {
@@ -66,14 +66,14 @@ struct sky_program {
     prog_section led;      /* float precision, once per LED */
     uint32_t *uniform_src; /* uniform u = frame value uniform_src[u] */
     uint32_t uniform_count;
-    uint32_t out[3];       /* led-section indices of the final r, g, b (equal for grey) */
+    uint32_t out[3]; /* led-section indices of the final r, g, b (equal for grey) */
     bool out_is_grey;
     sky_param_info *params;
     uint32_t param_count;
     uint32_t param_slots;
-    uint32_t inputs;       /* SKY_INPUT_* bits */
+    uint32_t inputs; /* SKY_INPUT_* bits */
     bool uses_prev;
-    char *name_pool;       /* storage for param names */
+    char *name_pool; /* storage for param names */
 };
 
 #endif

@@ -33,12 +33,12 @@ extern "C" {
 #define SKY_VERSION_STRING "0.1.0"
 
 /* Limits from the language spec; each one exceeded is a clear error. */
-#define SKY_MAX_SOURCE_BYTES   (1u << 20)
-#define SKY_MAX_NESTING        256
-#define SKY_MAX_NODES          65536
-#define SKY_MAX_REDUCE_ITERS   256
-#define SKY_MAX_PARAMS         64
-#define SKY_MAX_ERRORS         20 /* errors reported per compile before giving up */
+#define SKY_MAX_SOURCE_BYTES (1u << 20)
+#define SKY_MAX_NESTING      256
+#define SKY_MAX_NODES        65536
+#define SKY_MAX_REDUCE_ITERS 256
+#define SKY_MAX_PARAMS       64
+#define SKY_MAX_ERRORS       20 /* errors reported per compile before giving up */
 
 typedef struct sky_program sky_program;
 typedef struct sky_diagnostics sky_diagnostics;
@@ -68,7 +68,11 @@ void sky_program_free(sky_program *program);
 
 /* ------------------------------------------------------------ diagnostics */
 
-typedef enum sky_severity { SKY_SEVERITY_ERROR, SKY_SEVERITY_WARNING, SKY_SEVERITY_NOTE } sky_severity;
+typedef enum sky_severity {
+    SKY_SEVERITY_ERROR,
+    SKY_SEVERITY_WARNING,
+    SKY_SEVERITY_NOTE
+} sky_severity;
 
 typedef struct sky_diag {
     sky_severity severity;
@@ -103,24 +107,39 @@ void sky_free(void *memory);
 
 /* ---------------------------------------------------------- introspection */
 
-typedef enum sky_type { SKY_TYPE_FLOAT = 1, SKY_TYPE_VEC2 = 2, SKY_TYPE_VEC3 = 3, SKY_TYPE_BOOL = 4 } sky_type;
+typedef enum sky_type {
+    SKY_TYPE_FLOAT = 1,
+    SKY_TYPE_VEC2 = 2,
+    SKY_TYPE_VEC3 = 3,
+    SKY_TYPE_BOOL = 4
+} sky_type;
 
 typedef struct sky_param_info {
     const char *name;
-    sky_type type;      /* float, vec2 or vec3: that many scalar slots */
-    uint32_t slot;      /* first index of this param in the params array */
-    double value[3];    /* default value, per component */
-    bool has_range;     /* `in a..b` was given (float params only) */
-    double min, max;    /* the range; values set at run time are clamped to it */
+    sky_type type;   /* float, vec2 or vec3: that many scalar slots */
+    uint32_t slot;   /* first index of this param in the params array */
+    double value[3]; /* default value, per component */
+    bool has_range;  /* `in a..b` was given (float params only) */
+    double min, max; /* the range; values set at run time are clamped to it */
 } sky_param_info;
 
 /* Inputs a program reads, as a bit set, for tools and the runtime. */
 enum {
-    SKY_INPUT_X = 1u << 0, SKY_INPUT_Y = 1u << 1, SKY_INPUT_R = 1u << 2,
-    SKY_INPUT_THETA = 1u << 3, SKY_INPUT_STRIP = 1u << 4, SKY_INPUT_LED = 1u << 5,
-    SKY_INPUT_LEDS = 1u << 6, SKY_INPUT_INDEX = 1u << 7, SKY_INPUT_PREV = 1u << 8,
-    SKY_INPUT_PREV_AT = 1u << 9, SKY_INPUT_T = 1u << 10, SKY_INPUT_DT = 1u << 11,
-    SKY_INPUT_FRAME = 1u << 12, SKY_INPUT_STRIPS = 1u << 13, SKY_INPUT_COUNT = 1u << 14,
+    SKY_INPUT_X = 1u << 0,
+    SKY_INPUT_Y = 1u << 1,
+    SKY_INPUT_R = 1u << 2,
+    SKY_INPUT_THETA = 1u << 3,
+    SKY_INPUT_STRIP = 1u << 4,
+    SKY_INPUT_LED = 1u << 5,
+    SKY_INPUT_LEDS = 1u << 6,
+    SKY_INPUT_INDEX = 1u << 7,
+    SKY_INPUT_PREV = 1u << 8,
+    SKY_INPUT_PREV_AT = 1u << 9,
+    SKY_INPUT_T = 1u << 10,
+    SKY_INPUT_DT = 1u << 11,
+    SKY_INPUT_FRAME = 1u << 12,
+    SKY_INPUT_STRIPS = 1u << 13,
+    SKY_INPUT_COUNT = 1u << 14,
 };
 
 size_t sky_program_param_count(const sky_program *program);
@@ -180,10 +199,10 @@ typedef struct sky_led_input {
 sky_status sky_led_inputs_build(const sky_layout_view *layout, sky_led_input *inputs);
 
 typedef struct sky_frame_inputs {
-    double t;              /* seconds since the pattern started */
-    double dt;             /* seconds since the previous frame, 0 at the first */
-    uint64_t frame;        /* frame number, from 0 */
-    const double *params;  /* sky_program_param_slots values, or NULL for the defaults */
+    double t;             /* seconds since the pattern started */
+    double dt;            /* seconds since the previous frame, 0 at the first */
+    uint64_t frame;       /* frame number, from 0 */
+    const double *params; /* sky_program_param_slots values, or NULL for the defaults */
 } sky_frame_inputs;
 
 /*

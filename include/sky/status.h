@@ -31,19 +31,32 @@ typedef enum sky_status {
  * Inline so that every library (and the driver, which links no compiler) has it. */
 static inline const char *sky_status_str(sky_status status) {
     switch (status) {
-    case SKY_OK: return "ok";
-    case SKY_ERR_COMPILE: return "the pattern has errors";
-    case SKY_ERR_NOMEM: return "out of memory";
-    case SKY_ERR_INVALID_ARG: return "invalid argument";
-    case SKY_ERR_LIMIT: return "limit exceeded";
-    case SKY_ERR_IO: return "input/output error";
-    case SKY_ERR_FORMAT: return "malformed file";
-    case SKY_ERR_INTERNAL: return "internal error";
-    case SKY_ERR_VULKAN: return "vulkan error";
-    case SKY_ERR_NO_DEVICE: return "no vulkan device";
-    case SKY_ERR_DEVICE_LOST: return "vulkan device lost";
-    case SKY_ERR_AGAIN: return "nothing new yet";
-    case SKY_ERR_STALE: return "writer is gone";
+    case SKY_OK:
+        return "ok";
+    case SKY_ERR_COMPILE:
+        return "the pattern has errors";
+    case SKY_ERR_NOMEM:
+        return "out of memory";
+    case SKY_ERR_INVALID_ARG:
+        return "invalid argument";
+    case SKY_ERR_LIMIT:
+        return "limit exceeded";
+    case SKY_ERR_IO:
+        return "input/output error";
+    case SKY_ERR_FORMAT:
+        return "malformed file";
+    case SKY_ERR_INTERNAL:
+        return "internal error";
+    case SKY_ERR_VULKAN:
+        return "vulkan error";
+    case SKY_ERR_NO_DEVICE:
+        return "no vulkan device";
+    case SKY_ERR_DEVICE_LOST:
+        return "vulkan device lost";
+    case SKY_ERR_AGAIN:
+        return "nothing new yet";
+    case SKY_ERR_STALE:
+        return "writer is gone";
     }
     return "unknown status";
 }
