@@ -24,11 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHOW_MAX_COLS   120 /* longest source line shown whole */
-#define SHOW_LEAD_COLS  40  /* code points shown before the span in a cut line */
-#define SUGGEST_MAX_LEN 64  /* names longer than this get no suggestion */
-#define LIMIT_TEXT_(n)  #n
-#define LIMIT_TEXT(n)   LIMIT_TEXT_(n)
+#define SHOW_MAX_COLS     120 /* longest source line shown whole */
+#define SHOW_LEAD_COLS    40  /* code points shown before the span in a cut line */
+#define SUGGEST_MAX_LEN   64  /* names longer than this get no suggestion */
+#define MESSAGE_MAX_BYTES 400 /* longer messages and helps are cut, ending in "..." */
+#define LIMIT_TEXT_(n)    #n
+#define LIMIT_TEXT(n)     LIMIT_TEXT_(n)
 
 /* ------------------------------------------------------------------ UTF-8 */
 
@@ -138,6 +139,16 @@ static char *arena_vprintf(arena *a, const char *fmt, va_list ap) {
     return s;
 }
 
+/* Messages quote names; a name of 100 KB must not make a message of 100 KB. */
+static char *shorten(char *s) {
+    size_t n = s ? strlen(s) : 0;
+    if (n <= MESSAGE_MAX_BYTES) return s;
+    size_t cut = MESSAGE_MAX_BYTES - 3;
+    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80) cut--; /* a whole code point */
+    memcpy(s + cut, "...", 4);
+    return s;
+}
+
 bool diag_verror(diag_list *d, const char *code, uint32_t start, uint32_t end, const char *help,
                  const char *fmt, va_list ap) {
     d->last_kept = false;
@@ -147,7 +158,7 @@ bool diag_verror(diag_list *d, const char *code, uint32_t start, uint32_t end, c
         d->stopped = true;
         return false;
     }
-    char *message = arena_vprintf(d->a, fmt, ap);
+    char *message = shorten(arena_vprintf(d->a, fmt, ap));
     diag_entry *e = message ? diag_push(d) : NULL;
     if (!e) {
         d->nomem = true;
@@ -181,7 +192,7 @@ void diag_note(diag_list *d, uint32_t start, uint32_t end, const char *fmt, ...)
     while (d->items[group].severity != SKY_SEVERITY_ERROR) group--;
     va_list ap;
     va_start(ap, fmt);
-    char *message = arena_vprintf(d->a, fmt, ap);
+    char *message = shorten(arena_vprintf(d->a, fmt, ap));
     va_end(ap);
     diag_entry *e = message ? diag_push(d) : NULL;
     if (!e) {
@@ -199,7 +210,7 @@ void diag_note(diag_list *d, uint32_t start, uint32_t end, const char *fmt, ...)
 char *diag_fmt(diag_list *d, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    char *s = arena_vprintf(d->a, fmt, ap);
+    char *s = shorten(arena_vprintf(d->a, fmt, ap));
     va_end(ap);
     if (!s) d->nomem = true;
     return s;
