@@ -9,7 +9,8 @@
  * table (prev of the neighbour strip), program swaps (prev kept or cleared,
  * frames in flight), pipelined submits, device listing and selection, the
  * "no device" message (in a child process with a Vulkan loader that finds no
- * driver), and argument errors. Label "gpu": without a Vulkan device these
+ * driver), a device that never finishes a frame (a timeout, not a hang; in
+ * a child process), and argument errors. Label "gpu": without a Vulkan device these
  * tests fail, they never skip.
  */
 #include <setjmp.h>
@@ -23,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sky/frame.h"
@@ -31,6 +34,7 @@
 #include "sky/runtime.h"
 #include "vk_internal.h"
 #include "vk_test_noprev_spv.h"
+#include "vk_test_slow_spv.h"
 #include "vk_test_spv.h"
 
 /* ---------------------------------------------------------- CPU reference */
@@ -544,25 +548,90 @@ static int child_no_device(void) {
     return 0;
 }
 
+static void run_child(const char *arg, const char *env_name, const char *env_value);
+
 static void test_no_device_message(void **state) {
     (void)state;
+    run_child("--child-no-device", "VK_ICD_FILENAMES", "/nonexistent/skyscreen-no-driver.json");
+}
+
+/*
+ * A frame that never finishes: the wait times out and every call reports the
+ * runtime unusable, quickly. Runs in a child that exits without freeing (the
+ * driver's thread is still busy with the shader; process exit ends it).
+ */
+static int child_hang(void) {
+    sky_layout *layout = NULL;
+    char err[512] = "";
+    if (sky_layout_create("grid:1000x1000", &layout, err, sizeof err) != SKY_OK) return 10;
+    sky_runtime_options o;
+    sky_runtime_options_init(&o);
+    o.layout = layout;
+    o.wait_timeout_ms = 100;
+    sky_runtime *rt = NULL;
+    if (sky_runtime_create(&o, &rt, err, sizeof err) != SKY_OK) return 11;
+    vkrt_kernel_source src = {
+        .spirv = vk_test_slow_spv,
+        .word_count = sizeof vk_test_slow_spv / 4,
+        .uniform_count = 2,
+        .eval = test_eval,
+    };
+    if (vkrt_runtime_set_kernel(rt, &src, err, sizeof err) != SKY_OK) return 12;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    sky_status st = sky_runtime_render(rt, 0, 0, NULL, err, sizeof err);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double seconds = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
+    printf("hang: %s after %.2f s: %s\n", sky_status_str(st), seconds, err);
+    if (st != SKY_ERR_DEVICE_LOST || !strstr(err, "did not finish")) return 13;
+    if (seconds > 5) return 14;
+    st = sky_runtime_render(rt, 0.1, 0.1, NULL, err, sizeof err);
+    printf("hang, next call: %s: %s\n", sky_status_str(st), err);
+    if (st != SKY_ERR_DEVICE_LOST || !strstr(err, "unusable")) return 15;
+    if (sky_runtime_set_program(rt, NULL, err, sizeof err) != SKY_ERR_DEVICE_LOST) return 16;
+    fflush(stdout);
+    _exit(0);
+}
+
+/* Runs this binary with `arg` in a child (environment given), failing if it runs past 30 s. */
+static void run_child(const char *arg, const char *env_name, const char *env_value) {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        setenv("VK_ICD_FILENAMES", "/nonexistent/skyscreen-no-driver.json", 1);
-        setenv("VK_DRIVER_FILES", "/nonexistent/skyscreen-no-driver.json", 1);
-        char *args[] = {"test_vk_runtime", "--child-no-device", NULL};
+        if (env_name) {
+            setenv(env_name, env_value, 1);
+            setenv("VK_DRIVER_FILES", env_value, 1);
+        }
+        char *args[] = {"test_vk_runtime", (char *)arg, NULL};
         execv("/proc/self/exe", args);
         _exit(127);
     }
     int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
+    for (int waited_ms = 0;; waited_ms += 20) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        assert_true(got >= 0);
+        if (got == pid) break;
+        if (waited_ms > 30000) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fail_msg("child %s hung", arg);
+        }
+        struct timespec pause = {0, 20 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
     assert_true(WIFEXITED(status));
-    if (WEXITSTATUS(status) != 0) fail_msg("child failed with code %d", WEXITSTATUS(status));
+    if (WEXITSTATUS(status) != 0)
+        fail_msg("child %s failed with code %d", arg, WEXITSTATUS(status));
+}
+
+static void test_hung_device_times_out(void **state) {
+    (void)state;
+    run_child("--child-hang", NULL, NULL);
 }
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--child-no-device") == 0) return child_no_device();
+    if (argc > 1 && strcmp(argv[1], "--child-hang") == 0) return child_hang();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_devices_and_selection),
         cmocka_unit_test(test_host_path_prev_ping_pong),
@@ -572,6 +641,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_program_swap),
         cmocka_unit_test(test_argument_errors),
         cmocka_unit_test(test_no_device_message),
+        cmocka_unit_test(test_hung_device_times_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
