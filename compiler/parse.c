@@ -430,7 +430,6 @@ static bool parse_bound(parser *p, const char *what, double *value, uint32_t *st
     bool negative = at(p, TOK_MINUS);
     if (negative) advance(p);
     if (!at(p, TOK_NUMBER)) {
-        if (negative) p->pos--;
         fail_at(p, cur(p), E_SYNTAX, "bounds are written as numbers, as in `0..4`",
                 "expected a number for the %s, found %s", what, describe(p, cur(p)));
         return false;
