@@ -499,10 +499,10 @@ static sky_status rt_complete_oldest(sky_runtime *rt, char *error, size_t error_
                      "the device did not finish frame %llu within %u ms: it is hung or far too "
                      "slow for this layout",
                      (unsigned long long)f->n, rt->timeout_ms);
-        else
-            vkrt_check(r, "waiting for a frame (vkWaitForFences)", msg, sizeof msg);
-        return rt_fail_lost(rt, r == VK_TIMEOUT ? SKY_ERR_DEVICE_LOST : SKY_ERR_VULKAN, msg, error,
-                            error_len);
+        sky_status lost = SKY_ERR_DEVICE_LOST;
+        if (r != VK_TIMEOUT)
+            lost = vkrt_check(r, "waiting for a frame (vkWaitForFences)", msg, sizeof msg);
+        return rt_fail_lost(rt, lost, msg, error, error_len);
     }
     char msg[256];
     sky_status s = SKY_OK;
@@ -648,9 +648,44 @@ sky_status sky_runtime_render(sky_runtime *rt, double t, double dt, const double
 
 /* ------------------------------------------------------------------- free */
 
+/*
+ * After an error, frames may still be in flight. Their fences get one more
+ * timeout; a device still busy after that (hung, or a driver thread still
+ * running the shader) would block or fault in vkDestroy*, so then the Vulkan
+ * objects are abandoned (leaked) and only host memory is freed.
+ */
+static bool rt_device_idle(sky_runtime *rt) {
+    if (!rt->dev.device || rt->flight_count == 0) return true;
+    for (uint32_t i = 0; i < rt->flight_count; i++) {
+        uint32_t p = (uint32_t)(rt->flight[(rt->flight_head + i) % 2].n % 2);
+        VkResult r = rt->dev.vk.vkWaitForFences(rt->dev.device, 1, &rt->fences[p], VK_TRUE,
+                                                (uint64_t)rt->timeout_ms * 1000000u);
+        /* A lost device signals nothing but may be destroyed (the spec allows it). */
+        if (r == VK_TIMEOUT) return false;
+    }
+    return true;
+}
+
+static void rt_free_host_only(sky_runtime *rt) {
+    vkrt_kernel *kernels[2] = {rt->kernel, rt->retired};
+    for (int i = 0; i < 2; i++)
+        for (vkrt_kernel *k = kernels[i]; k;) {
+            vkrt_kernel *next = k->next_retired;
+            free(k->commands);
+            free(k);
+            k = i == 1 ? next : NULL;
+        }
+    free(rt->shared.sets);
+    free(rt);
+}
+
 void sky_runtime_free(sky_runtime *rt) {
     if (!rt) return;
     if (!rt->lost) sky_runtime_finish(rt, NULL, 0);
+    if (rt->lost && !rt_device_idle(rt)) {
+        rt_free_host_only(rt);
+        return;
+    }
     vkrt_device *dev = &rt->dev;
     if (dev->device) {
         vkrt_kernel_destroy(dev, &rt->shared, rt->kernel);
