@@ -87,6 +87,8 @@ static bool map_put(arena *a, name_map *m, const char *key, void *val) {
     return true;
 }
 
+/* ------------------------------------------------- errors and graph nodes */
+
 static value lower(checker *ck, const frame *f, const ast_expr *e);
 
 /* Reports an error; inside an inlined function, a note points at the call. */
@@ -1031,8 +1033,7 @@ static void check_fn(checker *ck, const ast_decl *d) {
         s->id = ck->fn_count++;
         s->frame_size = slots;
     }
-    value fn_value = {TY_FLOAT, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
-    define(ck, d, SYM_FN, fn_value);
+    define(ck, d, SYM_FN, ERR); /* a function has no value of its own */
 }
 
 /* The value of a param must be known at compile time: it is the default. */
