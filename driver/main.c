@@ -84,13 +84,13 @@ static int main_build_config(void *user, drv_config *config, char *err, size_t e
         [1] = "hold", [2] = "fade", [3] = "stale", [4] = "budget_ma", [5] = "stats", [6] = "name"};
     config_init(config);
     /* Pass 1: the config file, so that command-line values override it. */
-    optind = 1;
+    optind = 0; /* 0, not 1: glibc then re-initialises fully (this runs again on SIGHUP) */
     opterr = 0;
     int c;
     while ((c = getopt_long(a->argc, a->argv, ":o:c:f:r:hV", main_options, NULL)) != -1) {
         if (c == 'c' && config_load_file(config, optarg, err, err_len) != 0) return -1;
     }
-    optind = 1;
+    optind = 0;
     while ((c = getopt_long(a->argc, a->argv, ":o:c:f:r:hV", main_options, NULL)) != -1) {
         char sub[600];
         int rc = 0;

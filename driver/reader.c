@@ -145,6 +145,12 @@ static int source_take_layout(frame_source *s) {
     return 0;
 }
 
+/* A slow writer beats only when it publishes: never call it stale within 3 of its frames. */
+static uint64_t source_stale_ns(const frame_source *s) {
+    uint64_t three_frames = s->fps_nominal ? 3000000000ull / s->fps_nominal : 0;
+    return s->stale_ns > three_frames ? s->stale_ns : three_frames;
+}
+
 static void source_open_heartbeat(frame_source *s) {
     /* A second descriptor on the same file, for pread of heartbeat_ns: the
      * publish time of the frame just read, for frame-to-wire latency. */
@@ -190,7 +196,7 @@ static void source_attach(frame_source *s, uint64_t now) {
     s->attaches++;
     s->next_liveness_ns = now;
     s->next_replaced_ns = now + SRC_REPLACED_NS;
-    sky_writer_state ws = sky_frame_reader_writer_state(s->reader, s->stale_ns);
+    sky_writer_state ws = sky_frame_reader_writer_state(s->reader, source_stale_ns(s));
     if (ws == SKY_WRITER_DEAD) {
         /* A file left by a writer that has exited: its last frame is history,
          * not something to show. Consume it so only new frames count. */
@@ -245,7 +251,7 @@ static void source_check(frame_source *s, uint64_t now) {
     }
     if (now >= s->next_liveness_ns) {
         s->next_liveness_ns = now + SRC_LIVENESS_NS;
-        sky_writer_state ws = sky_frame_reader_writer_state(s->reader, s->stale_ns);
+        sky_writer_state ws = sky_frame_reader_writer_state(s->reader, source_stale_ns(s));
         if (ws == SKY_WRITER_DEAD)
             source_go_stale(s, now, "the writer is gone (lock released)");
         else if (ws == SKY_WRITER_STALE)
