@@ -6,7 +6,10 @@
  *      on a million LEDs (disc:1000x1000): the runtime vs a hand-written C
  *      loop of the same formula (one thread, this file's -O2) vs the same
  *      pattern in numpy writing into a numpy.memmap (bench/plasma_numpy.py,
- *      run as a subprocess on the same LED positions), as ratios;
+ *      run as a subprocess on the same LED positions), as ratios; plus the
+ *      same shader with its main() unrolled (four named colours instead of a
+ *      loop over an array), which computes the same bytes under the same ABI,
+ *      to show what that emitter change is worth on lavapipe;
  *   2. publishing cost into a real frame file: zero-copy vs one copy;
  *   3. `sky run`-style pacing at 60 fps: latency from each frame's deadline to
  *      the frame being published, and the process's CPU use (/proc/self/stat,
@@ -27,11 +30,15 @@
 #include "sky/layout.h"
 #include "sky/runtime.h"
 #include "sky/sky.h"
+#include "vk_internal.h"
+
+#include <shaderc/shaderc.h>
 
 #define PLASMA_PATH SKY_SOURCE_DIR "/examples/plasma.sky"
 #define NUMPY_PATH  SKY_SOURCE_DIR "/bench/plasma_numpy.py"
 
 static double bench_scale = 1.0;
+static size_t unrolled_mismatches; /* channels where the unrolled variant differs from the CPU */
 
 static double now_s(void) {
     struct timespec ts;
@@ -119,6 +126,118 @@ static device_result bench_device(const sky_layout *layout, const sky_program *p
     res.ms_per_frame = (now_s() - start) * 1e3 / frames;
     sky_runtime_free(rt);
     return res;
+}
+
+/* ------------------------------------------------- unrolled main() variant */
+
+/*
+ * The emitted shader with main() rewritten: the same 4 LEDs per invocation and
+ * the same bytes, but four named colours instead of `vec3 c[4]` and a loop
+ * (an array that llvmpipe keeps in memory). NULL when the emitted text has no
+ * recognisable main() (the emitter changed) or the program uses prev (its
+ * main() also writes sky_cur): the column then says n/a.
+ */
+static uint32_t *unrolled_spirv(const sky_program *program, size_t *word_count) {
+    static const char main_text[] =
+        "void main() {\n"
+        "    uint g = gl_GlobalInvocationID.x;\n"
+        "    uint n = sky_info.x;\n"
+        "    if (g >= n / 4u + uint(n % 4u != 0u)) return;\n"
+        "    uint i = 4u * g;\n"
+        "    vec3 c0 = sky_final(sky_pixel(i));\n"
+        "    vec3 c1 = vec3(0.0), c2 = vec3(0.0), c3 = vec3(0.0);\n"
+        "    if (i + 1u < n) c1 = sky_final(sky_pixel(i + 1u));\n"
+        "    if (i + 2u < n) c2 = sky_final(sky_pixel(i + 2u));\n"
+        "    if (i + 3u < n) c3 = sky_final(sky_pixel(i + 3u));\n"
+        "    uvec3 b0 = sky_bytes(c0), b1 = sky_bytes(c1), b2 = sky_bytes(c2), b3 = "
+        "sky_bytes(c3);\n"
+        "    sky_out[3u * g] = b0.r | (b0.g << 8u) | (b0.b << 16u) | (b1.r << 24u);\n"
+        "    sky_out[3u * g + 1u] = b1.g | (b1.b << 8u) | (b2.r << 16u) | (b2.g << 24u);\n"
+        "    sky_out[3u * g + 2u] = b2.b | (b3.r << 8u) | (b3.g << 16u) | (b3.b << 24u);\n"
+        "}\n";
+    char *glsl = NULL;
+    size_t len = 0;
+    if (sky_program_emit_glsl(program, &glsl, &len) != SKY_OK) return NULL;
+    char *main_at = strstr(glsl, "\nvoid main() {");
+    if (!main_at || sky_program_uses_prev(program) || !strstr(main_at, "sky_pixel(")) {
+        sky_free(glsl);
+        return NULL;
+    }
+    size_t head = (size_t)(main_at - glsl) + 1;
+    char *text = malloc(head + sizeof main_text);
+    if (!text) die("unrolled", "out of memory");
+    memcpy(text, glsl, head);
+    memcpy(text + head, main_text, sizeof main_text);
+    sky_free(glsl);
+    shaderc_compiler_t compiler = shaderc_compiler_initialize();
+    shaderc_compile_options_t options = shaderc_compile_options_initialize();
+    shaderc_compile_options_set_target_env(options, shaderc_target_env_vulkan,
+                                           shaderc_env_version_vulkan_1_1);
+    shaderc_compile_options_set_optimization_level(options, shaderc_optimization_level_performance);
+    shaderc_compilation_result_t result = shaderc_compile_into_spv(
+        compiler, text, strlen(text), shaderc_compute_shader, "unrolled.comp", "main", options);
+    uint32_t *words = NULL;
+    if (shaderc_result_get_compilation_status(result) == shaderc_compilation_status_success) {
+        size_t bytes = shaderc_result_get_length(result);
+        words = malloc(bytes);
+        if (!words) die("unrolled", "out of memory");
+        memcpy(words, shaderc_result_get_bytes(result), bytes);
+        *word_count = bytes / 4;
+    } else {
+        fprintf(stderr, "bench_runtime: unrolled variant: %s\n",
+                shaderc_result_get_error_message(result));
+    }
+    shaderc_result_release(result);
+    shaderc_compile_options_release(options);
+    shaderc_compiler_release(compiler);
+    free(text);
+    return words;
+}
+
+static sky_status eval_program(void *context, const sky_layout_view *layout,
+                               const sky_frame_inputs *frame, float *uniforms) {
+    return sky_program_eval_frame(context, layout, frame, uniforms);
+}
+
+/* Throughput of the unrolled variant; <0 when there is none. */
+static double bench_unrolled(const sky_layout *layout, const sky_program *program,
+                             const uint32_t *words, size_t word_count, int frames) {
+    if (!words) return -1;
+    sky_runtime *rt = make_runtime(layout, NULL, false, program);
+    vkrt_kernel_source src = {
+        .spirv = words,
+        .word_count = word_count,
+        .uniform_count = sky_program_uniform_count(program),
+        .uses_prev = false,
+        .eval = eval_program,
+        .context = (void *)program,
+    };
+    char err[1024];
+    if (vkrt_runtime_set_kernel(rt, &src, err, sizeof err) != SKY_OK) die("unrolled", err);
+    for (int f = 0; f < 3; f++)
+        if (sky_runtime_render(rt, f / 60.0, 1 / 60.0, NULL, err, sizeof err)) die("render", err);
+    double start = now_s();
+    for (int f = 0; f < frames; f++)
+        if (sky_runtime_submit(rt, (f + 3) / 60.0, 1 / 60.0, NULL, err, sizeof err))
+            die("submit", err);
+    if (sky_runtime_finish(rt, err, sizeof err)) die("finish", err);
+    double ms = (now_s() - start) * 1e3 / frames;
+    /* Same bytes as the CPU evaluator (so the variant is a fair comparison)? */
+    if (sky_runtime_render(rt, 1.25, 1 / 60.0, NULL, err, sizeof err)) die("render", err);
+    size_t channels = (size_t)layout->led_count * 3;
+    uint8_t *cpu = malloc(channels);
+    sky_led_input *inputs = build_inputs(layout);
+    sky_layout_view view = {layout->led_count, layout->strip_count, layout->strip_sizes,
+                            layout->xy};
+    sky_frame_inputs in = {.t = 1.25, .dt = 1 / 60.0, .frame = (uint64_t)frames + 3};
+    if (!cpu || sky_program_eval(program, &view, inputs, &in, NULL, NULL, cpu) != SKY_OK)
+        die("unrolled", "CPU evaluation failed");
+    const uint8_t *gpu = sky_runtime_frame_bytes(rt, NULL);
+    for (size_t i = 0; i < channels; i++) unrolled_mismatches += abs(gpu[i] - cpu[i]) > 2;
+    free(cpu);
+    free(inputs);
+    sky_runtime_free(rt);
+    return ms;
 }
 
 /* ---------------------------------------------------------------- C loop */
@@ -338,8 +457,11 @@ int main(int argc, char **argv) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     printf("## Runtime\n\n`build/bench/bench_runtime` (examples/plasma.sky; %ld CPUs online)\n\n",
            cpus);
+    size_t unrolled_words = 0;
+    uint32_t *unrolled = unrolled_spirv(program, &unrolled_words);
     printf("| layout | LEDs | device ms/frame | device frames/s | Mpx/s | C loop ms | numpy ms "
-           "| device / C | device / numpy |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+           "| device / C | device / numpy | unrolled main ms | unrolled / C |\n"
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     char device[256] = "";
     double setup_ms = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -348,6 +470,8 @@ int main(int argc, char **argv) {
         device_result d = bench_device(layout, program, frames_scaled(sizes[i].device_frames));
         double c = bench_c_loop(layout, inputs, frames_scaled(sizes[i].c_frames));
         double np = bench_numpy(layout, frames_scaled(sizes[i].numpy_frames));
+        double un = bench_unrolled(layout, program, unrolled, unrolled_words,
+                                   frames_scaled(sizes[i].device_frames));
         snprintf(device, sizeof device, "%s", d.name);
         if (i == 0) setup_ms = d.setup_ms;
         char np_text[32] = "n/a", np_ratio[32] = "n/a";
@@ -355,15 +479,23 @@ int main(int argc, char **argv) {
             snprintf(np_text, sizeof np_text, "%.2f", np);
             snprintf(np_ratio, sizeof np_ratio, "%.2fx", np / d.ms_per_frame);
         }
-        printf("| %s | %u | %.2f | %.1f | %.1f | %.2f | %s | %.2fx | %s |\n", sizes[i].spec,
-               layout->led_count, d.ms_per_frame, 1e3 / d.ms_per_frame,
-               layout->led_count / d.ms_per_frame * 1e-3, c, np_text, c / d.ms_per_frame, np_ratio);
+        char un_text[32] = "n/a", un_ratio[32] = "n/a";
+        if (un > 0) {
+            snprintf(un_text, sizeof un_text, "%.2f", un);
+            snprintf(un_ratio, sizeof un_ratio, "%.2fx", c / un);
+        }
+        printf("| %s | %u | %.2f | %.1f | %.1f | %.2f | %s | %.2fx | %s | %s | %s |\n",
+               sizes[i].spec, layout->led_count, d.ms_per_frame, 1e3 / d.ms_per_frame,
+               layout->led_count / d.ms_per_frame * 1e-3, c, np_text, c / d.ms_per_frame, np_ratio,
+               un_text, un_ratio);
         fflush(stdout);
         free(inputs);
         sky_layout_free(layout);
     }
     printf("\nDevice: %s; runtime create + pipeline build for plasma: %.0f ms.\n", device,
            setup_ms);
+    printf("Unrolled main(): %zu channels differ from the CPU evaluator by more than 2/255.\n",
+           unrolled_mismatches);
 
     sky_layout *disc = load_layout("disc:360x288");
     publish_result zc = bench_publish(disc, program, false, frames_scaled(120));
@@ -388,6 +520,7 @@ int main(int argc, char **argv) {
     printf("| frames published after the next deadline | %d |\n", p.missed);
     printf("| process CPU (all threads), %% of one core | %.1f%% |\n", p.cpu_percent);
     sky_layout_free(disc);
+    free(unrolled);
     sky_program_free(program);
     return 0;
 }
