@@ -50,9 +50,9 @@ void arena_free(arena *a) {
 
 /* A new block with room for at least `need` bytes, pushed at the head. */
 static arena_block *arena_grow(arena *a, size_t need) {
-    size_t cap = a->head ? a->head->cap * 2 : ARENA_FIRST_BLOCK;
-    if (cap > ARENA_MAX_BLOCK) cap = ARENA_MAX_BLOCK;
-    if (cap < need) cap = need;
+    size_t normal = a->head ? a->head->cap * 2 : ARENA_FIRST_BLOCK;
+    if (normal > ARENA_MAX_BLOCK) normal = ARENA_MAX_BLOCK;
+    size_t cap = need > normal ? need : normal;
     size_t header = sizeof(arena_block) + ARENA_ALIGN;
     if (cap > SIZE_MAX - header) return NULL;
     arena_block *b = calloc(1, header + cap);
@@ -62,8 +62,12 @@ static arena_block *arena_grow(arena *a, size_t need) {
     b->start = (unsigned char *)data;
     b->cap = cap;
     b->used = 0;
-    /* A big one-off block goes behind the head so the head keeps its free room. */
-    if (a->head && cap > a->head->cap && a->head->used < a->head->cap) {
+    /*
+     * A block sized for one oversized request goes behind the head, so the
+     * head keeps its free room for the small allocations that follow. An
+     * ordinary new block becomes the head (the old head is full enough).
+     */
+    if (a->head && need > normal && a->head->used < a->head->cap) {
         b->next = a->head->next;
         a->head->next = b;
     } else {
@@ -71,6 +75,12 @@ static arena_block *arena_grow(arena *a, size_t need) {
         a->head = b;
     }
     return b;
+}
+
+size_t arena_footprint(const arena *a) {
+    size_t bytes = 0;
+    for (const arena_block *b = a ? a->head : NULL; b; b = b->next) bytes += b->cap;
+    return bytes;
 }
 
 void *arena_alloc(arena *a, size_t size) {

@@ -23,6 +23,8 @@ void arena_free(arena *a);
 void *arena_alloc(arena *a, size_t size);
 /* Grows an array allocated in the arena: returns a new copy with room for new_size bytes. */
 void *arena_realloc(arena *a, void *old, size_t old_size, size_t new_size);
+/* Bytes reserved from the system (blocks), for limits, benchmarks and tests. */
+size_t arena_footprint(const arena *a);
 char *arena_strndup(arena *a, const char *s, size_t n);
 /* printf into the arena. */
 char *arena_printf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

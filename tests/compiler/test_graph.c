@@ -36,6 +36,18 @@ static void test_arena_alloc(void **state) {
     arena_free(&a); /* twice is fine */
 }
 
+/* Regression: growth used to put every new block behind a nearly full head,
+ * so mixed sizes reserved a fresh block per allocation (395 MB for one pattern). */
+static void test_arena_mixed_sizes_stay_compact(void **state) {
+    (void)state;
+    arena a;
+    arena_init(&a);
+    for (int i = 0; i < 20000; i++)
+        assert_non_null(arena_alloc(&a, (size_t)(i % 7 == 0 ? 3000 : 40)));
+    assert_true(arena_footprint(&a) <= 2 * a.total + (1u << 20));
+    arena_free(&a);
+}
+
 static void test_arena_realloc(void **state) {
     (void)state;
     arena a;
@@ -281,12 +293,19 @@ static void test_eval_const(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_arena_alloc),       cmocka_unit_test(test_arena_realloc),
-        cmocka_unit_test(test_arena_strings),     cmocka_unit_test(test_hash_consing),
-        cmocka_unit_test(test_constants_by_bits), cmocka_unit_test(test_rates),
-        cmocka_unit_test(test_bad_operands),      cmocka_unit_test(test_node_limit),
-        cmocka_unit_test(test_verify_good),       cmocka_unit_test(test_verify_catches_corruption),
-        cmocka_unit_test(test_is_bool),           cmocka_unit_test(test_eval_const),
+        cmocka_unit_test(test_arena_alloc),
+        cmocka_unit_test(test_arena_realloc),
+        cmocka_unit_test(test_arena_mixed_sizes_stay_compact),
+        cmocka_unit_test(test_arena_strings),
+        cmocka_unit_test(test_hash_consing),
+        cmocka_unit_test(test_constants_by_bits),
+        cmocka_unit_test(test_rates),
+        cmocka_unit_test(test_bad_operands),
+        cmocka_unit_test(test_node_limit),
+        cmocka_unit_test(test_verify_good),
+        cmocka_unit_test(test_verify_catches_corruption),
+        cmocka_unit_test(test_is_bool),
+        cmocka_unit_test(test_eval_const),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
