@@ -52,6 +52,8 @@ static void source_status(frame_source *s, const char *fmt, ...) {
     drv_log("%s", msg);
 }
 
+static void source_go_stale(frame_source *s, uint64_t now, const char *why);
+
 static void source_detach(frame_source *s) {
     if (s->reader) s->dropped_closed += sky_frame_reader_dropped(s->reader);
     sky_frame_reader_free(s->reader);
@@ -73,6 +75,7 @@ void source_free(frame_source *s) {
 int source_set_path(frame_source *s, const char *path) {
     char *copy = strdup(path);
     if (!copy) return -1;
+    source_go_stale(s, drv_now_ns(), "the frame file path changed");
     source_detach(s);
     free(s->path);
     s->path = copy;
@@ -243,6 +246,8 @@ static void source_check(frame_source *s, uint64_t now) {
     if (now >= s->next_replaced_ns) {
         s->next_replaced_ns = now + SRC_REPLACED_NS;
         if (sky_frame_reader_replaced(s->reader)) {
+            /* The old file's writer is done with it; hold until the new one publishes. */
+            source_go_stale(s, now, "the frame file was replaced (a new writer?)");
             source_detach(s);
             s->next_open_ns = now;
             source_attach(s, now);

@@ -579,6 +579,86 @@ static void test_opc_limits(void **state) {
     config_free(&cfg);
 }
 
+/* ------------------------------------------------------------ own refresh rate + dithering */
+
+static void test_refresh_rate_dithers_between_frames(void **state) {
+    (void)state;
+    char dir[64], url[256];
+    tu_temp_dir(dir);
+    /* gamma 1, brightness 0.5: value 3 -> 1.5 in 8.8; at rate=200 with dithering the output
+     * refreshes on its own and alternates 1 and 2, averaging exactly 1.5. */
+    snprintf(url, sizeof url, "file://%s/rec.raw?gamma=1&brightness=0.5&rate=200&dither=on", dir);
+    output *o = tu_output(url, 4);
+    assert_true(o->dither);
+    uint8_t frame[12];
+    memset(frame, 3, sizeof frame);
+    tu_output_send(o, frame); /* one frame only */
+    tu_wait_sent(o, 20);      /* ...but many refreshes */
+    output_stop(o, false, 2000);
+    uint64_t refreshes = atomic_load(&o->stats.frames);
+    output_free(o);
+    char path[128];
+    snprintf(path, sizeof path, "%s/rec.raw", dir);
+    char *rec = tu_read_text(path);
+    uint64_t total = 0;
+    for (uint64_t k = 0; k < refreshes; k++) {
+        for (int i = 0; i < 12; i++) {
+            uint8_t v = (uint8_t)rec[k * 12 + (uint64_t)i];
+            assert_true(v == 1 || v == 2);
+            total += v;
+        }
+        /* every channel of a refresh sees the same residual sequence */
+        assert_memory_equal(rec + k * 12, rec + k * 12 + 3, 9);
+    }
+    /* sigma-delta from a zero residual: after K refreshes the sum is floor(1.5 K) */
+    assert_int_equal(total, 12 * ((3 * refreshes) / 2));
+    free(rec);
+    tu_remove_dir(dir);
+
+    /* dither=auto turns on only when the output's rate is at least twice the driver's. */
+    drv_config cfg;
+    char err[512];
+    output *a = NULL;
+    config_init(&cfg);
+    assert_int_equal(config_add_url(&cfg, "null://?rate=100", err, sizeof err), 0);
+    assert_int_equal(config_add_url(&cfg, "null://?rate=240", err, sizeof err), 0);
+    output_env env = {cfg.source_name, cfg.cid};
+    uint32_t strip = 10;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(output_create(&cfg.outputs[i], &env, &a, err, sizeof err), 0);
+        assert_int_equal(output_configure(a, 1, &strip, 10, 60, err, sizeof err), 0);
+        assert_int_equal(a->dither, i == 1);
+        output_free(a);
+    }
+    config_free(&cfg);
+}
+
+/* ------------------------------------------------------------ IPv6 */
+
+static void test_ddp_over_ipv6_loopback(void **state) {
+    (void)state;
+    int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in6 sin6;
+    memset(&sin6, 0, sizeof sin6);
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_addr = in6addr_loopback;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sin6, sizeof sin6) != 0) {
+        if (fd >= 0) close(fd);
+        skip(); /* no IPv6 on this host's loopback */
+    }
+    socklen_t len = sizeof sin6;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin6, &len), 0);
+    char url[128];
+    snprintf(url, sizeof url, "ddp://[::1]:%u?gamma=1", ntohs(sin6.sin6_port));
+    output *o = tu_output(url, 100);
+    uint8_t frame[300], seq = 0;
+    tu_fill_random(frame, sizeof frame, 6);
+    tu_output_send(o, frame);
+    ddp_expect_frame(fd, frame, sizeof frame, 1440, 0, &seq);
+    output_free(o);
+    close(fd);
+}
+
 /* An optional argument runs only the tests matching it (cmocka's filter). */
 int main(int argc, char **argv) {
     if (argc > 1) cmocka_set_test_filter(argv[1]);
@@ -592,6 +672,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_artnet_sequence_wraps_to_one),
         cmocka_unit_test(test_ddp_packets_offsets_push),
         cmocka_unit_test(test_order_and_brightness_on_the_wire),
+        cmocka_unit_test(test_refresh_rate_dithers_between_frames),
+        cmocka_unit_test(test_ddp_over_ipv6_loopback),
         cmocka_unit_test(test_opc_stream_and_reconnect),
         cmocka_unit_test(test_opc_peer_that_never_reads),
         cmocka_unit_test(test_opc_limits),
