@@ -133,11 +133,13 @@ static device_result bench_device(const sky_layout *layout, const sky_program *p
 /*
  * The emitted shader with main() rewritten: the same 4 LEDs per invocation and
  * the same bytes, but four named colours instead of `vec3 c[4]` and a loop
- * (an array that llvmpipe keeps in memory). NULL when the emitted text has no
- * recognisable main() (the emitter changed) or the program uses prev (its
- * main() also writes sky_cur): the column then says n/a.
+ * (an array that llvmpipe keeps in memory). With `texels`, the LED positions
+ * are also read through the optional binding 6 (docs/shader-abi.md) instead of
+ * the storage buffer. NULL when the emitted text has no recognisable main()
+ * (the emitter changed) or the program uses prev (its main() also writes
+ * sky_cur): the table then says n/a.
  */
-static uint32_t *unrolled_spirv(const sky_program *program, size_t *word_count) {
+static uint32_t *unrolled_spirv(const sky_program *program, bool texels, size_t *word_count) {
     static const char main_text[] =
         "void main() {\n"
         "    uint g = gl_GlobalInvocationID.x;\n"
@@ -164,10 +166,36 @@ static uint32_t *unrolled_spirv(const sky_program *program, size_t *word_count) 
         return NULL;
     }
     size_t head = (size_t)(main_at - glsl) + 1;
-    char *text = malloc(head + sizeof main_text);
+    static const char decl[] =
+        "layout(set = 0, binding = 6) uniform samplerBuffer sky_led_texels;\n";
+    static const char from[] = "sky_led[i].pos.", to[] = "texelFetch(sky_led_texels, int(2u * i)).";
+    size_t cap = 2 * head + sizeof decl + sizeof main_text + 64;
+    char *text = malloc(cap);
     if (!text) die("unrolled", "out of memory");
-    memcpy(text, glsl, head);
-    memcpy(text + head, main_text, sizeof main_text);
+    size_t at = 0;
+    if (texels) {
+        memcpy(text, decl, sizeof decl - 1);
+        at = sizeof decl - 1;
+        /* `#version` must stay first: put the declaration after its line */
+        char *version_end = strchr(glsl, '\n');
+        size_t first = version_end ? (size_t)(version_end - glsl) + 1 : 0;
+        memmove(text + first, text, at);
+        memcpy(text, glsl, first);
+        at += first;
+        for (size_t k = first; k < head;) {
+            if (strncmp(glsl + k, from, sizeof from - 1) == 0) {
+                memcpy(text + at, to, sizeof to - 1);
+                at += sizeof to - 1;
+                k += sizeof from - 1;
+            } else {
+                text[at++] = glsl[k++];
+            }
+        }
+    } else {
+        memcpy(text, glsl, head);
+        at = head;
+    }
+    memcpy(text + at, main_text, sizeof main_text);
     sky_free(glsl);
     shaderc_compiler_t compiler = shaderc_compiler_initialize();
     shaderc_compile_options_t options = shaderc_compile_options_initialize();
@@ -457,11 +485,13 @@ int main(int argc, char **argv) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     printf("## Runtime\n\n`build/bench/bench_runtime` (examples/plasma.sky; %ld CPUs online)\n\n",
            cpus);
-    size_t unrolled_words = 0;
-    uint32_t *unrolled = unrolled_spirv(program, &unrolled_words);
+    size_t unrolled_words = 0, texel_words = 0;
+    uint32_t *unrolled = unrolled_spirv(program, false, &unrolled_words);
+    uint32_t *texels = unrolled_spirv(program, true, &texel_words);
+    double variant_ms[2][3];
     printf("| layout | LEDs | device ms/frame | device frames/s | Mpx/s | C loop ms | numpy ms "
-           "| device / C | device / numpy | unrolled main ms | unrolled / C |\n"
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+           "| device / C | device / numpy |\n"
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     char device[256] = "";
     double setup_ms = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -470,8 +500,13 @@ int main(int argc, char **argv) {
         device_result d = bench_device(layout, program, frames_scaled(sizes[i].device_frames));
         double c = bench_c_loop(layout, inputs, frames_scaled(sizes[i].c_frames));
         double np = bench_numpy(layout, frames_scaled(sizes[i].numpy_frames));
-        double un = bench_unrolled(layout, program, unrolled, unrolled_words,
-                                   frames_scaled(sizes[i].device_frames));
+        variant_ms[i][0] = d.ms_per_frame / c; /* as a fraction of the C loop's time */
+        variant_ms[i][1] = bench_unrolled(layout, program, unrolled, unrolled_words,
+                                          frames_scaled(sizes[i].device_frames));
+        variant_ms[i][2] = bench_unrolled(layout, program, texels, texel_words,
+                                          frames_scaled(sizes[i].device_frames));
+        for (int v = 1; v < 3; v++)
+            variant_ms[i][v] = variant_ms[i][v] > 0 ? variant_ms[i][v] / c : -1;
         snprintf(device, sizeof device, "%s", d.name);
         if (i == 0) setup_ms = d.setup_ms;
         char np_text[32] = "n/a", np_ratio[32] = "n/a";
@@ -479,22 +514,28 @@ int main(int argc, char **argv) {
             snprintf(np_text, sizeof np_text, "%.2f", np);
             snprintf(np_ratio, sizeof np_ratio, "%.2fx", np / d.ms_per_frame);
         }
-        char un_text[32] = "n/a", un_ratio[32] = "n/a";
-        if (un > 0) {
-            snprintf(un_text, sizeof un_text, "%.2f", un);
-            snprintf(un_ratio, sizeof un_ratio, "%.2fx", c / un);
-        }
-        printf("| %s | %u | %.2f | %.1f | %.1f | %.2f | %s | %.2fx | %s | %s | %s |\n",
-               sizes[i].spec, layout->led_count, d.ms_per_frame, 1e3 / d.ms_per_frame,
-               layout->led_count / d.ms_per_frame * 1e-3, c, np_text, c / d.ms_per_frame, np_ratio,
-               un_text, un_ratio);
+        printf("| %s | %u | %.2f | %.1f | %.1f | %.2f | %s | %.2fx | %s |\n", sizes[i].spec,
+               layout->led_count, d.ms_per_frame, 1e3 / d.ms_per_frame,
+               layout->led_count / d.ms_per_frame * 1e-3, c, np_text, c / d.ms_per_frame, np_ratio);
         fflush(stdout);
         free(inputs);
         sky_layout_free(layout);
     }
     printf("\nDevice: %s; runtime create + pipeline build for plasma: %.0f ms.\n", device,
            setup_ms);
-    printf("Unrolled main(): %zu channels differ from the CPU evaluator by more than 2/255.\n",
+    printf("\nThe same pattern with the shader changed (same ABI; binding 6 is optional), as the "
+           "speed-up over the C loop:\n\n| layout | as emitted | unrolled main() | unrolled main() "
+           "+ texel positions |\n|---|---:|---:|---:|\n");
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        printf("| %s |", sizes[i].spec);
+        for (int v = 0; v < 3; v++)
+            if (variant_ms[i][v] > 0)
+                printf(" %.2fx |", 1.0 / variant_ms[i][v]);
+            else
+                printf(" n/a |");
+        printf("\n");
+    }
+    printf("\nVariants vs the CPU evaluator: %zu channels differ by more than 2/255.\n",
            unrolled_mismatches);
 
     sky_layout *disc = load_layout("disc:360x288");
@@ -521,6 +562,7 @@ int main(int argc, char **argv) {
     printf("| process CPU (all threads), %% of one core | %.1f%% |\n", p.cpu_percent);
     sky_layout_free(disc);
     free(unrolled);
+    free(texels);
     sky_program_free(program);
     return 0;
 }

@@ -83,8 +83,8 @@ typedef struct vkrt_buffer {
  * the buffer's life. `what` names the buffer in messages.
  */
 sky_status vkrt_buffer_create(vkrt_device *dev, VkDeviceSize size, VkMemoryPropertyFlags required,
-                              VkMemoryPropertyFlags preferred, const char *what, vkrt_buffer *buf,
-                              char *error, size_t error_len);
+                              VkMemoryPropertyFlags preferred, VkBufferUsageFlags extra_usage,
+                              const char *what, vkrt_buffer *buf, char *error, size_t error_len);
 
 /*
  * Wraps `bytes` of host memory at `host` (aligned as the device requires) in a
@@ -121,7 +121,11 @@ enum {
     VKRT_BIND_PREV = 3,
     VKRT_BIND_CUR = 4,
     VKRT_BIND_OUT = 5,
-    VKRT_BINDINGS = 6
+    VKRT_BINDINGS = 6,
+    /* Optional (docs/shader-abi.md): binding 1's buffer again, as a uniform texel buffer of
+     * RGBA32F texels (texel 2i = pos of LED i), which llvmpipe reads with vector gathers
+     * instead of one guarded scalar load per lane. */
+    VKRT_BIND_LED_TEXELS = 6
 };
 
 /* One buffer range per binding for one descriptor set. */
@@ -129,6 +133,7 @@ typedef struct vkrt_set_buffers {
     VkBuffer buffer[VKRT_BINDINGS];
     VkDeviceSize offset[VKRT_BINDINGS];
     VkDeviceSize range[VKRT_BINDINGS];
+    VkBufferView led_texels; /* binding 6, when vkrt_shared.has_texels */
 } vkrt_set_buffers;
 
 /* What the runtime shares between programs: layouts, the sets, the command pool. */
@@ -140,14 +145,18 @@ typedef struct vkrt_shared {
     uint32_t set_count;
     VkCommandPool commands;
     uint32_t local_size;
-    uint32_t groups; /* work groups dispatched per frame */
+    uint32_t groups;        /* work groups dispatched per frame */
+    bool has_texels;        /* binding 6 is in the layout */
+    char texel_reason[160]; /* why not, for shaders that read binding 6 */
 } vkrt_shared;
 
 /* Creates the layouts, `set_count` descriptor sets (written later with
- * vkrt_shared_write_set) and a command pool; computes the dispatch size. */
+ * vkrt_shared_write_set) and a command pool; computes the dispatch size.
+ * `texel_reason` NULL: binding 6 is in the layout; else it is left out and
+ * shaders that read it are refused with this reason. */
 sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led_count,
-                              uint32_t local_size, vkrt_shared *shared, char *error,
-                              size_t error_len);
+                              uint32_t local_size, const char *texel_reason, vkrt_shared *shared,
+                              char *error, size_t error_len);
 void vkrt_shared_write_set(vkrt_device *dev, vkrt_shared *shared, uint32_t set,
                            const vkrt_set_buffers *buffers);
 void vkrt_shared_destroy(vkrt_device *dev, vkrt_shared *shared);

@@ -23,14 +23,14 @@ static uint32_t mem_find_type(const vkrt_device *dev, uint32_t bits, VkMemoryPro
 }
 
 static sky_status mem_create_buffer(vkrt_device *dev, VkDeviceSize size, const void *next,
-                                    VkBuffer *buffer, const char *what, char *error,
-                                    size_t error_len) {
+                                    VkBufferUsageFlags extra_usage, VkBuffer *buffer,
+                                    const char *what, char *error, size_t error_len) {
     VkBufferCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
         .pNext = next,
         .size = size,
         .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-                 VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                 VK_BUFFER_USAGE_TRANSFER_DST_BIT | extra_usage,
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
     VkResult r = dev->vk.vkCreateBuffer(dev->device, &info, NULL, buffer);
@@ -41,11 +41,12 @@ static sky_status mem_create_buffer(vkrt_device *dev, VkDeviceSize size, const v
 }
 
 sky_status vkrt_buffer_create(vkrt_device *dev, VkDeviceSize size, VkMemoryPropertyFlags required,
-                              VkMemoryPropertyFlags preferred, const char *what, vkrt_buffer *buf,
-                              char *error, size_t error_len) {
+                              VkMemoryPropertyFlags preferred, VkBufferUsageFlags extra_usage,
+                              const char *what, vkrt_buffer *buf, char *error, size_t error_len) {
     memset(buf, 0, sizeof *buf);
     if (size == 0) size = 16; /* bindings must have a buffer even when empty */
-    sky_status status = mem_create_buffer(dev, size, NULL, &buf->buffer, what, error, error_len);
+    sky_status status =
+        mem_create_buffer(dev, size, NULL, extra_usage, &buf->buffer, what, error, error_len);
     if (status != SKY_OK) return status;
     buf->size = size;
     VkMemoryRequirements req;
@@ -108,8 +109,8 @@ sky_status vkrt_buffer_import(vkrt_device *dev, void *host, VkDeviceSize bytes, 
         .sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
         .handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT,
     };
-    sky_status status =
-        mem_create_buffer(dev, bytes, &external, &buf->buffer, "imported slots", error, error_len);
+    sky_status status = mem_create_buffer(dev, bytes, &external, 0, &buf->buffer, "imported slots",
+                                          error, error_len);
     if (status != SKY_OK) return status;
     buf->size = bytes;
     VkMemoryRequirements req;
@@ -180,7 +181,7 @@ static sky_status mem_upload_staged(vkrt_device *dev, VkCommandPool pool, vkrt_b
                                     const void *data, size_t bytes, uint32_t timeout_ms,
                                     char *error, size_t error_len) {
     vkrt_buffer staging;
-    sky_status status = vkrt_buffer_create(dev, bytes, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT, 0,
+    sky_status status = vkrt_buffer_create(dev, bytes, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT, 0, 0,
                                            "staging", &staging, error, error_len);
     if (status != SKY_OK) return status;
     memcpy(staging.map, data, bytes);

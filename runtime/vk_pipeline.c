@@ -17,9 +17,12 @@
 #include "vk_internal.h"
 
 sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led_count,
-                              uint32_t local_size, vkrt_shared *shared, char *error,
-                              size_t error_len) {
+                              uint32_t local_size, const char *texel_reason, vkrt_shared *shared,
+                              char *error, size_t error_len) {
     memset(shared, 0, sizeof *shared);
+    shared->has_texels = texel_reason == NULL;
+    if (texel_reason)
+        snprintf(shared->texel_reason, sizeof shared->texel_reason, "%s", texel_reason);
     uint32_t max = dev->props.limits.maxComputeWorkGroupSize[0];
     if (dev->props.limits.maxComputeWorkGroupInvocations < max)
         max = dev->props.limits.maxComputeWorkGroupInvocations;
@@ -37,17 +40,18 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
     }
     shared->groups = (uint32_t)groups;
 
-    VkDescriptorSetLayoutBinding bindings[VKRT_BINDINGS];
-    for (uint32_t i = 0; i < VKRT_BINDINGS; i++)
+    VkDescriptorSetLayoutBinding bindings[VKRT_BINDINGS + 1];
+    for (uint32_t i = 0; i < VKRT_BINDINGS + 1; i++)
         bindings[i] = (VkDescriptorSetLayoutBinding){
             .binding = i,
-            .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .descriptorType = i == VKRT_BIND_LED_TEXELS ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                                                        : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
             .descriptorCount = 1,
             .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
         };
     VkDescriptorSetLayoutCreateInfo set_info = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
-        .bindingCount = VKRT_BINDINGS,
+        .bindingCount = VKRT_BINDINGS + (shared->has_texels ? 1 : 0),
         .pBindings = bindings,
     };
     VkResult r =
@@ -64,15 +68,16 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
                                            &shared->pipeline_layout);
     }
     if (r == VK_SUCCESS) {
-        VkDescriptorPoolSize size = {
-            .type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-            .descriptorCount = VKRT_BINDINGS * set_count,
+        VkDescriptorPoolSize sizes[2] = {
+            {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+             .descriptorCount = VKRT_BINDINGS * set_count},
+            {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, .descriptorCount = set_count},
         };
         VkDescriptorPoolCreateInfo pool_info = {
             .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
             .maxSets = set_count,
-            .poolSizeCount = 1,
-            .pPoolSizes = &size,
+            .poolSizeCount = shared->has_texels ? 2 : 1,
+            .pPoolSizes = sizes,
         };
         what = "vkCreateDescriptorPool";
         r = dev->vk.vkCreateDescriptorPool(dev->device, &pool_info, NULL, &shared->pool);
@@ -117,7 +122,7 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
 void vkrt_shared_write_set(vkrt_device *dev, vkrt_shared *shared, uint32_t set,
                            const vkrt_set_buffers *buffers) {
     VkDescriptorBufferInfo info[VKRT_BINDINGS];
-    VkWriteDescriptorSet writes[VKRT_BINDINGS];
+    VkWriteDescriptorSet writes[VKRT_BINDINGS + 1];
     for (uint32_t i = 0; i < VKRT_BINDINGS; i++) {
         info[i] = (VkDescriptorBufferInfo){
             .buffer = buffers->buffer[i],
@@ -133,7 +138,17 @@ void vkrt_shared_write_set(vkrt_device *dev, vkrt_shared *shared, uint32_t set,
             .pBufferInfo = &info[i],
         };
     }
-    dev->vk.vkUpdateDescriptorSets(dev->device, VKRT_BINDINGS, writes, 0, NULL);
+    uint32_t count = VKRT_BINDINGS;
+    if (shared->has_texels)
+        writes[count++] = (VkWriteDescriptorSet){
+            .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+            .dstSet = shared->sets[set],
+            .dstBinding = VKRT_BIND_LED_TEXELS,
+            .descriptorCount = 1,
+            .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+            .pTexelBufferView = &buffers->led_texels,
+        };
+    dev->vk.vkUpdateDescriptorSets(dev->device, count, writes, 0, NULL);
 }
 
 void vkrt_shared_destroy(vkrt_device *dev, vkrt_shared *shared) {
@@ -237,6 +252,19 @@ static VkResult pipe_record(vkrt_device *dev, vkrt_shared *shared, vkrt_kernel *
     return r;
 }
 
+/* True when the module decorates something with `Binding b` (OpDecorate, decoration 33). */
+static bool pipe_spirv_uses_binding(const uint32_t *spirv, size_t word_count, uint32_t b) {
+    for (size_t at = 5; at < word_count;) {
+        uint32_t len = spirv[at] >> 16, opcode = spirv[at] & 0xffffu;
+        if (len == 0 || at + len > word_count) return false; /* malformed: the driver decides */
+        if (opcode == 71 /* OpDecorate */ && len >= 4 && spirv[at + 2] == 33 /* Binding */ &&
+            spirv[at + 3] == b)
+            return true;
+        at += len;
+    }
+    return false;
+}
+
 sky_status vkrt_kernel_create(vkrt_device *dev, vkrt_shared *shared, const uint32_t *spirv,
                               size_t word_count, vkrt_kernel **out, char *error, size_t error_len) {
     *out = NULL;
@@ -244,6 +272,13 @@ sky_status vkrt_kernel_create(vkrt_device *dev, vkrt_shared *shared, const uint3
         vkrt_error(error, error_len, "the shader is not SPIR-V (%zu words, bad magic number)",
                    word_count);
         return SKY_ERR_INVALID_ARG;
+    }
+    if (!shared->has_texels && pipe_spirv_uses_binding(spirv, word_count, VKRT_BIND_LED_TEXELS)) {
+        vkrt_error(error, error_len,
+                   "the shader reads the LED inputs as texels (binding 6), which this device "
+                   "cannot provide for this layout: %s",
+                   shared->texel_reason);
+        return SKY_ERR_LIMIT;
     }
     vkrt_kernel *kernel = calloc(1, sizeof *kernel);
     VkCommandBuffer *commands = calloc(shared->set_count, sizeof *commands);

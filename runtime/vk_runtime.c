@@ -58,6 +58,7 @@ struct sky_runtime {
     size_t frame_bytes; /* led_count * 3 */
 
     vkrt_buffer leds, strips;
+    VkBufferView led_texels; /* binding 6: RGBA32F view of `leds`, or VK_NULL_HANDLE */
     vkrt_buffer prev[2];
     vkrt_buffer block[2]; /* binding 0: sky_info and sky_u[] per parity */
     vkrt_buffer out[2];   /* host and copy paths */
@@ -215,23 +216,25 @@ static sky_status rt_create_buffers(sky_runtime *rt, char *error, size_t error_l
     uint64_t leds = rt->view.led_count;
     uint64_t block_bytes = RT_INFO_BYTES + 4u * RT_MAX_UNIFORMS;
     sky_status status = SKY_OK;
+    const VkMemoryPropertyFlags coherent = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    const VkMemoryPropertyFlags cached = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
+    const VkBufferUsageFlags texels = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
     struct {
         vkrt_buffer *buf;
         uint64_t bytes;
         VkMemoryPropertyFlags required, preferred;
+        VkBufferUsageFlags usage;
         const char *what;
     } plan[] = {
-        {&rt->leds, leds * sizeof(sky_led_input), 0, local, "LED inputs"},
-        {&rt->strips, (uint64_t)rt->view.strip_count * 8, 0, local, "strip table"},
+        {&rt->leds, leds * sizeof(sky_led_input), 0, local, texels, "LED inputs"},
+        {&rt->strips, (uint64_t)rt->view.strip_count * 8, 0, local, 0, "strip table"},
         /* Host-visible where the device has such local memory, so tests can read prev. */
-        {&rt->prev[0], leds * 12, 0, local | host, "prev"},
-        {&rt->prev[1], leds * 12, 0, local | host, "prev"},
-        {&rt->block[0], block_bytes, host, local | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
-         "per-frame values"},
-        {&rt->block[1], block_bytes, host, local | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
-         "per-frame values"},
-        {&rt->out[0], rt_out_bytes(rt), host, VK_MEMORY_PROPERTY_HOST_CACHED_BIT, "output"},
-        {&rt->out[1], rt_out_bytes(rt), host, VK_MEMORY_PROPERTY_HOST_CACHED_BIT, "output"},
+        {&rt->prev[0], leds * 12, 0, local | host, 0, "prev"},
+        {&rt->prev[1], leds * 12, 0, local | host, 0, "prev"},
+        {&rt->block[0], block_bytes, host, local | coherent, 0, "per-frame values"},
+        {&rt->block[1], block_bytes, host, local | coherent, 0, "per-frame values"},
+        {&rt->out[0], rt_out_bytes(rt), host, cached, 0, "output"},
+        {&rt->out[1], rt_out_bytes(rt), host, cached, 0, "output"},
     };
     size_t count = sizeof plan / sizeof plan[0];
     if (rt->path == SKY_OUTPUT_ZERO_COPY) count -= 2; /* the shader writes the slots */
@@ -240,7 +243,7 @@ static sky_status rt_create_buffers(sky_runtime *rt, char *error, size_t error_l
         if (status == SKY_OK)
             status =
                 vkrt_buffer_create(&rt->dev, plan[i].bytes, plan[i].required, plan[i].preferred,
-                                   plan[i].what, plan[i].buf, error, error_len);
+                                   plan[i].usage, plan[i].what, plan[i].buf, error, error_len);
     }
     return status;
 }
@@ -286,6 +289,40 @@ static void rt_choose_path(sky_runtime *rt, bool force_copy) {
              "the shader writes into the frame file (VK_EXT_external_memory_host)");
 }
 
+/*
+ * The optional binding 6: an RGBA32F texel view of the LED inputs (two texels
+ * per LED). NULL when created, else why the device cannot (the layout then
+ * leaves binding 6 out and shaders that read it are refused).
+ */
+static const char *rt_create_texel_view(sky_runtime *rt, char *why, size_t why_len) {
+    VkFormatProperties props;
+    vkGetPhysicalDeviceFormatProperties(rt->dev.physical, VK_FORMAT_R32G32B32A32_SFLOAT, &props);
+    if (!(props.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT)) {
+        snprintf(why, why_len, "no RGBA32F uniform texel buffers");
+        return why;
+    }
+    uint64_t texels = 2 * (uint64_t)rt->view.led_count;
+    if (texels > rt->dev.props.limits.maxTexelBufferElements) {
+        snprintf(why, why_len, "%llu texels exceed maxTexelBufferElements %u",
+                 (unsigned long long)texels, rt->dev.props.limits.maxTexelBufferElements);
+        return why;
+    }
+    VkBufferViewCreateInfo info = {
+        .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+        .buffer = rt->leds.buffer,
+        .format = VK_FORMAT_R32G32B32A32_SFLOAT,
+        .offset = 0,
+        .range = texels * 16,
+    };
+    VkResult r = rt->dev.vk.vkCreateBufferView(rt->dev.device, &info, NULL, &rt->led_texels);
+    if (r != VK_SUCCESS) {
+        rt->led_texels = VK_NULL_HANDLE;
+        snprintf(why, why_len, "vkCreateBufferView failed: %s", vkrt_result_str(r));
+        return why;
+    }
+    return NULL;
+}
+
 static void rt_write_sets(sky_runtime *rt) {
     for (uint32_t set = 0; set < rt->shared.set_count; set++) {
         uint32_t p = set % 2;
@@ -294,6 +331,7 @@ static void rt_write_sets(sky_runtime *rt) {
                        rt->prev[1 - p].buffer, rt->prev[p].buffer, rt->out[p].buffer},
             .range = {VK_WHOLE_SIZE, VK_WHOLE_SIZE, VK_WHOLE_SIZE, VK_WHOLE_SIZE, VK_WHOLE_SIZE,
                       VK_WHOLE_SIZE},
+            .led_texels = rt->led_texels,
         };
         if (rt->path == SKY_OUTPUT_ZERO_COPY) {
             b.buffer[VKRT_BIND_OUT] = rt->slots.buffer;
@@ -344,9 +382,12 @@ sky_status sky_runtime_create(const sky_runtime_options *options, sky_runtime **
     rt_choose_path(rt, options->force_copy);
     uint32_t sets = rt->path == SKY_OUTPUT_ZERO_COPY ? 2 * rt->slot_count : 2;
     status = rt_create_buffers(rt, error, error_len);
+    char texel_why[160];
+    const char *no_texels =
+        status == SKY_OK ? rt_create_texel_view(rt, texel_why, sizeof texel_why) : NULL;
     if (status == SKY_OK)
         status = vkrt_shared_create(&rt->dev, sets, rt->view.led_count, options->local_size,
-                                    &rt->shared, error, error_len);
+                                    no_texels, &rt->shared, error, error_len);
     if (status == SKY_OK) status = rt_upload_leds(rt, error, error_len);
     if (status == SKY_OK) status = rt_create_sync(rt, error, error_len);
     if (status != SKY_OK) {
@@ -702,6 +743,7 @@ void sky_runtime_free(sky_runtime *rt) {
             vkrt_buffer_destroy(dev, &rt->block[i]);
             vkrt_buffer_destroy(dev, &rt->out[i]);
         }
+        if (rt->led_texels) dev->vk.vkDestroyBufferView(dev->device, rt->led_texels, NULL);
         vkrt_buffer_destroy(dev, &rt->leds);
         vkrt_buffer_destroy(dev, &rt->strips);
         vkrt_buffer_destroy(dev, &rt->slots);

@@ -36,6 +36,7 @@
 #include "vk_test_noprev_spv.h"
 #include "vk_test_slow_spv.h"
 #include "vk_test_spv.h"
+#include "vk_test_texels_spv.h"
 
 /* ---------------------------------------------------------- CPU reference */
 
@@ -137,10 +138,11 @@ static void test_uniforms(double t, float *u) {
     test_eval(NULL, NULL, &f, u);
 }
 
-static void set_test_kernel(sky_runtime *rt, bool uses_prev) {
+static void set_test_kernel_spirv(sky_runtime *rt, bool uses_prev, const uint32_t *words,
+                                  size_t word_count) {
     vkrt_kernel_source src = {
-        .spirv = uses_prev ? vk_test_spv : vk_test_noprev_spv,
-        .word_count = uses_prev ? sizeof vk_test_spv / 4 : sizeof vk_test_noprev_spv / 4,
+        .spirv = words,
+        .word_count = word_count,
         .uniform_count = 2,
         .uses_prev = uses_prev,
         .eval = test_eval,
@@ -148,6 +150,13 @@ static void set_test_kernel(sky_runtime *rt, bool uses_prev) {
     char err[512] = "";
     sky_status st = vkrt_runtime_set_kernel(rt, &src, err, sizeof err);
     if (st != SKY_OK) fail_msg("set_kernel: %s", err);
+}
+
+static void set_test_kernel(sky_runtime *rt, bool uses_prev) {
+    if (uses_prev)
+        set_test_kernel_spirv(rt, true, vk_test_spv, sizeof vk_test_spv / 4);
+    else
+        set_test_kernel_spirv(rt, false, vk_test_noprev_spv, sizeof vk_test_noprev_spv / 4);
 }
 
 static sky_layout *make_layout(const char *spec) {
@@ -219,6 +228,28 @@ static void test_host_path_prev_ping_pong(void **state) {
         ref_free(&ref);
         sky_runtime_free(rt);
     }
+    sky_layout_free(layout);
+}
+
+/* The optional texel binding 6 (LED inputs as RGBA32F texels) gives the same inputs. */
+static void test_led_texels(void **state) {
+    (void)state;
+    sky_layout *layout = make_layout("disc:9x11");
+    sky_runtime *rt = make_runtime(layout, NULL, false, 0);
+    set_test_kernel_spirv(rt, true, vk_test_texels_spv, sizeof vk_test_texels_spv / 4);
+    ref_state ref;
+    ref_init(&ref, layout);
+    ref.uses_prev = true;
+    for (int f = 0; f < 6; f++) {
+        render_ok(rt, 0.3 * f);
+        float u[2];
+        test_uniforms(0.3 * f, u);
+        ref_frame(&ref, u);
+        ref_compare(&ref, sky_runtime_frame_bytes(rt, NULL), sky_runtime_frame_floats(rt, NULL),
+                    "texels", f);
+    }
+    ref_free(&ref);
+    sky_runtime_free(rt);
     sky_layout_free(layout);
 }
 
@@ -645,6 +676,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_devices_and_selection),
         cmocka_unit_test(test_host_path_prev_ping_pong),
         cmocka_unit_test(test_pipelined_submits),
+        cmocka_unit_test(test_led_texels),
         cmocka_unit_test(test_publish_zero_copy),
         cmocka_unit_test(test_publish_copy),
         cmocka_unit_test(test_program_swap),

@@ -4,6 +4,7 @@
 //   r = clamp(x * 0.5 + 0.5) * u[0]
 //   g = 0.5 * prev(strip + 1, led).r + 0.25 * led / leds     (neighbour strip: strip table)
 //   b = 0.5 * prev.b + u[1]                                    (ping-pong of prev)
+// Built with -DTEXELS it reads x from the optional texel binding 6 instead.
 // Built with -DNO_PREV it is a program that does not use prev:
 //   r = u[0], g = clamp(y * 0.5 + 0.5), b = 0.25 * led / leds  (and writes no sky_cur)
 #version 450
@@ -16,6 +17,13 @@ layout(std430, set = 0, binding = 2) readonly buffer SkyStrips { uvec2 sky_strip
 layout(std430, set = 0, binding = 3) readonly buffer SkyPrev { float sky_prev[]; };
 layout(std430, set = 0, binding = 4) writeonly buffer SkyCur { float sky_cur[]; };
 layout(std430, set = 0, binding = 5) writeonly buffer SkyOut { uint sky_out[]; };
+#ifdef TEXELS
+// The optional binding 6: binding 1 again as RGBA32F texels (texel 2i = pos of LED i).
+layout(set = 0, binding = 6) uniform samplerBuffer sky_led_texels;
+#define SKY_LED_X(i) texelFetch(sky_led_texels, int(2u * (i))).x
+#else
+#define SKY_LED_X(i) sky_led[i].pos.x
+#endif
 
 float prev_at(uint s, uint l, uint c) {
     s = s % sky_info.y;
@@ -28,7 +36,7 @@ vec3 pixel(uint i) {
 #ifdef NO_PREV
     return clamp(vec3(sky_u[0], led.pos.y * 0.5 + 0.5, 0.25 * (float(led.ids.y) / float(led.ids.z))), 0.0, 1.0);
 #endif
-    float r = clamp(led.pos.x * 0.5 + 0.5, 0.0, 1.0) * sky_u[0];
+    float r = clamp(SKY_LED_X(i) * 0.5 + 0.5, 0.0, 1.0) * sky_u[0];
     float g = 0.5 * prev_at(led.ids.x + 1u, led.ids.y, 0u) + 0.25 * (float(led.ids.y) / float(led.ids.z));
     float b = 0.5 * sky_prev[3u * i + 2u] + sky_u[1];
     return clamp(vec3(r, g, b), 0.0, 1.0);
