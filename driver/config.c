@@ -95,9 +95,9 @@ int config_parse_range(const char *text, cfg_range *range) {
     snprintf(buf, sizeof buf, "%s", text);
     char *dash = strchr(buf, '-');
     if (dash) *dash = '\0';
-    if (!parse_long(buf, &a)) return -1;
+    if (!url_parse_long(buf, &a)) return -1;
     b = a;
-    if (dash && !parse_long(dash + 1, &b)) return -1;
+    if (dash && !url_parse_long(dash + 1, &b)) return -1;
     if (a < 0 || b < a || b > (long)UINT32_MAX - 1) return -1;
     range->set = true;
     range->first = (uint32_t)a;
@@ -154,7 +154,7 @@ static int config_parse_currents(const char *text, double out[3]) {
         while (isspace((unsigned char)*tok)) tok++;
         char *end = tok + strlen(tok);
         while (end > tok && isspace((unsigned char)end[-1])) *--end = '\0';
-        if (n == 3 || !parse_double(tok, &v[n]) || v[n] < 0) return -1;
+        if (n == 3 || !url_parse_double(tok, &v[n]) || v[n] < 0) return -1;
         n++;
     }
     if (n == 1)
@@ -218,7 +218,7 @@ static void key_list(const char *const *keys, int count, char *out, size_t len) 
 static int want_number(const char *key, const char *value, double min, double max, bool min_open,
                        double *out, char *err, size_t err_len) {
     double v = 0;
-    if (!parse_double(value, &v) || v < min || (min_open && v == min) || v > max) {
+    if (!url_parse_double(value, &v) || v < min || (min_open && v == min) || v > max) {
         if (min_open && max < 1e300)
             snprintf(err, err_len, "key `%s`: expected a number > %g and <= %g, got `%s`", key, min,
                      max, value);
@@ -359,7 +359,7 @@ static int out_config_set(out_config *oc, const char *key, const char *value, ch
             oc->dither = CFG_DITHER_AUTO;
             return 0;
         }
-        if (!parse_bool(value, &b)) {
+        if (!url_parse_bool(value, &b)) {
             snprintf(err, err_len, "key `dither`: expected auto, on or off, got `%s`", value);
             return -1;
         }
@@ -368,7 +368,7 @@ static int out_config_set(out_config *oc, const char *key, const char *value, ch
     case OK_RATE:
         return want_number(key, value, 0, 10000, false, &oc->rate, err, err_len);
     case OK_ENABLED:
-        if (!parse_bool(value, &oc->enabled)) {
+        if (!url_parse_bool(value, &oc->enabled)) {
             snprintf(err, err_len, "key `enabled`: expected yes or no, got `%s`", value);
             return -1;
         }

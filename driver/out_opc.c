@@ -62,7 +62,7 @@ static int opc_open(output *o, drv_url *url, const output_env *env, char *err, s
         return -1;
     const char *path = url->path;
     if (*path == '/') path++;
-    if (*path && (!parse_long(path, &channel) || channel < 0 || channel > 255)) {
+    if (*path && (!url_parse_long(path, &channel) || channel < 0 || channel > 255)) {
         snprintf(err, err_len, "`%s`: the path is the OPC channel, 0..255 (0 = all), got `%s`",
                  url->text, path);
         return -1;

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-bool parse_long(const char *text, long *value) {
+bool url_parse_long(const char *text, long *value) {
     if (!text || !*text || isspace((unsigned char)*text)) return false;
     char *end = NULL;
     errno = 0;
@@ -27,7 +27,7 @@ bool parse_long(const char *text, long *value) {
     return true;
 }
 
-bool parse_double(const char *text, double *value) {
+bool url_parse_double(const char *text, double *value) {
     if (!text || !*text || isspace((unsigned char)*text)) return false;
     char *end = NULL;
     errno = 0;
@@ -37,7 +37,7 @@ bool parse_double(const char *text, double *value) {
     return true;
 }
 
-bool parse_bool(const char *text, bool *value) {
+bool url_parse_bool(const char *text, bool *value) {
     static const char *const yes[] = {"1", "yes", "true", "on"};
     static const char *const no[] = {"0", "no", "false", "off"};
     for (size_t i = 0; i < 4; i++) {
@@ -139,7 +139,7 @@ static int url_parse_authority(drv_url *url, const char *start, const char *end,
         }
         memcpy(port, host_end + 1, len);
         port[len] = '\0';
-        if (!parse_long(port, &v) || v < 1 || v > 65535) {
+        if (!url_parse_long(port, &v) || v < 1 || v > 65535) {
             snprintf(err, err_len, "bad port `%s`: expected 1..65535", port);
             return -1;
         }
@@ -263,7 +263,7 @@ int url_get_long(drv_url *url, const char *key, long min, long max, long *value,
     const char *text = url_get(url, key);
     long v = 0;
     if (!text) return 0;
-    if (!parse_long(text, &v) || v < min || v > max) {
+    if (!url_parse_long(text, &v) || v < min || v > max) {
         snprintf(err, err_len, "`%s`: parameter `%s`: expected an integer %ld..%ld, got `%s`",
                  url->text, key, min, max, text);
         return -1;
@@ -277,7 +277,7 @@ int url_get_double(drv_url *url, const char *key, double min, double max, double
     const char *text = url_get(url, key);
     double v = 0;
     if (!text) return 0;
-    if (!parse_double(text, &v) || v < min || v > max) {
+    if (!url_parse_double(text, &v) || v < min || v > max) {
         snprintf(err, err_len, "`%s`: parameter `%s`: expected a number %g..%g, got `%s`",
                  url->text, key, min, max, text);
         return -1;
@@ -293,7 +293,7 @@ int url_get_bool(drv_url *url, const char *key, bool *value, char *err, size_t e
         *value = true;
         return 0;
     }
-    if (!parse_bool(text, value)) {
+    if (!url_parse_bool(text, value)) {
         snprintf(err, err_len, "`%s`: parameter `%s`: expected yes/no (1/0), got `%s`", url->text,
                  key, text);
         return -1;

@@ -50,9 +50,9 @@ int url_get_bool(drv_url *url, const char *key, bool *value, char *err, size_t e
 const char *url_unused(const drv_url *url);
 
 /* Strict number parsing shared with the config file: the whole string must be the number. */
-bool parse_long(const char *text, long *value);
-bool parse_double(const char *text, double *value);
+bool url_parse_long(const char *text, long *value);
+bool url_parse_double(const char *text, double *value);
 /* "1", "yes", "true", "on" / "0", "no", "false", "off" (case-insensitive). */
-bool parse_bool(const char *text, bool *value);
+bool url_parse_bool(const char *text, bool *value);
 
 #endif

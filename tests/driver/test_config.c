@@ -189,6 +189,15 @@ static void test_config_errors(void **state) {
                  "0123456789012345678901234567890123456789012345678901234567890123456789\n",
                  "bad.ini:2: key `name`: at most 63 bytes");
     expect_error("[driver]\nrate = 30\n", "no outputs");
+    /* Lines longer than inih's compiled-in 200 bytes are fine up to 4 KiB. */
+    char long_ok[1200];
+    snprintf(long_ok, sizeof long_ok, "[output rec]\nurl = file:///tmp/%0*d.raw\n", 1000, 5);
+    drv_config c;
+    char err[600];
+    config_init(&c);
+    if (config_load_string(&c, "long.ini", long_ok, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_int_equal(strlen(c.outputs[0].url.path), 5 + 1000 + 4);
+    config_free(&c);
     /* A line longer than the parser's buffer is an error, not two lines. */
     char longline[6000];
     snprintf(longline, sizeof longline, "[driver]\nname = %0*d\n", 5000, 7);
