@@ -271,13 +271,16 @@ void driver_print_stats(driver *d, uint64_t now) {
         double lat_avg =
             lat_n ? (double)(now_s.latency_sum_ns - was->latency_sum_ns) / lat_n / 1e6 : 0;
         double lat_max = (double)atomic_exchange(&st->latency_max_ns, 0) / 1e6;
+        char latency[64] = "latency -";
+        if (lat_n)
+            snprintf(latency, sizeof latency, "latency avg %.2f ms max %.2f ms", lat_avg, lat_max);
         drv_log("  output %s: %s, %llu frames, %llu packets (%.0f/s), %llu errors, %llu "
-                "reconnects, %llu skipped, %llu power-limited, latency avg %.2f ms max %.2f ms",
+                "reconnects, %llu skipped, %llu power-limited, %s",
                 o->label, d->active[i] ? "running" : "idle", (unsigned long long)now_s.frames,
                 (unsigned long long)now_s.packets, per_s(now_s.packets - was->packets, span),
                 (unsigned long long)now_s.errors, (unsigned long long)atomic_load(&st->reconnects),
                 (unsigned long long)atomic_load(&st->skipped),
-                (unsigned long long)atomic_load(&st->limited), lat_avg, lat_max);
+                (unsigned long long)atomic_load(&st->limited), latency);
         *was = now_s;
     }
     d->last_stats_ns = now;
