@@ -108,6 +108,7 @@ typedef struct spi_out {
     size_t bufsiz; /* 0 = no limit */
     uint8_t *buf;
     size_t frame_bytes;
+    uint64_t reopen_ns; /* device gone (unplugged adapter): when to try opening it again */
 } spi_out;
 
 static size_t spi_read_bufsiz(void) {
@@ -272,8 +273,33 @@ static int spi_transfer(spi_out *s, const uint8_t *data, size_t len) {
     return rc < 0 ? -1 : 0;
 }
 
+/* A device that went away (a USB SPI adapter unplugged) is reopened, once a second. */
+static bool spi_device_ready(output *o) {
+    spi_out *s = o->impl;
+    if (s->fd >= 0) return true;
+    uint64_t now = drv_now_ns();
+    if (now < s->reopen_ns) return false;
+    s->reopen_ns = now + 1000000000ull;
+    char err[300];
+    s->fd = open(s->path, O_WRONLY | O_CLOEXEC);
+    if (s->fd < 0) {
+        output_error(o, "%s: %s (retrying)", s->path, strerror(errno));
+        return false;
+    }
+    if (s->is_spidev && spi_setup_device(s, err, sizeof err) != 0) {
+        output_error(o, "%s (retrying)", err);
+        close(s->fd);
+        s->fd = -1;
+        return false;
+    }
+    atomic_fetch_add_explicit(&o->stats.reconnects, 1, memory_order_relaxed);
+    output_recovered(o, "device open again");
+    return true;
+}
+
 static void spi_send(output *o, const uint8_t *wire, uint32_t leds) {
     spi_out *s = o->impl;
+    if (!spi_device_ready(o)) return;
     bool clocked = s->chip == CHIP_APA102 || s->chip == CHIP_SK9822;
     size_t n = clocked ? spi_apa102_encode(wire, leds, s->global, s->chip == CHIP_SK9822, s->buf)
                        : spi_ws2812_encode(wire, leds, s->bits_per_bit,
@@ -290,6 +316,11 @@ static void spi_send(output *o, const uint8_t *wire, uint32_t leds) {
                              s->path, len, len);
             else
                 output_error(o, "%s: %s", s->path, strerror(e));
+            if (e == ENODEV || e == ENXIO || e == EIO || e == EBADF) {
+                close(s->fd); /* gone: reopen it later */
+                s->fd = -1;
+                s->reopen_ns = drv_now_ns() + 1000000000ull;
+            }
             return;
         }
         atomic_fetch_add_explicit(&o->stats.packets, 1, memory_order_relaxed);
