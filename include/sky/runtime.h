@@ -118,7 +118,9 @@ typedef struct sky_runtime_options {
     sky_frame_writer *writer;
     /* Frames submitted to the device before the oldest is waited for: 1 or 2
      * (0: 2). sky_runtime_render always completes its frame; this only matters
-     * with sky_runtime_submit. */
+     * with sky_runtime_submit. With zero-copy publishing the frame writer has
+     * one frame open at a time, so one frame is on the device at a time (the
+     * next frame's per-frame evaluation still overlaps it). */
     uint32_t frames_in_flight;
     /* Work-group size (specialization constant 0); 0: 64. Clamped to the device limit. */
     uint32_t local_size;
