@@ -9,7 +9,9 @@
  * slots and bumps the universe's own sequence number, then the whole frame
  * leaves in a few sendmmsg calls. Optional universe synchronisation (sync=U)
  * stamps the sync address into each packet and follows the frame with a
- * synchronisation packet. On shutdown every universe gets three
+ * synchronisation packet. Universe discovery (the list of universes this
+ * source sends, every 10 s) is on for multicast and optional for unicast
+ * (discovery=1). On shutdown every universe gets three
  * Stream_Terminated packets, so receivers drop the source at once.
  * Layout: led-protocols.md section 2 (E1.31-2018).
  */
@@ -23,12 +25,15 @@
 #include "net.h"
 #include "output.h"
 
-#define SACN_PORT           5568
-#define SACN_HEADER         126 /* bytes before slot 1 */
-#define SACN_MAX_PACKET     (SACN_HEADER + 512)
-#define SACN_SYNC_PACKET    49
-#define SACN_MAX_UNIVERSE   63999
-#define SACN_OPT_TERMINATED 0x40
+#define SACN_PORT               5568
+#define SACN_HEADER             126 /* bytes before slot 1 */
+#define SACN_MAX_PACKET         (SACN_HEADER + 512)
+#define SACN_SYNC_PACKET        49
+#define SACN_MAX_UNIVERSE       63999
+#define SACN_OPT_TERMINATED     0x40
+#define SACN_DISCOVERY_UNIVERSE 64214
+#define SACN_DISCOVERY_NS       (10ull * 1000000000ull)
+#define SACN_DISCOVERY_PAGE     512
 
 static const uint8_t sacn_acn_id[12] = {0x41, 0x53, 0x43, 0x2d, 0x45, 0x31,
                                         0x2e, 0x31, 0x37, 0x00, 0x00, 0x00};
@@ -54,6 +59,9 @@ typedef struct sacn_out {
     uint8_t sync_packet[SACN_SYNC_PACKET];
     uint8_t sync_seq;
     net_addr sync_dest;
+    bool discovery;          /* send universe discovery every 10 s */
+    net_addr discovery_dest; /* 239.255.250.214, or the unicast host */
+    uint64_t next_discovery_ns;
 } sacn_out;
 
 static void put16(uint8_t *p, uint32_t v) {
@@ -80,7 +88,7 @@ static int sacn_open(output *o, drv_url *url, const output_env *env, char *err, 
     s->fd = -1;
     o->impl = s;
     long universe = -1, slots = 510, priority = 100, sync = 0, ttl = 0;
-    bool loop = true;
+    bool loop = true, discovery = false;
     if (url_get_long(url, "universe", 1, SACN_MAX_UNIVERSE, &universe, err, err_len) ||
         url_get_long(url, "slots", 510, 512, &slots, err, err_len) ||
         url_get_long(url, "priority", 0, 200, &priority, err, err_len) ||
@@ -88,6 +96,8 @@ static int sacn_open(output *o, drv_url *url, const output_env *env, char *err, 
         url_get_long(url, "ttl", 1, 255, &ttl, err, err_len) ||
         url_get_bool(url, "loop", &loop, err, err_len))
         return -1;
+    bool discovery_given = url_has(url, "discovery");
+    if (url_get_bool(url, "discovery", &discovery, err, err_len)) return -1;
     if (slots != 510 && slots != 512) {
         snprintf(err, err_len, "`%s`: parameter `slots`: 510 (170 RGB LEDs) or 512, got %ld",
                  url->text, slots);
@@ -155,6 +165,13 @@ static int sacn_open(output *o, drv_url *url, const output_env *env, char *err, 
         else
             s->sync_dest = s->dest;
     }
+    /* Universe discovery: on by default for multicast (where listeners browse), optional
+     * for unicast; it goes to the discovery universe's group, or to the unicast host. */
+    s->discovery = discovery_given ? discovery : s->multicast;
+    if (s->multicast)
+        net_addr_ipv4(&s->discovery_dest, sacn_group(SACN_DISCOVERY_UNIVERSE), s->port);
+    else
+        s->discovery_dest = s->dest;
     return 0;
 }
 
@@ -291,8 +308,49 @@ static void sacn_send_frame(output *o, const uint8_t *wire, uint32_t leds, uint8
     }
 }
 
+/* E1.31 8: the universes this source sends, sorted, in pages of up to 512. */
+static void sacn_send_discovery(output *o) {
+    sacn_out *s = o->impl;
+    uint8_t p[120 + 2 * SACN_DISCOVERY_PAGE];
+    uint32_t pages = (s->universes + SACN_DISCOVERY_PAGE - 1) / SACN_DISCOVERY_PAGE;
+    for (uint32_t page = 0; page < pages; page++) {
+        uint32_t first = page * SACN_DISCOVERY_PAGE;
+        uint32_t n =
+            s->universes - first < SACN_DISCOVERY_PAGE ? s->universes - first : SACN_DISCOVERY_PAGE;
+        uint32_t total = 120 + 2 * n;
+        memset(p, 0, 120);
+        put16(p + 0, 0x0010);
+        memcpy(p + 4, sacn_acn_id, 12);
+        put16(p + 16, 0x7000 | (total - 16));
+        put32(p + 18, 0x00000008); /* VECTOR_ROOT_E131_EXTENDED */
+        memcpy(p + 22, s->cid, 16);
+        put16(p + 38, 0x7000 | (total - 38));
+        put32(p + 40, 0x00000002); /* VECTOR_E131_EXTENDED_DISCOVERY */
+        memcpy(p + 44, s->name, strnlen(s->name, 63));
+        put16(p + 112, 0x7000 | (total - 112));
+        put32(p + 114, 0x00000001); /* VECTOR_UNIVERSE_DISCOVERY_UNIVERSE_LIST */
+        p[118] = (uint8_t)page;
+        p[119] = (uint8_t)(pages - 1);
+        for (uint32_t i = 0; i < n; i++) put16(p + 120 + 2 * i, s->start + first + i);
+        ssize_t r = sendto(s->fd, p, total, MSG_DONTWAIT | MSG_NOSIGNAL,
+                           (struct sockaddr *)&s->discovery_dest.sa, s->discovery_dest.len);
+        if (r == (ssize_t)total) {
+            atomic_fetch_add_explicit(&o->stats.packets, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&o->stats.bytes, total, memory_order_relaxed);
+        } else {
+            output_error(o, "universe discovery not sent: %s", r < 0 ? strerror(errno) : "short");
+        }
+    }
+}
+
 static void sacn_send(output *o, const uint8_t *wire, uint32_t leds) {
+    sacn_out *s = o->impl;
     sacn_send_frame(o, wire, leds, 0, true);
+    uint64_t now = drv_now_ns();
+    if (s->discovery && now >= s->next_discovery_ns) {
+        s->next_discovery_ns = now + SACN_DISCOVERY_NS;
+        sacn_send_discovery(o);
+    }
 }
 
 static void sacn_goodbye(output *o, const uint8_t *wire, uint32_t leds) {

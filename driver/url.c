@@ -248,6 +248,12 @@ void url_free(drv_url *url) {
     memset(url, 0, sizeof *url);
 }
 
+bool url_has(const drv_url *url, const char *key) {
+    for (size_t i = 0; i < url->param_count; i++)
+        if (strcmp(url->params[i].key, key) == 0) return true;
+    return false;
+}
+
 const char *url_get(drv_url *url, const char *key) {
     for (size_t i = 0; i < url->param_count; i++) {
         if (strcmp(url->params[i].key, key) == 0) {

@@ -38,6 +38,8 @@ typedef struct drv_url {
 int url_parse(const char *text, drv_url *url, char *err, size_t err_len);
 void url_free(drv_url *url);
 
+/* True when the URL has parameter `key` (without marking it used). */
+bool url_has(const drv_url *url, const char *key);
 /* The value of `key` (marking it used), or NULL when absent. */
 const char *url_get(drv_url *url, const char *key);
 /* Typed getters: 0 when absent (value untouched) or valid, -1 with a message naming the key. */

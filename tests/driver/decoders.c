@@ -53,6 +53,32 @@ int dec_e131_parse(const uint8_t *pkt, size_t len, dec_e131 *out, char *err, siz
     if (e131_pdu_length(pkt, len, 16, "root", err, err_len)) return -1;
     uint32_t root_vector = be32(pkt + 18);
     memcpy(out->cid, pkt + 22, 16);
+    if (root_vector == 0x00000008 && len >= 44 && be32(pkt + 40) == 0x00000002) {
+        /* Universe discovery: 120 bytes + 2 per universe, at most 512 per page. */
+        if (len < 120 || (len - 120) % 2 != 0 || len > 120 + 2 * 512)
+            FAIL("discovery packet of %zu bytes: expected 120 + 2n, n <= 512", len);
+        if (e131_pdu_length(pkt, len, 38, "framing", err, err_len)) return -1;
+        const uint8_t *dname = pkt + 44;
+        size_t dlen = strnlen((const char *)dname, 64);
+        if (dlen == 64) FAIL("discovery source name is not NUL-terminated");
+        memcpy(out->source_name, dname, dlen);
+        for (int i = 108; i < 112; i++)
+            if (pkt[i]) FAIL("discovery reserved byte %d not zero", i);
+        if (e131_pdu_length(pkt, len, 112, "universe discovery", err, err_len)) return -1;
+        if (be32(pkt + 114) != 0x00000001)
+            FAIL("universe discovery vector 0x%08X, expected 1", be32(pkt + 114));
+        out->is_discovery = true;
+        out->page = pkt[118];
+        out->last_page = pkt[119];
+        if (out->page > out->last_page)
+            FAIL("page %u after last page %u", out->page, out->last_page);
+        out->universe_count = (uint16_t)((len - 120) / 2);
+        out->universe_list = pkt + 120;
+        for (size_t i = 1; i < out->universe_count; i++)
+            if (be16(pkt + 120 + 2 * i) <= be16(pkt + 118 + 2 * i))
+                FAIL("universe list not sorted ascending at entry %zu", i);
+        return 0;
+    }
     if (root_vector == 0x00000008) {
         /* Synchronization packet: 49 bytes. */
         if (len != 49) FAIL("synchronization packet of %zu bytes, expected 49", len);

@@ -16,11 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- E1.31 (sACN): data packets and synchronization packets ---- */
+/* ---- E1.31 (sACN): data, synchronization and universe discovery packets ---- */
 typedef struct dec_e131 {
-    bool is_sync; /* a synchronization packet (root vector 8, framing vector 1) */
+    bool is_sync;            /* a synchronization packet (root vector 8, framing vector 1) */
+    bool is_discovery;       /* a universe discovery packet (root vector 8, framing vector 2) */
+    uint8_t page, last_page; /* discovery */
+    uint16_t universe_count; /* discovery: entries in the list */
+    const uint8_t *universe_list; /* discovery: big-endian u16s, into the packet */
     uint8_t cid[16];
-    char source_name[65];  /* data packets */
+    char source_name[65];  /* data and discovery packets */
     uint8_t priority;      /* data packets */
     uint16_t sync_address; /* both */
     uint8_t sequence;      /* both */

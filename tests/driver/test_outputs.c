@@ -253,6 +253,59 @@ static void test_sacn_multicast_on_private_loopback(void **state) {
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static void test_sacn_universe_discovery(void **state) {
+    (void)state;
+    uint16_t port;
+    int rx = tu_udp_listen(&port);
+    char url[256];
+    /* 88,000 LEDs from universe 100 = 518 universes: discovery needs two pages (512 + 6). */
+    snprintf(url, sizeof url, "sacn://127.0.0.1:%u?universe=100&discovery=1&name=Disco", port);
+    enum { LEDS = 88000 };
+    output *o = tu_output(url, LEDS);
+    uint8_t *frame = calloc(LEDS, 3);
+    assert_non_null(frame);
+    tu_output_send(o, frame);
+    int data = 0, pages_seen = 0;
+    uint32_t next_universe = 100;
+    uint8_t cid[16];
+    char name[64];
+    default_identity(cid, name);
+    while (data < 518 || pages_seen < 2) {
+        size_t len = recv_packet(rx);
+        dec_e131 d;
+        char err[256];
+        if (dec_e131_parse(pkt, len, &d, err, sizeof err) != 0) fail_msg("E1.31: %s", err);
+        if (!d.is_discovery) {
+            assert_false(d.is_sync);
+            data++;
+            continue;
+        }
+        assert_int_equal(d.page, pages_seen);
+        assert_int_equal(d.last_page, 1);
+        assert_int_equal(d.universe_count, pages_seen == 0 ? 512 : 6);
+        assert_string_equal(d.source_name, "Disco");
+        assert_memory_equal(d.cid, cid, 16);
+        for (size_t i = 0; i < d.universe_count; i++) {
+            uint16_t u = (uint16_t)((d.universe_list[2 * i] << 8) | d.universe_list[2 * i + 1]);
+            assert_int_equal(u, next_universe++);
+        }
+        pages_seen++;
+    }
+    assert_int_equal(next_universe, 100 + 518);
+    /* Only every 10 s: the next frame brings data packets and no discovery. */
+    tu_output_send(o, frame);
+    for (int k = 0; k < 518; k++) {
+        size_t len = recv_packet(rx);
+        dec_e131 d;
+        char err[256];
+        assert_int_equal(dec_e131_parse(pkt, len, &d, err, sizeof err), 0);
+        assert_false(d.is_discovery);
+    }
+    output_free(o);
+    free(frame);
+    close(rx);
+}
+
 static void test_sacn_bad_urls(void **state) {
     (void)state;
     static const struct {
@@ -667,6 +720,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_sacn_512_slots_with_sync),
         cmocka_unit_test(test_sacn_sequence_wraps),
         cmocka_unit_test(test_sacn_multicast_on_private_loopback),
+        cmocka_unit_test(test_sacn_universe_discovery),
         cmocka_unit_test(test_sacn_bad_urls),
         cmocka_unit_test(test_artnet_split_pad_sync),
         cmocka_unit_test(test_artnet_sequence_wraps_to_one),
