@@ -89,8 +89,9 @@ int config_set_driver_key(drv_config *config, const char *key, const char *value
 /* Checks cross-key rules once everything is loaded (at least one output, ...). */
 int config_finish(drv_config *config, char *err, size_t err_len);
 
-/* Parses "R,G,B" style lists used by ma_per_channel; exposed for tests. */
+/* "A-B" or "A" (0-based, inclusive) -> range; 0, or -1 when malformed. */
 int config_parse_range(const char *text, cfg_range *range);
+/* "GRB" (any case, R, G and B once each) -> upper-case order; false when malformed. */
 bool config_parse_order(const char *text, char order[4]);
 /* Parses a UUID "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
 bool config_parse_uuid(const char *text, uint8_t uuid[16]);
