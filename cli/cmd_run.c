@@ -68,6 +68,7 @@ typedef struct run_reload {
     double *pending_params;
     uint32_t *pending_spirv; /* its shader, emitted on the watcher thread too */
     size_t pending_words;
+    sky_emit_options emit; /* the variant the runtime's device can run, set before watching */
 } run_reload;
 
 static void run_usage(FILE *out) {
@@ -186,8 +187,9 @@ static void run_on_change(void *context, const char *source, size_t len) {
     uint32_t *words = NULL;
     size_t word_count = 0;
     char *emit_error = NULL;
-    sky_status st =
-        params ? sky_program_emit_spirv(program, &words, &word_count, &emit_error) : SKY_ERR_NOMEM;
+    sky_status st = params ? sky_program_emit_spirv_with(program, &reload->emit, &words,
+                                                         &word_count, &emit_error)
+                           : SKY_ERR_NOMEM;
     if (st != SKY_OK) {
         if (params)
             fprintf(stderr, "%s: generating the shader failed (%s)%s%s\n", RUN_CMD,
@@ -509,6 +511,7 @@ int cmd_run(int argc, char **argv) {
     if (!run_check_device(&o)) goto done;
     if (!(writer = run_open_writer(&o, layout))) goto done;
     if (!(s.rt = run_open_runtime(&o, layout, writer, s.program))) goto done;
+    sky_runtime_emit_options(s.rt, &reload.emit);
     if (o.watch) {
         if (!live_watch_start(RUN_CMD, o.file, source, source_len, run_on_change, &reload, &watch))
             goto done;

@@ -160,6 +160,7 @@ typedef struct emit_ctx {
     uint32_t *uses; /* uses of each led-section instruction by live instructions and out */
     bool *named;    /* emitted once as a temporary `v<index>` */
     glsl_text *text;
+    bool led_texels; /* positions through binding 6 (sky_emit_options.led_texels) */
 } emit_ctx;
 
 /*
@@ -193,16 +194,16 @@ static void emit_leaf(emit_ctx *cx, const prog_insn *in) {
         glsl_text_puts(t, lit);
         break;
     case OP_X:
-        glsl_text_puts(t, "sky_led[i].pos.x");
+        glsl_text_puts(t, cx->led_texels ? "sky_led_pos(i).x" : "sky_led[i].pos.x");
         break;
     case OP_Y:
-        glsl_text_puts(t, "sky_led[i].pos.y");
+        glsl_text_puts(t, cx->led_texels ? "sky_led_pos(i).y" : "sky_led[i].pos.y");
         break;
     case OP_R:
-        glsl_text_puts(t, "sky_led[i].pos.z");
+        glsl_text_puts(t, cx->led_texels ? "sky_led_pos(i).z" : "sky_led[i].pos.z");
         break;
     case OP_THETA:
-        glsl_text_puts(t, "sky_led[i].pos.w");
+        glsl_text_puts(t, cx->led_texels ? "sky_led_pos(i).w" : "sky_led[i].pos.w");
         break;
     case OP_STRIP:
         glsl_text_puts(t, "float(sky_led[i].ids.x)");
@@ -494,9 +495,9 @@ static int helper_find(const char *name) {
 
 /* ------------------------------------------------------------- the shader */
 
-static sky_status emit_shader(const sky_program *p, glsl_text *out) {
+static sky_status emit_shader(const sky_program *p, const sky_emit_options *o, glsl_text *out) {
     uint32_t n = p->led.count;
-    emit_ctx cx = {p, calloc(n, sizeof(uint32_t)), calloc(n, sizeof(bool)), NULL};
+    emit_ctx cx = {p, calloc(n, sizeof(uint32_t)), calloc(n, sizeof(bool)), NULL, o->led_texels};
     glsl_text body = {0};
     sky_status st = SKY_ERR_NOMEM;
     if (!cx.uses || !cx.named || !emit_plan(&cx)) goto done;
@@ -525,6 +526,15 @@ static sky_status emit_shader(const sky_program *p, glsl_text *out) {
         glsl_text_puts(out, "\n");
         glsl_text_puts(out, sky_shader_files[set.order[k]].text);
     }
+    if (cx.led_texels)
+        glsl_text_puts(out,
+                       "\n"
+                       "// binding 6 (optional, sky_emit_options.led_texels): binding 1's buffer\n"
+                       "// as RGBA32F texels; texel 2i is LED i's (x, y, r, theta)\n"
+                       "layout(set = 0, binding = 6) uniform samplerBuffer sky_led_texels;\n"
+                       "vec4 sky_led_pos(uint i) {\n"
+                       "    return texelFetch(sky_led_texels, int(2u * i));\n"
+                       "}\n");
     glsl_text_puts(out, "\n");
     glsl_text_append(out, body.data, body.len);
     st = out->failed ? SKY_ERR_NOMEM : SKY_OK;
@@ -535,13 +545,25 @@ done:
     return st;
 }
 
+void sky_emit_options_init(sky_emit_options *options) {
+    if (options) *options = (sky_emit_options){.led_texels = false};
+}
+
 sky_status sky_program_emit_glsl(const sky_program *program, char **glsl, size_t *len) {
+    return sky_program_emit_glsl_with(program, NULL, glsl, len);
+}
+
+sky_status sky_program_emit_glsl_with(const sky_program *program, const sky_emit_options *options,
+                                      char **glsl, size_t *len) {
+    sky_emit_options defaults;
+    sky_emit_options_init(&defaults);
+    if (!options) options = &defaults;
     if (!program || !glsl) return SKY_ERR_INVALID_ARG;
     *glsl = NULL;
     if (len) *len = 0;
     if (!emit_program_ok(program)) return SKY_ERR_INTERNAL;
     glsl_text out = {0};
-    sky_status st = emit_shader(program, &out);
+    sky_status st = emit_shader(program, options, &out);
     if (st != SKY_OK) {
         glsl_text_free(&out);
         return st;

@@ -473,7 +473,9 @@ sky_status sky_runtime_set_program(sky_runtime *rt, const sky_program *program, 
     uint32_t *words = NULL;
     size_t word_count = 0;
     char *emit_error = NULL;
-    status = sky_program_emit_spirv(program, &words, &word_count, &emit_error);
+    sky_emit_options emit;
+    sky_runtime_emit_options(rt, &emit);
+    status = sky_program_emit_spirv_with(program, &emit, &words, &word_count, &emit_error);
     if (status != SKY_OK) {
         vkrt_error(error, error_len, "generating the shader failed (%s)%s%s",
                    sky_status_str(status), emit_error ? ": " : "", emit_error ? emit_error : "");
@@ -802,6 +804,15 @@ const char *sky_runtime_device_name(const sky_runtime *rt) {
 
 sky_device_type sky_runtime_device_type(const sky_runtime *rt) {
     return rt ? rt->dev.type : SKY_DEVICE_OTHER;
+}
+
+bool sky_runtime_led_texels(const sky_runtime *rt) {
+    return rt && rt->shared.has_texels;
+}
+
+void sky_runtime_emit_options(const sky_runtime *rt, sky_emit_options *options) {
+    sky_emit_options_init(options);
+    if (options) options->led_texels = sky_runtime_led_texels(rt);
 }
 
 uint32_t sky_runtime_local_size(const sky_runtime *rt) {

@@ -161,8 +161,25 @@ size_t sky_program_led_size(const sky_program *program);
 
 /* ----------------------------------------------------------------- emit */
 
+/* How to emit a shader; sky_emit_options_init gives the portable default. */
+typedef struct sky_emit_options {
+    /*
+     * Read the LED positions (x, y, r, theta) through the optional binding 6,
+     * a uniform texel buffer (docs/shader-abi.md), instead of the storage
+     * buffer of binding 1: much faster on llvmpipe (lavapipe). Only for a
+     * device and layout that can bind it (sky_runtime_led_texels); off by
+     * default, so plain emission suits every Vulkan 1.1 device.
+     */
+    bool led_texels;
+} sky_emit_options;
+
+void sky_emit_options_init(sky_emit_options *options);
+
 /* The compute shader for the program, per docs/shader-abi.md. Free with sky_free. */
 sky_status sky_program_emit_glsl(const sky_program *program, char **glsl, size_t *len);
+/* The same with options (NULL: the defaults). */
+sky_status sky_program_emit_glsl_with(const sky_program *program, const sky_emit_options *options,
+                                      char **glsl, size_t *len);
 /*
  * SPIR-V for a Vulkan 1.1 device, through shaderc. A shaderc failure on the
  * generated GLSL is an internal compiler error: SKY_ERR_INTERNAL, and when
@@ -171,6 +188,9 @@ sky_status sky_program_emit_glsl(const sky_program *program, char **glsl, size_t
  */
 sky_status sky_program_emit_spirv(const sky_program *program, uint32_t **words, size_t *word_count,
                                   char **error);
+/* The same with options (NULL: the defaults). */
+sky_status sky_program_emit_spirv_with(const sky_program *program, const sky_emit_options *options,
+                                       uint32_t **words, size_t *word_count, char **error);
 /* The optimized graph as text, one instruction per line with its rate. Free with sky_free. */
 sky_status sky_program_emit_ir(const sky_program *program, char **text);
 

@@ -233,13 +233,31 @@ static bool agree_run(const char *file, const sky_program *program, agree_layout
     return true;
 }
 
+/*
+ * Every program is compared in both shader variants: the portable one
+ * (LED inputs from the storage buffer) and, where the device can bind it, the
+ * one reading LED positions through binding 6 (sky_emit_options.led_texels),
+ * which sky_runtime_set_program picks on lavapipe.
+ */
+static void agree_one_variant(const char *file, bool texels);
+
 static void test_agreement(void **state) {
     const char *file = *state;
+    for (int texels = 0; texels < 2; texels++) {
+        if (texels && !sky_runtime_led_texels(world.layouts[0].rt)) break;
+        agree_one_variant(file, texels);
+    }
+}
+
+static void agree_one_variant(const char *file, bool texels) {
     sky_program *program = agree_compile(file);
     uint32_t *words = NULL;
     size_t word_count = 0;
     char *emit_error = NULL;
-    if (sky_program_emit_spirv(program, &words, &word_count, &emit_error) != SKY_OK)
+    sky_emit_options emit;
+    sky_emit_options_init(&emit);
+    emit.led_texels = texels;
+    if (sky_program_emit_spirv_with(program, &emit, &words, &word_count, &emit_error) != SKY_OK)
         fail_msg("%s: SPIR-V: %s", file, emit_error ? emit_error : "?");
     agree_variant variants[3];
     size_t variant_count = agree_variants(program, variants);
@@ -273,8 +291,9 @@ static void test_agreement(void **state) {
         free(cpu.bytes);
     }
     const char *base = strrchr(file, '/');
-    fprintf(stderr, "%s: %zu channels compared, %zu differ, largest difference %d/255\n",
-            base ? base + 1 : file, compared, agree_diff_channels, agree_max_diff);
+    fprintf(stderr, "%s (%s): %zu channels compared, %zu differ, largest difference %d/255\n",
+            base ? base + 1 : file, texels ? "texel positions" : "portable", compared,
+            agree_diff_channels, agree_max_diff);
     for (size_t v = 0; v < variant_count; v++) free(variants[v].params);
     sky_free(words);
     sky_free(emit_error);
