@@ -232,6 +232,33 @@ static void test_leaves_follow_the_abi(void **state) {
     }
 }
 
+/* With sky_emit_options.led_texels the positions come from binding 6; ids stay in binding 1. */
+static void test_led_texels_variant(void **state) {
+    (void)state;
+    test_prog t;
+    test_prog_init(&t);
+    uint32_t x = test_insn(&t, OP_X, 0, 0, 0, 0), th = test_insn(&t, OP_THETA, 0, 0, 0, 0);
+    uint32_t s = test_insn(&t, OP_STRIP, 0, 0, 0, 0);
+    test_out(&t, x, th, s);
+    sky_emit_options options;
+    sky_emit_options_init(&options);
+    assert_false(options.led_texels); /* portable by default */
+    options.led_texels = true;
+    char *glsl = NULL;
+    assert_int_equal(sky_program_emit_glsl_with(&t.p, &options, &glsl, NULL), SKY_OK);
+    assert_int_equal(count_of(glsl, "set = 0, binding = 6) uniform samplerBuffer sky_led_texels;"),
+                     1);
+    assert_non_null(strstr(pixel_body(glsl), "sky_led_pos(i).x"));
+    assert_non_null(strstr(pixel_body(glsl), "sky_led_pos(i).w"));
+    assert_non_null(strstr(pixel_body(glsl), "float(sky_led[i].ids.x)"));
+    assert_null(strstr(pixel_body(glsl), "sky_led[i].pos"));
+    sky_free(glsl);
+    char *plain = emit(&t);
+    assert_null(strstr(plain, "binding = 6"));
+    sky_free(plain);
+    test_prog_free(&t);
+}
+
 /* prev(s, l) is a helper call with the channel as a uint literal. */
 static void test_prev_at_call(void **state) {
     (void)state;
@@ -401,6 +428,7 @@ int main(void) {
         cmocka_unit_test(test_nonfinite_constants_use_bits),
         cmocka_unit_test(test_leaves_follow_the_abi),
         cmocka_unit_test(test_prev_at_call),
+        cmocka_unit_test(test_led_texels_variant),
         cmocka_unit_test(test_helpers_only_when_needed),
         cmocka_unit_test(test_abi_frame),
         cmocka_unit_test(test_templates_substitute_operands),

@@ -93,17 +93,26 @@ static bool spirv_abi_entry(const uint32_t *words, size_t count, const char *wha
 }
 
 /* sky_program_emit_spirv, then the validator and the ABI checks. */
-static bool spirv_check_program(const sky_program *p, const char *what) {
+static bool spirv_check_variant(const sky_program *p, const char *what, bool texels) {
     uint32_t *words = NULL;
     size_t count = 0;
     char *error = NULL;
-    sky_status st = sky_program_emit_spirv(p, &words, &count, &error);
+    sky_emit_options emit;
+    sky_emit_options_init(&emit);
+    emit.led_texels = texels;
+    sky_status st = sky_program_emit_spirv_with(p, &emit, &words, &count, &error);
     bool ok = st == SKY_OK && !error;
     if (!ok) print_error("%s: %s\n%s\n", what, sky_status_str(st), error ? error : "");
     ok = ok && spirv_valid(words, count, what) && spirv_abi_entry(words, count, what);
     sky_free(words);
     sky_free(error);
     return ok;
+}
+
+/* Both shader variants: portable, and LED positions through binding 6. */
+static bool spirv_check_program(const sky_program *p, const char *what) {
+    bool portable = spirv_check_variant(p, what, false);
+    return spirv_check_variant(p, what, true) && portable;
 }
 
 static void emit_and_validate(const sky_program *p, const char *what) {
