@@ -125,7 +125,11 @@ enum {
     /* Optional (docs/shader-abi.md): binding 1's buffer again, as a uniform texel buffer of
      * RGBA32F texels (texel 2i = pos of LED i), which llvmpipe reads with vector gathers
      * instead of one guarded scalar load per lane. */
-    VKRT_BIND_LED_TEXELS = 6
+    VKRT_BIND_LED_TEXELS = 6,
+    /* Binding 0's buffer again, as a uniform buffer (std140 vec4s, the same bytes), from
+     * which shaders with up to 4092 per-frame values read them: llvmpipe turns a
+     * uniform-buffer load into one scalar load rather than a per-lane loop. */
+    VKRT_BIND_FRAME_UNIFORMS = 7
 };
 
 /* One buffer range per binding for one descriptor set. */
@@ -133,7 +137,8 @@ typedef struct vkrt_set_buffers {
     VkBuffer buffer[VKRT_BINDINGS];
     VkDeviceSize offset[VKRT_BINDINGS];
     VkDeviceSize range[VKRT_BINDINGS];
-    VkBufferView led_texels; /* binding 6, when vkrt_shared.has_texels */
+    VkBufferView led_texels;          /* binding 6, when vkrt_shared.has_texels */
+    VkDeviceSize frame_uniform_range; /* binding 7: binding 0's buffer, at most this many bytes */
 } vkrt_set_buffers;
 
 /* What the runtime shares between programs: layouts, the sets, the command pool. */

@@ -40,18 +40,32 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
     }
     shared->groups = (uint32_t)groups;
 
-    VkDescriptorSetLayoutBinding bindings[VKRT_BINDINGS + 1];
-    for (uint32_t i = 0; i < VKRT_BINDINGS + 1; i++)
-        bindings[i] = (VkDescriptorSetLayoutBinding){
+    /* Bindings 0-5 (storage), 7 (binding 0 as a uniform buffer), then 6 when available. */
+    VkDescriptorSetLayoutBinding bindings[VKRT_BINDINGS + 2];
+    uint32_t binding_count = 0;
+    for (uint32_t i = 0; i < VKRT_BINDINGS; i++)
+        bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
             .binding = i,
-            .descriptorType = i == VKRT_BIND_LED_TEXELS ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
-                                                        : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .descriptorCount = 1,
+            .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+        };
+    bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
+        .binding = VKRT_BIND_FRAME_UNIFORMS,
+        .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER,
+        .descriptorCount = 1,
+        .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+    };
+    if (shared->has_texels)
+        bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
+            .binding = VKRT_BIND_LED_TEXELS,
+            .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
             .descriptorCount = 1,
             .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
         };
     VkDescriptorSetLayoutCreateInfo set_info = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
-        .bindingCount = VKRT_BINDINGS + (shared->has_texels ? 1 : 0),
+        .bindingCount = binding_count,
         .pBindings = bindings,
     };
     VkResult r =
@@ -68,15 +82,16 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
                                            &shared->pipeline_layout);
     }
     if (r == VK_SUCCESS) {
-        VkDescriptorPoolSize sizes[2] = {
+        VkDescriptorPoolSize sizes[3] = {
             {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
              .descriptorCount = VKRT_BINDINGS * set_count},
+            {.type = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, .descriptorCount = set_count},
             {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, .descriptorCount = set_count},
         };
         VkDescriptorPoolCreateInfo pool_info = {
             .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
             .maxSets = set_count,
-            .poolSizeCount = shared->has_texels ? 2 : 1,
+            .poolSizeCount = shared->has_texels ? 3 : 2,
             .pPoolSizes = sizes,
         };
         what = "vkCreateDescriptorPool";
@@ -121,8 +136,8 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
 
 void vkrt_shared_write_set(vkrt_device *dev, vkrt_shared *shared, uint32_t set,
                            const vkrt_set_buffers *buffers) {
-    VkDescriptorBufferInfo info[VKRT_BINDINGS];
-    VkWriteDescriptorSet writes[VKRT_BINDINGS + 1];
+    VkDescriptorBufferInfo info[VKRT_BINDINGS + 1];
+    VkWriteDescriptorSet writes[VKRT_BINDINGS + 2];
     for (uint32_t i = 0; i < VKRT_BINDINGS; i++) {
         info[i] = (VkDescriptorBufferInfo){
             .buffer = buffers->buffer[i],
@@ -139,6 +154,19 @@ void vkrt_shared_write_set(vkrt_device *dev, vkrt_shared *shared, uint32_t set,
         };
     }
     uint32_t count = VKRT_BINDINGS;
+    info[VKRT_BINDINGS] = (VkDescriptorBufferInfo){
+        .buffer = buffers->buffer[VKRT_BIND_FRAME],
+        .offset = buffers->offset[VKRT_BIND_FRAME],
+        .range = buffers->frame_uniform_range,
+    };
+    writes[count++] = (VkWriteDescriptorSet){
+        .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+        .dstSet = shared->sets[set],
+        .dstBinding = VKRT_BIND_FRAME_UNIFORMS,
+        .descriptorCount = 1,
+        .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER,
+        .pBufferInfo = &info[VKRT_BINDINGS],
+    };
     if (shared->has_texels)
         writes[count++] = (VkWriteDescriptorSet){
             .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,

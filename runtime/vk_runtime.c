@@ -219,6 +219,7 @@ static sky_status rt_create_buffers(sky_runtime *rt, char *error, size_t error_l
     const VkMemoryPropertyFlags coherent = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
     const VkMemoryPropertyFlags cached = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
     const VkBufferUsageFlags texels = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
+    const VkBufferUsageFlags frame_uniforms = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT; /* binding 7 */
     struct {
         vkrt_buffer *buf;
         uint64_t bytes;
@@ -231,8 +232,8 @@ static sky_status rt_create_buffers(sky_runtime *rt, char *error, size_t error_l
         /* Host-visible where the device has such local memory, so tests can read prev. */
         {&rt->prev[0], leds * 12, 0, local | host, 0, "prev"},
         {&rt->prev[1], leds * 12, 0, local | host, 0, "prev"},
-        {&rt->block[0], block_bytes, host, local | coherent, 0, "per-frame values"},
-        {&rt->block[1], block_bytes, host, local | coherent, 0, "per-frame values"},
+        {&rt->block[0], block_bytes, host, local | coherent, frame_uniforms, "per-frame values"},
+        {&rt->block[1], block_bytes, host, local | coherent, frame_uniforms, "per-frame values"},
         {&rt->out[0], rt_out_bytes(rt), host, cached, 0, "output"},
         {&rt->out[1], rt_out_bytes(rt), host, cached, 0, "output"},
     };
@@ -323,6 +324,13 @@ static const char *rt_create_texel_view(sky_runtime *rt, char *why, size_t why_l
     return NULL;
 }
 
+/* Binding 7's range: the per-frame block, as much of it as a uniform buffer may span. */
+static VkDeviceSize rt_frame_uniform_range(const sky_runtime *rt) {
+    VkDeviceSize bytes = RT_INFO_BYTES + 4u * RT_MAX_UNIFORMS;
+    VkDeviceSize max = rt->dev.props.limits.maxUniformBufferRange;
+    return bytes < max ? bytes : max;
+}
+
 static void rt_write_sets(sky_runtime *rt) {
     for (uint32_t set = 0; set < rt->shared.set_count; set++) {
         uint32_t p = set % 2;
@@ -332,6 +340,7 @@ static void rt_write_sets(sky_runtime *rt) {
             .range = {VK_WHOLE_SIZE, VK_WHOLE_SIZE, VK_WHOLE_SIZE, VK_WHOLE_SIZE, VK_WHOLE_SIZE,
                       VK_WHOLE_SIZE},
             .led_texels = rt->led_texels,
+            .frame_uniform_range = rt_frame_uniform_range(rt),
         };
         if (rt->path == SKY_OUTPUT_ZERO_COPY) {
             b.buffer[VKRT_BIND_OUT] = rt->slots.buffer;

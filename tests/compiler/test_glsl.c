@@ -216,7 +216,7 @@ static void test_leaves_follow_the_abi(void **state) {
         {OP_LEDS, 0, "float(sky_led[i].ids.z)"},
         {OP_INDEX, 0, "float(i)"},
         {OP_PREV, 2, "sky_prev[3u * i + 2u]"},
-        {OP_UNIFORM, 7, "sky_u[7]"},
+        {OP_UNIFORM, 7, "sky_uv[1].w"}, /* binding 7: uniform 7 is vec4 1, component w */
     };
     for (size_t k = 0; k < sizeof leaves / sizeof leaves[0]; k++) {
         test_prog t;
@@ -257,6 +257,29 @@ static void test_led_texels_variant(void **state) {
     assert_null(strstr(plain, "binding = 6"));
     sky_free(plain);
     test_prog_free(&t);
+}
+
+/* Per-frame values come from binding 7 while they fit in 16 KiB, else from binding 0. */
+static void test_uniform_block_or_storage(void **state) {
+    (void)state;
+    for (int big = 0; big < 2; big++) {
+        test_prog t;
+        test_prog_init(&t);
+        uint32_t u = test_insn(&t, OP_UNIFORM, 0, 0, 0, 4091);
+        test_out_grey(&t, u);
+        t.p.uniform_count = big ? 4093 : 4092;
+        char *glsl = emit(&t);
+        if (big) {
+            assert_null(strstr(glsl, "binding = 7"));
+            assert_non_null(strstr(pixel_body(glsl), "sky_u[4091]"));
+        } else {
+            assert_int_equal(count_of(glsl, "set = 0, binding = 7) uniform SkyFrameUniforms"), 1);
+            assert_non_null(strstr(glsl, "vec4 sky_uv[1023];"));
+            assert_non_null(strstr(pixel_body(glsl), "sky_uv[1022].w"));
+        }
+        sky_free(glsl);
+        test_prog_free(&t);
+    }
 }
 
 /* prev(s, l) is a helper call with the channel as a uint literal. */
@@ -429,6 +452,7 @@ int main(void) {
         cmocka_unit_test(test_leaves_follow_the_abi),
         cmocka_unit_test(test_prev_at_call),
         cmocka_unit_test(test_led_texels_variant),
+        cmocka_unit_test(test_uniform_block_or_storage),
         cmocka_unit_test(test_helpers_only_when_needed),
         cmocka_unit_test(test_abi_frame),
         cmocka_unit_test(test_templates_substitute_operands),
