@@ -1,19 +1,22 @@
 # The two commands the README gives:
 #   make run    the main job: install dependencies, build, and run the examples
-#   make test   install dependencies, build, run every test, then again under ASan+UBSan
+#   make test   install dependencies, build, run every test, then again under ASan+UBSan,
+#               then each libFuzzer target for FUZZ_SECONDS (clang), then the valgrind subset
 # Everything else here is a helper for those two.
 
 BUILD      ?= build
 BUILD_SAN  ?= build-san
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 30
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: run test deps build build-san test-plain test-san clean format
+.PHONY: run test deps build build-san build-fuzz test-plain test-san test-fuzz test-valgrind clean format
 
 run: deps build
 	./scripts/main-job.sh $(BUILD)
 
-test: deps test-plain test-san
+test: deps test-plain test-san test-fuzz test-valgrind
 
 deps:
 	./scripts/install-deps.sh
@@ -27,13 +30,29 @@ build-san:
 	cmake --build $(BUILD_SAN) -j $(JOBS)
 
 test-plain: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE valgrind
 
 test-san: build-san
 	cd $(BUILD_SAN) && ctest --output-on-failure -j $(JOBS) -LE nosan
 
+# libFuzzer needs clang: a third tree with -fsanitize=fuzzer,address,undefined
+# that builds only the fuzz targets (tests/fuzz), each run for FUZZ_SECONDS
+# on a copy of its seed corpus; a crash, leak or timeout fails.
+build-fuzz:
+	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSKY_FUZZ=ON -DSKY_BUILD_BENCH=OFF \
+		-DSKY_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CMAKE_ARGS)
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_all
+
+test-fuzz: build-fuzz
+	cd $(BUILD_FUZZ) && ctest --output-on-failure -j $(JOBS) -L fuzz-run
+
+# Memcheck on a representative subset (ctest label "valgrind", plain tree only).
+test-valgrind: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L valgrind
+
 clean:
-	rm -rf $(BUILD) $(BUILD_SAN)
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
