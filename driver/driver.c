@@ -287,12 +287,17 @@ void driver_print_stats(driver *d, uint64_t now) {
     d->last_frames_out = d->frames_out;
 }
 
-/* True when an output with this URL exists in the new config (so no goodbye is due). */
-static bool driver_url_kept(const drv_config *config, const char *url) {
-    for (size_t i = 0; i < config->output_count; i++)
-        if (config->outputs[i].enabled && strcmp(config->outputs[i].url.text, url) == 0)
-            return true;
-    return false;
+/* The new output with this URL (so no goodbye is due, and its stream continues), or NULL.
+ * driver_open_outputs opened the enabled outputs in config order. */
+static output *driver_output_for_url(const drv_config *config, output **outputs, size_t count,
+                                     const char *url) {
+    size_t n = 0;
+    for (size_t i = 0; i < config->output_count && n < count; i++) {
+        if (!config->outputs[i].enabled) continue;
+        if (strcmp(config->outputs[i].url.text, url) == 0) return outputs[n];
+        n++;
+    }
+    return NULL;
 }
 
 int driver_reload(driver *d, drv_config *config, char *err, size_t err_len) {
@@ -312,12 +317,16 @@ int driver_reload(driver *d, drv_config *config, char *err, size_t err_len) {
         return -1;
     }
     for (size_t i = 0; i < d->output_count; i++) {
-        bool kept = false;
+        output *old = d->outputs[i], *next = NULL;
         for (size_t k = 0; k < d->config.output_count; k++)
-            if (strcmp(d->config.outputs[k].name, d->outputs[i]->name) == 0)
-                kept = driver_url_kept(config, d->config.outputs[k].url.text);
-        output_stop(d->outputs[i], d->active[i] && !kept, 2000);
+            if (strcmp(d->config.outputs[k].name, old->name) == 0)
+                next = driver_output_for_url(config, outputs, count, d->config.outputs[k].url.text);
+        output_stop(old, d->active[i] && !next, 2000);
         d->active[i] = false;
+        /* A kept output goes on with the same stream: receivers that check E1.31
+         * sequence numbers would drop the frames of one that started over. */
+        if (next && next->ops == old->ops && next->ops->carry && !old->stuck)
+            next->ops->carry(next, old);
     }
     driver_free_outputs(d->outputs, d->output_count);
     free(d->active);

@@ -53,6 +53,8 @@ typedef struct sacn_out {
     uint32_t universes;
     uint8_t *packets; /* universes x SACN_MAX_PACKET */
     uint8_t *seq;     /* per universe */
+    uint8_t next_seq; /* the next frame's sequence number (every universe's): kept across
+                         prepare and carried over a reload, so the stream never restarts */
     net_addr *dests;  /* per universe (multicast groups) */
     struct mmsghdr *msgs;
     struct iovec *iov;
@@ -250,6 +252,7 @@ static int sacn_prepare(output *o, uint32_t leds, char *err, size_t err_len) {
         snprintf(err, err_len, "out of memory for %llu universes", (unsigned long long)universes);
         return -1;
     }
+    memset(s->seq, s->next_seq, universes);
     for (uint32_t u = 0; u < s->universes; u++) {
         uint64_t left = bytes - (uint64_t)u * s->slots;
         uint32_t count = left < s->slots ? (uint32_t)left : s->slots;
@@ -291,6 +294,7 @@ static void sacn_send_frame(output *o, const uint8_t *wire, uint32_t leds, uint8
         p[111] = s->seq[u]++;
         p[112] = options;
     }
+    if (s->universes) s->next_seq = s->seq[0];
     size_t n = s->universes;
     if (with_sync && s->sync) {
         s->sync_packet[44] = s->sync_seq++;
@@ -358,6 +362,16 @@ static void sacn_goodbye(output *o, const uint8_t *wire, uint32_t leds) {
     for (int i = 0; i < 3; i++) sacn_send_frame(o, wire, leds, SACN_OPT_TERMINATED, false);
 }
 
+/* E1.31 6.7.2: a receiver discards a packet whose sequence number is up to 19
+ * behind the last one, so a reloaded output must not start again from 0. */
+static void sacn_carry(output *o, const output *from) {
+    sacn_out *s = o->impl;
+    const sacn_out *f = from->impl;
+    if (!s || !f) return;
+    s->next_seq = f->next_seq;
+    s->sync_seq = f->sync_seq;
+}
+
 static void sacn_close(output *o) {
     sacn_out *s = o->impl;
     if (!s) return;
@@ -373,5 +387,6 @@ const output_ops out_sacn_ops = {
     .prepare = sacn_prepare,
     .send = sacn_send,
     .goodbye = sacn_goodbye,
+    .carry = sacn_carry,
     .close = sacn_close,
 };

@@ -49,6 +49,10 @@ typedef struct output_ops {
     void (*send)(output *o, const uint8_t *wire, uint32_t leds);
     /* After the final (black) frame: protocol goodbyes (E1.31 stream terminated). May be NULL. */
     void (*goodbye)(output *o, const uint8_t *wire, uint32_t leds);
+    /* A config reload kept this output's URL: `from` is the old output (thread
+     * stopped), `o` its replacement, not yet prepared. Continues the stream state
+     * receivers track (E1.31 sequence numbers). May be NULL. */
+    void (*carry)(output *o, const output *from);
     void (*close)(output *o);
 } output_ops;
 
