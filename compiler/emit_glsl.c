@@ -374,14 +374,15 @@ static void emit_pixel_function(emit_ctx *cx) {
  * an array filled in a loop: llvmpipe keeps such an array in memory, and the
  * unrolled form was 1.75x faster there (bench_runtime), with the same bytes.
  */
-static void emit_main(glsl_text *t, bool uses_prev) {
+static void emit_main(glsl_text *t, bool uses_prev, bool uniform_block) {
     glsl_text_puts(t, "\n"
                       "// Invocation g computes LEDs 4g .. 4g+3 and writes their 12 bytes as\n"
                       "// sky_out[3g .. 3g+2]; LEDs past led_count write zero bytes.\n"
                       "void main() {\n"
-                      "    uint g = gl_GlobalInvocationID.x;\n"
-                      "    uint n = sky_info.x;\n"
-                      "    if (g >= n / 4u + uint(n % 4u != 0u)) return;\n"
+                      "    uint g = gl_GlobalInvocationID.x;\n");
+    glsl_text_puts(t, uniform_block ? "    uint n = sky_info_uniform.x;\n"
+                                    : "    uint n = sky_info.x;\n");
+    glsl_text_puts(t, "    if (g >= n / 4u + uint(n % 4u != 0u)) return;\n"
                       "    uint i = 4u * g; // < n: g is in range\n"
                       "    vec3 c0 = sky_final(sky_pixel(i));\n"
                       "    vec3 c1 = vec3(0.0), c2 = vec3(0.0), c3 = vec3(0.0);\n"
@@ -521,7 +522,7 @@ static sky_status emit_shader(const sky_program *p, const sky_emit_options *o, g
     if (!cx.uses || !cx.named || !emit_plan(&cx)) goto done;
     cx.text = &body;
     emit_pixel_function(&cx);
-    emit_main(&body, p->uses_prev);
+    emit_main(&body, p->uses_prev, emit_uniform_block(p));
     if (body.failed) goto done;
 
     helper_set set = {.scanning = -1};
