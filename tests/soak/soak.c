@@ -79,7 +79,9 @@ static void soak_print_usage(FILE *out) {
             "  --bad-every N         every Nth save has a compile error (default 5, 0 = never)\n"
             "  --kill-every S        SIGKILL and restart sky run every S s (default duration/3)\n"
             "  --rx-restart-every S  restart a receiver every S s (default: as --kill-every)\n"
-            "  --hup-every S         SIGHUP sky-driver every S s (default 20, 0 = never)\n"
+            "  --hup-every S         SIGHUP sky-driver every S s on average, each interval\n"
+            "                        drawn from 0.5..1.5 S (default 20, 0 = never)\n"
+            "  --seed N              seed of those intervals (default: from the clock)\n"
             "  --sample-every S      sample RSS, fds and threads every S s (default 2)\n"
             "  --warmup S            seconds after a start before flatness counts (default\n"
             "                        duration/10, 10..30)\n"
@@ -87,6 +89,7 @@ static void soak_print_usage(FILE *out) {
             "  --fps N               sky run's rate (default 60)\n"
             "  --rss-driver MB       allowed RSS growth of sky-driver (default 1)\n"
             "  --rss-run MB          allowed RSS growth of one sky run (default 8)\n"
+            "  --no-rss-check        report RSS only (sanitizer builds: ASan's quarantine grows)\n"
             "  --pacing-budget P     share within budget (default 0.95)\n"
             "  --strict-pacing       a pacing miss fails the soak (default: reported only)\n"
             "  --sky PATH            the sky binary (default %s)\n"
@@ -144,7 +147,9 @@ static int soak_parse(soak_options *o, int argc, char **argv) {
         O_DRIVER,
         O_DIR,
         O_KEEP,
-        O_HELP
+        O_HELP,
+        O_SEED,
+        O_NORSS
     };
     static const struct option opts[] = {{"duration", 1, 0, O_DUR},
                                          {"minutes", 1, 0, O_MIN},
@@ -165,6 +170,8 @@ static int soak_parse(soak_options *o, int argc, char **argv) {
                                          {"driver", 1, 0, O_DRIVER},
                                          {"dir", 1, 0, O_DIR},
                                          {"keep", 0, 0, O_KEEP},
+                                         {"seed", 1, 0, O_SEED},
+                                         {"no-rss-check", 0, 0, O_NORSS},
                                          {"help", 0, 0, O_HELP},
                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
@@ -251,6 +258,13 @@ static int soak_parse(soak_options *o, int argc, char **argv) {
         case O_KEEP:
             o->keep = true;
             break;
+        case O_NORSS:
+            o->rss_unchecked = true;
+            break;
+        case O_SEED:
+            ok = soak_number("--seed", optarg, 1, 4294967295.0, &v);
+            o->seed = (uint64_t)v;
+            break;
         case O_HELP:
         case 'h':
             soak_print_usage(stdout);
@@ -266,6 +280,7 @@ static int soak_parse(soak_options *o, int argc, char **argv) {
         fprintf(stderr, "soak: unexpected argument `%s`\n", argv[optind]);
         return 2;
     }
+    if (o->seed == 0) o->seed = (soak_now_ns() ^ (uint64_t)getpid()) % 4294967295u + 1;
     if (o->kill_every_s < 0) o->kill_every_s = o->duration_s / 3 < 20 ? 20 : o->duration_s / 3;
     if (o->rx_restart_every_s < 0) o->rx_restart_every_s = o->kill_every_s;
     if (o->warmup_s < 0) {
@@ -463,7 +478,17 @@ typedef struct soak_clock {
     uint64_t hup_at; /* SIGHUP due (stats were asked for just before) */
     unsigned saves, good, kills, rx_restarts;
     bool file_broken; /* the pattern file holds the save with an error */
+    uint64_t rng;     /* xorshift64 state */
 } soak_clock;
+
+/* Uniform in [0, 1). Reload times are jittered so that a SIGHUP lands anywhere in the
+ * driver's output cycles (E1.31's 256 sequence numbers), not always at the same phase. */
+static double soak_random(soak_clock *k) {
+    k->rng ^= k->rng << 13;
+    k->rng ^= k->rng >> 7;
+    k->rng ^= k->rng << 17;
+    return (double)(k->rng >> 11) / 9007199254740992.0;
+}
 
 static uint64_t soak_ns(double s) {
     return (uint64_t)(s * 1e9);
@@ -522,6 +547,7 @@ static void soak_loop(soak_run *r) {
     const soak_options *o = &r->o;
     soak_clock k;
     memset(&k, 0, sizeof k);
+    k.rng = o->seed * 0x9E3779B97F4A7C15ull | 1;
     uint64_t t0 = r->t0;
     k.next_save = t0 + soak_ns(5);
     k.next_kill = o->kill_every_s > 0 ? t0 + soak_ns(o->kill_every_s) : UINT64_MAX;
@@ -570,7 +596,7 @@ static void soak_loop(soak_run *r) {
             }
         }
         if (now >= k.next_hup) {
-            k.next_hup += soak_ns(o->hup_every_s);
+            k.next_hup += soak_ns(o->hup_every_s * (0.5 + soak_random(&k)));
             if (now + soak_ns(3) < r->t_end) {
                 kill(r->driver.pid, SIGUSR1); /* its counts before the reload starts them anew */
                 k.hup_at = now + soak_ns(0.15);
@@ -671,9 +697,9 @@ int main(int argc, char **argv) {
     if (!soak_setup_dirs(r)) return 2;
     fprintf(stderr,
             "soak: %.0f s, %s at %g fps; saves every %g s, writer kill every %g s, receiver "
-            "restart every %g s, driver SIGHUP every %g s; logs in %s\n",
+            "restart every %g s, driver SIGHUP every %g s (seed %llu); logs in %s\n",
             r->o.duration_s, r->layout, r->o.fps, r->o.reload_every_s, r->o.kill_every_s,
-            r->o.rx_restart_every_s, r->o.hup_every_s, r->work);
+            r->o.rx_restart_every_s, r->o.hup_every_s, (unsigned long long)r->o.seed, r->work);
     bool started = soak_start(r);
     if (started) soak_loop(r);
     r->interrupted = soak_stop_signal != 0;

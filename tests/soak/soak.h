@@ -33,8 +33,10 @@ typedef struct soak_options {
     uint32_t strips, per_strip; /* disc:STRIPSxPER */
     const char *sky_bin, *driver_bin, *dir;
     double rss_bound_driver_mb, rss_bound_run_mb;
+    bool rss_unchecked;   /* under ASan: its quarantine makes RSS grow by design */
     double pacing_budget; /* share of intervals within 1.5 periods, of deadlines met */
     bool pacing_strict;   /* a pacing miss is a violation (else reported only) */
+    uint64_t seed;        /* of the jitter of the SIGHUP times (printed; --seed repeats a run) */
     bool keep;
 } soak_options;
 
