@@ -167,11 +167,19 @@ typedef struct emit_ctx {
  * A float32 as a GLSL float literal: %.9g round-trips every float32; ".0" is
  * added where the digits alone would read as an int. Negative values are
  * parenthesized so that `a - -1.0` never appears. Non-finite values have no
- * literal and are spelled by their bits.
+ * literal and are spelled by their bits. Zero is `sky_zero()`, read from the
+ * frame buffer at run time: a driver that does not preserve Inf/NaN (Vulkan's
+ * default) folds x * 0.0 and 0.0 / x to 0 when it sees a literal zero, where
+ * IEEE arithmetic, and the CPU evaluator, give NaN for an infinite or NaN x
+ * (lavapipe gave 0.5 for `exp(x * 1000) * 0 + 0.5`, the CPU 0).
  */
 static void emit_float_literal(char *out, size_t size, float v) {
     uint32_t bits;
     memcpy(&bits, &v, sizeof bits);
+    if (v == 0) {
+        snprintf(out, size, "%s", bits ? "(-sky_zero())" : "sky_zero()");
+        return;
+    }
     if ((bits & 0x7f800000u) == 0x7f800000u) {
         snprintf(out, size, "uintBitsToFloat(0x%08xu)", (unsigned)bits);
         return;
@@ -565,6 +573,15 @@ static sky_status emit_shader(const sky_program *p, const sky_emit_options *o, g
                        "vec4 sky_led_pos(uint i) {\n"
                        "    return texelFetch(sky_led_texels, int(2u * i));\n"
                        "}\n");
+    if (strstr(body.data, "sky_zero()"))
+        glsl_text_printf(out,
+                         "\n"
+                         "// 0.0 that no compiler can fold away (sky_info.z is 0): see the\n"
+                         "// constants of docs/shader-abi.md\n"
+                         "float sky_zero() {\n"
+                         "    return uintBitsToFloat(%s.z);\n"
+                         "}\n",
+                         emit_uniform_block(p) ? "sky_info_uniform" : "sky_info");
     glsl_text_puts(out, "\n");
     glsl_text_append(out, body.data, body.len);
     st = out->failed ? SKY_ERR_NOMEM : SKY_OK;
