@@ -460,7 +460,8 @@ typedef struct reload_judgement {
     size_t applied, kept, certain_good, maybe_good, certain_bad, maybe_bad;
 } reload_judgement;
 
-/* Saves sky run must have applied: those after its first stats line and 1 s before its kill. */
+/* Saves sky run must have applied: after its first stats line, 3 s or more before its end
+ * (a compile on a loaded machine can take a second); those nearer its end may or may not be. */
 static void writer_reloads(soak_run *r, reload_judgement *j) {
     memset(j, 0, sizeof *j);
     for (unsigned n = 1; n <= r->instances; n++) {
@@ -478,7 +479,7 @@ static void writer_reloads(soak_run *r, reload_judgement *j) {
             const soak_event *e = &r->events[i];
             if (e->kind != SOAK_EV_SAVE && e->kind != SOAK_EV_SAVE_BAD) continue;
             if (e->t_ns <= spawn || e->t_ns >= to) continue;
-            bool certain = e->t_ns > from && e->t_ns + NS_PER_S < to;
+            bool certain = e->t_ns > from && e->t_ns + 3 * NS_PER_S < to;
             if (e->kind == SOAK_EV_SAVE)
                 *(certain ? &j->certain_good : &j->maybe_good) += 1;
             else
