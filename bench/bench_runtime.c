@@ -7,9 +7,8 @@
  *      loop of the same formula (one thread, this file's -O2) vs the same
  *      pattern in numpy writing into a numpy.memmap (bench/plasma_numpy.py,
  *      run as a subprocess on the same LED positions), as ratios; plus the
- *      same shader with its main() unrolled (four named colours instead of a
- *      loop over an array), which computes the same bytes under the same ABI,
- *      to show what that emitter change is worth on lavapipe;
+ *      two shader variants the compiler emits (LED positions from storage
+ *      binding 1, or through texel binding 6), each checked against the CPU;
  *   2. publishing cost into a real frame file: zero-copy vs one copy;
  *   3. `sky run`-style pacing at 60 fps: latency from each frame's deadline to
  *      the frame being published, and the process's CPU use (/proc/self/stat,
@@ -30,15 +29,12 @@
 #include "sky/layout.h"
 #include "sky/runtime.h"
 #include "sky/sky.h"
-#include "vk_internal.h"
-
-#include <shaderc/shaderc.h>
 
 #define PLASMA_PATH SKY_SOURCE_DIR "/examples/plasma.sky"
 #define NUMPY_PATH  SKY_SOURCE_DIR "/bench/plasma_numpy.py"
 
 static double bench_scale = 1.0;
-static size_t unrolled_mismatches; /* channels where the unrolled variant differs from the CPU */
+static size_t variant_mismatches; /* channels where a shader variant differs from the CPU */
 
 static double now_s(void) {
     struct timespec ts;
@@ -128,120 +124,34 @@ static device_result bench_device(const sky_layout *layout, const sky_program *p
     return res;
 }
 
-/* ------------------------------------------------- unrolled main() variant */
+/* ------------------------------------------------------ shader variants */
 
 /*
- * The emitted shader with main() rewritten: the same 4 LEDs per invocation and
- * the same bytes, but four named colours instead of `vec3 c[4]` and a loop
- * (an array that llvmpipe keeps in memory). With `texels`, the LED positions
- * are also read through the optional binding 6 (docs/shader-abi.md) instead of
- * the storage buffer. NULL when the emitted text has no recognisable main()
- * (the emitter changed) or the program uses prev (its main() also writes
- * sky_cur): the table then says n/a.
+ * The two shaders the compiler can emit for one program (sky_emit_options):
+ * the portable one, which reads the LED positions from storage buffer
+ * binding 1, and the one that reads them through the optional texel binding 6
+ * (what sky_runtime_set_program picks on a device that can bind it, such as
+ * lavapipe). Both read the per-frame values through binding 7.
  */
-static uint32_t *unrolled_spirv(const sky_program *program, bool texels, size_t *word_count) {
-    static const char main_text[] =
-        "void main() {\n"
-        "    uint g = gl_GlobalInvocationID.x;\n"
-        "    uint n = sky_info.x;\n"
-        "    if (g >= n / 4u + uint(n % 4u != 0u)) return;\n"
-        "    uint i = 4u * g;\n"
-        "    vec3 c0 = sky_final(sky_pixel(i));\n"
-        "    vec3 c1 = vec3(0.0), c2 = vec3(0.0), c3 = vec3(0.0);\n"
-        "    if (i + 1u < n) c1 = sky_final(sky_pixel(i + 1u));\n"
-        "    if (i + 2u < n) c2 = sky_final(sky_pixel(i + 2u));\n"
-        "    if (i + 3u < n) c3 = sky_final(sky_pixel(i + 3u));\n"
-        "    uvec3 b0 = sky_bytes(c0), b1 = sky_bytes(c1), b2 = sky_bytes(c2), b3 = "
-        "sky_bytes(c3);\n"
-        "    sky_out[3u * g] = b0.r | (b0.g << 8u) | (b0.b << 16u) | (b1.r << 24u);\n"
-        "    sky_out[3u * g + 1u] = b1.g | (b1.b << 8u) | (b2.r << 16u) | (b2.g << 24u);\n"
-        "    sky_out[3u * g + 2u] = b2.b | (b3.r << 8u) | (b3.g << 16u) | (b3.b << 24u);\n"
-        "}\n";
-    char *glsl = NULL;
-    size_t len = 0;
-    if (sky_program_emit_glsl(program, &glsl, &len) != SKY_OK) return NULL;
-    char *main_at = strstr(glsl, "\nvoid main() {");
-    if (!main_at || sky_program_uses_prev(program) || !strstr(main_at, "sky_pixel(")) {
-        sky_free(glsl);
-        return NULL;
-    }
-    size_t head = (size_t)(main_at - glsl) + 1;
-    static const char decl[] =
-        "layout(set = 0, binding = 6) uniform samplerBuffer sky_led_texels;\n";
-    static const char from[] = "sky_led[i].pos.", to[] = "texelFetch(sky_led_texels, int(2u * i)).";
-    size_t cap = 2 * head + sizeof decl + sizeof main_text + 64;
-    char *text = malloc(cap);
-    if (!text) die("unrolled", "out of memory");
-    size_t at = 0;
-    if (texels) {
-        memcpy(text, decl, sizeof decl - 1);
-        at = sizeof decl - 1;
-        /* `#version` must stay first: put the declaration after its line */
-        char *version_end = strchr(glsl, '\n');
-        size_t first = version_end ? (size_t)(version_end - glsl) + 1 : 0;
-        memmove(text + first, text, at);
-        memcpy(text, glsl, first);
-        at += first;
-        for (size_t k = first; k < head;) {
-            if (strncmp(glsl + k, from, sizeof from - 1) == 0) {
-                memcpy(text + at, to, sizeof to - 1);
-                at += sizeof to - 1;
-                k += sizeof from - 1;
-            } else {
-                text[at++] = glsl[k++];
-            }
-        }
-    } else {
-        memcpy(text, glsl, head);
-        at = head;
-    }
-    memcpy(text + at, main_text, sizeof main_text);
-    sky_free(glsl);
-    shaderc_compiler_t compiler = shaderc_compiler_initialize();
-    shaderc_compile_options_t options = shaderc_compile_options_initialize();
-    shaderc_compile_options_set_target_env(options, shaderc_target_env_vulkan,
-                                           shaderc_env_version_vulkan_1_1);
-    shaderc_compile_options_set_optimization_level(options, shaderc_optimization_level_performance);
-    shaderc_compilation_result_t result = shaderc_compile_into_spv(
-        compiler, text, strlen(text), shaderc_compute_shader, "unrolled.comp", "main", options);
+static uint32_t *variant_spirv(const sky_program *program, bool texels, size_t *word_count) {
+    sky_emit_options emit;
+    sky_emit_options_init(&emit);
+    emit.led_texels = texels;
     uint32_t *words = NULL;
-    if (shaderc_result_get_compilation_status(result) == shaderc_compilation_status_success) {
-        size_t bytes = shaderc_result_get_length(result);
-        words = malloc(bytes);
-        if (!words) die("unrolled", "out of memory");
-        memcpy(words, shaderc_result_get_bytes(result), bytes);
-        *word_count = bytes / 4;
-    } else {
-        fprintf(stderr, "bench_runtime: unrolled variant: %s\n",
-                shaderc_result_get_error_message(result));
-    }
-    shaderc_result_release(result);
-    shaderc_compile_options_release(options);
-    shaderc_compiler_release(compiler);
-    free(text);
+    char *error = NULL;
+    if (sky_program_emit_spirv_with(program, &emit, &words, word_count, &error) != SKY_OK)
+        die("emit", error ? error : "failed");
+    sky_free(error);
     return words;
 }
 
-static sky_status eval_program(void *context, const sky_layout_view *layout,
-                               const sky_frame_inputs *frame, float *uniforms) {
-    return sky_program_eval_frame(context, layout, frame, uniforms);
-}
-
-/* Throughput of the unrolled variant; <0 when there is none. */
-static double bench_unrolled(const sky_layout *layout, const sky_program *program,
-                             const uint32_t *words, size_t word_count, int frames) {
-    if (!words) return -1;
+/* Throughput of one variant, and whether it matches the CPU evaluator. */
+static double bench_variant(const sky_layout *layout, const sky_program *program,
+                            const uint32_t *words, size_t word_count, int frames) {
     sky_runtime *rt = make_runtime(layout, NULL, false, program);
-    vkrt_kernel_source src = {
-        .spirv = words,
-        .word_count = word_count,
-        .uniform_count = sky_program_uniform_count(program),
-        .uses_prev = false,
-        .eval = eval_program,
-        .context = (void *)program,
-    };
     char err[1024];
-    if (vkrt_runtime_set_kernel(rt, &src, err, sizeof err) != SKY_OK) die("unrolled", err);
+    if (sky_runtime_set_program_spirv(rt, program, words, word_count, err, sizeof err) != SKY_OK)
+        die("variant", err);
     for (int f = 0; f < 3; f++)
         if (sky_runtime_render(rt, f / 60.0, 1 / 60.0, NULL, err, sizeof err)) die("render", err);
     double start = now_s();
@@ -250,18 +160,19 @@ static double bench_unrolled(const sky_layout *layout, const sky_program *progra
             die("submit", err);
     if (sky_runtime_finish(rt, err, sizeof err)) die("finish", err);
     double ms = (now_s() - start) * 1e3 / frames;
-    /* Same bytes as the CPU evaluator (so the variant is a fair comparison)? */
+    /* The same bytes as the CPU evaluator, so the comparison is fair. */
+    if (sky_runtime_restart(rt, err, sizeof err) != SKY_OK) die("restart", err);
     if (sky_runtime_render(rt, 1.25, 1 / 60.0, NULL, err, sizeof err)) die("render", err);
     size_t channels = (size_t)layout->led_count * 3;
     uint8_t *cpu = malloc(channels);
     sky_led_input *inputs = build_inputs(layout);
     sky_layout_view view = {layout->led_count, layout->strip_count, layout->strip_sizes,
                             layout->xy};
-    sky_frame_inputs in = {.t = 1.25, .dt = 1 / 60.0, .frame = (uint64_t)frames + 3};
+    sky_frame_inputs in = {.t = 1.25, .dt = 1 / 60.0, .frame = 0};
     if (!cpu || sky_program_eval(program, &view, inputs, &in, NULL, NULL, cpu) != SKY_OK)
-        die("unrolled", "CPU evaluation failed");
+        die("variant", "CPU evaluation failed");
     const uint8_t *gpu = sky_runtime_frame_bytes(rt, NULL);
-    for (size_t i = 0; i < channels; i++) unrolled_mismatches += abs(gpu[i] - cpu[i]) > 2;
+    for (size_t i = 0; i < channels; i++) variant_mismatches += abs(gpu[i] - cpu[i]) > 2;
     free(cpu);
     free(inputs);
     sky_runtime_free(rt);
@@ -485,10 +396,10 @@ int main(int argc, char **argv) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     printf("## Runtime\n\n`build/bench/bench_runtime` (examples/plasma.sky; %ld CPUs online)\n\n",
            cpus);
-    size_t unrolled_words = 0, texel_words = 0;
-    uint32_t *unrolled = unrolled_spirv(program, false, &unrolled_words);
-    uint32_t *texels = unrolled_spirv(program, true, &texel_words);
-    double variant_ms[2][3];
+    size_t portable_words = 0, texel_words = 0;
+    uint32_t *portable = variant_spirv(program, false, &portable_words);
+    uint32_t *texels = variant_spirv(program, true, &texel_words);
+    double variant_ms[2][2];
     printf("| layout | LEDs | device ms/frame | device frames/s | Mpx/s | C loop ms | numpy ms "
            "| device / C | device / numpy |\n"
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -500,13 +411,12 @@ int main(int argc, char **argv) {
         device_result d = bench_device(layout, program, frames_scaled(sizes[i].device_frames));
         double c = bench_c_loop(layout, inputs, frames_scaled(sizes[i].c_frames));
         double np = bench_numpy(layout, frames_scaled(sizes[i].numpy_frames));
-        variant_ms[i][0] = d.ms_per_frame / c; /* as a fraction of the C loop's time */
-        variant_ms[i][1] = bench_unrolled(layout, program, unrolled, unrolled_words,
-                                          frames_scaled(sizes[i].device_frames));
-        variant_ms[i][2] = bench_unrolled(layout, program, texels, texel_words,
-                                          frames_scaled(sizes[i].device_frames));
-        for (int v = 1; v < 3; v++)
-            variant_ms[i][v] = variant_ms[i][v] > 0 ? variant_ms[i][v] / c : -1;
+        variant_ms[i][0] = bench_variant(layout, program, portable, portable_words,
+                                         frames_scaled(sizes[i].device_frames)) /
+                           c;
+        variant_ms[i][1] = bench_variant(layout, program, texels, texel_words,
+                                         frames_scaled(sizes[i].device_frames)) /
+                           c;
         snprintf(device, sizeof device, "%s", d.name);
         if (i == 0) setup_ms = d.setup_ms;
         char np_text[32] = "n/a", np_ratio[32] = "n/a";
@@ -523,20 +433,14 @@ int main(int argc, char **argv) {
     }
     printf("\nDevice: %s; runtime create + pipeline build for plasma: %.0f ms.\n", device,
            setup_ms);
-    printf("\nThe same pattern with the shader changed (same ABI; binding 6 is optional), as the "
-           "speed-up over the C loop:\n\n| layout | as emitted | unrolled main() | unrolled main() "
-           "+ texel positions |\n|---|---:|---:|---:|\n");
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        printf("| %s |", sizes[i].spec);
-        for (int v = 0; v < 3; v++)
-            if (variant_ms[i][v] > 0)
-                printf(" %.2fx |", 1.0 / variant_ms[i][v]);
-            else
-                printf(" n/a |");
-        printf("\n");
-    }
+    printf("\nThe two shader variants (sky_emit_options), as the speed-up over the C loop:\n\n"
+           "| layout | portable (positions from binding 1) | texel positions (binding 6; what "
+           "the runtime picks here) |\n|---|---:|---:|\n");
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        printf("| %s | %.2fx | %.2fx |\n", sizes[i].spec, 1.0 / variant_ms[i][0],
+               1.0 / variant_ms[i][1]);
     printf("\nVariants vs the CPU evaluator: %zu channels differ by more than 2/255.\n",
-           unrolled_mismatches);
+           variant_mismatches);
 
     sky_layout *disc = load_layout("disc:360x288");
     publish_result zc = bench_publish(disc, program, false, frames_scaled(120));
@@ -561,8 +465,8 @@ int main(int argc, char **argv) {
     printf("| frames published after the next deadline | %d |\n", p.missed);
     printf("| process CPU (all threads), %% of one core | %.1f%% |\n", p.cpu_percent);
     sky_layout_free(disc);
-    free(unrolled);
-    free(texels);
+    sky_free(portable);
+    sky_free(texels);
     sky_program_free(program);
     return 0;
 }
