@@ -194,9 +194,19 @@ static void rx_windows(soak_run *r, soak_rx *rx, windows *all, windows *faults) 
 }
 
 /* Frames inside writer-fault windows: held, faded (of the held frame, falling), black. */
+/* True when the receiver was restarted between a and b (it may have missed what came). */
+static bool rx_restarted_between(const soak_rx *rx, uint64_t a, uint64_t b) {
+    size_t n =
+        rx->counts.restarts < SOAK_RX_MAX_RESTARTS ? rx->counts.restarts : SOAK_RX_MAX_RESTARTS;
+    for (size_t i = 0; i < n; i++)
+        if (rx->restart_open_ns[i] >= a && rx->restart_closed_ns[i] <= b) return true;
+    return false;
+}
+
 static void rx_check_faults(soak_run *r, soak_rx *rx, const windows *faults, rx_judgement *j) {
     uint64_t stop = event_time(r, SOAK_EV_STOP, 0);
     soak_verdict last_exact = {SOAK_TORN, 0, 0, 0};
+    uint64_t last_exact_t = 0;
     bool in_fault = false;
     uint16_t last_level = 10000;
     for (size_t i = 0; i < rx->rec_count; i++) {
@@ -209,6 +219,7 @@ static void rx_check_faults(soak_run *r, soak_rx *rx, const windows *faults, rx_
                 f->value == last_exact.value)
                 j->held++;
             last_exact = (soak_verdict){SOAK_EXACT, f->pattern, f->value, 1};
+            last_exact_t = f->t_ns;
             continue;
         }
         if (f->kind == SOAK_TORN) continue; /* counted by the receiver */
@@ -230,6 +241,12 @@ static void rx_check_faults(soak_run *r, soak_rx *rx, const windows *faults, rx_
             continue;
         }
         j->faded++;
+        if (rx_restarted_between(rx, last_exact_t, f->t_ns)) {
+            /* The receiver was away when the writer died: it never saw the held
+             * frame whole. The first fade it sees names it; the rest must agree. */
+            last_exact = (soak_verdict){SOAK_EXACT, f->pattern, f->value, 1};
+            last_exact_t = f->t_ns;
+        }
         if (last_exact.kind != SOAK_EXACT || f->pattern != last_exact.pattern ||
             f->value != last_exact.value)
             soak_violation(r,
@@ -247,7 +264,8 @@ static void rx_check_faults(soak_run *r, soak_rx *rx, const windows *faults, rx_
 }
 
 /* Frame values: pattern changes, skipped values, and going backwards without a new writer. */
-static void rx_check_values(soak_run *r, soak_rx *rx, const windows *all, rx_judgement *j) {
+static void rx_check_values(soak_run *r, soak_rx *rx, const windows *all, const windows *faults,
+                            rx_judgement *j) {
     const soak_frame_rec *prev = NULL;
     uint64_t prev_first = 0; /* when prev's value first arrived (it may be held a while) */
     for (size_t i = 0; i < rx->rec_count; i++) {
@@ -257,7 +275,9 @@ static void rx_check_values(soak_run *r, soak_rx *rx, const windows *all, rx_jud
         if (prev && f->pattern != prev->pattern) j->pattern_changes++;
         if (prev && f->pattern == prev->pattern && f->value < prev->value &&
             !(prev->value > 60000 && f->value < 5536)) {
-            bool new_writer = false;
+            /* A frame first seen during a writer fault may be the old writer's held frame
+             * (a receiver that was down at the kill sees it only then). */
+            bool new_writer = win_in(faults, prev_first);
             for (size_t e = 0; e < r->event_count; e++)
                 new_writer =
                     new_writer || (r->events[e].kind == SOAK_EV_SPAWN &&
@@ -339,7 +359,7 @@ static void rx_judge(soak_run *r, soak_rx *rx, rx_judgement *j) {
     windows all = {0}, faults = {0};
     rx_windows(r, rx, &all, &faults);
     rx_check_faults(r, rx, &faults, j);
-    rx_check_values(r, rx, &all, j);
+    rx_check_values(r, rx, &all, &faults, j);
     rx_pacing(r, rx, &all, j);
     rx_check_restarts(r, rx);
     const soak_rx_counts *c = &rx->counts;
