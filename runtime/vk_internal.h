@@ -175,6 +175,7 @@ typedef struct vkrt_kernel {
     bool uses_prev;
     size_t uniform_count;
     uint64_t last_submit; /* sequence number of the newest frame submitted with it, +1 (0: none) */
+    uint32_t compile_ms;  /* extra wait allowed for its first frame (compiled at first dispatch) */
     struct vkrt_kernel *next_retired;
 } vkrt_kernel;
 

@@ -30,12 +30,23 @@
 #include "vk_internal.h"
 
 #define RT_DEFAULT_TIMEOUT_MS 2000u
+/*
+ * Some drivers compile a pipeline's shader at its first dispatch, lavapipe
+ * among them: then the first frame after a program swap also waits for LLVM,
+ * which took 8 to 12 s (20 to 30 us per word) for a 1,355-instruction pattern
+ * of 400,000 SPIR-V words on an x86-64 core, and made that valid pattern fail
+ * with "device hung" after the default 2 s (found by tests/gen). So the first
+ * frame of a new shader may take this much longer per SPIR-V word (about 7x
+ * that), and a hung first frame of a small shader is still reported quickly.
+ */
+#define RT_COMPILE_US_PER_WORD 200u
 /* Uniform capacity of the binding-0 buffers: a program cannot hoist more values than nodes. */
 #define RT_MAX_UNIFORMS SKY_MAX_NODES
 #define RT_INFO_BYTES   16u /* uvec4 sky_info before sky_u[] */
 
 typedef struct rt_flight {
     uint64_t n;        /* frame sequence number since create */
+    uint32_t extra_ms; /* the first frame of a new shader: time allowed for compiling it */
     uint8_t *slot;     /* zero-copy: the slot begun for this frame */
     bool uses_prev;    /* the program that rendered it writes the full-precision colours */
     uint64_t start_ns; /* when submit started (latency) */
@@ -452,6 +463,8 @@ sky_status vkrt_runtime_set_kernel(sky_runtime *rt, const vkrt_kernel_source *so
     if (status != SKY_OK) return status;
     kernel->uses_prev = source->uses_prev;
     kernel->uniform_count = source->uniform_count;
+    uint64_t compile_ms = (uint64_t)source->word_count * RT_COMPILE_US_PER_WORD / 1000u;
+    kernel->compile_ms = compile_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)compile_ms;
     vkrt_kernel *old = rt->kernel;
     if (source->uses_prev && !(old && old->uses_prev)) rt->clear_pending = true;
     if (old) {
@@ -541,16 +554,17 @@ static sky_status rt_complete_oldest(sky_runtime *rt, char *error, size_t error_
     rt_flight *f = &rt->flight[rt->flight_head];
     uint32_t p = (uint32_t)(f->n % 2);
     uint64_t t0 = vkrt_now_ns();
+    uint64_t timeout_ms = (uint64_t)rt->timeout_ms + f->extra_ms;
     VkResult r = rt->dev.vk.vkWaitForFences(rt->dev.device, 1, &rt->fences[p], VK_TRUE,
-                                            (uint64_t)rt->timeout_ms * 1000000u);
+                                            timeout_ms * 1000000u);
     uint64_t t1 = vkrt_now_ns();
     if (r != VK_SUCCESS) {
         char msg[256];
         if (r == VK_TIMEOUT)
             snprintf(msg, sizeof msg,
-                     "the device did not finish frame %llu within %u ms: it is hung or far too "
+                     "the device did not finish frame %llu within %llu ms: it is hung or far too "
                      "slow for this layout",
-                     (unsigned long long)f->n, rt->timeout_ms);
+                     (unsigned long long)f->n, (unsigned long long)timeout_ms);
         sky_status lost = SKY_ERR_DEVICE_LOST;
         if (r != VK_TIMEOUT)
             lost = vkrt_check(r, "waiting for a frame (vkWaitForFences)", msg, sizeof msg);
@@ -673,8 +687,11 @@ sky_status sky_runtime_submit(sky_runtime *rt, double t, double dt, const double
     if (status != SKY_OK) return status;
     uint64_t t2 = vkrt_now_ns();
     uint32_t tail = (rt->flight_head + rt->flight_count) % 2;
-    rt->flight[tail] =
-        (rt_flight){.n = n, .slot = slot, .uses_prev = rt->kernel->uses_prev, .start_ns = t0};
+    rt->flight[tail] = (rt_flight){.n = n,
+                                   .extra_ms = rt->kernel->last_submit ? 0 : rt->kernel->compile_ms,
+                                   .slot = slot,
+                                   .uses_prev = rt->kernel->uses_prev,
+                                   .start_ns = t0};
     rt->flight_count++;
     rt->kernel->last_submit = n + 1;
     rt->next_n++;

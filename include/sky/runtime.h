@@ -28,7 +28,9 @@
  * Every function returns a status and writes a message naming the problem
  * into the caller's buffer (`error`, at most `error_len` bytes, may be NULL).
  * Waits on the device time out (default 2 s) with SKY_ERR_DEVICE_LOST rather
- * than hang. After SKY_ERR_DEVICE_LOST every call fails the same way: free the
+ * than hang; the first frame of a new program may take longer by up to 0.2 ms
+ * per word of its SPIR-V, since some drivers (lavapipe) compile the shader at
+ * its first dispatch. After SKY_ERR_DEVICE_LOST every call fails the same way: free the
  * runtime and create a new one.
  */
 #ifndef SKY_RUNTIME_H
