@@ -1,7 +1,7 @@
 #!/bin/sh
 # fuzz-long.sh NAME [SECONDS] [BUILD_DIR] - fuzz one target for longer than CI does.
 #
-# For a developer (CI runs `make test-fuzz`, 30 s a target). Builds the clang
+# For a developer (CI runs `make test-fuzz`, 60 s a target). Builds the clang
 # fuzz tree if needed, then runs tests/fuzz's target NAME (compile,
 # frame_header, driver_config, decoders) for SECONDS (default 600) on a
 # corpus kept between runs in BUILD_DIR/long/NAME (seeded from

@@ -12,7 +12,8 @@
  *   - every diagnostic span lies inside the source, lines and columns are
  *     1-based, message and code are set; rendering succeeds;
  *   - a compiled program's IR and GLSL emit, and the CPU evaluator runs it
- *     for two frames on a tiny layout, every channel final (in [0, 1]).
+ *     for two frames on a tiny layout, every channel final (in [0, 1]);
+ *   - the same source compiled at -O0 evaluates to the same bits.
  * SPIR-V emission (shaderc) is left out: it is slow, and test_spirv covers
  * it on every example and corpus program.
  */
@@ -70,26 +71,29 @@ static void fuzz_check_diagnostics(const sky_diagnostics *diags, size_t len) {
 }
 
 /* Two strips of three LEDs: enough for strip/led/prev(s, l) to mean something. */
-static void fuzz_eval(const sky_program *program) {
+#define FUZZ_LEDS   6
+#define FUZZ_FRAMES 2
+
+/* Runs FUZZ_FRAMES frames (each frame's colour is the next one's prev) into rgb. */
+static void fuzz_eval(const sky_program *program, float rgb[FUZZ_FRAMES][FUZZ_LEDS * 3]) {
     static const uint32_t sizes[2] = {3, 3};
-    static const float xy[12] = {0.0f, 0.0f,  0.5f,  0.0f, 1.0f,  0.0f,
-                                 0.0f, -0.5f, -0.7f, 0.7f, -1.0f, -1.0f};
-    const sky_layout_view layout = {6, 2, sizes, xy};
-    sky_led_input inputs[6];
+    static const float xy[FUZZ_LEDS * 2] = {0.0f, 0.0f,  0.5f,  0.0f, 1.0f,  0.0f,
+                                            0.0f, -0.5f, -0.7f, 0.7f, -1.0f, -1.0f};
+    const sky_layout_view layout = {FUZZ_LEDS, 2, sizes, xy};
+    sky_led_input inputs[FUZZ_LEDS];
     if (sky_led_inputs_build(&layout, inputs) != SKY_OK) FUZZ_FAIL("sky_led_inputs_build failed");
 
     size_t slots = sky_program_param_slots(program);
     double *params = calloc(slots ? slots : 1, sizeof *params);
-    if (!params) return;
+    if (!params) FUZZ_FAIL("out of memory for %zu params", slots);
     sky_program_param_defaults(program, params);
-    float rgb[2][18];
-    uint8_t bytes[18];
-    for (int f = 0; f < 2; f++) {
+    uint8_t bytes[FUZZ_LEDS * 3];
+    for (int f = 0; f < FUZZ_FRAMES; f++) {
         sky_frame_inputs frame = {f * 0.25, f ? 0.25 : 0.0, (uint64_t)f, params};
-        sky_status st =
-            sky_program_eval(program, &layout, inputs, &frame, f ? rgb[0] : NULL, rgb[f], bytes);
+        sky_status st = sky_program_eval(program, &layout, inputs, &frame, f ? rgb[f - 1] : NULL,
+                                         rgb[f], bytes);
         if (st != SKY_OK) FUZZ_FAIL("sky_program_eval: %s", sky_status_str(st));
-        for (int i = 0; i < 18; i++) {
+        for (int i = 0; i < FUZZ_LEDS * 3; i++) {
             if (!(rgb[f][i] >= 0.0f && rgb[f][i] <= 1.0f))
                 FUZZ_FAIL("frame %d channel %d is %g, not final (in [0, 1])", f, i,
                           (double)rgb[f][i]);
@@ -98,7 +102,7 @@ static void fuzz_eval(const sky_program *program) {
     free(params);
 }
 
-static void fuzz_program(const sky_program *program) {
+static void fuzz_program(const sky_program *program, float rgb[FUZZ_FRAMES][FUZZ_LEDS * 3]) {
     char *text = NULL;
     sky_status st = sky_program_emit_ir(program, &text);
     if (st != SKY_OK) FUZZ_FAIL("sky_program_emit_ir: %s", sky_status_str(st));
@@ -113,7 +117,36 @@ static void fuzz_program(const sky_program *program) {
         if (!p || sky_program_param_find(program, p->name) != (long)i)
             FUZZ_FAIL("param %zu cannot be found by its name", i);
     }
-    fuzz_eval(program);
+    fuzz_eval(program, rgb);
+}
+
+/*
+ * The optimizer must not change what a program computes: -O0 (no
+ * simplification) evaluates bit-identically to -O1 on the CPU (the contract
+ * test_optimizer checks on the examples; here on whatever compiles).
+ */
+static void fuzz_compare_o0(const uint8_t *data, size_t size, const sky_program *o1,
+                            float rgb1[FUZZ_FRAMES][FUZZ_LEDS * 3]) {
+    sky_compile_options options;
+    sky_compile_options_init(&options);
+    options.opt_level = 0;
+    sky_program *o0 = NULL;
+    sky_status st = sky_compile("fuzz.sky", (const char *)data, size, &options, &o0, NULL);
+    if (st == SKY_ERR_NOMEM) return;
+    if (st != SKY_OK) FUZZ_FAIL("compiles at -O1 but not at -O0: %s", sky_status_str(st));
+    if (sky_program_param_slots(o0) != sky_program_param_slots(o1) ||
+        sky_program_uses_prev(o0) != sky_program_uses_prev(o1))
+        FUZZ_FAIL("-O0 and -O1 disagree on params or prev");
+    float rgb0[FUZZ_FRAMES][FUZZ_LEDS * 3];
+    fuzz_eval(o0, rgb0);
+    sky_program_free(o0);
+    for (int f = 0; f < FUZZ_FRAMES; f++) {
+        for (int i = 0; i < FUZZ_LEDS * 3; i++) {
+            if (memcmp(&rgb0[f][i], &rgb1[f][i], sizeof(float)) != 0)
+                FUZZ_FAIL("frame %d LED %d channel %d: -O0 gives %a, -O1 gives %a", f, i / 3, i % 3,
+                          (double)rgb0[f][i], (double)rgb1[f][i]);
+        }
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -135,7 +168,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (st == SKY_ERR_COMPILE && (program || errors == 0))
         FUZZ_FAIL("SKY_ERR_COMPILE with %s program and %zu errors", program ? "a" : "no", errors);
     fuzz_check_diagnostics(diags, size);
-    if (program) fuzz_program(program);
+    if (program) {
+        float rgb[FUZZ_FRAMES][FUZZ_LEDS * 3];
+        fuzz_program(program, rgb);
+        fuzz_compare_o0(data, size, program, rgb);
+    }
     sky_program_free(program);
     sky_diagnostics_free(diags);
     return 0;
