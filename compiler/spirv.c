@@ -10,6 +10,18 @@
  * A shaderc compiler object is created per call: shaderc documents it as safe
  * to share between threads, but a per-call object keeps this file free of
  * global state, and its cost is small next to the compilation itself.
+ *
+ * Optimization: the GLSL is compiled without optimization first, and again
+ * with shaderc's performance level only when that unoptimized SPIR-V is at
+ * most SPIRV_OPTIMIZE_MAX_WORDS words. spirv-opt inlines every helper call
+ * into main() and its time and memory then grow much faster than the code
+ * (found by tests/gen: 340 hash calls took 24 s and 1.7 GB, 1,358 of them,
+ * 4,076 LED instructions, ran out of memory, where the unoptimized module
+ * takes 0.2 s). Drivers optimize the SPIR-V they get anyway; on lavapipe the
+ * unoptimized 340-hash shader even ran faster (11 vs 17 ms per frame on the
+ * 103,680-LED disc), and every example stays below the limit (the largest,
+ * clouds.sky, is 5,677 words unoptimized), keeping the optimized shaders
+ * their timings were measured with.
  */
 #include <shaderc/shaderc.h>
 #include <stdlib.h>
@@ -76,14 +88,30 @@ static sky_status spirv_fail(char **error, const char *what, const char *detail,
     return *error ? SKY_ERR_INTERNAL : SKY_ERR_NOMEM;
 }
 
-static shaderc_compile_options_t spirv_options(void) {
+/* Unoptimized SPIR-V above this many words is not handed to spirv-opt (see the top). */
+#define SPIRV_OPTIMIZE_MAX_WORDS 8192u
+
+static shaderc_compile_options_t spirv_options(shaderc_optimization_level level) {
     shaderc_compile_options_t options = shaderc_compile_options_initialize();
     if (!options) return NULL;
     shaderc_compile_options_set_source_language(options, shaderc_source_language_glsl);
     shaderc_compile_options_set_target_env(options, shaderc_target_env_vulkan,
                                            shaderc_env_version_vulkan_1_1);
-    shaderc_compile_options_set_optimization_level(options, shaderc_optimization_level_performance);
+    shaderc_compile_options_set_optimization_level(options, level);
     return options;
+}
+
+/* Compiles at `level`; NULL only without memory. */
+static shaderc_compilation_result_t spirv_run(shaderc_compiler_t compiler, const char *glsl,
+                                              size_t len, const char *name,
+                                              shaderc_optimization_level level) {
+    shaderc_compile_options_t options = spirv_options(level);
+    if (!options) return NULL;
+    shaderc_compilation_result_t result =
+        shaderc_compile_into_spv(compiler, glsl, len, shaderc_glsl_compute_shader,
+                                 name ? name : "sky.comp", "main", options);
+    shaderc_compile_options_release(options);
+    return result;
 }
 
 /* Copies the result's bytes into malloc'd words. */
@@ -106,17 +134,19 @@ sky_status spirv_compile_glsl(const char *glsl, size_t len, const char *name, ui
     *words = NULL;
     *word_count = 0;
     shaderc_compiler_t compiler = shaderc_compiler_initialize();
-    shaderc_compile_options_t options = compiler ? spirv_options() : NULL;
-    if (!options) {
-        if (compiler) shaderc_compiler_release(compiler);
-        return spirv_fail(error, "shaderc could not be initialized", NULL, glsl, len);
-    }
+    if (!compiler) return spirv_fail(error, "shaderc could not be initialized", NULL, glsl, len);
     shaderc_compilation_result_t result =
-        shaderc_compile_into_spv(compiler, glsl, len, shaderc_glsl_compute_shader,
-                                 name ? name : "sky.comp", "main", options);
+        spirv_run(compiler, glsl, len, name, shaderc_optimization_level_zero);
     sky_status st;
     shaderc_compilation_status status = result ? shaderc_result_get_compilation_status(result)
                                                : shaderc_compilation_status_null_result_object;
+    if (status == shaderc_compilation_status_success &&
+        shaderc_result_get_length(result) / 4 <= SPIRV_OPTIMIZE_MAX_WORDS) {
+        shaderc_result_release(result);
+        result = spirv_run(compiler, glsl, len, name, shaderc_optimization_level_performance);
+        status = result ? shaderc_result_get_compilation_status(result)
+                        : shaderc_compilation_status_null_result_object;
+    }
     if (status != shaderc_compilation_status_success) {
         glsl_text what = {0};
         glsl_text_printf(&what, "shaderc rejected the generated GLSL (%s)",
@@ -132,7 +162,6 @@ sky_status spirv_compile_glsl(const char *glsl, size_t len, const char *name, ui
                             glsl, len);
     }
     if (result) shaderc_result_release(result);
-    shaderc_compile_options_release(options);
     shaderc_compiler_release(compiler);
     return st;
 }

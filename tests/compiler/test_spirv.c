@@ -189,6 +189,31 @@ static void test_no_contraction(void **state) {
     test_prog_free(&t);
 }
 
+/*
+ * Many helper calls: spirv-opt inlines them all and its time and memory then
+ * grow far faster than the code (found by tests/gen: 1,358 hash calls, 4,076
+ * LED instructions, ran out of memory after minutes), so a large shader is
+ * handed to the driver unoptimized. It must still be valid SPIR-V for the ABI,
+ * and still carry NoContraction on every precise operation.
+ */
+static void test_many_helper_calls(void **state) {
+    (void)state;
+    test_prog t;
+    test_prog_init(&t);
+    uint32_t x = test_leaf(&t, OP_X), y = test_leaf(&t, OP_Y);
+    uint32_t acc = test_insn(&t, OP_HASH3, x, y, test_const(&t, 0.5), 0);
+    for (int k = 1; k < 1500; k++)
+        acc = test_op2(&t, OP_ADD, acc, test_insn(&t, OP_HASH3, x, y, test_const(&t, k + 0.5), 0));
+    test_out_grey(&t, test_op1(&t, OP_FRACT, acc));
+    emit_and_validate(&t.p, "1,500 hash calls");
+    uint32_t *words = NULL;
+    size_t count = 0;
+    assert_int_equal(sky_program_emit_spirv(&t.p, &words, &count, NULL), SKY_OK);
+    assert_true(spirv_count_decorations(words, count, SPV_DEC_NO_CONTRACTION) >= 1499);
+    sky_free(words);
+    test_prog_free(&t);
+}
+
 typedef struct emit_job {
     const sky_program *p;
     uint32_t *words;
@@ -382,6 +407,7 @@ int main(void) {
         cmocka_unit_test(test_all_ops_in_one_program),
         cmocka_unit_test(test_shared_dag),
         cmocka_unit_test(test_no_contraction),
+        cmocka_unit_test(test_many_helper_calls),
         cmocka_unit_test(test_concurrent_emits_agree),
         cmocka_unit_test(test_arbitrary_glsl),
         cmocka_unit_test(test_internal_compiler_error),
