@@ -12,9 +12,14 @@ precise float sky_nan() {
     return uintBitsToFloat(0x7fc00000u);
 }
 
-// sign(x) = x > 0 ? 1 : (x < 0 ? -1 : 0): NaN and -0 give 0.
+// sign(x) = x > 0 ? 1 : (x < 0 ? -1 : 0): NaN and -0 give 0. Spelled with the
+// bits: drivers recognise the select chain as their own sign and then fold
+// 1 / sign(x) to sign(x), wrong for x = 0 (found by tests/gen: lavapipe gave
+// black for 1.6 / sign(0), where the CPU gives infinity, so full brightness).
 precise float sky_sign(float x) {
-    return x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0);
+    uint m = floatBitsToUint(x) & 0x7fffffffu;
+    if (m == 0u || m > 0x7f800000u) return 0.0;
+    return floatBitsToUint(x) > 0x7fffffffu ? -1.0 : 1.0;
 }
 
 // step(e, x) = x < e ? 0 : 1 (NaN gives 1).
