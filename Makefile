@@ -46,6 +46,7 @@ build-fuzz:
 
 test-fuzz: build-fuzz
 	cd $(BUILD_FUZZ) && ctest --output-on-failure -j $(JOBS) -L fuzz-run
+	@cat $(BUILD_FUZZ)/tests/fuzz/work/*/summary
 
 # Memcheck on a representative subset (ctest label "valgrind", plain tree only).
 test-valgrind: build

@@ -50,4 +50,5 @@ if [ "$status" -ne 0 ] || [ -n "$found" ]; then
     exit 1
 fi
 echo "fuzz $name: ${runs:-?} executions in ${seconds} s, no crash, leak or timeout" \
-     "(corpus $(find "$work/corpus" -type f | wc -l) inputs, slowest ${slowest:-?} s)"
+     "(corpus $(find "$work/corpus" -type f | wc -l) inputs, slowest ${slowest:-?} s)" |
+    tee "$work/summary"
