@@ -1,19 +1,22 @@
 #!/bin/sh
-# fuzz-long.sh NAME [SECONDS] [BUILD_DIR] - fuzz one target for longer than CI does.
+# fuzz-long.sh NAME [SECONDS [libFuzzer flags...]] - fuzz one target for longer than CI does.
 #
 # For a developer (CI runs `make test-fuzz`, 60 s a target). Builds the clang
 # fuzz tree if needed, then runs tests/fuzz's target NAME (compile,
 # frame_header, driver_config, decoders) for SECONDS (default 600) on a
-# corpus kept between runs in BUILD_DIR/long/NAME (seeded from
+# corpus kept between runs in $BUILD_FUZZ/long/NAME (seeded from
 # tests/fuzz/corpus/NAME and regressions/NAME; never the repository's
-# folders). A finding lands in BUILD_DIR/long/NAME-artifacts/: fix the bug,
+# folders). Further arguments go to libFuzzer (e.g. -use_value_profile=1).
+# BUILD_FUZZ (default build-fuzz) is the clang tree. A finding lands in
+# $BUILD_FUZZ/long/NAME-artifacts/: fix the bug,
 # copy the input into tests/fuzz/regressions/NAME/, and list it in
 # docs/reliability.md.
 set -eu
 cd "$(dirname "$0")/.."
-name=${1:?usage: fuzz-long.sh NAME [SECONDS] [BUILD_DIR]}
+name=${1:?usage: fuzz-long.sh NAME [SECONDS [libFuzzer flags...]]}
 seconds=${2:-600}
-build=${3:-build-fuzz}
+shift $(($# < 2 ? $# : 2))
+build=${BUILD_FUZZ:-build-fuzz}
 if [ ! -x "$build/tests/fuzz/fuzz_$name" ]; then
     make build-fuzz BUILD_FUZZ="$build"
 fi
@@ -37,4 +40,4 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}${UBSAN_OPTIONS:+:}print_stacktrace=1:ha
 # shellcheck disable=SC2086
 exec "$build/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -rss_limit_mb=2048 \
     -malloc_limit_mb=2048 -timeout="$timeout" -print_final_stats=1 -artifact_prefix="$artifacts/" \
-    $dict "$corpus"
+    $dict "$@" "$corpus"
