@@ -129,7 +129,8 @@ typedef struct sky_runtime_options {
     /* Never import the frame file's memory, even where the device can: forces
      * SKY_OUTPUT_COPY (for tests and for measuring the difference). */
     bool force_copy;
-    /* Longest wait for the device before reporting SKY_ERR_DEVICE_LOST; 0: 2000 ms. */
+    /* Longest wait for the device before reporting SKY_ERR_DEVICE_LOST; 0: 2000 ms. Counted
+     * while this process runs: a stall of the whole process or host does not count. */
     uint32_t wait_timeout_ms;
 } sky_runtime_options;
 
