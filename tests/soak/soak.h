@@ -48,6 +48,8 @@ typedef enum soak_event_kind {
     SOAK_EV_RX_RESTART, /* arg: receiver */
     SOAK_EV_HUP,
     SOAK_EV_STOP,
+    SOAK_EV_EXIT,  /* arg: instance that exited on its own (the harness restarts it) */
+    SOAK_EV_STALL, /* the harness's own loop ran late: t = the tick before, arg = ms late */
 } soak_event_kind;
 
 typedef struct soak_event {
@@ -82,6 +84,7 @@ typedef struct soak_run {
     uint64_t t0, t_end;
     bool interrupted;
     unsigned violations;
+    unsigned excused_exits; /* device timeouts during a host stall the harness measured */
 } soak_run;
 
 /* Reports a failed check (printed at once, counted). */
