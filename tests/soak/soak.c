@@ -6,14 +6,16 @@
  * (rename-save, alternating self-verifying patterns, now and then one with a
  * compile error), the writer is SIGKILLed and started again, a receiver
  * closes its socket and binds again, the driver reloads its config (SIGHUP).
+ * A writer that exits on its own is started again (as systemd would); the
+ * harness also notes when the whole host stalls (its own loop runs late).
  *
  * Meanwhile every frame the receivers reassemble is checked for tearing
  * (soak_check.c), the processes' resident memory, descriptors and threads are
  * sampled from /proc, and frame times are kept for pacing. soak_report.c
  * judges the run; the exit status is 0 only when every check held.
  *
- *   soak --duration 75            (the CI run)
- *   soak --minutes 30 --strict-pacing
+ *   sky-soak --duration 75            (the CI run)
+ *   sky-soak --minutes 30 --strict-pacing
  *
  * The harness's children run in their own process groups with a parent-death
  * signal, and are killed on every exit path (also from atexit), so a soak
@@ -69,7 +71,7 @@ double soak_secs(const soak_run *r, uint64_t t_ns) {
 
 static void soak_print_usage(FILE *out) {
     fprintf(out,
-            "usage: soak [options]\n"
+            "usage: sky-soak [options]\n"
             "Runs sky run + sky-driver to loopback E1.31 and DDP receivers, with hot reloads,\n"
             "a writer SIGKILL and restart, receiver restarts and driver reloads; checks for\n"
             "torn frames, flat RSS/fds/threads and frame pacing. Exit 0 when all checks hold.\n\n"
