@@ -486,6 +486,19 @@ static double noise_of(const ref_value *p, double scale) {
     return noise3f((float)(p->v[0] * scale), (float)(p->v[1] * scale), (float)(p->v[2] * scale));
 }
 
+/*
+ * Noise at an inexact point beyond NOISE_CHAOS: a float's last bit there moves
+ * the point by a good part of a lattice cell, whose corners hash the bits
+ * of floor(p); the value is as good as random (REF_CHAOTIC).
+ */
+#define NOISE_CHAOS 0x1p20
+
+static void noise_chaos(ref_eval *e, const val *p, double scale) {
+    if (!p->led || !p->inexact) return;
+    for (int i = 0; i < p->x.width; i++)
+        if (fabs(p->x.v[i] * scale) > NOISE_CHAOS) e->flags |= REF_CHAOTIC;
+}
+
 static uint32_t hash_bits(const val *v, int i) {
     return bits_of((float)v->x.v[i]);
 }
@@ -616,10 +629,12 @@ static val eval_builtin(ref_eval *e, const gen_node *n, const val *args) {
         break;
     }
     case GF_NOISE:
+        noise_chaos(e, &a[0], 1);
         r = scalar(noise_of(&a[0].x, 1), led);
         break;
     case GF_FBM: { /* sum_k 0.5^k noise(2^k p) / sum_k 0.5^k, summed in order */
         int octaves = (int)a[1].x.v[0];
+        noise_chaos(e, &a[0], ldexp(1.0, octaves - 1));
         double sum = 0, norm = 0;
         for (int k = 0; k < octaves; k++) {
             double weight = ldexp(1.0, -k);

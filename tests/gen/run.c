@@ -88,7 +88,7 @@
 #define RUN_TAME           (0.5 / 255) /* float vs double, perturbed vs exact */
 #define RUN_UNEXPLAINED    (2.0 / 255) /* CPU vs reference where rounding cannot explain it */
 #define RUN_DELTA          1.0         /* perturbations at the full error bounds of ref.c */
-#define RUN_PERTURBED      3           /* perturbed reference evaluations per LED */
+#define RUN_PERTURBED      6           /* perturbed reference evaluations per LED */
 #define RUN_MEMBERS        (2 + RUN_PERTURBED) /* exact, float emulation, perturbed ones */
 #define RUN_FRAMES         4
 #define RUN_PREV_FRAMES    6 /* programs that read prev get two more consecutive frames */
@@ -589,7 +589,7 @@ static bool compare_frame(runner *R, const run_layout *l, int f, bool device, ch
             const char *why = NULL;
             if (flags & (REF_HASH_ROUNDING | REF_CHAOTIC)) {
                 why = flags & REF_HASH_ROUNDING ? "hash of an inexact value"
-                                                : "trigonometry of a huge argument";
+                                                : "sin/cos/tan or noise of a huge inexact argument";
                 st->skip_hash++;
             } else if (flags & REF_NONFINITE) {
                 why = "infinity or NaN on the way";
@@ -627,11 +627,11 @@ static bool compare_frame(runner *R, const run_layout *l, int f, bool device, ch
             if (d > RUN_TOLERANCE) {
                 fail_set(fail, FK_DEVICE,
                          "layout %s, frame %d (t = %g): LED %u (strip %u, led %u, x %.6g, y %.6g) "
-                         "channel %d: device %u, CPU %u (CPU float %.9g, reference %.9g): a tame "
-                         "channel differs by %d/255",
+                         "channel %d: device %u, CPU %u (CPU float %.9g, reference %.9g, float "
+                         "emulation %.9g, perturbed spread %.3g): a tame channel differs by %d/255",
                          l->spec, f, run_times[f], i, l->inputs[i].strip, l->inputs[i].led,
                          l->inputs[i].x, l->inputs[i].y, c, R->dev_bytes[at], R->cpu_bytes[at], cpu,
-                         r0, d);
+                         r0, rf, perturbed, d);
                 return false;
             }
         }
@@ -1039,7 +1039,7 @@ static void summary(const runner *R, double elapsed) {
             s->channels, s->compared, s->differ, s->max_diff);
     fprintf(stderr,
             "  skipped as not tame: %" PRIu64 " (%.2f%%): %" PRIu64
-            " hash of an inexact value or sin/cos of a huge one, %" PRIu64
+            " hash of an inexact value or sin/cos/noise of a huge one, %" PRIu64
             " infinity or NaN on the way, %" PRIu64 " float emulation vs double, %" PRIu64
             " perturbed arithmetic, %" PRIu64 " CPU vs double, %" PRIu64 " subnormal\n",
             skipped, pct(skipped, s->channels), s->skip_hash, s->skip_nonfinite, s->skip_rounding,
