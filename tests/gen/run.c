@@ -44,8 +44,10 @@
  *       assume there are none, and they fold x * 0 and 1 / sign(x) on that
  *       assumption), subnormal as a float (GPUs may flush those to zero), a
  *       hash of an inexact value (a GPU's last bit picks another random
- *       number), or a sin/cos/tan of an argument beyond 16384 (GPUs reduce
- *       those with too little precision: effectively random).
+ *       number), a sin/cos/tan of an argument beyond 16384 (GPUs reduce
+ *       those with too little precision), or a noise at an inexact point
+ *       beyond 2^20 (a last bit moves it across lattice cells): effectively
+ *       random values.
  * Only tame channels are compared with the device; the others are counted,
  * by reason, and reported: the spec's 2/255 promise cannot mean a value that
  * a 1-ulp change turns into another. Where (a) and (c) hold but the CPU is
