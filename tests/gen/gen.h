@@ -344,12 +344,20 @@ typedef struct ref_eval ref_eval;
  * arithmetic: every per-LED operation whose result a GPU may round
  * differently from the CPU (division, square roots, transcendental functions)
  * has its result, and the trigonometric functions also their argument,
- * multiplied by (1 + delta * u) with u uniform in [-1, 1], drawn from a stream
- * seeded by `seed` and the LED.
+ * multiplied by (1 + delta * u), u drawn per operation as `draw` says from a
+ * stream seeded by `seed` and the LED.
  */
+typedef enum ref_draw {
+    REF_DRAW_UNIFORM, /* u uniform in [-1, 1] */
+    REF_DRAW_SIGNS,   /* u = +1 or -1 at random: a corner of the error box */
+    REF_DRAW_UP,      /* u = +1 for every operation */
+    REF_DRAW_DOWN,    /* u = -1 for every operation */
+} ref_draw;
+
 typedef struct ref_mode {
     bool float_led;
     double delta;
+    ref_draw draw;
     uint64_t seed;
 } ref_mode;
 

@@ -54,6 +54,7 @@ struct ref_eval {
     uint32_t led;
     bool float_led;   /* float emulation: per-LED results rounded to float32 */
     double delta;     /* scale of the perturbations (0: none) */
+    ref_draw draw;    /* how each perturbation's direction is drawn */
     bool inexact;     /* the node being evaluated ran an inexact per-LED operation */
     bool child_taint; /* an operand of the node being evaluated is inexact */
     gen_rng rng;
@@ -192,7 +193,21 @@ static const err_bound ERR_LOG = {0x1p-20, 0x1p-20};  /* log, log2 */
 /* x off by up to the bound (times the mode's delta), for per-LED values only. */
 static double pert(ref_eval *e, bool led, double x, const err_bound *b) {
     if (e->delta <= 0 || !led || !isfinite(x)) return x;
-    double u = gen_rng_unit(&e->rng) * 2 - 1;
+    double u;
+    switch (e->draw) {
+    case REF_DRAW_UP:
+        u = 1;
+        break;
+    case REF_DRAW_DOWN:
+        u = -1;
+        break;
+    case REF_DRAW_SIGNS:
+        u = gen_rng_next(&e->rng) >> 63 ? 1 : -1;
+        break;
+    default:
+        u = gen_rng_unit(&e->rng) * 2 - 1;
+        break;
+    }
     return x + e->delta * u * (b->rel * fabs(x) + b->abs);
 }
 
@@ -892,6 +907,7 @@ void ref_eval_led(ref_eval *e, const ref_frame *f, uint32_t led, const ref_mode 
     e->led = led;
     e->float_led = mode->float_led;
     e->delta = mode->delta;
+    e->draw = mode->draw;
     e->rng.state = gen_seed_for(mode->seed, led);
     e->flags = 0;
     e->steps = 0;

@@ -33,9 +33,11 @@
  * every LED RUN_MEMBERS times: exactly in double; in float emulation (each
  * per-LED result rounded to float32, as the CPU evaluator's float section
  * does); and RUN_PERTURBED times in float emulation with every per-LED
- * division, sqrt and transcendental function off by a random amount within a
- * GPU's error bound (ref.c's err_bound table: the Vulkan precision rules and
- * lavapipe measurements; trigonometric arguments too). A channel (one colour
+ * division, sqrt and transcendental function off by an amount within a GPU's
+ * error bound (ref.c's err_bound table: the Vulkan precision rules and
+ * lavapipe measurements; trigonometric arguments too): all at the upper
+ * bound, all at the lower bound, at random corners of the error box and at
+ * random points inside it (run_draw). A channel (one colour
  * component of one LED in one frame) is TAME when
  *   (a) the float-emulated and every perturbed result lie within 0.5/255 of
  *       the exact one (the colour does not jump under rounding), and
@@ -543,6 +545,18 @@ static bool check_levels(runner *R, const gen_program *gp, sky_program *const pr
 }
 
 /*
+ * How perturbed member k (2 ..) draws its errors: every operation at its upper
+ * bound, every one at its lower bound (together they catch a colour that moves
+ * with the errors' common direction, which random draws can all miss), then
+ * random corners of the error box and random points inside it.
+ */
+static ref_draw run_draw(int k) {
+    static const ref_draw draws[] = {REF_DRAW_UP, REF_DRAW_DOWN, REF_DRAW_SIGNS, REF_DRAW_SIGNS};
+    int j = k - 2;
+    return j >= 0 && j < (int)(sizeof draws / sizeof *draws) ? draws[j] : REF_DRAW_UNIFORM;
+}
+
+/*
  * The reference colours of every LED: member 0 exact (double), member 1 float
  * emulation, then float emulation with perturbed arithmetic.
  */
@@ -562,6 +576,7 @@ static void reference_frame(runner *R, ref_eval *ev, const gen_program *gp, cons
     for (int k = 0; k < RUN_MEMBERS; k++) {
         ref_mode mode = {.float_led = k > 0,
                          .delta = k > 1 ? RUN_DELTA : 0,
+                         .draw = run_draw(k),
                          .seed = gen_seed_for(gp->seed, (uint64_t)(f * 16 + k))};
         for (uint32_t i = 0; i < n; i++)
             ref_eval_led(ev, &rf, i, &mode, &R->ref_rgb[((size_t)k * n + i) * 3],
