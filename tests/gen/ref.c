@@ -229,7 +229,16 @@ static double max_d(double a, double b) {
 static double clamp_d(double x, double lo, double hi) {
     return min_d(max_d(x, lo), hi);
 }
+/*
+ * The fraction of an inexact value beyond FRACT_CHAOS: a float's spacing there
+ * is 1/8 or more, so a GPU's last bit changes the fraction by that much (hsv's
+ * hue, saw, mod): as good as random (REF_CHAOTIC). The operands' inexactness
+ * is the node's (child_taint); mod's quotient is always inexact (a division).
+ */
+#define FRACT_CHAOS 0x1p20
+
 static double fract_d(ref_eval *e, bool led, double x) {
+    if (led && e->child_taint && fabs(x) > FRACT_CHAOS) e->flags |= REF_CHAOTIC;
     return rd(e, led, x - floor(x));
 }
 
@@ -239,6 +248,7 @@ static double round_d(ref_eval *e, bool led, double x) {
 }
 
 static double mod_d(ref_eval *e, bool led, double a, double b) {
+    if (led && fabs(a / b) > FRACT_CHAOS) e->flags |= REF_CHAOTIC;
     double q = floor(inexact(e, led, a / b, &ERR_DIV));
     return rd(e, led, a - rd(e, led, b * q));
 }

@@ -47,9 +47,10 @@
  *       assumption), subnormal as a float (GPUs may flush those to zero), a
  *       hash of an inexact value (a GPU's last bit picks another random
  *       number), a sin/cos/tan of an argument beyond 16384 (GPUs reduce
- *       those with too little precision), or a noise at an inexact point
- *       beyond 2^20 (a last bit moves it across lattice cells): effectively
- *       random values.
+ *       those with too little precision), a noise at an inexact point
+ *       beyond 2^20 (a last bit moves it across lattice cells), or the
+ *       fraction (fract, mod, hsv's hue, saw...) of an inexact value beyond
+ *       2^20 (a last bit there is 1/8 or more): effectively random values.
  * Only tame channels are compared with the device; the others are counted,
  * by reason, and reported: the spec's 2/255 promise cannot mean a value that
  * a 1-ulp change turns into another. Where (a) and (c) hold but the CPU is
@@ -605,8 +606,9 @@ static bool compare_frame(runner *R, const run_layout *l, int f, bool device, ch
             st->channels++;
             const char *why = NULL;
             if (flags & (REF_HASH_ROUNDING | REF_CHAOTIC)) {
-                why = flags & REF_HASH_ROUNDING ? "hash of an inexact value"
-                                                : "sin/cos/tan or noise of a huge inexact argument";
+                why = flags & REF_HASH_ROUNDING
+                          ? "hash of an inexact value"
+                          : "sin/cos/tan, noise or fraction of a huge inexact value";
                 st->skip_hash++;
             } else if (flags & REF_NONFINITE) {
                 why = "infinity or NaN on the way";
@@ -1056,7 +1058,7 @@ static void summary(const runner *R, double elapsed) {
             s->channels, s->compared, s->differ, s->max_diff);
     fprintf(stderr,
             "  skipped as not tame: %" PRIu64 " (%.2f%%): %" PRIu64
-            " hash of an inexact value or sin/cos/noise of a huge one, %" PRIu64
+            " hash of an inexact value or sin/cos/noise/fraction of a huge one, %" PRIu64
             " infinity or NaN on the way, %" PRIu64 " float emulation vs double, %" PRIu64
             " perturbed arithmetic, %" PRIu64 " CPU vs double, %" PRIu64 " subnormal\n",
             skipped, pct(skipped, s->channels), s->skip_hash, s->skip_nonfinite, s->skip_rounding,
