@@ -131,15 +131,7 @@ static void ddp_send(output *o, const uint8_t *wire, uint32_t leds) {
         p[1] = d->seq;
     }
     net_batch_result r = net_send_batch(d->fd, d->msgs, d->count);
-    atomic_fetch_add_explicit(&o->stats.packets, r.sent, memory_order_relaxed);
-    atomic_fetch_add_explicit(&o->stats.bytes, r.bytes, memory_order_relaxed);
-    if (r.dropped) {
-        output_error(o, "%zu of %u packets not sent: %s", r.dropped, d->count,
-                     strerror(r.first_errno ? r.first_errno : EIO));
-        atomic_fetch_add_explicit(&o->stats.errors, r.dropped - 1, memory_order_relaxed);
-    } else {
-        output_recovered(o, "sending again");
-    }
+    output_count_batch(o, &r, d->count);
 }
 
 static void ddp_close(output *o) {

@@ -301,15 +301,7 @@ static void sacn_send_frame(output *o, const uint8_t *wire, uint32_t leds, uint8
         n++;
     }
     net_batch_result r = net_send_batch(s->fd, s->msgs, n);
-    atomic_fetch_add_explicit(&o->stats.packets, r.sent, memory_order_relaxed);
-    atomic_fetch_add_explicit(&o->stats.bytes, r.bytes, memory_order_relaxed);
-    if (r.dropped) {
-        output_error(o, "%zu of %zu packets not sent: %s", r.dropped, n,
-                     strerror(r.first_errno ? r.first_errno : EIO));
-        atomic_fetch_add_explicit(&o->stats.errors, r.dropped - 1, memory_order_relaxed);
-    } else {
-        output_recovered(o, "sending again");
-    }
+    output_count_batch(o, &r, n);
 }
 
 /* E1.31 8: the universes this source sends, sorted, in pages of up to 512. */

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "net.h"
+
 /* ------------------------------------------------------------ logging */
 
 uint64_t drv_now_ns(void) {
@@ -52,6 +54,19 @@ void output_recovered(output *o, const char *what) {
     drv_log("output %s: %s", o->label, what);
     o->in_error = false;
     o->last_error[0] = '\0';
+}
+
+void output_count_batch(output *o, const net_batch_result *r, size_t count) {
+    atomic_fetch_add_explicit(&o->stats.packets, r->sent, memory_order_relaxed);
+    atomic_fetch_add_explicit(&o->stats.bytes, r->bytes, memory_order_relaxed);
+    if (r->dropped) {
+        output_error(o, "%zu of %zu packets not sent: %s", r->dropped, count,
+                     strerror(r->first_errno ? r->first_errno : EIO));
+        /* output_error counted one */
+        atomic_fetch_add_explicit(&o->stats.errors, r->dropped - 1, memory_order_relaxed);
+    } else {
+        output_recovered(o, "sending again");
+    }
 }
 
 /* ------------------------------------------------------------ create */

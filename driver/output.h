@@ -142,6 +142,12 @@ void output_error(output *o, const char *fmt, ...) __attribute__((format(printf,
 /* For protocols: logs the recovery after errors. */
 void output_recovered(output *o, const char *what);
 
+struct net_batch_result;
+/* For datagram protocols: counts a batch of `count` packets that
+ * net_send_batch sent (packets, bytes, one error per packet not sent) and
+ * reports a short batch as an error, a whole one as a recovery. */
+void output_count_batch(output *o, const struct net_batch_result *r, size_t count);
+
 /* The protocol table. */
 extern const output_ops out_opc_ops, out_sacn_ops, out_artnet_ops, out_ddp_ops, out_spi_ops,
     out_file_ops, out_null_ops;
