@@ -80,6 +80,7 @@
 
 #include <shaderc/shaderc.h>
 
+#include "irregular_map.h"
 #include "gen.h"
 #include "sky/layout.h"
 #include "sky/runtime.h"
@@ -244,31 +245,6 @@ static void run_install_crash_report(void) {
 
 /* ----------------------------------------------------------------- setup */
 
-/* An irregular installation: three strips of different lengths (spiral, arc, line). */
-static bool write_map(char *path, size_t len) {
-    snprintf(path, len, "/tmp/sky-gen-map-%ld-XXXXXX", (long)getpid());
-    int fd = mkstemp(path);
-    if (fd < 0) return false;
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        return false;
-    }
-    fprintf(f, "[");
-    for (int s = 0; s < 3; s++) {
-        int leds = 7 + 9 * s;
-        fprintf(f, "%s[", s ? "," : "");
-        for (int l = 0; l < leds; l++) {
-            double a = 0.4 * l + 2.0 * s, r = 0.15 + 0.05 * l;
-            double x = s == 2 ? -3.0 + 0.2 * l : r * cos(a), y = s == 2 ? 2.5 : r * sin(a);
-            fprintf(f, "%s[%.6f, %.6f]", l ? "," : "", x * 7.0 + 3.0, y * 7.0 - 1.0);
-        }
-        fprintf(f, "]");
-    }
-    fprintf(f, "]\n");
-    return fclose(f) == 0;
-}
-
 /*
  * A runtime for one layout. Generated programs can be large, and lavapipe
  * compiles a shader at its first dispatch, so the first frame after a swap
@@ -284,7 +260,7 @@ static bool runtime_create(run_layout *l, char *err, size_t err_len) {
 
 static bool setup(runner *R) {
     static char map_spec[300];
-    if (!write_map(R->map_path, sizeof R->map_path)) {
+    if (!test_irregular_map_write(R->map_path, sizeof R->map_path, "gen-map", 7, 9)) {
         fprintf(stderr, "gen_run: cannot write a map layout in /tmp: %s\n", strerror(errno));
         return false;
     }

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "irregular_map.h"
 #include "sky/frame.h"
 #include "sky/layout.h"
 #include "sky/runtime.h"
@@ -59,31 +60,10 @@ typedef struct agree_world {
 
 static agree_world world;
 
-/* An irregular installation: three strips of different lengths (a spiral, an arc, a line). */
-static void agree_write_map(char *path, size_t path_len) {
-    snprintf(path, path_len, "/tmp/sky-test-agree-%ld-XXXXXX", (long)getpid());
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    assert_non_null(f);
-    fprintf(f, "[");
-    for (int s = 0; s < 3; s++) {
-        int leds = 11 + 7 * s;
-        fprintf(f, "%s[", s ? "," : "");
-        for (int l = 0; l < leds; l++) {
-            double a = 0.4 * l + 2.0 * s, r = 0.15 + 0.05 * l;
-            double x = s == 2 ? -3.0 + 0.2 * l : r * cos(a), y = s == 2 ? 2.5 : r * sin(a);
-            fprintf(f, "%s[%.6f, %.6f]", l ? "," : "", x * 7.0 + 3.0, y * 7.0 - 1.0);
-        }
-        fprintf(f, "]");
-    }
-    fprintf(f, "]\n");
-    assert_int_equal(fclose(f), 0);
-}
-
 static int agree_setup(void **state) {
     (void)state;
-    agree_write_map(world.map_path, sizeof world.map_path);
+    assert_true(
+        test_irregular_map_write(world.map_path, sizeof world.map_path, "test-agree", 11, 7));
     static char map_spec[300];
     snprintf(map_spec, sizeof map_spec, "map:%s", world.map_path);
     const char *specs[] = {"disc:12x10", "grid:9x7", "strip:37", map_spec};
