@@ -19,7 +19,8 @@
 static void check_usage(FILE *out) {
     fprintf(out, "usage: sky check [options] FILE...\n\n"
                  "Compiles each .sky file (`-` reads stdin) and prints its errors with the\n"
-                 "offending line; prints `FILE: ok` for each file without errors.\n\n"
+                 "offending line, and its warnings; prints `FILE: ok` for each file without\n"
+                 "errors (with the number of warnings, if any).\n\n"
                  "options:\n"
                  "  --color       colour the diagnostics even when stderr is not a terminal\n"
                  "  --no-color    never colour the diagnostics\n"
@@ -55,10 +56,15 @@ static int check_file(const char *path, const sky_compile_options *options, bool
     sky_program_free(program);
     if (!print_diagnostics(diagnostics, color))
         fprintf(stderr, "%s: %s: could not render the diagnostics\n", CHECK_CMD, name);
-    size_t errors = sky_diagnostics_error_count(diagnostics);
+    size_t errors = sky_diagnostics_error_count(diagnostics), warnings = 0;
+    for (size_t i = 0; i < sky_diagnostics_count(diagnostics); i++)
+        warnings += sky_diagnostics_get(diagnostics, i)->severity == SKY_SEVERITY_WARNING;
     sky_diagnostics_free(diagnostics);
     if (status == SKY_OK) {
-        printf("%s: ok\n", name);
+        if (warnings)
+            printf("%s: ok, %zu warning%s\n", name, warnings, warnings == 1 ? "" : "s");
+        else
+            printf("%s: ok\n", name);
         return 0;
     }
     if (status == SKY_ERR_COMPILE) {

@@ -384,6 +384,7 @@ static void resolve_name(checker *ck, ast_expr *e) {
         e->bad = true;
         return;
     }
+    s->used = true;
     if (s->kind == SYM_BUILTIN || s->kind == SYM_FN) {
         not_a_value(ck, s, e);
         e->bad = true;
@@ -415,6 +416,7 @@ static void resolve_callee(checker *ck, ast_expr *e) {
         e->bad = true;
         return;
     }
+    s->used = true;
     switch (s->kind) {
     case SYM_BUILTIN:
     case SYM_FN:
@@ -1212,6 +1214,38 @@ static void check_decls(checker *ck) {
     }
 }
 
+/* Warnings shown for unused declarations; the rest are counted in one more. */
+#define CHECK_MAX_UNUSED_WARNINGS 10
+
+static const char *decl_kind_word(ast_decl_kind kind) {
+    return kind == DECL_PARAM ? "param" : kind == DECL_LET ? "let" : "fn";
+}
+
+/*
+ * A param, let or fn that no body names is most often a typo or a leftover
+ * (the pattern shows something else than its author thinks), so it is a
+ * warning. Names starting with `_` are unused on purpose. Shown only for a
+ * pattern without errors, where it cannot be a follow-on of one.
+ */
+static void warn_unused(checker *ck) {
+    uint32_t shown = 0, more = 0;
+    for (uint32_t i = 0; i < ck->prog->count; i++) {
+        const ast_decl *d = &ck->prog->decls[i];
+        if (d->kind == DECL_OUT || !d->name || d->name[0] == '_') continue;
+        const sym *s = map_get(&ck->globals, d->name);
+        if (!s || s->decl != d || s->used) continue;
+        if (shown++ < CHECK_MAX_UNUSED_WARNINGS)
+            diag_warning(ck->d, W_UNUSED, d->name_start, d->name_end,
+                         "use it, remove it, or start its name with `_` to keep it unused",
+                         "%s `%s` is never used", decl_kind_word(d->kind), d->name);
+        else
+            more++;
+    }
+    if (more)
+        diag_warning(ck->d, W_UNUSED, DIAG_NO_POS, DIAG_NO_POS, NULL,
+                     "%u more declarations are never used", (unsigned)more);
+}
+
 sky_status check_program(arena *a, diag_list *d, const ast_program *prog, graph_result *out) {
     memset(out, 0, sizeof *out);
     checker ck = {.a = a, .d = d, .prog = prog, .out = ERR};
@@ -1234,6 +1268,8 @@ sky_status check_program(arena *a, diag_list *d, const ast_program *prog, graph_
         diag_error(d, E_INTERNAL, DIAG_NO_POS, DIAG_NO_POS, NULL,
                    "internal compiler error: `out` has no value but no error was reported");
     if (d->errors > 0 || d->stopped || ck.out.type == TY_ERROR) return SKY_ERR_COMPILE;
+    warn_unused(&ck);
+    if (d->nomem) return SKY_ERR_NOMEM;
     out->g = ck.g;
     out->out_is_grey = ck.out.type == TY_FLOAT;
     for (int c = 0; c < 3; c++) out->out[c] = comp(ck.out, c);

@@ -103,6 +103,7 @@ typedef struct sym {
     const char *name;
     sym_kind kind;
     bool defined;         /* declared symbols: their declaration has been processed */
+    bool used;            /* declared symbols: some body names it (for W_UNUSED) */
     uint16_t op;          /* SYM_INPUT */
     double constant;      /* SYM_CONST */
     const builtin *fn;    /* SYM_BUILTIN */

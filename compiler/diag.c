@@ -186,6 +186,29 @@ bool diag_error(diag_list *d, const char *code, uint32_t start, uint32_t end, co
     return kept;
 }
 
+void diag_warning(diag_list *d, const char *code, uint32_t start, uint32_t end, const char *help,
+                  const char *fmt, ...) {
+    d->last_kept = false; /* notes attach to errors only */
+    if (diag_stopped(d)) return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *message = shorten(arena_vprintf(d->a, fmt, ap));
+    va_end(ap);
+    diag_entry *e = message ? diag_push(d) : NULL;
+    if (!e) {
+        d->nomem = true;
+        return;
+    }
+    e->severity = SKY_SEVERITY_WARNING;
+    e->code = code;
+    e->start = start;
+    e->end = end < start && start != DIAG_NO_POS ? start : end;
+    e->message = message;
+    e->help = help;
+    e->group = d->count;
+    d->count++;
+}
+
 void diag_note(diag_list *d, uint32_t start, uint32_t end, const char *fmt, ...) {
     if (!d->last_kept || d->nomem) return;
     uint32_t group = d->count - 1;

@@ -66,6 +66,8 @@
 #define E_LIMIT_PARAMS     "E0505"
 #define E_LIMIT_WORK       "E0506"
 #define E_INTERNAL         "E0901"
+/* Warnings: the pattern compiles, but probably not as meant. */
+#define W_UNUSED "W0301"
 
 /* No position: the diagnostic is about the whole file (rendered without a source line). */
 #define DIAG_NO_POS UINT32_MAX
@@ -104,6 +106,9 @@ bool diag_error(diag_list *d, const char *code, uint32_t start, uint32_t end, co
 bool diag_verror(diag_list *d, const char *code, uint32_t start, uint32_t end, const char *help,
                  const char *fmt, va_list ap);
 /* A note attached to the last error, when that error was recorded. */
+/* A warning: reported like an error, but the compilation still succeeds. */
+void diag_warning(diag_list *d, const char *code, uint32_t start, uint32_t end, const char *help,
+                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void diag_note(diag_list *d, uint32_t start, uint32_t end, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

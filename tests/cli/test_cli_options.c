@@ -213,6 +213,31 @@ static void test_compile_error(void **state) {
     free(err);
 }
 
+/* Warnings: shown with file:line:col, and the pattern still checks, compiles and renders. */
+static void test_warnings(void **state) {
+    fixture *f = *state;
+    char path[512];
+    cli_path(path, sizeof path, f->dir, "unused.sky");
+    cli_write_file(path, "param speed = 1 in 0..4\nlet _spare = 2\nout hsv(t * 0.1, 1, 1)\n");
+    cli_proc proc;
+    cli_spawn(&proc, f->dir, (const char *const[]){"check", path, NULL});
+    assert_true(cli_wait(&proc, 60));
+    char *out = cli_slurp(proc.out_path), *err = cli_slurp(proc.err_path);
+    unlink(proc.out_path);
+    unlink(proc.err_path);
+    assert_int_equal(cli_exit_code(&proc), 0);
+    assert_true(contains(out, "unused.sky: ok, 1 warning\n"));
+    assert_true(contains(err, "unused.sky:1:7: warning[W0301]: param `speed` is never used"));
+    assert_false(contains(err, "_spare"));
+    free(out);
+    free(err);
+    int code = cli_run(f->dir, (const char *const[]){"preview", path, "--cpu", "-o", f->png, NULL},
+                       60, &err);
+    assert_int_equal(code, 0);
+    assert_true(contains(err, "warning[W0301]"));
+    free(err);
+}
+
 static void expect_usage_error(fixture *f, const char *const *args, const char *needle) {
     char *err = NULL;
     int code = cli_run(f->dir, args, 60, &err);
@@ -296,6 +321,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_set_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compile_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_warnings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_term, setup, teardown),
     };

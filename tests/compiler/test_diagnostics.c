@@ -2,7 +2,8 @@
  * test_diagnostics.c - what users read when a pattern is wrong.
  *
  * Golden files: every tests/compiler/diag/NAME.sky is compiled and its
- * rendered diagnostics (no colour) must equal NAME.expected byte for byte.
+ * rendered diagnostics (no colour) must equal NAME.expected byte for byte;
+ * it must fail to compile, except warn_*.sky, which compile with warnings.
  * Inputs too big or too binary to commit (a 1 MiB file of `(`, NUL bytes,
  * invalid UTF-8, 65 params, deep inlining...) are generated here and compared
  * with diag/NAME.expected the same way. Run with SKY_UPDATE_GOLDEN=1 to
@@ -59,15 +60,28 @@ static void write_all(const char *path, const char *data, size_t len) {
     assert_int_equal(fclose(f), 0);
 }
 
-/* Compiles and renders without colour; the program must fail to compile. */
+/*
+ * Compiles and renders without colour. The program must fail to compile,
+ * except a warn_* golden, which must compile with warnings and no error.
+ */
 static char *render_errors(const char *filename, const char *src, size_t len) {
     sky_program *program = NULL;
     sky_diagnostics *diagnostics = NULL;
     sky_status status = sky_compile(filename, src, len, NULL, &program, &diagnostics);
-    if (status != SKY_ERR_COMPILE)
-        fail_msg("%s: expected SKY_ERR_COMPILE, got %s", filename, sky_status_str(status));
-    assert_null(program);
-    assert_true(sky_diagnostics_error_count(diagnostics) >= 1);
+    if (strncmp(filename, "warn_", 5) == 0) {
+        if (status != SKY_OK) fail_msg("%s: expected ok, got %s", filename, sky_status_str(status));
+        assert_non_null(program);
+        sky_program_free(program);
+        assert_int_equal(sky_diagnostics_error_count(diagnostics), 0);
+        assert_true(sky_diagnostics_count(diagnostics) >= 1);
+        for (size_t i = 0; i < sky_diagnostics_count(diagnostics); i++)
+            assert_int_not_equal(sky_diagnostics_get(diagnostics, i)->severity, SKY_SEVERITY_ERROR);
+    } else {
+        if (status != SKY_ERR_COMPILE)
+            fail_msg("%s: expected SKY_ERR_COMPILE, got %s", filename, sky_status_str(status));
+        assert_null(program);
+        assert_true(sky_diagnostics_error_count(diagnostics) >= 1);
+    }
     char *text = NULL;
     assert_int_equal(sky_diagnostics_render(diagnostics, false, &text), SKY_OK);
     sky_diagnostics_free(diagnostics);
