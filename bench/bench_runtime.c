@@ -7,9 +7,8 @@
  *      loop of the same formula (one thread, this file's -O2) vs the same
  *      pattern in numpy writing into a numpy.memmap (bench/plasma_numpy.py,
  *      run as a subprocess on the same LED positions), as ratios; plus the
- *      shader variants the compiler emits (LED positions from storage
- *      binding 1 or through texel binding 6, GLSL's or polynomial sin/cos),
- *      each checked against the CPU;
+ *      two shader variants the compiler emits (LED positions from storage
+ *      binding 1, or through texel binding 6), each checked against the CPU;
  *   2. publishing cost into a real frame file: zero-copy vs one copy;
  *   3. `sky run`-style pacing at 60 fps: latency from each frame's deadline to
  *      the frame being published, and the process's CPU use (/proc/self/stat,
@@ -128,19 +127,16 @@ static device_result bench_device(const sky_layout *layout, const sky_program *p
 /* ------------------------------------------------------ shader variants */
 
 /*
- * Shaders the compiler can emit for one program (sky_emit_options): the
- * portable one, which reads the LED positions from storage buffer binding 1
- * and calls GLSL's sin/cos; the one that reads them through the optional
- * texel binding 6; and that one with sin/cos as polynomials, which is what
- * sky_runtime_set_program picks on a CPU device that can bind binding 6, such
- * as lavapipe. All read the per-frame values through binding 7.
+ * The two shaders the compiler can emit for one program (sky_emit_options):
+ * the portable one, which reads the LED positions from storage buffer
+ * binding 1, and the one that reads them through the optional texel binding 6
+ * (what sky_runtime_set_program picks on a device that can bind it, such as
+ * lavapipe). Both read the per-frame values through binding 7.
  */
-static uint32_t *variant_spirv(const sky_program *program, bool texels, bool poly_trig,
-                               size_t *word_count) {
+static uint32_t *variant_spirv(const sky_program *program, bool texels, size_t *word_count) {
     sky_emit_options emit;
     sky_emit_options_init(&emit);
     emit.led_texels = texels;
-    emit.poly_trig = poly_trig;
     uint32_t *words = NULL;
     char *error = NULL;
     if (sky_program_emit_spirv_with(program, &emit, &words, word_count, &error) != SKY_OK)
@@ -400,12 +396,10 @@ int main(int argc, char **argv) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     printf("## Runtime\n\n`build/bench/bench_runtime` (examples/plasma.sky; %ld CPUs online)\n\n",
            cpus);
-    enum { VARIANTS = 3 };
-    uint32_t *variant_words[VARIANTS];
-    size_t variant_count[VARIANTS];
-    for (int v = 0; v < VARIANTS; v++)
-        variant_words[v] = variant_spirv(program, v > 0, v > 1, &variant_count[v]);
-    double variant_ms[2][VARIANTS];
+    size_t portable_words = 0, texel_words = 0;
+    uint32_t *portable = variant_spirv(program, false, &portable_words);
+    uint32_t *texels = variant_spirv(program, true, &texel_words);
+    double variant_ms[2][2];
     printf("| layout | LEDs | device ms/frame | device frames/s | Mpx/s | C loop ms | numpy ms "
            "| device / C | device / numpy |\n"
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -417,10 +411,12 @@ int main(int argc, char **argv) {
         device_result d = bench_device(layout, program, frames_scaled(sizes[i].device_frames));
         double c = bench_c_loop(layout, inputs, frames_scaled(sizes[i].c_frames));
         double np = bench_numpy(layout, frames_scaled(sizes[i].numpy_frames));
-        for (int v = 0; v < VARIANTS; v++)
-            variant_ms[i][v] = bench_variant(layout, program, variant_words[v], variant_count[v],
-                                             frames_scaled(sizes[i].device_frames)) /
-                               c;
+        variant_ms[i][0] = bench_variant(layout, program, portable, portable_words,
+                                         frames_scaled(sizes[i].device_frames)) /
+                           c;
+        variant_ms[i][1] = bench_variant(layout, program, texels, texel_words,
+                                         frames_scaled(sizes[i].device_frames)) /
+                           c;
         snprintf(device, sizeof device, "%s", d.name);
         if (i == 0) setup_ms = d.setup_ms;
         char np_text[32] = "n/a", np_ratio[32] = "n/a";
@@ -437,13 +433,12 @@ int main(int argc, char **argv) {
     }
     printf("\nDevice: %s; runtime create + pipeline build for plasma: %.0f ms.\n", device,
            setup_ms);
-    printf("\nThe shader variants (sky_emit_options), as the speed-up over the C loop:\n\n"
-           "| layout | portable (positions from binding 1, GLSL sin) | texel positions (binding "
-           "6) | texel positions + polynomial sin/cos (what the runtime picks here) |\n"
-           "|---|---:|---:|---:|\n");
+    printf("\nThe two shader variants (sky_emit_options), as the speed-up over the C loop:\n\n"
+           "| layout | portable (positions from binding 1) | texel positions (binding 6; what "
+           "the runtime picks here) |\n|---|---:|---:|\n");
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
-        printf("| %s | %.2fx | %.2fx | %.2fx |\n", sizes[i].spec, 1.0 / variant_ms[i][0],
-               1.0 / variant_ms[i][1], 1.0 / variant_ms[i][2]);
+        printf("| %s | %.2fx | %.2fx |\n", sizes[i].spec, 1.0 / variant_ms[i][0],
+               1.0 / variant_ms[i][1]);
     printf("\nVariants vs the CPU evaluator: %zu channels differ by more than 2/255.\n",
            variant_mismatches);
 
@@ -470,7 +465,8 @@ int main(int argc, char **argv) {
     printf("| frames published after the next deadline | %d |\n", p.missed);
     printf("| process CPU (all threads), %% of one core | %.1f%% |\n", p.cpu_percent);
     sky_layout_free(disc);
-    for (int v = 0; v < VARIANTS; v++) sky_free(variant_words[v]);
+    sky_free(portable);
+    sky_free(texels);
     sky_program_free(program);
     return 0;
 }

@@ -161,7 +161,6 @@ typedef struct emit_ctx {
     bool *named;    /* emitted once as a temporary `v<index>` */
     glsl_text *text;
     bool led_texels; /* positions through binding 6 (sky_emit_options.led_texels) */
-    bool poly_trig;  /* sin/cos from shaders/sky_trig.glsl (sky_emit_options.poly_trig) */
 } emit_ctx;
 
 /*
@@ -258,19 +257,9 @@ static void emit_leaf(emit_ctx *cx, const prog_insn *in) {
 
 static void emit_value(emit_ctx *cx, uint32_t i);
 
-/*
- * An operation's GLSL template: ops.def's, except sin and cos with
- * poly_trig, which call the polynomials of shaders/sky_trig.glsl.
- */
-static const char *emit_template(const emit_ctx *cx, const prog_insn *in) {
-    if (cx->poly_trig && in->op == OP_SIN) return "sky_sin_poly(%0)";
-    if (cx->poly_trig && in->op == OP_COS) return "sky_cos_poly(%0)";
-    return sky_op_table[in->op].glsl;
-}
-
-/* An operation's template with %0 %1 %2 replaced by its operands. */
+/* An operation's template from ops.def with %0 %1 %2 replaced by its operands. */
 static void emit_operation(emit_ctx *cx, const prog_insn *in) {
-    const char *tpl = emit_template(cx, in);
+    const char *tpl = sky_op_table[in->op].glsl;
     if (in->op == OP_PREV_AT) {
         glsl_text_puts(cx->text, "sky_prev_at(");
         emit_value(cx, in->arg[0]);
@@ -535,8 +524,7 @@ static int helper_find(const char *name) {
 
 static sky_status emit_shader(const sky_program *p, const sky_emit_options *o, glsl_text *out) {
     uint32_t n = p->led.count;
-    emit_ctx cx = {
-        p, calloc(n, sizeof(uint32_t)), calloc(n, sizeof(bool)), NULL, o->led_texels, o->poly_trig};
+    emit_ctx cx = {p, calloc(n, sizeof(uint32_t)), calloc(n, sizeof(bool)), NULL, o->led_texels};
     glsl_text body = {0};
     sky_status st = SKY_ERR_NOMEM;
     if (!cx.uses || !cx.named || !emit_plan(&cx)) goto done;
@@ -605,7 +593,7 @@ done:
 }
 
 void sky_emit_options_init(sky_emit_options *options) {
-    if (options) *options = (sky_emit_options){.led_texels = false, .poly_trig = false};
+    if (options) *options = (sky_emit_options){.led_texels = false};
 }
 
 sky_status sky_program_emit_glsl(const sky_program *program, char **glsl, size_t *len) {

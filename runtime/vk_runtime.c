@@ -863,9 +863,7 @@ bool sky_runtime_led_texels(const sky_runtime *rt) {
 
 void sky_runtime_emit_options(const sky_runtime *rt, sky_emit_options *options) {
     sky_emit_options_init(options);
-    if (!options) return;
-    options->led_texels = sky_runtime_led_texels(rt);
-    options->poly_trig = rt && rt->dev.type == SKY_DEVICE_CPU;
+    if (options) options->led_texels = sky_runtime_led_texels(rt);
 }
 
 uint32_t sky_runtime_local_size(const sky_runtime *rt) {

@@ -171,14 +171,6 @@ typedef struct sky_emit_options {
      * default, so plain emission suits every Vulkan 1.1 device.
      */
     bool led_texels;
-    /*
-     * Compute sin and cos with the polynomials of shaders/sky_trig.glsl
-     * instead of GLSL's built-ins: about twice as fast on a CPU device
-     * (llvmpipe), within 1e-6 of the true values for arguments up to 16384.
-     * sky_runtime_emit_options sets it on CPU devices; GPUs have faster
-     * native instructions. Off by default.
-     */
-    bool poly_trig;
 } sky_emit_options;
 
 void sky_emit_options_init(sky_emit_options *options);

@@ -235,36 +235,6 @@ static void test_leaves_follow_the_abi(void **state) {
 }
 
 /* With sky_emit_options.led_texels the positions come from binding 6; ids stay in binding 1. */
-/* With sky_emit_options.poly_trig sin and cos call the polynomials of sky_trig.glsl. */
-static void test_poly_trig_variant(void **state) {
-    (void)state;
-    test_prog t;
-    test_prog_init(&t);
-    uint32_t x = test_insn(&t, OP_X, 0, 0, 0, 0);
-    uint32_t s = test_insn(&t, OP_SIN, x, 0, 0, 0), c = test_insn(&t, OP_COS, x, 0, 0, 0);
-    uint32_t tn = test_insn(&t, OP_TAN, x, 0, 0, 0);
-    test_out(&t, s, c, tn);
-    sky_emit_options options;
-    sky_emit_options_init(&options);
-    assert_false(options.poly_trig); /* GLSL's own by default */
-    options.poly_trig = true;
-    char *glsl = NULL;
-    assert_int_equal(sky_program_emit_glsl_with(&t.p, &options, &glsl, NULL), SKY_OK);
-    const char *body = pixel_body(glsl);
-    assert_non_null(strstr(body, "sky_sin_poly("));
-    assert_non_null(strstr(body, "sky_cos_poly("));
-    assert_non_null(strstr(body, "tan(")); /* tan stays native */
-    assert_null(strstr(body, " sin("));
-    assert_null(strstr(body, "(sin("));
-    assert_int_equal(count_of(glsl, "precise float sky_sin_poly(float x)"), 1);
-    assert_int_equal(count_of(glsl, "precise float sky_clamp("), 1); /* its dependency */
-    sky_free(glsl);
-    char *plain = emit(&t);
-    assert_null(strstr(plain, "sky_sin_poly"));
-    sky_free(plain);
-    test_prog_free(&t);
-}
-
 static void test_led_texels_variant(void **state) {
     (void)state;
     test_prog t;
@@ -520,7 +490,6 @@ int main(void) {
         cmocka_unit_test(test_leaves_follow_the_abi),
         cmocka_unit_test(test_prev_at_call),
         cmocka_unit_test(test_led_texels_variant),
-        cmocka_unit_test(test_poly_trig_variant),
         cmocka_unit_test(test_uniform_block_or_storage),
         cmocka_unit_test(test_helpers_only_when_needed),
         cmocka_unit_test(test_abi_frame),

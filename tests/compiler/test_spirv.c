@@ -93,15 +93,13 @@ static bool spirv_abi_entry(const uint32_t *words, size_t count, const char *wha
 }
 
 /* sky_program_emit_spirv, then the validator and the ABI checks. */
-static bool spirv_check_variant(const sky_program *p, const char *what, bool texels,
-                                bool poly_trig) {
+static bool spirv_check_variant(const sky_program *p, const char *what, bool texels) {
     uint32_t *words = NULL;
     size_t count = 0;
     char *error = NULL;
     sky_emit_options emit;
     sky_emit_options_init(&emit);
     emit.led_texels = texels;
-    emit.poly_trig = poly_trig;
     sky_status st = sky_program_emit_spirv_with(p, &emit, &words, &count, &error);
     bool ok = st == SKY_OK && !error;
     if (!ok) print_error("%s: %s\n%s\n", what, sky_status_str(st), error ? error : "");
@@ -111,11 +109,10 @@ static bool spirv_check_variant(const sky_program *p, const char *what, bool tex
     return ok;
 }
 
-/* The shader variants: portable, and LED positions through binding 6 with sin/cos as
- * polynomials (what the runtime emits on lavapipe). */
+/* Both shader variants: portable, and LED positions through binding 6. */
 static bool spirv_check_program(const sky_program *p, const char *what) {
-    bool portable = spirv_check_variant(p, what, false, false);
-    return spirv_check_variant(p, what, true, true) && portable;
+    bool portable = spirv_check_variant(p, what, false);
+    return spirv_check_variant(p, what, true) && portable;
 }
 
 static void emit_and_validate(const sky_program *p, const char *what) {

@@ -468,20 +468,11 @@ static bool compile_level(const gen_program *gp, int level, sky_program **out, f
     return st == SKY_OK;
 }
 
-/*
- * The shader for the device: portable positions (binding 1, every layout can
- * bind it), and sin/cos as the device's runtime would emit them (polynomials
- * on a CPU device such as lavapipe, sky_emit_options.poly_trig).
- */
 static bool emit_spirv(runner *R, const sky_program *prog, int level, uint32_t **words,
                        size_t *count, failure *fail) {
-    sky_emit_options emit, device;
-    sky_emit_options_init(&emit);
-    sky_runtime_emit_options(R->layouts[0].rt, &device);
-    emit.poly_trig = R->layouts[0].rt && device.poly_trig;
     char *error = NULL;
     double t0 = now();
-    sky_status st = sky_program_emit_spirv_with(prog, &emit, words, count, &error);
+    sky_status st = sky_program_emit_spirv(prog, words, count, &error);
     double took = now() - t0;
     R->tot.t_spirv += took;
     if (took > R->tot.slowest_spirv) R->tot.slowest_spirv = took;
