@@ -149,6 +149,29 @@ static char *shorten(char *s) {
     return s;
 }
 
+/*
+ * Formats the message and appends an entry in its own group (notes move it to
+ * their error's); NULL, with nomem set, when memory runs out.
+ */
+static diag_entry *diag_add(diag_list *d, sky_severity severity, const char *code, uint32_t start,
+                            uint32_t end, const char *help, const char *fmt, va_list ap) {
+    char *message = shorten(arena_vprintf(d->a, fmt, ap));
+    diag_entry *e = message ? diag_push(d) : NULL;
+    if (!e) {
+        d->nomem = true;
+        return NULL;
+    }
+    e->severity = severity;
+    e->code = code;
+    e->start = start;
+    e->end = end < start && start != DIAG_NO_POS ? start : end;
+    e->message = message;
+    e->help = help;
+    e->group = d->count;
+    d->count++;
+    return e;
+}
+
 bool diag_verror(diag_list *d, const char *code, uint32_t start, uint32_t end, const char *help,
                  const char *fmt, va_list ap) {
     d->last_kept = false;
@@ -158,20 +181,7 @@ bool diag_verror(diag_list *d, const char *code, uint32_t start, uint32_t end, c
         d->stopped = true;
         return false;
     }
-    char *message = shorten(arena_vprintf(d->a, fmt, ap));
-    diag_entry *e = message ? diag_push(d) : NULL;
-    if (!e) {
-        d->nomem = true;
-        return false;
-    }
-    e->severity = SKY_SEVERITY_ERROR;
-    e->code = code;
-    e->start = start;
-    e->end = end < start && start != DIAG_NO_POS ? start : end;
-    e->message = message;
-    e->help = help;
-    e->group = d->count;
-    d->count++;
+    if (!diag_add(d, SKY_SEVERITY_ERROR, code, start, end, help, fmt, ap)) return false;
     d->errors++;
     d->last_kept = true;
     return true;
@@ -192,21 +202,8 @@ void diag_warning(diag_list *d, const char *code, uint32_t start, uint32_t end, 
     if (diag_stopped(d)) return;
     va_list ap;
     va_start(ap, fmt);
-    char *message = shorten(arena_vprintf(d->a, fmt, ap));
+    diag_add(d, SKY_SEVERITY_WARNING, code, start, end, help, fmt, ap);
     va_end(ap);
-    diag_entry *e = message ? diag_push(d) : NULL;
-    if (!e) {
-        d->nomem = true;
-        return;
-    }
-    e->severity = SKY_SEVERITY_WARNING;
-    e->code = code;
-    e->start = start;
-    e->end = end < start && start != DIAG_NO_POS ? start : end;
-    e->message = message;
-    e->help = help;
-    e->group = d->count;
-    d->count++;
 }
 
 void diag_note(diag_list *d, uint32_t start, uint32_t end, const char *fmt, ...) {
@@ -215,19 +212,9 @@ void diag_note(diag_list *d, uint32_t start, uint32_t end, const char *fmt, ...)
     while (d->items[group].severity != SKY_SEVERITY_ERROR) group--;
     va_list ap;
     va_start(ap, fmt);
-    char *message = shorten(arena_vprintf(d->a, fmt, ap));
+    diag_entry *e = diag_add(d, SKY_SEVERITY_NOTE, NULL, start, end, NULL, fmt, ap);
     va_end(ap);
-    diag_entry *e = message ? diag_push(d) : NULL;
-    if (!e) {
-        d->nomem = true;
-        return;
-    }
-    e->severity = SKY_SEVERITY_NOTE;
-    e->start = start;
-    e->end = end < start ? start : end;
-    e->message = message;
-    e->group = group;
-    d->count++;
+    if (e) e->group = group;
 }
 
 char *diag_fmt(diag_list *d, const char *fmt, ...) {
