@@ -1,6 +1,6 @@
 /*
  * frame_internal.h - what the frame writer and reader share: the byte layout
- * of the 256-byte header (../shared/spec/frame.md), the geometry plan a writer
+ * of the 256-byte header (docs/frame-format.md), the geometry plan a writer
  * lays out, the validation a reader runs before it maps pixel memory, and the
  * cross-process atomics on the mapped header.
  *

@@ -1,5 +1,5 @@
 /*
- * frame_reader.c - a reader of the frame file (../shared/spec/frame.md).
+ * frame_reader.c - a reader of the frame file (docs/frame-format.md).
  *
  * Opening reads the header, strip table and positions with pread() (a read
  * never faults), validates all of it against the file's size, and only then

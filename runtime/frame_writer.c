@@ -1,5 +1,5 @@
 /*
- * frame_writer.c - the one writer of a frame file (../shared/spec/frame.md).
+ * frame_writer.c - the one writer of a frame file (docs/frame-format.md).
  *
  * A writer never touches a file that readers may have mapped: it builds a
  * complete new file beside the path (mkostemp in the same directory), takes

@@ -2,7 +2,7 @@
 """read_frame.py - read the newest frame from a Skyscreen frame file.
 
 The runtime publishes frames into a memory-mapped file (default
-/dev/shm/skyscreen, format in the frame file spec, docs: shared/spec/frame.md).
+/dev/shm/skyscreen, format in the frame file spec, docs/frame-format.md).
 This module reads it from Python with numpy.memmap(mode="r"), following the
 same protocol as the C reader:
 

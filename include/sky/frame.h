@@ -1,5 +1,5 @@
 /*
- * sky/frame.h - the shared frame file (../shared/spec/frame.md), writer and reader.
+ * sky/frame.h - the shared frame file (docs/frame-format.md), writer and reader.
  *
  * One writer (the runtime) publishes frames into a memory-mapped file through
  * a ring of seqlocked slots; any number of readers (the LED driver, previews,
