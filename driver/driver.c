@@ -9,7 +9,8 @@
  * periods while the writer is live and merely slower), at the hold/fade
  * level, so receivers that time out (E1.31 after 2.5 s, WLED) keep showing
  * what the driver chose. Outputs whose range does not fit the layout are
- * reported and left idle; the rest carry on.
+ * reported and left idle, after a black frame over the LEDs they had; the
+ * rest carry on.
  */
 #include "driver.h"
 
@@ -43,6 +44,9 @@ static int driver_open_outputs(const drv_config *config, const output_env *env, 
             driver_free_outputs(list, n);
             return -1;
         }
+        if (!list[n]->opened)
+            drv_log("output %s: %s; retrying in its own thread, the other outputs carry on",
+                    list[n]->label, list[n]->open_error);
         n++;
     }
     *out = list;
@@ -115,9 +119,31 @@ static double driver_rate_for(const driver *d) {
     return DRV_DEFAULT_RATE;
 }
 
+/*
+ * Stops a running output before it is configured for another layout or config: with a black
+ * frame and the goodbye when it has no range there (it goes idle), a black frame alone when its
+ * range moves or shrinks (LEDs it no longer sends to would keep their colours), quietly when
+ * its range stays (no flicker).
+ */
+static void driver_stop_for(output *o, bool fits, uint32_t first, uint32_t count) {
+    if (!fits)
+        output_stop(o, true, 2000);
+    else if (first != o->first_led || count != o->led_count)
+        output_stop_black(o, 2000);
+    else
+        output_stop(o, false, 2000);
+}
+
 /* (Re)configures every output for the current layout and starts its thread. */
 static void driver_apply_layout(driver *d) {
-    driver_stop_outputs(d, false);
+    const frame_source *s = &d->source;
+    for (size_t i = 0; i < d->output_count; i++) {
+        uint32_t first = 0, count = 0;
+        bool fits = output_range(d->outputs[i], s->strip_count, s->strips, s->led_count, &first,
+                                 &count, NULL, 0) == 0;
+        if (d->active[i]) driver_stop_for(d->outputs[i], fits, first, count);
+        d->active[i] = false;
+    }
     d->rate = driver_rate_for(d);
     d->applied_generation = d->source.layout_generation;
     d->applied_rate = d->rate;
@@ -127,17 +153,20 @@ static void driver_apply_layout(driver *d) {
         char err[600];
         if (o->stuck) continue;
         if (output_configure(o, d->source.strip_count, d->source.strips, d->source.led_count,
-                             d->rate, err, sizeof err) != 0 ||
-            output_start(o, err, sizeof err) != 0) {
+                             d->rate, err, sizeof err) != 0) {
+            drv_log("%s; this output stays idle until the layout or the config changes", err);
+            continue;
+        }
+        drv_log("output %s: %u LEDs from LED %u, order %s, gamma %.2f, brightness %.2f%s%s",
+                o->label, o->led_count, o->first_led, o->order[0] ? o->order : o->default_order,
+                o->gamma, o->brightness, o->dither ? ", dithered" : "",
+                o->rate > 0 ? ", own rate" : "");
+        if (output_start(o, err, sizeof err) != 0) {
             drv_log("%s; this output stays idle until the layout or the config changes", err);
             continue;
         }
         d->active[i] = true;
         running++;
-        drv_log("output %s: %u LEDs from LED %u, order %s, gamma %.2f, brightness %.2f%s%s",
-                o->label, o->led_count, o->first_led, o->order[0] ? o->order : o->default_order,
-                o->gamma, o->brightness, o->dither ? ", dithered" : "",
-                o->rate > 0 ? ", own rate" : "");
     }
     drv_log("sending at %.1f fps to %zu of %zu outputs", d->rate, running, d->output_count);
     d->tokens = 1;
@@ -249,13 +278,18 @@ static double per_s(uint64_t count, uint64_t ns) {
     return ns ? (double)count * 1e9 / (double)ns : 0;
 }
 
-void driver_print_stats(driver *d, uint64_t now) {
-    uint64_t span = now - d->last_stats_ns;
+/* The stats lines: rates and latency over the last period, or over the whole run (the final
+ * line: the last period may be a fraction of a second). */
+static void driver_stats(driver *d, uint64_t now, bool whole_run) {
+    uint64_t span = now - (whole_run ? d->started_ns : d->last_stats_ns);
+    uint64_t frames_before = whole_run ? 0 : d->last_frames_out;
     const frame_source *s = &d->source;
-    drv_log("stats: %s, %llu frames in, %llu out (%.1f/s), %llu dropped (%llu by the writer's "
+    char scope[64] = "";
+    if (whole_run) snprintf(scope, sizeof scope, " (whole run, %.1f s)", span / 1e9);
+    drv_log("stats%s: %s, %llu frames in, %llu out (%.1f/s), %llu dropped (%llu by the writer's "
             "pace, %llu superseded), %llu power-limited, %llu re-attaches",
-            source_phase_name(s->phase), (unsigned long long)s->frames_in,
-            (unsigned long long)d->frames_out, per_s(d->frames_out - d->last_frames_out, span),
+            scope, source_phase_name(s->phase), (unsigned long long)s->frames_in,
+            (unsigned long long)d->frames_out, per_s(d->frames_out - frames_before, span),
             (unsigned long long)(source_dropped(s) + d->frames_skipped),
             (unsigned long long)source_dropped(s), (unsigned long long)d->frames_skipped,
             (unsigned long long)d->limited_frames,
@@ -263,21 +297,27 @@ void driver_print_stats(driver *d, uint64_t now) {
     for (size_t i = 0; i < d->output_count; i++) {
         output *o = d->outputs[i];
         output_stats *st = &o->stats;
+        driver_output_snapshot *was = &d->last[i];
         driver_output_snapshot now_s = {atomic_load(&st->frames), atomic_load(&st->packets),
                                         atomic_load(&st->errors), atomic_load(&st->latency_sum_ns),
-                                        atomic_load(&st->latency_count)};
-        driver_output_snapshot *was = &d->last[i];
-        uint64_t lat_n = now_s.latency_count - was->latency_count;
+                                        atomic_load(&st->latency_count), was->latency_max_run_ns};
+        driver_output_snapshot zero = {0, 0, 0, 0, 0, 0};
+        const driver_output_snapshot *base = whole_run ? &zero : was;
+        uint64_t period_max = atomic_exchange(&st->latency_max_ns, 0);
+        if (period_max > now_s.latency_max_run_ns) now_s.latency_max_run_ns = period_max;
+        uint64_t lat_n = now_s.latency_count - base->latency_count;
         double lat_avg =
-            lat_n ? (double)(now_s.latency_sum_ns - was->latency_sum_ns) / lat_n / 1e6 : 0;
-        double lat_max = (double)atomic_exchange(&st->latency_max_ns, 0) / 1e6;
+            lat_n ? (double)(now_s.latency_sum_ns - base->latency_sum_ns) / lat_n / 1e6 : 0;
+        double lat_max = (double)(whole_run ? now_s.latency_max_run_ns : period_max) / 1e6;
         char latency[64] = "latency -";
         if (lat_n)
             snprintf(latency, sizeof latency, "latency avg %.2f ms max %.2f ms", lat_avg, lat_max);
+        const char *state = d->active[i] ? "running" : "idle";
+        if (d->active[i] && !o->opened) state = "not resolved yet";
         drv_log("  output %s: %s, %llu frames, %llu packets (%.0f/s), %llu errors, %llu "
                 "reconnects, %llu skipped, %llu power-limited, %s",
-                o->label, d->active[i] ? "running" : "idle", (unsigned long long)now_s.frames,
-                (unsigned long long)now_s.packets, per_s(now_s.packets - was->packets, span),
+                o->label, state, (unsigned long long)now_s.frames,
+                (unsigned long long)now_s.packets, per_s(now_s.packets - base->packets, span),
                 (unsigned long long)now_s.errors, (unsigned long long)atomic_load(&st->reconnects),
                 (unsigned long long)atomic_load(&st->skipped),
                 (unsigned long long)atomic_load(&st->limited), latency);
@@ -285,6 +325,14 @@ void driver_print_stats(driver *d, uint64_t now) {
     }
     d->last_stats_ns = now;
     d->last_frames_out = d->frames_out;
+}
+
+void driver_print_stats(driver *d, uint64_t now) {
+    driver_stats(d, now, false);
+}
+
+void driver_print_final_stats(driver *d, uint64_t now) {
+    driver_stats(d, now, true);
 }
 
 /* The new output with this URL (so no goodbye is due, and its stream continues), or NULL.
@@ -321,11 +369,21 @@ int driver_reload(driver *d, drv_config *config, char *err, size_t err_len) {
         for (size_t k = 0; k < d->config.output_count; k++)
             if (strcmp(d->config.outputs[k].name, old->name) == 0)
                 next = driver_output_for_url(config, outputs, count, d->config.outputs[k].url.text);
-        output_stop(old, d->active[i] && !next, 2000);
+        if (d->active[i]) {
+            uint32_t first = 0, leds = 0;
+            const frame_source *s = &d->source;
+            bool fits = next && output_range(next, s->strip_count, s->strips, s->led_count,
+                                             &first, &leds, NULL, 0) == 0;
+            if (!next)
+                output_stop(old, true, 2000); /* dropped: black and goodbye */
+            else
+                driver_stop_for(old, fits, first, leds);
+        }
         d->active[i] = false;
         /* A kept output goes on with the same stream: receivers that check E1.31
          * sequence numbers would drop the frames of one that started over. */
-        if (next && next->ops == old->ops && next->ops->carry && !old->stuck)
+        if (next && next->ops == old->ops && next->ops->carry && !old->stuck && old->opened &&
+            next->opened)
             next->ops->carry(next, old);
     }
     driver_free_outputs(d->outputs, d->output_count);

@@ -21,6 +21,7 @@
 
 typedef struct driver_output_snapshot {
     uint64_t frames, packets, errors, latency_sum_ns, latency_count;
+    uint64_t latency_max_run_ns; /* the largest latency of the run so far */
 } driver_output_snapshot;
 
 typedef struct driver {
@@ -65,8 +66,10 @@ int driver_reload(driver *d, drv_config *config, char *err, size_t err_len);
 /* Black frame, protocol goodbyes, threads stopped. */
 void driver_shutdown(driver *d);
 
-/* The stats lines (periodic and on SIGUSR1). */
+/* The stats lines (periodic and on SIGUSR1): rates and latency over the last period. */
 void driver_print_stats(driver *d, uint64_t now);
+/* The last stats lines (at exit): "stats (whole run, S s): ...", rates over the whole run. */
+void driver_print_final_stats(driver *d, uint64_t now);
 
 /* Flags main.c's signal handlers set; polled by driver_run. */
 typedef struct driver_signals {

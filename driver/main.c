@@ -168,7 +168,7 @@ int main(int argc, char **argv) {
     drv_config config;
     char err[1024];
     if (main_build_config(&args, &config, err, sizeof err) != 0) {
-        fprintf(stderr, "sky-driver: %s\n", err);
+        drv_log("%s", err);
         config_free(&config);
         return 2;
     }
@@ -179,7 +179,7 @@ int main(int argc, char **argv) {
     }
     driver d;
     if (driver_create(&d, &config, err, sizeof err) != 0) {
-        fprintf(stderr, "sky-driver: %s\n", err);
+        drv_log("%s", err);
         return 2;
     }
     if (args.check) { /* every output opened: URLs, hosts and devices are fine */
@@ -192,7 +192,7 @@ int main(int argc, char **argv) {
             d.output_count);
     driver_signals signals = {&main_quit, &main_reload, &main_report};
     driver_run(&d, &signals, main_build_config, &args);
-    driver_print_stats(&d, drv_now_ns());
+    driver_print_final_stats(&d, drv_now_ns());
     driver_free(&d);
     return 0;
 }

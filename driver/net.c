@@ -13,6 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 
+static _Thread_local bool net_unresolved;
+
+bool net_take_unresolved(void) {
+    bool was = net_unresolved;
+    net_unresolved = false;
+    return was;
+}
+
 int net_resolve(const char *host, int port, net_addr *addr, char *err, size_t err_len) {
     struct addrinfo hints, *res = NULL;
     char service[16];
@@ -29,6 +37,7 @@ int net_resolve(const char *host, int port, net_addr *addr, char *err, size_t er
     if (rc != 0 || !res) {
         snprintf(err, err_len, "cannot resolve host `%s`: %s", host,
                  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        net_unresolved = true;
         return -1;
     }
     memset(addr, 0, sizeof *addr);

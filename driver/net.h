@@ -20,6 +20,9 @@ typedef struct net_addr {
 
 /* Resolves host:port (numeric or a name, IPv4 or IPv6) once, at open time. */
 int net_resolve(const char *host, int port, net_addr *addr, char *err, size_t err_len);
+/* True when a net_resolve of this thread failed on a name that did not resolve since the last
+ * call (which clears it): output.c then retries the output instead of failing the config. */
+bool net_take_unresolved(void);
 /* An IPv4 address from its 4 bytes (multicast groups). */
 void net_addr_ipv4(net_addr *addr, uint32_t ip_host_order, int port);
 bool net_is_multicast(const net_addr *addr);

@@ -2,7 +2,8 @@
  * output.c - the part every output shares: creation from a URL, resolving its
  * LED range against the frame layout, the mailbox between the frame loop and
  * the output's thread, the thread itself (refresh rate, dithering, final
- * black frame and goodbye) and rate-limited error reporting.
+ * black frame and goodbye, retrying an open whose host name did not resolve)
+ * and rate-limited error reporting.
  */
 #include "output.h"
 
@@ -15,6 +16,12 @@
 
 #include "net.h"
 
+/* Retrying an output whose host did not resolve: 1 s, doubling to 30 s (a Pi whose network
+ * comes up 20 s after boot resolves on the 5th try, and a name that stays bad costs a log line
+ * every 30 s at most). */
+#define OUTPUT_OPEN_RETRY_MIN_NS 1000000000ull
+#define OUTPUT_OPEN_RETRY_MAX_NS 30000000000ull
+
 /* ------------------------------------------------------------ logging */
 
 uint64_t drv_now_ns(void) {
@@ -23,14 +30,45 @@ uint64_t drv_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Length of the valid UTF-8 sequence at p (2..4), or 0. */
+static size_t drv_utf8_len(const unsigned char *p) {
+    size_t n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    if (p[0] > 0xf4) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    return n;
+}
+
+void drv_escape(const char *in, char *out, size_t out_len) {
+    const unsigned char *p = (const unsigned char *)in;
+    size_t n = 0;
+    if (!out_len) return;
+    while (*p && n + 1 < out_len) {
+        size_t seq = *p >= 0x80 ? drv_utf8_len(p) : 1;
+        bool c1 = seq == 2 && p[0] == 0xc2 && p[1] < 0xa0; /* U+0080..U+009F */
+        if (seq == 0 || c1 || *p < 0x20 || *p == 0x7f) {
+            if (n + 5 > out_len) break;
+            n += (size_t)snprintf(out + n, out_len - n, "\\x%02x", *p);
+            p++;
+            continue;
+        }
+        if (n + seq + 1 > out_len) break;
+        memcpy(out + n, p, seq);
+        n += seq;
+        p += seq;
+    }
+    out[n] = '\0';
+}
+
 void drv_log(const char *fmt, ...) {
-    char line[1024];
+    char line[1024], safe[4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    drv_escape(line, safe, sizeof safe);
     /* One fprintf per line so lines from output threads do not interleave. */
-    fprintf(stderr, "sky-driver: %s\n", line);
+    fprintf(stderr, "sky-driver: %s\n", safe);
 }
 
 void output_error(output *o, const char *fmt, ...) {
@@ -108,22 +146,42 @@ int output_create(const out_config *config, const output_env *env, output **out,
     memcpy(o->power.ma_channel, config->ma_per_channel, sizeof o->power.ma_channel);
     o->power.ma_idle = config->ma_idle;
     o->default_order = "RGB";
+    snprintf(o->env_name, sizeof o->env_name, "%s", env->source_name);
+    memcpy(o->env_cid, env->cid, sizeof o->env_cid);
+    o->env.source_name = o->env_name;
+    o->env.cid = o->env_cid;
 
     drv_url url = config->url; /* the protocol marks its parameters used in this copy */
     char sub[400];
-    if (ops->open(o, &url, env, sub, sizeof sub) != 0) {
-        snprintf(err, err_len, "%s: %s", config->url_where, sub);
+    (void)net_take_unresolved();
+    if (ops->open(o, &url, &o->env, sub, sizeof sub) != 0) {
+        bool unresolved = net_take_unresolved();
         ops->close(o); /* frees whatever open() got to */
-        free(o);
-        return -1;
-    }
-    const char *unused = url_unused(&url);
-    if (unused) {
-        snprintf(err, err_len, "%s: `%s`: unknown parameter `%s` for %s://", config->url_where,
-                 url.text, unused, url.scheme);
-        ops->close(o);
-        free(o);
-        return -1;
+        if (!unresolved) {
+            snprintf(err, err_len, "%s: %s", config->url_where, sub);
+            free(o);
+            return -1;
+        }
+        /* A name that does not resolve (yet): the output's thread retries it. */
+        o->open_url = strdup(config->url.text);
+        if (!o->open_url) {
+            snprintf(err, err_len, "out of memory");
+            free(o);
+            return -1;
+        }
+        for (size_t i = 0; i < config->url.param_count; i++)
+            o->open_used[i] = config->url.params[i].used;
+        snprintf(o->open_error, sizeof o->open_error, "%s", sub);
+    } else {
+        const char *unused = url_unused(&url);
+        if (unused) {
+            snprintf(err, err_len, "%s: `%s`: unknown parameter `%s` for %s://",
+                     config->url_where, url.text, unused, url.scheme);
+            ops->close(o);
+            free(o);
+            return -1;
+        }
+        o->opened = true;
     }
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -137,6 +195,7 @@ int output_create(const out_config *config, const output_env *env, output **out,
     if (rc != 0) {
         snprintf(err, err_len, "output %s: cannot create its lock", config->name);
         ops->close(o);
+        free(o->open_url);
         free(o);
         return -1;
     }
@@ -161,6 +220,7 @@ void output_free(output *o) {
     if (o->stuck) return; /* its thread may still touch it */
     o->ops->close(o);
     output_free_buffers(o);
+    free(o->open_url);
     if (o->sync_ready) {
         pthread_mutex_destroy(&o->lock);
         pthread_cond_destroy(&o->cond);
@@ -170,8 +230,9 @@ void output_free(output *o) {
 
 /* ------------------------------------------------------------ configure */
 
-static int output_resolve_range(output *o, uint32_t strip_count, const uint32_t *strip_sizes,
-                                uint32_t led_count, char *err, size_t err_len) {
+int output_range(const output *o, uint32_t strip_count, const uint32_t *strip_sizes,
+                 uint32_t led_count, uint32_t *first_led, uint32_t *count_leds, char *err,
+                 size_t err_len) {
     uint64_t first = 0, count = led_count;
     if (o->strips.set) {
         if (o->strips.last >= strip_count) {
@@ -198,8 +259,8 @@ static int output_resolve_range(output *o, uint32_t strip_count, const uint32_t 
         snprintf(err, err_len, "the range selects no LEDs");
         return -1;
     }
-    o->first_led = (uint32_t)first;
-    o->led_count = (uint32_t)count;
+    *first_led = (uint32_t)first;
+    *count_leds = (uint32_t)count;
     return 0;
 }
 
@@ -207,8 +268,9 @@ int output_configure(output *o, uint32_t strip_count, const uint32_t *strip_size
                      uint32_t led_count, double driver_rate, char *err, size_t err_len) {
     char sub[400];
     o->configured = false;
-    if (output_resolve_range(o, strip_count, strip_sizes, led_count, sub, sizeof sub) != 0 ||
-        o->ops->prepare(o, o->led_count, sub, sizeof sub) != 0) {
+    if (output_range(o, strip_count, strip_sizes, led_count, &o->first_led, &o->led_count, sub,
+                     sizeof sub) != 0 ||
+        (o->opened && o->ops->prepare(o, o->led_count, sub, sizeof sub) != 0)) {
         snprintf(err, err_len, "%s: output %s: %s", o->where, o->label, sub);
         return -1;
     }
@@ -275,14 +337,82 @@ static void output_send_front(output *o, uint32_t scale, uint64_t stamp_ns) {
         pipe_dither(o->front, values, scale, o->residual, o->wire);
     else
         pipe_quantize(o->front, values, scale, o->wire);
+    uint64_t packets = atomic_load_explicit(&o->stats.packets, memory_order_relaxed);
     o->ops->send(o, o->wire, o->led_count);
     atomic_fetch_add_explicit(&o->stats.frames, 1, memory_order_relaxed);
-    output_note_latency(o, stamp_ns);
+    /* Only a frame that left has a latency (an OPC output that is not connected sends nothing). */
+    if (atomic_load_explicit(&o->stats.packets, memory_order_relaxed) != packets)
+        output_note_latency(o, stamp_ns);
 }
 
 static void output_deadline(struct timespec *ts, uint64_t ns) {
     ts->tv_sec = (time_t)(ns / 1000000000ull);
     ts->tv_nsec = (long)(ns % 1000000000ull);
+}
+
+/* One try at the deferred open: 0 opened and prepared, 1 the host still does not resolve,
+ * -1 any other failure (it will not get better by retrying). Runs without the lock. */
+static int output_try_open(output *o, char *err, size_t err_len) {
+    drv_url url;
+    char sub[400];
+    if (url_parse(o->open_url, &url, sub, sizeof sub) != 0) {
+        snprintf(err, err_len, "%s", sub);
+        return -1;
+    }
+    for (size_t i = 0; i < url.param_count && i < URL_MAX_PARAMS; i++)
+        url.params[i].used = o->open_used[i];
+    (void)net_take_unresolved();
+    int rc = 0;
+    if (o->ops->open(o, &url, &o->env, sub, sizeof sub) != 0) {
+        rc = net_take_unresolved() ? 1 : -1;
+        snprintf(err, err_len, "%s", sub);
+        o->ops->close(o);
+    } else if (url_unused(&url)) {
+        snprintf(err, err_len, "`%s`: unknown parameter `%s` for %s://", url.text,
+                 url_unused(&url), url.scheme);
+        o->ops->close(o);
+        rc = -1;
+    } else if (o->ops->prepare(o, o->led_count, sub, sizeof sub) != 0) {
+        snprintf(err, err_len, "%s", sub);
+        o->opened = true; /* prepared again by the next output_configure */
+        rc = -1;
+    } else {
+        o->opened = true;
+    }
+    url_free(&url);
+    return rc;
+}
+
+/* Opens a deferred output, retrying with back-off; called and returns with the lock held.
+ * False when the output must stop (quit, final, or an error retrying cannot fix). */
+static bool output_thread_open(output *o) {
+    uint64_t delay = OUTPUT_OPEN_RETRY_MIN_NS;
+    while (!o->opened) {
+        if (o->quit || o->final) return false;
+        char err[600];
+        pthread_mutex_unlock(&o->lock);
+        int rc = output_try_open(o, err, sizeof err);
+        pthread_mutex_lock(&o->lock);
+        if (rc == 0) break;
+        if (rc < 0) {
+            drv_log("output %s: %s; this output stays idle until the layout or the config changes",
+                    o->label, err);
+            while (!o->quit && !o->final) pthread_cond_wait(&o->cond, &o->lock);
+            return false;
+        }
+        output_error(o, "%s; retrying in %.0f s (the other outputs carry on)", err, delay / 1e9);
+        struct timespec ts;
+        output_deadline(&ts, drv_now_ns() + delay);
+        int wait = 0;
+        while (!o->quit && !o->final && wait != ETIMEDOUT)
+            wait = pthread_cond_timedwait(&o->cond, &o->lock, &ts);
+        delay = delay * 2 > OUTPUT_OPEN_RETRY_MAX_NS ? OUTPUT_OPEN_RETRY_MAX_NS : delay * 2;
+    }
+    o->open_error[0] = '\0';
+    o->in_error = false;
+    o->last_error[0] = '\0';
+    drv_log("output %s: host resolved; sending", o->label);
+    return true;
 }
 
 static void *output_thread(void *arg) {
@@ -292,6 +422,10 @@ static void *output_thread(void *arg) {
     uint32_t scale = 0;
     bool have = false;
     pthread_mutex_lock(&o->lock);
+    if (!o->opened && !output_thread_open(o)) {
+        pthread_mutex_unlock(&o->lock); /* nothing was ever sent: nothing to blacken */
+        return NULL;
+    }
     for (;;) {
         bool is_new = false, final = false;
         uint64_t stamp = 0;
@@ -308,7 +442,7 @@ static void *output_thread(void *arg) {
         if (final) {
             pthread_mutex_unlock(&o->lock);
             output_send_front(o, 0, 0); /* black */
-            if (o->ops->goodbye) o->ops->goodbye(o, o->wire, o->led_count);
+            if (o->final_goodbye && o->ops->goodbye) o->ops->goodbye(o, o->wire, o->led_count);
             return NULL;
         }
         if (o->quit) break;
@@ -363,15 +497,18 @@ int output_start(output *o, char *err, size_t err_len) {
     return 0;
 }
 
-void output_stop(output *o, bool goodbye, int timeout_ms) {
+typedef enum output_stop_mode { OUTPUT_STOP_QUIT, OUTPUT_STOP_BLACK, OUTPUT_STOP_GOODBYE } output_stop_mode;
+
+static void output_stop_as(output *o, output_stop_mode mode, int timeout_ms) {
     if (!o->thread_running) return;
     pthread_mutex_lock(&o->lock);
-    if (goodbye) {
+    if (mode != OUTPUT_STOP_QUIT) {
         memset(o->pending, 0, (size_t)o->led_count * 3 * sizeof *o->pending);
         o->pending_scale = 0;
         o->pending_stamp_ns = 0;
         o->fresh = true;
         o->final = true;
+        o->final_goodbye = mode == OUTPUT_STOP_GOODBYE;
     } else {
         o->quit = true;
     }
@@ -390,4 +527,12 @@ void output_stop(output *o, bool goodbye, int timeout_ms) {
         o->configured = false;
     }
     o->thread_running = false;
+}
+
+void output_stop(output *o, bool goodbye, int timeout_ms) {
+    output_stop_as(o, goodbye ? OUTPUT_STOP_GOODBYE : OUTPUT_STOP_QUIT, timeout_ms);
+}
+
+void output_stop_black(output *o, int timeout_ms) {
+    output_stop_as(o, OUTPUT_STOP_BLACK, timeout_ms);
 }

@@ -14,6 +14,13 @@
  * out_ddp.c, out_spi.c, out_file.c). send() must not block on the network:
  * sockets are non-blocking and failures are counted, logged once per change,
  * and retried on the next frame.
+ *
+ * An output whose host name does not resolve when it is created is not an
+ * error for the others: its open() is retried in its own thread with
+ * back-off (1 s doubling to 30 s), and frames are skipped until it opens.
+ * Whenever an output stops showing frames (its range is gone, a reload drops
+ * it, the driver exits) it is sent a black frame first, so no strip keeps its
+ * last colours.
  */
 #ifndef DRV_OUTPUT_H
 #define DRV_OUTPUT_H
@@ -82,6 +89,15 @@ struct output {
     cfg_dither dither_mode;
     pipe_power_model power;
 
+    /* open() done; false while a host name that did not resolve is retried (output_thread) */
+    bool opened;
+    char *open_url;                   /* the URL text, re-parsed for each retry */
+    bool open_used[URL_MAX_PARAMS];   /* its output keys (gamma=1, ...), already consumed */
+    char open_error[400];             /* why the last open failed, "" once opened */
+    char env_name[64];                /* output_env's strings, owned (open runs later) */
+    uint8_t env_cid[16];
+    output_env env;
+
     /* resolved against the frame layout by output_configure() */
     uint32_t first_led, led_count;
     uint16_t lut[256];
@@ -99,6 +115,7 @@ struct output {
     uint32_t pending_scale;
     uint64_t pending_stamp_ns; /* publish time of the frame, 0 for a repeat */
     bool fresh, quit, final;
+    bool final_goodbye; /* the final black frame is followed by the protocol goodbye */
     bool thread_running;
     bool stuck; /* its thread never stopped: the output is leaked, never freed */
     pthread_t thread;
@@ -118,9 +135,15 @@ int output_create(const out_config *config, const output_env *env, output **out,
                   size_t err_len);
 void output_free(output *o);
 
+/* The output's first LED and LED count in a frame layout; -1 with the reason when its range
+ * does not fit. Changes nothing. */
+int output_range(const output *o, uint32_t strip_count, const uint32_t *strip_sizes,
+                 uint32_t led_count, uint32_t *first, uint32_t *count, char *err, size_t err_len);
+
 /*
  * Resolves the strip/LED range against a frame layout (strip_count strips of
- * strip_sizes[] LEDs), builds the LUT and calls the protocol's prepare().
+ * strip_sizes[] LEDs), builds the LUT and calls the protocol's prepare()
+ * (for an output not opened yet, its thread does once it opens).
  * `driver_rate` decides dither=auto. The thread must be stopped.
  */
 int output_configure(output *o, uint32_t strip_count, const uint32_t *strip_sizes,
@@ -130,6 +153,9 @@ int output_start(output *o, char *err, size_t err_len);
 /* Stops the thread; with goodbye, first sends a black frame and the protocol goodbye.
  * Waits at most timeout_ms for a send stuck in a device. */
 void output_stop(output *o, bool goodbye, int timeout_ms);
+/* Stops the thread after a black frame, without the goodbye (the output goes on, with another
+ * range). */
+void output_stop_black(output *o, int timeout_ms);
 
 /* Stage one for this output's LEDs of `frame_rgb` into the back buffer; sets dynamic_ma. */
 void output_load(output *o, const uint8_t *frame_rgb);
@@ -152,8 +178,13 @@ void output_count_batch(output *o, const struct net_batch_result *r, size_t coun
 extern const output_ops out_opc_ops, out_sacn_ops, out_artnet_ops, out_ddp_ops, out_spi_ops,
     out_file_ops, out_null_ops;
 
-/* Logging for the whole driver: "sky-driver: " + message + newline on stderr. */
+/* Logging for the whole driver: "sky-driver: " + message + newline on stderr, with control
+ * characters escaped (config text and URLs are echoed in messages; an ESC must not reach the
+ * terminal). */
 void drv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Copies `in` to `out` with bytes below 0x20, 0x7f, UTF-8-encoded C1 controls and bytes that are
+ * not UTF-8 written as \xNN. */
+void drv_escape(const char *in, char *out, size_t out_len);
 /* CLOCK_MONOTONIC in ns. */
 uint64_t drv_now_ns(void);
 

@@ -493,6 +493,149 @@ static void test_sighup_reload_and_waiting(void **state) {
     close(rx_b);
 }
 
+/* ------------------------------------------------------------ outputs that go idle end dark */
+
+/* One DDP packet as a frame (every frame here fits one packet): its length, and whether it is
+ * black; false when nothing is queued. */
+static bool ddp_packet_frame(int fd, size_t *bytes, bool *black, int timeout_ms) {
+    static uint8_t pkt[2048];
+    ssize_t n = tu_udp_recv(fd, pkt, sizeof pkt, timeout_ms);
+    if (n <= 0) return false;
+    dec_ddp d;
+    char err[256];
+    if (dec_ddp_parse(pkt, (size_t)n, &d, err, sizeof err) != 0) fail_msg("DDP: %s", err);
+    assert_true(d.push);
+    *bytes = d.offset + d.length;
+    *black = true;
+    for (size_t i = 0; i < d.length; i++) *black &= d.data[i] == 0;
+    return true;
+}
+
+static void test_output_that_goes_idle_ends_dark(void **state) {
+    fixture *f = *state;
+    uint16_t port_gone, port_all;
+    int rx_gone = tu_udp_listen(&port_gone), rx_all = tu_udp_listen(&port_all);
+    char gone[128], all[128];
+    snprintf(gone, sizeof gone, "ddp://127.0.0.1:%u?gamma=1&strips=2-3", port_gone);
+    snprintf(all, sizeof all, "ddp://127.0.0.1:%u?gamma=1", port_all);
+    pid_t writer = tu_spawn_writer(f->frame, STRIPS, PER_STRIP, 60, 10, false);
+    const char *extra[] = {"--out", gone, "--out", all, "--hold", "600", NULL};
+    pid_t driver = start_driver(f, extra);
+    size_t bytes = 0;
+    bool black = true;
+    uint64_t end = tu_now_ms() + WAIT_MS;
+    while (black && tu_now_ms() < end) (void)ddp_packet_frame(rx_gone, &bytes, &black, 500);
+    assert_false(black);
+    assert_int_equal(bytes, 2 * PER_STRIP * 3);
+
+    /* The writer restarts with half the strips: out1's strips 2-3 are gone, out2 shrinks. */
+    kill(writer, SIGKILL);
+    tu_reap(writer);
+    writer = tu_spawn_writer(f->frame, 2, PER_STRIP, 60, 11, false);
+    assert_log_has(f, "output out1 (ddp://");
+    assert_log_has(f, "strips 2-3, but the frame file has 2 strips");
+    /* The black frames left before that line was written (loopback UDP is queued at once). */
+    bool got = false, last_black = false;
+    while (ddp_packet_frame(rx_gone, &bytes, &black, 0)) {
+        assert_int_equal(bytes, 2 * PER_STRIP * 3);
+        got = true;
+        last_black = black;
+    }
+    assert_true(got);
+    assert_true(last_black); /* the idle output's LEDs end dark */
+    /* out2: the 200 LEDs it no longer sends to get a black frame before the 100-LED frames. */
+    end = tu_now_ms() + WAIT_MS;
+    bool black_full = false, small = false;
+    while (!small && tu_now_ms() < end) {
+        if (!ddp_packet_frame(rx_all, &bytes, &black, 500)) continue;
+        if (bytes == BYTES) {
+            black_full = black;
+        } else {
+            assert_int_equal(bytes, BYTES / 2);
+            small = true;
+        }
+    }
+    assert_true(small);
+    assert_true(black_full);
+    stop_driver(driver);
+    tu_reap(writer);
+    close(rx_gone);
+    close(rx_all);
+}
+
+/* ------------------------------------------------------------ a host that does not resolve */
+
+static void test_unresolvable_host_does_not_stop_the_others(void **state) {
+    fixture *f = *state;
+    uint16_t port;
+    int rx = tu_udp_listen(&port);
+    char url[128];
+    snprintf(url, sizeof url, "ddp://127.0.0.1:%u?gamma=1", port);
+    pid_t writer = tu_spawn_writer(f->frame, STRIPS, PER_STRIP, 60, 10, true);
+    const char *extra[] = {"--out", "ddp://nonexistent.invalid?chunk=480", "--out", url, NULL};
+    pid_t driver = start_driver(f, extra);
+    uint8_t frame[BYTES];
+    expect_live(rx, 10, frame);
+    assert_log_has(f, "output out1 (ddp://nonexistent.invalid?chunk=480): cannot resolve host "
+                      "`nonexistent.invalid`");
+    /* Its own thread keeps trying, with back-off, while the other output runs. */
+    assert_log_has(f, "retrying in 2 s");
+    expect_live(rx, 10, frame);
+    kill(driver, SIGUSR1);
+    assert_log_has(f, "output out1 (ddp://nonexistent.invalid?chunk=480): not resolved yet");
+    stop_driver(driver);
+    tu_reap(writer);
+    close(rx);
+}
+
+/* ------------------------------------------------------------ final stats */
+
+static void test_final_stats_cover_the_whole_run(void **state) {
+    fixture *f = *state;
+    uint16_t port;
+    int rx = tu_udp_listen(&port);
+    char url[128];
+    snprintf(url, sizeof url, "ddp://127.0.0.1:%u?gamma=1", port);
+    pid_t writer = tu_spawn_writer(f->frame, STRIPS, PER_STRIP, 60, 10, true);
+    const char *extra[] = {"--out", url, NULL};
+    pid_t driver = start_driver(f, extra);
+    uint8_t frame[BYTES];
+    expect_live(rx, 10, frame);
+    for (int i = 0; i < 30; i++) assert_true(ddp_frame(rx, frame, BYTES, WAIT_MS));
+    /* A periodic stats line starts a new period just before the stop. */
+    kill(driver, SIGUSR1);
+    assert_log_has(f, "stats: live");
+    assert_int_equal(kill(driver, SIGINT), 0);
+    int status = tu_wait(driver, WAIT_MS);
+    assert_true(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char *log = tu_read_text(f->log);
+    const char *line = strstr(log, "stats (whole run, ");
+    if (!line) fail_msg("no whole-run stats line:\n%s", log);
+    double seconds = 0, rate = 0;
+    unsigned long long in = 0, out = 0;
+    if (sscanf(line, "stats (whole run, %lf s): %*[a-z], %llu frames in, %llu out (%lf/s)",
+               &seconds, &in, &out, &rate) != 4)
+        fail_msg("unexpected stats line: %.200s", line);
+    assert_true(out >= 30 && seconds > 0.1);
+    /* Printed with one decimal each: the rate is out / seconds within that rounding. */
+    assert_true(rate >= out / (seconds + 0.05) - 0.05);
+    assert_true(rate <= out / (seconds - 0.05) + 0.05);
+    free(log);
+    tu_reap(writer);
+    close(rx);
+}
+
+/* ------------------------------------------------------------ escaped diagnostics */
+
+static void test_config_text_is_escaped_in_messages(void **state) {
+    fixture *f = *state;
+    run_expect_exit2(f, "[output a]\nurl = ddp://127.0.0.1\n\x1b[2Jgamma = 1\n",
+                     ":3: unknown key `\\x1b[2Jgamma` in [output a]");
+    char *log = tu_read_text(f->log);
+    assert_null(strchr(log, 0x1b));
+    free(log);
+}
+
 /* ------------------------------------------------------------ power budgets */
 
 static double estimate_ma(const uint8_t *bytes, size_t leds) {
@@ -562,6 +705,11 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_sigterm_black_and_e131_terminate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sighup_reload_and_waiting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_power_budgets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_that_goes_idle_ends_dark, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unresolvable_host_does_not_stop_the_others, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_final_stats_cover_the_whole_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_text_is_escaped_in_messages, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
