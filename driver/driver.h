@@ -71,6 +71,10 @@ void driver_print_stats(driver *d, uint64_t now);
 /* The last stats lines (at exit): "stats (whole run, S s): ...", rates over the whole run. */
 void driver_print_final_stats(driver *d, uint64_t now);
 
+/* --check (check.c): opens, sizes and tries every enabled output without sending, against the
+ * frame file when there is one; logs every problem. Returns how many there were. */
+int driver_check(const drv_config *config);
+
 /* Flags main.c's signal handlers set; polled by driver_run. */
 typedef struct driver_signals {
     volatile sig_atomic_t *quit, *reload, *report;

@@ -55,7 +55,8 @@ static void main_usage(FILE *out) {
             "      --budget-ma MA   total current budget over all outputs (default none)\n"
             "      --stats S        seconds between stats lines, 0 = off (default 10)\n"
             "      --name NAME      E1.31 source name\n"
-            "      --check          check the configuration and exit\n"
+            "      --check          open, size and try every output without sending; report\n"
+            "                       every problem, exit 1 if any\n"
             "  -h, --help           this help;  --version  the version\n"
             "\n"
             "Signals: SIGTERM/SIGINT black + goodbye, SIGHUP reload the config, SIGUSR1 stats.\n"
@@ -177,16 +178,15 @@ int main(int argc, char **argv) {
         config_free(&config);
         return 2;
     }
+    if (args.check) { /* every problem reported; exit 1 when there is any */
+        int problems = driver_check(&config);
+        config_free(&config);
+        return problems ? 1 : 0;
+    }
     driver d;
     if (driver_create(&d, &config, err, sizeof err) != 0) {
         drv_log("%s", err);
         return 2;
-    }
-    if (args.check) { /* every output opened: URLs, hosts and devices are fine */
-        printf("sky-driver: configuration OK: frame file %s, %zu outputs\n", d.config.frame_path,
-               d.output_count);
-        driver_free(&d);
-        return 0;
     }
     drv_log("reading %s; %zu outputs; stop with SIGTERM or Ctrl-C", d.config.frame_path,
             d.output_count);

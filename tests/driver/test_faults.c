@@ -636,6 +636,72 @@ static void test_config_text_is_escaped_in_messages(void **state) {
     free(log);
 }
 
+/* ------------------------------------------------------------ --check */
+
+/* Runs sky-driver --config f->ini --check; returns its exit status. */
+static int run_check(fixture *f) {
+    const char *argv[] = {"sky-driver", "--config", f->ini, "--check", NULL};
+    pid_t pid = tu_spawn_driver(argv, f->log);
+    int status = tu_wait(pid, WAIT_MS);
+    if (status < 0) {
+        tu_reap(pid);
+        fail_msg("sky-driver --check did not finish");
+    }
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_check_tries_every_output_against_the_frame_file(void **state) {
+    fixture *f = *state;
+    uint16_t refused = 0, opc = 0, port;
+    close(tu_tcp_listen(&refused)); /* nothing listens there */
+    int listener = tu_tcp_listen(&opc);
+    int rx = tu_udp_listen(&port);
+    /* 4 strips of 6000 LEDs: 24000 LEDs, more than one OPC message holds (21845). */
+    pid_t writer = tu_spawn_writer(f->frame, 4, 6000, 30, 10, false);
+    assert_true(tu_wait_for_text(f->frame, "SKYFRAME", WAIT_MS));
+    FILE *fp = fopen(f->ini, "w");
+    assert_non_null(fp);
+    fprintf(fp,
+            "[driver]\nframe = %s\n\n"
+            "[output down]\nurl = opc://127.0.0.1:%u\nstrips = 0\n\n"
+            "[output west]\nurl = null://\nstrips = 0-400\n\n"
+            "[output huge]\nurl = opc://127.0.0.1:%u\n\n"
+            "[output nohost]\nurl = ddp://nonexistent.invalid\n\n"
+            "[output ok]\nurl = ddp://127.0.0.1:%u\nstrips = 1\n",
+            f->frame, refused, opc, port);
+    fclose(fp);
+    assert_int_equal(run_check(f), 1);
+    char *log = tu_read_text(f->log);
+    char want[5][200];
+    snprintf(want[0], sizeof want[0], "output down (opc://127.0.0.1:%u): cannot connect to "
+             "127.0.0.1:%u: Connection refused", refused, refused);
+    snprintf(want[1], sizeof want[1], "output west (null://): strips 0-400, but the frame file "
+             "has 4 strips (0-3)");
+    snprintf(want[2], sizeof want[2], "24000 LEDs do not fit one OPC message");
+    snprintf(want[3], sizeof want[3], "cannot resolve host `nonexistent.invalid`");
+    snprintf(want[4], sizeof want[4], "check: 4 problems");
+    for (int i = 0; i < 5; i++)
+        if (!strstr(log, want[i])) fail_msg("--check log lacks `%s`:\n%s", want[i], log);
+    free(log);
+    assert_int_equal(tu_udp_recv(rx, (uint8_t[16]){0}, 16, 0), -1); /* nothing was sent */
+
+    /* The same outputs, fixed: OK. */
+    fp = fopen(f->ini, "w");
+    assert_non_null(fp);
+    fprintf(fp,
+            "[driver]\nframe = %s\n\n[output up]\nurl = opc://127.0.0.1:%u\nstrips = 0\n\n"
+            "[output ok]\nurl = ddp://127.0.0.1:%u\nstrips = 1\n",
+            f->frame, opc, port);
+    fclose(fp);
+    assert_int_equal(run_check(f), 0);
+    assert_log_has(f, "configuration OK");
+    assert_int_equal(tu_udp_recv(rx, (uint8_t[16]){0}, 16, 0), -1);
+    tu_reap(writer);
+    close(listener);
+    close(rx);
+}
+
 /* ------------------------------------------------------------ power budgets */
 
 static double estimate_ma(const uint8_t *bytes, size_t leds) {
@@ -710,6 +776,8 @@ int main(int argc, char **argv) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_final_stats_cover_the_whole_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_text_is_escaped_in_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_tries_every_output_against_the_frame_file,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
