@@ -6,16 +6,21 @@
  * file is fed through config_read_line(), which counts lines, spots section
  * headers (to reject a section given twice) and overlong lines, and lets the
  * handler say "FILE:LINE: key `gamma`: expected a number > 0, got `abc`".
+ * A line ends at LF, CRLF or a lone CR (old Mac files), so line numbers stay
+ * right whatever the editor wrote. The file must be a regular file: a FIFO
+ * would block the reload (SIGHUP) that reads it, a device never ends.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sky/frame.h"
@@ -455,27 +460,45 @@ static void cfg_note_line(cfg_parse *p, const char *line) {
     }
 }
 
-/* inih's fgets-style reader: counts lines and rejects lines longer than inih's buffer. */
+/* The next byte of the input, or EOF. */
+static int cfg_getc(cfg_parse *p) {
+    if (p->file) return getc(p->file);
+    return p->text[p->text_pos] ? (unsigned char)p->text[p->text_pos++] : EOF;
+}
+
+/* Puts back the byte cfg_getc returned (one at most). */
+static void cfg_ungetc(cfg_parse *p, int c) {
+    if (c == EOF) return;
+    if (p->file)
+        ungetc(c, p->file);
+    else
+        p->text_pos--;
+}
+
+/* inih's fgets-style reader: counts lines, ends them at LF, CRLF or CR (handing inih "\n"),
+ * and rejects lines longer than inih's buffer. */
 static char *cfg_read_line(char *str, int num, void *stream) {
     cfg_parse *p = stream;
-    char *got = NULL;
-    if (p->file) {
-        got = fgets(str, num, p->file);
-    } else if (p->text[p->text_pos]) {
-        size_t n = 0;
-        while (n + 1 < (size_t)num && p->text[p->text_pos]) {
-            char c = p->text[p->text_pos++];
-            str[n++] = c;
-            if (c == '\n') break;
+    size_t n = 0;
+    int c = EOF;
+    while (n + 1 < (size_t)num && (c = cfg_getc(p)) != EOF) {
+        if (c == '\r') {
+            int next = cfg_getc(p);
+            if (next != '\n') cfg_ungetc(p, next);
+            c = '\n';
         }
-        str[n] = '\0';
-        got = str;
+        str[n++] = (char)c;
+        if (c == '\n') break;
     }
-    if (!got) return NULL;
+    str[n] = '\0';
+    if (n == 0) return NULL;
+    char *got = str;
     if (p->at_line_start) p->line++;
     size_t len = strlen(str);
     bool complete = len > 0 && str[len - 1] == '\n';
-    bool at_eof = p->file ? feof(p->file) != 0 : p->text[p->text_pos] == '\0';
+    int peek = cfg_getc(p);
+    bool at_eof = peek == EOF;
+    cfg_ungetc(p, peek);
     if (!complete && !at_eof && len + 1 >= (size_t)num) {
         char msg[128];
         snprintf(msg, sizeof msg, "line longer than %d bytes", num - 3);
@@ -590,14 +613,44 @@ static int config_parse(drv_config *config, cfg_parse *p, char *err, size_t err_
     return 0;
 }
 
+/* Opens the config for reading without blocking on a FIFO; NULL with a message when it is not a
+ * regular file. */
+static FILE *config_open_regular(const char *path, char *err, size_t err_len) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, err_len, "%s: not a regular file (%s); the config must be a file", path,
+                 S_ISFIFO(st.st_mode)  ? "a FIFO"
+                 : S_ISDIR(st.st_mode) ? "a directory"
+                 : S_ISCHR(st.st_mode) ? "a character device"
+                                       : "a special file");
+        close(fd);
+        return NULL;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    FILE *f = NULL;
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || !(f = fdopen(fd, "r"))) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    return f;
+}
+
 int config_load_file(drv_config *config, const char *path, char *err, size_t err_len) {
     cfg_parse p = {0};
     p.name = path;
-    p.file = fopen(path, "r");
-    if (!p.file) {
-        snprintf(err, err_len, "%s: %s", path, strerror(errno));
-        return -1;
-    }
+    p.file = config_open_regular(path, err, err_len);
+    if (!p.file) return -1;
     int rc = config_parse(config, &p, err, err_len);
     if (rc == 0 && ferror(p.file)) {
         snprintf(err, err_len, "%s: read error", path);

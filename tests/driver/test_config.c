@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -254,6 +257,64 @@ static void test_example_configs_parse(void **state) {
 }
 
 /* An optional argument runs only the tests matching it (cmocka's filter). */
+static void test_line_endings(void **state) {
+    (void)state;
+    /* CR only (classic Mac), CRLF, and a mix: diagnostics name the right line. */
+    expect_error("[driver]\rrate = 30\r\r[output a]\rurl = ddp://h\rgamma = abc\r",
+                 "bad.ini:6: key `gamma`: expected a number > 0");
+    expect_error("[driver]\r\nrate = 30\r\nbogus = 1\r\n", "bad.ini:3: unknown key `bogus`");
+    expect_error("[driver]\r\nrate = 30\rname = x\nbogus = 1\n", "bad.ini:4: unknown key `bogus`");
+    drv_config c;
+    char err[600];
+    config_init(&c);
+    if (config_load_string(&c, "cr.ini", "[driver]\rrate = 30\r[output a]\rurl = ddp://h\rgamma = 1.5",
+                           err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_true(c.rate == 30);
+    assert_int_equal(c.output_count, 1);
+    assert_true(c.outputs[0].gamma == 1.5);
+    config_free(&c);
+}
+
+/* config_load_file in a child (a config that blocks must fail this test, not hang it);
+ * the child exits 0 when loading failed with `needle` in the message. */
+static void expect_file_refused(const char *path, const char *needle) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(120); /* a safety net: the load must return at once */
+        drv_config c;
+        char err[600] = "";
+        config_init(&c);
+        int rc = config_load_file(&c, path, err, sizeof err);
+        config_free(&c);
+        if (rc == 0) _exit(1);
+        if (!strstr(err, needle)) {
+            fprintf(stderr, "error `%s` lacks `%s`\n", err, needle);
+            _exit(2);
+        }
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status)) fail_msg("config_load_file(%s) blocked or crashed", path);
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_config_must_be_a_regular_file(void **state) {
+    (void)state;
+    char dir[] = "/tmp/sky-driver-config-XXXXXX", fifo[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(fifo, sizeof fifo, "%s/driver.ini", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    /* No writer ever opens the FIFO: a blocking open would wait forever. */
+    expect_file_refused(fifo, "driver.ini: not a regular file (a FIFO)");
+    expect_file_refused(dir, "not a regular file (a directory)");
+    expect_file_refused("/dev/null", "not a regular file (a character device)");
+    unlink(fifo);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
@@ -262,6 +323,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_command_line_outputs),
         cmocka_unit_test(test_example_configs_parse),
+        cmocka_unit_test(test_line_endings),
+        cmocka_unit_test(test_config_must_be_a_regular_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
