@@ -133,7 +133,19 @@ static void check_reach(check_state *c, const output *o, const drv_url *url) {
     }
 }
 
-static void check_output(check_state *c, const out_config *oc, const output_env *env) {
+static void check_output(check_state *c, const out_config *given, const output_env *env) {
+    /* A recording is opened for appending, so that checking never truncates it. */
+    static char append_key[] = "append", append_value[] = "1";
+    out_config copy = *given;
+    const out_config *oc = &copy;
+    if (strcmp(copy.url.scheme, "file") == 0) {
+        size_t k = 0;
+        while (k < copy.url.param_count && strcmp(copy.url.params[k].key, "append") != 0) k++;
+        if (k < copy.url.param_count)
+            copy.url.params[k].value = append_value; /* the copy's: the config keeps its own */
+        else if (k < URL_MAX_PARAMS)
+            copy.url.params[copy.url.param_count++] = (url_param){append_key, append_value, false};
+    }
     output *o = NULL;
     char err[1024];
     if (output_create(oc, env, &o, err, sizeof err) != 0) {

@@ -686,17 +686,26 @@ static void test_check_tries_every_output_against_the_frame_file(void **state) {
     free(log);
     assert_int_equal(tu_udp_recv(rx, (uint8_t[16]){0}, 16, 0), -1); /* nothing was sent */
 
-    /* The same outputs, fixed: OK. */
+    /* The same outputs, fixed: OK. A recording is not truncated by the check. */
+    char rec[160];
+    snprintf(rec, sizeof rec, "%s/rec.raw", f->dir);
+    fp = fopen(rec, "w");
+    assert_non_null(fp);
+    fputs("recorded", fp);
+    fclose(fp);
     fp = fopen(f->ini, "w");
     assert_non_null(fp);
     fprintf(fp,
             "[driver]\nframe = %s\n\n[output up]\nurl = opc://127.0.0.1:%u\nstrips = 0\n\n"
-            "[output ok]\nurl = ddp://127.0.0.1:%u\nstrips = 1\n",
-            f->frame, opc, port);
+            "[output ok]\nurl = ddp://127.0.0.1:%u\nstrips = 1\n\n[output rec]\nurl = file://%s\n",
+            f->frame, opc, port, rec);
     fclose(fp);
     assert_int_equal(run_check(f), 0);
     assert_log_has(f, "configuration OK");
     assert_int_equal(tu_udp_recv(rx, (uint8_t[16]){0}, 16, 0), -1);
+    char *kept = tu_read_text(rec);
+    assert_string_equal(kept, "recorded");
+    free(kept);
     tu_reap(writer);
     close(listener);
     close(rx);
