@@ -90,7 +90,7 @@ struct output {
     pipe_power_model power;
 
     /* open() done; false while a host name that did not resolve is retried (output_thread) */
-    bool opened;
+    _Atomic bool opened;
     char *open_url;                   /* the URL text, re-parsed for each retry */
     bool open_used[URL_MAX_PARAMS];   /* its output keys (gamma=1, ...), already consumed */
     char open_error[400];             /* why the last open failed, "" once opened */

@@ -563,6 +563,47 @@ static void test_output_that_goes_idle_ends_dark(void **state) {
     close(rx_all);
 }
 
+static void test_reload_that_shrinks_a_range_blackens_the_rest(void **state) {
+    fixture *f = *state;
+    uint16_t port;
+    int rx = tu_udp_listen(&port);
+    FILE *fp = fopen(f->ini, "w");
+    assert_non_null(fp);
+    fprintf(fp, "[driver]\nframe = %s\nstats = 0\n\n[output a]\nurl = ddp://127.0.0.1:%u\n"
+            "gamma = 1\n", f->frame, port);
+    fclose(fp);
+    pid_t writer = tu_spawn_writer(f->frame, STRIPS, PER_STRIP, 60, 10, false);
+    const char *argv[] = {"sky-driver", "--config", f->ini, NULL};
+    pid_t driver = tu_spawn_driver(argv, f->log);
+    uint8_t frame[BYTES];
+    expect_live(rx, 10, frame);
+    /* The same output (same URL) now covers half the strips. */
+    fp = fopen(f->ini, "w");
+    assert_non_null(fp);
+    fprintf(fp, "[driver]\nframe = %s\nstats = 0\n\n[output a]\nurl = ddp://127.0.0.1:%u\n"
+            "gamma = 1\nstrips = 0-1\n", f->frame, port);
+    fclose(fp);
+    kill(driver, SIGHUP);
+    size_t bytes = 0;
+    bool black = false, black_full = false, small = false;
+    uint64_t end = tu_now_ms() + WAIT_MS;
+    while (!small && tu_now_ms() < end) {
+        if (!ddp_packet_frame(rx, &bytes, &black, 500)) continue;
+        if (bytes == BYTES) {
+            black_full = black;
+        } else {
+            assert_int_equal(bytes, BYTES / 2);
+            small = true;
+        }
+    }
+    assert_true(small);
+    assert_true(black_full); /* strips 2-3 were sent black before they were left alone */
+    assert_log_has(f, "configuration reloaded");
+    stop_driver(driver);
+    tu_reap(writer);
+    close(rx);
+}
+
 /* ------------------------------------------------------------ a host that does not resolve */
 
 static void test_unresolvable_host_does_not_stop_the_others(void **state) {
@@ -781,6 +822,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_sighup_reload_and_waiting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_power_budgets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_that_goes_idle_ends_dark, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_that_shrinks_a_range_blackens_the_rest, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_unresolvable_host_does_not_stop_the_others, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_final_stats_cover_the_whole_run, setup, teardown),
