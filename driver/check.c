@@ -180,7 +180,9 @@ int driver_check(const drv_config *config) {
         drv_log("check: %zu problem%s", c.problems, c.problems == 1 ? "" : "s");
         return (int)c.problems;
     }
-    printf("sky-driver: configuration OK: frame file %s%s, %zu outputs\n", config->frame_path,
+    char path[1024];
+    drv_escape(config->frame_path, path, sizeof path);
+    printf("sky-driver: configuration OK: frame file %s%s, %zu outputs\n", path,
            c.have_layout ? "" : " (not there yet)", outputs);
     return 0;
 }
