@@ -33,7 +33,8 @@ typedef struct check_state {
     uint32_t *strips;
 } check_state;
 
-static void check_problem(check_state *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void check_problem(check_state *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void check_problem(check_state *c, const char *fmt, ...) {
     char msg[900];
     va_list ap;
@@ -158,8 +159,7 @@ static void check_output(check_state *c, const out_config *given, const output_e
                              sizeof err) != 0)
             check_problem(c, "%s", err);
         else
-            drv_log("check: output %s: %u LEDs from LED %u", o->label, o->led_count,
-                    o->first_led);
+            drv_log("check: output %s: %u LEDs from LED %u", o->label, o->led_count, o->first_led);
     }
     if (o->opened) check_reach(c, o, &oc->url);
     output_free(o);

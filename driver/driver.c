@@ -298,9 +298,10 @@ static void driver_stats(driver *d, uint64_t now, bool whole_run) {
         output *o = d->outputs[i];
         output_stats *st = &o->stats;
         driver_output_snapshot *was = &d->last[i];
-        driver_output_snapshot now_s = {atomic_load(&st->frames), atomic_load(&st->packets),
-                                        atomic_load(&st->errors), atomic_load(&st->latency_sum_ns),
-                                        atomic_load(&st->latency_count), was->latency_max_run_ns};
+        driver_output_snapshot now_s = {
+            atomic_load(&st->frames),        atomic_load(&st->packets),
+            atomic_load(&st->errors),        atomic_load(&st->latency_sum_ns),
+            atomic_load(&st->latency_count), was->latency_max_run_ns};
         driver_output_snapshot zero = {0, 0, 0, 0, 0, 0};
         const driver_output_snapshot *base = whole_run ? &zero : was;
         uint64_t period_max = atomic_exchange(&st->latency_max_ns, 0);
@@ -372,8 +373,8 @@ int driver_reload(driver *d, drv_config *config, char *err, size_t err_len) {
         if (d->active[i]) {
             uint32_t first = 0, leds = 0;
             const frame_source *s = &d->source;
-            bool fits = next && output_range(next, s->strip_count, s->strips, s->led_count,
-                                             &first, &leds, NULL, 0) == 0;
+            bool fits = next && output_range(next, s->strip_count, s->strips, s->led_count, &first,
+                                             &leds, NULL, 0) == 0;
             if (!next)
                 output_stop(old, true, 2000); /* dropped: black and goodbye */
             else

@@ -175,8 +175,8 @@ int output_create(const out_config *config, const output_env *env, output **out,
     } else {
         const char *unused = url_unused(&url);
         if (unused) {
-            snprintf(err, err_len, "%s: `%s`: unknown parameter `%s` for %s://",
-                     config->url_where, url.text, unused, url.scheme);
+            snprintf(err, err_len, "%s: `%s`: unknown parameter `%s` for %s://", config->url_where,
+                     url.text, unused, url.scheme);
             ops->close(o);
             free(o);
             return -1;
@@ -368,8 +368,8 @@ static int output_try_open(output *o, char *err, size_t err_len) {
         snprintf(err, err_len, "%s", sub);
         o->ops->close(o);
     } else if (url_unused(&url)) {
-        snprintf(err, err_len, "`%s`: unknown parameter `%s` for %s://", url.text,
-                 url_unused(&url), url.scheme);
+        snprintf(err, err_len, "`%s`: unknown parameter `%s` for %s://", url.text, url_unused(&url),
+                 url.scheme);
         o->ops->close(o);
         rc = -1;
     } else if (o->ops->prepare(o, o->led_count, sub, sizeof sub) != 0) {
@@ -497,7 +497,11 @@ int output_start(output *o, char *err, size_t err_len) {
     return 0;
 }
 
-typedef enum output_stop_mode { OUTPUT_STOP_QUIT, OUTPUT_STOP_BLACK, OUTPUT_STOP_GOODBYE } output_stop_mode;
+typedef enum output_stop_mode {
+    OUTPUT_STOP_QUIT,
+    OUTPUT_STOP_BLACK,
+    OUTPUT_STOP_GOODBYE
+} output_stop_mode;
 
 static void output_stop_as(output *o, output_stop_mode mode, int timeout_ms) {
     if (!o->thread_running) return;

@@ -91,10 +91,10 @@ struct output {
 
     /* open() done; false while a host name that did not resolve is retried (output_thread) */
     _Atomic bool opened;
-    char *open_url;                   /* the URL text, re-parsed for each retry */
-    bool open_used[URL_MAX_PARAMS];   /* its output keys (gamma=1, ...), already consumed */
-    char open_error[400];             /* why the last open failed, "" once opened */
-    char env_name[64];                /* output_env's strings, owned (open runs later) */
+    char *open_url;                 /* the URL text, re-parsed for each retry */
+    bool open_used[URL_MAX_PARAMS]; /* its output keys (gamma=1, ...), already consumed */
+    char open_error[400];           /* why the last open failed, "" once opened */
+    char env_name[64];              /* output_env's strings, owned (open runs later) */
     uint8_t env_cid[16];
     output_env env;
 

@@ -267,8 +267,9 @@ static void test_line_endings(void **state) {
     drv_config c;
     char err[600];
     config_init(&c);
-    if (config_load_string(&c, "cr.ini", "[driver]\rrate = 30\r[output a]\rurl = ddp://h\rgamma = 1.5",
-                           err, sizeof err) != 0)
+    if (config_load_string(&c, "cr.ini",
+                           "[driver]\rrate = 30\r[output a]\rurl = ddp://h\rgamma = 1.5", err,
+                           sizeof err) != 0)
         fail_msg("%s", err);
     assert_true(c.rate == 30);
     assert_int_equal(c.output_count, 1);

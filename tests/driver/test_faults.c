@@ -569,8 +569,10 @@ static void test_reload_that_shrinks_a_range_blackens_the_rest(void **state) {
     int rx = tu_udp_listen(&port);
     FILE *fp = fopen(f->ini, "w");
     assert_non_null(fp);
-    fprintf(fp, "[driver]\nframe = %s\nstats = 0\n\n[output a]\nurl = ddp://127.0.0.1:%u\n"
-            "gamma = 1\n", f->frame, port);
+    fprintf(fp,
+            "[driver]\nframe = %s\nstats = 0\n\n[output a]\nurl = ddp://127.0.0.1:%u\n"
+            "gamma = 1\n",
+            f->frame, port);
     fclose(fp);
     pid_t writer = tu_spawn_writer(f->frame, STRIPS, PER_STRIP, 60, 10, false);
     const char *argv[] = {"sky-driver", "--config", f->ini, NULL};
@@ -580,8 +582,10 @@ static void test_reload_that_shrinks_a_range_blackens_the_rest(void **state) {
     /* The same output (same URL) now covers half the strips. */
     fp = fopen(f->ini, "w");
     assert_non_null(fp);
-    fprintf(fp, "[driver]\nframe = %s\nstats = 0\n\n[output a]\nurl = ddp://127.0.0.1:%u\n"
-            "gamma = 1\nstrips = 0-1\n", f->frame, port);
+    fprintf(fp,
+            "[driver]\nframe = %s\nstats = 0\n\n[output a]\nurl = ddp://127.0.0.1:%u\n"
+            "gamma = 1\nstrips = 0-1\n",
+            f->frame, port);
     fclose(fp);
     kill(driver, SIGHUP);
     size_t bytes = 0;
@@ -715,9 +719,12 @@ static void test_check_tries_every_output_against_the_frame_file(void **state) {
     assert_int_equal(run_check(f), 1);
     char *log = tu_read_text(f->log);
     char want[5][200];
-    snprintf(want[0], sizeof want[0], "output down (opc://127.0.0.1:%u): cannot connect to "
-             "127.0.0.1:%u: Connection refused", refused, refused);
-    snprintf(want[1], sizeof want[1], "output west (null://): strips 0-400, but the frame file "
+    snprintf(want[0], sizeof want[0],
+             "output down (opc://127.0.0.1:%u): cannot connect to "
+             "127.0.0.1:%u: Connection refused",
+             refused, refused);
+    snprintf(want[1], sizeof want[1],
+             "output west (null://): strips 0-400, but the frame file "
              "has 4 strips (0-3)");
     snprintf(want[2], sizeof want[2], "24000 LEDs do not fit one OPC message");
     snprintf(want[3], sizeof want[3], "cannot resolve host `nonexistent.invalid`");
@@ -828,8 +835,8 @@ int main(int argc, char **argv) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_final_stats_cover_the_whole_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_text_is_escaped_in_messages, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_check_tries_every_output_against_the_frame_file,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_tries_every_output_against_the_frame_file, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

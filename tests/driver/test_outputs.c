@@ -39,11 +39,11 @@ static uint8_t pkt[70000];
 /* Tests this host cannot run (no network namespace, no IPv6) count here and make the suite exit
  * 77, which ctest shows as "Not Run" (SKIP_RETURN_CODE): never as a pass. */
 static int outputs_not_run;
-#define NOT_RUN(why)                                                                               \
-    do {                                                                                           \
-        outputs_not_run++;                                                                         \
-        print_message("not run: %s\n", why);                                                      \
-        skip();                                                                                    \
+#define NOT_RUN(why)                         \
+    do {                                     \
+        outputs_not_run++;                   \
+        print_message("not run: %s\n", why); \
+        skip();                              \
     } while (0)
 
 /* The CID and source name a default config gives (what the outputs were opened with). */
