@@ -298,12 +298,17 @@ static void driver_stats(driver *d, uint64_t now, bool whole_run) {
         output *o = d->outputs[i];
         output_stats *st = &o->stats;
         driver_output_snapshot *was = &d->last[i];
-        driver_output_snapshot now_s = {
-            atomic_load(&st->frames),        atomic_load(&st->packets),
-            atomic_load(&st->errors),        atomic_load(&st->latency_sum_ns),
-            atomic_load(&st->latency_count), was->latency_max_run_ns};
-        driver_output_snapshot zero = {0, 0, 0, 0, 0, 0};
+        driver_output_snapshot now_s = {.frames = atomic_load(&st->frames),
+                                        .packets = atomic_load(&st->packets),
+                                        .errors = atomic_load(&st->errors),
+                                        .latency_sum_ns = atomic_load(&st->latency_sum_ns),
+                                        .latency_count = atomic_load(&st->latency_count),
+                                        .latency_max_run_ns = was->latency_max_run_ns,
+                                        .since_ns = was->since_ns};
+        driver_output_snapshot zero = {0};
         const driver_output_snapshot *base = whole_run ? &zero : was;
+        /* An output a reload created has counted since then, not since the start. */
+        uint64_t out_span = whole_run && was->since_ns ? now - was->since_ns : span;
         uint64_t period_max = atomic_exchange(&st->latency_max_ns, 0);
         if (period_max > now_s.latency_max_run_ns) now_s.latency_max_run_ns = period_max;
         uint64_t lat_n = now_s.latency_count - base->latency_count;
@@ -318,7 +323,7 @@ static void driver_stats(driver *d, uint64_t now, bool whole_run) {
         drv_log("  output %s: %s, %llu frames, %llu packets (%.0f/s), %llu errors, %llu "
                 "reconnects, %llu skipped, %llu power-limited, %s",
                 o->label, state, (unsigned long long)now_s.frames,
-                (unsigned long long)now_s.packets, per_s(now_s.packets - base->packets, span),
+                (unsigned long long)now_s.packets, per_s(now_s.packets - base->packets, out_span),
                 (unsigned long long)now_s.errors, (unsigned long long)atomic_load(&st->reconnects),
                 (unsigned long long)atomic_load(&st->skipped),
                 (unsigned long long)atomic_load(&st->limited), latency);
@@ -400,6 +405,8 @@ int driver_reload(driver *d, drv_config *config, char *err, size_t err_len) {
     d->output_count = count;
     d->active = active;
     d->last = last;
+    uint64_t reloaded_ns = drv_now_ns();
+    for (size_t i = 0; i < count; i++) last[i].since_ns = reloaded_ns;
     d->source.hold_ns = (uint64_t)(d->config.hold_s * 1e9);
     d->source.fade_ns = (uint64_t)(d->config.fade_s * 1e9);
     d->source.stale_ns = (uint64_t)(d->config.stale_s * 1e9);

@@ -22,6 +22,7 @@
 typedef struct driver_output_snapshot {
     uint64_t frames, packets, errors, latency_sum_ns, latency_count;
     uint64_t latency_max_run_ns; /* the largest latency of the run so far */
+    uint64_t since_ns;           /* when the output was created by a reload (0: at start) */
 } driver_output_snapshot;
 
 typedef struct driver {
