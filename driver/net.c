@@ -59,6 +59,30 @@ bool net_is_multicast(const net_addr *addr) {
     return false;
 }
 
+bool net_is_broadcast(const net_addr *addr) {
+    if (addr->sa.ss_family != AF_INET) return false; /* IPv6 has no broadcast */
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)&addr->sa;
+    if (sin->sin_addr.s_addr == htonl(INADDR_BROADCAST)) return true;
+    /* Ask the routing table rather than guess from the netmask: a UDP connect()
+     * to a broadcast route without SO_BROADCAST fails with EACCES, as every
+     * send to it would. Nothing is sent. */
+    int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (probe < 0) return false;
+    bool refused = connect(probe, (const struct sockaddr *)&addr->sa, addr->len) != 0 &&
+                   errno == EACCES;
+    close(probe);
+    return refused;
+}
+
+int net_allow_broadcast(int fd, char *err, size_t err_len) {
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on) != 0) {
+        snprintf(err, err_len, "SO_BROADCAST: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 void net_addr_str(const net_addr *addr, char *out, size_t len) {
     char host[INET6_ADDRSTRLEN] = "?";
     int port = 0;
@@ -126,13 +150,9 @@ int net_udp_socket(int family, const net_udp_options *options, char *err, size_t
     /* Room for a whole Skyscreen frame (610 x 638 bytes) in flight; best effort. */
     int sndbuf = 4 << 20;
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-    if (options && options->broadcast) {
-        int on = 1;
-        if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on) != 0) {
-            snprintf(err, err_len, "SO_BROADCAST: %s", strerror(errno));
-            close(fd);
-            return -1;
-        }
+    if (options && options->broadcast && net_allow_broadcast(fd, err, err_len) != 0) {
+        close(fd);
+        return -1;
     }
     if (options && net_multicast_options(fd, family, options, err, err_len) != 0) {
         close(fd);
@@ -164,4 +184,12 @@ net_batch_result net_send_batch(int fd, struct mmsghdr *msgs, size_t count) {
         i++;
     }
     return r;
+}
+
+bool net_allow_broadcast_after(int fd, const net_batch_result *r, bool *broadcast) {
+    char err[64];
+    if (*broadcast || r->first_errno != EACCES || net_allow_broadcast(fd, err, sizeof err) != 0)
+        return false;
+    *broadcast = true;
+    return true;
 }

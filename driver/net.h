@@ -23,6 +23,12 @@ int net_resolve(const char *host, int port, net_addr *addr, char *err, size_t er
 /* An IPv4 address from its 4 bytes (multicast groups). */
 void net_addr_ipv4(net_addr *addr, uint32_t ip_host_order, int port);
 bool net_is_multicast(const net_addr *addr);
+/* True when the kernel routes `addr` as a broadcast: 255.255.255.255, or any
+ * address a connect() without SO_BROADCAST is refused for (a LAN's x.y.z.255,
+ * lo's 127.255.255.255). Decided with the routes of the moment. */
+bool net_is_broadcast(const net_addr *addr);
+/* Sets SO_BROADCAST on fd; 0, or -1 with a message. */
+int net_allow_broadcast(int fd, char *err, size_t err_len);
 void net_addr_str(const net_addr *addr, char *out, size_t len);
 
 typedef struct net_udp_options {
@@ -49,5 +55,12 @@ typedef struct net_batch_result {
  * counted); any other error skips that packet and goes on.
  */
 net_batch_result net_send_batch(int fd, struct mmsghdr *msgs, size_t count);
+
+/*
+ * After a batch: EACCES means a destination became a broadcast route after
+ * the socket opened (its interface came up later). Sets SO_BROADCAST once so
+ * the next frame goes out; true when it did (*broadcast then becomes true).
+ */
+bool net_allow_broadcast_after(int fd, const net_batch_result *r, bool *broadcast);
 
 #endif

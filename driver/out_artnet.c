@@ -34,6 +34,7 @@ typedef struct artnet_out {
     uint32_t start, slots;
     uint8_t physical;
     bool sync;
+    bool broadcast; /* SO_BROADCAST is on */
     uint32_t universes;
     uint8_t *packets;
     uint8_t *seq;
@@ -82,8 +83,10 @@ static int artnet_open(output *o, drv_url *url, const output_env *env, char *err
     a->slots = (uint32_t)slots;
     a->physical = (uint8_t)physical;
     a->sync = sync || sync_host;
-    /* ArtSync is broadcast by convention; allow it when sync_host is a broadcast address. */
-    net_udp_options opts = {.broadcast = sync_host != NULL, .loop = true};
+    /* Legacy nodes take ArtDmx by broadcast and ArtSync is broadcast by convention:
+     * without SO_BROADCAST every such packet would fail with EACCES. */
+    a->broadcast = net_is_broadcast(&a->dest) || (sync_host && net_is_broadcast(&a->sync_dest));
+    net_udp_options opts = {.broadcast = a->broadcast, .loop = true};
     a->fd = net_udp_socket(a->dest.sa.ss_family, &opts, err, err_len);
     return a->fd < 0 ? -1 : 0;
 }
@@ -176,6 +179,9 @@ static void artnet_send(output *o, const uint8_t *wire, uint32_t leds) {
     size_t n = a->universes + (a->sync ? 1 : 0);
     net_batch_result r = net_send_batch(a->fd, a->msgs, n);
     output_count_batch(o, &r, n);
+    if (net_allow_broadcast_after(a->fd, &r, &a->broadcast))
+        drv_log("output %s: the destination became a broadcast address; broadcast allowed",
+                o->label);
 }
 
 static void artnet_close(output *o) {

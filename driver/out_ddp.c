@@ -32,6 +32,7 @@ typedef struct ddp_out {
     uint32_t chunk, offset_bytes;
     uint8_t id;
     uint8_t seq;
+    bool broadcast; /* SO_BROADCAST is on */
     uint32_t count;
     uint8_t *packets;
     struct mmsghdr *msgs;
@@ -66,7 +67,9 @@ static int ddp_open(output *o, drv_url *url, const output_env *env, char *err, s
     d->id = (uint8_t)id;
     if (net_resolve(url->host, url->port > 0 ? url->port : DDP_PORT, &d->dest, err, err_len))
         return -1;
-    d->fd = net_udp_socket(d->dest.sa.ss_family, NULL, err, err_len);
+    d->broadcast = net_is_broadcast(&d->dest); /* else every send fails with EACCES */
+    net_udp_options opts = {.broadcast = d->broadcast, .loop = true};
+    d->fd = net_udp_socket(d->dest.sa.ss_family, &opts, err, err_len);
     return d->fd < 0 ? -1 : 0;
 }
 
@@ -132,6 +135,9 @@ static void ddp_send(output *o, const uint8_t *wire, uint32_t leds) {
     }
     net_batch_result r = net_send_batch(d->fd, d->msgs, d->count);
     output_count_batch(o, &r, d->count);
+    if (net_allow_broadcast_after(d->fd, &r, &d->broadcast))
+        drv_log("output %s: the destination became a broadcast address; broadcast allowed",
+                o->label);
 }
 
 static void ddp_close(output *o) {

@@ -471,6 +471,106 @@ static void test_ddp_packets_offsets_push(void **state) {
     close(rx);
 }
 
+/* ------------------------------------------------------------ broadcast destinations */
+
+/* A UDP receiver on lo's broadcast address 127.255.255.255 (ephemeral port): the
+ * kernel routes that address as a broadcast one, exactly like 255.255.255.255 or
+ * a LAN's x.y.z.255, so a sender without SO_BROADCAST gets EACCES. */
+static int broadcast_listen(uint16_t *port) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(0x7fffffffu); /* 127.255.255.255 */
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    socklen_t len = sizeof sin;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+static void test_artnet_and_ddp_to_a_broadcast_address(void **state) {
+    (void)state;
+    uint16_t port;
+    int rx = broadcast_listen(&port);
+    char url[256];
+    snprintf(url, sizeof url, "artnet://127.255.255.255:%u?universe=3&gamma=1", port);
+    output *o = tu_output(url, 200); /* 600 bytes: two universes */
+    uint8_t frame[600], seq[4];
+    bool known[4] = {false};
+    for (uint32_t k = 0; k < 3; k++) {
+        tu_fill_random(frame, sizeof frame, 300 + k);
+        tu_output_send(o, frame);
+        artnet_expect_frame(rx, frame, sizeof frame, 3, false, 0, seq, known);
+    }
+    assert_int_equal(atomic_load(&o->stats.errors), 0);
+    output_free(o);
+
+    snprintf(url, sizeof url, "ddp://127.255.255.255:%u?gamma=1", port);
+    o = tu_output(url, 600);
+    uint8_t big[1800], last_seq = 0;
+    tu_fill_random(big, sizeof big, 333);
+    tu_output_send(o, big);
+    ddp_expect_frame(rx, big, sizeof big, 1440, 0, &last_seq);
+    assert_int_equal(atomic_load(&o->stats.errors), 0);
+    output_free(o);
+    close(rx);
+}
+
+/* In a private network namespace lo starts down, so when the output opens,
+ * 127.255.255.255 is no broadcast address yet (no route at all). Bringing lo up
+ * makes it one, as an interface that comes up after the driver started does:
+ * the first send is refused (EACCES), and the output must then allow broadcast
+ * and get the next frames through. */
+static int broadcast_route_child(void) {
+    if (unshare(CLONE_NEWNET) != 0) return 77;
+    output *o = tu_output("artnet://127.255.255.255:6454?gamma=1", 10);
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) return 10;
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) return 11;
+    close(s);
+    /* The namespace is private: binding every address there reaches nothing outside. */
+    int rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(6454);
+    sin.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (bind(rx, (struct sockaddr *)&sin, sizeof sin) != 0) return 12;
+    uint8_t frame[30];
+    tu_fill_random(frame, sizeof frame, 5);
+    /* Every frame is sent until one arrives; a few are plenty (the first may be refused). */
+    for (int k = 0; k < 20; k++) {
+        tu_output_send(o, frame);
+        tu_wait_sent(o, (uint64_t)k + 1);
+        ssize_t n = tu_udp_recv(rx, pkt, sizeof pkt, k < 5 ? 200 : 1000);
+        if (n <= 0) continue;
+        dec_artnet d;
+        char err[256];
+        if (dec_artnet_parse(pkt, (size_t)n, &d, err, sizeof err) != 0) return 13;
+        if (d.length != 30 || memcmp(d.data, frame, 30) != 0) return 14;
+        output_free(o);
+        return 0;
+    }
+    return 15;
+}
+
+static void test_broadcast_route_that_appears_after_open(void **state) {
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(broadcast_route_child());
+    int status = tu_wait(pid, 60000);
+    assert_true(status >= 0 && WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) skip(); /* no permission for a network namespace */
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* ------------------------------------------------------------ colour order on the wire */
 
 static void test_order_and_brightness_on_the_wire(void **state) {
@@ -725,6 +825,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_artnet_split_pad_sync),
         cmocka_unit_test(test_artnet_sequence_wraps_to_one),
         cmocka_unit_test(test_ddp_packets_offsets_push),
+        cmocka_unit_test(test_artnet_and_ddp_to_a_broadcast_address),
+        cmocka_unit_test(test_broadcast_route_that_appears_after_open),
         cmocka_unit_test(test_order_and_brightness_on_the_wire),
         cmocka_unit_test(test_refresh_rate_dithers_between_frames),
         cmocka_unit_test(test_ddp_over_ipv6_loopback),
