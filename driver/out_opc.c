@@ -9,7 +9,7 @@
  * meanwhile are skipped. A peer that is down is retried with exponential
  * back-off (0.1 s doubling to `retry_max`); one that stops reading for
  * `timeout` seconds is disconnected and retried. Nothing here waits.
- * Layout: led-protocols.md section 1.
+ * Layout: docs/protocols.md.
  */
 #include <errno.h>
 #include <netinet/in.h>

@@ -12,8 +12,10 @@
  * synchronisation packet. Universe discovery (the list of universes this
  * source sends, every 10 s) is on for multicast and optional for unicast
  * (discovery=1). On shutdown every universe gets three
- * Stream_Terminated packets, so receivers drop the source at once.
- * Layout: led-protocols.md section 2 (E1.31-2018).
+ * Stream_Terminated packets, so receivers drop the source at once. pace=T
+ * spreads a frame's packets over T (net.h): 610 universes leave in about
+ * 1 ms otherwise, more than a receiver's default socket buffer holds.
+ * Layout: docs/protocols.md (E1.31-2018).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,6 +66,7 @@ typedef struct sacn_out {
     bool discovery;          /* send universe discovery every 10 s */
     net_addr discovery_dest; /* 239.255.250.214, or the unicast host */
     uint64_t next_discovery_ns;
+    net_pacer pacer;
 } sacn_out;
 
 static void put16(uint8_t *p, uint32_t v) {
@@ -98,6 +101,7 @@ static int sacn_open(output *o, drv_url *url, const output_env *env, char *err, 
         url_get_long(url, "ttl", 1, 255, &ttl, err, err_len) ||
         url_get_bool(url, "loop", &loop, err, err_len))
         return -1;
+    if (net_pacer_from_url(url, &s->pacer, err, err_len)) return -1;
     bool discovery_given = url_has(url, "discovery");
     if (url_get_bool(url, "discovery", &discovery, err, err_len)) return -1;
     if (slots != 510 && slots != 512) {
@@ -300,7 +304,7 @@ static void sacn_send_frame(output *o, const uint8_t *wire, uint32_t leds, uint8
         s->sync_packet[44] = s->sync_seq++;
         n++;
     }
-    net_batch_result r = net_send_batch(s->fd, s->msgs, n);
+    net_batch_result r = net_send_paced(s->fd, s->msgs, n, &s->pacer, o->rate);
     output_count_batch(o, &r, n);
 }
 
@@ -362,6 +366,7 @@ static void sacn_carry(output *o, const output *from) {
     if (!s || !f) return;
     s->next_seq = f->next_seq;
     s->sync_seq = f->sync_seq;
+    s->pacer.last_frame_ns = f->pacer.last_frame_ns; /* the frame period goes on too */
 }
 
 static void sacn_close(output *o) {

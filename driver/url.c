@@ -4,7 +4,8 @@
  * The grammar is the small subset outputs need: scheme "://" authority path
  * "?" query. The authority is host[:port] with IPv6 in brackets (a bare
  * IPv6 address is an error that shows the bracketed form); query values are
- * percent-decoded (a source name may hold spaces: name=Main%20Stage).
+ * percent-decoded (a source name may hold spaces: name=Main%20Stage), and a
+ * '%' that ends a value, which no escape can be, stands for itself (pace=50%).
  * The number parsers are strict (the whole text must be a number, no
  * overflow) and shared with the config file, so "12abc" is always an error.
  */
@@ -70,7 +71,7 @@ static char *url_decode(const char *src, size_t len, char *err, size_t err_len) 
     }
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
-        if (src[i] != '%') {
+        if (src[i] != '%' || i + 1 == len) { /* a final '%' is itself: pace=50% */
             out[n++] = src[i];
             continue;
         }

@@ -23,12 +23,14 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config.h"
 #include "decoders.h"
+#include "net.h"
 #include "output.h"
 #include "testutil.h"
 
@@ -571,6 +573,243 @@ static void test_broadcast_route_that_appears_after_open(void **state) {
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* ------------------------------------------------------------ DDP seq=frame */
+
+static void test_ddp_sequence_per_frame(void **state) {
+    (void)state;
+    uint16_t port;
+    int rx = tu_udp_listen(&port);
+    char url[256];
+    /* 600 LEDs in 150-byte packets: 12 per frame, past the 4-bit counter's 11-packet
+     * margin in WLED's late-packet check. */
+    snprintf(url, sizeof url, "ddp://127.0.0.1:%u?seq=frame&chunk=150&gamma=1", port);
+    output *o = tu_output(url, 600);
+    uint8_t frame[1800], prev = 0;
+    for (uint32_t k = 0; k < 20; k++) { /* 20 frames: the sequence wraps 15 -> 1 */
+        tu_fill_random(frame, sizeof frame, 700 + k);
+        tu_output_send(o, frame);
+        uint8_t seq = 0;
+        for (size_t i = 0; i < 12; i++) {
+            size_t len = recv_packet(rx);
+            dec_ddp d;
+            char err[256];
+            if (dec_ddp_parse(pkt, len, &d, err, sizeof err) != 0) fail_msg("DDP: %s", err);
+            assert_int_equal(d.offset, i * 150);
+            assert_memory_equal(d.data, frame + i * 150, 150);
+            assert_int_equal(d.push, i == 11);
+            assert_true(d.sequence >= 1 && d.sequence <= 15);
+            if (i == 0) seq = d.sequence;
+            assert_int_equal(d.sequence, seq); /* one number for the whole frame */
+        }
+        if (prev) assert_int_equal(seq, prev == 15 ? 1 : prev + 1); /* +1 per frame */
+        prev = seq;
+    }
+    output_free(o);
+    close(rx);
+}
+
+static void test_pace_and_seq_bad_values(void **state) {
+    (void)state;
+    static const struct {
+        const char *url, *needle;
+    } cases[] = {
+        {"ddp://127.0.0.1?seq=packets", "`seq`: `packet` or `frame`"},
+        {"ddp://127.0.0.1?pace=5", "parameter `pace`"},
+        {"ddp://127.0.0.1?pace=fast", "parameter `pace`"},
+        {"sacn://127.0.0.1?pace=95%", "1..90%"},
+        {"sacn://127.0.0.1?pace=0%", "parameter `pace`"},
+        {"artnet://127.0.0.1?pace=2s", "up to 1 s"},
+        {"artnet://127.0.0.1?pace=-1ms", "parameter `pace`"},
+        {"opc://127.0.0.1?pace=5ms", "unknown parameter `pace`"},
+        {"sacn://127.0.0.1?seq=frame", "unknown parameter `seq`"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        drv_config cfg;
+        char err[512] = "";
+        output *o = NULL;
+        config_init(&cfg);
+        assert_int_equal(config_add_url(&cfg, cases[i].url, err, sizeof err), 0);
+        output_env env = {cfg.source_name, cfg.cid};
+        assert_int_not_equal(output_create(&cfg.outputs[0], &env, &o, err, sizeof err), 0);
+        if (!strstr(err, cases[i].needle))
+            fail_msg("%s: message `%s` lacks `%s`", cases[i].url, err, cases[i].needle);
+        config_free(&cfg);
+    }
+}
+
+/* ------------------------------------------------------------ pacing */
+
+/* A receiver whose packets carry the kernel's receive time. On loopback that
+ * time is taken as the sender hands the packet over, so a late reader still
+ * sees when each packet was sent. The kernel turns time stamping on
+ * asynchronously: probe until a packet read 20 ms after it was sent carries
+ * its sending time, not the reading time. */
+static int stamped_listen(uint16_t *port) {
+    int rx = tu_udp_listen(port);
+    int on = 1;
+    assert_int_equal(setsockopt(rx, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on), 0);
+    int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(tx >= 0);
+    struct sockaddr_in to;
+    memset(&to, 0, sizeof to);
+    to.sin_family = AF_INET;
+    to.sin_port = htons(*port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0;; i++) {
+        if (i == 500) fail_msg("the kernel never time-stamped a packet when it was sent");
+        struct timespec before;
+        clock_gettime(CLOCK_REALTIME, &before);
+        assert_int_equal(sendto(tx, "p", 1, 0, (struct sockaddr *)&to, sizeof to), 1);
+        tu_sleep_ms(20);
+        char cbuf[256];
+        struct iovec iov = {pkt, sizeof pkt};
+        struct msghdr mh = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+        if (recvmsg(rx, &mh, MSG_DONTWAIT) != 1) continue;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        if (!c || c->cmsg_type != SO_TIMESTAMPNS) continue;
+        struct timespec stamp;
+        memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+        double after_before = (double)(stamp.tv_sec - before.tv_sec) +
+                              (double)(stamp.tv_nsec - before.tv_nsec) * 1e-9;
+        if (after_before < 0.010) break; /* stamped when sent, not 20 ms later when read */
+    }
+    close(tx);
+    return rx;
+}
+
+/* One packet into buf; its kernel time (ns) into *stamp_ns. */
+static size_t stamped_recv(int rx, uint8_t *buf, size_t cap, int64_t *stamp_ns) {
+    struct pollfd p = {.fd = rx, .events = POLLIN};
+    if (poll(&p, 1, RECV_MS) <= 0) fail_msg("no packet within %d ms", RECV_MS);
+    char cbuf[256];
+    struct iovec iov = {buf, cap};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                        .msg_controllen = sizeof cbuf};
+    ssize_t n = recvmsg(rx, &mh, 0);
+    assert_true(n > 0);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    assert_non_null(c);
+    assert_int_equal(c->cmsg_type, SO_TIMESTAMPNS);
+    struct timespec ts;
+    memcpy(&ts, CMSG_DATA(c), sizeof ts);
+    *stamp_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return (size_t)n;
+}
+
+/* Receives one frame of `packets` packets in order, checking each with `check`
+ * (index, packet, length), and returns the kernel time from first to last, ns.
+ * The pacer guarantees at least (bursts-1)/bursts of its span between the first
+ * burst and the last: load can only lengthen that, never shorten it. */
+static int64_t paced_frame_spread(int rx, size_t packets,
+                                  void (*check)(size_t i, const uint8_t *p, size_t len,
+                                                const uint8_t *frame),
+                                  const uint8_t *frame) {
+    int64_t first = 0, last = 0;
+    for (size_t i = 0; i < packets; i++) {
+        int64_t stamp;
+        size_t len = stamped_recv(rx, pkt, sizeof pkt, &stamp);
+        check(i, pkt, len, frame);
+        if (i == 0) first = stamp;
+        last = stamp;
+    }
+    return last - first;
+}
+
+static void check_sacn_universe(size_t i, const uint8_t *p, size_t len, const uint8_t *frame) {
+    dec_e131 d;
+    char err[256];
+    if (dec_e131_parse(p, len, &d, err, sizeof err) != 0) fail_msg("E1.31: %s", err);
+    assert_int_equal(d.universe, 1 + i); /* in order: one socket, loopback */
+    assert_int_equal(d.slot_count, 510);
+    assert_memory_equal(d.slots, frame + i * 510, 510);
+}
+
+static void check_artnet_universe(size_t i, const uint8_t *p, size_t len, const uint8_t *frame) {
+    dec_artnet d;
+    char err[256];
+    if (dec_artnet_parse(p, len, &d, err, sizeof err) != 0) fail_msg("Art-Net: %s", err);
+    assert_int_equal(d.port_address, i);
+    assert_int_equal(d.length, 510);
+    assert_memory_equal(d.data, frame + i * 510, 510);
+}
+
+static void check_ddp_packet(size_t i, const uint8_t *p, size_t len, const uint8_t *frame) {
+    dec_ddp d;
+    char err[256];
+    if (dec_ddp_parse(p, len, &d, err, sizeof err) != 0) fail_msg("DDP: %s", err);
+    assert_int_equal(d.offset, i * 150);
+    assert_memory_equal(d.data, frame + i * 150, 150);
+    assert_int_equal(d.push, i == 11);
+}
+
+static void test_pacing_spreads_a_frame(void **state) {
+    (void)state;
+    uint16_t port;
+    int rx = stamped_listen(&port);
+    char url[256];
+    enum { UNIVERSES = 40, LEDS = UNIVERSES * 170 };
+    uint8_t *frame = malloc((size_t)LEDS * 3);
+    assert_non_null(frame);
+    tu_fill_random(frame, (size_t)LEDS * 3, 811);
+
+    /* sACN, a fixed spread: 40 universes over 20 ms, in 40 bursts. */
+    snprintf(url, sizeof url, "sacn://127.0.0.1:%u?universe=1&pace=20ms&gamma=1", port);
+    output *o = tu_output(url, LEDS);
+    tu_output_send(o, frame);
+    int64_t spread = paced_frame_spread(rx, UNIVERSES, check_sacn_universe, frame);
+    assert_true(spread >= 10000000); /* >= 19.5 ms by construction; half of it asserted */
+    assert_int_equal(atomic_load(&o->stats.errors), 0);
+    output_free(o);
+
+    /* Art-Net, a share of the output's own period: rate 25 = 40 ms, 50% = 20 ms, 6 bursts. */
+    tu_udp_drain(rx);
+    snprintf(url, sizeof url, "artnet://127.0.0.1:%u?rate=25&pace=50%%&gamma=1", port);
+    o = tu_output(url, 6 * 170);
+    tu_output_send(o, frame);
+    spread = paced_frame_spread(rx, 6, check_artnet_universe, frame);
+    assert_true(spread >= 10000000); /* >= 16.7 ms by construction */
+    output_free(o);
+
+    /* DDP: 12 packets over 10 ms. */
+    tu_udp_drain(rx);
+    snprintf(url, sizeof url, "ddp://127.0.0.1:%u?chunk=150&pace=10ms&gamma=1", port);
+    o = tu_output(url, 600);
+    tu_output_send(o, frame);
+    spread = paced_frame_spread(rx, 12, check_ddp_packet, frame);
+    assert_true(spread >= 5000000); /* >= 9.2 ms by construction */
+    output_free(o);
+    free(frame);
+    close(rx);
+}
+
+/* pace=N% without an own rate: the period is the shortest recent interval between
+ * frames, so a stall or a skipped frame does not stretch the spread. */
+static void test_pacing_measures_the_frame_period(void **state) {
+    (void)state;
+    net_pacer p;
+    drv_url url;
+    char err[256];
+    assert_int_equal(url_parse("ddp://h?pace=50%", &url, err, sizeof err), 0);
+    assert_int_equal(net_pacer_from_url(&url, &p, err, sizeof err), 0);
+    url_free(&url);
+    const uint64_t ms = 1000000;
+    assert_int_equal(net_pacer_span(&p, 1000 * ms, 0), 0);    /* no period known yet */
+    assert_int_equal(net_pacer_span(&p, 1020 * ms, 0), 10 * ms); /* 20 ms apart */
+    assert_int_equal(net_pacer_span(&p, 1520 * ms, 0), 10 * ms); /* a 500 ms stall */
+    assert_int_equal(net_pacer_span(&p, 1536 * ms, 0), 8 * ms);  /* 16 ms */
+    assert_int_equal(net_pacer_span(&p, 1552 * ms, 60), 8333300); /* an own rate wins */
+    for (int k = 1; k <= NET_PACE_SAMPLES; k++) /* the 16 ms sample ages out */
+        (void)net_pacer_span(&p, 1552 * ms + (uint64_t)k * 30 * ms, 0);
+    assert_int_equal(net_pacer_span(&p, 1552 * ms + 9 * 30 * ms, 0), 15 * ms);
+
+    assert_int_equal(url_parse("ddp://h?pace=2.5ms", &url, err, sizeof err), 0);
+    assert_int_equal(net_pacer_from_url(&url, &p, err, sizeof err), 0);
+    url_free(&url);
+    assert_int_equal(net_pacer_span(&p, 5, 0), 2500000);
+    assert_int_equal(net_pacer_span(&p, 5 + 100 * ms, 60), 2500000);
+}
+
 /* ------------------------------------------------------------ colour order on the wire */
 
 static void test_order_and_brightness_on_the_wire(void **state) {
@@ -827,6 +1066,10 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_ddp_packets_offsets_push),
         cmocka_unit_test(test_artnet_and_ddp_to_a_broadcast_address),
         cmocka_unit_test(test_broadcast_route_that_appears_after_open),
+        cmocka_unit_test(test_ddp_sequence_per_frame),
+        cmocka_unit_test(test_pace_and_seq_bad_values),
+        cmocka_unit_test(test_pacing_spreads_a_frame),
+        cmocka_unit_test(test_pacing_measures_the_frame_period),
         cmocka_unit_test(test_order_and_brightness_on_the_wire),
         cmocka_unit_test(test_refresh_rate_dithers_between_frames),
         cmocka_unit_test(test_ddp_over_ipv6_loopback),

@@ -4,7 +4,7 @@
  * An IPv6 address must be written in brackets ([::1], [fe80::1]:4048), since
  * its colons would otherwise read as a port separator. Without them the
  * message must say so and show the bracketed form, not complain about a
- * "bad port" made of the address's tail.
+ * "bad port" made of the address's tail. And query values: a final '%'.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,10 +55,24 @@ static void test_hosts_that_stay_valid(void **state) {
     expect_error("ddp://10.0.0.2:", "bad port");
 }
 
+/* A '%' that ends a value cannot start an escape: it is kept (pace=50%). */
+static void test_final_percent_is_literal(void **state) {
+    (void)state;
+    drv_url u;
+    char err[512];
+    assert_int_equal(url_parse("sacn://h?pace=50%&name=A%20B%25", &u, err, sizeof err), 0);
+    assert_string_equal(url_get(&u, "pace"), "50%");
+    assert_string_equal(url_get(&u, "name"), "A B%");
+    url_free(&u);
+    expect_error("sacn://h?pace=50%2", "bad percent escape");
+    expect_error("sacn://h?pace=%zz", "bad percent escape");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ipv6_without_brackets_says_to_use_them),
         cmocka_unit_test(test_hosts_that_stay_valid),
+        cmocka_unit_test(test_final_percent_is_literal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
