@@ -952,6 +952,82 @@ static void test_opc_peer_that_never_reads(void **state) {
     close(listener);
 }
 
+/* Counts the lines of `text` that hold `needle`. */
+static int count_lines_with(const char *text, const char *needle) {
+    int n = 0;
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *hit = strstr(line, needle);
+        if (hit && hit < line + len) n++;
+        line += len + (end ? 1 : 0);
+    }
+    return n;
+}
+
+/* A peer that accepts and closes at once must be retried ever more slowly, and
+ * logged once, not once per connection. The gaps between its accepts have a
+ * floor the back-off sets: connection k+1 is attempted no sooner than the
+ * back-off after connection k was seen closed, which is after the test closed
+ * it, which is after it was accepted. So gap k >= 0.1 s * 2^(k-1) whatever the
+ * load: a lower bound load can only raise. */
+static void test_opc_peer_that_closes_at_once(void **state) {
+    (void)state;
+    char dir[64], log_path[128], url[256];
+    tu_temp_dir(dir);
+    snprintf(log_path, sizeof log_path, "%s/stderr.log", dir);
+    uint16_t port = 0;
+    int listener = tu_tcp_listen(&port);
+    snprintf(url, sizeof url, "opc://127.0.0.1:%u/1?retry_max=5", port);
+    output *o = tu_output(url, 10);
+    uint8_t frame[30] = {0};
+
+    fflush(stderr);
+    int saved = dup(2);
+    int logfd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(saved >= 0 && logfd >= 0);
+    dup2(logfd, 2);
+    enum { ACCEPTS = 6 };
+    uint64_t accepted_ms[ACCEPTS];
+    int accepts = 0;
+    uint64_t start = tu_now_ms();
+    while (accepts < ACCEPTS && tu_now_ms() - start < 120000) { /* a safety net only */
+        tu_output_send(o, frame);
+        int conn = tu_tcp_accept(listener, 5);
+        if (conn < 0) continue;
+        accepted_ms[accepts++] = tu_now_ms();
+        close(conn); /* accepted and closed at once */
+    }
+    uint64_t elapsed_ms = tu_now_ms() - start;
+    output_stop(o, false, 2000);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(logfd);
+
+    assert_int_equal(accepts, ACCEPTS);
+    for (int k = 1; k < ACCEPTS; k++) {
+        uint64_t floor_ms = (100u << (k - 1)) - 1; /* 100, 200, 400, 800, 1600 less 1 ms of
+                                                      tu_now_ms's rounding */
+        if (accepted_ms[k] - accepted_ms[k - 1] < floor_ms)
+            fail_msg("connection %d came %llu ms after the one before; the back-off allows no "
+                     "less than %llu ms",
+                     k + 1, (unsigned long long)(accepted_ms[k] - accepted_ms[k - 1]),
+                     (unsigned long long)floor_ms);
+    }
+    char *log = tu_read_text(log_path);
+    /* One "connected" (the first connection), and one error line per 10 s at most,
+     * however the peer closes (FIN, RST or a broken pipe, which vary from try to try). */
+    assert_int_equal(count_lines_with(log, "connected to"), 1);
+    int errors = count_lines_with(log, "(retrying)");
+    if (errors < 1 || errors > 1 + (int)(elapsed_ms / 10000))
+        fail_msg("%d error lines in %llu ms:\n%s", errors, (unsigned long long)elapsed_ms, log);
+    free(log);
+    output_free(o);
+    close(listener);
+    tu_remove_dir(dir);
+}
+
 static void test_opc_limits(void **state) {
     (void)state;
     drv_config cfg;
@@ -1075,6 +1151,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_ddp_over_ipv6_loopback),
         cmocka_unit_test(test_opc_stream_and_reconnect),
         cmocka_unit_test(test_opc_peer_that_never_reads),
+        cmocka_unit_test(test_opc_peer_that_closes_at_once),
         cmocka_unit_test(test_opc_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
