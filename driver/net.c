@@ -71,8 +71,8 @@ bool net_is_broadcast(const net_addr *addr) {
      * send to it would. Nothing is sent. */
     int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (probe < 0) return false;
-    bool refused = connect(probe, (const struct sockaddr *)&addr->sa, addr->len) != 0 &&
-                   errno == EACCES;
+    bool refused =
+        connect(probe, (const struct sockaddr *)&addr->sa, addr->len) != 0 && errno == EACCES;
     close(probe);
     return refused;
 }
@@ -252,9 +252,9 @@ int net_pacer_from_url(drv_url *url, net_pacer *pacer, char *err, size_t err_len
     memset(pacer, 0, sizeof *pacer);
     if (!text || net_pacer_parse(text, pacer)) return 0;
     snprintf(err, err_len,
-             "`%s`: parameter `pace`: expected a time up to 1 s (`5ms`, `800us`) or a share of "
-             "the frame period, 1..%d%% (`50%%`), got `%s`",
-             url->text, NET_PACE_MAX_PART, text);
+             "`%s`: parameter `pace`: expected a time up to %llu ms (`5ms`, `800us`) or a share "
+             "of the frame period, 1..%d%% (`50%%`), got `%s`",
+             url->text, NET_PACE_MAX_NS / 1000000ull, NET_PACE_MAX_PART, text);
     return -1;
 }
 
@@ -273,7 +273,8 @@ uint64_t net_pacer_span(net_pacer *p, uint64_t now_ns, double rate) {
         for (size_t i = 0; i < p->samples; i++)
             if (!period || p->intervals[i] < period) period = p->intervals[i];
     }
-    return period / 100 * p->percent; /* no period known yet (first frame): at once */
+    uint64_t span = period / 100 * p->percent; /* no period known yet (first frame): at once */
+    return span < NET_PACE_MAX_NS ? span : NET_PACE_MAX_NS;
 }
 
 net_batch_result net_send_paced(int fd, struct mmsghdr *msgs, size_t count, net_pacer *pacer,

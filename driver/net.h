@@ -66,12 +66,13 @@ net_batch_result net_send_batch(int fd, struct mmsghdr *msgs, size_t count);
  * (5ms, 800us) or over a share of the frame period (50%). The period is
  * 1/rate when the output has its own rate, else the shortest of the last
  * NET_PACE_SAMPLES intervals between frames (a stall or a skipped frame only
- * lengthens an interval, so the minimum is the real period).
+ * lengthens an interval, so the minimum is the real period). Never more than
+ * NET_PACE_MAX_NS.
  */
 #define NET_PACE_STEP_NS  250000ull /* 0.25 ms: well above Linux's 50 us timer slack */
 #define NET_PACE_SAMPLES  8
-#define NET_PACE_MAX_NS   1000000000ull /* 1 s */
-#define NET_PACE_MAX_PART 90            /* %: the output must finish before the next frame */
+#define NET_PACE_MAX_NS   250000000ull /* 0.25 s: a stop waits 2 s for a frame and the goodbye */
+#define NET_PACE_MAX_PART 90           /* %: the output must finish before the next frame */
 
 typedef struct net_pacer {
     uint64_t span_ns; /* pace=5ms: a fixed spread; 0 = none */

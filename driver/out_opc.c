@@ -46,7 +46,7 @@ typedef struct opc_out {
     uint64_t connections;
     uint64_t connected_ns; /* when the current connection was made */
     bool stable;           /* it has lasted OPC_STABLE_NS */
-    uint8_t *msg; /* header + data */
+    uint8_t *msg;          /* header + data */
     size_t msg_len;
     size_t sent;          /* bytes of msg already written; < msg_len while a message is in flight */
     uint64_t progress_ns; /* last time the socket took bytes */

@@ -286,9 +286,10 @@ static int sacn_prepare(output *o, uint32_t leds, char *err, size_t err_len) {
     return 0;
 }
 
-/* Fills every universe from the frame and sends them (plus the sync packet). */
+/* Fills every universe from the frame and sends them (plus the sync packet);
+ * paced unless it is a goodbye, which must end within output_stop's wait. */
 static void sacn_send_frame(output *o, const uint8_t *wire, uint32_t leds, uint8_t options,
-                            bool with_sync) {
+                            bool with_sync, bool paced) {
     sacn_out *s = o->impl;
     (void)leds;
     for (uint32_t u = 0; u < s->universes; u++) {
@@ -304,7 +305,8 @@ static void sacn_send_frame(output *o, const uint8_t *wire, uint32_t leds, uint8
         s->sync_packet[44] = s->sync_seq++;
         n++;
     }
-    net_batch_result r = net_send_paced(s->fd, s->msgs, n, &s->pacer, o->rate);
+    net_batch_result r = paced ? net_send_paced(s->fd, s->msgs, n, &s->pacer, o->rate)
+                               : net_send_batch(s->fd, s->msgs, n);
     output_count_batch(o, &r, n);
 }
 
@@ -345,7 +347,7 @@ static void sacn_send_discovery(output *o) {
 
 static void sacn_send(output *o, const uint8_t *wire, uint32_t leds) {
     sacn_out *s = o->impl;
-    sacn_send_frame(o, wire, leds, 0, true);
+    sacn_send_frame(o, wire, leds, 0, true, true);
     uint64_t now = drv_now_ns();
     if (s->discovery && now >= s->next_discovery_ns) {
         s->next_discovery_ns = now + SACN_DISCOVERY_NS;
@@ -355,7 +357,7 @@ static void sacn_send(output *o, const uint8_t *wire, uint32_t leds) {
 
 static void sacn_goodbye(output *o, const uint8_t *wire, uint32_t leds) {
     /* E1.31 6.2.6: three packets with Stream_Terminated, then silence. */
-    for (int i = 0; i < 3; i++) sacn_send_frame(o, wire, leds, SACN_OPT_TERMINATED, false);
+    for (int i = 0; i < 3; i++) sacn_send_frame(o, wire, leds, SACN_OPT_TERMINATED, false, false);
 }
 
 /* E1.31 6.7.2: a receiver discards a packet whose sequence number is up to 19

@@ -618,7 +618,8 @@ static void test_pace_and_seq_bad_values(void **state) {
         {"ddp://127.0.0.1?pace=fast", "parameter `pace`"},
         {"sacn://127.0.0.1?pace=95%", "1..90%"},
         {"sacn://127.0.0.1?pace=0%", "parameter `pace`"},
-        {"artnet://127.0.0.1?pace=2s", "up to 1 s"},
+        {"artnet://127.0.0.1?pace=2s", "up to 250 ms"},
+        {"artnet://127.0.0.1?pace=251ms", "up to 250 ms"},
         {"artnet://127.0.0.1?pace=-1ms", "parameter `pace`"},
         {"opc://127.0.0.1?pace=5ms", "unknown parameter `pace`"},
         {"sacn://127.0.0.1?seq=frame", "unknown parameter `seq`"},
@@ -684,8 +685,8 @@ static size_t stamped_recv(int rx, uint8_t *buf, size_t cap, int64_t *stamp_ns) 
     if (poll(&p, 1, RECV_MS) <= 0) fail_msg("no packet within %d ms", RECV_MS);
     char cbuf[256];
     struct iovec iov = {buf, cap};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                        .msg_controllen = sizeof cbuf};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
     ssize_t n = recvmsg(rx, &mh, 0);
     assert_true(n > 0);
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
@@ -794,14 +795,15 @@ static void test_pacing_measures_the_frame_period(void **state) {
     assert_int_equal(net_pacer_from_url(&url, &p, err, sizeof err), 0);
     url_free(&url);
     const uint64_t ms = 1000000;
-    assert_int_equal(net_pacer_span(&p, 1000 * ms, 0), 0);    /* no period known yet */
-    assert_int_equal(net_pacer_span(&p, 1020 * ms, 0), 10 * ms); /* 20 ms apart */
-    assert_int_equal(net_pacer_span(&p, 1520 * ms, 0), 10 * ms); /* a 500 ms stall */
-    assert_int_equal(net_pacer_span(&p, 1536 * ms, 0), 8 * ms);  /* 16 ms */
+    assert_int_equal(net_pacer_span(&p, 1000 * ms, 0), 0);        /* no period known yet */
+    assert_int_equal(net_pacer_span(&p, 1020 * ms, 0), 10 * ms);  /* 20 ms apart */
+    assert_int_equal(net_pacer_span(&p, 1520 * ms, 0), 10 * ms);  /* a 500 ms stall */
+    assert_int_equal(net_pacer_span(&p, 1536 * ms, 0), 8 * ms);   /* 16 ms */
     assert_int_equal(net_pacer_span(&p, 1552 * ms, 60), 8333300); /* an own rate wins */
-    for (int k = 1; k <= NET_PACE_SAMPLES; k++) /* the 16 ms sample ages out */
+    for (int k = 1; k <= NET_PACE_SAMPLES; k++)                   /* the 16 ms sample ages out */
         (void)net_pacer_span(&p, 1552 * ms + (uint64_t)k * 30 * ms, 0);
     assert_int_equal(net_pacer_span(&p, 1552 * ms + 9 * 30 * ms, 0), 15 * ms);
+    assert_int_equal(net_pacer_span(&p, 1900 * ms, 0.1), 250 * ms); /* 50% of 10 s: capped */
 
     assert_int_equal(url_parse("ddp://h?pace=2.5ms", &url, err, sizeof err), 0);
     assert_int_equal(net_pacer_from_url(&url, &p, err, sizeof err), 0);
