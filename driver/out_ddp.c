@@ -84,7 +84,7 @@ static int ddp_open(output *o, drv_url *url, const output_env *env, char *err, s
         return -1;
     d->broadcast = net_is_broadcast(&d->dest); /* else every send fails with EACCES */
     net_udp_options opts = {.broadcast = d->broadcast, .loop = true};
-    d->fd = net_udp_socket(d->dest.sa.ss_family, &opts, err, err_len);
+    d->fd = net_udp_socket(d->dest.sa.ss_family, d->broadcast ? &opts : NULL, err, err_len);
     return d->fd < 0 ? -1 : 0;
 }
 

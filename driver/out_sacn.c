@@ -13,8 +13,8 @@
  * source sends, every 10 s) is on for multicast and optional for unicast
  * (discovery=1). On shutdown every universe gets three
  * Stream_Terminated packets, so receivers drop the source at once. pace=T
- * spreads a frame's packets over T (net.h): 610 universes leave in about
- * 1 ms otherwise, more than a receiver's default socket buffer holds.
+ * spreads a frame's packets over T (net.h): 610 universes leave within 1-3 ms
+ * otherwise, more than a receiver's default socket buffer holds (166).
  * Layout: docs/protocols.md (E1.31-2018).
  */
 #include <arpa/inet.h>
@@ -368,7 +368,7 @@ static void sacn_carry(output *o, const output *from) {
     if (!s || !f) return;
     s->next_seq = f->next_seq;
     s->sync_seq = f->sync_seq;
-    s->pacer.last_frame_ns = f->pacer.last_frame_ns; /* the frame period goes on too */
+    s->pacer = f->pacer; /* same URL, same pace; the measured frame period goes on */
 }
 
 static void sacn_close(output *o) {
