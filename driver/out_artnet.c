@@ -9,7 +9,9 @@
  * (a short last universe is padded with one zero). Sequence runs 1..255 per
  * universe and wraps to 1 (0 would mean "disabled"). With sync=1 an ArtSync
  * follows each frame, to sync_host (default: the same host) so a receiver can
- * latch all universes at once. Layout: led-protocols.md section 3.
+ * latch all universes at once. A broadcast host or sync_host gets
+ * SO_BROADCAST; pace=T spreads a frame over T (net.h). Layout:
+ * docs/protocols.md.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +36,8 @@ typedef struct artnet_out {
     uint32_t start, slots;
     uint8_t physical;
     bool sync;
+    bool broadcast; /* SO_BROADCAST is on */
+    net_pacer pacer;
     uint32_t universes;
     uint8_t *packets;
     uint8_t *seq;
@@ -56,7 +60,8 @@ static int artnet_open(output *o, drv_url *url, const output_env *env, char *err
     if (url_get_long(url, "universe", 0, ARTNET_MAX_PORT_ADDRESS, &universe, err, err_len) ||
         url_get_long(url, "slots", 510, 512, &slots, err, err_len) ||
         url_get_long(url, "physical", 0, 255, &physical, err, err_len) ||
-        url_get_bool(url, "sync", &sync, err, err_len))
+        url_get_bool(url, "sync", &sync, err, err_len) ||
+        net_pacer_from_url(url, &a->pacer, err, err_len))
         return -1;
     if (slots != 510 && slots != 512) {
         snprintf(err, err_len, "`%s`: parameter `slots`: 510 (170 RGB LEDs) or 512, got %ld",
@@ -82,8 +87,10 @@ static int artnet_open(output *o, drv_url *url, const output_env *env, char *err
     a->slots = (uint32_t)slots;
     a->physical = (uint8_t)physical;
     a->sync = sync || sync_host;
-    /* ArtSync is broadcast by convention; allow it when sync_host is a broadcast address. */
-    net_udp_options opts = {.broadcast = sync_host != NULL, .loop = true};
+    /* Legacy nodes take ArtDmx by broadcast and ArtSync is broadcast by convention:
+     * without SO_BROADCAST every such packet would fail with EACCES. */
+    a->broadcast = net_is_broadcast(&a->dest) || (sync_host && net_is_broadcast(&a->sync_dest));
+    net_udp_options opts = {.broadcast = a->broadcast, .loop = true};
     a->fd = net_udp_socket(a->dest.sa.ss_family, &opts, err, err_len);
     return a->fd < 0 ? -1 : 0;
 }
@@ -174,8 +181,11 @@ static void artnet_send(output *o, const uint8_t *wire, uint32_t leds) {
         a->seq[u] = a->seq[u] == 255 ? 1 : (uint8_t)(a->seq[u] + 1);
     }
     size_t n = a->universes + (a->sync ? 1 : 0);
-    net_batch_result r = net_send_batch(a->fd, a->msgs, n);
+    net_batch_result r = net_send_paced(a->fd, a->msgs, n, &a->pacer, o->rate);
     output_count_batch(o, &r, n);
+    if (net_allow_broadcast_after(a->fd, &r, &a->broadcast))
+        drv_log("output %s: the destination became a broadcast address; broadcast allowed",
+                o->label);
 }
 
 static void artnet_close(output *o) {

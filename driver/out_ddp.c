@@ -1,6 +1,6 @@
 /*
  * out_ddp.c - DDP output (3waylabs Distributed Display Protocol):
- * ddp://HOST[:4048]?offset=LEDS&chunk=BYTES&id=N.
+ * ddp://HOST[:4048]?offset=LEDS&chunk=BYTES&id=N&seq=packet|frame&pace=T.
  *
  * A frame goes out as packets of at most `chunk` data bytes (default 1440 =
  * 480 RGB LEDs, one Ethernet frame; a multiple of 3 so no LED is split),
@@ -8,7 +8,12 @@
  * (1..15, skipping 0), data type 0x0B (RGB, 8 bits per element), the display
  * id (1), the byte offset into the display buffer and the data length. The
  * last packet of every frame carries PUSH, including when the frame fills
- * its packets exactly (LedFx#833). Layout: led-protocols.md section 4.
+ * its packets exactly (LedFx#833). The sequence advances per packet, or with
+ * seq=frame once per frame, for receivers (WLED's "skip out-of-sequence
+ * packets") that drop a packet numbered up to 4 behind the last PUSH, which
+ * per-packet numbering reaches from a frame's 11th packet on. A broadcast
+ * host gets SO_BROADCAST; pace=T spreads a frame over T (net.h). Layout:
+ * docs/protocols.md.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +37,9 @@ typedef struct ddp_out {
     uint32_t chunk, offset_bytes;
     uint8_t id;
     uint8_t seq;
+    bool broadcast;     /* SO_BROADCAST is on */
+    bool seq_per_frame; /* seq=frame: one sequence number for all packets of a frame */
+    net_pacer pacer;
     uint32_t count;
     uint8_t *packets;
     struct mmsghdr *msgs;
@@ -50,8 +58,16 @@ static int ddp_open(output *o, drv_url *url, const output_env *env, char *err, s
     long chunk = 1440, offset = 0, id = 1;
     if (url_get_long(url, "chunk", 3, DDP_MAX_CHUNK, &chunk, err, err_len) ||
         url_get_long(url, "offset", 0, 0x7fffffff / 3, &offset, err, err_len) ||
-        url_get_long(url, "id", 1, 255, &id, err, err_len))
+        url_get_long(url, "id", 1, 255, &id, err, err_len) ||
+        net_pacer_from_url(url, &d->pacer, err, err_len))
         return -1;
+    const char *seq = url_get(url, "seq");
+    if (seq && strcmp(seq, "frame") != 0 && strcmp(seq, "packet") != 0) {
+        snprintf(err, err_len, "`%s`: parameter `seq`: `packet` or `frame`, got `%s`", url->text,
+                 seq);
+        return -1;
+    }
+    d->seq_per_frame = seq && strcmp(seq, "frame") == 0;
     if (chunk % 3 != 0) {
         snprintf(err, err_len, "`%s`: parameter `chunk`: must be a multiple of 3 (whole LEDs)",
                  url->text);
@@ -66,7 +82,9 @@ static int ddp_open(output *o, drv_url *url, const output_env *env, char *err, s
     d->id = (uint8_t)id;
     if (net_resolve(url->host, url->port > 0 ? url->port : DDP_PORT, &d->dest, err, err_len))
         return -1;
-    d->fd = net_udp_socket(d->dest.sa.ss_family, NULL, err, err_len);
+    d->broadcast = net_is_broadcast(&d->dest); /* else every send fails with EACCES */
+    net_udp_options opts = {.broadcast = d->broadcast, .loop = true};
+    d->fd = net_udp_socket(d->dest.sa.ss_family, d->broadcast ? &opts : NULL, err, err_len);
     return d->fd < 0 ? -1 : 0;
 }
 
@@ -127,11 +145,15 @@ static void ddp_send(output *o, const uint8_t *wire, uint32_t leds) {
     for (uint32_t i = 0; i < d->count; i++) {
         uint8_t *p = d->packets + (size_t)i * (DDP_HEADER + d->chunk);
         memcpy(p + DDP_HEADER, wire + (size_t)i * d->chunk, d->iov[i].iov_len - DDP_HEADER);
-        d->seq = d->seq >= 15 ? 1 : (uint8_t)(d->seq + 1); /* 1..15; 0 means "unused" */
+        if (i == 0 || !d->seq_per_frame)
+            d->seq = d->seq >= 15 ? 1 : (uint8_t)(d->seq + 1); /* 1..15; 0 means "unused" */
         p[1] = d->seq;
     }
-    net_batch_result r = net_send_batch(d->fd, d->msgs, d->count);
+    net_batch_result r = net_send_paced(d->fd, d->msgs, d->count, &d->pacer, o->rate);
     output_count_batch(o, &r, d->count);
+    if (net_allow_broadcast_after(d->fd, &r, &d->broadcast))
+        drv_log("output %s: the destination became a broadcast address; broadcast allowed",
+                o->label);
 }
 
 static void ddp_close(output *o) {

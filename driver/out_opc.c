@@ -8,8 +8,11 @@
  * is finished before any newer frame is started; frames that arrive
  * meanwhile are skipped. A peer that is down is retried with exponential
  * back-off (0.1 s doubling to `retry_max`); one that stops reading for
- * `timeout` seconds is disconnected and retried. Nothing here waits.
- * Layout: led-protocols.md section 1.
+ * `timeout` seconds is disconnected and retried. The back-off starts over,
+ * and a recovery is logged, only once a connection has lasted OPC_STABLE_NS:
+ * a peer that accepts and closes at once is retried ever more slowly, with
+ * one log line, not 8 connections and 17 lines a second. Nothing here waits.
+ * Layout: docs/protocols.md.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,7 +30,8 @@
 #define OPC_PORT      7890
 #define OPC_HEADER    4
 #define OPC_MAX_DATA  65535
-#define OPC_RETRY_MIN 100000000ull /* 0.1 s */
+#define OPC_RETRY_MIN 100000000ull  /* 0.1 s */
+#define OPC_STABLE_NS 1000000000ull /* 1 s: a connection that lasts this long is a working one */
 
 typedef enum opc_state { OPC_IDLE, OPC_CONNECTING, OPC_CONNECTED } opc_state;
 
@@ -40,7 +44,9 @@ typedef struct opc_out {
     opc_state state;
     uint64_t next_attempt_ns, retry_ns;
     uint64_t connections;
-    uint8_t *msg; /* header + data */
+    uint64_t connected_ns; /* when the current connection was made */
+    bool stable;           /* it has lasted OPC_STABLE_NS */
+    uint8_t *msg;          /* header + data */
     size_t msg_len;
     size_t sent;          /* bytes of msg already written; < msg_len while a message is in flight */
     uint64_t progress_ns; /* last time the socket took bytes */
@@ -114,15 +120,36 @@ static void opc_disconnect(output *o, const char *why, int err) {
 static void opc_connected(output *o) {
     opc_out *c = o->impl;
     c->state = OPC_CONNECTED;
-    c->retry_ns = OPC_RETRY_MIN;
+    c->connected_ns = drv_now_ns();
+    c->stable = false;
     if (c->connections++ > 0)
         atomic_fetch_add_explicit(&o->stats.reconnects, 1, memory_order_relaxed);
+    /* After errors the recovery waits for opc_check_stable: the connection may die at once. */
+    if (!o->in_error) drv_log("output %s: connected to %s", o->label, c->dest_text);
+}
+
+/* The peer closed or reset the connection (err 0: closed). One that did so
+ * before the connection was stable gets one message whatever the way (FIN,
+ * RST, EPIPE vary from try to try), so repeats stay out of the log. */
+static void opc_peer_closed(output *o, int err) {
+    opc_out *c = o->impl;
+    if (!c->stable)
+        opc_disconnect(o, "connection dropped right after it opened by", 0);
+    else if (err)
+        opc_disconnect(o, "connection to", err);
+    else
+        opc_disconnect(o, "connection closed by", 0);
+}
+
+/* A connection that has lasted OPC_STABLE_NS ends the back-off and the error. */
+static void opc_check_stable(output *o) {
+    opc_out *c = o->impl;
+    if (c->stable || drv_now_ns() - c->connected_ns < OPC_STABLE_NS) return;
+    c->stable = true;
+    c->retry_ns = OPC_RETRY_MIN;
     char what[128];
     snprintf(what, sizeof what, "connected to %s", c->dest_text);
-    if (o->in_error)
-        output_recovered(o, what);
-    else
-        drv_log("output %s: %s", o->label, what);
+    output_recovered(o, what);
 }
 
 /* Moves the connection along without waiting; true when it is usable now. */
@@ -168,13 +195,14 @@ static bool opc_connection_ready(output *o) {
     uint8_t junk[256];
     ssize_t n = recv(c->fd, junk, sizeof junk, MSG_DONTWAIT);
     if (n == 0) {
-        opc_disconnect(o, "connection closed by", 0);
+        opc_peer_closed(o, 0);
         return false;
     }
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        opc_disconnect(o, "connection to", errno);
+        opc_peer_closed(o, errno);
         return false;
     }
+    opc_check_stable(o);
     return true;
 }
 
@@ -198,7 +226,7 @@ static void opc_flush(output *o) {
                 opc_disconnect(o, "peer stopped reading; dropping", 0);
             return;
         }
-        opc_disconnect(o, "connection to", n < 0 ? errno : EIO);
+        opc_peer_closed(o, n < 0 ? errno : EIO);
         return;
     }
 }

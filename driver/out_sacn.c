@@ -12,8 +12,10 @@
  * synchronisation packet. Universe discovery (the list of universes this
  * source sends, every 10 s) is on for multicast and optional for unicast
  * (discovery=1). On shutdown every universe gets three
- * Stream_Terminated packets, so receivers drop the source at once.
- * Layout: led-protocols.md section 2 (E1.31-2018).
+ * Stream_Terminated packets, so receivers drop the source at once. pace=T
+ * spreads a frame's packets over T (net.h): 610 universes leave within 1-3 ms
+ * otherwise, more than a receiver's default socket buffer holds (166).
+ * Layout: docs/protocols.md (E1.31-2018).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,6 +66,7 @@ typedef struct sacn_out {
     bool discovery;          /* send universe discovery every 10 s */
     net_addr discovery_dest; /* 239.255.250.214, or the unicast host */
     uint64_t next_discovery_ns;
+    net_pacer pacer;
 } sacn_out;
 
 static void put16(uint8_t *p, uint32_t v) {
@@ -98,6 +101,7 @@ static int sacn_open(output *o, drv_url *url, const output_env *env, char *err, 
         url_get_long(url, "ttl", 1, 255, &ttl, err, err_len) ||
         url_get_bool(url, "loop", &loop, err, err_len))
         return -1;
+    if (net_pacer_from_url(url, &s->pacer, err, err_len)) return -1;
     bool discovery_given = url_has(url, "discovery");
     if (url_get_bool(url, "discovery", &discovery, err, err_len)) return -1;
     if (slots != 510 && slots != 512) {
@@ -282,9 +286,10 @@ static int sacn_prepare(output *o, uint32_t leds, char *err, size_t err_len) {
     return 0;
 }
 
-/* Fills every universe from the frame and sends them (plus the sync packet). */
+/* Fills every universe from the frame and sends them (plus the sync packet);
+ * paced unless it is a goodbye, which must end within output_stop's wait. */
 static void sacn_send_frame(output *o, const uint8_t *wire, uint32_t leds, uint8_t options,
-                            bool with_sync) {
+                            bool with_sync, bool paced) {
     sacn_out *s = o->impl;
     (void)leds;
     for (uint32_t u = 0; u < s->universes; u++) {
@@ -300,7 +305,8 @@ static void sacn_send_frame(output *o, const uint8_t *wire, uint32_t leds, uint8
         s->sync_packet[44] = s->sync_seq++;
         n++;
     }
-    net_batch_result r = net_send_batch(s->fd, s->msgs, n);
+    net_batch_result r = paced ? net_send_paced(s->fd, s->msgs, n, &s->pacer, o->rate)
+                               : net_send_batch(s->fd, s->msgs, n);
     output_count_batch(o, &r, n);
 }
 
@@ -341,7 +347,7 @@ static void sacn_send_discovery(output *o) {
 
 static void sacn_send(output *o, const uint8_t *wire, uint32_t leds) {
     sacn_out *s = o->impl;
-    sacn_send_frame(o, wire, leds, 0, true);
+    sacn_send_frame(o, wire, leds, 0, true, true);
     uint64_t now = drv_now_ns();
     if (s->discovery && now >= s->next_discovery_ns) {
         s->next_discovery_ns = now + SACN_DISCOVERY_NS;
@@ -351,7 +357,7 @@ static void sacn_send(output *o, const uint8_t *wire, uint32_t leds) {
 
 static void sacn_goodbye(output *o, const uint8_t *wire, uint32_t leds) {
     /* E1.31 6.2.6: three packets with Stream_Terminated, then silence. */
-    for (int i = 0; i < 3; i++) sacn_send_frame(o, wire, leds, SACN_OPT_TERMINATED, false);
+    for (int i = 0; i < 3; i++) sacn_send_frame(o, wire, leds, SACN_OPT_TERMINATED, false, false);
 }
 
 /* E1.31 6.7.2: a receiver discards a packet whose sequence number is up to 19
@@ -362,6 +368,7 @@ static void sacn_carry(output *o, const output *from) {
     if (!s || !f) return;
     s->next_seq = f->next_seq;
     s->sync_seq = f->sync_seq;
+    s->pacer = f->pacer; /* same URL, same pace; the measured frame period goes on */
 }
 
 static void sacn_close(output *o) {

@@ -2,8 +2,10 @@
  * url.c - splitting output URLs and strict parsing of numbers and booleans.
  *
  * The grammar is the small subset outputs need: scheme "://" authority path
- * "?" query. The authority is host[:port] with IPv6 in brackets; query values
- * are percent-decoded (a source name may hold spaces: name=Main%20Stage).
+ * "?" query. The authority is host[:port] with IPv6 in brackets (a bare
+ * IPv6 address is an error that shows the bracketed form); query values are
+ * percent-decoded (a source name may hold spaces: name=Main%20Stage), and a
+ * '%' that ends a value, which no escape can be, stands for itself (pace=50%).
  * The number parsers are strict (the whole text must be a number, no
  * overflow) and shared with the config file, so "12abc" is always an error.
  */
@@ -69,7 +71,7 @@ static char *url_decode(const char *src, size_t len, char *err, size_t err_len) 
     }
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
-        if (src[i] != '%') {
+        if (src[i] != '%' || i + 1 == len) { /* a final '%' is itself: pace=50% */
             out[n++] = src[i];
             continue;
         }
@@ -123,6 +125,15 @@ static int url_parse_authority(drv_url *url, const char *start, const char *end,
     } else {
         host_end = p;
         while (host_end < end && *host_end != ':') host_end++;
+        /* Two colons cannot be host:port: an IPv6 address needs its brackets. */
+        if (host_end < end && memchr(host_end + 1, ':', (size_t)(end - host_end - 1))) {
+            int len = (int)(end - p);
+            snprintf(err, err_len,
+                     "`%.*s` looks like an IPv6 address: put it in brackets, `[%.*s]` "
+                     "(with a port: `[ADDRESS]:PORT`)",
+                     len, p, len, p);
+            return -1;
+        }
         url->host = url_dup(p, (size_t)(host_end - p));
     }
     if (!url->host) {

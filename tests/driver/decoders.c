@@ -1,10 +1,9 @@
 /*
  * decoders.c - strict, independent decoders for E1.31, Art-Net, DDP and OPC.
  *
- * Written from the tables in /work/shared/reference/led-protocols.md (offsets
- * and constants copied from there, field by field), deliberately without
- * looking at driver/out_*.c: a test that decodes with the encoder's own
- * assumptions would pass a wrong encoder. Reads are bounds-checked against
+ * Written from the wire tables in docs/protocols.md (offsets and constants
+ * field by field), deliberately not from driver/out_*.c: a test that decodes
+ * with the encoder's own assumptions would pass a wrong encoder. Reads are bounds-checked against
  * the packet length before every access.
  */
 #include "decoders.h"

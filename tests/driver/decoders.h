@@ -2,7 +2,7 @@
  * decoders.h - independent decoders for the LED network protocols, used by
  * the driver tests (and meant for a later fuzzing effort).
  *
- * They are written from the wire layouts in led-protocols.md, not from the
+ * They are written from the wire layouts in docs/protocols.md, not from the
  * driver's encoders, and they validate every field a strict receiver would
  * (lengths against the real packet size, constants, ranges), returning -1
  * with a message naming the field on anything wrong. They never read past

@@ -23,12 +23,14 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config.h"
 #include "decoders.h"
+#include "net.h"
 #include "output.h"
 #include "testutil.h"
 
@@ -492,6 +494,345 @@ static void test_ddp_packets_offsets_push(void **state) {
     close(rx);
 }
 
+/* ------------------------------------------------------------ broadcast destinations */
+
+/* A UDP receiver on lo's broadcast address 127.255.255.255 (ephemeral port): the
+ * kernel routes that address as a broadcast one, exactly like 255.255.255.255 or
+ * a LAN's x.y.z.255, so a sender without SO_BROADCAST gets EACCES. */
+static int broadcast_listen(uint16_t *port) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(0x7fffffffu); /* 127.255.255.255 */
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    socklen_t len = sizeof sin;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+static void test_artnet_and_ddp_to_a_broadcast_address(void **state) {
+    (void)state;
+    uint16_t port;
+    int rx = broadcast_listen(&port);
+    char url[256];
+    snprintf(url, sizeof url, "artnet://127.255.255.255:%u?universe=3&gamma=1", port);
+    output *o = tu_output(url, 200); /* 600 bytes: two universes */
+    uint8_t frame[600], seq[4];
+    bool known[4] = {false};
+    for (uint32_t k = 0; k < 3; k++) {
+        tu_fill_random(frame, sizeof frame, 300 + k);
+        tu_output_send(o, frame);
+        artnet_expect_frame(rx, frame, sizeof frame, 3, false, 0, seq, known);
+    }
+    assert_int_equal(atomic_load(&o->stats.errors), 0);
+    output_free(o);
+
+    snprintf(url, sizeof url, "ddp://127.255.255.255:%u?gamma=1", port);
+    o = tu_output(url, 600);
+    uint8_t big[1800], last_seq = 0;
+    tu_fill_random(big, sizeof big, 333);
+    tu_output_send(o, big);
+    ddp_expect_frame(rx, big, sizeof big, 1440, 0, &last_seq);
+    assert_int_equal(atomic_load(&o->stats.errors), 0);
+    output_free(o);
+    close(rx);
+}
+
+/* In a private network namespace lo starts down, so when the output opens,
+ * 127.255.255.255 is no broadcast address yet (no route at all). Bringing lo up
+ * makes it one, as an interface that comes up after the driver started does:
+ * the first send is refused (EACCES), and the output must then allow broadcast
+ * and get the next frames through. */
+static int broadcast_route_child(void) {
+    if (unshare(CLONE_NEWNET) != 0) return 77;
+    output *o = tu_output("artnet://127.255.255.255:6454?gamma=1", 10);
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) return 10;
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) return 11;
+    close(s);
+    /* The namespace is private: binding every address there reaches nothing outside. */
+    int rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(6454);
+    sin.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (bind(rx, (struct sockaddr *)&sin, sizeof sin) != 0) return 12;
+    uint8_t frame[30];
+    tu_fill_random(frame, sizeof frame, 5);
+    /* Every frame is sent until one arrives; a few are plenty (the first may be refused). */
+    for (int k = 0; k < 20; k++) {
+        tu_output_send(o, frame);
+        tu_wait_sent(o, (uint64_t)k + 1);
+        ssize_t n = tu_udp_recv(rx, pkt, sizeof pkt, k < 5 ? 200 : 1000);
+        if (n <= 0) continue;
+        dec_artnet d;
+        char err[256];
+        if (dec_artnet_parse(pkt, (size_t)n, &d, err, sizeof err) != 0) return 13;
+        if (d.length != 30 || memcmp(d.data, frame, 30) != 0) return 14;
+        output_free(o);
+        return 0;
+    }
+    return 15;
+}
+
+static void test_broadcast_route_that_appears_after_open(void **state) {
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(broadcast_route_child());
+    int status = tu_wait(pid, 60000);
+    assert_true(status >= 0 && WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) skip(); /* no permission for a network namespace */
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ------------------------------------------------------------ DDP seq=frame */
+
+static void test_ddp_sequence_per_frame(void **state) {
+    (void)state;
+    uint16_t port;
+    int rx = tu_udp_listen(&port);
+    char url[256];
+    /* 600 LEDs in 150-byte packets: 12 per frame, past the 4-bit counter's 11-packet
+     * margin in WLED's late-packet check. */
+    snprintf(url, sizeof url, "ddp://127.0.0.1:%u?seq=frame&chunk=150&gamma=1", port);
+    output *o = tu_output(url, 600);
+    uint8_t frame[1800], prev = 0;
+    for (uint32_t k = 0; k < 20; k++) { /* 20 frames: the sequence wraps 15 -> 1 */
+        tu_fill_random(frame, sizeof frame, 700 + k);
+        tu_output_send(o, frame);
+        uint8_t seq = 0;
+        for (size_t i = 0; i < 12; i++) {
+            size_t len = recv_packet(rx);
+            dec_ddp d;
+            char err[256];
+            if (dec_ddp_parse(pkt, len, &d, err, sizeof err) != 0) fail_msg("DDP: %s", err);
+            assert_int_equal(d.offset, i * 150);
+            assert_memory_equal(d.data, frame + i * 150, 150);
+            assert_int_equal(d.push, i == 11);
+            assert_true(d.sequence >= 1 && d.sequence <= 15);
+            if (i == 0) seq = d.sequence;
+            assert_int_equal(d.sequence, seq); /* one number for the whole frame */
+        }
+        if (prev) assert_int_equal(seq, prev == 15 ? 1 : prev + 1); /* +1 per frame */
+        prev = seq;
+    }
+    output_free(o);
+    close(rx);
+}
+
+static void test_pace_and_seq_bad_values(void **state) {
+    (void)state;
+    static const struct {
+        const char *url, *needle;
+    } cases[] = {
+        {"ddp://127.0.0.1?seq=packets", "`seq`: `packet` or `frame`"},
+        {"ddp://127.0.0.1?pace=5", "parameter `pace`"},
+        {"ddp://127.0.0.1?pace=fast", "parameter `pace`"},
+        {"sacn://127.0.0.1?pace=95%", "1..90%"},
+        {"sacn://127.0.0.1?pace=0%", "parameter `pace`"},
+        {"artnet://127.0.0.1?pace=2s", "up to 250 ms"},
+        {"artnet://127.0.0.1?pace=251ms", "up to 250 ms"},
+        {"artnet://127.0.0.1?pace=-1ms", "parameter `pace`"},
+        {"opc://127.0.0.1?pace=5ms", "unknown parameter `pace`"},
+        {"sacn://127.0.0.1?seq=frame", "unknown parameter `seq`"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        drv_config cfg;
+        char err[512] = "";
+        output *o = NULL;
+        config_init(&cfg);
+        assert_int_equal(config_add_url(&cfg, cases[i].url, err, sizeof err), 0);
+        output_env env = {cfg.source_name, cfg.cid};
+        assert_int_not_equal(output_create(&cfg.outputs[0], &env, &o, err, sizeof err), 0);
+        if (!strstr(err, cases[i].needle))
+            fail_msg("%s: message `%s` lacks `%s`", cases[i].url, err, cases[i].needle);
+        config_free(&cfg);
+    }
+}
+
+/* ------------------------------------------------------------ pacing */
+
+/* A receiver whose packets carry the kernel's receive time. On loopback that
+ * time is taken as the sender hands the packet over, so a late reader still
+ * sees when each packet was sent. The kernel turns time stamping on
+ * asynchronously: probe until a packet read 20 ms after it was sent carries
+ * its sending time, not the reading time. */
+static int stamped_listen(uint16_t *port) {
+    int rx = tu_udp_listen(port);
+    int on = 1;
+    assert_int_equal(setsockopt(rx, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on), 0);
+    int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(tx >= 0);
+    struct sockaddr_in to;
+    memset(&to, 0, sizeof to);
+    to.sin_family = AF_INET;
+    to.sin_port = htons(*port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0;; i++) {
+        if (i == 500) fail_msg("the kernel never time-stamped a packet when it was sent");
+        struct timespec before;
+        clock_gettime(CLOCK_REALTIME, &before);
+        assert_int_equal(sendto(tx, "p", 1, 0, (struct sockaddr *)&to, sizeof to), 1);
+        tu_sleep_ms(20);
+        char cbuf[256];
+        struct iovec iov = {pkt, sizeof pkt};
+        struct msghdr mh = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+        if (recvmsg(rx, &mh, MSG_DONTWAIT) != 1) continue;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        if (!c || c->cmsg_type != SO_TIMESTAMPNS) continue;
+        struct timespec stamp;
+        memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+        double after_before = (double)(stamp.tv_sec - before.tv_sec) +
+                              (double)(stamp.tv_nsec - before.tv_nsec) * 1e-9;
+        if (after_before < 0.010) break; /* stamped when sent, not 20 ms later when read */
+    }
+    close(tx);
+    return rx;
+}
+
+/* One packet into buf; its kernel time (ns) into *stamp_ns. */
+static size_t stamped_recv(int rx, uint8_t *buf, size_t cap, int64_t *stamp_ns) {
+    struct pollfd p = {.fd = rx, .events = POLLIN};
+    if (poll(&p, 1, RECV_MS) <= 0) fail_msg("no packet within %d ms", RECV_MS);
+    char cbuf[256];
+    struct iovec iov = {buf, cap};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    ssize_t n = recvmsg(rx, &mh, 0);
+    assert_true(n > 0);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    assert_non_null(c);
+    assert_int_equal(c->cmsg_type, SO_TIMESTAMPNS);
+    struct timespec ts;
+    memcpy(&ts, CMSG_DATA(c), sizeof ts);
+    *stamp_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return (size_t)n;
+}
+
+/* Receives one frame of `packets` packets in order, checking each with `check`
+ * (index, packet, length), and returns the kernel time from first to last, ns.
+ * The pacer guarantees at least (bursts-1)/bursts of its span between the first
+ * burst and the last: load can only lengthen that, never shorten it. */
+static int64_t paced_frame_spread(int rx, size_t packets,
+                                  void (*check)(size_t i, const uint8_t *p, size_t len,
+                                                const uint8_t *frame),
+                                  const uint8_t *frame) {
+    int64_t first = 0, last = 0;
+    for (size_t i = 0; i < packets; i++) {
+        int64_t stamp;
+        size_t len = stamped_recv(rx, pkt, sizeof pkt, &stamp);
+        check(i, pkt, len, frame);
+        if (i == 0) first = stamp;
+        last = stamp;
+    }
+    return last - first;
+}
+
+static void check_sacn_universe(size_t i, const uint8_t *p, size_t len, const uint8_t *frame) {
+    dec_e131 d;
+    char err[256];
+    if (dec_e131_parse(p, len, &d, err, sizeof err) != 0) fail_msg("E1.31: %s", err);
+    assert_int_equal(d.universe, 1 + i); /* in order: one socket, loopback */
+    assert_int_equal(d.slot_count, 510);
+    assert_memory_equal(d.slots, frame + i * 510, 510);
+}
+
+static void check_artnet_universe(size_t i, const uint8_t *p, size_t len, const uint8_t *frame) {
+    dec_artnet d;
+    char err[256];
+    if (dec_artnet_parse(p, len, &d, err, sizeof err) != 0) fail_msg("Art-Net: %s", err);
+    assert_int_equal(d.port_address, i);
+    assert_int_equal(d.length, 510);
+    assert_memory_equal(d.data, frame + i * 510, 510);
+}
+
+static void check_ddp_packet(size_t i, const uint8_t *p, size_t len, const uint8_t *frame) {
+    dec_ddp d;
+    char err[256];
+    if (dec_ddp_parse(p, len, &d, err, sizeof err) != 0) fail_msg("DDP: %s", err);
+    assert_int_equal(d.offset, i * 150);
+    assert_memory_equal(d.data, frame + i * 150, 150);
+    assert_int_equal(d.push, i == 11);
+}
+
+static void test_pacing_spreads_a_frame(void **state) {
+    (void)state;
+    uint16_t port;
+    int rx = stamped_listen(&port);
+    char url[256];
+    enum { UNIVERSES = 40, LEDS = UNIVERSES * 170 };
+    uint8_t *frame = malloc((size_t)LEDS * 3);
+    assert_non_null(frame);
+    tu_fill_random(frame, (size_t)LEDS * 3, 811);
+
+    /* sACN, a fixed spread: 40 universes over 20 ms, in 40 bursts. */
+    snprintf(url, sizeof url, "sacn://127.0.0.1:%u?universe=1&pace=20ms&gamma=1", port);
+    output *o = tu_output(url, LEDS);
+    tu_output_send(o, frame);
+    int64_t spread = paced_frame_spread(rx, UNIVERSES, check_sacn_universe, frame);
+    assert_true(spread >= 10000000); /* >= 19.5 ms by construction; half of it asserted */
+    assert_int_equal(atomic_load(&o->stats.errors), 0);
+    output_free(o);
+
+    /* Art-Net, a share of the output's own period: rate 25 = 40 ms, 50% = 20 ms, 6 bursts. */
+    tu_udp_drain(rx);
+    snprintf(url, sizeof url, "artnet://127.0.0.1:%u?rate=25&pace=50%%&gamma=1", port);
+    o = tu_output(url, 6 * 170);
+    tu_output_send(o, frame);
+    spread = paced_frame_spread(rx, 6, check_artnet_universe, frame);
+    assert_true(spread >= 10000000); /* >= 16.7 ms by construction */
+    output_free(o);
+
+    /* DDP: 12 packets over 10 ms. */
+    tu_udp_drain(rx);
+    snprintf(url, sizeof url, "ddp://127.0.0.1:%u?chunk=150&pace=10ms&gamma=1", port);
+    o = tu_output(url, 600);
+    tu_output_send(o, frame);
+    spread = paced_frame_spread(rx, 12, check_ddp_packet, frame);
+    assert_true(spread >= 5000000); /* >= 9.2 ms by construction */
+    output_free(o);
+    free(frame);
+    close(rx);
+}
+
+/* pace=N% without an own rate: the period is the shortest recent interval between
+ * frames, so a stall or a skipped frame does not stretch the spread. */
+static void test_pacing_measures_the_frame_period(void **state) {
+    (void)state;
+    net_pacer p;
+    drv_url url;
+    char err[256];
+    assert_int_equal(url_parse("ddp://h?pace=50%", &url, err, sizeof err), 0);
+    assert_int_equal(net_pacer_from_url(&url, &p, err, sizeof err), 0);
+    url_free(&url);
+    const uint64_t ms = 1000000;
+    assert_int_equal(net_pacer_span(&p, 1000 * ms, 0), 0);        /* no period known yet */
+    assert_int_equal(net_pacer_span(&p, 1020 * ms, 0), 10 * ms);  /* 20 ms apart */
+    assert_int_equal(net_pacer_span(&p, 1520 * ms, 0), 10 * ms);  /* a 500 ms stall */
+    assert_int_equal(net_pacer_span(&p, 1536 * ms, 0), 8 * ms);   /* 16 ms */
+    assert_int_equal(net_pacer_span(&p, 1552 * ms, 60), 8333300); /* an own rate wins */
+    for (int k = 1; k <= NET_PACE_SAMPLES; k++)                   /* the 16 ms sample ages out */
+        (void)net_pacer_span(&p, 1552 * ms + (uint64_t)k * 30 * ms, 0);
+    assert_int_equal(net_pacer_span(&p, 1552 * ms + 9 * 30 * ms, 0), 15 * ms);
+    assert_int_equal(net_pacer_span(&p, 1900 * ms, 0.1), 250 * ms); /* 50% of 10 s: capped */
+
+    assert_int_equal(url_parse("ddp://h?pace=2.5ms", &url, err, sizeof err), 0);
+    assert_int_equal(net_pacer_from_url(&url, &p, err, sizeof err), 0);
+    url_free(&url);
+    assert_int_equal(net_pacer_span(&p, 5, 0), 2500000);
+    assert_int_equal(net_pacer_span(&p, 5 + 100 * ms, 60), 2500000);
+}
+
 /* ------------------------------------------------------------ colour order on the wire */
 
 static void test_order_and_brightness_on_the_wire(void **state) {
@@ -634,6 +975,82 @@ static void test_opc_peer_that_never_reads(void **state) {
     close(listener);
 }
 
+/* Counts the lines of `text` that hold `needle`. */
+static int count_lines_with(const char *text, const char *needle) {
+    int n = 0;
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        const char *hit = strstr(line, needle);
+        if (hit && hit < line + len) n++;
+        line += len + (end ? 1 : 0);
+    }
+    return n;
+}
+
+/* A peer that accepts and closes at once must be retried ever more slowly, and
+ * logged once, not once per connection. The gaps between its accepts have a
+ * floor the back-off sets: connection k+1 is attempted no sooner than the
+ * back-off after connection k was seen closed, which is after the test closed
+ * it, which is after it was accepted. So gap k >= 0.1 s * 2^(k-1) whatever the
+ * load: a lower bound load can only raise. */
+static void test_opc_peer_that_closes_at_once(void **state) {
+    (void)state;
+    char dir[64], log_path[128], url[256];
+    tu_temp_dir(dir);
+    snprintf(log_path, sizeof log_path, "%s/stderr.log", dir);
+    uint16_t port = 0;
+    int listener = tu_tcp_listen(&port);
+    snprintf(url, sizeof url, "opc://127.0.0.1:%u/1?retry_max=5", port);
+    output *o = tu_output(url, 10);
+    uint8_t frame[30] = {0};
+
+    fflush(stderr);
+    int saved = dup(2);
+    int logfd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(saved >= 0 && logfd >= 0);
+    dup2(logfd, 2);
+    enum { ACCEPTS = 6 };
+    uint64_t accepted_ms[ACCEPTS];
+    int accepts = 0;
+    uint64_t start = tu_now_ms();
+    while (accepts < ACCEPTS && tu_now_ms() - start < 120000) { /* a safety net only */
+        tu_output_send(o, frame);
+        int conn = tu_tcp_accept(listener, 5);
+        if (conn < 0) continue;
+        accepted_ms[accepts++] = tu_now_ms();
+        close(conn); /* accepted and closed at once */
+    }
+    uint64_t elapsed_ms = tu_now_ms() - start;
+    output_stop(o, false, 2000);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(logfd);
+
+    assert_int_equal(accepts, ACCEPTS);
+    for (int k = 1; k < ACCEPTS; k++) {
+        uint64_t floor_ms = (100u << (k - 1)) - 1; /* 100, 200, 400, 800, 1600 less 1 ms of
+                                                      tu_now_ms's rounding */
+        if (accepted_ms[k] - accepted_ms[k - 1] < floor_ms)
+            fail_msg("connection %d came %llu ms after the one before; the back-off allows no "
+                     "less than %llu ms",
+                     k + 1, (unsigned long long)(accepted_ms[k] - accepted_ms[k - 1]),
+                     (unsigned long long)floor_ms);
+    }
+    char *log = tu_read_text(log_path);
+    /* One "connected" (the first connection), and one error line per 10 s at most,
+     * however the peer closes (FIN, RST or a broken pipe, which vary from try to try). */
+    assert_int_equal(count_lines_with(log, "connected to"), 1);
+    int errors = count_lines_with(log, "(retrying)");
+    if (errors < 1 || errors > 1 + (int)(elapsed_ms / 10000))
+        fail_msg("%d error lines in %llu ms:\n%s", errors, (unsigned long long)elapsed_ms, log);
+    free(log);
+    output_free(o);
+    close(listener);
+    tu_remove_dir(dir);
+}
+
 static void test_opc_limits(void **state) {
     (void)state;
     drv_config cfg;
@@ -746,11 +1163,18 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_artnet_split_pad_sync),
         cmocka_unit_test(test_artnet_sequence_wraps_to_one),
         cmocka_unit_test(test_ddp_packets_offsets_push),
+        cmocka_unit_test(test_artnet_and_ddp_to_a_broadcast_address),
+        cmocka_unit_test(test_broadcast_route_that_appears_after_open),
+        cmocka_unit_test(test_ddp_sequence_per_frame),
+        cmocka_unit_test(test_pace_and_seq_bad_values),
+        cmocka_unit_test(test_pacing_spreads_a_frame),
+        cmocka_unit_test(test_pacing_measures_the_frame_period),
         cmocka_unit_test(test_order_and_brightness_on_the_wire),
         cmocka_unit_test(test_refresh_rate_dithers_between_frames),
         cmocka_unit_test(test_ddp_over_ipv6_loopback),
         cmocka_unit_test(test_opc_stream_and_reconnect),
         cmocka_unit_test(test_opc_peer_that_never_reads),
+        cmocka_unit_test(test_opc_peer_that_closes_at_once),
         cmocka_unit_test(test_opc_limits),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,7 @@
                         copies: one per header rule the validator enforces.
   corpus/decoders/      a selector byte (0 E1.31, 1 Art-Net, 2 DDP, 3 OPC)
                         then a packet or an OPC byte stream, valid and broken,
-                        from the wire layouts in shared/reference/led-protocols.md.
+                        from the wire layouts in docs/protocols.md.
 
 The files are committed; rerun this (python3 tests/fuzz/gen_seeds.py) only to
 change the seeds. Output is deterministic. Text seeds (.sky, .ini) are plain
