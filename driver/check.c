@@ -97,41 +97,22 @@ static int check_connect(const net_addr *addr, int type) {
     return rc;
 }
 
-/* Where the network outputs send, without sending. The default ports are the protocols'
- * (out_opc.c, out_sacn.c, out_artnet.c, out_ddp.c). */
-static void check_reach(check_state *c, const output *o, const drv_url *url) {
-    static const struct {
-        const char *scheme;
-        int port, type;
-    } nets[] = {{"opc", 7890, SOCK_STREAM},
-                {"sacn", 5568, SOCK_DGRAM},
-                {"artnet", 6454, SOCK_DGRAM},
-                {"ddp", 4048, SOCK_DGRAM}};
-    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++) {
-        if (strcmp(url->scheme, nets[i].scheme) != 0) continue;
-        int port = url->port > 0 ? url->port : nets[i].port;
-        net_addr addr;
-        char err[300], where[80];
-        if (strcmp(url->host, "multicast") == 0) {
-            long u = 1;
-            for (size_t k = 0; k < url->param_count; k++)
-                if (strcmp(url->params[k].key, "universe") == 0 &&
-                    !url_parse_long(url->params[k].value, &u))
-                    u = 1;
-            net_addr_ipv4(&addr, (239u << 24) | (255u << 16) | (uint32_t)(u & 0xffff), port);
-        } else if (net_resolve(url->host, port, &addr, err, sizeof err) != 0) {
-            return; /* reported with the open */
-        }
-        net_addr_str(&addr, where, sizeof where);
-        int rc = check_connect(&addr, nets[i].type);
-        if (rc != 0)
-            check_problem(c, "output %s: cannot %s %s: %s", o->label,
-                          nets[i].type == SOCK_STREAM ? "connect to" : "reach", where,
-                          strerror(rc));
-        else
-            drv_log("check: output %s: %s %s", o->label,
-                    nets[i].type == SOCK_STREAM ? "connected to" : "route to", where);
-    }
+/* Tries where a network output sends, without sending: a TCP connect (and close) or a
+ * connected UDP socket, which fails for an unreachable or refused route. */
+static void check_reach(check_state *c, const output *o) {
+    if (!o->ops->destination) return;
+    net_addr addr;
+    int type;
+    char where[80];
+    o->ops->destination(o, &addr, &type);
+    net_addr_str(&addr, where, sizeof where);
+    int rc = check_connect(&addr, type);
+    if (rc != 0)
+        check_problem(c, "output %s: cannot %s %s: %s", o->label,
+                      type == SOCK_STREAM ? "connect to" : "reach", where, strerror(rc));
+    else
+        drv_log("check: output %s: %s %s", o->label,
+                type == SOCK_STREAM ? "connected to" : "route to", where);
 }
 
 static void check_output(check_state *c, const out_config *given, const output_env *env) {
@@ -161,7 +142,7 @@ static void check_output(check_state *c, const out_config *given, const output_e
         else
             drv_log("check: output %s: %u LEDs from LED %u", o->label, o->led_count, o->first_led);
     }
-    if (o->opened) check_reach(c, o, &oc->url);
+    if (o->opened) check_reach(c, o);
     output_free(o);
 }
 

@@ -197,11 +197,18 @@ static void artnet_close(output *o) {
     o->impl = NULL;
 }
 
+static void artnet_destination(const output *o, net_addr *addr, int *socktype) {
+    const artnet_out *a = o->impl;
+    *addr = a->dest;
+    *socktype = SOCK_DGRAM;
+}
+
 const output_ops out_artnet_ops = {
     .scheme = "artnet",
     .open = artnet_open,
     .prepare = artnet_prepare,
     .send = artnet_send,
     .goodbye = NULL,
+    .destination = artnet_destination,
     .close = artnet_close,
 };

@@ -165,11 +165,18 @@ static void ddp_close(output *o) {
     o->impl = NULL;
 }
 
+static void ddp_destination(const output *o, net_addr *addr, int *socktype) {
+    const ddp_out *d = o->impl;
+    *addr = d->dest;
+    *socktype = SOCK_DGRAM;
+}
+
 const output_ops out_ddp_ops = {
     .scheme = "ddp",
     .open = ddp_open,
     .prepare = ddp_prepare,
     .send = ddp_send,
     .goodbye = NULL,
+    .destination = ddp_destination,
     .close = ddp_close,
 };

@@ -272,11 +272,18 @@ static void opc_close(output *o) {
     o->impl = NULL;
 }
 
+static void opc_destination(const output *o, net_addr *addr, int *socktype) {
+    const opc_out *c = o->impl;
+    *addr = c->dest;
+    *socktype = SOCK_STREAM;
+}
+
 const output_ops out_opc_ops = {
     .scheme = "opc",
     .open = opc_open,
     .prepare = opc_prepare,
     .send = opc_send,
     .goodbye = opc_goodbye,
+    .destination = opc_destination,
     .close = opc_close,
 };

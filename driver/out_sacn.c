@@ -380,6 +380,15 @@ static void sacn_close(output *o) {
     o->impl = NULL;
 }
 
+static void sacn_destination(const output *o, net_addr *addr, int *socktype) {
+    const sacn_out *s = o->impl;
+    if (s->multicast)
+        net_addr_ipv4(addr, sacn_group(s->start), s->port);
+    else
+        *addr = s->dest;
+    *socktype = SOCK_DGRAM;
+}
+
 const output_ops out_sacn_ops = {
     .scheme = "sacn",
     .open = sacn_open,
@@ -387,5 +396,6 @@ const output_ops out_sacn_ops = {
     .send = sacn_send,
     .goodbye = sacn_goodbye,
     .carry = sacn_carry,
+    .destination = sacn_destination,
     .close = sacn_close,
 };

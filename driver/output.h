@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "net.h"
 #include "pipeline.h"
 #include "url.h"
 
@@ -60,6 +61,9 @@ typedef struct output_ops {
      * stopped), `o` its replacement, not yet prepared. Continues the stream state
      * receivers track (E1.31 sequence numbers). May be NULL. */
     void (*carry)(output *o, const output *from);
+    /* Where a network output sends its first universe or message, and over which
+     * socket type, for `--check` to try without sending. NULL for SPI and files. */
+    void (*destination)(const output *o, net_addr *addr, int *socktype);
     void (*close)(output *o);
 } output_ops;
 
