@@ -10,6 +10,15 @@ BUILD_FUZZ ?= build-fuzz
 FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
+# Warnings are errors in CI (CI=true, as CI services set it), not on a user's
+# machine, where a newer compiler's new warning must not stop the build.
+ifneq ($(filter true 1 yes,$(CI)),)
+SKY_WERROR ?= ON
+else
+SKY_WERROR ?= OFF
+endif
+# No test matched (a label renamed, an area not added) is an error, not a pass.
+CTEST      = ctest --output-on-failure --no-tests=error -j $(JOBS)
 
 .PHONY: run test deps build build-san build-fuzz test-plain test-san test-fuzz test-valgrind clean format
 
@@ -22,18 +31,18 @@ deps:
 	./scripts/install-deps.sh
 
 build:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSKY_WERROR=$(SKY_WERROR) $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
 build-san:
-	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DSKY_SANITIZE=ON -DSKY_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DSKY_SANITIZE=ON -DSKY_BUILD_BENCH=OFF -DSKY_WERROR=$(SKY_WERROR) $(CMAKE_ARGS)
 	cmake --build $(BUILD_SAN) -j $(JOBS)
 
 test-plain: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE valgrind
+	cd $(BUILD) && $(CTEST) -LE valgrind
 
 test-san: build-san
-	cd $(BUILD_SAN) && ctest --output-on-failure -j $(JOBS) -LE nosan
+	cd $(BUILD_SAN) && $(CTEST) -LE nosan
 
 # libFuzzer needs clang: a third tree with -fsanitize=fuzzer,address,undefined
 # that builds only the fuzz targets (tests/fuzz), each run for FUZZ_SECONDS
@@ -41,16 +50,16 @@ test-san: build-san
 build-fuzz:
 	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSKY_FUZZ=ON -DSKY_BUILD_BENCH=OFF \
-		-DSKY_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CMAKE_ARGS)
+		-DSKY_FUZZ_SECONDS=$(FUZZ_SECONDS) -DSKY_WERROR=$(SKY_WERROR) $(CMAKE_ARGS)
 	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_all
 
 test-fuzz: build-fuzz
-	cd $(BUILD_FUZZ) && ctest --output-on-failure -j $(JOBS) -L fuzz-run
+	cd $(BUILD_FUZZ) && $(CTEST) -L fuzz-run
 	@cat $(BUILD_FUZZ)/tests/fuzz/work/*/summary
 
 # Memcheck on a representative subset (ctest label "valgrind", plain tree only).
 test-valgrind: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L valgrind
+	cd $(BUILD) && $(CTEST) -L valgrind
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)

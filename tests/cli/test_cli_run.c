@@ -157,8 +157,11 @@ static void test_watch(void **state) {
     }
     assert_true(stderr_has(&proc, "live.sky:2:"));
     assert_true(stderr_has(&proc, "error"));
-    uint64_t after = follow(&w, -1, &blue, 1, 1.0, "after the broken edit");
-    assert_true(after >= 3); /* still publishing */
+    /* Still publishing: 3 more frames, however slowly a loaded machine renders them. */
+    uint64_t after = 0;
+    for (double limit = cli_now() + 120; after < 3 && cli_now() < limit;)
+        after += follow(&w, -1, &blue, 1, 0.2, "after the broken edit");
+    assert_true(after >= 3);
     assert_int_equal(sky_frame_reader_dropped(w.reader), 0);
 
     /* SIGTERM: a clean exit, the writer seen as gone, the file still valid. */

@@ -7,7 +7,9 @@
  * Inputs too big or too binary to commit (a 1 MiB file of `(`, NUL bytes,
  * invalid UTF-8, 65 params, deep inlining...) are generated here and compared
  * with diag/NAME.expected the same way. Run with SKY_UPDATE_GOLDEN=1 to
- * rewrite the expected files after a deliberate change, then review the diff.
+ * rewrite the expected files after a deliberate change, then review the diff
+ * (SKY_UPDATE_GOLDEN=/abs/dir writes them into that directory instead). An
+ * update run compares nothing, so it exits 1: it can never count as a pass.
  *
  * The rest checks the public diagnostics API: fields, colour, ordering,
  * the error limit, and that diagnostics outlive the source buffer.
@@ -88,14 +90,26 @@ static char *render_errors(const char *filename, const char *src, size_t len) {
     return text;
 }
 
+/* Where update mode writes the expected files (NULL: not updating, compare). */
+static const char *golden_update_dir(void) {
+    const char *v = getenv("SKY_UPDATE_GOLDEN");
+    if (!v || !*v) return NULL;
+    return v[0] == '/' ? v : SKY_DIAG_DIR;
+}
+
+static size_t golden_updated; /* expected files this run rewrote */
+
 static void check_golden(const char *name, const char *src, size_t len) {
     char filename[256], expected_path[1024];
     snprintf(filename, sizeof filename, "%s.sky", name);
     snprintf(expected_path, sizeof expected_path, "%s/%s.expected", SKY_DIAG_DIR, name);
     char *got = render_errors(filename, src, len);
-    if (getenv("SKY_UPDATE_GOLDEN")) {
+    const char *update_dir = golden_update_dir();
+    if (update_dir) {
+        snprintf(expected_path, sizeof expected_path, "%s/%s.expected", update_dir, name);
         write_all(expected_path, got, strlen(got));
         printf("updated %s\n", expected_path);
+        golden_updated++;
         sky_free(got);
         return;
     }
@@ -459,5 +473,15 @@ int main(void) {
         cmocka_unit_test(test_success_has_no_errors),
         cmocka_unit_test(test_null_arguments),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    const char *update_dir = golden_update_dir();
+    if (update_dir) {
+        fprintf(stderr,
+                "test_diagnostics: SKY_UPDATE_GOLDEN is set: rewrote %zu expected files in %s "
+                "and compared none, so this run is not a pass; review the diff, then run again "
+                "without SKY_UPDATE_GOLDEN\n",
+                golden_updated, update_dir);
+        return failed ? failed : 1;
+    }
+    return failed;
 }

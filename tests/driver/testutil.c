@@ -129,7 +129,7 @@ void tu_output_send(output *o, const uint8_t *frame) {
 }
 
 void tu_wait_sent(output *o, uint64_t frames) {
-    uint64_t end = tu_now_ms() + 5000;
+    uint64_t end = tu_now_ms() + TU_PATIENCE_MS;
     while (atomic_load(&o->stats.frames) < frames) {
         if (tu_now_ms() > end)
             fail_msg("the output sent %llu frames, expected %llu",
@@ -307,4 +307,63 @@ void tu_remove_dir(const char *dir) {
     }
     closedir(d);
     rmdir(dir);
+}
+
+/* ------------------------------------------------------------- progress */
+
+/* utime + stime of the process (all its threads) in clock ticks; false when gone. */
+static bool tu_cpu_ticks(pid_t pid, unsigned long long *ticks) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f) return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+    unsigned long long utime, stime;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                     &stime) != 2)
+        return false;
+    *ticks = utime + stime;
+    return true;
+}
+
+static size_t tu_file_bytes(const char *path) {
+    struct stat st;
+    return path && stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+void tu_progress_start(tu_progress *p, pid_t pid, const char *log_path) {
+    p->pid = pid;
+    p->log = log_path;
+    p->cpu_ticks = 0;
+    (void)tu_cpu_ticks(pid, &p->cpu_ticks);
+    p->log_bytes = tu_file_bytes(log_path);
+    p->changed_ms = tu_now_ms();
+}
+
+bool tu_progress_check(tu_progress *p, char *why, size_t why_len) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    /* WNOWAIT: look, do not reap. */
+    if (waitid(P_PID, (id_t)p->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != 0) {
+        snprintf(why, why_len, "the process exited (%s %d)",
+                 info.si_code == CLD_EXITED ? "status" : "signal", info.si_status);
+        return false;
+    }
+    unsigned long long ticks = p->cpu_ticks;
+    size_t bytes = tu_file_bytes(p->log);
+    uint64_t now = tu_now_ms();
+    if ((tu_cpu_ticks(p->pid, &ticks) && ticks != p->cpu_ticks) || bytes != p->log_bytes) {
+        p->cpu_ticks = ticks;
+        p->log_bytes = bytes;
+        p->changed_ms = now;
+        return true;
+    }
+    if (now - p->changed_ms > TU_PATIENCE_MS) {
+        snprintf(why, why_len, "no progress (CPU time, log) for %d s", TU_PATIENCE_MS / 1000);
+        return false;
+    }
+    return true;
 }

@@ -33,7 +33,7 @@ output *tu_output(const char *url, uint32_t leds);
 /* Runs stage one and hands one frame to the output at full scale. */
 void tu_output_send(output *o, const uint8_t *frame);
 
-/* Waits (up to 5 s) until the output's thread has sent `frames` frames in all. */
+/* Waits (up to TU_PATIENCE_MS) until the output's thread has sent `frames` frames in all. */
 void tu_wait_sent(output *o, uint64_t frames);
 /* The frame pattern of tu_spawn_writer: LED i of frame n = (200, (3i + n) & 255, tag);
  * with animate false, (200, 100, tag) whatever n. */
@@ -60,5 +60,22 @@ void tu_temp_dir(char *dir);
 void tu_remove_dir(const char *dir);
 uint64_t tu_now_ms(void);
 void tu_sleep_ms(int ms);
+
+/* Waits are safety nets, not expected durations: a test may be slow on a loaded
+ * machine (or under valgrind), never wrong. A wait for a child gives up only when
+ * the child exited or made no progress (neither its CPU time nor its log grew)
+ * for TU_PATIENCE_MS, and a wait with nothing to watch gives up after it. */
+#define TU_PATIENCE_MS 120000
+typedef struct tu_progress {
+    pid_t pid;
+    const char *log; /* may be NULL */
+    unsigned long long cpu_ticks;
+    size_t log_bytes;
+    uint64_t changed_ms; /* when the CPU time or the log last grew */
+} tu_progress;
+void tu_progress_start(tu_progress *p, pid_t pid, const char *log_path);
+/* True while the child runs and progresses; false with the reason in `why`. The child is
+ * not reaped: tu_wait still gets its status. */
+bool tu_progress_check(tu_progress *p, char *why, size_t why_len);
 
 #endif

@@ -580,44 +580,124 @@ static int child_no_device(void) {
     return 0;
 }
 
-static void run_child(const char *arg, const char *env_name, const char *env_value);
-
-static void test_no_device_message(void **state) {
-    (void)state;
-    run_child("--child-no-device", "VK_ICD_FILENAMES", "/nonexistent/skyscreen-no-driver.json");
-}
-
 /*
  * A frame that never finishes: the wait times out and every call reports the
  * runtime unusable, quickly, and freeing does not wait either. Runs in a child
  * that _exits (the driver's thread is still busy with the shader and the
  * abandoned Vulkan objects are leaked on purpose; process exit ends both).
+ *
+ * "Never finishes" must hold on any device, a fast GPU as much as lavapipe:
+ * the slow shader's work per invocation is set per frame (uniforms 2 and 3),
+ * measured first on this device (grown until one frame takes HANG_CALIBRATE_S),
+ * then the hanging frame asks for HANG_FACTOR times the runtime's timeout.
  */
+#define HANG_TIMEOUT_MS  100
+#define HANG_FACTOR      1000.0 /* the hanging frame: 1000 x 100 ms = 100 s of device time */
+#define HANG_CALIBRATE_S 0.2    /* long enough that a frame's fixed costs do not matter */
+#define HANG_MAX_STEPS   65000.0 /* per loop: llvmpipe stops loops after 65535 iterations */
+#define HANG_MAX_ROUNDS  16777216.0 /* 2^24: exact as a float uniform */
+
+static double slow_rounds = 1, slow_steps = 1; /* the next frame's work per invocation */
+
+static sky_status slow_eval(void *context, const sky_layout_view *layout,
+                            const sky_frame_inputs *frame, float *uniforms) {
+    test_eval(context, layout, frame, uniforms);
+    uniforms[2] = (float)slow_rounds;
+    uniforms[3] = (float)slow_steps;
+    return SKY_OK;
+}
+
+static double seconds_since(const struct timespec *a) {
+    struct timespec b;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (double)(b.tv_sec - a->tv_sec) + (double)(b.tv_nsec - a->tv_nsec) * 1e-9;
+}
+
+static sky_runtime *slow_runtime(sky_layout *layout, uint32_t timeout_ms) {
+    sky_runtime_options o;
+    sky_runtime_options_init(&o);
+    o.layout = layout;
+    o.wait_timeout_ms = timeout_ms;
+    sky_runtime *rt = NULL;
+    char err[512] = "";
+    if (sky_runtime_create(&o, &rt, err, sizeof err) != SKY_OK) {
+        printf("hang: %s\n", err);
+        return NULL;
+    }
+    vkrt_kernel_source src = {
+        .spirv = vk_test_slow_spv,
+        .word_count = sizeof vk_test_slow_spv / 4,
+        .uniform_count = 4,
+        .eval = slow_eval,
+    };
+    if (vkrt_runtime_set_kernel(rt, &src, err, sizeof err) != SKY_OK) {
+        printf("hang: %s\n", err);
+        sky_runtime_free(rt);
+        return NULL;
+    }
+    return rt;
+}
+
+/* Seconds of one whole frame (submitted, waited for) with the current work; < 0 on error. */
+static double slow_frame_seconds(sky_runtime *rt) {
+    char err[512] = "";
+    struct timespec a;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    if (sky_runtime_submit(rt, 0, 0, NULL, err, sizeof err) != SKY_OK ||
+        sky_runtime_finish(rt, err, sizeof err) != SKY_OK) {
+        printf("hang: calibration frame: %s\n", err);
+        return -1;
+    }
+    return seconds_since(&a);
+}
+
+/* Iterations per invocation per second on this device (0 on error): the work grows
+ * 4x at a time until one frame takes HANG_CALIBRATE_S. A minute per frame is the
+ * safety net of the calibration runtime's own timeout. */
+static double slow_device_rate(sky_layout *layout) {
+    sky_runtime *rt = slow_runtime(layout, 60000);
+    if (!rt) return 0;
+    slow_rounds = slow_steps = 1;
+    double rate = 0, seconds = slow_frame_seconds(rt); /* compiles the shader */
+    for (double work = 64; seconds >= 0; work *= 4) {
+        slow_steps = work < HANG_MAX_STEPS ? work : HANG_MAX_STEPS;
+        slow_rounds = ceil(work / slow_steps);
+        seconds = slow_frame_seconds(rt);
+        if (seconds >= HANG_CALIBRATE_S || slow_rounds >= HANG_MAX_ROUNDS) {
+            rate = seconds > 0 ? slow_rounds * slow_steps / seconds : 0;
+            printf("hang: calibration: %.0f iterations per invocation in %.3f s\n",
+                   slow_rounds * slow_steps, seconds);
+            break;
+        }
+    }
+    sky_runtime_free(rt);
+    return rate;
+}
+
 static int child_hang(void) {
     sky_layout *layout = NULL;
     char err[512] = "";
     if (sky_layout_create("grid:1000x1000", &layout, err, sizeof err) != SKY_OK) return 10;
-    sky_runtime_options o;
-    sky_runtime_options_init(&o);
-    o.layout = layout;
-    o.wait_timeout_ms = 100;
-    sky_runtime *rt = NULL;
-    if (sky_runtime_create(&o, &rt, err, sizeof err) != SKY_OK) return 11;
-    vkrt_kernel_source src = {
-        .spirv = vk_test_slow_spv,
-        .word_count = sizeof vk_test_slow_spv / 4,
-        .uniform_count = 2,
-        .eval = test_eval,
-    };
-    if (vkrt_runtime_set_kernel(rt, &src, err, sizeof err) != SKY_OK) return 12;
-    struct timespec a, b;
+    double rate = slow_device_rate(layout);
+    if (rate <= 0) return 18;
+    double work = HANG_FACTOR * HANG_TIMEOUT_MS / 1000.0 * rate;
+    slow_steps = HANG_MAX_STEPS;
+    slow_rounds = ceil(work / HANG_MAX_STEPS);
+    if (slow_rounds > HANG_MAX_ROUNDS) return 19; /* a device 10^5 x faster than a GPU */
+    double hang_s = slow_rounds * slow_steps / rate; /* what the frame would take */
+    printf("hang: the hanging frame: %.0f iterations per invocation, about %.0f s\n",
+           slow_rounds * slow_steps, hang_s);
+    sky_runtime *rt = slow_runtime(layout, HANG_TIMEOUT_MS);
+    if (!rt) return 11;
+    /* Returning at all long before the frame could have finished shows the timeout
+     * worked; a tenth of the frame's own time is that bound, not a guessed duration. */
+    struct timespec a;
     clock_gettime(CLOCK_MONOTONIC, &a);
     sky_status st = sky_runtime_render(rt, 0, 0, NULL, err, sizeof err);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    double seconds = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
+    double seconds = seconds_since(&a);
     printf("hang: %s after %.2f s: %s\n", sky_status_str(st), seconds, err);
     if (st != SKY_ERR_DEVICE_LOST || !strstr(err, "did not finish")) return 13;
-    if (seconds > 5) return 14;
+    if (seconds > hang_s / 10) return 14;
     st = sky_runtime_render(rt, 0.1, 0.1, NULL, err, sizeof err);
     printf("hang, next call: %s: %s\n", sky_status_str(st), err);
     if (st != SKY_ERR_DEVICE_LOST || !strstr(err, "unusable")) return 15;
@@ -625,16 +705,26 @@ static int child_hang(void) {
     /* Freeing does not wait for the busy device either (its objects are abandoned). */
     clock_gettime(CLOCK_MONOTONIC, &a);
     sky_runtime_free(rt);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    seconds = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
+    seconds = seconds_since(&a);
     printf("hang: freed in %.2f s\n", seconds);
-    if (seconds > 5) return 17;
+    if (seconds > hang_s / 10) return 17;
     sky_layout_free(layout);
     fflush(stdout);
     _exit(0);
 }
 
-/* Runs this binary with `arg` in a child (environment given), failing if it runs past 30 s. */
+static void run_child(const char *arg, const char *env_name, const char *env_value);
+
+static void test_no_device_message(void **state) {
+    (void)state;
+    run_child("--child-no-device", "VK_ICD_FILENAMES", "/nonexistent/skyscreen-no-driver.json");
+}
+
+static void test_hung_device_times_out(void **state) {
+    (void)state;
+    run_child("--child-hang", NULL, NULL);
+}
+
 static void run_child(const char *arg, const char *env_name, const char *env_value) {
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -652,7 +742,7 @@ static void run_child(const char *arg, const char *env_name, const char *env_val
         pid_t got = waitpid(pid, &status, WNOHANG);
         assert_true(got >= 0);
         if (got == pid) break;
-        if (waited_ms > 30000) {
+        if (waited_ms > 300000) { /* a safety net: the child waits on nothing external */
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             fail_msg("child %s hung", arg);
@@ -665,10 +755,6 @@ static void run_child(const char *arg, const char *env_name, const char *env_val
         fail_msg("child %s failed with code %d", arg, WEXITSTATUS(status));
 }
 
-static void test_hung_device_times_out(void **state) {
-    (void)state;
-    run_child("--child-hang", NULL, NULL);
-}
 
 /*
  * lavapipe compiles a shader at its first dispatch, so the first frame after a
