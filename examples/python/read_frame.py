@@ -56,6 +56,8 @@ HEADER_BYTES = 256
 PAGE = 4096
 SEQ_STRIDE = 64
 MIN_SLOTS, MAX_SLOTS = 3, 256
+MAX_LEDS = 1 << 24  # the format's limits (docs/frame-format.md, "Limits")
+ALIGN_SLACK = 128
 OFF_FRAME, OFF_HEARTBEAT = 128, 136
 MAX_ATTEMPTS = 10000
 
@@ -89,6 +91,29 @@ def _check_region(path, h, field, count_field, entry, align):
     return (field, begin, end)
 
 
+def slot_stride_for(led_count):
+    """The writer's slot stride: whole groups of 4 LEDs, page-rounded."""
+    groups_bytes = max(1, (led_count + 3) // 4 * 12)
+    return (groups_bytes + PAGE - 1) // PAGE * PAGE
+
+
+def _check_limits(path, h):
+    """The writer's limits, checked before anything is read for the file."""
+    leds, strips, slots = h["led_count"], h["strip_count"], h["slot_count"]
+    if leds > MAX_LEDS:
+        _fail(path, f"header field led_count = {leds}, at most {MAX_LEDS} are allowed")
+    if strips > leds:
+        _fail(path, f"header field strip_count = {strips}, at most led_count = {leds} are allowed")
+    if h["slot_stride"] > slot_stride_for(leds):
+        _fail(path, f"header field slot_stride = {h['slot_stride']}, at most "
+                    f"{slot_stride_for(leds)} for led_count = {leds}")
+    tables = HEADER_BYTES + SEQ_STRIDE * slots + 4 * strips + 8 * leds + ALIGN_SLACK
+    slots_max = (tables + PAGE - 1) // PAGE * PAGE
+    if h["slots_offset"] > slots_max:
+        _fail(path, f"header field slots_offset = {h['slots_offset']}, at most {slots_max} for "
+                    f"these tables")
+
+
 def validate_header(raw, file_size, path="<frame file>"):
     """Decodes and checks the 256-byte header; returns a dict of its fields."""
     if file_size < HEADER_BYTES or len(raw) < HEADER_BYTES:
@@ -109,6 +134,7 @@ def validate_header(raw, file_size, path="<frame file>"):
     if not MIN_SLOTS <= h["slot_count"] <= MAX_SLOTS:
         _fail(path, f"header field slot_count = {h['slot_count']}, must be in "
                     f"{MIN_SLOTS}..{MAX_SLOTS}")
+    _check_limits(path, h)
     stride, frame_bytes = h["slot_stride"], h["led_count"] * 3
     if stride == 0 or stride % PAGE or stride < frame_bytes:
         _fail(path, f"header field slot_stride = {stride}, must be a non-zero multiple of {PAGE} "

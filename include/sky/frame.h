@@ -34,10 +34,10 @@ extern "C" {
 #define SKY_FRAME_MIN_SLOTS     3u
 #define SKY_FRAME_MAX_SLOTS     256u
 #define SKY_FRAME_DEFAULT_SLOTS 4u
-/* The limits of the format (docs/frame-format.md, "Limits"): a writer never
- * writes more, and readers reject more before doing any work for it. */
-#define SKY_FRAME_MAX_LEDS       (1u << 24)
-#define SKY_FRAME_MAX_FILE_BYTES 13086248960ull /* 2^24 LEDs in 2^24 strips, 256 slots */
+/* The most LEDs in a frame file (docs/frame-format.md, "Limits", has them
+ * all): a writer never writes more, and readers reject more before doing
+ * any work for it. */
+#define SKY_FRAME_MAX_LEDS (1u << 24)
 
 /* The header fields a reader has validated, in host order. */
 typedef struct sky_frame_info {

@@ -3,7 +3,8 @@
 the C writer (tests/frame/frame_testwriter): the pixels match the C pattern
 (frame_test_util.h), live frames read while the writer publishes are never
 torn, liveness and replacement are seen, bad headers are rejected naming the
-field, and the command line prints and dumps a frame.
+field, headers beyond the format's limits are rejected, and the command line
+prints and dumps a frame.
 
 usage: test_read_frame.py WRITER_BINARY MODULE_DIR
 """
@@ -138,6 +139,39 @@ def test_bad_headers(tmp):
     print("bad headers: ok")
 
 
+def header_for(leds, strips, slots, stride=None, slots_offset=None):
+    """A consistent header (the writer's layout unless stride or slots_offset
+    is given) and the file size it claims."""
+    seq, strips_at = 256, 256 + 64 * slots
+    positions = (strips_at + 4 * strips + 7) // 8 * 8
+    slots_offset = slots_offset or (positions + 8 * leds + 4095) // 4096 * 4096
+    stride = stride or (max(1, (leds + 3) // 4 * 12) + 4095) // 4096 * 4096
+    file_bytes = slots_offset + slots * stride
+    raw = read_frame._HEADER.pack(b"SKYFRAME", 1, 256, leds, strips, 3, slots, stride,
+                                  slots_offset, strips_at, positions, seq, file_bytes,
+                                  os.getpid(), 0, 0, b"")
+    return raw + bytes(256 - len(raw)), file_bytes
+
+
+def test_limits():
+    raw, size = header_for(4, 4, 3)
+    read_frame.validate_header(raw, size)  # the writer's layout passes
+    cases = [((1 << 24) + 4, 1, 3, None, None, "led_count = 16777220, at most 16777216"),
+             (100_000_000, 1, 3, None, None, "led_count = 100000000"),
+             (4, 5, 3, None, None, "strip_count = 5, at most led_count = 4"),
+             (4, 1, 3, 8192, None, "slot_stride = 8192, at most 4096"),
+             (4, 1, 3, None, 1 << 30, "slots_offset = 1073741824, at most 4096")]
+    for leds, strips, slots, stride, slots_offset, expect in cases:
+        raw, size = header_for(leds, strips, slots, stride, slots_offset)
+        try:
+            read_frame.validate_header(raw, size, "limits")
+        except read_frame.FrameFormatError as e:
+            check(expect in str(e), f"expected {expect!r} in {e}")
+        else:
+            raise AssertionError(f"accepted beyond the limits: {expect}")
+    print("limits: ok")
+
+
 def test_command_line(tmp):
     path = os.path.join(tmp, "frames")
     run_writer(path, 64, 2, 9)
@@ -165,6 +199,7 @@ def main():
         test_newest_frame(tmp)
         test_live_writer(tmp)
         test_bad_headers(tmp)
+        test_limits()
         test_command_line(tmp)
     finally:
         shutil.rmtree(tmp)
