@@ -171,9 +171,32 @@ static sky_status reader_pread_all(int fd, void *buf, size_t len, uint64_t offse
     return SKY_OK;
 }
 
+/* What a non-regular file is, for the message. */
+static const char *reader_file_kind(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "not a regular file";
+}
+
+/*
+ * Opens without blocking and without following a symbolic link: anyone can
+ * create a FIFO in /dev/shm, and open() of a FIFO blocks until a writer
+ * comes; a link may point at a device whose open has effects. A writer only
+ * ever makes regular files, so anything else is refused by type.
+ */
 static sky_status reader_open_file(sky_frame_reader *r, struct stat *st, char *error,
                                    size_t error_len) {
-    r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
+    r->fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY);
+    if (r->fd < 0 && errno == ELOOP) {
+        frame_error(error, error_len,
+                    "%s is a symbolic link: a frame writer never makes one, so it is not "
+                    "followed",
+                    r->path);
+        return SKY_ERR_FORMAT;
+    }
     if (r->fd < 0) {
         frame_error(error, error_len, "%s: %s%s", r->path, strerror(errno),
                     errno == ENOENT ? " (no writer has created it yet?)" : "");
@@ -184,7 +207,9 @@ static sky_status reader_open_file(sky_frame_reader *r, struct stat *st, char *e
         return SKY_ERR_IO;
     }
     if (!S_ISREG(st->st_mode)) {
-        frame_error(error, error_len, "%s: not a regular file", r->path);
+        frame_error(error, error_len,
+                    "%s is %s, not a regular file: a frame file is always a regular file",
+                    r->path, reader_file_kind(st->st_mode));
         return SKY_ERR_FORMAT;
     }
     r->dev = st->st_dev;

@@ -41,8 +41,10 @@ frames and reports dropped frames and retries. Exit status: 0 ok, 1 error,
 """
 
 import argparse
+import errno
 import fcntl
 import os
+import stat
 import struct
 import sys
 import time
@@ -183,6 +185,26 @@ def _pread_all(fd, n, offset, path, what):
     return data
 
 
+def _open_regular(path):
+    """Opens without blocking or following a symbolic link, and only a regular
+    file: anyone can put a FIFO in /dev/shm, and open() of a FIFO blocks."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+                     | os.O_NOCTTY)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            _fail(path, "is a symbolic link: a frame writer never makes one, so it is not "
+                        "followed")
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "a device")
+        _fail(path, f"is {kind}, not a regular file: a frame file is always a regular file")
+    return os.fdopen(fd, "rb")
+
+
 class FrameFile:
     """A reader attached to one frame file (one inode); see the module doc."""
 
@@ -192,7 +214,7 @@ class FrameFile:
         self.last = 0
         self.dropped = 0
         self.retries = 0
-        self._file = open(path, "rb")
+        self._file = _open_regular(path)
         try:
             self._attach()
         except BaseException:

@@ -172,6 +172,25 @@ def test_limits():
     print("limits: ok")
 
 
+def test_not_regular_files(tmp):
+    """A FIFO (or a directory) at the path is refused at once. The open runs in
+    a child with a generous watchdog, so a reader blocked in open() fails the
+    test instead of hanging it."""
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    script = os.path.join(MODULE_DIR, "read_frame.py")
+    for path, kind in ((fifo, "a FIFO"), (tmp, "a directory")):
+        try:
+            out = subprocess.run([sys.executable, script, path], capture_output=True, text=True,
+                                 timeout=60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"read_frame.py blocked opening {kind} for 60 s")
+        check(out.returncode == 1 and f"is {kind}, not a regular file" in out.stderr,
+              f"{kind}: status {out.returncode}, {out.stderr}")
+    os.unlink(fifo)
+    print("not regular files: ok")
+
+
 def test_command_line(tmp):
     path = os.path.join(tmp, "frames")
     run_writer(path, 64, 2, 9)
@@ -200,6 +219,7 @@ def main():
         test_live_writer(tmp)
         test_bad_headers(tmp)
         test_limits()
+        test_not_regular_files(tmp)
         test_command_line(tmp)
     finally:
         shutil.rmtree(tmp)
