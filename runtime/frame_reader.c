@@ -49,6 +49,8 @@ struct sky_frame_reader {
     dev_t dev;
     ino_t ino;
     uint64_t last; /* the last frame read, 0 before the first */
+    uint64_t beat_seen;    /* the heartbeat last seen by writer_state ... */
+    uint64_t beat_seen_ns; /* ... and when (our clock) it was first seen with that value */
     uint64_t dropped;
     uint64_t retries;
 };
@@ -424,8 +426,17 @@ sky_writer_state sky_frame_reader_writer_state(sky_frame_reader *reader, uint64_
     if (reader_guarded(reader, reader_load_heartbeat, &beat, NULL, 0) != SKY_OK)
         return SKY_WRITER_STALE; /* the file shrank: whatever holds it is not publishing here */
     uint64_t now = sky_frame_now_ns();
+    if (reader->beat_seen_ns == 0 || beat != reader->beat_seen) {
+        reader->beat_seen = beat;
+        reader->beat_seen_ns = now;
+    }
+    /* Its age by the writer's clock, and how long it has not moved by ours: a
+     * heartbeat in the future (a writer in another time namespace, or a
+     * corrupt one) has no age, but one that does not advance is stale all
+     * the same, so a dead writer never stays "alive" forever. */
     uint64_t age = now > beat ? now - beat : 0;
-    return age > timeout_ns ? SKY_WRITER_STALE : SKY_WRITER_ALIVE;
+    uint64_t still = now - reader->beat_seen_ns;
+    return age > timeout_ns || still > timeout_ns ? SKY_WRITER_STALE : SKY_WRITER_ALIVE;
 }
 
 bool sky_frame_reader_replaced(const sky_frame_reader *reader) {

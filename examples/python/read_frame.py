@@ -214,6 +214,7 @@ class FrameFile:
         self.last = 0
         self.dropped = 0
         self.retries = 0
+        self._beat_seen = None  # (heartbeat, when first seen with that value)
         self._file = _open_regular(path)
         try:
             self._attach()
@@ -303,14 +304,20 @@ class FrameFile:
             time.sleep(poll)
 
     def writer_state(self, timeout=1.0):
-        """'alive', 'stale' (lock held, heartbeat older than timeout s) or 'dead'."""
+        """'alive', 'stale' (lock held, heartbeat older than timeout s or not
+        changed for timeout s since first seen) or 'dead'."""
         fd = self._file.fileno()
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             beat = self._word(OFF_HEARTBEAT)
-            age = time.clock_gettime_ns(time.CLOCK_MONOTONIC) - beat
-            return "stale" if age > timeout * 1e9 else "alive"
+            now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            if self._beat_seen is None or beat != self._beat_seen[0]:
+                self._beat_seen = (beat, now)
+            # A heartbeat in the future has no age, but one that does not
+            # advance is stale all the same (the spec's stale rule).
+            age, still = max(0, now - beat), now - self._beat_seen[1]
+            return "stale" if max(age, still) > timeout * 1e9 else "alive"
         fcntl.flock(fd, fcntl.LOCK_UN)
         return "dead"
 

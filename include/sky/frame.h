@@ -165,8 +165,10 @@ typedef enum sky_writer_state {
 
 /* Liveness by flock probe and heartbeat age (CLOCK_MONOTONIC). DEAD when the
  * writer's lock is free (so also for a writer that exited cleanly); STALE
- * when it is held but the heartbeat is older than timeout_ns, or the header
- * can no longer be read (the file shrank). */
+ * when it is held but the heartbeat is older than timeout_ns, or has not
+ * changed for timeout_ns since this reader first saw that value (a heartbeat
+ * in the future: another time namespace), or the header can no longer be
+ * read (the file shrank). Call it regularly: the second rule needs two looks. */
 sky_writer_state sky_frame_reader_writer_state(sky_frame_reader *reader, uint64_t timeout_ns);
 /* True when the path now names another file (the writer restarted): reopen.
  * False while the path names the same file or no file at all. */

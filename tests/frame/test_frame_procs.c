@@ -7,9 +7,11 @@
  * readers, which re-attach and read the new writer's frames. One writer per
  * path: of many processes creating a writer on one path at once exactly one
  * wins and the others name its pid; a writer whose file is removed or
- * replaced under it notices and says so.
+ * replaced under it notices and says so. A heartbeat in the future that
+ * stops advancing is stale.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -355,6 +357,37 @@ static void test_writer_notices_unlink(void **state) {
     sky_frame_writer_free(w);
 }
 
+/* Sleeps until CLOCK_MONOTONIC has advanced by at least `ns`. */
+static void sleep_at_least(uint64_t ns) {
+    uint64_t end = sky_frame_now_ns() + ns;
+    while (sky_frame_now_ns() < end) ft_sleep_ms(10);
+}
+
+/* A heartbeat in the future (a writer in another time namespace) that stops
+ * advancing is stale, not "alive" forever; a fresh beat makes it alive. */
+static void test_future_heartbeat_goes_stale(void **state) {
+    fixture *fx = *state;
+    sky_frame_writer *w;
+    assert_int_equal(ft_writer(fx->path, LEDS, 1, 0, &w), SKY_OK); /* holds the lock, never beats */
+    uint8_t future[8];
+    uint64_t hour_ahead = sky_frame_now_ns() + 3600 * SECOND;
+    for (int i = 0; i < 8; i++) future[i] = (uint8_t)(hour_ahead >> (8 * i));
+    int fd = open(fx->path, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, future, 8, 136), 8); /* heartbeat_ns */
+    close(fd);
+    sky_frame_reader *r = open_reader(fx->path);
+    const uint64_t timeout = 50000000ull;
+    assert_int_equal(sky_frame_reader_writer_state(r, timeout), SKY_WRITER_ALIVE); /* first look */
+    sleep_at_least(4 * timeout);
+    assert_int_equal(sky_frame_reader_writer_state(r, timeout), SKY_WRITER_STALE);
+    sky_frame_writer_heartbeat(w); /* it moves again (back to our clock) */
+    assert_int_equal(sky_frame_reader_writer_state(r, timeout), SKY_WRITER_ALIVE);
+    sky_frame_writer_free(w);
+    assert_int_equal(sky_frame_reader_writer_state(r, timeout), SKY_WRITER_DEAD);
+    sky_frame_reader_free(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sigkill_is_dead, setup, teardown),
@@ -363,6 +396,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_restart_after_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers_one_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_notices_unlink, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_future_heartbeat_goes_stale, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,9 +10,11 @@ usage: test_read_frame.py WRITER_BINARY MODULE_DIR
 """
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -191,6 +193,32 @@ def test_not_regular_files(tmp):
     print("not regular files: ok")
 
 
+def test_future_heartbeat(tmp):
+    """A hung writer whose heartbeat is in the future (another time namespace)
+    is stale once the heartbeat stops advancing, not alive forever."""
+    path = os.path.join(tmp, "future")
+    proc = subprocess.Popen([WRITER, path, "100", "1", "1", "600"], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        check(proc.stdout.readline().strip() == "ready", "writer did not start")
+        proc.send_signal(signal.SIGSTOP)  # holds its lock, beats no more
+        os.waitpid(proc.pid, os.WUNTRACED)
+        ahead = time.clock_gettime_ns(time.CLOCK_MONOTONIC) + 3600 * 10**9
+        fd = os.open(path, os.O_RDWR)
+        os.pwrite(fd, ahead.to_bytes(8, "little"), 136)
+        os.close(fd)
+        with read_frame.FrameFile(path) as ff:
+            check(ff.writer_state(timeout=0.05) == "alive", "first look")
+            end = time.monotonic() + 0.2
+            while time.monotonic() < end:
+                time.sleep(0.01)
+            check(ff.writer_state(timeout=0.05) == "stale", "a future heartbeat that stopped")
+    finally:
+        proc.kill()
+        proc.wait()
+    print("future heartbeat: ok")
+
+
 def test_command_line(tmp):
     path = os.path.join(tmp, "frames")
     run_writer(path, 64, 2, 9)
@@ -220,6 +248,7 @@ def main():
         test_bad_headers(tmp)
         test_limits()
         test_not_regular_files(tmp)
+        test_future_heartbeat(tmp)
         test_command_line(tmp)
     finally:
         shutil.rmtree(tmp)
