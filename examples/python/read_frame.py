@@ -180,7 +180,8 @@ def _pread_all(fd, n, offset, path, what):
     while len(data) < n:
         chunk = os.pread(fd, n - len(data), offset + len(data))
         if not chunk:
-            _fail(path, f"the file ended while reading the {what} (truncated?)")
+            _fail(path, f"the file ended while reading the {what} (truncated, or it shrank "
+                        f"under the reader: reopen it)")
         data += chunk
     return data
 
@@ -251,7 +252,11 @@ class FrameFile:
     # -- words of the header page
     def _word(self, offset):
         if self._mm is None:
-            return struct.unpack("<Q", os.pread(self._file.fileno(), 8, offset))[0]
+            data = os.pread(self._file.fileno(), 8, offset)
+            if len(data) < 8:
+                _fail(self.path, f"the file shrank under the reader: it ends before byte "
+                                 f"{offset + 8}; reopen it to recover")
+            return struct.unpack("<Q", data)[0]
         return int(self._words[offset // 8])
 
     def _copy_slot(self, slot):

@@ -219,6 +219,24 @@ def test_future_heartbeat(tmp):
     print("future heartbeat: ok")
 
 
+def test_pread_truncated(tmp):
+    """--pread on a file truncated under the reader: an error, not a traceback."""
+    path = os.path.join(tmp, "shrinks")
+    run_writer(path, 100, 1, 3)
+    for keep in (100, 5000):  # inside the header page; inside the slots
+        with read_frame.FrameFile(path, use_pread=True) as ff:
+            os.truncate(path, keep)
+            try:
+                ff.read()
+                ff.writer_state()
+            except read_frame.FrameFormatError as e:
+                check("shrank" in str(e) or "truncated" in str(e), str(e))
+            else:
+                raise AssertionError(f"a file truncated to {keep} bytes was read")
+        run_writer(path, 100, 1, 3)
+    print("pread on a truncated file: ok")
+
+
 def test_command_line(tmp):
     path = os.path.join(tmp, "frames")
     run_writer(path, 64, 2, 9)
@@ -249,6 +267,7 @@ def main():
         test_limits()
         test_not_regular_files(tmp)
         test_future_heartbeat(tmp)
+        test_pread_truncated(tmp)
         test_command_line(tmp)
     finally:
         shutil.rmtree(tmp)
