@@ -8,7 +8,9 @@
  * path: of many processes creating a writer on one path at once exactly one
  * wins and the others name its pid; a writer whose file is removed or
  * replaced under it notices and says so. A heartbeat in the future that
- * stops advancing is stale.
+ * stops advancing is stale. A restart without room for the new file beside
+ * the old one says so, with sizes (in a 1 MiB tmpfs of a private mount
+ * namespace; skipped where namespaces are not allowed).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,8 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -388,6 +392,87 @@ static void test_future_heartbeat_goes_stale(void **state) {
     sky_frame_reader_free(r);
 }
 
+/* ------------------------------------------------- room for the restart */
+
+/*
+ * In a child: a private 1 MiB tmpfs mounted on `dir` (a mount namespace of
+ * its own, through a user namespace when not root), a writer that leaves an
+ * 800 kB file there, then a restart that cannot fit the new file beside it.
+ * Reports 's' (no namespaces here), 'y' or 'n' and the message on `fd`.
+ */
+static void restart_without_room_child(const char *dir, int fd) {
+    char msg[700] = "s";
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    int flags = CLONE_NEWNS | (geteuid() == 0 ? 0 : CLONE_NEWUSER);
+    if (unshare(flags) != 0) goto report;
+    if (flags & CLONE_NEWUSER) { /* map ourselves, so files we create have an owner */
+        char map[64];
+        int m = open("/proc/self/setgroups", O_WRONLY);
+        if (m >= 0 && (write(m, "deny", 4) < 0 || close(m) != 0)) goto report;
+        const char *files[2] = {"/proc/self/uid_map", "/proc/self/gid_map"};
+        for (int i = 0; i < 2; i++) {
+            snprintf(map, sizeof map, "%u %u 1", (unsigned)(i ? gid : uid),
+                     (unsigned)(i ? gid : uid));
+            m = open(files[i], O_WRONLY);
+            if (m < 0 || write(m, map, strlen(map)) < 0 || close(m) != 0) goto report;
+        }
+    }
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("skyframe-test", dir, "tmpfs", 0, "size=1m") != 0)
+        goto report;
+    char path[400];
+    snprintf(path, sizeof path, "%s/frames", dir);
+    sky_frame_writer_options o = {.path = path, .led_count = 40000};
+    sky_frame_writer *w = NULL;
+    if (sky_frame_writer_create(&o, &w, msg + 1, sizeof msg - 1) != SKY_OK) {
+        msg[0] = 'n'; /* the first writer must fit */
+        goto report;
+    }
+    unsigned long long bytes = (unsigned long long)sky_frame_writer_info(w)->file_bytes;
+    sky_frame_writer_free(w);
+    w = NULL;
+    sky_status st = sky_frame_writer_create(&o, &w, msg + 1, sizeof msg - 1);
+    char sizes[128];
+    snprintf(sizes, sizeof sizes, "old one (%llu bytes)", bytes);
+    char both[128];
+    snprintf(both, sizeof both, "room for both (%llu bytes)", 2 * bytes);
+    msg[0] = st == SKY_ERR_IO && strstr(msg + 1, "beside") && strstr(msg + 1, sizes) &&
+                     strstr(msg + 1, both)
+                 ? 'y'
+                 : 'n';
+    sky_frame_writer_free(w);
+report:
+    if (write(fd, msg, strlen(msg)) < 0) _exit(1);
+    _exit(0);
+}
+
+/* A restart that has no room for the new file beside the old one says so,
+ * with both sizes. */
+static void test_restart_needs_room_for_both(void **state) {
+    fixture *fx = *state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        restart_without_room_child(fx->dir, fds[1]);
+    }
+    close(fds[1]);
+    char msg[700];
+    ssize_t n;
+    do n = read(fds[0], msg, sizeof msg - 1);
+    while (n < 0 && errno == EINTR);
+    close(fds[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(n >= 1);
+    msg[n] = '\0';
+    if (msg[0] == 's') skip(); /* no mount namespaces here: nothing to fill */
+    if (msg[0] != 'y') fail_msg("restart without room: %s", msg + 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sigkill_is_dead, setup, teardown),
@@ -397,6 +482,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_concurrent_writers_one_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_notices_unlink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_future_heartbeat_goes_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_needs_room_for_both, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
