@@ -177,6 +177,7 @@ static void test_bad_writer_options(void **state) {
         {{.path = fx->path, .led_count = 4, .slot_count = 257}, SKY_ERR_INVALID_ARG, "slot_count"},
         {{.path = fx->path, .led_count = 4, .positions = bad_xy}, SKY_ERR_INVALID_ARG, "LED 2"},
         {{.path = "/nonexistent-dir/frames", .led_count = 4}, SKY_ERR_IO, "nonexistent-dir"},
+        {{.path = "", .led_count = 4}, SKY_ERR_INVALID_ARG, "path is empty"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         err[0] = '\0';
