@@ -48,7 +48,7 @@ struct sky_frame_reader {
     char *path;
     dev_t dev;
     ino_t ino;
-    uint64_t last; /* the last frame read, 0 before the first */
+    uint64_t last;         /* the last frame read, 0 before the first */
     uint64_t beat_seen;    /* the heartbeat last seen by writer_state ... */
     uint64_t beat_seen_ns; /* ... and when (our clock) it was first seen with that value */
     uint64_t dropped;
@@ -210,8 +210,8 @@ static sky_status reader_open_file(sky_frame_reader *r, struct stat *st, char *e
     }
     if (!S_ISREG(st->st_mode)) {
         frame_error(error, error_len,
-                    "%s is %s, not a regular file: a frame file is always a regular file",
-                    r->path, reader_file_kind(st->st_mode));
+                    "%s is %s, not a regular file: a frame file is always a regular file", r->path,
+                    reader_file_kind(st->st_mode));
         return SKY_ERR_FORMAT;
     }
     r->dev = st->st_dev;

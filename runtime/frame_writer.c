@@ -331,8 +331,7 @@ static sky_status writer_replace_locked(int fd, const char *tmp, const char *pat
  *  - a dead writer's file: take its LOCK_EX first, so every other writer
  *    sees it held and backs off, check the path still names it, rename.
  */
-static sky_status writer_install(const char *tmp, const char *path, char *error,
-                                 size_t error_len) {
+static sky_status writer_install(const char *tmp, const char *path, char *error, size_t error_len) {
     uint64_t deadline = sky_frame_now_ns() + WRITER_BUSY_NS;
     for (;;) {
         bool absent;
@@ -505,8 +504,8 @@ static void writer_check_owned(sky_frame_writer *w, uint64_t now) {
                  "%s was replaced under this writer (pid %llu) by another file (%s %llu): "
                  "readers can no longer see this writer's frames",
                  w->path, (unsigned long long)w->info.writer_pid,
-                 other ? "written by pid" : "not a frame file, size", other ? other
-                 : (unsigned long long)st.st_size);
+                 other ? "written by pid" : "not a frame file, size",
+                 other ? other : (unsigned long long)st.st_size);
     }
     w->lost = true;
 }

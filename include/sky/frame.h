@@ -126,9 +126,11 @@ typedef struct sky_frame_reader sky_frame_reader;
 
 /*
  * Opens and validates the file at `path` (every header field against the
- * file's size, with overflow-free arithmetic) and maps it read-only.
- * SKY_ERR_IO when the file does not exist (yet), SKY_ERR_FORMAT with a message
- * naming the bad field otherwise.
+ * file's size and the format's limits, with overflow-free arithmetic) and
+ * maps it read-only. Never blocks: the path is opened O_NONBLOCK and
+ * O_NOFOLLOW, and a FIFO, directory, device or symbolic link is refused
+ * (SKY_ERR_FORMAT, naming its type). SKY_ERR_IO when the file does not exist
+ * (yet), SKY_ERR_FORMAT with a message naming the bad field otherwise.
  */
 sky_status sky_frame_reader_open(const char *path, sky_frame_reader **reader, char *error,
                                  size_t error_len);

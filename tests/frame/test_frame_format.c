@@ -342,7 +342,8 @@ static void test_limits(void **state) {
         {"2^24 + 4 LEDs", {(1u << 24) + 4, 1, 3, 0, 0}, "led_count = 16777220, at most 16777216"},
         {"more strips than LEDs", {4, 5, 3, 0, 0}, "strip_count = 5, at most led_count = 4"},
         {"slot_stride beyond the writer's", {4, 1, 3, 8192, 0}, "slot_stride = 8192, at most 4096"},
-        {"slots_offset 1 GiB after small tables", {4, 1, 3, 0, 1ull << 30},
+        {"slots_offset 1 GiB after small tables",
+         {4, 1, 3, 0, 1ull << 30},
          "slots_offset = 1073741824, at most 4096"},
     };
     char err[512];
