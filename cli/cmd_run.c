@@ -108,6 +108,10 @@ static int run_parse(run_options *o, int argc, char **argv) {
             if (got < 0) return 2;
         } else if ((got = live_opt_value(RUN_CMD, argc, argv, &i, "--frame", &value)) != 0) {
             if (got < 0) return 2;
+            if (!*value) { /* never the production default by accident */
+                fprintf(stderr, "%s: --frame needs a path, not an empty string\n", RUN_CMD);
+                return 2;
+            }
             o->frame_path = value;
         } else if ((got = live_opt_value(RUN_CMD, argc, argv, &i, "--fps", &value)) != 0) {
             if (got < 0 || !live_parse_double(RUN_CMD, "--fps", value, 0, RUN_MAX_FPS, &o->fps))

@@ -174,6 +174,49 @@ static sky_status fmt_check_region(const char *path, fmt_region *r, const sky_fr
     return SKY_OK;
 }
 
+/*
+ * The writer's limits (docs/frame-format.md, "Limits"), checked before
+ * anything is read or allocated for the file: a header claiming 100 M LEDs
+ * in a sparse file would otherwise cost gigabytes of copies and seconds of
+ * validation before the reader could answer anything.
+ */
+static sky_status fmt_check_limits(const char *path, const sky_frame_info *info, char *error,
+                                   size_t error_len) {
+    if (info->led_count > SKY_FRAME_MAX_LEDS) {
+        frame_error(error, error_len, "%s: header field led_count = %u, at most %u are allowed",
+                    path, info->led_count, SKY_FRAME_MAX_LEDS);
+        return SKY_ERR_FORMAT;
+    }
+    if (info->strip_count > info->led_count) {
+        frame_error(error, error_len,
+                    "%s: header field strip_count = %u, at most led_count = %u are allowed", path,
+                    info->strip_count, info->led_count);
+        return SKY_ERR_FORMAT;
+    }
+    uint64_t stride_max = sky_frame_slot_stride(info->led_count);
+    if (info->slot_stride > stride_max) {
+        frame_error(error, error_len,
+                    "%s: header field slot_stride = %llu, at most %llu for led_count = %u", path,
+                    (unsigned long long)info->slot_stride, (unsigned long long)stride_max,
+                    info->led_count);
+        return SKY_ERR_FORMAT;
+    }
+    /* Every factor is at most 2^24 here: no overflow. */
+    uint64_t tables = SKY_FRAME_HEADER_BYTES + (uint64_t)info->slot_count * FRAME_SEQ_STRIDE +
+                      (uint64_t)info->strip_count * 4u + (uint64_t)info->led_count * 8u +
+                      FRAME_ALIGN_SLACK;
+    uint64_t slots_max = fmt_round_up(tables, FRAME_PAGE);
+    if (info->slots_offset > slots_max) {
+        frame_error(error, error_len,
+                    "%s: header field slots_offset = %llu, at most %llu for these tables (the "
+                    "header, %u seq words, %u strips, %u positions and %u bytes of alignment)",
+                    path, (unsigned long long)info->slots_offset, (unsigned long long)slots_max,
+                    info->slot_count, info->strip_count, info->led_count, FRAME_ALIGN_SLACK);
+        return SKY_ERR_FORMAT;
+    }
+    return SKY_OK;
+}
+
 static sky_status fmt_check_counts(const char *path, const sky_frame_info *info, char *error,
                                    size_t error_len) {
     if (info->version != SKY_FRAME_VERSION) {
@@ -204,7 +247,7 @@ static sky_status fmt_check_counts(const char *path, const sky_frame_info *info,
                     info->slot_count, SKY_FRAME_MIN_SLOTS, SKY_FRAME_MAX_SLOTS);
         return SKY_ERR_FORMAT;
     }
-    return SKY_OK;
+    return fmt_check_limits(path, info, error, error_len);
 }
 
 static sky_status fmt_check_slots(const char *path, const sky_frame_info *info, uint64_t file_size,

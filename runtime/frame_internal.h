@@ -55,6 +55,8 @@ enum {
 #define FRAME_CHANNELS     3u
 #define FRAME_PAGE         4096u
 #define FRAME_SEQ_STRIDE   64u /* one sequence word per cache line */
+/* Padding a writer may put between the tables (frame-format.md, "Limits"). */
+#define FRAME_ALIGN_SLACK 128u
 
 /* ---------------------------------------------------------------- errors */
 

@@ -48,7 +48,9 @@ struct sky_frame_reader {
     char *path;
     dev_t dev;
     ino_t ino;
-    uint64_t last; /* the last frame read, 0 before the first */
+    uint64_t last;         /* the last frame read, 0 before the first */
+    uint64_t beat_seen;    /* the heartbeat last seen by writer_state ... */
+    uint64_t beat_seen_ns; /* ... and when (our clock) it was first seen with that value */
     uint64_t dropped;
     uint64_t retries;
 };
@@ -171,9 +173,32 @@ static sky_status reader_pread_all(int fd, void *buf, size_t len, uint64_t offse
     return SKY_OK;
 }
 
+/* What a non-regular file is, for the message. */
+static const char *reader_file_kind(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "not a regular file";
+}
+
+/*
+ * Opens without blocking and without following a symbolic link: anyone can
+ * create a FIFO in /dev/shm, and open() of a FIFO blocks until a writer
+ * comes; a link may point at a device whose open has effects. A writer only
+ * ever makes regular files, so anything else is refused by type.
+ */
 static sky_status reader_open_file(sky_frame_reader *r, struct stat *st, char *error,
                                    size_t error_len) {
-    r->fd = open(r->path, O_RDONLY | O_CLOEXEC);
+    r->fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY);
+    if (r->fd < 0 && errno == ELOOP) {
+        frame_error(error, error_len,
+                    "%s is a symbolic link: a frame writer never makes one, so it is not "
+                    "followed",
+                    r->path);
+        return SKY_ERR_FORMAT;
+    }
     if (r->fd < 0) {
         frame_error(error, error_len, "%s: %s%s", r->path, strerror(errno),
                     errno == ENOENT ? " (no writer has created it yet?)" : "");
@@ -184,7 +209,9 @@ static sky_status reader_open_file(sky_frame_reader *r, struct stat *st, char *e
         return SKY_ERR_IO;
     }
     if (!S_ISREG(st->st_mode)) {
-        frame_error(error, error_len, "%s: not a regular file", r->path);
+        frame_error(error, error_len,
+                    "%s is %s, not a regular file: a frame file is always a regular file", r->path,
+                    reader_file_kind(st->st_mode));
         return SKY_ERR_FORMAT;
     }
     r->dev = st->st_dev;
@@ -399,8 +426,17 @@ sky_writer_state sky_frame_reader_writer_state(sky_frame_reader *reader, uint64_
     if (reader_guarded(reader, reader_load_heartbeat, &beat, NULL, 0) != SKY_OK)
         return SKY_WRITER_STALE; /* the file shrank: whatever holds it is not publishing here */
     uint64_t now = sky_frame_now_ns();
+    if (reader->beat_seen_ns == 0 || beat != reader->beat_seen) {
+        reader->beat_seen = beat;
+        reader->beat_seen_ns = now;
+    }
+    /* Its age by the writer's clock, and how long it has not moved by ours: a
+     * heartbeat in the future (a writer in another time namespace, or a
+     * corrupt one) has no age, but one that does not advance is stale all
+     * the same, so a dead writer never stays "alive" forever. */
     uint64_t age = now > beat ? now - beat : 0;
-    return age > timeout_ns ? SKY_WRITER_STALE : SKY_WRITER_ALIVE;
+    uint64_t still = now - reader->beat_seen_ns;
+    return age > timeout_ns || still > timeout_ns ? SKY_WRITER_STALE : SKY_WRITER_ALIVE;
 }
 
 bool sky_frame_reader_replaced(const sky_frame_reader *reader) {

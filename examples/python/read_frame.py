@@ -41,8 +41,10 @@ frames and reports dropped frames and retries. Exit status: 0 ok, 1 error,
 """
 
 import argparse
+import errno
 import fcntl
 import os
+import stat
 import struct
 import sys
 import time
@@ -56,6 +58,8 @@ HEADER_BYTES = 256
 PAGE = 4096
 SEQ_STRIDE = 64
 MIN_SLOTS, MAX_SLOTS = 3, 256
+MAX_LEDS = 1 << 24  # the format's limits (docs/frame-format.md, "Limits")
+ALIGN_SLACK = 128
 OFF_FRAME, OFF_HEARTBEAT = 128, 136
 MAX_ATTEMPTS = 10000
 
@@ -89,6 +93,29 @@ def _check_region(path, h, field, count_field, entry, align):
     return (field, begin, end)
 
 
+def slot_stride_for(led_count):
+    """The writer's slot stride: whole groups of 4 LEDs, page-rounded."""
+    groups_bytes = max(1, (led_count + 3) // 4 * 12)
+    return (groups_bytes + PAGE - 1) // PAGE * PAGE
+
+
+def _check_limits(path, h):
+    """The writer's limits, checked before anything is read for the file."""
+    leds, strips, slots = h["led_count"], h["strip_count"], h["slot_count"]
+    if leds > MAX_LEDS:
+        _fail(path, f"header field led_count = {leds}, at most {MAX_LEDS} are allowed")
+    if strips > leds:
+        _fail(path, f"header field strip_count = {strips}, at most led_count = {leds} are allowed")
+    if h["slot_stride"] > slot_stride_for(leds):
+        _fail(path, f"header field slot_stride = {h['slot_stride']}, at most "
+                    f"{slot_stride_for(leds)} for led_count = {leds}")
+    tables = HEADER_BYTES + SEQ_STRIDE * slots + 4 * strips + 8 * leds + ALIGN_SLACK
+    slots_max = (tables + PAGE - 1) // PAGE * PAGE
+    if h["slots_offset"] > slots_max:
+        _fail(path, f"header field slots_offset = {h['slots_offset']}, at most {slots_max} for "
+                    f"these tables")
+
+
 def validate_header(raw, file_size, path="<frame file>"):
     """Decodes and checks the 256-byte header; returns a dict of its fields."""
     if file_size < HEADER_BYTES or len(raw) < HEADER_BYTES:
@@ -109,6 +136,7 @@ def validate_header(raw, file_size, path="<frame file>"):
     if not MIN_SLOTS <= h["slot_count"] <= MAX_SLOTS:
         _fail(path, f"header field slot_count = {h['slot_count']}, must be in "
                     f"{MIN_SLOTS}..{MAX_SLOTS}")
+    _check_limits(path, h)
     stride, frame_bytes = h["slot_stride"], h["led_count"] * 3
     if stride == 0 or stride % PAGE or stride < frame_bytes:
         _fail(path, f"header field slot_stride = {stride}, must be a non-zero multiple of {PAGE} "
@@ -152,9 +180,30 @@ def _pread_all(fd, n, offset, path, what):
     while len(data) < n:
         chunk = os.pread(fd, n - len(data), offset + len(data))
         if not chunk:
-            _fail(path, f"the file ended while reading the {what} (truncated?)")
+            _fail(path, f"the file ended while reading the {what} (truncated, or it shrank "
+                        f"under the reader: reopen it)")
         data += chunk
     return data
+
+
+def _open_regular(path):
+    """Opens without blocking or following a symbolic link, and only a regular
+    file: anyone can put a FIFO in /dev/shm, and open() of a FIFO blocks."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+                     | os.O_NOCTTY)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            _fail(path, "is a symbolic link: a frame writer never makes one, so it is not "
+                        "followed")
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "a device")
+        _fail(path, f"is {kind}, not a regular file: a frame file is always a regular file")
+    return os.fdopen(fd, "rb")
 
 
 class FrameFile:
@@ -166,7 +215,8 @@ class FrameFile:
         self.last = 0
         self.dropped = 0
         self.retries = 0
-        self._file = open(path, "rb")
+        self._beat_seen = None  # (heartbeat, when first seen with that value)
+        self._file = _open_regular(path)
         try:
             self._attach()
         except BaseException:
@@ -202,7 +252,11 @@ class FrameFile:
     # -- words of the header page
     def _word(self, offset):
         if self._mm is None:
-            return struct.unpack("<Q", os.pread(self._file.fileno(), 8, offset))[0]
+            data = os.pread(self._file.fileno(), 8, offset)
+            if len(data) < 8:
+                _fail(self.path, f"the file shrank under the reader: it ends before byte "
+                                 f"{offset + 8}; reopen it to recover")
+            return struct.unpack("<Q", data)[0]
         return int(self._words[offset // 8])
 
     def _copy_slot(self, slot):
@@ -255,14 +309,20 @@ class FrameFile:
             time.sleep(poll)
 
     def writer_state(self, timeout=1.0):
-        """'alive', 'stale' (lock held, heartbeat older than timeout s) or 'dead'."""
+        """'alive', 'stale' (lock held, heartbeat older than timeout s or not
+        changed for timeout s since first seen) or 'dead'."""
         fd = self._file.fileno()
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             beat = self._word(OFF_HEARTBEAT)
-            age = time.clock_gettime_ns(time.CLOCK_MONOTONIC) - beat
-            return "stale" if age > timeout * 1e9 else "alive"
+            now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            if self._beat_seen is None or beat != self._beat_seen[0]:
+                self._beat_seen = (beat, now)
+            # A heartbeat in the future has no age, but one that does not
+            # advance is stale all the same (the spec's stale rule).
+            age, still = max(0, now - beat), now - self._beat_seen[1]
+            return "stale" if max(age, still) > timeout * 1e9 else "alive"
         fcntl.flock(fd, fcntl.LOCK_UN)
         return "dead"
 

@@ -34,6 +34,10 @@ extern "C" {
 #define SKY_FRAME_MIN_SLOTS     3u
 #define SKY_FRAME_MAX_SLOTS     256u
 #define SKY_FRAME_DEFAULT_SLOTS 4u
+/* The most LEDs in a frame file (docs/frame-format.md, "Limits", has them
+ * all): a writer never writes more, and readers reject more before doing
+ * any work for it. */
+#define SKY_FRAME_MAX_LEDS (1u << 24)
 
 /* The header fields a reader has validated, in host order. */
 typedef struct sky_frame_info {
@@ -52,8 +56,8 @@ uint64_t sky_frame_slot_stride(uint32_t led_count);
 typedef struct sky_frame_writer sky_frame_writer;
 
 typedef struct sky_frame_writer_options {
-    const char *path;   /* default SKY_FRAME_DEFAULT_PATH */
-    uint32_t led_count; /* 1..SKY_LAYOUT_MAX_LEDS */
+    const char *path;   /* NULL: SKY_FRAME_DEFAULT_PATH; "" is an error */
+    uint32_t led_count; /* 1..SKY_FRAME_MAX_LEDS */
     uint32_t strip_count;
     const uint32_t *strip_sizes; /* strip_count entries summing to led_count; NULL (with
                                     strip_count 0 or 1): one strip of every LED */
@@ -66,14 +70,17 @@ typedef struct sky_frame_writer_options {
 } sky_frame_writer_options;
 
 /*
- * Builds a new file beside `path` and renames it over `path` (never following
- * a symbolic link there), then holds an exclusive flock on it for the
- * writer's life. Refuses (SKY_ERR_IO) a path that is a symbolic link or not a
- * regular file, and a file another live writer still holds (one writer per
- * file). The file's pages are reserved up front (posix_fallocate), so a full
- * /dev/shm is an error here, not a SIGBUS later. On failure returns a status
- * and, when `error` is not NULL, a message naming the path and the problem
- * (at most `error_len` bytes); nothing is left behind.
+ * Builds a new file beside `path` and puts it at `path` (never following a
+ * symbolic link there), then holds an exclusive flock on it for the writer's
+ * life. One writer per path: refuses (SKY_ERR_IO, naming its pid) a path
+ * another live writer owns, also when both start at once on an absent path
+ * (exactly one wins); refuses a symbolic link, a non-regular file and an
+ * empty path (SKY_ERR_INVALID_ARG). The file's pages are reserved up front
+ * (posix_fallocate), so a full /dev/shm is an error here, not a SIGBUS
+ * later; as the old file stays until the new one is complete, a restart
+ * needs room for both (the message says so, with sizes). On failure returns
+ * a status and, when `error` is not NULL, a message naming the path and the
+ * problem (at most `error_len` bytes); nothing is left behind.
  */
 sky_status sky_frame_writer_create(const sky_frame_writer_options *options,
                                    sky_frame_writer **writer, char *error, size_t error_len);
@@ -84,14 +91,25 @@ void sky_frame_writer_free(sky_frame_writer *writer);
  * Begins the next frame f (numbered from 1): marks its slot odd and returns a
  * pointer to the slot's led_count * 3 bytes (slot_stride bytes are writable).
  * Every begin is followed by exactly one publish; a second begin before the
- * publish returns the same frame and slot, a publish without a begin does
- * nothing.
+ * publish returns the same frame and slot.
  */
 uint8_t *sky_frame_writer_begin(sky_frame_writer *writer, uint64_t *frame);
-/* Marks the slot complete, advertises it as the newest frame and beats the heartbeat. */
-void sky_frame_writer_publish(sky_frame_writer *writer);
-/* Writes the heartbeat without publishing (an idle writer that is alive). */
-void sky_frame_writer_heartbeat(sky_frame_writer *writer);
+/*
+ * Marks the slot complete, advertises it as the newest frame and beats the
+ * heartbeat. Returns SKY_OK, or SKY_ERR_IO once the writer noticed that its
+ * path was removed or now names another file (checked with one stat() at
+ * most once a second): its frames reach no reader any more; see
+ * sky_frame_writer_check for the message. Publishing still works (into the
+ * orphaned file). A publish without a begin does nothing but return that.
+ */
+sky_status sky_frame_writer_publish(sky_frame_writer *writer);
+/* Writes the heartbeat without publishing (an idle writer that is alive);
+ * returns as publish does. */
+sky_status sky_frame_writer_heartbeat(sky_frame_writer *writer);
+/* SKY_OK while the path still names this writer's file, else SKY_ERR_IO
+ * and a message (path removed, or replaced by another writer's file, naming
+ * its pid). Costs a stat() at most once a second: call it every frame. */
+sky_status sky_frame_writer_check(sky_frame_writer *writer, char *error, size_t error_len);
 
 /*
  * The page-aligned region holding every slot: [slots_offset, file_bytes) of
@@ -108,9 +126,11 @@ typedef struct sky_frame_reader sky_frame_reader;
 
 /*
  * Opens and validates the file at `path` (every header field against the
- * file's size, with overflow-free arithmetic) and maps it read-only.
- * SKY_ERR_IO when the file does not exist (yet), SKY_ERR_FORMAT with a message
- * naming the bad field otherwise.
+ * file's size and the format's limits, with overflow-free arithmetic) and
+ * maps it read-only. Never blocks: the path is opened O_NONBLOCK and
+ * O_NOFOLLOW, and a FIFO, directory, device or symbolic link is refused
+ * (SKY_ERR_FORMAT, naming its type). SKY_ERR_IO when the file does not exist
+ * (yet), SKY_ERR_FORMAT with a message naming the bad field otherwise.
  */
 sky_status sky_frame_reader_open(const char *path, sky_frame_reader **reader, char *error,
                                  size_t error_len);
@@ -147,8 +167,10 @@ typedef enum sky_writer_state {
 
 /* Liveness by flock probe and heartbeat age (CLOCK_MONOTONIC). DEAD when the
  * writer's lock is free (so also for a writer that exited cleanly); STALE
- * when it is held but the heartbeat is older than timeout_ns, or the header
- * can no longer be read (the file shrank). */
+ * when it is held but the heartbeat is older than timeout_ns, or has not
+ * changed for timeout_ns since this reader first saw that value (a heartbeat
+ * in the future: another time namespace), or the header can no longer be
+ * read (the file shrank). Call it regularly: the second rule needs two looks. */
 sky_writer_state sky_frame_reader_writer_state(sky_frame_reader *reader, uint64_t timeout_ns);
 /* True when the path now names another file (the writer restarted): reopen.
  * False while the path names the same file or no file at all. */

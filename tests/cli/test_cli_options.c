@@ -260,6 +260,8 @@ static void test_usage_errors(void **state) {
                        "out of range");
     expect_usage_error(f, (const char *const[]){"run", f->pattern, "--frame", NULL},
                        "needs a value");
+    expect_usage_error(f, (const char *const[]){"run", f->pattern, "--frame", "", NULL},
+                       "--frame needs a path, not an empty string");
     expect_usage_error(f, (const char *const[]){"run", missing, NULL}, "nope.sky");
     expect_usage_error(f, (const char *const[]){"run", "-", "--watch", NULL}, "--watch");
     expect_usage_error(f, (const char *const[]){"preview", f->pattern, NULL}, "-o");

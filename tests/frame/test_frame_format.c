@@ -3,7 +3,8 @@
  * validation of it: every header field corrupted in turn must be rejected
  * with SKY_ERR_FORMAT and a message naming the field, before any pixel
  * memory is mapped; the fields without an invariant (fps_nominal, frame,
- * heartbeat_ns) are accepted whatever their value.
+ * heartbeat_ns) are accepted whatever their value; a consistent header
+ * beyond the writer's limits is rejected before any work is done for it.
  */
 #include <fcntl.h>
 #include <math.h>
@@ -279,6 +280,88 @@ static void test_not_a_frame_file(void **state) {
     assert_null(r);
 }
 
+/* --------------------------------------------------------------- limits */
+
+/* A header's geometry: the writer's layout unless stride or slots_offset is set. */
+typedef struct geometry {
+    uint32_t leds, strips, slots;
+    uint64_t stride, slots_offset;
+} geometry;
+
+/*
+ * Writes a sparse file whose header is consistent for `g` (all LEDs in the
+ * first strip, every position (0, 0)) and opens a reader on it: only the
+ * format's limits can reject it.
+ */
+static sky_status open_geometry(fixture *fx, geometry g, char *err, size_t err_len,
+                                sky_frame_reader **r) {
+    uint64_t seq = 256, strips = seq + 64ull * g.slots;
+    uint64_t positions = (strips + 4ull * g.strips + 7) / 8 * 8;
+    uint64_t tables_end = positions + 8ull * g.leds;
+    uint64_t slots_offset = g.slots_offset ? g.slots_offset : (tables_end + 4095) / 4096 * 4096;
+    uint64_t stride = g.stride ? g.stride : sky_frame_slot_stride(g.leds);
+    uint64_t file_bytes = slots_offset + g.slots * stride;
+    uint8_t hdr[256] = "SKYFRAME";
+    put_le(hdr + 8, 1, 4);
+    put_le(hdr + 12, 256, 4);
+    put_le(hdr + 16, g.leds, 4);
+    put_le(hdr + 20, g.strips, 4);
+    put_le(hdr + 24, 3, 4);
+    put_le(hdr + 28, g.slots, 4);
+    put_le(hdr + 32, stride, 8);
+    put_le(hdr + 40, slots_offset, 8);
+    put_le(hdr + 48, strips, 8);
+    put_le(hdr + 56, positions, 8);
+    put_le(hdr + 64, seq, 8);
+    put_le(hdr + 72, file_bytes, 8);
+    put_le(hdr + 80, (uint64_t)getpid(), 8);
+    uint8_t first_strip[4];
+    put_le(first_strip, g.leds, 4);
+    char path[400];
+    snprintf(path, sizeof path, "%s/geometry", fx->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)file_bytes), 0); /* sparse: costs no memory */
+    assert_int_equal(pwrite(fd, hdr, sizeof hdr, 0), (ssize_t)sizeof hdr);
+    assert_int_equal(pwrite(fd, first_strip, 4, (off_t)strips), 4);
+    close(fd);
+    err[0] = '\0';
+    return sky_frame_reader_open(path, r, err, err_len);
+}
+
+/* A consistent header beyond the writer's limits is rejected before the
+ * reader reads or allocates anything for it. */
+static void test_limits(void **state) {
+    fixture *fx = *state;
+    const struct {
+        const char *what;
+        geometry g;
+        const char *expect; /* NULL: accepted */
+    } cases[] = {
+        {"the writer's layout", {4, 4, 3, 0, 0}, NULL},
+        {"2^24 + 4 LEDs", {(1u << 24) + 4, 1, 3, 0, 0}, "led_count = 16777220, at most 16777216"},
+        {"more strips than LEDs", {4, 5, 3, 0, 0}, "strip_count = 5, at most led_count = 4"},
+        {"slot_stride beyond the writer's", {4, 1, 3, 8192, 0}, "slot_stride = 8192, at most 4096"},
+        {"slots_offset 1 GiB after small tables",
+         {4, 1, 3, 0, 1ull << 30},
+         "slots_offset = 1073741824, at most 4096"},
+    };
+    char err[512];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sky_frame_reader *r = NULL;
+        sky_status st = open_geometry(fx, cases[i].g, err, sizeof err, &r);
+        if (!cases[i].expect) {
+            if (st != SKY_OK) fail_msg("%s: rejected: %s", cases[i].what, err);
+            sky_frame_reader_free(r);
+            continue;
+        }
+        if (st != SKY_ERR_FORMAT || !strstr(err, cases[i].expect))
+            fail_msg("%s: status %d, message \"%s\" (expected \"%s\")", cases[i].what, st, err,
+                     cases[i].expect);
+        assert_null(r);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slot_stride),
@@ -288,6 +371,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_frame_counter_corrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_frame_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,11 +3,13 @@
  * frames, dropped-frame counting, the writer's file handling (mode 0600, no
  * symlinks, one writer per file, rename over the old file), replacement
  * detection, a file truncated under a reader (SIGBUS turned into an error,
- * then recovery), and the SIGBUS handler's chaining for faults that are not
- * the reader's.
+ * then recovery), the SIGBUS handler's chaining for faults that are not
+ * the reader's, and a FIFO, directory or symbolic link at the path refused
+ * at once (never a reader blocked in open()).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -175,6 +177,7 @@ static void test_bad_writer_options(void **state) {
         {{.path = fx->path, .led_count = 4, .slot_count = 257}, SKY_ERR_INVALID_ARG, "slot_count"},
         {{.path = fx->path, .led_count = 4, .positions = bad_xy}, SKY_ERR_INVALID_ARG, "LED 2"},
         {{.path = "/nonexistent-dir/frames", .led_count = 4}, SKY_ERR_IO, "nonexistent-dir"},
+        {{.path = "", .led_count = 4}, SKY_ERR_INVALID_ARG, "path is empty"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         err[0] = '\0';
@@ -400,6 +403,74 @@ static void test_foreign_fault_not_swallowed(void **state) {
     sky_frame_writer_free(w);
 }
 
+/*
+ * Opens a reader on `path` in a child process and returns its status, with
+ * the message in err. A child, because a reader that blocks in open() (a
+ * FIFO) would hang the test: after a generous 60 s the child is killed and
+ * the test fails instead.
+ */
+static sky_status open_in_child(const char *path, char *err, size_t err_len) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        char msg[600];
+        sky_frame_reader *r = NULL;
+        msg[0] = (char)sky_frame_reader_open(path, &r, msg + 1, sizeof msg - 1);
+        if (r) msg[1] = '\0';
+        ssize_t n = write(fds[1], msg, 1 + strlen(msg + 1));
+        _exit(n > 0 ? 0 : 1);
+    }
+    close(fds[1]);
+    struct pollfd p = {fds[0], POLLIN, 0};
+    int ready;
+    do ready = poll(&p, 1, 60000);
+    while (ready < 0 && errno == EINTR);
+    if (ready == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fail_msg("sky_frame_reader_open(%s) still blocked after 60 s", path);
+    }
+    char msg[600];
+    ssize_t n = read(fds[0], msg, sizeof msg - 1);
+    close(fds[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(n >= 1);
+    msg[n] = '\0';
+    snprintf(err, err_len, "%s", msg + 1);
+    return (sky_status)msg[0];
+}
+
+/* A FIFO, a directory or a symbolic link at the path is refused at once, by type. */
+static void test_not_regular_files(void **state) {
+    fixture *fx = *state;
+    char err[600];
+    assert_int_equal(mkfifo(fx->path, 0600), 0);
+    assert_int_equal(open_in_child(fx->path, err, sizeof err), SKY_ERR_FORMAT);
+    if (!strstr(err, "is a FIFO, not a regular file")) fail_msg("FIFO: %s", err);
+    /* a writer refuses it too, without blocking */
+    sky_frame_writer_options o = {.path = fx->path, .led_count = 10};
+    sky_frame_writer *w = NULL;
+    assert_int_equal(sky_frame_writer_create(&o, &w, err, sizeof err), SKY_ERR_IO);
+    assert_non_null(strstr(err, "not a regular file"));
+    assert_int_equal(unlink(fx->path), 0);
+
+    assert_int_equal(open_in_child(fx->dir, err, sizeof err), SKY_ERR_FORMAT);
+    if (!strstr(err, "is a directory")) fail_msg("directory: %s", err);
+
+    /* a link to a valid frame file: a writer never makes one */
+    char target[400];
+    snprintf(target, sizeof target, "%s/target", fx->dir);
+    assert_int_equal(ft_writer(target, 10, 1, 0, &w), SKY_OK);
+    assert_int_equal(symlink(target, fx->path), 0);
+    assert_int_equal(open_in_child(fx->path, err, sizeof err), SKY_ERR_FORMAT);
+    if (!strstr(err, "symbolic link")) fail_msg("symbolic link: %s", err);
+    sky_frame_writer_free(w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_publish_and_read, setup, teardown),
@@ -412,6 +483,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_truncated_under_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigbus_chains_to_previous_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_fault_not_swallowed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_regular_files, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

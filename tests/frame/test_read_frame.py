@@ -3,15 +3,18 @@
 the C writer (tests/frame/frame_testwriter): the pixels match the C pattern
 (frame_test_util.h), live frames read while the writer publishes are never
 torn, liveness and replacement are seen, bad headers are rejected naming the
-field, and the command line prints and dumps a frame.
+field, headers beyond the format's limits are rejected, and the command line
+prints and dumps a frame.
 
 usage: test_read_frame.py WRITER_BINARY MODULE_DIR
 """
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -138,6 +141,102 @@ def test_bad_headers(tmp):
     print("bad headers: ok")
 
 
+def header_for(leds, strips, slots, stride=None, slots_offset=None):
+    """A consistent header (the writer's layout unless stride or slots_offset
+    is given) and the file size it claims."""
+    seq, strips_at = 256, 256 + 64 * slots
+    positions = (strips_at + 4 * strips + 7) // 8 * 8
+    slots_offset = slots_offset or (positions + 8 * leds + 4095) // 4096 * 4096
+    stride = stride or (max(1, (leds + 3) // 4 * 12) + 4095) // 4096 * 4096
+    file_bytes = slots_offset + slots * stride
+    raw = read_frame._HEADER.pack(b"SKYFRAME", 1, 256, leds, strips, 3, slots, stride,
+                                  slots_offset, strips_at, positions, seq, file_bytes,
+                                  os.getpid(), 0, 0, b"")
+    return raw + bytes(256 - len(raw)), file_bytes
+
+
+def test_limits():
+    raw, size = header_for(4, 4, 3)
+    read_frame.validate_header(raw, size)  # the writer's layout passes
+    cases = [((1 << 24) + 4, 1, 3, None, None, "led_count = 16777220, at most 16777216"),
+             (100_000_000, 1, 3, None, None, "led_count = 100000000"),
+             (4, 5, 3, None, None, "strip_count = 5, at most led_count = 4"),
+             (4, 1, 3, 8192, None, "slot_stride = 8192, at most 4096"),
+             (4, 1, 3, None, 1 << 30, "slots_offset = 1073741824, at most 4096")]
+    for leds, strips, slots, stride, slots_offset, expect in cases:
+        raw, size = header_for(leds, strips, slots, stride, slots_offset)
+        try:
+            read_frame.validate_header(raw, size, "limits")
+        except read_frame.FrameFormatError as e:
+            check(expect in str(e), f"expected {expect!r} in {e}")
+        else:
+            raise AssertionError(f"accepted beyond the limits: {expect}")
+    print("limits: ok")
+
+
+def test_not_regular_files(tmp):
+    """A FIFO (or a directory) at the path is refused at once. The open runs in
+    a child with a generous watchdog, so a reader blocked in open() fails the
+    test instead of hanging it."""
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    script = os.path.join(MODULE_DIR, "read_frame.py")
+    for path, kind in ((fifo, "a FIFO"), (tmp, "a directory")):
+        try:
+            out = subprocess.run([sys.executable, script, path], capture_output=True, text=True,
+                                 timeout=60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"read_frame.py blocked opening {kind} for 60 s")
+        check(out.returncode == 1 and f"is {kind}, not a regular file" in out.stderr,
+              f"{kind}: status {out.returncode}, {out.stderr}")
+    os.unlink(fifo)
+    print("not regular files: ok")
+
+
+def test_future_heartbeat(tmp):
+    """A hung writer whose heartbeat is in the future (another time namespace)
+    is stale once the heartbeat stops advancing, not alive forever."""
+    path = os.path.join(tmp, "future")
+    proc = subprocess.Popen([WRITER, path, "100", "1", "1", "600"], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        check(proc.stdout.readline().strip() == "ready", "writer did not start")
+        proc.send_signal(signal.SIGSTOP)  # holds its lock, beats no more
+        os.waitpid(proc.pid, os.WUNTRACED)
+        ahead = time.clock_gettime_ns(time.CLOCK_MONOTONIC) + 3600 * 10**9
+        fd = os.open(path, os.O_RDWR)
+        os.pwrite(fd, ahead.to_bytes(8, "little"), 136)
+        os.close(fd)
+        with read_frame.FrameFile(path) as ff:
+            check(ff.writer_state(timeout=0.05) == "alive", "first look")
+            end = time.monotonic() + 0.2
+            while time.monotonic() < end:
+                time.sleep(0.01)
+            check(ff.writer_state(timeout=0.05) == "stale", "a future heartbeat that stopped")
+    finally:
+        proc.kill()
+        proc.wait()
+    print("future heartbeat: ok")
+
+
+def test_pread_truncated(tmp):
+    """--pread on a file truncated under the reader: an error, not a traceback."""
+    path = os.path.join(tmp, "shrinks")
+    run_writer(path, 100, 1, 3)
+    for keep in (100, 5000):  # inside the header page; inside the slots
+        with read_frame.FrameFile(path, use_pread=True) as ff:
+            os.truncate(path, keep)
+            try:
+                ff.read()
+                ff.writer_state()
+            except read_frame.FrameFormatError as e:
+                check("shrank" in str(e) or "truncated" in str(e), str(e))
+            else:
+                raise AssertionError(f"a file truncated to {keep} bytes was read")
+        run_writer(path, 100, 1, 3)
+    print("pread on a truncated file: ok")
+
+
 def test_command_line(tmp):
     path = os.path.join(tmp, "frames")
     run_writer(path, 64, 2, 9)
@@ -165,6 +264,10 @@ def main():
         test_newest_frame(tmp)
         test_live_writer(tmp)
         test_bad_headers(tmp)
+        test_limits()
+        test_not_regular_files(tmp)
+        test_future_heartbeat(tmp)
+        test_pread_truncated(tmp)
         test_command_line(tmp)
     finally:
         shutil.rmtree(tmp)
