@@ -163,6 +163,8 @@ void sky_runtime_free(sky_runtime *runtime);
  * The frame counter the program sees (`frame`) restarts at 0. `prev` is kept
  * across a swap when both programs use it (a continuous picture) and cleared
  * to 0 when the new program uses it and the old one did not.
+ * A program whose sky_program_led_cost exceeds SKY_LED_COST_MAX is refused
+ * with SKY_ERR_LIMIT before anything is built (the budget of a build).
  */
 sky_status sky_runtime_set_program(sky_runtime *runtime, const sky_program *program, char *error,
                                    size_t error_len);
