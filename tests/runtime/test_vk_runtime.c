@@ -716,6 +716,32 @@ static void test_first_frame_may_compile(void **state) {
     sky_layout_free(layout);
 }
 
+/* A pattern over the build budget is refused before anything is built; the runtime stays usable. */
+static void test_over_budget_refused(void **state) {
+    (void)state;
+    sky_layout *layout = make_layout("grid:8x8");
+    sky_runtime *rt = make_runtime(layout, NULL, false, 0);
+    const char *heavy = "out rgb(sum(i in 0..8, fbm(vec3(x + i, y, t), 8)) / 10, 0, 0)\n";
+    sky_program *program = NULL;
+    assert_int_equal(sky_compile("heavy.sky", heavy, strlen(heavy), NULL, &program, NULL), SKY_OK);
+    assert_true(sky_program_led_cost(program) > SKY_LED_COST_MAX);
+    char err[512] = "";
+    assert_int_equal(sky_runtime_set_program(rt, program, err, sizeof err), SKY_ERR_LIMIT);
+    if (!strstr(err, "budget") || !strstr(err, "fbm octaves")) fail_msg("message: %s", err);
+    uint32_t word = 0x07230203u;
+    assert_int_equal(sky_runtime_set_program_spirv(rt, program, &word, 1, err, sizeof err),
+                     SKY_ERR_LIMIT);
+    sky_program *light = NULL;
+    assert_int_equal(sky_compile("light.sky", "out rgb(1, 0, 0)\n", 17, NULL, &light, NULL),
+                     SKY_OK);
+    assert_int_equal(sky_runtime_set_program(rt, light, err, sizeof err), SKY_OK);
+    render_ok(rt, 0);
+    sky_runtime_free(rt);
+    sky_program_free(light);
+    sky_program_free(program);
+    sky_layout_free(layout);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--child-no-device") == 0) return child_no_device();
     if (argc > 1 && strcmp(argv[1], "--child-hang") == 0) return child_hang();
@@ -731,6 +757,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_no_device_message),
         cmocka_unit_test(test_hung_device_times_out),
         cmocka_unit_test(test_first_frame_may_compile),
+        cmocka_unit_test(test_over_budget_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
