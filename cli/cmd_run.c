@@ -304,6 +304,7 @@ typedef struct run_state {
     double *params;
     run_reload *reload;
     run_counters counters;
+    double swap_ms; /* the last swap's sky_runtime_set_program_spirv, for the reload line */
 } run_state;
 
 /* Swaps in a reloaded program at a frame boundary. Returns true when the pattern restarted. */
@@ -331,7 +332,7 @@ static bool run_swap(run_state *s) {
     s->program = program;
     free(s->params);
     s->params = params;
-    fprintf(stderr, "%s: reloaded %s (pipeline swap %.1f ms)\n", RUN_CMD, s->o->file, swap_ms);
+    s->swap_ms = swap_ms;
     return true;
 }
 
@@ -349,7 +350,8 @@ static int run_loop(run_state *s) {
     while (!live_signals_stopped()) {
         uint64_t frame_start =
             period_ns > 0 ? grid_ns + (uint64_t)llround((double)k * period_ns) : sky_frame_now_ns();
-        if (s->reload && run_swap(s)) {
+        bool swapped = s->reload && run_swap(s);
+        if (swapped) {
             start_ns = frame_start;
             last_t = -1;
         }
@@ -358,12 +360,17 @@ static int run_loop(run_state *s) {
         if (o->duration >= 0 && total_t >= o->duration) break;
         double dt = last_t < 0 ? 0.0 : t - last_t;
         char error[1024] = "";
+        uint64_t render_start = sky_frame_now_ns();
         sky_status st = sky_runtime_render(s->rt, t, dt, s->params, error, sizeof error);
         if (st != SKY_OK) {
             fprintf(stderr, "%s: rendering failed: %s\n", RUN_CMD,
                     error[0] ? error : sky_status_str(st));
             return 2;
         }
+        if (swapped) /* the render thread's whole cost of a reload: swap + first frame */
+            fprintf(stderr, "%s: reloaded %s (pipeline swap %.1f ms, first frame %.1f ms)\n",
+                    RUN_CMD, o->file, s->swap_ms,
+                    (double)(sky_frame_now_ns() - render_start) / 1e6);
         sky_program_free(s->retired); /* its frames are complete now */
         s->retired = NULL;
         last_t = t;
