@@ -8,7 +8,7 @@
  * fbm(p, 8) alone). Neither can be interrupted or bounded from inside the
  * process. So the parent re-executes this binary (`sky run --build-child`),
  * which compiles the source, emits the SPIR-V, builds the pipeline and
- * renders one frame on a small layout (the driver's compilation) under
+ * renders one frame on a short strip (the driver's compilation) under
  * setrlimit(RLIMIT_AS), and writes the SPIR-V to its stdout. The parent waits
  * in poll() with a deadline and a cancel descriptor, and kills the child when
  * the deadline passes or the cancel descriptor becomes readable (a stop
@@ -46,7 +46,7 @@ extern char **environ;
  */
 #define BUILD_TIME_BUDGET_S     180u
 #define BUILD_MEMORY_BUDGET_MIB 2048u
-#define BUILD_CHILD_LAYOUT      "grid:16x16"
+#define BUILD_CHILD_MAX_LEDS    256u
 #define BUILD_TIME_ENV          "SKY_BUILD_TIME_BUDGET"
 #define BUILD_MEMORY_ENV        "SKY_BUILD_MEMORY_BUDGET"
 
@@ -78,12 +78,27 @@ static int build_child_fail(const char *cmd, const char *what, const char *detai
     return 2;
 }
 
+/*
+ * The child's layout: a strip short enough for a quick frame, whose LED count
+ * is a power of two exactly when the parent's is. llvmpipe keys a compiled
+ * shader on whether each texel buffer's size is a power of two (binding 6
+ * holds two texels per LED), so any other length compiles a variant the
+ * parent cannot reuse: its first frame of clouds.sky then took 0.5-0.8 s.
+ */
+static uint32_t build_child_leds(uint32_t parent_leds) {
+    if (parent_leds <= BUILD_CHILD_MAX_LEDS) return parent_leds;
+    bool pot = (parent_leds & (parent_leds - 1)) == 0;
+    return pot ? BUILD_CHILD_MAX_LEDS : BUILD_CHILD_MAX_LEDS - 1;
+}
+
 /* Renders one frame of `program` with `words` on a small layout, so the driver compiles it. */
-static int build_child_dispatch(const char *cmd, const char *device, const sky_program *program,
-                                const uint32_t *words, size_t word_count) {
+static int build_child_dispatch(const char *cmd, const char *device, uint32_t parent_leds,
+                                const sky_program *program, const uint32_t *words,
+                                size_t word_count) {
     sky_layout *layout = NULL;
-    char error[1024] = "";
-    if (sky_layout_create(BUILD_CHILD_LAYOUT, &layout, error, sizeof error) != SKY_OK)
+    char error[1024] = "", spec[32];
+    snprintf(spec, sizeof spec, "strip:%u", build_child_leds(parent_leds));
+    if (sky_layout_create(spec, &layout, error, sizeof error) != SKY_OK)
         return build_child_fail(cmd, "layout", error);
     sky_runtime_options ro;
     sky_runtime_options_init(&ro);
@@ -113,12 +128,14 @@ static bool build_write_all(int fd, const void *data, size_t len) {
 }
 
 int live_build_child_main(const char *cmd, int argc, char **argv) {
-    if (argc != 3) return build_child_fail(cmd, "--build-child DEVICE TEXELS MIB", NULL);
+    if (argc != 4) return build_child_fail(cmd, "--build-child DEVICE TEXELS MIB LEDS", NULL);
     const char *device = argv[0];
     sky_emit_options emit;
     sky_emit_options_init(&emit);
     emit.led_texels = strcmp(argv[1], "1") == 0;
     unsigned long mib = strtoul(argv[2], NULL, 10);
+    unsigned long leds = strtoul(argv[3], NULL, 10);
+    if (leds == 0 || leds > UINT32_MAX) return build_child_fail(cmd, "bad LED count", argv[3]);
     struct rlimit limit = {(rlim_t)mib << 20, (rlim_t)mib << 20};
     if (mib == 0 || setrlimit(RLIMIT_AS, &limit) != 0)
         return build_child_fail(cmd, "cannot set the memory budget", strerror(errno));
@@ -138,7 +155,7 @@ int live_build_child_main(const char *cmd, int argc, char **argv) {
     if (st != SKY_OK)
         code = build_child_fail(cmd, "generating the shader failed",
                                 emit_error ? emit_error : sky_status_str(st));
-    if (code == 0) code = build_child_dispatch(cmd, device, program, words, word_count);
+    if (code == 0) code = build_child_dispatch(cmd, device, (uint32_t)leds, program, words, word_count);
     if (code == 0 && !build_write_all(STDOUT_FILENO, words, word_count * sizeof *words))
         code = build_child_fail(cmd, "writing the shader to the parent", strerror(errno));
     sky_free(emit_error);
@@ -168,12 +185,13 @@ static bool build_io_append(build_io *io, const char *bytes, size_t n) {
     return true;
 }
 
-static pid_t build_spawn(const char *cmd, const char *device, bool texels, unsigned mib, int in_fd,
-                         int out_fd) {
-    char texels_arg[2] = {texels ? '1' : '0', '\0'}, mib_arg[16];
+static pid_t build_spawn(const char *cmd, const char *device, bool texels, unsigned mib,
+                         uint32_t leds, int in_fd, int out_fd) {
+    char texels_arg[2] = {texels ? '1' : '0', '\0'}, mib_arg[16], leds_arg[16];
     snprintf(mib_arg, sizeof mib_arg, "%u", mib);
+    snprintf(leds_arg, sizeof leds_arg, "%u", leds);
     char *argv[] = {"sky",  "run",      "--build-child", (char *)(device ? device : ""),
-                    texels_arg, mib_arg, NULL};
+                    texels_arg, mib_arg, leds_arg, NULL};
     posix_spawn_file_actions_t actions;
     if (posix_spawn_file_actions_init(&actions) != 0) return -1;
     posix_spawn_file_actions_adddup2(&actions, in_fd, STDIN_FILENO);
@@ -239,7 +257,7 @@ static live_build_result build_talk(int *in_fd, int out_fd, const char *source, 
 }
 
 live_build_result live_build(const char *cmd, const char *source, size_t len, const char *device,
-                             const sky_emit_options *emit, const int *cancel_fds,
+                             const sky_emit_options *emit, uint32_t led_count, const int *cancel_fds,
                              size_t cancel_count, uint32_t **words, size_t *word_count) {
     *words = NULL;
     *word_count = 0;
@@ -256,7 +274,8 @@ live_build_result live_build(const char *cmd, const char *source, size_t len, co
         close(in_pipe[1]);
         return LIVE_BUILD_FAILED;
     }
-    pid_t pid = build_spawn(cmd, device, emit && emit->led_texels, mib, in_pipe[0], out_pipe[1]);
+    pid_t pid = build_spawn(cmd, device, emit && emit->led_texels, mib, led_count, in_pipe[0],
+                            out_pipe[1]);
     close(in_pipe[0]);
     close(out_pipe[1]);
     if (pid < 0) {

@@ -73,6 +73,7 @@ typedef struct run_reload {
     size_t pending_words;
     sky_emit_options emit; /* the variant the runtime's device can run, set before watching */
     const char *device;    /* --device, for the build child */
+    uint32_t led_count;    /* the layout's, for the build child */
 } run_reload;
 
 static void run_usage(FILE *out) {
@@ -182,7 +183,8 @@ static void run_reload_clear(run_reload *reload) {
  */
 static uint32_t *run_build_shader(const run_options *o, const sky_program *program,
                                   const char *source, size_t len, const sky_emit_options *emit,
-                                  const char *device, int cancel_fd, size_t *word_count) {
+                                  const char *device, uint32_t led_count, int cancel_fd,
+                                  size_t *word_count) {
     uint64_t cost = sky_program_led_cost(program);
     if (cost > SKY_LED_COST_MAX) {
         fprintf(stderr,
@@ -197,7 +199,7 @@ static uint32_t *run_build_shader(const run_options *o, const sky_program *progr
             o->file, (unsigned long long)cost, seconds, mib);
     int cancel[2] = {live_signals_fd(), cancel_fd};
     uint32_t *words = NULL;
-    live_build_result got = live_build(RUN_CMD, source, len, device, emit, cancel,
+    live_build_result got = live_build(RUN_CMD, source, len, device, emit, led_count, cancel,
                                        cancel_fd >= 0 ? 2 : 1, &words, word_count);
     return got == LIVE_BUILD_OK ? words : NULL;
 }
@@ -215,7 +217,8 @@ static void run_on_change(void *context, const char *source, size_t len, int can
     double *params = run_params_for(o, program, false);
     size_t word_count = 0;
     uint32_t *words = params ? run_build_shader(o, program, source, len, &reload->emit,
-                                                reload->device, cancel_fd, &word_count)
+                                                reload->device, reload->led_count, cancel_fd,
+                                                &word_count)
                              : NULL;
     if (!words) {
         fprintf(stderr, "%s: keeping the running pattern\n", RUN_CMD);
@@ -499,7 +502,7 @@ static int run_first_program(run_state *s, const run_reload *reload, const char 
     if (compiled == 0) {
         size_t word_count = 0;
         uint32_t *words = run_build_shader(o, s->program, source, len, &reload->emit,
-                                           o->common.device, -1, &word_count);
+                                           o->common.device, reload->led_count, -1, &word_count);
         sky_status st = SKY_ERR_COMPILE;
         if (words)
             st = sky_runtime_set_program_spirv(s->rt, s->program, words, word_count, error,
@@ -570,6 +573,7 @@ int cmd_run(int argc, char **argv) {
     if (!(writer = run_open_writer(&o, layout))) goto done;
     if (!(s.rt = run_open_runtime(&o, layout, writer))) goto done;
     sky_runtime_emit_options(s.rt, &reload.emit);
+    reload.led_count = layout->led_count;
     if ((code = run_first_program(&s, &reload, source, source_len, compiled)) != 0) goto done;
     if (live_signals_stopped()) goto stopped;
     code = 2;

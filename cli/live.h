@@ -120,16 +120,17 @@ typedef enum live_build_result {
 /*
  * Builds `source` (which compiles without errors) in a child process under
  * the time and memory budget: SPIR-V for `emit`, the pipeline, and one frame
- * on `device`, so that the driver has compiled it. On LIVE_BUILD_OK *words
+ * on `device` (for a layout of `led_count` LEDs), so that the driver has
+ * compiled it. On LIVE_BUILD_OK *words
  * (free with free) holds the SPIR-V. Returns early, killing the child, when
  * one of `cancel_fds` becomes readable.
  */
 live_build_result live_build(const char *cmd, const char *source, size_t len, const char *device,
-                             const sky_emit_options *emit, const int *cancel_fds,
+                             const sky_emit_options *emit, uint32_t led_count, const int *cancel_fds,
                              size_t cancel_count, uint32_t **words, size_t *word_count);
 /* The budget: seconds and MiB of address space ($SKY_BUILD_TIME_BUDGET, $SKY_BUILD_MEMORY_BUDGET). */
 void live_build_budget(unsigned *seconds, unsigned *mebibytes);
-/* `sky run --build-child DEVICE TEXELS MIB`: the child's side (source on stdin, SPIR-V out). */
+/* `sky run --build-child DEVICE TEXELS MIB LEDS`: the child's side (source on stdin, SPIR-V out). */
 int live_build_child_main(const char *cmd, int argc, char **argv);
 
 /* ----------------------------------------------------------- signals.c */
