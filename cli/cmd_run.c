@@ -16,10 +16,11 @@
  * has the shader built in a child process under a time and memory budget
  * (build.c: SPIR-V, pipeline, and the driver's compilation at the first
  * dispatch, which also fills the driver's shader cache); it leaves the result
- * in a one-item mailbox. The render loop takes it between two frames and
- * hands it to sky_runtime_set_program_spirv, which builds the new pipeline
- * before swapping, so any failure keeps the old pattern and no frame number
- * is skipped in the frame file. A reloaded pattern starts over: t and the
+ * then builds the pipeline (sky_runtime_pipeline_build, thread-safe against
+ * rendering) and leaves the result in a one-item mailbox. The render loop
+ * takes it between two frames and swaps it in with sky_runtime_set_pipeline,
+ * which costs nothing but bookkeeping, so any failure keeps the old pattern
+ * and no frame number is skipped in the frame file. A reloaded pattern starts over: t and the
  * frame counter restart at 0 (the runtime restarts `frame`; `prev` carries
  * over when both patterns use it). Errors are printed and the old pattern
  * keeps running. Started with --watch on a file that does not compile or
@@ -69,8 +70,8 @@ typedef struct run_reload {
     const run_options *options;
     sky_program *pending; /* compiled, waiting for the next frame boundary */
     double *pending_params;
-    uint32_t *pending_spirv; /* its shader, emitted on the watcher thread too */
-    size_t pending_words;
+    sky_runtime_pipeline *pending_pipeline; /* its pipeline, built on the watcher thread too */
+    sky_runtime *rt;                        /* set before the watcher starts */
     sky_emit_options emit; /* the variant the runtime's device can run, set before watching */
     const char *device;    /* --device, for the build child */
     uint32_t led_count;    /* the layout's, for the build child */
@@ -168,13 +169,12 @@ static double *run_params_for(const run_options *o, const sky_program *program, 
 
 /* Frees what waits in the mailbox (the caller holds the lock, or owns the mailbox alone). */
 static void run_reload_clear(run_reload *reload) {
+    sky_runtime_pipeline_free(reload->rt, reload->pending_pipeline); /* before its program */
     sky_program_free(reload->pending);
     free(reload->pending_params);
-    free(reload->pending_spirv);
     reload->pending = NULL;
     reload->pending_params = NULL;
-    reload->pending_spirv = NULL;
-    reload->pending_words = 0;
+    reload->pending_pipeline = NULL;
 }
 
 /*
@@ -220,7 +220,16 @@ static void run_on_change(void *context, const char *source, size_t len, int can
                                                 reload->device, reload->led_count, cancel_fd,
                                                 &word_count)
                              : NULL;
-    if (!words) {
+    /* The pipeline too is built here, off the render thread, which then only swaps. */
+    sky_runtime_pipeline *pipeline = NULL;
+    char error[1024] = "";
+    sky_status st = SKY_ERR_COMPILE;
+    if (words)
+        st = sky_runtime_pipeline_build(reload->rt, program, words, word_count, &pipeline, error,
+                                        sizeof error);
+    free(words);
+    if (st != SKY_OK) {
+        if (error[0]) fprintf(stderr, "%s: building the pipeline failed: %s\n", RUN_CMD, error);
         fprintf(stderr, "%s: keeping the running pattern\n", RUN_CMD);
         sky_program_free(program);
         free(params);
@@ -231,8 +240,7 @@ static void run_on_change(void *context, const char *source, size_t len, int can
     run_reload_clear(reload);
     reload->pending = program;
     reload->pending_params = params;
-    reload->pending_spirv = words;
-    reload->pending_words = word_count;
+    reload->pending_pipeline = pipeline;
     pthread_mutex_unlock(&reload->lock);
 }
 
@@ -243,16 +251,14 @@ static void run_on_hup(void *context) {
 }
 
 static bool run_take_pending(run_reload *reload, sky_program **program, double **params,
-                             uint32_t **words, size_t *word_count) {
+                             sky_runtime_pipeline **pipeline) {
     pthread_mutex_lock(&reload->lock);
     *program = reload->pending;
     *params = reload->pending_params;
-    *words = reload->pending_spirv;
-    *word_count = reload->pending_words;
+    *pipeline = reload->pending_pipeline;
     reload->pending = NULL;
     reload->pending_params = NULL;
-    reload->pending_spirv = NULL;
-    reload->pending_words = 0;
+    reload->pending_pipeline = NULL;
     pthread_mutex_unlock(&reload->lock);
     return *program != NULL;
 }
@@ -314,15 +320,12 @@ typedef struct run_state {
 static bool run_swap(run_state *s) {
     sky_program *program = NULL;
     double *params = NULL;
-    uint32_t *words = NULL;
-    size_t word_count = 0;
-    if (!run_take_pending(s->reload, &program, &params, &words, &word_count)) return false;
+    sky_runtime_pipeline *pipeline = NULL;
+    if (!run_take_pending(s->reload, &program, &params, &pipeline)) return false;
     char error[1024] = "";
     uint64_t t0 = sky_frame_now_ns();
-    sky_status st =
-        sky_runtime_set_program_spirv(s->rt, program, words, word_count, error, sizeof error);
+    sky_status st = sky_runtime_set_pipeline(s->rt, pipeline, error, sizeof error);
     double swap_ms = (double)(sky_frame_now_ns() - t0) / 1e6;
-    free(words);
     if (st != SKY_OK) {
         fprintf(stderr, "%s: cannot switch to the new pattern: %s; keeping the running one\n",
                 RUN_CMD, error[0] ? error : sky_status_str(st));
@@ -574,6 +577,7 @@ int cmd_run(int argc, char **argv) {
     if (!(s.rt = run_open_runtime(&o, layout, writer))) goto done;
     sky_runtime_emit_options(s.rt, &reload.emit);
     reload.led_count = layout->led_count;
+    reload.rt = s.rt;
     if ((code = run_first_program(&s, &reload, source, source_len, compiled)) != 0) goto done;
     if (live_signals_stopped()) goto stopped;
     code = 2;
@@ -593,12 +597,12 @@ stopped:
 
 done:
     live_signals_on_hup(NULL, NULL);
-    live_watch_stop(watch); /* before the mailbox goes away */
-    sky_runtime_free(s.rt); /* publishes frames in flight before the writer closes */
+    live_watch_stop(watch);     /* before the mailbox goes away */
+    run_reload_clear(&reload);  /* a pipeline not taken goes before its runtime */
+    sky_runtime_free(s.rt);     /* publishes frames in flight before the writer closes */
     sky_frame_writer_free(writer);
     sky_program_free(s.retired);
     sky_program_free(s.program);
-    run_reload_clear(&reload);
     pthread_mutex_destroy(&reload.lock);
     free(s.params);
     free(source);
