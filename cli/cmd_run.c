@@ -581,12 +581,14 @@ int cmd_run(int argc, char **argv) {
     if ((code = run_first_program(&s, &reload, source, source_len, compiled)) != 0) goto done;
     if (live_signals_stopped()) goto stopped;
     code = 2;
-    /* Without --watch the watcher only serves SIGHUP. */
-    if (!live_watch_start(RUN_CMD, o.file, source, source_len, o.watch, run_on_change, &reload,
-                          &watch))
-        goto done;
-    s.reload = &reload;
-    live_signals_on_hup(run_on_hup, watch);
+    /* Without --watch the watcher only serves SIGHUP; standard input cannot be read again. */
+    if (strcmp(o.file, "-") != 0) {
+        if (!live_watch_start(RUN_CMD, o.file, source, source_len, o.watch, run_on_change,
+                              &reload, &watch))
+            goto done;
+        s.reload = &reload;
+        live_signals_on_hup(run_on_hup, watch);
+    }
     run_banner(&o, layout, s.rt);
     code = run_loop(&s);
 stopped:

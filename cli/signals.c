@@ -89,7 +89,7 @@ static void *live_sig_thread(void *arg) {
             if (fn)
                 fn(context);
             else
-                fprintf(stderr, "%s: SIGHUP ignored (nothing to reload yet)\n", live_sig.cmd);
+                fprintf(stderr, "%s: SIGHUP ignored (nothing to reload)\n", live_sig.cmd);
             continue;
         }
         pthread_mutex_lock(&live_sig.lock);
