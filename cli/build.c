@@ -268,6 +268,15 @@ static live_build_result build_talk(int *in_fd, int out_fd, const char *source, 
     return LIVE_BUILD_OK;
 }
 
+/* True when one of the cancel descriptors is readable now. */
+static bool build_cancelled(const int *cancel_fds, size_t cancel_count) {
+    struct pollfd fds[4];
+    size_t n = 0;
+    for (size_t i = 0; i < cancel_count && i < 4; i++)
+        fds[n++] = (struct pollfd){cancel_fds[i], POLLIN, 0};
+    return n > 0 && poll(fds, (nfds_t)n, 0) > 0;
+}
+
 live_build_result live_build(const char *cmd, const char *source, size_t len, const char *device,
                              const sky_emit_options *emit, uint32_t led_count, const int *cancel_fds,
                              size_t cancel_count, uint32_t **words, size_t *word_count) {
@@ -312,6 +321,17 @@ live_build_result live_build(const char *cmd, const char *source, size_t len, co
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     double took = (double)(build_now_ms() - start) / 1000.0;
+    /* A stop signal sent to the whole group (Ctrl-C, systemd) ends the child too: no failure. */
+    if (result != LIVE_BUILD_OK || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        if (build_cancelled(cancel_fds, cancel_count)) result = LIVE_BUILD_CANCELLED;
+    /* The parent only ever sends SIGKILL; an over-budget build ends with SIGSEGV or SIGABRT. */
+    if (result == LIVE_BUILD_OK && WIFSIGNALED(status) &&
+        (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT ||
+         WTERMSIG(status) == SIGHUP)) {
+        fprintf(stderr, "%s: the shader build was stopped by %s\n", cmd,
+                live_signals_name(WTERMSIG(status)));
+        result = LIVE_BUILD_CANCELLED;
+    }
     if (result == LIVE_BUILD_TIMEOUT) {
         fprintf(stderr,
                 "%s: building the shader took longer than its budget of %u s (%s); abandoned: "
