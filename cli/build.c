@@ -167,7 +167,8 @@ int live_build_child_main(const char *cmd, int argc, char **argv) {
     if (st != SKY_OK)
         code = build_child_fail(cmd, "generating the shader failed",
                                 emit_error ? emit_error : sky_status_str(st));
-    if (code == 0) code = build_child_dispatch(cmd, device, (uint32_t)leds, program, words, word_count);
+    if (code == 0)
+        code = build_child_dispatch(cmd, device, (uint32_t)leds, program, words, word_count);
     if (code == 0 && !build_write_all(STDOUT_FILENO, words, word_count * sizeof *words))
         code = build_child_fail(cmd, "writing the shader to the parent", strerror(errno));
     sky_free(emit_error);
@@ -202,8 +203,8 @@ static pid_t build_spawn(const char *cmd, const char *device, bool texels, unsig
     char texels_arg[2] = {texels ? '1' : '0', '\0'}, mib_arg[16], leds_arg[16];
     snprintf(mib_arg, sizeof mib_arg, "%u", mib);
     snprintf(leds_arg, sizeof leds_arg, "%u", leds);
-    char *argv[] = {"sky",  "run",      "--build-child", (char *)(device ? device : ""),
-                    texels_arg, mib_arg, leds_arg, NULL};
+    char *argv[] = {"sky",      "run",   "--build-child", (char *)(device ? device : ""),
+                    texels_arg, mib_arg, leds_arg,        NULL};
     posix_spawn_file_actions_t actions;
     if (posix_spawn_file_actions_init(&actions) != 0) return -1;
     posix_spawn_file_actions_adddup2(&actions, in_fd, STDIN_FILENO);
@@ -278,8 +279,9 @@ static bool build_cancelled(const int *cancel_fds, size_t cancel_count) {
 }
 
 live_build_result live_build(const char *cmd, const char *source, size_t len, const char *device,
-                             const sky_emit_options *emit, uint32_t led_count, const int *cancel_fds,
-                             size_t cancel_count, uint32_t **words, size_t *word_count) {
+                             const sky_emit_options *emit, uint32_t led_count,
+                             const int *cancel_fds, size_t cancel_count, uint32_t **words,
+                             size_t *word_count) {
     *words = NULL;
     *word_count = 0;
     unsigned seconds, mib;
@@ -295,8 +297,8 @@ live_build_result live_build(const char *cmd, const char *source, size_t len, co
         close(in_pipe[1]);
         return LIVE_BUILD_FAILED;
     }
-    pid_t pid = build_spawn(cmd, device, emit && emit->led_texels, mib, led_count, in_pipe[0],
-                            out_pipe[1]);
+    pid_t pid =
+        build_spawn(cmd, device, emit && emit->led_texels, mib, led_count, in_pipe[0], out_pipe[1]);
     close(in_pipe[0]);
     close(out_pipe[1]);
     if (pid < 0) {
@@ -326,8 +328,7 @@ live_build_result live_build(const char *cmd, const char *source, size_t len, co
         if (build_cancelled(cancel_fds, cancel_count)) result = LIVE_BUILD_CANCELLED;
     /* The parent only ever sends SIGKILL; an over-budget build ends with SIGSEGV or SIGABRT. */
     if (result == LIVE_BUILD_OK && WIFSIGNALED(status) &&
-        (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT ||
-         WTERMSIG(status) == SIGHUP)) {
+        (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGHUP)) {
         fprintf(stderr, "%s: the shader build was stopped by %s\n", cmd,
                 live_signals_name(WTERMSIG(status)));
         result = LIVE_BUILD_CANCELLED;

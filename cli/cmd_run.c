@@ -216,10 +216,10 @@ static void run_on_change(void *context, const char *source, size_t len, int can
     }
     double *params = run_params_for(o, program, false);
     size_t word_count = 0;
-    uint32_t *words = params ? run_build_shader(o, program, source, len, &reload->emit,
-                                                reload->device, reload->led_count, cancel_fd,
-                                                &word_count)
-                             : NULL;
+    uint32_t *words = params
+                          ? run_build_shader(o, program, source, len, &reload->emit, reload->device,
+                                             reload->led_count, cancel_fd, &word_count)
+                          : NULL;
     /* The pipeline too is built here, off the render thread, which then only swaps. */
     sky_runtime_pipeline *pipeline = NULL;
     char error[1024] = "";
@@ -313,7 +313,7 @@ typedef struct run_state {
     double *params;
     run_reload *reload;
     run_counters counters;
-    double swap_ms; /* the last swap's sky_runtime_set_program_spirv, for the reload line */
+    double swap_ms; /* the last swap's sky_runtime_set_pipeline, for the reload line */
 } run_state;
 
 /* Swaps in a reloaded program at a frame boundary. Returns true when the pattern restarted. */
@@ -498,8 +498,8 @@ static void run_banner(const run_options *o, const sky_layout *layout, const sky
  * code when the command must end (with --watch, a pattern that does not
  * build leaves the show black instead, and 0 is returned).
  */
-static int run_first_program(run_state *s, const run_reload *reload, const char *source,
-                             size_t len, int compiled) {
+static int run_first_program(run_state *s, const run_reload *reload, const char *source, size_t len,
+                             int compiled) {
     const run_options *o = s->o;
     char error[1024] = "";
     if (compiled == 0) {
@@ -583,8 +583,8 @@ int cmd_run(int argc, char **argv) {
     code = 2;
     /* Without --watch the watcher only serves SIGHUP; standard input cannot be read again. */
     if (strcmp(o.file, "-") != 0) {
-        if (!live_watch_start(RUN_CMD, o.file, source, source_len, o.watch, run_on_change,
-                              &reload, &watch))
+        if (!live_watch_start(RUN_CMD, o.file, source, source_len, o.watch, run_on_change, &reload,
+                              &watch))
             goto done;
         s.reload = &reload;
         live_signals_on_hup(run_on_hup, watch);
@@ -599,9 +599,9 @@ stopped:
 
 done:
     live_signals_on_hup(NULL, NULL);
-    live_watch_stop(watch);     /* before the mailbox goes away */
-    run_reload_clear(&reload);  /* a pipeline not taken goes before its runtime */
-    sky_runtime_free(s.rt);     /* publishes frames in flight before the writer closes */
+    live_watch_stop(watch);    /* before the mailbox goes away */
+    run_reload_clear(&reload); /* a pipeline not taken goes before its runtime */
+    sky_runtime_free(s.rt);    /* publishes frames in flight before the writer closes */
     sky_frame_writer_free(writer);
     sky_program_free(s.retired);
     sky_program_free(s.program);

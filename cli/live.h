@@ -126,11 +126,14 @@ typedef enum live_build_result {
  * one of `cancel_fds` becomes readable.
  */
 live_build_result live_build(const char *cmd, const char *source, size_t len, const char *device,
-                             const sky_emit_options *emit, uint32_t led_count, const int *cancel_fds,
-                             size_t cancel_count, uint32_t **words, size_t *word_count);
-/* The budget: seconds and MiB of address space ($SKY_BUILD_TIME_BUDGET, $SKY_BUILD_MEMORY_BUDGET). */
+                             const sky_emit_options *emit, uint32_t led_count,
+                             const int *cancel_fds, size_t cancel_count, uint32_t **words,
+                             size_t *word_count);
+/* The budget: seconds and MiB of address space ($SKY_BUILD_TIME_BUDGET, $SKY_BUILD_MEMORY_BUDGET).
+ */
 void live_build_budget(unsigned *seconds, unsigned *mebibytes);
-/* `sky run --build-child DEVICE TEXELS MIB LEDS`: the child's side (source on stdin, SPIR-V out). */
+/* `sky run --build-child DEVICE TEXELS MIB LEDS`: the child's side (source on stdin, SPIR-V out).
+ */
 int live_build_child_main(const char *cmd, int argc, char **argv);
 
 /* ----------------------------------------------------------- signals.c */

@@ -69,8 +69,9 @@ static void live_sig_force_exit_later(int signo) {
     pthread_mutex_unlock(&live_sig.lock);
     if (finished) return;
     /* The main thread is inside a compiler or the driver and cannot be interrupted. */
-    fprintf(stderr, "%s: stopped by %s (the main thread was busy in the shader compiler or the "
-                    "driver; leaving without waiting for it)\n",
+    fprintf(stderr,
+            "%s: stopped by %s (the main thread was busy in the shader compiler or the "
+            "driver; leaving without waiting for it)\n",
             live_sig.cmd, live_signal_name(signo));
     fflush(stdout);
     _exit(live_sig.stop_is_success ? 0 : 128 + signo);

@@ -44,7 +44,7 @@ struct live_watch {
     int inotify_fd;
     int stop_fd;   /* eventfd: written once by live_watch_stop */
     int reload_fd; /* eventfd: written by live_watch_reload_now */
-    char *last;  /* the contents last handed on (or compiled at start) */
+    char *last;    /* the contents last handed on (or compiled at start) */
     size_t last_len;
     live_watch_fn on_change;
     void *context;

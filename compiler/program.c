@@ -349,17 +349,51 @@ size_t sky_program_led_size(const sky_program *program) {
  */
 static uint32_t program_op_cost(uint16_t op) {
     switch (op) {
-    case OP_CONST: case OP_PARAM: case OP_T: case OP_DT: case OP_FRAME: case OP_STRIPS:
-    case OP_COUNT: case OP_X: case OP_Y: case OP_R: case OP_THETA: case OP_STRIP: case OP_LED:
-    case OP_LEDS: case OP_INDEX: case OP_PREV: case OP_UNIFORM:
+    case OP_CONST:
+    case OP_PARAM:
+    case OP_T:
+    case OP_DT:
+    case OP_FRAME:
+    case OP_STRIPS:
+    case OP_COUNT:
+    case OP_X:
+    case OP_Y:
+    case OP_R:
+    case OP_THETA:
+    case OP_STRIP:
+    case OP_LED:
+    case OP_LEDS:
+    case OP_INDEX:
+    case OP_PREV:
+    case OP_UNIFORM:
         return 0; /* loads, folded into their users */
-    case OP_DIV: case OP_SQRT: case OP_INVERSESQRT: case OP_PREV_AT:
+    case OP_DIV:
+    case OP_SQRT:
+    case OP_INVERSESQRT:
+    case OP_PREV_AT:
         return 2;
-    case OP_MOD: case OP_ROUND: case OP_FRACT: case OP_MIX: case OP_SMOOTHSTEP: case OP_CLAMP:
+    case OP_MOD:
+    case OP_ROUND:
+    case OP_FRACT:
+    case OP_MIX:
+    case OP_SMOOTHSTEP:
+    case OP_CLAMP:
         return 3;
-    case OP_SIN: case OP_COS: case OP_TAN: case OP_ASIN: case OP_ACOS: case OP_ATAN:
-    case OP_SINH: case OP_COSH: case OP_TANH: case OP_EXP: case OP_EXP2: case OP_LOG:
-    case OP_LOG2: case OP_POW: case OP_ATAN2:
+    case OP_SIN:
+    case OP_COS:
+    case OP_TAN:
+    case OP_ASIN:
+    case OP_ACOS:
+    case OP_ATAN:
+    case OP_SINH:
+    case OP_COSH:
+    case OP_TANH:
+    case OP_EXP:
+    case OP_EXP2:
+    case OP_LOG:
+    case OP_LOG2:
+    case OP_POW:
+    case OP_ATAN2:
         return 10;
     case OP_HASH1:
         return 10;

@@ -480,8 +480,8 @@ static sky_status rt_build_kernel(sky_runtime *rt, const vkrt_kernel_source *sou
         return SKY_ERR_LIMIT;
     }
     vkrt_kernel *kernel;
-    sky_status status = vkrt_kernel_create(&rt->dev, &rt->shared, source->spirv,
-                                           source->word_count, &kernel, error, error_len);
+    sky_status status = vkrt_kernel_create(&rt->dev, &rt->shared, source->spirv, source->word_count,
+                                           &kernel, error, error_len);
     if (status != SKY_OK) return status;
     kernel->uses_prev = source->uses_prev;
     kernel->uniform_count = source->uniform_count;

@@ -227,9 +227,9 @@ static void test_sigterm_during_build(void **state) {
     cli_path(frame_path, sizeof frame_path, dir, "frame");
     cli_write_file(pattern, SLOW_PATTERN);
     cli_proc proc;
-    cli_spawn(&proc, dir,
-              (const char *const[]){"run", pattern, "--frame", frame_path, "--layout", "grid:8x4",
-                                    NULL});
+    cli_spawn(
+        &proc, dir,
+        (const char *const[]){"run", pattern, "--frame", frame_path, "--layout", "grid:8x4", NULL});
     double end = cli_now() + 120;
     while (!stderr_has(&proc, "building the shader of")) {
         assert_true(cli_alive(&proc));

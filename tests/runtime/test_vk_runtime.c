@@ -812,9 +812,9 @@ static void test_pipeline_built_off_thread(void **state) {
     assert_uniform(rt, 0, 0, 255);
     /* A pipeline built and never used is freed on its own. */
     sky_runtime_pipeline *unused = NULL;
-    assert_int_equal(sky_runtime_pipeline_build(rt, blue, words, job.word_count, &unused, err,
-                                                sizeof err),
-                     SKY_OK);
+    assert_int_equal(
+        sky_runtime_pipeline_build(rt, blue, words, job.word_count, &unused, err, sizeof err),
+        SKY_OK);
     sky_runtime_pipeline_free(rt, unused);
     render_ok(rt, 1);
     assert_uniform(rt, 0, 0, 255);
