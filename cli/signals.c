@@ -68,11 +68,11 @@ static void live_sig_force_exit_later(int signo) {
     bool finished = live_sig.finished;
     pthread_mutex_unlock(&live_sig.lock);
     if (finished) return;
-    /* The main thread is inside a compiler or the driver and cannot be interrupted. */
+    /* The main thread is inside a compiler or the driver (or a loop that does not poll). */
     fprintf(stderr,
-            "%s: stopped by %s (the main thread was busy in the shader compiler or the "
-            "driver; leaving without waiting for it)\n",
-            live_sig.cmd, live_signal_name(signo));
+            "%s: stopped by %s (the main thread did not stop within %d ms: busy in the "
+            "shader compiler or the driver; leaving without waiting for it)\n",
+            live_sig.cmd, live_signal_name(signo), LIVE_STOP_GRACE_MS);
     fflush(stdout);
     _exit(live_sig.stop_is_success ? 0 : 128 + signo);
 }
