@@ -27,7 +27,8 @@
  *            save of the pattern from reloading.
  *   sighup   SIGHUP reloads the pattern (without --watch) and does not kill.
  *   cost     `sky check` warns (W0501) about a pattern far costlier than the
- *            examples, naming what to reduce.
+ *            examples, naming what to reduce; `sky preview` refuses one over
+ *            the budget at once.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -330,6 +331,22 @@ static void test_sighup_reloads(void **state) {
     stop_watch(&w, &proc, dir);
 }
 
+/* sky preview refuses the pattern at once, naming the budget, instead of hanging. */
+static void test_preview_heavy_refused(void **state) {
+    (void)state;
+    char dir[256], pattern[512], png[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "heavy.sky");
+    cli_path(png, sizeof png, dir, "heavy.png");
+    cli_write_file(pattern, HEAVY_PATTERN);
+    char *err = NULL;
+    int code = cli_run(dir, (const char *const[]){"preview", pattern, "-o", png, NULL}, 600, &err);
+    if (code != 2 || !strstr(err, "over the budget") || !strstr(err, "fbm octaves"))
+        fail_msg("sky preview exited with %d:\n%s", code, err);
+    free(err);
+    cli_tmpdir_remove(dir);
+}
+
 static void test_check_cost_warning(void **state) {
     (void)state;
     char dir[256], pattern[512], example[1024];
@@ -598,6 +615,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(test_watch_busy_directory, cli_kill_children),
         cmocka_unit_test_teardown(test_sighup_reloads, cli_kill_children),
         cmocka_unit_test_teardown(test_check_cost_warning, cli_kill_children),
+        cmocka_unit_test_teardown(test_preview_heavy_refused, cli_kill_children),
     };
     if (argc > 1) cmocka_set_test_filter(argv[1]); /* e.g. test_sighup_reloads, or a glob */
     return cmocka_run_group_tests_name("cli_run", tests, NULL, NULL);
