@@ -8,7 +8,8 @@
  * fbm(p, 8) alone). Neither can be interrupted or bounded from inside the
  * process. So the parent re-executes this binary (`sky run --build-child`),
  * which compiles the source, emits the SPIR-V, builds the pipeline and
- * renders one frame on a short strip (the driver's compilation) under
+ * renders two frames on a strip of the show's LED count (the first is the
+ * driver's compilation, the second must take under 1 s) under
  * setrlimit(RLIMIT_AS), and writes the SPIR-V to its stdout. The parent waits
  * in poll() with a deadline and a cancel descriptor, and kills the child when
  * the deadline passes or the cancel descriptor becomes readable (a stop
@@ -58,9 +59,14 @@ extern char **environ;
  */
 #define BUILD_TIME_BUDGET_S     180u
 #define BUILD_MEMORY_BUDGET_MIB 2048u
-#define BUILD_CHILD_MAX_LEDS    256u
-#define BUILD_TIME_ENV          "SKY_BUILD_TIME_BUDGET"
-#define BUILD_MEMORY_ENV        "SKY_BUILD_MEMORY_BUDGET"
+/*
+ * A pattern whose frame takes longer than this on the show's LED count is
+ * refused as too slow to run: the runtime reports a device that has not
+ * finished a frame within 2 s as hung, which would end the show.
+ */
+#define BUILD_MAX_FRAME_MS 1000u
+#define BUILD_TIME_ENV     "SKY_BUILD_TIME_BUDGET"
+#define BUILD_MEMORY_ENV   "SKY_BUILD_MEMORY_BUDGET"
 
 static unsigned build_env_budget(const char *name, unsigned fallback) {
     const char *text = getenv(name);
@@ -91,25 +97,17 @@ static int build_child_fail(const char *cmd, const char *what, const char *detai
 }
 
 /*
- * The child's layout: a strip short enough for a quick frame, whose LED count
- * is a power of two exactly when the parent's is. llvmpipe keys a compiled
- * shader on whether each texel buffer's size is a power of two (binding 6
- * holds two texels per LED), so any other length compiles a variant the
- * parent cannot reuse: its first frame of clouds.sky then took 0.5-0.8 s.
+ * Renders two frames of `program` with `words` on a strip of the show's LED
+ * count: the first makes the driver compile the shader (the same variant as
+ * the show's: llvmpipe keys it on, among others, whether the LED texel buffer's
+ * size is a power of two), the second is timed against BUILD_MAX_FRAME_MS.
  */
-static uint32_t build_child_leds(uint32_t parent_leds) {
-    if (parent_leds <= BUILD_CHILD_MAX_LEDS) return parent_leds;
-    bool pot = (parent_leds & (parent_leds - 1)) == 0;
-    return pot ? BUILD_CHILD_MAX_LEDS : BUILD_CHILD_MAX_LEDS - 1;
-}
-
-/* Renders one frame of `program` with `words` on a small layout, so the driver compiles it. */
-static int build_child_dispatch(const char *cmd, const char *device, uint32_t parent_leds,
+static int build_child_dispatch(const char *cmd, const char *device, uint32_t leds,
                                 const sky_program *program, const uint32_t *words,
                                 size_t word_count) {
     sky_layout *layout = NULL;
     char error[1024] = "", spec[32];
-    snprintf(spec, sizeof spec, "strip:%u", build_child_leds(parent_leds));
+    snprintf(spec, sizeof spec, "strip:%u", leds);
     if (sky_layout_create(spec, &layout, error, sizeof error) != SKY_OK)
         return build_child_fail(cmd, "layout", error);
     sky_runtime_options ro;
@@ -122,9 +120,20 @@ static int build_child_dispatch(const char *cmd, const char *device, uint32_t pa
     if (st == SKY_OK)
         st = sky_runtime_set_program_spirv(rt, program, words, word_count, error, sizeof error);
     if (st == SKY_OK) st = sky_runtime_render(rt, 0, 0, NULL, error, sizeof error);
+    uint64_t start = build_now_ms();
+    if (st == SKY_OK) st = sky_runtime_render(rt, 0.02, 0.02, NULL, error, sizeof error);
+    uint64_t frame_ms = build_now_ms() - start;
     sky_runtime_free(rt);
     sky_layout_free(layout);
-    return st == SKY_OK ? 0 : build_child_fail(cmd, "building the pipeline failed", error);
+    if (st != SKY_OK) return build_child_fail(cmd, "building the pipeline failed", error);
+    if (frame_ms > BUILD_MAX_FRAME_MS) {
+        fprintf(stderr,
+                "%s: the pattern is too slow to run: a frame of %u LEDs took %llu ms on this "
+                "device, over the limit of %u ms: lower fbm octaves and reduction bounds\n",
+                cmd, leds, (unsigned long long)frame_ms, BUILD_MAX_FRAME_MS);
+        return 2;
+    }
+    return 0;
 }
 
 static bool build_write_all(int fd, const void *data, size_t len) {
