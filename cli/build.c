@@ -65,6 +65,7 @@ extern char **environ;
  * finished a frame within 2 s as hung, which would end the show.
  */
 #define BUILD_MAX_FRAME_MS 1000u
+#define BUILD_FRAME_ENV    "SKY_BUILD_FRAME_BUDGET"
 #define BUILD_TIME_ENV     "SKY_BUILD_TIME_BUDGET"
 #define BUILD_MEMORY_ENV   "SKY_BUILD_MEMORY_BUDGET"
 
@@ -126,11 +127,13 @@ static int build_child_dispatch(const char *cmd, const char *device, uint32_t le
     sky_runtime_free(rt);
     sky_layout_free(layout);
     if (st != SKY_OK) return build_child_fail(cmd, "building the pipeline failed", error);
-    if (frame_ms > BUILD_MAX_FRAME_MS) {
+    unsigned limit_ms = build_env_budget(BUILD_FRAME_ENV, BUILD_MAX_FRAME_MS);
+    if (frame_ms > limit_ms) {
         fprintf(stderr,
                 "%s: the pattern is too slow to run: a frame of %u LEDs took %llu ms on this "
-                "device, over the limit of %u ms: lower fbm octaves and reduction bounds\n",
-                cmd, leds, (unsigned long long)frame_ms, BUILD_MAX_FRAME_MS);
+                "device, over the limit of %u ms (%s): lower fbm octaves and reduction "
+                "bounds\n",
+                cmd, leds, (unsigned long long)frame_ms, limit_ms, BUILD_FRAME_ENV);
         return 2;
     }
     return 0;

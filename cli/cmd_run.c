@@ -95,7 +95,8 @@ static void run_usage(FILE *out) {
             "  --stats           print frame rate, time per stage and late/dropped frames\n"
             "                    every second\n\n"
             "Shaders are built in a child process under a budget: $SKY_BUILD_TIME_BUDGET\n"
-            "seconds (default 180) and $SKY_BUILD_MEMORY_BUDGET MiB (default 2048).\n"
+            "seconds (default 180) and $SKY_BUILD_MEMORY_BUDGET MiB (default 2048); a frame\n"
+            "must take at most $SKY_BUILD_FRAME_BUDGET ms (default 1000).\n"
             "SIGHUP reloads FILE; SIGINT and SIGTERM stop within a second.\n\n"
             "Exit status: 0 ok, 1 the pattern has errors, 2 usage or system error.\n",
             SKY_LAYOUT_DEFAULT, SKY_FRAME_DEFAULT_PATH);
