@@ -66,8 +66,10 @@ extern char **environ;
  */
 #define BUILD_MAX_FRAME_MS 1000u
 #define BUILD_FRAME_ENV    "SKY_BUILD_FRAME_BUDGET"
-#define BUILD_TIME_ENV     "SKY_BUILD_TIME_BUDGET"
-#define BUILD_MEMORY_ENV   "SKY_BUILD_MEMORY_BUDGET"
+/* The child's nice value over the parent's: the show renders first. */
+#define BUILD_NICE       10
+#define BUILD_TIME_ENV   "SKY_BUILD_TIME_BUDGET"
+#define BUILD_MEMORY_ENV "SKY_BUILD_MEMORY_BUDGET"
 
 static unsigned build_env_budget(const char *name, unsigned fallback) {
     const char *text = getenv(name);
@@ -157,6 +159,12 @@ int live_build_child_main(const char *cmd, int argc, char **argv) {
     sky_emit_options emit;
     sky_emit_options_init(&emit);
     emit.led_texels = strcmp(argv[1], "1") == 0;
+    /* Background work: the show's render thread comes first on a CPU device (lavapipe's
+     * threads, created later, inherit this). A failure only costs that preference. */
+    errno = 0;
+    if (nice(BUILD_NICE) == -1 && errno != 0) {
+        /* not allowed to lower the priority further: build at the same one */
+    }
     unsigned long mib = strtoul(argv[2], NULL, 10);
     unsigned long leds = strtoul(argv[3], NULL, 10);
     if (leds == 0 || leds > UINT32_MAX) return build_child_fail(cmd, "bad LED count", argv[3]);
