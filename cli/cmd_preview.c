@@ -37,12 +37,6 @@
 #define PREVIEW_MAX_FRAMES   100000u
 #define PREVIEW_MAX_GIF_MEM  ((size_t)1 << 30) /* LED colours kept for the GIF's two passes */
 
-static volatile sig_atomic_t preview_stop_signal; /* set by the SIGINT/SIGTERM handler (--term) */
-
-static void preview_on_signal(int signo) {
-    preview_stop_signal = signo;
-}
-
 typedef enum preview_kind { PREVIEW_PNG, PREVIEW_GIF, PREVIEW_TERM } preview_kind;
 
 typedef struct preview_options {
@@ -362,22 +356,7 @@ done:
     return code;
 }
 
-static void sleep_until_ns(uint64_t deadline_ns) {
-    struct timespec ts = {(time_t)(deadline_ns / 1000000000ull),
-                          (long)(deadline_ns % 1000000000ull)};
-    /* Interrupted by a signal: return, the caller checks the flag. */
-    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-}
-
 static int preview_term(const preview_options *o, const sky_layout *layout, preview_renderer *r) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = preview_on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
-        fprintf(stderr, "%s: cannot install signal handlers\n", PREVIEW_CMD);
-        return 2;
-    }
     uint32_t cols, rows;
     preview_term_size(&cols, &rows);
     preview_geometry *g = NULL;
@@ -396,7 +375,7 @@ static int preview_term(const preview_options *o, const sky_layout *layout, prev
     double period_ns = 1e9 / o->fps;
     uint64_t start = sky_frame_now_ns();
     code = 0;
-    for (uint64_t k = 0; !preview_stop_signal; k++) {
+    for (uint64_t k = 0; !live_signals_stopped(); k++) {
         double t = (double)k / o->fps;
         if (o->duration_set && t >= o->duration) break;
         const uint8_t *bytes = NULL;
@@ -409,7 +388,7 @@ static int preview_term(const preview_options *o, const sky_layout *layout, prev
             code = 2;
             break;
         }
-        sleep_until_ns(start + (uint64_t)llround((double)(k + 1) * period_ns));
+        live_signals_sleep_until(start + (uint64_t)llround((double)(k + 1) * period_ns));
     }
     preview_term_finish(stdout, g->height);
 done:
@@ -428,6 +407,11 @@ int cmd_preview(int argc, char **argv) {
     if (code >= 0) {
         live_common_free(&o.common);
         return code;
+    }
+    /* --term stops at SIGINT/SIGTERM and exits 0; an image left unwritten exits 128 + signal. */
+    if (!live_signals_start(PREVIEW_CMD, o.kind == PREVIEW_TERM)) {
+        live_common_free(&o.common);
+        return 2;
     }
     sky_program *program = NULL;
     sky_layout *layout = NULL;
@@ -463,5 +447,7 @@ done:
     sky_program_free(program);
     sky_layout_free(layout);
     live_common_free(&o.common);
+    if (o.kind != PREVIEW_TERM && live_signals_stopped()) code = 128 + live_signals_stopped();
+    live_signals_finish();
     return code;
 }

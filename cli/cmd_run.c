@@ -10,21 +10,28 @@
  * since the pattern started (so the animation is smooth whatever the jitter),
  * `dt` the time since the previous frame rendered, 0 at the first.
  *
- * --watch reloads the pattern when the file changes: the watcher thread
- * (watch.c) compiles the new source and emits its SPIR-V off the render
- * thread and leaves both in a one-item mailbox; the render loop takes them
- * between two frames and hands them to sky_runtime_set_program_spirv, which
- * builds the new pipeline before swapping (a few ms: the slow shaderc step is
- * already done), so a failure keeps the old pattern and no frame number is
- * skipped in the frame file. A reloaded pattern starts over: t and the
+ * --watch reloads the pattern when the file changes (SIGHUP reloads it with
+ * or without --watch): the watcher thread (watch.c) compiles the new source,
+ * refuses it when its per-LED cost is over the budget (SKY_LED_COST_MAX), and
+ * has the shader built in a child process under a time and memory budget
+ * (build.c: SPIR-V, pipeline, and the driver's compilation at the first
+ * dispatch, which also fills the driver's shader cache); it leaves the result
+ * then builds the pipeline (sky_runtime_pipeline_build, thread-safe against
+ * rendering) and leaves the result in a one-item mailbox. The render loop
+ * takes it between two frames and swaps it in with sky_runtime_set_pipeline,
+ * which costs nothing but bookkeeping, so any failure keeps the old pattern
+ * and no frame number is skipped in the frame file. A reloaded pattern starts over: t and the
  * frame counter restart at 0 (the runtime restarts `frame`; `prev` carries
- * over when both patterns use it). Compile errors are printed and the old
- * pattern keeps running.
+ * over when both patterns use it). Errors are printed and the old pattern
+ * keeps running. Started with --watch on a file that does not compile or
+ * build, the show starts black and waits for a good save, so that a boot
+ * never ends in a restart loop.
  *
- * SIGINT and SIGTERM set a flag (the one global of this file, as a signal
- * handler needs) that the loop checks every frame and that interrupts the
- * sleep, so the program exits within a frame, after the runtime has
- * published its last frame and the frame writer has released its lock.
+ * Signals are taken on a thread of their own (signals.c): SIGINT and SIGTERM
+ * wake the loop's sleep and the build's wait, so the program exits within a
+ * frame, after the runtime has published its last frame and the frame writer
+ * has released its lock; when the main thread is stuck in the driver, the
+ * signal thread ends the process after 0.5 s.
  */
 #include <errno.h>
 #include <math.h>
@@ -44,11 +51,8 @@
 #define RUN_MAX_FPS         10000.0
 #define RUN_STATS_PERIOD_NS 1000000000ull
 
-static volatile sig_atomic_t run_stop_signal; /* set by the SIGINT/SIGTERM handler */
-
-static void run_on_signal(int signo) {
-    run_stop_signal = signo;
-}
+/* The pattern shown while the file has errors at start-up with --watch. */
+#define RUN_BLACK_SOURCE "out rgb(0, 0, 0)\n"
 
 typedef struct run_options {
     live_common common;
@@ -66,9 +70,11 @@ typedef struct run_reload {
     const run_options *options;
     sky_program *pending; /* compiled, waiting for the next frame boundary */
     double *pending_params;
-    uint32_t *pending_spirv; /* its shader, emitted on the watcher thread too */
-    size_t pending_words;
+    sky_runtime_pipeline *pending_pipeline; /* its pipeline, built on the watcher thread too */
+    sky_runtime *rt;                        /* set before the watcher starts */
     sky_emit_options emit; /* the variant the runtime's device can run, set before watching */
+    const char *device;    /* --device, for the build child */
+    uint32_t led_count;    /* the layout's, for the build child */
 } run_reload;
 
 static void run_usage(FILE *out) {
@@ -85,8 +91,13 @@ static void run_usage(FILE *out) {
             "  --duration S      stop after S seconds\n"
             "  --frames N        stop after N frames\n"
             "  --watch           reload FILE when it changes; on errors keep the old pattern\n"
+            "                    (SIGHUP reloads too)\n"
             "  --stats           print frame rate, time per stage and late/dropped frames\n"
             "                    every second\n\n"
+            "Shaders are built in a child process under a budget: $SKY_BUILD_TIME_BUDGET\n"
+            "seconds (default 180) and $SKY_BUILD_MEMORY_BUDGET MiB (default 2048); a frame\n"
+            "must take at most $SKY_BUILD_FRAME_BUDGET ms (default 1000).\n"
+            "SIGHUP reloads FILE; SIGINT and SIGTERM stop within a second.\n\n"
             "Exit status: 0 ok, 1 the pattern has errors, 2 usage or system error.\n",
             SKY_LAYOUT_DEFAULT, SKY_FRAME_DEFAULT_PATH);
 }
@@ -166,17 +177,43 @@ static double *run_params_for(const run_options *o, const sky_program *program, 
 
 /* Frees what waits in the mailbox (the caller holds the lock, or owns the mailbox alone). */
 static void run_reload_clear(run_reload *reload) {
+    sky_runtime_pipeline_free(reload->rt, reload->pending_pipeline); /* before its program */
     sky_program_free(reload->pending);
     free(reload->pending_params);
-    sky_free(reload->pending_spirv);
     reload->pending = NULL;
     reload->pending_params = NULL;
-    reload->pending_spirv = NULL;
-    reload->pending_words = 0;
+    reload->pending_pipeline = NULL;
 }
 
-/* The watcher thread's callback: compile off the render thread, then post. */
-static void run_on_change(void *context, const char *source, size_t len) {
+/*
+ * Compiles nothing: builds the shader of a compiled program in the child
+ * process, after checking its cost. Returns the SPIR-V or NULL (printed).
+ */
+static uint32_t *run_build_shader(const run_options *o, const sky_program *program,
+                                  const char *source, size_t len, const sky_emit_options *emit,
+                                  const char *device, uint32_t led_count, int cancel_fd,
+                                  size_t *word_count) {
+    uint64_t cost = sky_program_led_cost(program);
+    if (cost > SKY_LED_COST_MAX) {
+        fprintf(stderr,
+                "%s: %s costs about %llu operations per LED, over the budget of %u for building "
+                "a pipeline: lower fbm octaves and reduction bounds\n",
+                RUN_CMD, o->file, (unsigned long long)cost, SKY_LED_COST_MAX);
+        return NULL;
+    }
+    unsigned seconds, mib;
+    live_build_budget(&seconds, &mib);
+    fprintf(stderr, "%s: building the shader of %s (cost %llu; budget %u s, %u MiB)\n", RUN_CMD,
+            o->file, (unsigned long long)cost, seconds, mib);
+    int cancel[2] = {live_signals_fd(), cancel_fd};
+    uint32_t *words = NULL;
+    live_build_result got = live_build(RUN_CMD, source, len, device, emit, led_count, cancel,
+                                       cancel_fd >= 0 ? 2 : 1, &words, word_count);
+    return got == LIVE_BUILD_OK ? words : NULL;
+}
+
+/* The watcher thread's callback: compile and build off the render thread, then post. */
+static void run_on_change(void *context, const char *source, size_t len, int cancel_fd) {
     run_reload *reload = context;
     const run_options *o = reload->options;
     fprintf(stderr, "%s: %s changed; compiling\n", RUN_CMD, o->file);
@@ -186,47 +223,50 @@ static void run_on_change(void *context, const char *source, size_t len) {
         return;
     }
     double *params = run_params_for(o, program, false);
-    /* The GLSL -> SPIR-V compilation (shaderc, the slow part) happens here too, so
-     * that the render thread only builds the pipeline. */
-    uint32_t *words = NULL;
     size_t word_count = 0;
-    char *emit_error = NULL;
-    sky_status st = params ? sky_program_emit_spirv_with(program, &reload->emit, &words,
-                                                         &word_count, &emit_error)
-                           : SKY_ERR_NOMEM;
+    uint32_t *words = params
+                          ? run_build_shader(o, program, source, len, &reload->emit, reload->device,
+                                             reload->led_count, cancel_fd, &word_count)
+                          : NULL;
+    /* The pipeline too is built here, off the render thread, which then only swaps. */
+    sky_runtime_pipeline *pipeline = NULL;
+    char error[1024] = "";
+    sky_status st = SKY_ERR_COMPILE;
+    if (words)
+        st = sky_runtime_pipeline_build(reload->rt, program, words, word_count, &pipeline, error,
+                                        sizeof error);
+    free(words);
     if (st != SKY_OK) {
-        if (params)
-            fprintf(stderr, "%s: generating the shader failed (%s)%s%s\n", RUN_CMD,
-                    sky_status_str(st), emit_error ? ": " : "", emit_error ? emit_error : "");
+        if (error[0]) fprintf(stderr, "%s: building the pipeline failed: %s\n", RUN_CMD, error);
         fprintf(stderr, "%s: keeping the running pattern\n", RUN_CMD);
-        sky_free(emit_error);
-        sky_free(words);
         sky_program_free(program);
         free(params);
         return;
     }
-    sky_free(emit_error);
     pthread_mutex_lock(&reload->lock);
     /* A newer save replaces one the loop has not taken yet. */
     run_reload_clear(reload);
     reload->pending = program;
     reload->pending_params = params;
-    reload->pending_spirv = words;
-    reload->pending_words = word_count;
+    reload->pending_pipeline = pipeline;
     pthread_mutex_unlock(&reload->lock);
 }
 
+/* SIGHUP, on the signal thread: the watcher thread does the work. */
+static void run_on_hup(void *context) {
+    fprintf(stderr, "%s: SIGHUP: reloading the pattern\n", RUN_CMD);
+    live_watch_reload_now(context);
+}
+
 static bool run_take_pending(run_reload *reload, sky_program **program, double **params,
-                             uint32_t **words, size_t *word_count) {
+                             sky_runtime_pipeline **pipeline) {
     pthread_mutex_lock(&reload->lock);
     *program = reload->pending;
     *params = reload->pending_params;
-    *words = reload->pending_spirv;
-    *word_count = reload->pending_words;
+    *pipeline = reload->pending_pipeline;
     reload->pending = NULL;
     reload->pending_params = NULL;
-    reload->pending_spirv = NULL;
-    reload->pending_words = 0;
+    reload->pending_pipeline = NULL;
     pthread_mutex_unlock(&reload->lock);
     return *program != NULL;
 }
@@ -281,33 +321,19 @@ typedef struct run_state {
     double *params;
     run_reload *reload;
     run_counters counters;
+    double swap_ms; /* the last swap's sky_runtime_set_pipeline, for the reload line */
 } run_state;
-
-/* Sleeps until the absolute time `deadline_ns`; false when a stop signal came. */
-static bool run_sleep_until(uint64_t deadline_ns) {
-    struct timespec ts = {(time_t)(deadline_ns / 1000000000ull),
-                          (long)(deadline_ns % 1000000000ull)};
-    for (;;) {
-        if (run_stop_signal) return false;
-        int err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-        if (err == 0) return !run_stop_signal;
-        if (err != EINTR) return true; /* cannot happen with a valid time; do not spin */
-    }
-}
 
 /* Swaps in a reloaded program at a frame boundary. Returns true when the pattern restarted. */
 static bool run_swap(run_state *s) {
     sky_program *program = NULL;
     double *params = NULL;
-    uint32_t *words = NULL;
-    size_t word_count = 0;
-    if (!run_take_pending(s->reload, &program, &params, &words, &word_count)) return false;
+    sky_runtime_pipeline *pipeline = NULL;
+    if (!run_take_pending(s->reload, &program, &params, &pipeline)) return false;
     char error[1024] = "";
     uint64_t t0 = sky_frame_now_ns();
-    sky_status st =
-        sky_runtime_set_program_spirv(s->rt, program, words, word_count, error, sizeof error);
+    sky_status st = sky_runtime_set_pipeline(s->rt, pipeline, error, sizeof error);
     double swap_ms = (double)(sky_frame_now_ns() - t0) / 1e6;
-    sky_free(words);
     if (st != SKY_OK) {
         fprintf(stderr, "%s: cannot switch to the new pattern: %s; keeping the running one\n",
                 RUN_CMD, error[0] ? error : sky_status_str(st));
@@ -320,7 +346,7 @@ static bool run_swap(run_state *s) {
     s->program = program;
     free(s->params);
     s->params = params;
-    fprintf(stderr, "%s: reloaded %s (pipeline swap %.1f ms)\n", RUN_CMD, s->o->file, swap_ms);
+    s->swap_ms = swap_ms;
     return true;
 }
 
@@ -335,10 +361,11 @@ static int run_loop(run_state *s) {
     run_stats_state stats = {start_ns, {0}, {0, 0}};
     sky_runtime_get_stats(s->rt, &stats.last);
 
-    while (!run_stop_signal) {
+    while (!live_signals_stopped()) {
         uint64_t frame_start =
             period_ns > 0 ? grid_ns + (uint64_t)llround((double)k * period_ns) : sky_frame_now_ns();
-        if (s->reload && run_swap(s)) {
+        bool swapped = s->reload && run_swap(s);
+        if (swapped) {
             start_ns = frame_start;
             last_t = -1;
         }
@@ -347,12 +374,17 @@ static int run_loop(run_state *s) {
         if (o->duration >= 0 && total_t >= o->duration) break;
         double dt = last_t < 0 ? 0.0 : t - last_t;
         char error[1024] = "";
+        uint64_t render_start = sky_frame_now_ns();
         sky_status st = sky_runtime_render(s->rt, t, dt, s->params, error, sizeof error);
         if (st != SKY_OK) {
             fprintf(stderr, "%s: rendering failed: %s\n", RUN_CMD,
                     error[0] ? error : sky_status_str(st));
             return 2;
         }
+        if (swapped) /* the render thread's whole cost of a reload: swap + first frame */
+            fprintf(stderr, "%s: reloaded %s (pipeline swap %.1f ms, first frame %.1f ms)\n",
+                    RUN_CMD, o->file, s->swap_ms,
+                    (double)(sky_frame_now_ns() - render_start) / 1e6);
         sky_program_free(s->retired); /* its frames are complete now */
         s->retired = NULL;
         last_t = t;
@@ -375,26 +407,13 @@ static int run_loop(run_state *s) {
             next_ns = grid_ns + (uint64_t)llround((double)next * period_ns);
         }
         k = next;
-        if (!run_sleep_until(next_ns)) break;
+        if (!live_signals_sleep_until(next_ns)) break;
     }
     if (o->stats) run_stats_print(&stats, s->rt, &s->counters, sky_frame_now_ns());
     return 0;
 }
 
 /* --------------------------------------------------------------- the command */
-
-static bool run_install_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = run_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: the sleep must wake up */
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
-        fprintf(stderr, "%s: cannot install signal handlers: %s\n", RUN_CMD, strerror(errno));
-        return false;
-    }
-    return true;
-}
 
 /*
  * Makes sure a device matches --device (or $SKY_DEVICE) before the frame file
@@ -452,7 +471,7 @@ static sky_frame_writer *run_open_writer(const run_options *o, const sky_layout 
 }
 
 static sky_runtime *run_open_runtime(const run_options *o, const sky_layout *layout,
-                                     sky_frame_writer *writer, const sky_program *program) {
+                                     sky_frame_writer *writer) {
     sky_runtime_options ro;
     sky_runtime_options_init(&ro);
     ro.device = o->common.device;
@@ -461,7 +480,6 @@ static sky_runtime *run_open_runtime(const run_options *o, const sky_layout *lay
     sky_runtime *rt = NULL;
     char error[1024] = "";
     sky_status st = sky_runtime_create(&ro, &rt, error, sizeof error);
-    if (st == SKY_OK) st = sky_runtime_set_program(rt, program, error, sizeof error);
     if (st != SKY_OK) {
         fprintf(stderr, "%s: %s\n", RUN_CMD, error[0] ? error : sky_status_str(st));
         sky_runtime_free(rt);
@@ -482,7 +500,52 @@ static void run_banner(const run_options *o, const sky_layout *layout, const sky
     fprintf(stderr, "%s\n", o->watch ? ", watching for changes" : "");
 }
 
+/*
+ * Sets the first pattern: built in the child like a reload, so that the
+ * budget and the stop signals apply from the start. Returns 0, or the exit
+ * code when the command must end (with --watch, a pattern that does not
+ * build leaves the show black instead, and 0 is returned).
+ */
+static int run_first_program(run_state *s, const run_reload *reload, const char *source, size_t len,
+                             int compiled) {
+    const run_options *o = s->o;
+    char error[1024] = "";
+    if (compiled == 0) {
+        size_t word_count = 0;
+        uint32_t *words = run_build_shader(o, s->program, source, len, &reload->emit,
+                                           o->common.device, reload->led_count, -1, &word_count);
+        sky_status st = SKY_ERR_COMPILE;
+        if (words)
+            st = sky_runtime_set_program_spirv(s->rt, s->program, words, word_count, error,
+                                               sizeof error);
+        free(words);
+        if (st == SKY_OK) return 0;
+        if (live_signals_stopped()) return 0;
+        if (error[0]) fprintf(stderr, "%s: %s\n", RUN_CMD, error);
+        if (!o->watch) return 2;
+    }
+    if (!o->watch) return compiled;
+    /* Black until a good save: a boot with a broken file must not end in a restart loop. */
+    fprintf(stderr, "%s: showing black until %s compiles; watching it\n", RUN_CMD, o->file);
+    sky_program_free(s->program);
+    free(s->params);
+    s->params = NULL;
+    s->program = NULL;
+    if (live_compile_source(RUN_CMD, "<black>", RUN_BLACK_SOURCE, strlen(RUN_BLACK_SOURCE),
+                            &s->program) != 0 ||
+        !(s->params = run_params_for(o, s->program, false)))
+        return 2;
+    sky_status st = sky_runtime_set_program(s->rt, s->program, error, sizeof error);
+    if (st != SKY_OK) {
+        fprintf(stderr, "%s: %s\n", RUN_CMD, error[0] ? error : sky_status_str(st));
+        return 2;
+    }
+    return 0;
+}
+
 int cmd_run(int argc, char **argv) {
+    if (argc >= 1 && strcmp(argv[0], "--build-child") == 0)
+        return live_build_child_main(RUN_CMD, argc - 1, argv + 1);
     run_options o;
     memset(&o, 0, sizeof o);
     int code = run_parse(&o, argc, argv);
@@ -490,7 +553,12 @@ int cmd_run(int argc, char **argv) {
         live_common_free(&o.common);
         return code;
     }
-    run_reload reload = {.options = &o};
+    if (!live_signals_start(RUN_CMD, true)) {
+        live_common_free(&o.common);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN); /* a build child that died: write() reports EPIPE instead */
+    run_reload reload = {.options = &o, .device = o.common.device};
     pthread_mutex_init(&reload.lock, NULL);
     run_state s = {.o = &o};
     sky_layout *layout = NULL;
@@ -506,39 +574,50 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "%s: %s\n", RUN_CMD, error);
         goto done;
     }
-    code = live_compile_source(RUN_CMD, o.file, source, source_len, &s.program);
-    if (code != 0) goto done;
+    int compiled = live_compile_source(RUN_CMD, o.file, source, source_len, &s.program);
+    code = compiled;
+    if (compiled == 2 || (compiled == 1 && !o.watch)) goto done;
     code = 2;
-    if (!(s.params = run_params_for(&o, s.program, true))) goto done;
+    if (compiled == 0 && !(s.params = run_params_for(&o, s.program, true))) goto done;
     if (!live_layout_create(RUN_CMD, o.common.layout_spec, &layout)) goto done;
-    if (!run_install_signals()) goto done;
     if (!run_check_device(&o)) goto done;
     if (!(writer = run_open_writer(&o, layout))) goto done;
-    if (!(s.rt = run_open_runtime(&o, layout, writer, s.program))) goto done;
+    if (!(s.rt = run_open_runtime(&o, layout, writer))) goto done;
     sky_runtime_emit_options(s.rt, &reload.emit);
-    if (o.watch) {
-        if (!live_watch_start(RUN_CMD, o.file, source, source_len, run_on_change, &reload, &watch))
+    reload.led_count = layout->led_count;
+    reload.rt = s.rt;
+    if ((code = run_first_program(&s, &reload, source, source_len, compiled)) != 0) goto done;
+    if (live_signals_stopped()) goto stopped;
+    code = 2;
+    /* Without --watch the watcher only serves SIGHUP; standard input cannot be read again. */
+    if (strcmp(o.file, "-") != 0) {
+        if (!live_watch_start(RUN_CMD, o.file, source, source_len, o.watch, run_on_change, &reload,
+                              &watch))
             goto done;
         s.reload = &reload;
+        live_signals_on_hup(run_on_hup, watch);
     }
     run_banner(&o, layout, s.rt);
     code = run_loop(&s);
-    if (run_stop_signal)
+stopped:
+    if (live_signals_stopped())
         fprintf(stderr, "%s: stopped by %s after %llu frames\n", RUN_CMD,
-                run_stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+                live_signals_name(live_signals_stopped()),
                 (unsigned long long)sky_runtime_frame_count(s.rt));
 
 done:
-    live_watch_stop(watch); /* before the mailbox goes away */
-    sky_runtime_free(s.rt); /* publishes frames in flight before the writer closes */
+    live_signals_on_hup(NULL, NULL);
+    live_watch_stop(watch);    /* before the mailbox goes away */
+    run_reload_clear(&reload); /* a pipeline not taken goes before its runtime */
+    sky_runtime_free(s.rt);    /* publishes frames in flight before the writer closes */
     sky_frame_writer_free(writer);
     sky_program_free(s.retired);
     sky_program_free(s.program);
-    run_reload_clear(&reload);
     pthread_mutex_destroy(&reload.lock);
     free(s.params);
     free(source);
     sky_layout_free(layout);
     live_common_free(&o.common);
+    live_signals_finish();
     return code;
 }

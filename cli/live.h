@@ -88,19 +88,80 @@ typedef struct live_watch live_watch;
 /*
  * Called on the watcher's thread with the file's new contents (only when they
  * changed). The callback owns nothing: `source` is valid during the call.
+ * `cancel_fd` becomes readable when live_watch_stop is called: a callback
+ * that waits for long must poll it too.
  */
-typedef void (*live_watch_fn)(void *context, const char *source, size_t len);
+typedef void (*live_watch_fn)(void *context, const char *source, size_t len, int cancel_fd);
 
 /*
  * Starts watching `path` (its directory, through inotify, so that editors that
  * replace the file by rename are seen) on a background thread. `initial` is
  * the contents already compiled, so that touching the file without changing
- * it does not reload. Returns false after printing an error.
+ * it does not reload. Without `follow_changes` the file is read only when
+ * live_watch_reload_now asks. Returns false after printing an error.
  */
 bool live_watch_start(const char *cmd, const char *path, const char *initial, size_t initial_len,
-                      live_watch_fn on_change, void *context, live_watch **watch);
+                      bool follow_changes, live_watch_fn on_change, void *context,
+                      live_watch **watch);
+/* Makes the watcher read the file and call back even if it did not change (SIGHUP). */
+void live_watch_reload_now(live_watch *watch);
 /* Stops the thread and frees everything. NULL is a no-op. */
 void live_watch_stop(live_watch *watch);
+
+/* ------------------------------------------------------------- build.c */
+
+typedef enum live_build_result {
+    LIVE_BUILD_OK = 0,
+    LIVE_BUILD_FAILED,    /* the message is printed */
+    LIVE_BUILD_TIMEOUT,   /* over the time budget: the child was killed (printed) */
+    LIVE_BUILD_CANCELLED, /* a cancel descriptor became readable: the child was killed */
+} live_build_result;
+
+/*
+ * Builds `source` (which compiles without errors) in a child process under
+ * the time and memory budget: SPIR-V for `emit`, the pipeline, and one frame
+ * on `device` (for a layout of `led_count` LEDs), so that the driver has
+ * compiled it. On LIVE_BUILD_OK *words
+ * (free with free) holds the SPIR-V. Returns early, killing the child, when
+ * one of `cancel_fds` becomes readable.
+ */
+live_build_result live_build(const char *cmd, const char *source, size_t len, const char *device,
+                             const sky_emit_options *emit, uint32_t led_count,
+                             const int *cancel_fds, size_t cancel_count, uint32_t **words,
+                             size_t *word_count);
+/* The budget: seconds and MiB of address space ($SKY_BUILD_TIME_BUDGET, $SKY_BUILD_MEMORY_BUDGET).
+ */
+void live_build_budget(unsigned *seconds, unsigned *mebibytes);
+/* `sky run --build-child DEVICE TEXELS MIB LEDS`: the child's side (source on stdin, SPIR-V out).
+ */
+int live_build_child_main(const char *cmd, int argc, char **argv);
+
+/* ----------------------------------------------------------- signals.c */
+
+typedef void (*live_reload_fn)(void *context);
+
+/*
+ * Blocks SIGINT, SIGTERM and SIGHUP and starts the thread that takes them.
+ * Call before any other thread is created (threads inherit the mask). A stop
+ * signal sets the flag (live_signals_stopped), wakes live_signals_sleep_until
+ * and makes live_signals_fd readable; if live_signals_finish is not called
+ * within 0.5 s the process is ended with _exit (status 0 when
+ * `stop_is_success`, else 128 + the signal), since a main thread inside
+ * shaderc or the driver cannot be interrupted. Returns false after printing.
+ */
+bool live_signals_start(const char *cmd, bool stop_is_success);
+/* What SIGHUP does (called on the signal thread: post work, do not do it). NULL: ignore it. */
+void live_signals_on_hup(live_reload_fn fn, void *context);
+/* 0, or the stop signal received. */
+int live_signals_stopped(void);
+/* An eventfd that becomes readable when a stop signal came (for poll). */
+int live_signals_fd(void);
+/* Sleeps until deadline_ns on CLOCK_MONOTONIC; false at once when a stop signal came. */
+bool live_signals_sleep_until(uint64_t deadline_ns);
+/* The main thread is done cleaning up: no forced exit. */
+void live_signals_finish(void);
+/* "SIGINT", "SIGTERM" or "SIGHUP". */
+const char *live_signals_name(int signo);
 
 /* ----------------------------------------------------- preview_image.c */
 

@@ -7,11 +7,15 @@
  * atomic-save tools), which replaces the inode a per-file watch would follow.
  * Events for the file's name (written and closed, moved in, created, modified)
  * start a short quiet period: the file is read only once no further event
- * arrived for WATCH_QUIET_MS, so that a save in several writes is read once,
- * whole. Contents equal to the last ones seen (a `touch`, a save without
- * changes) are ignored. The thread waits in poll() on the inotify descriptor
- * and an eventfd that live_watch_stop signals, so stopping never waits for a
- * timeout.
+ * for that name arrived for WATCH_QUIET_MS, so that a save in several writes
+ * is read once, whole. Events for other files of the directory are drained
+ * and ignored: a log written every few ms beside the pattern must not keep
+ * the quiet period from ever ending. Contents equal to the last ones seen (a
+ * `touch`, a save without changes) are ignored, except after
+ * live_watch_reload_now (SIGHUP), which reloads whatever the file holds. The
+ * thread waits in poll() on the inotify descriptor and two eventfds, one that
+ * live_watch_stop signals and one for live_watch_reload_now, so neither ever
+ * waits for a timeout.
  */
 #include <errno.h>
 #include <limits.h>
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -37,8 +42,9 @@ struct live_watch {
     char *dir;  /* its directory */
     char *base; /* its name in the directory */
     int inotify_fd;
-    int stop_fd; /* eventfd: written once by live_watch_stop */
-    char *last;  /* the contents last handed on (or compiled at start) */
+    int stop_fd;   /* eventfd: written once by live_watch_stop */
+    int reload_fd; /* eventfd: written by live_watch_reload_now */
+    char *last;    /* the contents last handed on (or compiled at start) */
     size_t last_len;
     live_watch_fn on_change;
     void *context;
@@ -92,24 +98,40 @@ static int watch_drain(live_watch *w) {
     }
 }
 
-/* Waits up to timeout_ms (-1: forever) for an event or the stop signal: 1 event, 0 timeout, -1
- * stop. */
+/*
+ * Waits up to timeout_ms (-1: forever) for an event or the stop signal: 1 event, 0 timeout, -1
+ * stop, 2 reload asked (live_watch_reload_now; the request is consumed).
+ */
 static int watch_wait(live_watch *w, int timeout_ms) {
-    struct pollfd fds[2] = {{w->inotify_fd, POLLIN, 0}, {w->stop_fd, POLLIN, 0}};
+    struct pollfd fds[3] = {
+        {w->inotify_fd, POLLIN, 0}, {w->stop_fd, POLLIN, 0}, {w->reload_fd, POLLIN, 0}};
     for (;;) {
-        int n = poll(fds, 2, timeout_ms);
+        int n = poll(fds, 3, timeout_ms);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             fprintf(stderr, "%s: --watch: poll: %s\n", w->cmd, strerror(errno));
             return -1;
         }
         if (fds[1].revents) return -1;
+        if (fds[2].revents) {
+            uint64_t count;
+            if (read(w->reload_fd, &count, sizeof count) < 0) {
+                /* EAGAIN: another reader took it; nothing else can fail on an eventfd */
+            }
+            return 2;
+        }
         return n > 0 ? 1 : 0;
     }
 }
 
-/* Reads the file and, when its contents changed, calls the callback. */
-static void watch_reload(live_watch *w) {
+static int64_t watch_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads the file and, when its contents changed (or `force`), calls the callback. */
+static void watch_reload(live_watch *w, bool force) {
     char error[512];
     size_t len = 0;
     char *source = cli_read_file(w->path, &len, error, sizeof error);
@@ -118,14 +140,32 @@ static void watch_reload(live_watch *w) {
         if (access(w->path, F_OK) == 0) fprintf(stderr, "%s: --watch: %s\n", w->cmd, error);
         return;
     }
-    if (w->last && len == w->last_len && memcmp(source, w->last, len) == 0) {
+    if (!force && w->last && len == w->last_len && memcmp(source, w->last, len) == 0) {
         free(source);
         return;
     }
-    w->on_change(w->context, source, len);
+    w->on_change(w->context, source, len, w->stop_fd);
     free(w->last);
     w->last = source;
     w->last_len = len;
+}
+
+/*
+ * Quiet period: drains events until none for our file came for WATCH_QUIET_MS.
+ * Returns 1 to read the file, 2 when a reload was asked meanwhile, -1 to stop.
+ */
+static int watch_quiet(live_watch *w) {
+    int64_t quiet_from = watch_now_ms();
+    for (;;) {
+        int64_t left = quiet_from + WATCH_QUIET_MS - watch_now_ms();
+        if (left <= 0) return 1;
+        int got = watch_wait(w, (int)left);
+        if (got < 0 || got == 2) return got;
+        if (got == 0) continue; /* the loop re-checks the time */
+        int relevant = watch_drain(w);
+        if (relevant < 0) return -1;
+        if (relevant) quiet_from = watch_now_ms();
+    }
 }
 
 static void *watch_thread(void *arg) {
@@ -133,15 +173,16 @@ static void *watch_thread(void *arg) {
     for (;;) {
         int got = watch_wait(w, -1);
         if (got < 0) break;
+        if (got == 2) {
+            watch_reload(w, true);
+            continue;
+        }
         int relevant = watch_drain(w);
         if (relevant < 0) break;
         if (!relevant) continue;
-        /* Quiet period: keep draining until nothing arrives for WATCH_QUIET_MS. */
-        int quiet;
-        while ((quiet = watch_wait(w, WATCH_QUIET_MS)) > 0)
-            if (watch_drain(w) < 0) return NULL;
+        int quiet = watch_quiet(w);
         if (quiet < 0) break;
-        watch_reload(w);
+        watch_reload(w, quiet == 2);
     }
     return NULL;
 }
@@ -149,6 +190,7 @@ static void *watch_thread(void *arg) {
 static void watch_free(live_watch *w) {
     if (w->inotify_fd >= 0) close(w->inotify_fd);
     if (w->stop_fd >= 0) close(w->stop_fd);
+    if (w->reload_fd >= 0) close(w->reload_fd);
     free(w->path);
     free(w->dir);
     free(w->base);
@@ -157,7 +199,8 @@ static void watch_free(live_watch *w) {
 }
 
 bool live_watch_start(const char *cmd, const char *path, const char *initial, size_t initial_len,
-                      live_watch_fn on_change, void *context, live_watch **watch) {
+                      bool follow_changes, live_watch_fn on_change, void *context,
+                      live_watch **watch) {
     *watch = NULL;
     live_watch *w = calloc(1, sizeof *w);
     if (!w) {
@@ -165,7 +208,7 @@ bool live_watch_start(const char *cmd, const char *path, const char *initial, si
         return false;
     }
     w->cmd = cmd;
-    w->inotify_fd = w->stop_fd = -1;
+    w->inotify_fd = w->stop_fd = w->reload_fd = -1;
     w->on_change = on_change;
     w->context = context;
     if (!watch_split(w, path) || !(w->last = malloc(initial_len + 1))) {
@@ -178,13 +221,15 @@ bool live_watch_start(const char *cmd, const char *path, const char *initial, si
     w->last_len = initial_len;
     w->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     w->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (w->inotify_fd < 0 || w->stop_fd < 0) {
+    w->reload_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->inotify_fd < 0 || w->stop_fd < 0 || w->reload_fd < 0) {
         fprintf(stderr, "%s: --watch: %s: %s\n", cmd, w->inotify_fd < 0 ? "inotify" : "eventfd",
                 strerror(errno));
         watch_free(w);
         return false;
     }
-    if (inotify_add_watch(w->inotify_fd, w->dir, WATCH_MASK) < 0) {
+    /* Without it the inotify descriptor stays silent: only reload requests come. */
+    if (follow_changes && inotify_add_watch(w->inotify_fd, w->dir, WATCH_MASK) < 0) {
         fprintf(stderr, "%s: --watch: cannot watch the directory %s: %s\n", cmd, w->dir,
                 strerror(errno));
         watch_free(w);
@@ -199,6 +244,14 @@ bool live_watch_start(const char *cmd, const char *path, const char *initial, si
     w->thread_started = true;
     *watch = w;
     return true;
+}
+
+void live_watch_reload_now(live_watch *watch) {
+    if (!watch) return;
+    uint64_t one = 1;
+    if (write(watch->reload_fd, &one, sizeof one) < 0) {
+        /* EAGAIN only: a reload is already pending */
+    }
 }
 
 void live_watch_stop(live_watch *watch) {

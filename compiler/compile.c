@@ -29,6 +29,23 @@ void sky_compile_options_init(sky_compile_options *options) {
 #endif
 }
 
+/* examples/clouds.sky, the costliest example (sky_program_led_cost), for the warning's ratio. */
+#define COMPILE_COSTLIEST_EXAMPLE 2036.0
+
+/* The cost is known only after optimization: a reduction whose terms fold away costs nothing. */
+static void compile_warn_cost(diag_list *d, const sky_program *program) {
+    uint64_t cost = sky_program_led_cost(program);
+    if (cost <= SKY_LED_COST_WARN) return;
+    diag_warning(d, W_COSTLY, DIAG_NO_POS, DIAG_NO_POS,
+                 "every noise call costs about 400, an fbm octave one noise call, and a "
+                 "reduction repeats its body once per step: lower fbm octaves and reduction "
+                 "bounds",
+                 "this pattern costs about %llu operations per LED, %.0fx the costliest example "
+                 "(clouds.sky); above %u `sky run` refuses it",
+                 (unsigned long long)cost, (double)cost / COMPILE_COSTLIEST_EXAMPLE,
+                 SKY_LED_COST_MAX);
+}
+
 static sky_status run_pipeline(arena *a, diag_list *d, const char *source, size_t len,
                                const sky_compile_options *options, sky_program **program) {
     if (len > SKY_MAX_SOURCE_BYTES) {
@@ -46,6 +63,7 @@ static sky_status run_pipeline(arena *a, diag_list *d, const char *source, size_
     sky_status status = check_program(a, d, &prog, &result);
     if (status != SKY_OK) return status;
     status = backend_build(a, &result, options, program);
+    if (status == SKY_OK) compile_warn_cost(d, *program);
     if (status != SKY_OK) {
         *program = NULL;
         diag_error(d, E_INTERNAL, DIAG_NO_POS, DIAG_NO_POS,

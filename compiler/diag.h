@@ -68,6 +68,7 @@
 #define E_INTERNAL         "E0901"
 /* Warnings: the pattern compiles, but probably not as meant. */
 #define W_UNUSED "W0301"
+#define W_COSTLY "W0501"
 
 /* No position: the diagnostic is about the whole file (rendered without a source line). */
 #define DIAG_NO_POS UINT32_MAX

@@ -170,6 +170,7 @@ void vkrt_shared_destroy(vkrt_device *dev, vkrt_shared *shared);
 typedef struct vkrt_kernel {
     VkShaderModule module;
     VkPipeline pipeline;
+    VkCommandPool pool;        /* its own: built on any thread (vk_pipeline.c) */
     VkCommandBuffer *commands; /* shared->set_count, command i dispatches with set i */
     uint32_t command_count;
     bool uses_prev;

@@ -8,7 +8,10 @@
  * A program ("kernel") adds a pipeline and one command buffer per descriptor
  * set, recorded once: all per-frame data lives in buffers, so a frame is just
  * a vkQueueSubmit of the right command buffer. Swapping programs builds a new
- * kernel while the old one may still have frames in flight.
+ * kernel while the old one may still have frames in flight. Each kernel has
+ * its own command pool, so a kernel can be built on another thread while the
+ * render thread frees retired kernels (a pool is externally synchronized);
+ * everything else a build reads (layouts, descriptor sets) is fixed at create.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,14 +255,21 @@ static void pipe_barrier_out(vkrt_device *dev, VkCommandBuffer cmd) {
 
 static VkResult pipe_record(vkrt_device *dev, vkrt_shared *shared, vkrt_kernel *kernel,
                             const char **what) {
+    VkCommandPoolCreateInfo pool_info = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+        .queueFamilyIndex = dev->queue_family,
+    };
+    *what = "vkCreateCommandPool";
+    VkResult r = dev->vk.vkCreateCommandPool(dev->device, &pool_info, NULL, &kernel->pool);
+    if (r != VK_SUCCESS) return r;
     VkCommandBufferAllocateInfo alloc = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-        .commandPool = shared->commands,
+        .commandPool = kernel->pool,
         .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
         .commandBufferCount = shared->set_count,
     };
     *what = "vkAllocateCommandBuffers";
-    VkResult r = dev->vk.vkAllocateCommandBuffers(dev->device, &alloc, kernel->commands);
+    r = dev->vk.vkAllocateCommandBuffers(dev->device, &alloc, kernel->commands);
     if (r != VK_SUCCESS) return r;
     kernel->command_count = shared->set_count;
     for (uint32_t i = 0; i < shared->set_count && r == VK_SUCCESS; i++) {
@@ -332,10 +342,10 @@ sky_status vkrt_kernel_create(vkrt_device *dev, vkrt_shared *shared, const uint3
 }
 
 void vkrt_kernel_destroy(vkrt_device *dev, vkrt_shared *shared, vkrt_kernel *kernel) {
+    (void)shared;
     if (!kernel) return;
-    if (kernel->command_count)
-        dev->vk.vkFreeCommandBuffers(dev->device, shared->commands, kernel->command_count,
-                                     kernel->commands);
+    /* Destroying the pool frees its command buffers. */
+    if (kernel->pool) dev->vk.vkDestroyCommandPool(dev->device, kernel->pool, NULL);
     if (kernel->pipeline) dev->vk.vkDestroyPipeline(dev->device, kernel->pipeline, NULL);
     if (kernel->module) dev->vk.vkDestroyShaderModule(dev->device, kernel->module, NULL);
     free(kernel->commands);

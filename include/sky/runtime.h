@@ -21,8 +21,9 @@
  *   for (;;) sky_runtime_render(rt, t, dt, params, err, sizeof err);
  *   sky_runtime_free(rt);
  *
- * Thread safety: a sky_runtime belongs to one thread at a time; distinct
- * runtimes are independent. The one piece of global state is volk's table of
+ * Thread safety: a sky_runtime belongs to one thread at a time, except that
+ * sky_runtime_pipeline_build may run on another; distinct runtimes are
+ * independent. The one piece of global state is volk's table of
  * loader entry points (instance-level functions, loaded once per process,
  * under a lock); device functions live in a per-runtime table.
  * Every function returns a status and writes a message naming the problem
@@ -163,6 +164,8 @@ void sky_runtime_free(sky_runtime *runtime);
  * The frame counter the program sees (`frame`) restarts at 0. `prev` is kept
  * across a swap when both programs use it (a continuous picture) and cleared
  * to 0 when the new program uses it and the old one did not.
+ * A program whose sky_program_led_cost exceeds SKY_LED_COST_MAX is refused
+ * with SKY_ERR_LIMIT before anything is built (the budget of a build).
  */
 sky_status sky_runtime_set_program(sky_runtime *runtime, const sky_program *program, char *error,
                                    size_t error_len);
@@ -176,6 +179,27 @@ sky_status sky_runtime_set_program(sky_runtime *runtime, const sky_program *prog
 sky_status sky_runtime_set_program_spirv(sky_runtime *runtime, const sky_program *program,
                                          const uint32_t *words, size_t word_count, char *error,
                                          size_t error_len);
+
+/*
+ * sky_runtime_set_program_spirv in two halves, so that the slow half runs off
+ * the render thread. sky_runtime_pipeline_build creates the pipeline and its
+ * command buffers (vkCreateComputePipelines: 45-55 ms for clouds.sky on
+ * lavapipe) and may be called on another thread while the runtime's own
+ * thread renders: it reads only what is fixed at create and builds objects
+ * of its own (a command pool per pipeline). sky_runtime_set_pipeline then
+ * swaps it in on the runtime's thread at once, with set_program's rules, and
+ * takes the pipeline whatever it returns. A pipeline never set is freed with
+ * sky_runtime_pipeline_free (before the runtime). `program` must live as long
+ * as for set_program; the cost budget applies.
+ */
+typedef struct sky_runtime_pipeline sky_runtime_pipeline;
+sky_status sky_runtime_pipeline_build(sky_runtime *runtime, const sky_program *program,
+                                      const uint32_t *words, size_t word_count,
+                                      sky_runtime_pipeline **pipeline, char *error,
+                                      size_t error_len);
+sky_status sky_runtime_set_pipeline(sky_runtime *runtime, sky_runtime_pipeline *pipeline,
+                                    char *error, size_t error_len);
+void sky_runtime_pipeline_free(sky_runtime *runtime, sky_runtime_pipeline *pipeline);
 
 /*
  * Starts the current program over: the next frame is its frame 0 and reads

@@ -158,6 +158,24 @@ size_t sky_program_uniform_count(const sky_program *program);
 /* Instruction counts of the two sections, for tools and benchmarks. */
 size_t sky_program_frame_size(const sky_program *program);
 size_t sky_program_led_size(const sky_program *program);
+/*
+ * The optimized program's estimated work per LED per frame, in scalar
+ * operations: each per-LED instruction weighted by what its GLSL costs
+ * (noise3 400, noise2 160, hash 10-30, sin/exp/pow 10, +-* 1). The examples
+ * cost 3 to about 1,500 (docs/run-and-preview.md). Shader compile time and
+ * memory grow with it too, since the compiler unrolls everything.
+ */
+uint64_t sky_program_led_cost(const sky_program *program);
+/*
+ * sky_compile warns (W0501) above this cost. The examples cost 59 (droplet) to
+ * 2,036 (clouds, the costliest), measured with sky_program_led_cost; 3x the
+ * costliest is far beyond what a pattern usually needs, and already slow to
+ * build: fbm(p, 8) twice (6,458) took 13 s in shaderc and 517 MB on an
+ * x86-64 core. The runtime refuses to build a pipeline above
+ * SKY_LED_COST_MAX, twice that (docs/run-and-preview.md, "Budget").
+ */
+#define SKY_LED_COST_WARN 6000u
+#define SKY_LED_COST_MAX  12000u
 
 /* ----------------------------------------------------------------- emit */
 

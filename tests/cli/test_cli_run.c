@@ -16,9 +16,25 @@
  *   duration --duration with --fps never renders more frames than the schedule.
  *   device   --device by index works; a selector matching nothing fails before
  *            the frame file is created.
+ *   heavy    a save of a pattern over the build budget is refused with a message
+ *            naming what to reduce; the old pattern keeps running.
+ *   budget   a build over its time budget is abandoned; the old pattern keeps
+ *            running and a later good save still reloads.
+ *   sigterm  SIGTERM while the first shader is being built ends the command
+ *            within seconds (the promise is 1 s; the bound is generous).
+ *   boot     --watch on a file with errors shows black and keeps watching.
+ *   busy dir a file beside the pattern written every few ms does not keep a
+ *            save of the pattern from reloading.
+ *   sighup   SIGHUP reloads the pattern (without --watch) and does not kill.
+ *   cost     `sky check` warns (W0501) about a pattern far costlier than the
+ *            examples, naming what to reduce; `sky preview` refuses one over
+ *            the budget at once.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -113,6 +129,241 @@ static bool stderr_has(const cli_proc *proc, const char *needle) {
     bool found = strstr(err, needle) != NULL;
     free(err);
     return found;
+}
+
+/* Follows frames (each one of `allowed`) until stderr has `needle`. */
+static void follow_until_log(frame_watch *w, const char *needle, const long *allowed,
+                             size_t n_allowed, double timeout_s, const char *what) {
+    double end = cli_now() + timeout_s;
+    while (!stderr_has(w->proc, needle)) {
+        if (cli_now() > end) {
+            char *err = cli_slurp(w->proc->err_path);
+            fail_msg("%s: `%s` not printed within %g s:\n%s", what, needle, timeout_s, err);
+        }
+        follow(w, -1, allowed, n_allowed, 0.05, what);
+    }
+}
+
+/* Starts `sky run --watch` on `source` at 10 fps into dir/frame; the reader is ready. */
+static void start_watch(frame_watch *w, cli_proc *proc, const char *dir, const char *pattern,
+                        const char *source, bool watch) {
+    char frame_path[512];
+    cli_path(frame_path, sizeof frame_path, dir, "frame");
+    cli_write_file(pattern, source);
+    cli_spawn(proc, dir,
+              (const char *const[]){"run", pattern, "--frame", frame_path, "--fps", "10",
+                                    "--layout", "grid:8x4", watch ? "--watch" : NULL, NULL});
+    *w = (frame_watch){open_reader(proc, frame_path, 60), proc, NULL, 0, 0, 0};
+    w->len = (size_t)sky_frame_reader_info(w->reader)->led_count * 3;
+    w->pixels = malloc(w->len);
+    assert_non_null(w->pixels);
+}
+
+static void stop_watch(frame_watch *w, cli_proc *proc, const char *dir) {
+    assert_int_equal(kill(proc->pid, SIGTERM), 0);
+    assert_true(cli_wait(proc, 60));
+    assert_int_equal(cli_exit_code(proc), 0);
+    sky_frame_reader_free(w->reader);
+    free(w->pixels);
+    cli_tmpdir_remove(dir);
+}
+
+/* The pattern: legal, 25,808 per LED, and it hung the show. */
+#define HEAVY_PATTERN "out rgb(sum(i in 0..8, fbm(vec3(x + i, y, t), 8)) / 10, 0, 0)\n"
+/* Under the budget's cost but seconds of shaderc (6,458: 13 s on a busy 2-core machine). */
+#define SLOW_PATTERN "out rgb(sum(i in 0..2, fbm(vec3(x + i, y, t), 8)) / 10, 0, 0)\n"
+/* Just under SKY_LED_COST_MAX (11,698): its build took 37 s on a busy 2-core machine. */
+#define SLOWEST_PATTERN \
+    "out rgb(sum(i in 0..3, fbm(vec3(x + i, y, t), 8)) / 10 + fbm(vec3(y, x, t), 5), 0, 0)\n"
+
+static void test_heavy_save_keeps_show(void **state) {
+    (void)state;
+    char dir[256], pattern[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "live.sky");
+    cli_proc proc;
+    frame_watch w;
+    start_watch(&w, &proc, dir, pattern, "out rgb(1, 0, 0)\n", true);
+    const long red = 0xff0000, blue = 0x0000ff, red_or_blue[2] = {red, blue};
+    follow(&w, red, &red, 1, 60, "start");
+    cli_replace_file(pattern, HEAVY_PATTERN);
+    follow_until_log(&w, "over the budget", &red, 1, 60, "heavy save");
+    assert_true(stderr_has(&proc, "lower fbm octaves and reduction bounds"));
+    follow_until_log(&w, "keeping the running pattern", &red, 1, 60, "heavy save");
+    assert_true(follow(&w, -1, &red, 1, 1.0, "after the heavy save") >= 3);
+    cli_replace_file(pattern, "out rgb(0, 0, 1)\n");
+    follow(&w, blue, red_or_blue, 2, 60, "reload after the heavy save");
+    assert_int_equal(sky_frame_reader_dropped(w.reader), 0);
+    stop_watch(&w, &proc, dir);
+}
+
+static void test_build_time_budget(void **state) {
+    (void)state;
+    char dir[256], pattern[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "live.sky");
+    cli_proc proc;
+    frame_watch w;
+    /* Room for the first, trivial build on a loaded machine; far less than the slowest's. */
+    assert_int_equal(setenv("SKY_BUILD_TIME_BUDGET", "4", 1), 0);
+    start_watch(&w, &proc, dir, pattern, "out rgb(1, 0, 0)\n", true);
+    assert_int_equal(unsetenv("SKY_BUILD_TIME_BUDGET"), 0);
+    const long red = 0xff0000, blue = 0x0000ff, red_or_blue[2] = {red, blue};
+    follow(&w, red, &red, 1, 60, "start");
+    cli_replace_file(pattern, SLOWEST_PATTERN);
+    follow_until_log(&w, "longer than its budget of 4 s", &red, 1, 120, "slow save");
+    follow_until_log(&w, "keeping the running pattern", &red, 1, 60, "slow save");
+    assert_true(follow(&w, -1, &red, 1, 1.0, "after the slow save") >= 3);
+    cli_replace_file(pattern, "out rgb(0, 0, 1)\n");
+    follow(&w, blue, red_or_blue, 2, 60, "reload after the slow save");
+    stop_watch(&w, &proc, dir);
+}
+
+/* SIGTERM while the first shader builds: the command ends within seconds, not after the build. */
+static void test_sigterm_during_build(void **state) {
+    (void)state;
+    char dir[256], pattern[512], frame_path[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "slow.sky");
+    cli_path(frame_path, sizeof frame_path, dir, "frame");
+    cli_write_file(pattern, SLOW_PATTERN);
+    cli_proc proc;
+    cli_spawn(
+        &proc, dir,
+        (const char *const[]){"run", pattern, "--frame", frame_path, "--layout", "grid:8x4", NULL});
+    double end = cli_now() + 120;
+    while (!stderr_has(&proc, "building the shader of")) {
+        assert_true(cli_alive(&proc));
+        if (cli_now() > end) fail_msg("sky run never said it was building the shader");
+        cli_sleep_ms(5);
+    }
+    double sent = cli_now();
+    assert_int_equal(kill(proc.pid, SIGTERM), 0);
+    assert_true(cli_wait(&proc, 120));
+    double took = cli_now() - sent;
+    /* Measured 0.05 s; 5 s leaves room for a loaded machine, while the build takes 13 s. */
+    if (took > 5.0) fail_msg("sky run took %.1f s to stop after SIGTERM", took);
+    assert_int_equal(cli_exit_code(&proc), 0);
+    assert_true(stderr_has(&proc, "stopped by SIGTERM"));
+    cli_tmpdir_remove(dir);
+}
+
+static void test_boot_with_errors_shows_black(void **state) {
+    (void)state;
+    char dir[256], pattern[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "live.sky");
+    cli_proc proc;
+    frame_watch w;
+    start_watch(&w, &proc, dir, pattern, "out rgb(1, 0, 0\n", true);
+    const long black = 0, red = 0xff0000, black_or_red[2] = {black, red};
+    follow(&w, black, &black, 1, 60, "black at boot");
+    assert_true(stderr_has(&proc, "live.sky:1:"));
+    assert_true(stderr_has(&proc, "showing black"));
+    cli_replace_file(pattern, "out rgb(1, 0, 0)\n");
+    follow(&w, red, black_or_red, 2, 60, "the fixed file");
+    stop_watch(&w, &proc, dir);
+}
+
+typedef struct busy_writer {
+    const char *path;
+    atomic_bool stop;
+} busy_writer;
+
+/* Writes `path` about every millisecond until told to stop. */
+static void *busy_write(void *arg) {
+    busy_writer *b = arg;
+    while (!atomic_load(&b->stop)) {
+        FILE *f = fopen(b->path, "w");
+        if (f) {
+            fputs("busy\n", f);
+            fclose(f);
+        }
+        cli_sleep_ms(1);
+    }
+    return NULL;
+}
+
+static void test_watch_busy_directory(void **state) {
+    (void)state;
+    char dir[256], pattern[512], other[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "live.sky");
+    cli_path(other, sizeof other, dir, "other.log");
+    cli_proc proc;
+    frame_watch w;
+    start_watch(&w, &proc, dir, pattern, "out rgb(1, 0, 0)\n", true);
+    const long red = 0xff0000, blue = 0x0000ff, red_or_blue[2] = {red, blue};
+    follow(&w, red, &red, 1, 60, "start");
+    /* Another file written about every millisecond, far more often than the 60 ms quiet
+     * period, from before the save until the reload is seen. */
+    busy_writer busy = {.path = other};
+    atomic_init(&busy.stop, false);
+    pthread_t writer;
+    assert_int_equal(pthread_create(&writer, NULL, busy_write, &busy), 0);
+    cli_sleep_ms(100);
+    cli_replace_file(pattern, "out rgb(0, 0, 1)\n");
+    double end = cli_now() + 60;
+    bool reloaded = false;
+    while (!reloaded && cli_now() < end)
+        reloaded = follow(&w, -1, red_or_blue, 2, 0.05, "busy directory") > 0 &&
+                   uniform_colour(&w) == blue;
+    atomic_store(&busy.stop, true);
+    pthread_join(writer, NULL);
+    if (!reloaded) fail_msg("no reload within 60 s while another file was busy");
+    stop_watch(&w, &proc, dir);
+}
+
+static void test_sighup_reloads(void **state) {
+    (void)state;
+    char dir[256], pattern[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "live.sky");
+    cli_proc proc;
+    frame_watch w;
+    start_watch(&w, &proc, dir, pattern, "out rgb(1, 0, 0)\n", false);
+    const long red = 0xff0000, blue = 0x0000ff, red_or_blue[2] = {red, blue};
+    follow(&w, red, &red, 1, 60, "start");
+    cli_replace_file(pattern, "out rgb(0, 0, 1)\n"); /* not watched: nothing happens yet */
+    assert_int_equal(kill(proc.pid, SIGHUP), 0);
+    follow(&w, blue, red_or_blue, 2, 60, "SIGHUP");
+    assert_true(stderr_has(&proc, "SIGHUP"));
+    stop_watch(&w, &proc, dir);
+}
+
+/* sky preview refuses the pattern at once, naming the budget, instead of hanging. */
+static void test_preview_heavy_refused(void **state) {
+    (void)state;
+    char dir[256], pattern[512], png[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "heavy.sky");
+    cli_path(png, sizeof png, dir, "heavy.png");
+    cli_write_file(pattern, HEAVY_PATTERN);
+    char *err = NULL;
+    int code = cli_run(dir, (const char *const[]){"preview", pattern, "-o", png, NULL}, 600, &err);
+    if (code != 2 || !strstr(err, "over the budget") || !strstr(err, "fbm octaves"))
+        fail_msg("sky preview exited with %d:\n%s", code, err);
+    free(err);
+    cli_tmpdir_remove(dir);
+}
+
+static void test_check_cost_warning(void **state) {
+    (void)state;
+    char dir[256], pattern[512], example[1024];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "heavy.sky");
+    cli_write_file(pattern, HEAVY_PATTERN);
+    char *err = NULL;
+    assert_int_equal(cli_run(dir, (const char *const[]){"check", pattern, NULL}, 120, &err), 0);
+    if (!strstr(err, "warning[W0501]") || !strstr(err, "fbm octaves"))
+        fail_msg("no cost warning:\n%s", err);
+    free(err);
+    /* The costliest example stays below the warning. */
+    snprintf(example, sizeof example, "%s/examples/clouds.sky", SKY_SOURCE_DIR);
+    assert_int_equal(cli_run(dir, (const char *const[]){"check", example, NULL}, 120, &err), 0);
+    assert_null(strstr(err, "W0501"));
+    free(err);
+    cli_tmpdir_remove(dir);
 }
 
 static void test_watch(void **state) {
@@ -353,13 +604,22 @@ static void test_device(void **state) {
     cli_tmpdir_remove(dir);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_watch, cli_kill_children),
         cmocka_unit_test_teardown(test_frames_match_evaluator, cli_kill_children),
         cmocka_unit_test_teardown(test_sigint, cli_kill_children),
         cmocka_unit_test_teardown(test_duration, cli_kill_children),
         cmocka_unit_test_teardown(test_device, cli_kill_children),
+        cmocka_unit_test_teardown(test_heavy_save_keeps_show, cli_kill_children),
+        cmocka_unit_test_teardown(test_build_time_budget, cli_kill_children),
+        cmocka_unit_test_teardown(test_sigterm_during_build, cli_kill_children),
+        cmocka_unit_test_teardown(test_boot_with_errors_shows_black, cli_kill_children),
+        cmocka_unit_test_teardown(test_watch_busy_directory, cli_kill_children),
+        cmocka_unit_test_teardown(test_sighup_reloads, cli_kill_children),
+        cmocka_unit_test_teardown(test_check_cost_warning, cli_kill_children),
+        cmocka_unit_test_teardown(test_preview_heavy_refused, cli_kill_children),
     };
+    if (argc > 1) cmocka_set_test_filter(argv[1]); /* e.g. test_sighup_reloads, or a glob */
     return cmocka_run_group_tests_name("cli_run", tests, NULL, NULL);
 }

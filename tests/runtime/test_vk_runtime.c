@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -802,6 +804,114 @@ static void test_first_frame_may_compile(void **state) {
     sky_layout_free(layout);
 }
 
+/* A pattern over the build budget is refused before anything is built; the runtime stays usable. */
+static void test_over_budget_refused(void **state) {
+    (void)state;
+    sky_layout *layout = make_layout("grid:8x8");
+    sky_runtime *rt = make_runtime(layout, NULL, false, 0);
+    const char *heavy = "out rgb(sum(i in 0..8, fbm(vec3(x + i, y, t), 8)) / 10, 0, 0)\n";
+    sky_program *program = NULL;
+    assert_int_equal(sky_compile("heavy.sky", heavy, strlen(heavy), NULL, &program, NULL), SKY_OK);
+    assert_true(sky_program_led_cost(program) > SKY_LED_COST_MAX);
+    char err[512] = "";
+    assert_int_equal(sky_runtime_set_program(rt, program, err, sizeof err), SKY_ERR_LIMIT);
+    if (!strstr(err, "budget") || !strstr(err, "fbm octaves")) fail_msg("message: %s", err);
+    uint32_t word = 0x07230203u;
+    assert_int_equal(sky_runtime_set_program_spirv(rt, program, &word, 1, err, sizeof err),
+                     SKY_ERR_LIMIT);
+    sky_program *light = NULL;
+    assert_int_equal(sky_compile("light.sky", "out rgb(1, 0, 0)\n", 17, NULL, &light, NULL),
+                     SKY_OK);
+    assert_int_equal(sky_runtime_set_program(rt, light, err, sizeof err), SKY_OK);
+    render_ok(rt, 0);
+    sky_runtime_free(rt);
+    sky_program_free(light);
+    sky_program_free(program);
+    sky_layout_free(layout);
+}
+
+typedef struct build_job {
+    sky_runtime *rt;
+    const sky_program *program;
+    const uint32_t *words;
+    size_t word_count;
+    sky_runtime_pipeline *pipeline;
+    sky_status status;
+    char error[512];
+    atomic_bool done;
+} build_job;
+
+static void *build_on_thread(void *arg) {
+    build_job *job = arg;
+    job->status = sky_runtime_pipeline_build(job->rt, job->program, job->words, job->word_count,
+                                             &job->pipeline, job->error, sizeof job->error);
+    atomic_store(&job->done, true);
+    return NULL;
+}
+
+static sky_program *compile_ok(const char *src) {
+    sky_program *program = NULL;
+    assert_int_equal(sky_compile("t.sky", src, strlen(src), NULL, &program, NULL), SKY_OK);
+    return program;
+}
+
+static void assert_uniform(sky_runtime *rt, uint8_t r, uint8_t g, uint8_t b) {
+    size_t len = 0;
+    const uint8_t *bytes = sky_runtime_frame_bytes(rt, &len);
+    assert_non_null(bytes);
+    for (size_t i = 0; i < len; i += 3)
+        if (bytes[i] != r || bytes[i + 1] != g || bytes[i + 2] != b)
+            fail_msg("LED %zu is %u,%u,%u, not %u,%u,%u", i / 3, bytes[i], bytes[i + 1],
+                     bytes[i + 2], r, g, b);
+}
+
+/* A pipeline built on another thread while this one renders, then swapped in between frames. */
+static void test_pipeline_built_off_thread(void **state) {
+    (void)state;
+    sky_layout *layout = make_layout("grid:16x16");
+    sky_runtime *rt = make_runtime(layout, NULL, false, 0);
+    sky_program *red = compile_ok("out rgb(1, 0, 0)\n");
+    sky_program *blue = compile_ok("out rgb(0, 0, 1) * (1 + 0 * fbm(vec3(x, y, t), 4))\n");
+    char err[512] = "";
+    assert_int_equal(sky_runtime_set_program(rt, red, err, sizeof err), SKY_OK);
+    render_ok(rt, 0);
+    sky_emit_options emit;
+    sky_runtime_emit_options(rt, &emit);
+    build_job job = {.rt = rt, .program = blue};
+    atomic_init(&job.done, false);
+    char *emit_error = NULL;
+    uint32_t *words = NULL;
+    assert_int_equal(sky_program_emit_spirv_with(blue, &emit, &words, &job.word_count, &emit_error),
+                     SKY_OK);
+    job.words = words;
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, build_on_thread, &job), 0);
+    unsigned frames = 0;
+    while (!atomic_load(&job.done) || frames < 3) {
+        render_ok(rt, frames++ / 60.0);
+        assert_uniform(rt, 255, 0, 0); /* the running program, untouched by the build */
+    }
+    pthread_join(thread, NULL);
+    if (job.status != SKY_OK) fail_msg("pipeline build: %s", job.error);
+    assert_int_equal(sky_runtime_set_pipeline(rt, job.pipeline, err, sizeof err), SKY_OK);
+    render_ok(rt, 0);
+    assert_uniform(rt, 0, 0, 255);
+    /* A pipeline built and never used is freed on its own. */
+    sky_runtime_pipeline *unused = NULL;
+    assert_int_equal(
+        sky_runtime_pipeline_build(rt, blue, words, job.word_count, &unused, err, sizeof err),
+        SKY_OK);
+    sky_runtime_pipeline_free(rt, unused);
+    render_ok(rt, 1);
+    assert_uniform(rt, 0, 0, 255);
+    sky_free(words);
+    sky_free(emit_error);
+    sky_runtime_free(rt);
+    sky_program_free(red);
+    sky_program_free(blue);
+    sky_layout_free(layout);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--child-no-device") == 0) return child_no_device();
     if (argc > 1 && strcmp(argv[1], "--child-hang") == 0) return child_hang();
@@ -817,6 +927,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_no_device_message),
         cmocka_unit_test(test_hung_device_times_out),
         cmocka_unit_test(test_first_frame_may_compile),
+        cmocka_unit_test(test_over_budget_refused),
+        cmocka_unit_test(test_pipeline_built_off_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
