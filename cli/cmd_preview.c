@@ -3,7 +3,8 @@
  *
  *   -o OUT.png   one moment (--time T, default 1.0 s: many patterns are
  *                still black or uniform at t = 0)
- *   -o OUT.gif   an animation, frames at t = k / fps for --duration seconds
+ *   -o OUT.gif   an animation of --duration seconds: frames computed at
+ *                t = k / fps, every n-th written (see "GIF rate" below)
  *   --term       live in a truecolor terminal, until --duration or Ctrl-C
  *
  * Frames are rendered through the same Vulkan runtime as `sky run`, with no
@@ -16,7 +17,14 @@
  * frame rate) -- are rendered frame by frame from t = 0 at --fps up to the
  * requested moment, exactly as `sky run` at that frame rate would have shown
  * them, so that trails and frame-counted effects look right. Other patterns
- * are rendered at the requested time directly.
+ * are rendered at the requested time directly. --fps defaults to `sky run`'s
+ * 60: a `prev * 0.9` trail computed at 25 fps would fade 2.4 times slower
+ * than the show.
+ *
+ * GIF rate: a GIF's frame delay is whole centiseconds and viewers slow
+ * delays under 2 cs, so a 60 fps GIF cannot play as such. Every frame is
+ * computed at --fps, and every n-th one is written, n the smallest that
+ * brings the GIF to at most 50 fps (60 -> every 2nd, 30 fps).
  */
 #include <math.h>
 #include <signal.h>
@@ -36,6 +44,8 @@
 #define PREVIEW_GIF_MAX_AUTO 512u
 #define PREVIEW_MAX_FRAMES   100000u
 #define PREVIEW_MAX_GIF_MEM  ((size_t)1 << 30) /* LED colours kept for the GIF's two passes */
+#define PREVIEW_SHOW_FPS     60.0 /* `sky run`'s default rate */
+#define PREVIEW_GIF_MAX_FPS  50.0 /* 2 cs delays: viewers slow anything shorter */
 
 typedef enum preview_kind { PREVIEW_PNG, PREVIEW_GIF, PREVIEW_TERM } preview_kind;
 
@@ -58,15 +68,18 @@ static void preview_usage(FILE *out) {
             "  --term            show it live in a truecolor terminal (until Ctrl-C)\n"
             "  --time T          the moment for a PNG, in seconds (default 1.0)\n"
             "  --duration S      GIF length (default 3) or --term run time (default: forever)\n"
-            "  --fps N           GIF / terminal frame rate, and the rate at which patterns that\n"
-            "                    use prev or frame are rendered from t = 0 (default 25)\n"
+            "  --fps N           the show's frame rate (default 60, as `sky run`): frames are\n"
+            "                    computed at t = k / N, so prev, dt and frame behave as in the\n"
+            "                    show; patterns that use prev or frame run from t = 0\n"
             "  --size PX         the image's longer side (default: from the LED spacing)\n"
             "  --cpu             render with the CPU reference evaluator instead of Vulkan\n"
             "  --layout SPEC     LED layout (default %s)\n"
             "  --set NAME=VALUE  set a param (repeatable; vectors as a,b,c)\n"
             "  --device N|NAME   Vulkan device by index or name (see `sky devices`)\n\n"
-            "GIF frame delays are whole centiseconds, rounded so the total length is exact;\n"
-            "most viewers show at most 50 frames per second.\n",
+            "A GIF keeps every n-th computed frame, n the smallest that makes it at most\n"
+            "50 fps (60 fps: every 2nd, a 30 fps GIF), because GIF delays are whole\n"
+            "centiseconds and viewers slow frames under 2 cs; delays are rounded so the\n"
+            "total length is exact.\n",
             SKY_LAYOUT_DEFAULT);
 }
 
@@ -106,7 +119,7 @@ static int preview_parse(preview_options *o, int argc, char **argv) {
     live_common_init(&o->common, PREVIEW_CMD);
     o->time = 1.0;
     o->duration = 3.0;
-    o->fps = 25;
+    o->fps = PREVIEW_SHOW_FPS;
     bool term = false;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
@@ -294,19 +307,25 @@ done:
     return code;
 }
 
+/* Keep every n-th computed frame: the smallest n that brings the GIF to at most 50 fps. */
+static uint64_t gif_frame_step(double fps) {
+    double n = ceil(fps / PREVIEW_GIF_MAX_FPS - 1e-9);
+    return n < 1 ? 1 : (uint64_t)n;
+}
+
 static int preview_gif_run(const preview_options *o, const sky_layout *layout,
                            preview_renderer *r) {
     double want = o->duration * o->fps;
-    uint64_t frames = want < 1 ? 1 : (uint64_t)llround(want);
+    uint64_t computed = want < 1 ? 1 : (uint64_t)llround(want);
+    uint64_t step = gif_frame_step(o->fps);
+    uint64_t frames = (computed + step - 1) / step; /* computed frames 0, step, 2 step, ... */
+    double gif_fps = o->fps / (double)step;
     size_t frame_bytes = (size_t)layout->led_count * 3;
-    if (frames > PREVIEW_MAX_FRAMES || frames > PREVIEW_MAX_GIF_MEM / frame_bytes) {
+    if (computed > PREVIEW_MAX_FRAMES || frames > PREVIEW_MAX_GIF_MEM / frame_bytes) {
         fprintf(stderr, "%s: %g s at %g fps is %llu frames; too many for a GIF of %u LEDs\n",
-                PREVIEW_CMD, o->duration, o->fps, (unsigned long long)frames, layout->led_count);
+                PREVIEW_CMD, o->duration, o->fps, (unsigned long long)computed, layout->led_count);
         return 2;
     }
-    if (o->fps > 50)
-        fprintf(stderr, "%s: note: most GIF viewers slow frames shorter than 2 cs (over 50 fps)\n",
-                PREVIEW_CMD);
     uint8_t *leds = malloc((size_t)frames * frame_bytes);
     preview_geometry *g = NULL;
     preview_canvas *canvas = NULL;
@@ -318,11 +337,11 @@ static int preview_gif_run(const preview_options *o, const sky_layout *layout,
                 (unsigned long long)frames);
         goto done;
     }
-    /* Every frame from t = 0, consecutively, so that prev and frame are right. */
-    for (uint64_t k = 0; k < frames; k++) {
+    /* Every frame from t = 0, consecutively at the show's rate, so that prev and frame are right. */
+    for (uint64_t k = 0; k < computed; k++) {
         const uint8_t *bytes = NULL;
         if (!renderer_frame(r, (double)k / o->fps, k ? 1.0 / o->fps : 0, &bytes)) goto done;
-        memcpy(leds + k * frame_bytes, bytes, frame_bytes);
+        if (k % step == 0) memcpy(leds + (k / step) * frame_bytes, bytes, frame_bytes);
     }
     if (!preview_geometry_create(PREVIEW_CMD, layout->xy, layout->led_count, (uint32_t)o->size,
                                  PREVIEW_GIF_MAX_AUTO, 0, 0, &g) ||
@@ -338,14 +357,14 @@ static int preview_gif_run(const preview_options *o, const sky_layout *layout,
         preview_canvas_draw(canvas, leds + k * frame_bytes, image);
         preview_gif_sample(gif, image);
     }
-    if (!preview_gif_open(gif, o->out, o->fps)) goto done;
+    if (!preview_gif_open(gif, o->out, gif_fps)) goto done;
     for (uint64_t k = 0; k < frames; k++) {
         preview_canvas_draw(canvas, leds + k * frame_bytes, image);
         if (!preview_gif_add(gif, image)) goto done;
     }
     if (!preview_gif_close(gif)) goto done;
-    fprintf(stderr, "%s: wrote %s (%ux%u, %llu frames at %g fps)\n", PREVIEW_CMD, o->out, g->width,
-            g->height, (unsigned long long)frames, o->fps);
+    fprintf(stderr, "%s: wrote %s (%ux%u, %llu frames at %g fps, computed at %g fps)\n",
+            PREVIEW_CMD, o->out, g->width, g->height, (unsigned long long)frames, gif_fps, o->fps);
     code = 0;
 done:
     free(leds);

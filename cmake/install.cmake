@@ -1,5 +1,8 @@
 # Installs libsky for embedders: the static library, the public headers, a
-# pkg-config file and a CMake package (find_package(Sky) -> Sky::sky).
+# pkg-config file and a CMake package (find_package(Sky) -> Sky::sky); and
+# the documentation, docs/*.md, into share/doc/skyscreen, where the systemd
+# units' Documentation= points (examples/systemd; the sky and sky-driver
+# programs install from cli/ and driver/).
 # libsky is static and carries shaderc, glslang and SPIRV-Tools as Debian's
 # static archives (the shared libshaderc is under-linked on Debian 12), so
 # both the pkg-config file and the exported target name them.
@@ -31,3 +34,7 @@ string(APPEND SKY_PC_LIBS " -Wl,--end-group -lstdc++ -lpthread -lm")
 file(RELATIVE_PATH SKY_PC_TO_PREFIX /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/sky.pc.in ${PROJECT_BINARY_DIR}/sky.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/sky.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The documentation: CMAKE_INSTALL_DOCDIR is share/doc/skyscreen (the project's name).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}
+        FILES_MATCHING PATTERN "*.md")

@@ -7,7 +7,8 @@
  * and the GPU see the same formula: length/normalize/distance/dot/cross,
  * the constructors (vec2, vec3, rgb, also concatenating vectors as in GLSL),
  * hsv, palette, wave/triangle/square/saw, time (kept per frame, so it runs
- * on the host in double precision), hash, noise, fbm and prev(s, l).
+ * on the host in double precision), decay (a per-second fade factor from
+ * dt, per frame for a constant half-life), hash, noise, fbm and prev(s, l).
  *
  * Arguments arrive lowered; a bool where a number is expected, vectors of
  * different sizes, or a wrong kind of argument are reported here.
@@ -65,6 +66,7 @@ const builtin check_builtins[] = {
     {"square", B_SQUARE, 2, 2, 0, "square(x, duty)"},
     {"saw", B_SAW, 1, 1, 0, "saw(x)"},
     {"time", B_TIME, 1, 1, 0, "time(period)"},
+    {"decay", B_DECAY, 1, 1, 0, "decay(half_life)"},
     {"hash", B_HASH, 1, 3, 0, "hash(a)`, `hash(a, b)`, `hash(a, b, c)` or `hash(p)"},
     {"noise", B_NOISE, 1, 1, 0, "noise(p)"},
     {"fbm", B_FBM, 2, 2, 0, "fbm(p, octaves)"},
@@ -210,6 +212,24 @@ static value time_call(checker *ck, const frame *f, const ast_expr *e, const val
     }
     node_id t = ck_mk(ck, OP_T, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, 0);
     return scalar(ck, TY_FLOAT, mk1(ck, OP_FRACT, mk2(ck, OP_DIV, t, args[0].n[0])));
+}
+
+/*
+ * h > 0 ? 0.5^(dt / h) : 0, per component: the factor that halves a value
+ * every h seconds whatever the frame rate (prev * decay(h) after n frames is
+ * 0.5^(n dt / h)). A constant or per-frame h keeps the whole expression per
+ * frame, so it runs once on the host; h <= 0 keeps nothing (dt / 0 would be
+ * NaN in the first frame, where dt is 0).
+ */
+static value decay_call(checker *ck, value half_life) {
+    node_id dt = ck_mk(ck, OP_DT, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, 0);
+    value out = half_life;
+    for (int i = 0; i < width(half_life.type); i++) {
+        node_id h = half_life.n[i];
+        node_id factor = mk2(ck, OP_POW, cst(ck, 0.5), mk2(ck, OP_DIV, dt, h));
+        out.n[i] = mk3(ck, OP_SELECT, mk2(ck, OP_GT, h, cst(ck, 0)), factor, cst(ck, 0));
+    }
+    return done(ck, out);
 }
 
 static value hash_call(checker *ck, const frame *f, const ast_expr *e, const value *args) {
@@ -383,6 +403,8 @@ value ck_builtin_call(checker *ck, const frame *f, const ast_expr *e, const buil
     }
     case B_TIME:
         return time_call(ck, f, e, args);
+    case B_DECAY:
+        return ck_need_number(ck, f, e->args[0], args[0], NULL) ? decay_call(ck, args[0]) : ERR;
     case B_HASH:
         return hash_call(ck, f, e, args);
     case B_NOISE:

@@ -69,6 +69,7 @@ typedef enum builtin_kind {
     B_SQUARE,
     B_SAW,
     B_TIME,
+    B_DECAY,
     B_HASH,
     B_NOISE,
     B_FBM,

@@ -184,6 +184,33 @@ static void test_png_prev_history(void **state) {
     cli_tmpdir_remove(dir);
 }
 
+/* Without --fps, history is computed at the show's 60 fps: 31 frames up to t = 0.5, not 13. */
+static void test_png_default_show_rate(void **state) {
+    (void)state;
+    static const char source[] = "out prev + rgb(0.01, 0.02, 0.005) * (1 + 0.5 * y)\n";
+    char dir[256], file[512], out[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(file, sizeof file, dir, "rate.sky");
+    cli_path(out, sizeof out, dir, "rate.png");
+    cli_write_file(file, source);
+    preview(dir, file,
+            (const char *const[]){"-o", out, "--layout", "grid:6x6", "--time", "0.5", NULL});
+
+    sky_layout *layout = layout_of("grid:6x6");
+    double t[31];
+    for (int k = 0; k < 31; k++) t[k] = k / 60.0;
+    uint8_t *expected = expected_colours(source, layout, NULL, t, 31);
+    preview_geometry *g = geometry_for(layout, 0, 1024);
+    image img = read_png(out);
+    assert_int_equal(img.width, g->width);
+    check_centres(g, img.rgb, expected, tolerance() + 1, "png at the show's rate");
+    free(img.rgb);
+    preview_geometry_free(g);
+    free(expected);
+    sky_layout_free(layout);
+    cli_tmpdir_remove(dir);
+}
+
 /* --size sets the longer side; a strip is a wide, low image. */
 static void test_png_size(void **state) {
     (void)state;
@@ -273,6 +300,58 @@ static void test_gif_frames(void **state) {
     cli_tmpdir_remove(dir);
 }
 
+/*
+ * Without --fps a GIF is computed at 60 fps and keeps every 2nd frame: 30 frames at 30 fps
+ * (delays 3 and 4 cs), GIF frame j being computed frame 2j of a prev trail.
+ */
+static void test_gif_show_rate(void **state) {
+    (void)state;
+    static const char source[] = "out prev + rgb(0.012, 0.006, 0.003) * (1 + 0.5 * x)\n";
+    char dir[256], file[512], out[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(file, sizeof file, dir, "trail.sky");
+    cli_path(out, sizeof out, dir, "trail.gif");
+    cli_write_file(file, source);
+    preview(dir, file,
+            (const char *const[]){"-o", out, "--layout", "grid:6x6", "--duration", "1", NULL});
+
+    int error = 0;
+    GifFileType *gif = DGifOpenFileName(out, &error);
+    if (!gif) fail_msg("%s: %s", out, GifErrorString(error));
+    assert_int_equal(DGifSlurp(gif), GIF_OK);
+    assert_int_equal(gif->ImageCount, 30);
+    int total = 0;
+    for (int k = 0; k < gif->ImageCount; k++) {
+        GraphicsControlBlock gcb;
+        assert_int_equal(DGifSavedExtensionToGCB(gif, k, &gcb), GIF_OK);
+        assert_true(gcb.DelayTime == 3 || gcb.DelayTime == 4);
+        total += gcb.DelayTime;
+    }
+    assert_int_equal(total, 100);
+    sky_layout *layout = layout_of("grid:6x6");
+    preview_geometry *g = geometry_for(layout, 0, 512);
+    static const int checked[] = {0, 10, 29};
+    for (size_t n = 0; n < sizeof checked / sizeof checked[0]; n++) {
+        int j = checked[n];
+        double times[59];
+        for (int k = 0; k <= 2 * j; k++) times[k] = k / 60.0;
+        uint8_t *expected = expected_colours(source, layout, NULL, times, (size_t)(2 * j + 1));
+        for (uint32_t i = 0; i < g->led_count; i++) {
+            const GifColorType *c = gif_pixel(gif, j, g->centre_x[i], g->centre_y[i]);
+            const uint8_t *e = expected + 3 * i;
+            int d = abs(c->Red - e[0]) + abs(c->Green - e[1]) + abs(c->Blue - e[2]);
+            if (d > 24)
+                fail_msg("gif frame %d LED %u: (%d,%d,%d) vs evaluator frame %d (%d,%d,%d)", j, i,
+                         c->Red, c->Green, c->Blue, 2 * j, e[0], e[1], e[2]);
+        }
+        free(expected);
+    }
+    DGifCloseFile(gif, &error);
+    preview_geometry_free(g);
+    sky_layout_free(layout);
+    cli_tmpdir_remove(dir);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2 || (strcmp(argv[1], "cpu") != 0 && strcmp(argv[1], "gpu") != 0)) {
         fprintf(stderr, "usage: %s cpu|gpu\n", argv[0]);
@@ -282,8 +361,10 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_png_matches_evaluator),
         cmocka_unit_test(test_png_prev_history),
+        cmocka_unit_test(test_png_default_show_rate),
         cmocka_unit_test(test_png_size),
         cmocka_unit_test(test_gif_frames),
+        cmocka_unit_test(test_gif_show_rate),
     };
     return cmocka_run_group_tests_name(use_gpu ? "cli_preview_gpu" : "cli_preview_cpu", tests, NULL,
                                        cli_kill_children);

@@ -4,9 +4,10 @@
  * Small patterns are compiled and run on the CPU evaluator over a tiny
  * layout, and the colours are compared with the spec's formulas computed
  * here in C (inputs, operators and precedence, hsv, palette, the wave
- * shapes, vector built-ins, time, reductions, swizzles, prev, params), or
- * with the same formula written out in .sky where the built-in is an
- * expansion (fbm, hash of vectors). Also: generic functions, memoized
+ * shapes, vector built-ins, time, decay, reductions, swizzles, prev,
+ * params), or with the same formula written out in .sky where the built-in
+ * is an expansion (fbm, hash of vectors, decay). A trail written with decay
+ * fades alike at 25 and 60 fps. Also: generic functions, memoized
  * inlining (a call chain that would be 2^30 inlines compiles at once).
  */
 #include <math.h>
@@ -268,6 +269,62 @@ static void test_time_is_per_frame(void **state) {
     sky_program_free(program);
 }
 
+/* decay(h) = h > 0 ? 0.5^(dt / h) : 0, component-wise; run_params has dt = 0.125. */
+static void test_decay(void **state) {
+    (void)state;
+    expect_grey("out decay(0.125)", 0, 0.5, 1e-7);
+    expect_grey("out decay(0.25)", 0, sqrt(0.5), 1e-7);
+    expect_grey("out decay(0)", 0, 0, 0);   /* no memory: clears at once */
+    expect_grey("out decay(-1)", 0, 0, 0);
+    const double per_channel[3] = {0.5, 0.25, 1.0 / 16};
+    expect_all("out decay(vec3(0.125, 0.0625, 0.03125))", 0, per_channel, 1e-7);
+    expect_same("decay(p.x + 0.5)", "p.x + 0.5 > 0 ? pow(0.5, dt / (p.x + 0.5)) : 0");
+    expect_same("decay(q).y", "decay(q.y)");
+    /* With a half-life that is constant or per frame it runs on the host: no pow per LED. */
+    sky_program *program = compile_ok("param h = 0.2 in 0.01..2\nout prev * decay(h)");
+    char *ir = NULL;
+    assert_int_equal(sky_program_emit_ir(program, &ir), SKY_OK);
+    const char *led_section = strstr(ir, "; led section");
+    assert_non_null(led_section);
+    assert_non_null(strstr(ir, "pow"));
+    assert_null(strstr(led_section, "pow"));
+    sky_free(ir);
+    sky_program_free(program);
+}
+
+/* The brightness of a trail after `seconds`, run frame by frame at `fps` from a full-white start. */
+static double trail_after(const char *src, double fps, double seconds) {
+    sky_program *program = compile_ok(src);
+    sky_led_input inputs[LEDS];
+    assert_int_equal(sky_led_inputs_build(&layout, inputs), SKY_OK);
+    float a[LEDS * 3], b[LEDS * 3], *prev = a, *cur = b;
+    uint64_t frames = (uint64_t)llround(seconds * fps);
+    for (uint64_t k = 0; k <= frames; k++) {
+        sky_frame_inputs frame = {.t = (double)k / fps, .dt = k ? 1.0 / fps : 0, .frame = k};
+        assert_int_equal(sky_program_eval(program, &layout, inputs, &frame, k ? prev : NULL, cur,
+                                          NULL),
+                         SKY_OK);
+        float *swap = prev;
+        prev = cur;
+        cur = swap;
+    }
+    sky_program_free(program);
+    return prev[0];
+}
+
+/* A trail written with decay fades by the same amount per second at 25 and at 60 fps. */
+static void test_decay_trail_is_rate_independent(void **state) {
+    (void)state;
+    static const char src[] = "out frame == 0 ? vec3(1) : prev * decay(0.2)";
+    double at25 = trail_after(src, 25, 1.0), at60 = trail_after(src, 60, 1.0);
+    /* five half-lives: 1/32, at either rate, to float rounding over 25 / 60 products */
+    expect_near("decay trail at 25 fps", 0, 0, at25, 1.0 / 32, 1e-5);
+    expect_near("decay trail at 60 fps", 0, 0, at60, 1.0 / 32, 1e-5);
+    /* the per-frame factor it replaces does depend on the rate: 0.9^25 vs 0.9^60 */
+    static const char fixed[] = "out frame == 0 ? vec3(1) : prev * 0.9";
+    assert_true(trail_after(fixed, 25, 1.0) > 10 * trail_after(fixed, 60, 1.0));
+}
+
 static void test_generic_functions(void **state) {
     (void)state;
     const double want[3] = {0.3, 0.5, 0.7};
@@ -420,6 +477,8 @@ int main(void) {
         cmocka_unit_test(test_vector_builtins),
         cmocka_unit_test(test_expansions),
         cmocka_unit_test(test_time_is_per_frame),
+        cmocka_unit_test(test_decay),
+        cmocka_unit_test(test_decay_trail_is_rate_independent),
         cmocka_unit_test(test_generic_functions),
         cmocka_unit_test(test_memoized_inlining),
         cmocka_unit_test(test_reductions),

@@ -3,12 +3,12 @@
  * double precision, with optional perturbed arithmetic.
  *
  * It walks the generator's syntax tree directly (never the compiler's graph),
- * with the spec's semantics written out again here from
- * shared/spec/language.md and the exact edge cases of the ops table: floored
- * mod, round half away from zero, C's pow, atan(0, 0) = 0, NaN-aware
- * min/max/clamp/step/sign, hash and noise in float32 (as the spec says, also
- * for double arguments), prev(s, l) with its wrapping and bounds. fn calls
- * bind their argument values (so fns are generic for free), reductions loop.
+ * with the language's semantics written out again here from its contract,
+ * docs/language.md, including its exact edge cases: floored mod, round half
+ * away from zero, C's pow, atan(0, 0) = 0, NaN-aware min/max/clamp/step/sign,
+ * hash and noise in float32 (as the contract says, also for double
+ * arguments), prev(s, l) with its wrapping and bounds. fn calls bind their
+ * argument values (so fns are generic for free), reductions loop.
  *
  * Modes. Exact: everything in double. Float emulation: every per-LED result
  * is rounded to float32, and per-frame values and constants (computed in
