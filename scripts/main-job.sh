@@ -69,11 +69,25 @@ wait_for() {
     done
 }
 
-# finish PART: waits for PART to exit and fails unless its status is 0.
+# fail_if_any_failed: exits when a part has already exited with a non-zero status.
+fail_if_any_failed() {
+    for rcfile in "$RUN"/*.rc; do
+        [ -s "$rcfile" ] || continue
+        rc=$(cat "$rcfile")
+        if [ "$rc" != 0 ]; then
+            echo "main-job: $(basename "$rcfile" .rc) failed with status $rc" >&2
+            exit 1
+        fi
+    done
+}
+
+# finish PART: waits for PART to exit (failing at once if any part fails meanwhile).
 finish() {
-    while [ ! -s "$RUN/$1.rc" ]; do sleep 0.1; done
-    rc=$(cat "$RUN/$1.rc")
-    if [ "$rc" != 0 ]; then echo "main-job: $1 failed with status $rc" >&2; exit 1; fi
+    while [ ! -s "$RUN/$1.rc" ]; do
+        fail_if_any_failed
+        sleep 0.1
+    done
+    fail_if_any_failed
     echo "== $1: done (status 0)"
 }
 
