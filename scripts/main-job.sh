@@ -92,7 +92,6 @@ finish() {
 }
 
 echo "== the chain for ${SECONDS_LIVE} s: sky run -> $FRAME -> sky-driver -> DDP on loopback -> sky-receive"
-rm -f "$FRAME" # a file left by an earlier run has no writer: start clean
 start sky-receive "$RECEIVE" --ddp 127.0.0.1:0 --port-file "$RUN/port" --frame "$FRAME" --timeout 300
 wait_for "$RUN/port" sky-receive
 PORT=$(cat "$RUN/port")
