@@ -22,6 +22,7 @@
  *
  * print.c turns the tree into source text.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -1078,4 +1079,33 @@ gen_program *gen_program_generate(uint64_t seed, const gen_options *o) {
         return NULL;
     }
     return p;
+}
+
+/* ------------------------------------------------- differential verdicts */
+
+bool gen_unexplained_fails(uint64_t unexplained, uint64_t channels) {
+    (void)channels; /* any share: a wrong lowering can show on a single LED (a branch, a clamp) */
+    return unexplained > 0;
+}
+
+bool gen_skip_shares_ok(uint64_t programs, uint64_t all_skipped_programs, uint64_t channels,
+                        uint64_t skipped_channels, char *message, size_t message_len) {
+    if (programs < GEN_CAP_MIN_PROGRAMS || channels == 0) return true;
+    double skipped = (double)skipped_channels / (double)channels;
+    double all = (double)all_skipped_programs / (double)programs;
+    if (skipped > GEN_CAP_SKIPPED_CHANNELS) {
+        snprintf(message, message_len,
+                 "%.2f%% of channels (%" PRIu64 " of %" PRIu64 ") were skipped as not tame, over "
+                 "the cap of %.0f%%: the device comparison is thinning out",
+                 100 * skipped, skipped_channels, channels, 100 * GEN_CAP_SKIPPED_CHANNELS);
+        return false;
+    }
+    if (all > GEN_CAP_ALL_SKIPPED_PROGRAMS) {
+        snprintf(message, message_len,
+                 "%.2f%% of programs (%" PRIu64 " of %" PRIu64 ") had every channel skipped as "
+                 "not tame, over the cap of %.0f%%: they were never compared with the device",
+                 100 * all, all_skipped_programs, programs, 100 * GEN_CAP_ALL_SKIPPED_PROGRAMS);
+        return false;
+    }
+    return true;
 }

@@ -10,7 +10,9 @@
  *    a falling smoothstep, sign of NaN), and agrees with the compiler's CPU
  *    evaluator on them;
  *  - the shrinker keeps the failure it is given and makes the program small;
- *  - coverage counts what was generated.
+ *  - coverage counts what was generated;
+ *  - the runner's verdicts: one unexplained CPU-vs-reference channel fails,
+ *    and skipped shares over their caps fail a run of 100 programs or more.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -284,6 +286,35 @@ static void test_coverage_counts(void **state) {
     fclose(null);
 }
 
+static void test_one_unexplained_channel_fails(void **state) {
+    (void)state;
+    assert_false(gen_unexplained_fails(0, 3000));
+    /* one channel of a 1,000-LED frame: far below 3 channels and 5 % */
+    assert_true(gen_unexplained_fails(1, 3000));
+    assert_true(gen_unexplained_fails(2, 3000000));
+    assert_true(gen_unexplained_fails(3000, 3000));
+}
+
+static void test_skip_shares_are_capped(void **state) {
+    (void)state;
+    char msg[512] = "";
+    /* the CI run's measured shares pass */
+    assert_true(gen_skip_shares_ok(2000, 111, 1995876, 184699, msg, sizeof msg));
+    /* just over each cap fails, naming the share */
+    assert_false(gen_skip_shares_ok(2000, 0, 1000000,
+                                    (uint64_t)(GEN_CAP_SKIPPED_CHANNELS * 1000000) + 1, msg,
+                                    sizeof msg));
+    assert_non_null(strstr(msg, "of channels"));
+    msg[0] = 0;
+    assert_false(gen_skip_shares_ok(2000, (uint64_t)(GEN_CAP_ALL_SKIPPED_PROGRAMS * 2000) + 1,
+                                    1000000, 0, msg, sizeof msg));
+    assert_non_null(strstr(msg, "every channel skipped"));
+    /* a run too small for shares to mean anything, and an empty one, pass */
+    assert_true(gen_skip_shares_ok(GEN_CAP_MIN_PROGRAMS - 1, GEN_CAP_MIN_PROGRAMS - 1, 100, 100,
+                                   msg, sizeof msg));
+    assert_true(gen_skip_shares_ok(2000, 0, 0, 0, msg, sizeof msg));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_seed_same_program),
@@ -292,6 +323,8 @@ int main(void) {
         cmocka_unit_test(test_reference_edge_cases),
         cmocka_unit_test(test_shrink_keeps_the_failure),
         cmocka_unit_test(test_coverage_counts),
+        cmocka_unit_test(test_one_unexplained_channel_fails),
+        cmocka_unit_test(test_skip_shares_are_capped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
