@@ -135,6 +135,9 @@ static sky_status reader_guarded(sky_frame_reader *r, reader_guarded_fn fn, void
                     strerror(rc));
         return SKY_ERR_IO;
     }
+    /* Normal code, not a handler: a chained handler that jumped out of ours (a test
+     * framework's longjmp) must not leave chaining switched off for good. */
+    reader_chaining = 0;
     reader_guard guard;
     guard.base = r->map;
     guard.len = r->map_len;

@@ -375,6 +375,52 @@ static void test_sigbus_chains_to_previous_handler(void **state) {
     sky_frame_writer_free(w);
 }
 
+static sigjmp_buf jumped_env;
+static volatile sig_atomic_t jumped_count;
+static void jumping_handler(int sig, siginfo_t *si, void *ctx) {
+    (void)sig;
+    (void)si;
+    (void)ctx;
+    jumped_count++;
+    siglongjmp(jumped_env, 1);
+}
+
+/* The handler before the library's may jump out instead of returning (cmocka's
+ * does): the next foreign SIGBUS, after a read, must still reach it rather than
+ * take the default action and kill the process. */
+static void test_sigbus_chains_after_a_handler_jumped_out(void **state) {
+    fixture *fx = *state;
+    sky_frame_writer *w;
+    assert_int_equal(ft_writer(fx->path, 10, 1, 0, &w), SKY_OK);
+    ft_publish(w);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = jumping_handler;
+        sa.sa_flags = SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGBUS, &sa, NULL);
+        sky_frame_reader *r = NULL;
+        uint8_t px[30];
+        uint64_t frame = 0;
+        if (sky_frame_reader_open(fx->path, &r, NULL, 0) != SKY_OK) _exit(2);
+        for (int round = 0; round < 2; round++) {
+            sky_status st = sky_frame_reader_read(r, px, sizeof px, &frame, NULL, 0);
+            if (st != SKY_OK && st != SKY_ERR_AGAIN) _exit(3); /* AGAIN: no newer frame */
+            if (sigsetjmp(jumped_env, 1) == 0) raise(SIGBUS);
+        }
+        sky_frame_reader_free(r);
+        _exit(jumped_count == 2 ? 0 : 4);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("child status 0x%x: expected exit 0 (the second SIGBUS chained too)", status);
+    sky_frame_writer_free(w);
+}
+
 /* A real fault outside every reader mapping still kills the process (the
  * default action the library chains to): it does not swallow it. */
 static void test_foreign_fault_not_swallowed(void **state) {
@@ -482,6 +528,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_replacement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_under_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigbus_chains_to_previous_handler, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigbus_chains_after_a_handler_jumped_out, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_foreign_fault_not_swallowed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_regular_files, setup, teardown),
     };
