@@ -316,7 +316,8 @@ static void run_stats_print(run_stats_state *s, const sky_runtime *rt, const run
 typedef struct run_state {
     const run_options *o;
     sky_runtime *rt;
-    sky_program *program; /* running */
+    sky_frame_writer *writer; /* checked every frame: its path may be removed under it */
+    sky_program *program;     /* running */
     sky_program *retired; /* replaced; freed once a frame with the new one completed */
     double *params;
     run_reload *reload;
@@ -379,6 +380,12 @@ static int run_loop(run_state *s) {
         if (st != SKY_OK) {
             fprintf(stderr, "%s: rendering failed: %s\n", RUN_CMD,
                     error[0] ? error : sky_status_str(st));
+            return 2;
+        }
+        /* One stat() a second at most: a removed or replaced file reaches no reader, and
+         * staying would light nothing; exit so the supervisor starts a writer afresh. */
+        if (sky_frame_writer_check(s->writer, error, sizeof error) != SKY_OK) {
+            fprintf(stderr, "%s: %s; stopping\n", RUN_CMD, error);
             return 2;
         }
         if (swapped) /* the render thread's whole cost of a reload: swap + first frame */
@@ -582,6 +589,7 @@ int cmd_run(int argc, char **argv) {
     if (!live_layout_create(RUN_CMD, o.common.layout_spec, &layout)) goto done;
     if (!run_check_device(&o)) goto done;
     if (!(writer = run_open_writer(&o, layout))) goto done;
+    s.writer = writer;
     if (!(s.rt = run_open_runtime(&o, layout, writer))) goto done;
     sky_runtime_emit_options(s.rt, &reload.emit);
     reload.led_count = layout->led_count;

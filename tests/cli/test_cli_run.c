@@ -25,6 +25,7 @@
  *   boot     --watch on a file with errors shows black and keeps watching.
  *   busy dir a file beside the pattern written every few ms does not keep a
  *            save of the pattern from reloading.
+ *   unlinked the frame file removed under `sky run`: it says so and exits 2.
  *   sighup   SIGHUP reloads the pattern (without --watch) and does not kill.
  *   cost     `sky check` warns (W0501) about a pattern far costlier than the
  *            examples, naming what to reduce; `sky preview` refuses one over
@@ -40,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -533,6 +535,28 @@ static void test_sigint(void **state) {
     cli_tmpdir_remove(dir);
 }
 
+/* The frame file removed under a running writer: `sky run` notices within about a
+ * second, says so and exits 2 (a supervisor then starts a writer afresh). */
+static void test_unlinked_frame_file(void **state) {
+    (void)state;
+    char dir[256], pattern[512], frame_path[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "p.sky");
+    cli_path(frame_path, sizeof frame_path, dir, "frame");
+    cli_write_file(pattern, "out wave(x + t)\n");
+    cli_proc proc;
+    cli_spawn(&proc, dir,
+              (const char *const[]){"run", pattern, "--frame", frame_path, "--layout", "strip:50",
+                                    "--fps", "30", NULL});
+    sky_frame_reader *reader = open_reader(&proc, frame_path, 60);
+    sky_frame_reader_free(reader); /* the file exists and has a writer: remove it */
+    assert_int_equal(unlink(frame_path), 0);
+    assert_true(cli_wait(&proc, 120));
+    assert_int_equal(cli_exit_code(&proc), 2);
+    assert_true(stderr_has(&proc, "was removed under this writer"));
+    cli_tmpdir_remove(dir);
+}
+
 static void test_duration(void **state) {
     (void)state;
     char dir[256], pattern[512], frame_path[512];
@@ -619,6 +643,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(test_sighup_reloads, cli_kill_children),
         cmocka_unit_test_teardown(test_check_cost_warning, cli_kill_children),
         cmocka_unit_test_teardown(test_preview_heavy_refused, cli_kill_children),
+        cmocka_unit_test_teardown(test_unlinked_frame_file, cli_kill_children),
     };
     if (argc > 1) cmocka_set_test_filter(argv[1]); /* e.g. test_sighup_reloads, or a glob */
     return cmocka_run_group_tests_name("cli_run", tests, NULL, NULL);
