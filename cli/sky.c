@@ -43,11 +43,15 @@ char *cli_read_file(const char *path, size_t *len, char *error, size_t error_len
         return NULL;
     }
     size_t cap = 4096, n = 0;
+    int read_errno = 0;
     char *buf = malloc(cap + 1);
     while (buf) {
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;
-        if (got == 0) break;
+        if (got == 0) {
+            read_errno = ferror(f) ? errno : 0;
+            break;
+        }
         if (n == cap) {
             /* Files past the language's limit are read whole so the compiler can report them. */
             char *bigger = cap > ((size_t)1 << 30) ? NULL : realloc(buf, cap * 2 + 1);
@@ -63,7 +67,8 @@ char *cli_read_file(const char *path, size_t *len, char *error, size_t error_len
     int failed = ferror(f);
     if (f != stdin) fclose(f);
     if (!buf || failed) {
-        snprintf(error, error_len, "%s: %s", path, buf ? "read error" : "file too large");
+        snprintf(error, error_len, "%s: %s", path,
+                 !buf ? "file too large" : read_errno ? strerror(read_errno) : "read error");
         free(buf);
         return NULL;
     }

@@ -157,10 +157,13 @@ static uint64_t source_stale_ns(const frame_source *s) {
 static void source_open_heartbeat(frame_source *s) {
     /* A second descriptor on the same file, for pread of heartbeat_ns: the
      * publish time of the frame just read, for frame-to-wire latency. */
-    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    /* Non-blocking and no links, as the reader opens it: a FIFO swapped in at the
+     * path between the two opens must not block the frame loop. */
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     struct stat a, b;
     if (fd < 0) return;
-    if (fstat(fd, &a) != 0 || stat(s->path, &b) != 0 || a.st_ino != b.st_ino ||
+    if (fstat(fd, &a) != 0 || !S_ISREG(a.st_mode) || stat(s->path, &b) != 0 ||
+        a.st_ino != b.st_ino ||
         a.st_dev != b.st_dev || sky_frame_reader_replaced(s->reader)) {
         close(fd);
         return;

@@ -343,7 +343,7 @@ static sky_status layout_read_file(const char *file, char **text, size_t *len, c
         n += got;
         if (got == 0) {
             if (ferror(f)) {
-                layout_error(error, error_len, "map %s: read error", file);
+                layout_error(error, error_len, "map %s: %s", file, strerror(errno));
                 st = SKY_ERR_IO;
             }
             break;
