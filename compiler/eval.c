@@ -31,7 +31,7 @@
 #define EVAL_LEAF_CONST(op, kernel)
 #define EVAL_LEAF_FRAME(op, kernel)
 #define EVAL_LEAF_LED(op, kernel)
-#define X(id, name, arity, result, leaf, glsl, kernel) EVAL_LEAF_##leaf(OP_##id, kernel)
+#define X(id, name, arity, result, leaf, glsl, kernel, cost) EVAL_LEAF_##leaf(OP_##id, kernel)
 
 double kernel_apply_d(sky_op op, double a, double b, double c) {
 #define T       double

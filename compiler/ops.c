@@ -16,8 +16,8 @@
 #define OPS_LEAF_VARY   (-1)
 
 const sky_op_info sky_op_table[OP__COUNT] = {
-#define X(id, name, arity, result, leaf, glsl, kernel) \
-    [OP_##id] = {name, arity, OPS_RESULT_##result, OPS_LEAF_##leaf, glsl},
+#define X(id, name, arity, result, leaf, glsl, kernel, cost) \
+    [OP_##id] = {name, arity, OPS_RESULT_##result, OPS_LEAF_##leaf, glsl, cost},
 #include "ops.def"
 #undef X
 };

@@ -338,83 +338,17 @@ size_t sky_program_led_size(const sky_program *program) {
 }
 
 /*
- * The per-LED cost: each instruction of the led section weighted by roughly
- * how many scalar machine operations its GLSL becomes once the helpers of
- * shaders/ are inlined (counted from those helpers: sky_pcg is about 8, so a
- * hash of n values about 10 n; a noise corner is a hash plus a gradient, and
- * noise3 has 8 corners, 3 fades and 7 mixes). Transcendentals are library
- * polynomials on CPU devices. The numbers only need to be right within a
- * factor of two: the cost ranks patterns and bounds the shader the driver
- * must compile, which grows with it.
+ * The per-LED cost: each instruction of the led section weighted by its COST in
+ * ops.def, roughly how many scalar machine operations its GLSL becomes once the
+ * helpers of shaders/ are inlined. The numbers only need to be right within a
+ * factor of two: the cost ranks patterns and bounds the shader the driver must
+ * compile, which grows with it.
  */
-static uint32_t program_op_cost(uint16_t op) {
-    switch (op) {
-    case OP_CONST:
-    case OP_PARAM:
-    case OP_T:
-    case OP_DT:
-    case OP_FRAME:
-    case OP_STRIPS:
-    case OP_COUNT:
-    case OP_X:
-    case OP_Y:
-    case OP_R:
-    case OP_THETA:
-    case OP_STRIP:
-    case OP_LED:
-    case OP_LEDS:
-    case OP_INDEX:
-    case OP_PREV:
-    case OP_UNIFORM:
-        return 0; /* loads, folded into their users */
-    case OP_DIV:
-    case OP_SQRT:
-    case OP_INVERSESQRT:
-    case OP_PREV_AT:
-        return 2;
-    case OP_MOD:
-    case OP_ROUND:
-    case OP_FRACT:
-    case OP_MIX:
-    case OP_SMOOTHSTEP:
-    case OP_CLAMP:
-        return 3;
-    case OP_SIN:
-    case OP_COS:
-    case OP_TAN:
-    case OP_ASIN:
-    case OP_ACOS:
-    case OP_ATAN:
-    case OP_SINH:
-    case OP_COSH:
-    case OP_TANH:
-    case OP_EXP:
-    case OP_EXP2:
-    case OP_LOG:
-    case OP_LOG2:
-    case OP_POW:
-    case OP_ATAN2:
-        return 10;
-    case OP_HASH1:
-        return 10;
-    case OP_HASH2:
-        return 20;
-    case OP_HASH3:
-        return 30;
-    case OP_NOISE2:
-        return 160; /* 4 corners of (hash2 + gradient) + 2 fades + 3 mixes */
-    case OP_NOISE3:
-        return 400; /* 8 corners of (hash3 + gradient) + 3 fades + 7 mixes */
-    default:
-        return 1;
-    }
-}
-
 uint64_t sky_program_led_cost(const sky_program *program) {
     if (!program) return 0;
     uint64_t cost = 0;
     for (uint32_t i = 0; i < program->led.count; i++)
-        cost += program_op_cost(program->led.insns[i].op);
+        cost += sky_op_table[program->led.insns[i].op].cost;
     return cost;
 }
 

@@ -29,7 +29,7 @@
 #include "sky/sky.h"
 
 typedef enum sky_op {
-#define X(id, name, arity, result, leaf, glsl, kernel) OP_##id,
+#define X(id, name, arity, result, leaf, glsl, kernel, cost) OP_##id,
 #include "ops.def"
 #undef X
     OP__COUNT
@@ -45,6 +45,7 @@ typedef struct sky_op_info {
     uint8_t result;   /* sky_result */
     int8_t leaf_rate; /* sky_rate for leaves, -1 for operations */
     const char *glsl; /* template, NULL for leaves */
+    uint16_t cost;    /* weight in the per-LED cost */
 } sky_op_info;
 
 extern const sky_op_info sky_op_table[OP__COUNT];
