@@ -15,9 +15,8 @@
  * with shaderc's performance level only when that unoptimized SPIR-V is at
  * most SPIRV_OPTIMIZE_MAX_WORDS words. spirv-opt inlines every helper call
  * into main() and its time and memory then grow much faster than the code
- * (found by tests/gen: 340 hash calls took 24 s and 1.7 GB, 1,358 of them,
- * 4,076 LED instructions, ran out of memory, where the unoptimized module
- * takes 0.2 s). Drivers optimize the SPIR-V they get anyway; on lavapipe the
+ * (340 hash calls took 24 s and 1.7 GB; 1,358 of them, 4,076 LED
+ * instructions, ran out of memory, where the unoptimized module takes 0.2 s). Drivers optimize the SPIR-V they get anyway; on lavapipe the
  * unoptimized 340-hash shader even ran faster (11 vs 17 ms per frame on the
  * 103,680-LED disc), and every example stays below the limit (the largest,
  * clouds.sky, is 5,677 words unoptimized), keeping the optimized shaders

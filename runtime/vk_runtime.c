@@ -32,12 +32,10 @@
 #define RT_DEFAULT_TIMEOUT_MS 2000u
 /*
  * Some drivers compile a pipeline's shader at its first dispatch, lavapipe
- * among them: then the first frame after a program swap also waits for LLVM,
- * which took 8 to 12 s (20 to 30 us per word) for a 1,355-instruction pattern
- * of 400,000 SPIR-V words on an x86-64 core, and made that valid pattern fail
- * with "device hung" after the default 2 s (found by tests/gen). So the first
- * frame of a new shader may take this much longer per SPIR-V word (about 7x
- * that), and a hung first frame of a small shader is still reported quickly.
+ * among them: then the first frame of a new shader also waits for LLVM, 20 to
+ * 30 us per SPIR-V word on an x86-64 core (8 to 12 s for 400,000 words). So
+ * that frame may take this much longer per word (about 7x that), while a hung
+ * first frame of a small shader is still reported quickly.
  */
 #define RT_COMPILE_US_PER_WORD 200u
 /*
@@ -45,9 +43,8 @@
  * slices, and a slice that came back much later than asked (the whole
  * process or host stalled: memory pressure without swap, SIGSTOP, a
  * debugger) counts as its asked length. On lavapipe the device is this
- * process's own threads, so such a stall is no device hang; before, any stall
- * over 2 s ended `sky run` with "device did not finish" (found by the soak,
- * tests/soak). A hung device still times out after the same running time.
+ * process's own threads, so such a stall is no device hang. A hung device
+ * still times out after the same running time.
  */
 #define RT_WAIT_SLICE_NS 100000000ull
 #define RT_WAIT_LATE_NS  50000000ull
