@@ -20,8 +20,8 @@ same protocol as the C reader:
 Python cannot issue memory fences: on x86-64 (TSO) the loads above are
 ordered anyway; on ARM the re-check still catches a lapped copy in practice
 because the slot read is never the one being written: with 4 slots the
-writer is 2 frames away from it, and a copy of a 311,040-byte frame takes
-well under a frame period. Python cannot catch
+writer comes back to the newest frame's slot only 3 frame periods later,
+far longer than copying a frame (311,040 bytes on the 103,680-LED disc) takes. Python cannot catch
 SIGBUS either: if something truncates the file under a mapping, the process
 dies. The writer never truncates a live file; for extra safety pass
 use_pread=True, which reads everything with os.pread and maps nothing.
