@@ -187,12 +187,14 @@ static void run_reload_clear(run_reload *reload) {
 
 /*
  * Compiles nothing: builds the shader of a compiled program in the child
- * process, after checking its cost. Returns the SPIR-V or NULL (printed).
+ * process, after checking its cost. Returns the SPIR-V or NULL (printed, unless
+ * *cancelled: a stop signal or a newer save ended the build, and nothing failed).
  */
 static uint32_t *run_build_shader(const run_options *o, const sky_program *program,
                                   const char *source, size_t len, const sky_emit_options *emit,
                                   const char *device, uint32_t led_count, int cancel_fd,
-                                  size_t *word_count) {
+                                  size_t *word_count, bool *cancelled) {
+    *cancelled = false;
     uint64_t cost = sky_program_led_cost(program);
     if (cost > SKY_LED_COST_MAX) {
         fprintf(stderr,
@@ -209,6 +211,7 @@ static uint32_t *run_build_shader(const run_options *o, const sky_program *progr
     uint32_t *words = NULL;
     live_build_result got = live_build(RUN_CMD, source, len, device, emit, led_count, cancel,
                                        cancel_fd >= 0 ? 2 : 1, &words, word_count);
+    *cancelled = got == LIVE_BUILD_CANCELLED;
     return got == LIVE_BUILD_OK ? words : NULL;
 }
 
@@ -224,10 +227,11 @@ static void run_on_change(void *context, const char *source, size_t len, int can
     }
     double *params = run_params_for(o, program, false);
     size_t word_count = 0;
-    uint32_t *words = params
-                          ? run_build_shader(o, program, source, len, &reload->emit, reload->device,
-                                             reload->led_count, cancel_fd, &word_count)
-                          : NULL;
+    bool cancelled = false;
+    uint32_t *words = params ? run_build_shader(o, program, source, len, &reload->emit,
+                                                reload->device, reload->led_count, cancel_fd,
+                                                &word_count, &cancelled)
+                             : NULL;
     /* The pipeline too is built here, off the render thread, which then only swaps. */
     sky_runtime_pipeline *pipeline = NULL;
     char error[1024] = "";
@@ -238,7 +242,7 @@ static void run_on_change(void *context, const char *source, size_t len, int can
     free(words);
     if (st != SKY_OK) {
         if (error[0]) fprintf(stderr, "%s: building the pipeline failed: %s\n", RUN_CMD, error);
-        fprintf(stderr, "%s: keeping the running pattern\n", RUN_CMD);
+        if (!cancelled) fprintf(stderr, "%s: keeping the running pattern\n", RUN_CMD);
         sky_program_free(program);
         free(params);
         return;
@@ -519,8 +523,10 @@ static int run_first_program(run_state *s, const run_reload *reload, const char 
     char error[1024] = "";
     if (compiled == 0) {
         size_t word_count = 0;
-        uint32_t *words = run_build_shader(o, s->program, source, len, &reload->emit,
-                                           o->common.device, reload->led_count, -1, &word_count);
+        bool cancelled = false; /* only a stop signal cancels this build: checked below */
+        uint32_t *words =
+            run_build_shader(o, s->program, source, len, &reload->emit, o->common.device,
+                             reload->led_count, -1, &word_count, &cancelled);
         sky_status st = SKY_ERR_COMPILE;
         if (words)
             st = sky_runtime_set_program_spirv(s->rt, s->program, words, word_count, error,

@@ -45,6 +45,7 @@ struct live_watch {
     int stop_fd;   /* eventfd: written once by live_watch_stop */
     int reload_fd; /* eventfd: written by live_watch_reload_now */
     char *last;    /* the contents last handed on (or compiled at start) */
+    bool follow;   /* following the file's changes, not only reload requests */
     size_t last_len;
     live_watch_fn on_change;
     void *context;
@@ -170,6 +171,9 @@ static int watch_quiet(live_watch *w) {
 
 static void *watch_thread(void *arg) {
     live_watch *w = arg;
+    /* A save between reading the file at start and adding the watch (the first build
+     * takes seconds) raised no event: compare once, now that events are caught. */
+    if (w->follow) watch_reload(w, false);
     for (;;) {
         int got = watch_wait(w, -1);
         if (got < 0) break;
@@ -211,6 +215,7 @@ bool live_watch_start(const char *cmd, const char *path, const char *initial, si
     w->inotify_fd = w->stop_fd = w->reload_fd = -1;
     w->on_change = on_change;
     w->context = context;
+    w->follow = follow_changes;
     if (!watch_split(w, path) || !(w->last = malloc(initial_len + 1))) {
         fprintf(stderr, "%s: out of memory\n", cmd);
         watch_free(w);
