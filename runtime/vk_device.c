@@ -400,7 +400,8 @@ sky_status sky_vk_list_devices(const char *selector, sky_vk_device_info **device
     uint32_t n = 0;
     long chosen = -1;
     if (error && error_len) error[0] = '\0';
-    /* With SKY_OK and nothing chosen, `error` says why the selector matched nothing. */
+    /* With SKY_OK and nothing chosen, `error` says why the selector matched nothing.
+     * *devices is dev_list's calloc'd array: the caller frees it with sky_free. */
     status = dev_list(instance, selector, devices, NULL, &n, &chosen, error, error_len);
     *count = n;
     vkDestroyInstance(instance, NULL);

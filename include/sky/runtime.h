@@ -90,7 +90,8 @@ typedef struct sky_vk_device_info {
  * nothing leaves every `chosen` false, still returns SKY_OK and writes why into
  * `error` (which is otherwise left empty). Without a
  * Vulkan loader or with no device returns SKY_ERR_NO_DEVICE with
- * SKY_NO_DEVICE_MESSAGE (and the detail) in `error`. Free *devices with free().
+ * SKY_NO_DEVICE_MESSAGE (and the detail) in `error`. Free *devices with
+ * sky_free (sky/sky.h), as everything else the libraries allocate.
  */
 sky_status sky_vk_list_devices(const char *selector, sky_vk_device_info **devices, size_t *count,
                                char *error, size_t error_len);
