@@ -277,7 +277,6 @@ sky_output_path sky_runtime_output_path(const sky_runtime *runtime);
 const char *sky_runtime_output_reason(const sky_runtime *runtime);
 const char *sky_runtime_device_name(const sky_runtime *runtime);
 sky_device_type sky_runtime_device_type(const sky_runtime *runtime);
-/* The work-group size in use, after clamping to the device. */
 /* True when this runtime binds the optional binding 6 (LED positions as texels). */
 bool sky_runtime_led_texels(const sky_runtime *runtime);
 /*
@@ -286,6 +285,7 @@ bool sky_runtime_led_texels(const sky_runtime *runtime);
  * compiling for sky_runtime_set_program_spirv (set_program does it itself).
  */
 void sky_runtime_emit_options(const sky_runtime *runtime, sky_emit_options *options);
+/* The work-group size in use, after clamping to the device. */
 uint32_t sky_runtime_local_size(const sky_runtime *runtime);
 
 #ifdef __cplusplus
