@@ -65,7 +65,7 @@ int cmd_devices(int argc, char **argv) {
     const char *effective = selector && selector[0] ? selector : getenv(SKY_DEVICE_ENV);
     if (!any_chosen) {
         fprintf(stderr, "sky devices: %s\n", error[0] ? error : "no usable device");
-        free(devices);
+        sky_free(devices);
         return 2;
     }
     if (effective && effective[0])
@@ -73,6 +73,6 @@ int cmd_devices(int argc, char **argv) {
                selector && selector[0] ? "" : " ($" SKY_DEVICE_ENV ")");
     else
         printf("\n* chosen automatically (override with --device N|NAME or $" SKY_DEVICE_ENV ")\n");
-    free(devices);
+    sky_free(devices);
     return 0;
 }

@@ -437,7 +437,7 @@ static bool run_check_device(const run_options *o) {
     sky_status st = sky_vk_list_devices(o->common.device, &devices, &count, error, sizeof error);
     if (st != SKY_OK) {
         fprintf(stderr, "%s: %s\n", RUN_CMD, error[0] ? error : sky_status_str(st));
-        free(devices);
+        sky_free(devices);
         return false;
     }
     bool chosen = false;
@@ -456,7 +456,7 @@ static bool run_check_device(const run_options *o) {
                     sky_device_type_str(devices[i].type),
                     devices[i].has_compute ? "" : ", no compute queue");
     }
-    free(devices);
+    sky_free(devices);
     return chosen;
 }
 

@@ -15,23 +15,15 @@
  */
 #include <ctype.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "frame_error.h"
 #include "vk_internal.h"
 
 /* ------------------------------------------------------------- utilities */
-
-void vkrt_error(char *error, size_t error_len, const char *fmt, ...) {
-    if (!error || error_len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(error, error_len, fmt, ap);
-    va_end(ap);
-}
 
 uint64_t vkrt_now_ns(void) {
     struct timespec ts;
@@ -82,8 +74,8 @@ sky_status vkrt_check(VkResult result, const char *what, char *error, size_t err
         hint = result == VK_ERROR_OUT_OF_DEVICE_MEMORY ? ": out of device memory"
                                                        : ": out of host memory";
     }
-    vkrt_error(error, error_len, "%s failed: %s (%d)%s", what, vkrt_result_str(result), (int)result,
-               hint);
+    frame_error(error, error_len, "%s failed: %s (%d)%s", what, vkrt_result_str(result),
+                (int)result, hint);
     return status;
 }
 
@@ -147,8 +139,8 @@ static sky_status dev_loader_init(char *error, size_t error_len) {
     bool ready = dev_loader_ready;
     pthread_mutex_unlock(&dev_loader_lock);
     if (ready) return SKY_OK;
-    vkrt_error(error, error_len, "%s (the Vulkan loader libvulkan.so.1 could not be loaded)",
-               SKY_NO_DEVICE_MESSAGE);
+    frame_error(error, error_len, "%s (the Vulkan loader libvulkan.so.1 could not be loaded)",
+                SKY_NO_DEVICE_MESSAGE);
     return SKY_ERR_NO_DEVICE;
 }
 
@@ -203,8 +195,8 @@ static sky_status dev_instance_create(VkInstance *instance, char *error, size_t 
     };
     VkResult r = vkCreateInstance(&info, NULL, instance);
     if (r == VK_ERROR_INCOMPATIBLE_DRIVER || r == VK_ERROR_INITIALIZATION_FAILED) {
-        vkrt_error(error, error_len, "%s (vkCreateInstance: %s: no Vulkan driver is installed)",
-                   SKY_NO_DEVICE_MESSAGE, vkrt_result_str(r));
+        frame_error(error, error_len, "%s (vkCreateInstance: %s: no Vulkan driver is installed)",
+                    SKY_NO_DEVICE_MESSAGE, vkrt_result_str(r));
         return SKY_ERR_NO_DEVICE;
     }
     if (r != VK_SUCCESS) return vkrt_check(r, "vkCreateInstance", error, error_len);
@@ -225,13 +217,13 @@ static sky_status dev_enumerate(VkInstance instance, VkPhysicalDevice **list, ui
     VkResult r = vkEnumeratePhysicalDevices(instance, &n, NULL);
     if (r != VK_SUCCESS) return vkrt_check(r, "vkEnumeratePhysicalDevices", error, error_len);
     if (n == 0) {
-        vkrt_error(error, error_len, "%s (the Vulkan loader reports no physical device)",
-                   SKY_NO_DEVICE_MESSAGE);
+        frame_error(error, error_len, "%s (the Vulkan loader reports no physical device)",
+                    SKY_NO_DEVICE_MESSAGE);
         return SKY_ERR_NO_DEVICE;
     }
     VkPhysicalDevice *devices = calloc(n, sizeof *devices);
     if (!devices) {
-        vkrt_error(error, error_len, "out of memory listing %u Vulkan devices", n);
+        frame_error(error, error_len, "out of memory listing %u Vulkan devices", n);
         return SKY_ERR_NOMEM;
     }
     r = vkEnumeratePhysicalDevices(instance, &n, devices);
@@ -338,17 +330,17 @@ static long dev_choose(const sky_vk_device_info *infos, uint32_t count, const ch
         unsigned long index = strtoul(sel, &end, 10);
         if (end != sel && *end == '\0' && isdigit((unsigned char)sel[0])) {
             if (index >= count) {
-                vkrt_error(error, error_len,
-                           "no Vulkan device has index %lu (%s %s): there are %u; `sky devices` "
-                           "lists them",
-                           index, origin, sel, count);
+                frame_error(error, error_len,
+                            "no Vulkan device has index %lu (%s %s): there are %u; `sky devices` "
+                            "lists them",
+                            index, origin, sel, count);
                 return -1;
             }
             if (!dev_usable(&infos[index])) {
-                vkrt_error(error, error_len,
-                           "Vulkan device %lu (%s) cannot run skyscreen: it needs Vulkan 1.1 and "
-                           "a compute queue",
-                           index, infos[index].name);
+                frame_error(error, error_len,
+                            "Vulkan device %lu (%s) cannot run skyscreen: it needs Vulkan 1.1 and "
+                            "a compute queue",
+                            index, infos[index].name);
                 return -1;
             }
             return (long)index;
@@ -362,12 +354,12 @@ static long dev_choose(const sky_vk_device_info *infos, uint32_t count, const ch
             best = (long)i;
     }
     if (best < 0 && sel)
-        vkrt_error(error, error_len,
-                   "no usable Vulkan device matches `%s` (%s); `sky devices` lists them", sel,
-                   origin);
+        frame_error(error, error_len,
+                    "no usable Vulkan device matches `%s` (%s); `sky devices` lists them", sel,
+                    origin);
     else if (best < 0)
-        vkrt_error(error, error_len, "%s (no device has Vulkan 1.1 and a compute queue)",
-                   SKY_NO_DEVICE_MESSAGE);
+        frame_error(error, error_len, "%s (no device has Vulkan 1.1 and a compute queue)",
+                    SKY_NO_DEVICE_MESSAGE);
     return best;
 }
 
@@ -380,7 +372,7 @@ static sky_status dev_list(VkInstance instance, const char *selector, sky_vk_dev
     sky_vk_device_info *infos = calloc(*count, sizeof *infos);
     if (!infos) {
         free(list);
-        vkrt_error(error, error_len, "out of memory describing Vulkan devices");
+        frame_error(error, error_len, "out of memory describing Vulkan devices");
         return SKY_ERR_NOMEM;
     }
     for (uint32_t i = 0; i < *count; i++) dev_describe(list[i], i, &infos[i]);
@@ -397,7 +389,7 @@ static sky_status dev_list(VkInstance instance, const char *selector, sky_vk_dev
 sky_status sky_vk_list_devices(const char *selector, sky_vk_device_info **devices, size_t *count,
                                char *error, size_t error_len) {
     if (!devices || !count) {
-        vkrt_error(error, error_len, "sky_vk_list_devices: NULL output argument");
+        frame_error(error, error_len, "sky_vk_list_devices: NULL output argument");
         return SKY_ERR_INVALID_ARG;
     }
     *devices = NULL;
@@ -408,7 +400,8 @@ sky_status sky_vk_list_devices(const char *selector, sky_vk_device_info **device
     uint32_t n = 0;
     long chosen = -1;
     if (error && error_len) error[0] = '\0';
-    /* With SKY_OK and nothing chosen, `error` says why the selector matched nothing. */
+    /* With SKY_OK and nothing chosen, `error` says why the selector matched nothing.
+     * *devices is dev_list's calloc'd array: the caller frees it with sky_free. */
     status = dev_list(instance, selector, devices, NULL, &n, &chosen, error, error_len);
     *count = n;
     vkDestroyInstance(instance, NULL);

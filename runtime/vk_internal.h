@@ -24,10 +24,6 @@
 
 #include "sky/runtime.h"
 
-/* Formats a message into a caller's buffer (which may be NULL). */
-void vkrt_error(char *error, size_t error_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* The name of a VkResult ("VK_ERROR_DEVICE_LOST"). Never NULL. */
 const char *vkrt_result_str(VkResult result);
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "frame_error.h"
 #include "vk_internal.h"
 
 /* A memory type in `bits` with every `want` flag, or UINT32_MAX. */
@@ -54,8 +55,8 @@ sky_status vkrt_buffer_create(vkrt_device *dev, VkDeviceSize size, VkMemoryPrope
     uint32_t type = mem_find_type(dev, req.memoryTypeBits, required | preferred);
     if (type == UINT32_MAX) type = mem_find_type(dev, req.memoryTypeBits, required);
     if (type == UINT32_MAX) {
-        vkrt_error(error, error_len, "no Vulkan memory type for the %s buffer has flags 0x%x", what,
-                   (unsigned)required);
+        frame_error(error, error_len, "no Vulkan memory type for the %s buffer has flags 0x%x",
+                    what, (unsigned)required);
         vkrt_buffer_destroy(dev, buf);
         return SKY_ERR_VULKAN;
     }
@@ -87,15 +88,15 @@ sky_status vkrt_buffer_import(vkrt_device *dev, void *host, VkDeviceSize bytes, 
                               char *error, size_t error_len) {
     memset(buf, 0, sizeof *buf);
     if (!dev->has_host_import) {
-        vkrt_error(error, error_len, "the device lacks VK_EXT_external_memory_host");
+        frame_error(error, error_len, "the device lacks VK_EXT_external_memory_host");
         return SKY_ERR_VULKAN;
     }
     uint64_t align = dev->min_import_alignment;
     if ((uintptr_t)host % align != 0 || bytes % align != 0) {
-        vkrt_error(error, error_len,
-                   "the frame file's slots (%llu bytes) are not aligned to the device's "
-                   "minImportedHostPointerAlignment %llu",
-                   (unsigned long long)bytes, (unsigned long long)align);
+        frame_error(error, error_len,
+                    "the frame file's slots (%llu bytes) are not aligned to the device's "
+                    "minImportedHostPointerAlignment %llu",
+                    (unsigned long long)bytes, (unsigned long long)align);
         return SKY_ERR_VULKAN;
     }
     VkMemoryHostPointerPropertiesEXT pointer = {
@@ -120,9 +121,9 @@ sky_status vkrt_buffer_import(vkrt_device *dev, void *host, VkDeviceSize bytes, 
         mem_find_type(dev, req.memoryTypeBits & pointer.memoryTypeBits,
                       VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
     if (type == UINT32_MAX || req.size > bytes) {
-        vkrt_error(error, error_len, "the device cannot import the frame file's slots: %s",
-                   type == UINT32_MAX ? "no host-coherent memory type accepts the pointer"
-                                      : "the buffer needs more memory than the slots span");
+        frame_error(error, error_len, "the device cannot import the frame file's slots: %s",
+                    type == UINT32_MAX ? "no host-coherent memory type accepts the pointer"
+                                       : "the buffer needs more memory than the slots span");
         vkrt_buffer_destroy(dev, buf);
         return SKY_ERR_VULKAN;
     }
@@ -219,8 +220,8 @@ static sky_status mem_upload_staged(vkrt_device *dev, VkCommandPool pool, vkrt_b
             r = dev->vk.vkWaitForFences(dev->device, 1, &fence, VK_TRUE,
                                         (uint64_t)timeout_ms * 1000000u);
         if (r == VK_TIMEOUT) {
-            vkrt_error(error, error_len, "uploading to the device did not finish within %u ms",
-                       timeout_ms);
+            frame_error(error, error_len, "uploading to the device did not finish within %u ms",
+                        timeout_ms);
             status = SKY_ERR_DEVICE_LOST;
         } else {
             status = vkrt_check(r, "uploading LED data to the device", error, error_len);
@@ -240,8 +241,8 @@ sky_status vkrt_buffer_upload(vkrt_device *dev, VkCommandPool pool, vkrt_buffer 
                               size_t error_len) {
     if (bytes == 0) return SKY_OK;
     if (bytes > buf->size) {
-        vkrt_error(error, error_len, "internal: upload of %zu bytes into a %llu-byte buffer", bytes,
-                   (unsigned long long)buf->size);
+        frame_error(error, error_len, "internal: upload of %zu bytes into a %llu-byte buffer",
+                    bytes, (unsigned long long)buf->size);
         return SKY_ERR_INTERNAL;
     }
     if (buf->map) {

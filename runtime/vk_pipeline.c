@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame_error.h"
 #include "vk_internal.h"
 
 sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led_count,
@@ -35,10 +36,10 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
     uint64_t groups = (invocations + shared->local_size - 1) / shared->local_size;
     if (groups == 0) groups = 1;
     if (groups > dev->props.limits.maxComputeWorkGroupCount[0]) {
-        vkrt_error(error, error_len,
-                   "%u LEDs need %llu work groups of %u, more than the device's limit %u",
-                   led_count, (unsigned long long)groups, shared->local_size,
-                   dev->props.limits.maxComputeWorkGroupCount[0]);
+        frame_error(error, error_len,
+                    "%u LEDs need %llu work groups of %u, more than the device's limit %u",
+                    led_count, (unsigned long long)groups, shared->local_size,
+                    dev->props.limits.maxComputeWorkGroupCount[0]);
         return SKY_ERR_LIMIT;
     }
     shared->groups = (uint32_t)groups;
@@ -106,7 +107,7 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
         if (!shared->sets || !layouts) {
             free(layouts);
             vkrt_shared_destroy(dev, shared);
-            vkrt_error(error, error_len, "out of memory for %u descriptor sets", set_count);
+            frame_error(error, error_len, "out of memory for %u descriptor sets", set_count);
             return SKY_ERR_NOMEM;
         }
         for (uint32_t i = 0; i < set_count; i++) layouts[i] = shared->set_layout;
@@ -307,15 +308,15 @@ sky_status vkrt_kernel_create(vkrt_device *dev, vkrt_shared *shared, const uint3
                               size_t word_count, vkrt_kernel **out, char *error, size_t error_len) {
     *out = NULL;
     if (!spirv || word_count < 5 || spirv[0] != 0x07230203u) {
-        vkrt_error(error, error_len, "the shader is not SPIR-V (%zu words, bad magic number)",
-                   word_count);
+        frame_error(error, error_len, "the shader is not SPIR-V (%zu words, bad magic number)",
+                    word_count);
         return SKY_ERR_INVALID_ARG;
     }
     if (!shared->has_texels && pipe_spirv_uses_binding(spirv, word_count, VKRT_BIND_LED_TEXELS)) {
-        vkrt_error(error, error_len,
-                   "the shader reads the LED inputs as texels (binding 6), which this device "
-                   "cannot provide for this layout: %s",
-                   shared->texel_reason);
+        frame_error(error, error_len,
+                    "the shader reads the LED inputs as texels (binding 6), which this device "
+                    "cannot provide for this layout: %s",
+                    shared->texel_reason);
         return SKY_ERR_LIMIT;
     }
     vkrt_kernel *kernel = calloc(1, sizeof *kernel);
@@ -323,7 +324,7 @@ sky_status vkrt_kernel_create(vkrt_device *dev, vkrt_shared *shared, const uint3
     if (!kernel || !commands) {
         free(kernel);
         free(commands);
-        vkrt_error(error, error_len, "out of memory for a pipeline");
+        frame_error(error, error_len, "out of memory for a pipeline");
         return SKY_ERR_NOMEM;
     }
     kernel->commands = commands;

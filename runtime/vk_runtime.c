@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame_error.h"
 #include "vk_internal.h"
 
 #define RT_DEFAULT_TIMEOUT_MS 2000u
@@ -130,18 +131,18 @@ static sky_status rt_fail_lost(sky_runtime *rt, sky_status status, const char *m
     rt->lost = true;
     rt->lost_status = status == SKY_OK ? SKY_ERR_DEVICE_LOST : status;
     snprintf(rt->lost_message, sizeof rt->lost_message, "%s", message);
-    vkrt_error(error, error_len, "%s", message);
+    frame_error(error, error_len, "%s", message);
     return rt->lost_status;
 }
 
 static sky_status rt_check_usable(const sky_runtime *rt, char *error, size_t error_len) {
     if (!rt) {
-        vkrt_error(error, error_len, "the runtime is NULL");
+        frame_error(error, error_len, "the runtime is NULL");
         return SKY_ERR_INVALID_ARG;
     }
     if (rt->lost) {
-        vkrt_error(error, error_len, "the runtime is unusable after an earlier error (%s)",
-                   rt->lost_message);
+        frame_error(error, error_len, "the runtime is unusable after an earlier error (%s)",
+                    rt->lost_message);
         return rt->lost_status;
     }
     return SKY_OK;
@@ -151,27 +152,27 @@ static sky_status rt_check_usable(const sky_runtime *rt, char *error, size_t err
 
 static sky_status rt_check_options(const sky_runtime_options *o, char *error, size_t error_len) {
     if (!o || !o->layout) {
-        vkrt_error(error, error_len,
-                   "sky_runtime_create: options and options->layout are required");
+        frame_error(error, error_len,
+                    "sky_runtime_create: options and options->layout are required");
         return SKY_ERR_INVALID_ARG;
     }
     const sky_layout *l = o->layout;
     if (l->led_count == 0 || l->strip_count == 0 || !l->strip_sizes || !l->xy) {
-        vkrt_error(error, error_len, "sky_runtime_create: the layout has no LEDs");
+        frame_error(error, error_len, "sky_runtime_create: the layout has no LEDs");
         return SKY_ERR_INVALID_ARG;
     }
     if (o->frames_in_flight > 2) {
-        vkrt_error(error, error_len, "frames in flight must be 1 or 2, not %u",
-                   o->frames_in_flight);
+        frame_error(error, error_len, "frames in flight must be 1 or 2, not %u",
+                    o->frames_in_flight);
         return SKY_ERR_INVALID_ARG;
     }
     if (o->writer) {
         const sky_frame_info *info = sky_frame_writer_info(o->writer);
         if (!info || info->led_count != l->led_count || info->channels != 3) {
-            vkrt_error(error, error_len,
-                       "the frame file holds %u LEDs of %u channels but the layout has %u LEDs "
-                       "of 3",
-                       info ? info->led_count : 0, info ? info->channels : 0, l->led_count);
+            frame_error(error, error_len,
+                        "the frame file holds %u LEDs of %u channels but the layout has %u LEDs "
+                        "of 3",
+                        info ? info->led_count : 0, info ? info->channels : 0, l->led_count);
             return SKY_ERR_INVALID_ARG;
         }
     }
@@ -183,10 +184,10 @@ static sky_status rt_check_range(const sky_runtime *rt, uint64_t bytes, const ch
                                  char *error, size_t error_len) {
     uint64_t max = rt->dev.props.limits.maxStorageBufferRange;
     if (bytes <= max) return SKY_OK;
-    vkrt_error(error, error_len,
-               "the %s buffer for %u LEDs needs %llu bytes, more than the device's storage "
-               "buffer limit of %llu",
-               what, rt->view.led_count, (unsigned long long)bytes, (unsigned long long)max);
+    frame_error(error, error_len,
+                "the %s buffer for %u LEDs needs %llu bytes, more than the device's storage "
+                "buffer limit of %llu",
+                what, rt->view.led_count, (unsigned long long)bytes, (unsigned long long)max);
     return SKY_ERR_LIMIT;
 }
 
@@ -201,13 +202,14 @@ static sky_status rt_upload_leds(sky_runtime *rt, char *error, size_t error_len)
     uint32_t *table = malloc((size_t)strips * 2 * sizeof *table);
     sky_status status = SKY_OK;
     if (!inputs || !table) {
-        vkrt_error(error, error_len, "out of memory for the inputs of %u LEDs", leds);
+        frame_error(error, error_len, "out of memory for the inputs of %u LEDs", leds);
         status = SKY_ERR_NOMEM;
     }
     if (status == SKY_OK) {
         status = sky_led_inputs_build(&rt->view, inputs);
         if (status != SKY_OK)
-            vkrt_error(error, error_len, "the layout is inconsistent (%s)", sky_status_str(status));
+            frame_error(error, error_len, "the layout is inconsistent (%s)",
+                        sky_status_str(status));
     }
     if (status == SKY_OK) {
         uint32_t first = 0;
@@ -383,7 +385,7 @@ static sky_status rt_create_sync(sky_runtime *rt, char *error, size_t error_len)
 sky_status sky_runtime_create(const sky_runtime_options *options, sky_runtime **runtime,
                               char *error, size_t error_len) {
     if (!runtime) {
-        vkrt_error(error, error_len, "sky_runtime_create: runtime is NULL");
+        frame_error(error, error_len, "sky_runtime_create: runtime is NULL");
         return SKY_ERR_INVALID_ARG;
     }
     *runtime = NULL;
@@ -391,7 +393,7 @@ sky_status sky_runtime_create(const sky_runtime_options *options, sky_runtime **
     if (status != SKY_OK) return status;
     sky_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) {
-        vkrt_error(error, error_len, "out of memory for the runtime");
+        frame_error(error, error_len, "out of memory for the runtime");
         return SKY_ERR_NOMEM;
     }
     rt->layout = options->layout;
@@ -468,12 +470,12 @@ static sky_status rt_build_kernel(sky_runtime *rt, const vkrt_kernel_source *sou
                                   vkrt_kernel **out, char *error, size_t error_len) {
     *out = NULL;
     if (!source || !source->eval) {
-        vkrt_error(error, error_len, "set_kernel: no per-frame evaluator");
+        frame_error(error, error_len, "set_kernel: no per-frame evaluator");
         return SKY_ERR_INVALID_ARG;
     }
     if (source->uniform_count > RT_MAX_UNIFORMS) {
-        vkrt_error(error, error_len, "the pattern has %zu per-frame values, more than %u",
-                   source->uniform_count, (unsigned)RT_MAX_UNIFORMS);
+        frame_error(error, error_len, "the pattern has %zu per-frame values, more than %u",
+                    source->uniform_count, (unsigned)RT_MAX_UNIFORMS);
         return SKY_ERR_LIMIT;
     }
     vkrt_kernel *kernel;
@@ -523,10 +525,10 @@ sky_status vkrt_runtime_set_kernel(sky_runtime *rt, const vkrt_kernel_source *so
 static sky_status rt_check_cost(const sky_program *program, char *error, size_t error_len) {
     uint64_t cost = sky_program_led_cost(program);
     if (cost <= SKY_LED_COST_MAX) return SKY_OK;
-    vkrt_error(error, error_len,
-               "the pattern costs about %llu operations per LED, over the budget of %u for "
-               "building a pipeline; lower fbm octaves and reduction bounds",
-               (unsigned long long)cost, SKY_LED_COST_MAX);
+    frame_error(error, error_len,
+                "the pattern costs about %llu operations per LED, over the budget of %u for "
+                "building a pipeline; lower fbm octaves and reduction bounds",
+                (unsigned long long)cost, SKY_LED_COST_MAX);
     return SKY_ERR_LIMIT;
 }
 
@@ -540,7 +542,7 @@ sky_status sky_runtime_set_program(sky_runtime *rt, const sky_program *program, 
     sky_status status = rt_check_usable(rt, error, error_len);
     if (status != SKY_OK) return status;
     if (!program) {
-        vkrt_error(error, error_len, "sky_runtime_set_program: program is NULL");
+        frame_error(error, error_len, "sky_runtime_set_program: program is NULL");
         return SKY_ERR_INVALID_ARG;
     }
     if ((status = rt_check_cost(program, error, error_len)) != SKY_OK) return status;
@@ -551,8 +553,8 @@ sky_status sky_runtime_set_program(sky_runtime *rt, const sky_program *program, 
     sky_runtime_emit_options(rt, &emit);
     status = sky_program_emit_spirv_with(program, &emit, &words, &word_count, &emit_error);
     if (status != SKY_OK) {
-        vkrt_error(error, error_len, "generating the shader failed (%s)%s%s",
-                   sky_status_str(status), emit_error ? ": " : "", emit_error ? emit_error : "");
+        frame_error(error, error_len, "generating the shader failed (%s)%s%s",
+                    sky_status_str(status), emit_error ? ": " : "", emit_error ? emit_error : "");
         sky_free(emit_error);
         sky_free(words);
         return status;
@@ -569,8 +571,8 @@ sky_status sky_runtime_set_program_spirv(sky_runtime *rt, const sky_program *pro
     sky_status status = rt_check_usable(rt, error, error_len);
     if (status != SKY_OK) return status;
     if (!program || !words || word_count == 0) {
-        vkrt_error(error, error_len, "sky_runtime_set_program_spirv: %s is NULL or empty",
-                   !program ? "program" : "the SPIR-V");
+        frame_error(error, error_len, "sky_runtime_set_program_spirv: %s is NULL or empty",
+                    !program ? "program" : "the SPIR-V");
         return SKY_ERR_INVALID_ARG;
     }
     if ((status = rt_check_cost(program, error, error_len)) != SKY_OK) return status;
@@ -590,7 +592,7 @@ sky_status sky_runtime_pipeline_build(sky_runtime *rt, const sky_program *progra
                                       sky_runtime_pipeline **pipeline, char *error,
                                       size_t error_len) {
     if (!pipeline || !rt || !program || !words || word_count == 0) {
-        vkrt_error(error, error_len, "sky_runtime_pipeline_build: an argument is NULL or empty");
+        frame_error(error, error_len, "sky_runtime_pipeline_build: an argument is NULL or empty");
         return SKY_ERR_INVALID_ARG;
     }
     *pipeline = NULL;
@@ -598,7 +600,7 @@ sky_status sky_runtime_pipeline_build(sky_runtime *rt, const sky_program *progra
     if (status != SKY_OK) return status;
     sky_runtime_pipeline *p = calloc(1, sizeof *p);
     if (!p) {
-        vkrt_error(error, error_len, "out of memory for a pipeline");
+        frame_error(error, error_len, "out of memory for a pipeline");
         return SKY_ERR_NOMEM;
     }
     vkrt_kernel_source source = {
@@ -623,7 +625,7 @@ sky_status sky_runtime_pipeline_build(sky_runtime *rt, const sky_program *progra
 sky_status sky_runtime_set_pipeline(sky_runtime *rt, sky_runtime_pipeline *pipeline, char *error,
                                     size_t error_len) {
     if (!pipeline) {
-        vkrt_error(error, error_len, "sky_runtime_set_pipeline: pipeline is NULL");
+        frame_error(error, error_len, "sky_runtime_set_pipeline: pipeline is NULL");
         return SKY_ERR_INVALID_ARG;
     }
     sky_status status = rt_check_usable(rt, error, error_len);
@@ -745,8 +747,8 @@ static sky_status rt_eval_frame(sky_runtime *rt, uint32_t p, double t, double dt
     float *uniforms = (float *)((uint8_t *)rt->block[p].map + RT_INFO_BYTES);
     sky_status status = rt->eval(rt->eval_context, &rt->view, &frame, uniforms);
     if (status != SKY_OK) {
-        vkrt_error(error, error_len, "evaluating the pattern's per-frame values failed (%s)",
-                   sky_status_str(status));
+        frame_error(error, error_len, "evaluating the pattern's per-frame values failed (%s)",
+                    sky_status_str(status));
         return status;
     }
     return vkrt_buffer_flush(&rt->dev, &rt->block[p], error, error_len);
@@ -779,7 +781,7 @@ sky_status sky_runtime_submit(sky_runtime *rt, double t, double dt, const double
     sky_status status = rt_check_usable(rt, error, error_len);
     if (status != SKY_OK) return status;
     if (!rt->kernel) {
-        vkrt_error(error, error_len, "no pattern set: call sky_runtime_set_program first");
+        frame_error(error, error_len, "no pattern set: call sky_runtime_set_program first");
         return SKY_ERR_INVALID_ARG;
     }
     while (rt->flight_count >= rt->frames_in_flight)

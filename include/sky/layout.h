@@ -42,7 +42,7 @@ typedef struct sky_layout {
  * cannot be read, SKY_ERR_LIMIT above SKY_LAYOUT_MAX_LEDS) with a message
  * naming the problem and where: the column of the string, the line of a CSV
  * map, the line:column of a JSON parse error. The file formats are described
- * at the top of runtime/layout.c.
+ * at the top of frame/layout.c.
  */
 sky_status sky_layout_create(const char *spec, sky_layout **layout, char *error, size_t error_len);
 void sky_layout_free(sky_layout *layout);

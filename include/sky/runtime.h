@@ -90,7 +90,8 @@ typedef struct sky_vk_device_info {
  * nothing leaves every `chosen` false, still returns SKY_OK and writes why into
  * `error` (which is otherwise left empty). Without a
  * Vulkan loader or with no device returns SKY_ERR_NO_DEVICE with
- * SKY_NO_DEVICE_MESSAGE (and the detail) in `error`. Free *devices with free().
+ * SKY_NO_DEVICE_MESSAGE (and the detail) in `error`. Free *devices with
+ * sky_free (sky/sky.h), as everything else the libraries allocate.
  */
 sky_status sky_vk_list_devices(const char *selector, sky_vk_device_info **devices, size_t *count,
                                char *error, size_t error_len);
@@ -276,7 +277,6 @@ sky_output_path sky_runtime_output_path(const sky_runtime *runtime);
 const char *sky_runtime_output_reason(const sky_runtime *runtime);
 const char *sky_runtime_device_name(const sky_runtime *runtime);
 sky_device_type sky_runtime_device_type(const sky_runtime *runtime);
-/* The work-group size in use, after clamping to the device. */
 /* True when this runtime binds the optional binding 6 (LED positions as texels). */
 bool sky_runtime_led_texels(const sky_runtime *runtime);
 /*
@@ -285,6 +285,7 @@ bool sky_runtime_led_texels(const sky_runtime *runtime);
  * compiling for sky_runtime_set_program_spirv (set_program does it itself).
  */
 void sky_runtime_emit_options(const sky_runtime *runtime, sky_emit_options *options);
+/* The work-group size in use, after clamping to the device. */
 uint32_t sky_runtime_local_size(const sky_runtime *runtime);
 
 #ifdef __cplusplus

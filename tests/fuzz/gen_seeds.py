@@ -2,7 +2,7 @@
 """gen_seeds.py - writes the binary seed inputs of two fuzz targets.
 
   corpus/frame_header/  frame files (u64 file size + the file's first bytes),
-                        laid out the way runtime/frame_format.c's frame_plan
+                        laid out the way frame/frame_format.c's frame_plan
                         lays them out (docs/frame-format.md), and corrupted
                         copies: one per header rule the validator enforces.
   corpus/decoders/      a selector byte (0 E1.31, 1 Art-Net, 2 DDP, 3 OPC)

@@ -321,7 +321,7 @@ static bool chosen_device_imports(void) {
     bool imports = false;
     for (size_t i = 0; i < count; i++)
         if (devices[i].chosen) imports = devices[i].has_external_memory_host;
-    free(devices);
+    sky_free(devices);
     return imports;
 }
 
@@ -519,7 +519,7 @@ static void test_devices_and_selection(void **state) {
     assert_int_equal(sky_runtime_create(&o, &rt, err, sizeof err), SKY_ERR_NO_DEVICE);
     assert_non_null(strstr(err, "SKY_DEVICE"));
     unsetenv(SKY_DEVICE_ENV);
-    free(devices);
+    sky_free(devices);
     sky_layout_free(layout);
 }
 

@@ -11,11 +11,11 @@
 #ifndef SKY_FRAME_INTERNAL_H
 #define SKY_FRAME_INTERNAL_H
 
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "frame_error.h"
 #include "sky/frame.h"
 
 /* The atomics live in a file shared by processes: they must be lock-free (an
@@ -57,12 +57,6 @@ enum {
 #define FRAME_SEQ_STRIDE   64u /* one sequence word per cache line */
 /* Padding a writer may put between the tables (frame-format.md, "Limits"). */
 #define FRAME_ALIGN_SLACK 128u
-
-/* ---------------------------------------------------------------- errors */
-
-/* snprintf into a caller's (error, error_len) buffer; either may be NULL/0. */
-void frame_error(char *error, size_t error_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* ------------------------------------------------------------ the layout */
 

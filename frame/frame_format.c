@@ -15,14 +15,6 @@
 
 #include "frame_internal.h"
 
-void frame_error(char *error, size_t error_len, const char *fmt, ...) {
-    if (!error || error_len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(error, error_len, fmt, ap);
-    va_end(ap);
-}
-
 uint64_t sky_frame_now_ns(void) {
     struct timespec ts;
     if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;

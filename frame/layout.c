@@ -30,34 +30,24 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "frame_error.h"
 #include "sky/layout.h"
 
 #define LAYOUT_MAX_FILE_BYTES (1u << 30)
-
-static void layout_error(char *error, size_t error_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void layout_error(char *error, size_t error_len, const char *fmt, ...) {
-    if (!error || error_len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(error, error_len, fmt, ap);
-    va_end(ap);
-}
 
 /* ------------------------------------------------------------- allocation */
 
 static sky_status layout_alloc(const char *spec, uint64_t led_count, uint64_t strip_count,
                                sky_layout **out, char *error, size_t error_len) {
     if (led_count > SKY_LAYOUT_MAX_LEDS) {
-        layout_error(error, error_len, "layout \"%s\": %llu LEDs, more than the limit of %u", spec,
-                     (unsigned long long)led_count, SKY_LAYOUT_MAX_LEDS);
+        frame_error(error, error_len, "layout \"%s\": %llu LEDs, more than the limit of %u", spec,
+                    (unsigned long long)led_count, SKY_LAYOUT_MAX_LEDS);
         return SKY_ERR_LIMIT;
     }
     sky_layout *l = calloc(1, sizeof *l);
@@ -70,7 +60,7 @@ static sky_status layout_alloc(const char *spec, uint64_t led_count, uint64_t st
     }
     if (!l || !l->strip_sizes || !l->xy) {
         sky_layout_free(l);
-        layout_error(error, error_len, "layout \"%s\": out of memory", spec);
+        frame_error(error, error_len, "layout \"%s\": out of memory", spec);
         return SKY_ERR_NOMEM;
     }
     *out = l;
@@ -99,8 +89,8 @@ static size_t layout_column(const layout_cursor *c) {
 static sky_status layout_count(layout_cursor *c, const char *what, uint32_t *out, char *error,
                                size_t error_len) {
     if (!isdigit((unsigned char)*c->p)) {
-        layout_error(error, error_len, "layout \"%s\": expected the %s (a number) at column %zu",
-                     c->spec, what, layout_column(c));
+        frame_error(error, error_len, "layout \"%s\": expected the %s (a number) at column %zu",
+                    c->spec, what, layout_column(c));
         return SKY_ERR_FORMAT;
     }
     const char *start = c->p;
@@ -108,17 +98,17 @@ static sky_status layout_count(layout_cursor *c, const char *what, uint32_t *out
     while (isdigit((unsigned char)*c->p)) {
         v = v * 10u + (uint64_t)(*c->p - '0');
         if (v > SKY_LAYOUT_MAX_LEDS) {
-            layout_error(error, error_len,
-                         "layout \"%s\": the %s at column %zu is larger than the limit of %u LEDs",
-                         c->spec, what, (size_t)(start - c->spec) + 1, SKY_LAYOUT_MAX_LEDS);
+            frame_error(error, error_len,
+                        "layout \"%s\": the %s at column %zu is larger than the limit of %u LEDs",
+                        c->spec, what, (size_t)(start - c->spec) + 1, SKY_LAYOUT_MAX_LEDS);
             return SKY_ERR_LIMIT;
         }
         c->p++;
     }
     if (v == 0) {
-        layout_error(error, error_len,
-                     "layout \"%s\": the %s at column %zu is 0, must be at least 1", c->spec, what,
-                     (size_t)(start - c->spec) + 1);
+        frame_error(error, error_len,
+                    "layout \"%s\": the %s at column %zu is 0, must be at least 1", c->spec, what,
+                    (size_t)(start - c->spec) + 1);
         return SKY_ERR_FORMAT;
     }
     *out = (uint32_t)v;
@@ -131,15 +121,15 @@ static sky_status layout_expect(layout_cursor *c, char ch, const char *what, cha
         c->p++;
         return SKY_OK;
     }
-    layout_error(error, error_len, "layout \"%s\": expected '%c' %s at column %zu", c->spec, ch,
-                 what, layout_column(c));
+    frame_error(error, error_len, "layout \"%s\": expected '%c' %s at column %zu", c->spec, ch,
+                what, layout_column(c));
     return SKY_ERR_FORMAT;
 }
 
 static sky_status layout_end(layout_cursor *c, char *error, size_t error_len) {
     if (*c->p == '\0') return SKY_OK;
-    layout_error(error, error_len, "layout \"%s\": unexpected \"%s\" at column %zu", c->spec, c->p,
-                 layout_column(c));
+    frame_error(error, error_len, "layout \"%s\": unexpected \"%s\" at column %zu", c->spec, c->p,
+                layout_column(c));
     return SKY_ERR_FORMAT;
 }
 
@@ -168,10 +158,10 @@ static sky_status layout_disc(layout_cursor *c, sky_layout **out, char *error, s
         inner = (*start == '\0' || isspace((unsigned char)*start)) ? NAN : strtod(start, &end);
         if (end == start || end == NULL || errno != 0 || !isfinite(inner) || inner < 0.0 ||
             inner >= 1.0) {
-            layout_error(error, error_len,
-                         "layout \"%s\": the inner radius at column %zu must be a number in "
-                         "[0, 1)",
-                         c->spec, layout_column(c));
+            frame_error(error, error_len,
+                        "layout \"%s\": the inner radius at column %zu must be a number in "
+                        "[0, 1)",
+                        c->spec, layout_column(c));
             return SKY_ERR_FORMAT;
         }
         c->p = end;
@@ -254,8 +244,8 @@ static void layout_points_free(layout_points *pts) {
 static sky_status layout_points_add(layout_points *pts, size_t strip, double x, double y,
                                     const char *file, char *error, size_t error_len) {
     if (pts->leds >= SKY_LAYOUT_MAX_LEDS) {
-        layout_error(error, error_len, "map %s: more than the limit of %u LEDs", file,
-                     SKY_LAYOUT_MAX_LEDS);
+        frame_error(error, error_len, "map %s: more than the limit of %u LEDs", file,
+                    SKY_LAYOUT_MAX_LEDS);
         return SKY_ERR_LIMIT;
     }
     if (pts->leds == pts->xy_cap) {
@@ -281,7 +271,7 @@ static sky_status layout_points_add(layout_points *pts, size_t strip, double x, 
     pts->leds++;
     return SKY_OK;
 nomem:
-    layout_error(error, error_len, "map %s: out of memory", file);
+    frame_error(error, error_len, "map %s: out of memory", file);
     return SKY_ERR_NOMEM;
 }
 
@@ -317,7 +307,7 @@ static sky_status layout_read_file(const char *file, char **text, size_t *len, c
                                    size_t error_len) {
     FILE *f = fopen(file, "rb");
     if (!f) {
-        layout_error(error, error_len, "map %s: %s", file, strerror(errno));
+        frame_error(error, error_len, "map %s: %s", file, strerror(errno));
         return SKY_ERR_IO;
     }
     size_t cap = 4096, n = 0;
@@ -326,8 +316,8 @@ static sky_status layout_read_file(const char *file, char **text, size_t *len, c
     while (st == SKY_OK) {
         if (n == cap) {
             if (cap >= LAYOUT_MAX_FILE_BYTES) {
-                layout_error(error, error_len, "map %s: larger than %u bytes", file,
-                             LAYOUT_MAX_FILE_BYTES);
+                frame_error(error, error_len, "map %s: larger than %u bytes", file,
+                            LAYOUT_MAX_FILE_BYTES);
                 st = SKY_ERR_LIMIT;
                 break;
             }
@@ -343,14 +333,14 @@ static sky_status layout_read_file(const char *file, char **text, size_t *len, c
         n += got;
         if (got == 0) {
             if (ferror(f)) {
-                layout_error(error, error_len, "map %s: %s", file, strerror(errno));
+                frame_error(error, error_len, "map %s: %s", file, strerror(errno));
                 st = SKY_ERR_IO;
             }
             break;
         }
     }
     fclose(f);
-    if (st == SKY_ERR_NOMEM) layout_error(error, error_len, "map %s: out of memory", file);
+    if (st == SKY_ERR_NOMEM) frame_error(error, error_len, "map %s: out of memory", file);
     if (st != SKY_OK) {
         free(buf);
         return st;
@@ -387,10 +377,10 @@ static sky_status layout_json_point(json_object *pt, size_t s, size_t k, double 
         *(a == 0 ? x : y) = d;
     }
     if (!ok) {
-        layout_error(error, error_len,
-                     "map %s: strip %zu, LED %zu: expected an [x, y] pair of finite numbers, got "
-                     "%s",
-                     file, s, k, json_object_to_json_string_ext(pt, JSON_C_TO_STRING_PLAIN));
+        frame_error(error, error_len,
+                    "map %s: strip %zu, LED %zu: expected an [x, y] pair of finite numbers, got "
+                    "%s",
+                    file, s, k, json_object_to_json_string_ext(pt, JSON_C_TO_STRING_PLAIN));
         return SKY_ERR_FORMAT;
     }
     return SKY_OK;
@@ -399,18 +389,18 @@ static sky_status layout_json_point(json_object *pt, size_t s, size_t k, double 
 static sky_status layout_json_walk(json_object *root, layout_points *pts, const char *file,
                                    char *error, size_t error_len) {
     if (!json_object_is_type(root, json_type_array) || json_object_array_length(root) == 0) {
-        layout_error(error, error_len,
-                     "map %s: expected a non-empty array of strips, each an array of [x, y] "
-                     "pairs",
-                     file);
+        frame_error(error, error_len,
+                    "map %s: expected a non-empty array of strips, each an array of [x, y] "
+                    "pairs",
+                    file);
         return SKY_ERR_FORMAT;
     }
     size_t strips = json_object_array_length(root);
     for (size_t s = 0; s < strips; s++) {
         json_object *strip = json_object_array_get_idx(root, s);
         if (!json_object_is_type(strip, json_type_array) || json_object_array_length(strip) == 0) {
-            layout_error(error, error_len,
-                         "map %s: strip %zu: expected a non-empty array of [x, y] pairs", file, s);
+            frame_error(error, error_len,
+                        "map %s: strip %zu: expected a non-empty array of [x, y] pairs", file, s);
             return SKY_ERR_FORMAT;
         }
         size_t leds = json_object_array_length(strip);
@@ -428,12 +418,12 @@ static sky_status layout_json_walk(json_object *root, layout_points *pts, const 
 static sky_status layout_json(const char *text, size_t len, layout_points *pts, const char *file,
                               char *error, size_t error_len) {
     if (len > (size_t)INT32_MAX) {
-        layout_error(error, error_len, "map %s: too large for the JSON parser", file);
+        frame_error(error, error_len, "map %s: too large for the JSON parser", file);
         return SKY_ERR_LIMIT;
     }
     json_tokener *tok = json_tokener_new();
     if (!tok) {
-        layout_error(error, error_len, "map %s: out of memory", file);
+        frame_error(error, error_len, "map %s: out of memory", file);
         return SKY_ERR_NOMEM;
     }
     json_object *root = json_tokener_parse_ex(tok, text, (int)len);
@@ -444,16 +434,16 @@ static sky_status layout_json(const char *text, size_t len, layout_points *pts, 
     size_t line, col;
     if (jerr != json_tokener_success || !root) {
         layout_line_col(text, end, &line, &col);
-        layout_error(error, error_len, "map %s:%zu:%zu: JSON parse error: %s", file, line, col,
-                     jerr == json_tokener_continue ? "unexpected end of file"
-                                                   : json_tokener_error_desc(jerr));
+        frame_error(error, error_len, "map %s:%zu:%zu: JSON parse error: %s", file, line, col,
+                    jerr == json_tokener_continue ? "unexpected end of file"
+                                                  : json_tokener_error_desc(jerr));
         st = SKY_ERR_FORMAT;
     } else {
         while (end < len && isspace((unsigned char)text[end])) end++;
         if (end < len) {
             layout_line_col(text, end, &line, &col);
-            layout_error(error, error_len, "map %s:%zu:%zu: unexpected data after the JSON array",
-                         file, line, col);
+            frame_error(error, error_len, "map %s:%zu:%zu: unexpected data after the JSON array",
+                        file, line, col);
             st = SKY_ERR_FORMAT;
         }
     }
@@ -504,28 +494,28 @@ static sky_status layout_csv_line(char *line, size_t lineno, bool *header_allowe
     }
     *header_allowed = false;
     if (n != 3) {
-        layout_error(error, error_len, "map %s:%zu: expected 3 fields \"strip,x,y\", found %zu",
-                     file, lineno, n);
+        frame_error(error, error_len, "map %s:%zu: expected 3 fields \"strip,x,y\", found %zu",
+                    file, lineno, n);
         return SKY_ERR_FORMAT;
     }
     size_t expected_max = pts->strip_count; /* same strip, or the next one */
     if (!first_numeric || strip != floor(strip) || strip < 0 || strip > (double)expected_max ||
         (pts->strip_count > 0 && strip < (double)(pts->strip_count - 1))) {
         if (pts->strip_count == 0)
-            layout_error(error, error_len,
-                         "map %s:%zu: strip \"%s\" must be 0 (strips are numbered from 0, in "
-                         "order)",
-                         file, lineno, f[0]);
+            frame_error(error, error_len,
+                        "map %s:%zu: strip \"%s\" must be 0 (strips are numbered from 0, in "
+                        "order)",
+                        file, lineno, f[0]);
         else
-            layout_error(error, error_len,
-                         "map %s:%zu: strip \"%s\" must be %zu (this strip) or %zu (the next): "
-                         "strips are numbered from 0, in order",
-                         file, lineno, f[0], expected_max - 1, expected_max);
+            frame_error(error, error_len,
+                        "map %s:%zu: strip \"%s\" must be %zu (this strip) or %zu (the next): "
+                        "strips are numbered from 0, in order",
+                        file, lineno, f[0], expected_max - 1, expected_max);
         return SKY_ERR_FORMAT;
     }
     if (!layout_csv_number(f[1], &x) || !layout_csv_number(f[2], &y)) {
-        layout_error(error, error_len, "map %s:%zu: x \"%s\" and y \"%s\" must be finite numbers",
-                     file, lineno, f[1], f[2]);
+        frame_error(error, error_len, "map %s:%zu: x \"%s\" and y \"%s\" must be finite numbers",
+                    file, lineno, f[1], f[2]);
         return SKY_ERR_FORMAT;
     }
     return layout_points_add(pts, (size_t)strip, x, y, file, error, error_len);
@@ -551,7 +541,7 @@ static sky_status layout_csv(char *text, layout_points *pts, const char *file, c
         line = nl ? nl + 1 : NULL;
     }
     if (pts->leds == 0) {
-        layout_error(error, error_len, "map %s: no LEDs (expected lines \"strip,x,y\")", file);
+        frame_error(error, error_len, "map %s: no LEDs (expected lines \"strip,x,y\")", file);
         return SKY_ERR_FORMAT;
     }
     return SKY_OK;
@@ -565,7 +555,7 @@ static bool layout_has_suffix(const char *s, const char *suffix) {
 static sky_status layout_map(const char *spec, const char *file, sky_layout **out, char *error,
                              size_t error_len) {
     if (*file == '\0') {
-        layout_error(error, error_len, "layout \"%s\": expected a file name after \"map:\"", spec);
+        frame_error(error, error_len, "layout \"%s\": expected a file name after \"map:\"", spec);
         return SKY_ERR_FORMAT;
     }
     char *text;
@@ -573,7 +563,7 @@ static sky_status layout_map(const char *spec, const char *file, sky_layout **ou
     sky_status st = layout_read_file(file, &text, &len, error, error_len);
     if (st != SKY_OK) return st;
     if (strlen(text) != len) {
-        layout_error(error, error_len, "map %s: contains a NUL byte (a binary file?)", file);
+        frame_error(error, error_len, "map %s: contains a NUL byte (a binary file?)", file);
         free(text);
         return SKY_ERR_FORMAT;
     }
@@ -608,9 +598,9 @@ sky_status sky_layout_create(const char *spec, sky_layout **layout, char *error,
         }
     }
     if (strncmp(spec, "map:", 4) == 0) return layout_map(spec, spec + 4, layout, error, error_len);
-    layout_error(error, error_len,
-                 "layout \"%s\": unknown kind (expected disc:STRIPSxLEDS[:INNER], grid:WxH, "
-                 "strip:N or map:FILE)",
-                 spec);
+    frame_error(error, error_len,
+                "layout \"%s\": unknown kind (expected disc:STRIPSxLEDS[:INNER], grid:WxH, "
+                "strip:N or map:FILE)",
+                spec);
     return SKY_ERR_FORMAT;
 }
