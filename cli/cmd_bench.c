@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "live.h"
+#include "show.h"
 #include "sky/runtime.h"
 
 #define BENCH_CMD            "sky bench"

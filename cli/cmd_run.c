@@ -44,7 +44,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "live.h"
+#include "show.h"
 #include "sky/frame.h"
 #include "sky/runtime.h"
 

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "live.h"
+#include "show.h"
 
 /* ----------------------------------------------------------- option parsing */
 

@@ -1,5 +1,5 @@
 /*
- * live.h - helpers shared by `sky run` and `sky preview`.
+ * show.h - what the commands that render a show (`sky run`, `sky preview`) share.
  *
  * Both commands compile a pattern, build a layout, apply --set values and
  * render frames through the Vulkan runtime (or, for `preview --cpu`, the CPU
@@ -10,8 +10,8 @@
  * Functions that fail print a message prefixed with the command's name to
  * stderr and return false (or a status), so callers only map to exit codes.
  */
-#ifndef SKY_CLI_LIVE_H
-#define SKY_CLI_LIVE_H
+#ifndef SKY_CLI_SHOW_H
+#define SKY_CLI_SHOW_H
 
 #include <getopt.h>
 #include <stdbool.h>
