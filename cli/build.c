@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "live.h"
+#include "show.h"
 #include "sky/runtime.h"
 
 extern char **environ;

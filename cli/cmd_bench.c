@@ -10,13 +10,14 @@
  * the per-stage times of the runtime and the device/CPU ratio. Nothing is
  * published, so this never disturbs a running `sky run`.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
-#include "live.h"
+#include "show.h"
 #include "sky/runtime.h"
 
 #define BENCH_CMD            "sky bench"
@@ -58,39 +59,51 @@ static void bench_usage(FILE *out) {
             SKY_LAYOUT_DEFAULT, BENCH_DEFAULT_FRAMES, BENCH_WARMUP_FRAMES, SKY_DEVICE_ENV);
 }
 
+enum { BENCH_OPT_LAYOUT = 256, BENCH_OPT_DEVICE, BENCH_OPT_FRAMES, BENCH_OPT_NO_CPU };
+
+static const struct option bench_long_options[] = {
+    {"layout", required_argument, NULL, BENCH_OPT_LAYOUT},
+    {"device", required_argument, NULL, BENCH_OPT_DEVICE},
+    {"frames", required_argument, NULL, BENCH_OPT_FRAMES},
+    {"no-cpu", no_argument, NULL, BENCH_OPT_NO_CPU},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
 /* 0: parsed, 1: --help shown, 2: usage error (printed). */
 static int bench_parse(int argc, char **argv, bench_options *o) {
     memset(o, 0, sizeof *o);
     o->layout_spec = SKY_LAYOUT_DEFAULT;
     o->frames = BENCH_DEFAULT_FRAMES;
-    for (int i = 0; i < argc; i++) {
-        const char *value = NULL;
-        int got;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+    optind = 0;
+    int opt;
+    while ((opt = cli_getopt(BENCH_CMD, argc, argv, "h", bench_long_options)) != -1) {
+        switch (opt) {
+        case 'h':
             bench_usage(stdout);
             return 1;
-        }
-        if (strcmp(argv[i], "--no-cpu") == 0) {
+        case BENCH_OPT_NO_CPU:
             o->skip_cpu = true;
-        } else if ((got = live_opt_value(BENCH_CMD, argc, argv, &i, "--layout", &value)) != 0) {
-            if (got < 0) return 2;
-            o->layout_spec = value;
-        } else if ((got = live_opt_value(BENCH_CMD, argc, argv, &i, "--device", &value)) != 0) {
-            if (got < 0) return 2;
-            o->device = value;
-        } else if ((got = live_opt_value(BENCH_CMD, argc, argv, &i, "--frames", &value)) != 0) {
-            if (got < 0 || !live_parse_u64(BENCH_CMD, "--frames", value, 1, 1000000, &o->frames))
-                return 2;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, "%s: unknown option `%s`\n", BENCH_CMD, argv[i]);
+            break;
+        case BENCH_OPT_LAYOUT:
+            o->layout_spec = optarg;
+            break;
+        case BENCH_OPT_DEVICE:
+            o->device = optarg;
+            break;
+        case BENCH_OPT_FRAMES:
+            if (!live_parse_u64(BENCH_CMD, "--frames", optarg, 1, 1000000, &o->frames)) return 2;
+            break;
+        default:
             bench_usage(stderr);
             return 2;
-        } else if (o->path) {
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (o->path) {
             fprintf(stderr, "%s: one FILE only (got `%s` and `%s`)\n", BENCH_CMD, o->path, argv[i]);
             return 2;
-        } else {
-            o->path = argv[i];
         }
+        o->path = argv[i];
     }
     if (!o->path) {
         fprintf(stderr, "%s: missing FILE\n", BENCH_CMD);

@@ -7,6 +7,7 @@
  * compiles. Exit status: 0 all files are clean, 1 some file has errors,
  * 2 a file could not be read or the compiler failed (out of memory, internal).
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,48 +76,51 @@ static int check_file(const char *path, const sky_compile_options *options, bool
     return 2;
 }
 
+enum { CHECK_OPT_COLOR = 256, CHECK_OPT_NO_COLOR };
+
+static const struct option check_long_options[] = {
+    {"color", no_argument, NULL, CHECK_OPT_COLOR},
+    {"no-color", no_argument, NULL, CHECK_OPT_NO_COLOR},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
 int cmd_check(int argc, char **argv) {
     sky_compile_options options;
     sky_compile_options_init(&options);
     bool color = cli_use_color();
-    int files = 0, worst = 0;
-    bool options_done = false;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!options_done && arg[0] == '-' && arg[1] != '\0') {
-            if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-                check_usage(stdout);
-                return 0;
-            } else if (strcmp(arg, "--color") == 0) {
-                color = true;
-            } else if (strcmp(arg, "--no-color") == 0) {
-                color = false;
-            } else if (strcmp(arg, "-O0") == 0 || strcmp(arg, "-O1") == 0) {
-                options.opt_level = arg[2] - '0';
-            } else if (strcmp(arg, "--") == 0) {
-                options_done = true;
-            } else {
-                fprintf(stderr, "%s: unknown option `%s`\n\n", CHECK_CMD, arg);
-                check_usage(stderr);
-                return 2;
+    optind = 0;
+    int opt;
+    while ((opt = cli_getopt(CHECK_CMD, argc, argv, "hO:", check_long_options)) != -1) {
+        switch (opt) {
+        case 'h':
+            check_usage(stdout);
+            return 0;
+        case CHECK_OPT_COLOR:
+        case CHECK_OPT_NO_COLOR:
+            color = opt == CHECK_OPT_COLOR;
+            break;
+        case 'O':
+            if (strcmp(optarg, "0") == 0 || strcmp(optarg, "1") == 0) {
+                options.opt_level = optarg[0] - '0';
+                break;
             }
-            continue;
+            fprintf(stderr, "%s: unknown option `-O%s` (-O0 or -O1)\n\n", CHECK_CMD, optarg);
+            check_usage(stderr);
+            return 2;
+        default:
+            fputc('\n', stderr);
+            check_usage(stderr);
+            return 2;
         }
-        files++;
     }
-    if (files == 0) {
+    if (optind >= argc) {
         fprintf(stderr, "%s: no input files\n\n", CHECK_CMD);
         check_usage(stderr);
         return 2;
     }
-    options_done = false;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!options_done && arg[0] == '-' && arg[1] != '\0') {
-            if (strcmp(arg, "--") == 0) options_done = true;
-            continue;
-        }
-        int code = check_file(arg, &options, color);
+    int worst = 0;
+    for (int i = optind; i < argc; i++) {
+        int code = check_file(argv[i], &options, color);
         if (code > worst) worst = code;
     }
     fflush(stdout);

@@ -8,6 +8,7 @@
  * failed run never leaves half an output behind.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,56 +60,69 @@ static bool parse_emit(const char *text, emit_kind *kind) {
     return true;
 }
 
+enum { COMPILE_OPT_EMIT = 256, COMPILE_OPT_VERIFY, COMPILE_OPT_COLOR, COMPILE_OPT_NO_COLOR };
+
+static const struct option compile_long_options[] = {
+    {"emit", required_argument, NULL, COMPILE_OPT_EMIT},
+    {"verify", no_argument, NULL, COMPILE_OPT_VERIFY},
+    {"color", no_argument, NULL, COMPILE_OPT_COLOR},
+    {"no-color", no_argument, NULL, COMPILE_OPT_NO_COLOR},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+/* One option into args: -1 taken, else the exit status (the message printed). */
+static int compile_take_option(compile_args *args, int opt) {
+    switch (opt) {
+    case 'h':
+        compile_usage(stdout);
+        return 0;
+    case 'o':
+        args->output = optarg;
+        return -1;
+    case COMPILE_OPT_EMIT:
+        if (parse_emit(optarg, &args->emit)) return -1;
+        fprintf(stderr, "%s: unknown --emit kind `%s` (spirv, glsl or ir)\n", COMPILE_CMD, optarg);
+        return 2;
+    case 'O':
+        if (strcmp(optarg, "0") == 0 || strcmp(optarg, "1") == 0) {
+            args->options.opt_level = optarg[0] - '0';
+            return -1;
+        }
+        fprintf(stderr, "%s: unknown option `-O%s` (-O0 or -O1)\n\n", COMPILE_CMD, optarg);
+        compile_usage(stderr);
+        return 2;
+    case COMPILE_OPT_VERIFY:
+        args->options.verify_graph = true;
+        return -1;
+    case COMPILE_OPT_COLOR:
+    case COMPILE_OPT_NO_COLOR:
+        args->color = opt == COMPILE_OPT_COLOR;
+        return -1;
+    default: /* cli_getopt printed the error */
+        fputc('\n', stderr);
+        compile_usage(stderr);
+        return 2;
+    }
+}
+
 /* Returns -1 when the arguments are fine, else the exit status to return. */
 static int parse_args(int argc, char **argv, compile_args *args) {
     memset(args, 0, sizeof *args);
     sky_compile_options_init(&args->options);
     args->color = cli_use_color();
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *value = NULL;
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            compile_usage(stdout);
-            return 0;
-        } else if (strcmp(arg, "--emit") == 0 || strcmp(arg, "-o") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "%s: `%s` needs a value\n", COMPILE_CMD, arg);
-                return 2;
-            }
-            value = argv[++i];
-        } else if (strncmp(arg, "--emit=", 7) == 0) {
-            value = arg + 7;
-        } else if (strcmp(arg, "-O0") == 0 || strcmp(arg, "-O1") == 0) {
-            args->options.opt_level = arg[2] - '0';
-            continue;
-        } else if (strcmp(arg, "--verify") == 0) {
-            args->options.verify_graph = true;
-            continue;
-        } else if (strcmp(arg, "--color") == 0 || strcmp(arg, "--no-color") == 0) {
-            args->color = arg[2] == 'c';
-            continue;
-        } else if (arg[0] == '-' && arg[1] != '\0') {
-            fprintf(stderr, "%s: unknown option `%s`\n\n", COMPILE_CMD, arg);
-            compile_usage(stderr);
+    optind = 0;
+    int opt;
+    while ((opt = cli_getopt(COMPILE_CMD, argc, argv, "ho:O:", compile_long_options)) != -1) {
+        int code = compile_take_option(args, opt);
+        if (code >= 0) return code;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (args->input) {
+            fprintf(stderr, "%s: one input file at a time (got `%s` and `%s`)\n", COMPILE_CMD,
+                    args->input, argv[i]);
             return 2;
-        } else {
-            if (args->input) {
-                fprintf(stderr, "%s: one input file at a time (got `%s` and `%s`)\n", COMPILE_CMD,
-                        args->input, arg);
-                return 2;
-            }
-            args->input = arg;
-            continue;
         }
-        if (strncmp(arg, "--emit", 6) == 0) {
-            if (!parse_emit(value, &args->emit)) {
-                fprintf(stderr, "%s: unknown --emit kind `%s` (spirv, glsl or ir)\n", COMPILE_CMD,
-                        value);
-                return 2;
-            }
-        } else {
-            args->output = value;
-        }
+        args->input = argv[i];
     }
     if (!args->input) {
         fprintf(stderr, "%s: no input file\n\n", COMPILE_CMD);

@@ -6,12 +6,15 @@
  * publishing into the frame file) and which one `sky run` would choose for
  * the given --device / $SKY_DEVICE. Exit code 2 when there is no device.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "sky/runtime.h"
+
+#define DEVICES_CMD "sky devices"
 
 static void devices_usage(FILE *out) {
     fprintf(out,
@@ -31,21 +34,28 @@ static void devices_print(const sky_vk_device_info *d) {
            d->has_external_memory_host ? "zero-copy" : "copy");
 }
 
+static const struct option devices_long_options[] = {
+    {"device", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+
 int cmd_devices(int argc, char **argv) {
     const char *selector = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+    optind = 0;
+    int opt;
+    while ((opt = cli_getopt(DEVICES_CMD, argc, argv, "h", devices_long_options)) != -1) {
+        if (opt == 'h') {
             devices_usage(stdout);
             return 0;
-        } else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
-            selector = argv[++i];
-        } else if (strncmp(argv[i], "--device=", 9) == 0) {
-            selector = argv[i] + 9;
-        } else {
-            fprintf(stderr, "sky devices: unknown argument `%s`\n", argv[i]);
+        }
+        if (opt != 'd') {
             devices_usage(stderr);
             return 2;
         }
+        selector = optarg;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument `%s`\n", DEVICES_CMD, argv[optind]);
+        devices_usage(stderr);
+        return 2;
     }
     sky_vk_device_info *devices = NULL;
     size_t count = 0;

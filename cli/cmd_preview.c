@@ -26,6 +26,7 @@
  * computed at --fps, and every n-th one is written, n the smallest that
  * brings the GIF to at most 50 fps (60 -> every 2nd, 30 fps).
  */
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,7 +36,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "live.h"
+#include "show.h"
 #include "sky/frame.h"
 #include "sky/runtime.h"
 
@@ -70,7 +71,8 @@ static void preview_usage(FILE *out) {
             "  --duration S      GIF length (default 3) or --term run time (default: forever)\n"
             "  --fps N           the show's frame rate (default 60, as `sky run`): frames are\n"
             "                    computed at t = k / N, so prev, dt and frame behave as in the\n"
-            "                    show; patterns that use prev or frame run from t = 0\n"
+            "                    show; patterns that use prev or frame run from t = 0;\n"
+            "                    --rate N is the same\n"
             "  --size PX         the image's longer side (default: from the LED spacing)\n"
             "  --cpu             render with the CPU reference evaluator instead of Vulkan\n"
             "  --layout SPEC     LED layout (default %s)\n"
@@ -88,64 +90,78 @@ static bool ends_with(const char *s, const char *suffix) {
     return ls >= lx && strcasecmp(s + ls - lx, suffix) == 0;
 }
 
-static int preview_parse_value(preview_options *o, int argc, char **argv, int *i) {
-    const char *value = NULL;
-    int got;
-    if ((got = live_opt_value(PREVIEW_CMD, argc, argv, i, "-o", &value)) != 0 ||
-        (got = live_opt_value(PREVIEW_CMD, argc, argv, i, "--output", &value)) != 0) {
-        if (got > 0) o->out = value;
-        return got;
-    }
-    if ((got = live_opt_value(PREVIEW_CMD, argc, argv, i, "--time", &value)) != 0)
-        return got < 0 || !live_parse_double(PREVIEW_CMD, "--time", value, 0, 1e6, &o->time) ? -1
-                                                                                             : 1;
-    if ((got = live_opt_value(PREVIEW_CMD, argc, argv, i, "--duration", &value)) != 0) {
+enum {
+    PREVIEW_OPT_TIME = LIVE_OPT_NEXT,
+    PREVIEW_OPT_DURATION,
+    PREVIEW_OPT_FPS,
+    PREVIEW_OPT_SIZE,
+    PREVIEW_OPT_TERM,
+    PREVIEW_OPT_CPU
+};
+
+static const struct option preview_long_options[] = {
+    LIVE_COMMON_OPTIONS,
+    {"output", required_argument, NULL, 'o'},
+    {"time", required_argument, NULL, PREVIEW_OPT_TIME},
+    {"duration", required_argument, NULL, PREVIEW_OPT_DURATION},
+    {"fps", required_argument, NULL, PREVIEW_OPT_FPS},
+    {"rate", required_argument, NULL, PREVIEW_OPT_FPS}, /* sky-driver's name for the same */
+    {"size", required_argument, NULL, PREVIEW_OPT_SIZE},
+    {"term", no_argument, NULL, PREVIEW_OPT_TERM},
+    {"cpu", no_argument, NULL, PREVIEW_OPT_CPU},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+/* One option's value into o: false after printing why it is wrong. */
+static bool preview_take_option(preview_options *o, int opt, bool *term) {
+    int got = live_common_option(&o->common, opt, optarg);
+    if (got != 0) return got > 0;
+    switch (opt) {
+    case 'o':
+        o->out = optarg;
+        return true;
+    case PREVIEW_OPT_TIME:
+        return live_parse_double(PREVIEW_CMD, "--time", optarg, 0, 1e6, &o->time);
+    case PREVIEW_OPT_DURATION:
         o->duration_set = true;
-        return got < 0 || !live_parse_double(PREVIEW_CMD, "--duration", value, 0, 1e6, &o->duration)
-                   ? -1
-                   : 1;
+        return live_parse_double(PREVIEW_CMD, "--duration", optarg, 0, 1e6, &o->duration);
+    case PREVIEW_OPT_FPS:
+        return live_parse_double(PREVIEW_CMD, "--fps", optarg, 0.1, 1000, &o->fps);
+    case PREVIEW_OPT_SIZE:
+        return live_parse_u64(PREVIEW_CMD, "--size", optarg, 8, 16384, &o->size);
+    case PREVIEW_OPT_TERM:
+        *term = true;
+        return true;
+    case PREVIEW_OPT_CPU:
+        o->cpu = true;
+        return true;
+    default:
+        return false; /* cli_getopt printed the error */
     }
-    if ((got = live_opt_value(PREVIEW_CMD, argc, argv, i, "--fps", &value)) != 0)
-        return got < 0 || !live_parse_double(PREVIEW_CMD, "--fps", value, 0.1, 1000, &o->fps) ? -1
-                                                                                              : 1;
-    if ((got = live_opt_value(PREVIEW_CMD, argc, argv, i, "--size", &value)) != 0)
-        return got < 0 || !live_parse_u64(PREVIEW_CMD, "--size", value, 8, 16384, &o->size) ? -1
-                                                                                            : 1;
-    return 0;
 }
 
-/* Returns -1 to continue, else the exit code. */
 static int preview_parse(preview_options *o, int argc, char **argv) {
     live_common_init(&o->common, PREVIEW_CMD);
     o->time = 1.0;
     o->duration = 3.0;
     o->fps = PREVIEW_SHOW_FPS;
     bool term = false;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        int got;
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+    optind = 0;
+    int opt;
+    while ((opt = cli_getopt(PREVIEW_CMD, argc, argv, "ho:", preview_long_options)) != -1) {
+        if (opt == 'h') {
             preview_usage(stdout);
             return 0;
         }
-        if ((got = live_common_parse(&o->common, argc, argv, &i)) != 0 ||
-            (got = preview_parse_value(o, argc, argv, &i)) != 0) {
-            if (got < 0) return 2;
-        } else if (strcmp(arg, "--term") == 0) {
-            term = true;
-        } else if (strcmp(arg, "--cpu") == 0) {
-            o->cpu = true;
-        } else if (arg[0] == '-' && arg[1] != '\0') {
-            fprintf(stderr, "%s: unknown option `%s` (see `sky preview --help`)\n", PREVIEW_CMD,
-                    arg);
-            return 2;
-        } else if (o->file) {
+        if (!preview_take_option(o, opt, &term)) return 2;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (o->file) {
             fprintf(stderr, "%s: one pattern file at a time (got `%s` and `%s`)\n", PREVIEW_CMD,
-                    o->file, arg);
+                    o->file, argv[i]);
             return 2;
-        } else {
-            o->file = arg;
         }
+        o->file = argv[i];
     }
     if (!o->file) {
         fprintf(stderr, "%s: which pattern? (usage: sky preview FILE -o OUT.png|OUT.gif)\n",

@@ -34,6 +34,7 @@
  * signal thread ends the process after 0.5 s.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -43,13 +44,13 @@
 #include <time.h>
 
 #include "cli.h"
-#include "live.h"
+#include "show.h"
 #include "sky/frame.h"
 #include "sky/runtime.h"
 
 #define RUN_CMD             "sky run"
 #define RUN_MAX_FPS         10000.0
-#define RUN_STATS_PERIOD_NS 1000000000ull
+#define RUN_STATS_DEFAULT_S 1.0 /* `--stats` without a value */
 
 /* The pattern shown while the file has errors at start-up with --watch. */
 #define RUN_BLACK_SOURCE "out rgb(0, 0, 0)\n"
@@ -61,7 +62,8 @@ typedef struct run_options {
     double fps;      /* 0: unpaced */
     double duration; /* seconds; < 0: no limit */
     uint64_t frames; /* 0: no limit */
-    bool watch, stats;
+    double stats_s;  /* seconds between stats lines; 0: none */
+    bool watch;
 } run_options;
 
 /* The mailbox between the watcher thread and the render loop. */
@@ -85,15 +87,16 @@ static void run_usage(FILE *out) {
             "                    map:FILE (default %s)\n"
             "  --frame PATH      frame file to publish into (default %s)\n"
             "  --fps N           frames per second, paced on absolute deadlines (default 60;\n"
-            "                    0 renders as fast as the device can)\n"
+            "                    0 renders as fast as the device can); --rate N is the same\n"
             "  --set NAME=VALUE  set a param (repeatable; vectors as a,b,c); clamped to its range\n"
             "  --device N|NAME   Vulkan device by index or name (see `sky devices`)\n"
             "  --duration S      stop after S seconds\n"
             "  --frames N        stop after N frames\n"
             "  --watch           reload FILE when it changes; on errors keep the old pattern\n"
             "                    (SIGHUP reloads too)\n"
-            "  --stats           print frame rate, time per stage and late/dropped frames\n"
-            "                    every second\n\n"
+            "  --stats [S]       print frame rate, time per stage and late/dropped frames\n"
+            "                    every S seconds (default 1; 0 = off), and at the end\n"
+            "Values go as `--fps 30` or `--fps=30`; options may follow FILE; `-` is stdin.\n\n"
             "Shaders are built in a child process under a budget: $SKY_BUILD_TIME_BUDGET\n"
             "seconds (default 180) and $SKY_BUILD_MEMORY_BUDGET MiB (default 2048); a frame\n"
             "must take at most $SKY_BUILD_FRAME_BUDGET ms (default 1000).\n"
@@ -102,51 +105,80 @@ static void run_usage(FILE *out) {
             SKY_LAYOUT_DEFAULT, SKY_FRAME_DEFAULT_PATH);
 }
 
+enum {
+    RUN_OPT_FRAME = LIVE_OPT_NEXT,
+    RUN_OPT_FPS,
+    RUN_OPT_DURATION,
+    RUN_OPT_FRAMES,
+    RUN_OPT_WATCH,
+    RUN_OPT_STATS
+};
+
+static const struct option run_long_options[] = {
+    LIVE_COMMON_OPTIONS,
+    {"frame", required_argument, NULL, RUN_OPT_FRAME},
+    {"fps", required_argument, NULL, RUN_OPT_FPS},
+    {"rate", required_argument, NULL, RUN_OPT_FPS}, /* sky-driver's name for the same */
+    {"duration", required_argument, NULL, RUN_OPT_DURATION},
+    {"frames", required_argument, NULL, RUN_OPT_FRAMES},
+    {"watch", no_argument, NULL, RUN_OPT_WATCH},
+    {"stats", optional_argument, NULL, RUN_OPT_STATS},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
+
+/* One option's value into o: false after printing why it is wrong. */
+static bool run_take_option(run_options *o, int opt, int argc, char **argv) {
+    int got = live_common_option(&o->common, opt, optarg);
+    if (got != 0) return got > 0;
+    switch (opt) {
+    case RUN_OPT_FRAME:
+        if (!*optarg) { /* never the production default by accident */
+            fprintf(stderr, "%s: --frame needs a path, not an empty string\n", RUN_CMD);
+            return false;
+        }
+        o->frame_path = optarg;
+        return true;
+    case RUN_OPT_FPS:
+        return live_parse_double(RUN_CMD, "--fps", optarg, 0, RUN_MAX_FPS, &o->fps);
+    case RUN_OPT_DURATION:
+        return live_parse_double(RUN_CMD, "--duration", optarg, 0, 1e9, &o->duration);
+    case RUN_OPT_FRAMES:
+        return live_parse_u64(RUN_CMD, "--frames", optarg, 1, UINT64_MAX, &o->frames);
+    case RUN_OPT_WATCH:
+        o->watch = true;
+        return true;
+    case RUN_OPT_STATS: {
+        const char *value = cli_optional_number(argc, argv);
+        o->stats_s = RUN_STATS_DEFAULT_S;
+        return !value || live_parse_double(RUN_CMD, "--stats", value, 0, 1e6, &o->stats_s);
+    }
+    default:
+        return false; /* cli_getopt printed the error */
+    }
+}
+
 /* Returns -1 to continue, else the exit code. */
 static int run_parse(run_options *o, int argc, char **argv) {
     live_common_init(&o->common, RUN_CMD);
     o->frame_path = SKY_FRAME_DEFAULT_PATH;
     o->fps = 60;
     o->duration = -1;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i], *value = NULL;
-        int got;
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+    optind = 0;
+    int opt;
+    while ((opt = cli_getopt(RUN_CMD, argc, argv, "h", run_long_options)) != -1) {
+        if (opt == 'h') {
             run_usage(stdout);
             return 0;
         }
-        if ((got = live_common_parse(&o->common, argc, argv, &i)) != 0) {
-            if (got < 0) return 2;
-        } else if ((got = live_opt_value(RUN_CMD, argc, argv, &i, "--frame", &value)) != 0) {
-            if (got < 0) return 2;
-            if (!*value) { /* never the production default by accident */
-                fprintf(stderr, "%s: --frame needs a path, not an empty string\n", RUN_CMD);
-                return 2;
-            }
-            o->frame_path = value;
-        } else if ((got = live_opt_value(RUN_CMD, argc, argv, &i, "--fps", &value)) != 0) {
-            if (got < 0 || !live_parse_double(RUN_CMD, "--fps", value, 0, RUN_MAX_FPS, &o->fps))
-                return 2;
-        } else if ((got = live_opt_value(RUN_CMD, argc, argv, &i, "--duration", &value)) != 0) {
-            if (got < 0 || !live_parse_double(RUN_CMD, "--duration", value, 0, 1e9, &o->duration))
-                return 2;
-        } else if ((got = live_opt_value(RUN_CMD, argc, argv, &i, "--frames", &value)) != 0) {
-            if (got < 0 || !live_parse_u64(RUN_CMD, "--frames", value, 1, UINT64_MAX, &o->frames))
-                return 2;
-        } else if (strcmp(arg, "--watch") == 0) {
-            o->watch = true;
-        } else if (strcmp(arg, "--stats") == 0) {
-            o->stats = true;
-        } else if (arg[0] == '-' && arg[1] != '\0') {
-            fprintf(stderr, "%s: unknown option `%s` (see `sky run --help`)\n", RUN_CMD, arg);
-            return 2;
-        } else if (o->file) {
+        if (!run_take_option(o, opt, argc, argv)) return 2;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (o->file) {
             fprintf(stderr, "%s: one pattern file at a time (got `%s` and `%s`)\n", RUN_CMD,
-                    o->file, arg);
+                    o->file, argv[i]);
             return 2;
-        } else {
-            o->file = arg;
         }
+        o->file = argv[i];
     }
     if (!o->file) {
         fprintf(stderr, "%s: which pattern? (usage: sky run FILE [options])\n", RUN_CMD);
@@ -401,7 +433,7 @@ static int run_loop(run_state *s) {
         last_t = t;
         rendered++;
         uint64_t now = sky_frame_now_ns();
-        if (o->stats && now - stats.last_ns >= RUN_STATS_PERIOD_NS)
+        if (o->stats_s > 0 && (double)(now - stats.last_ns) >= o->stats_s * 1e9)
             run_stats_print(&stats, s->rt, &s->counters, now);
         if (o->frames && rendered >= o->frames) break;
         if (period_ns <= 0) continue;
@@ -420,7 +452,7 @@ static int run_loop(run_state *s) {
         k = next;
         if (!live_signals_sleep_until(next_ns)) break;
     }
-    if (o->stats) run_stats_print(&stats, s->rt, &s->counters, sky_frame_now_ns());
+    if (o->stats_s > 0) run_stats_print(&stats, s->rt, &s->counters, sky_frame_now_ns());
     return 0;
 }
 
@@ -557,8 +589,8 @@ static int run_first_program(run_state *s, const run_reload *reload, const char 
 }
 
 int cmd_run(int argc, char **argv) {
-    if (argc >= 1 && strcmp(argv[0], "--build-child") == 0)
-        return live_build_child_main(RUN_CMD, argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "--build-child") == 0)
+        return live_build_child_main(RUN_CMD, argc - 2, argv + 2);
     run_options o;
     memset(&o, 0, sizeof o);
     int code = run_parse(&o, argc, argv);

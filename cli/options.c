@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "live.h"
+#include "show.h"
 
 /* ----------------------------------------------------------- option parsing */
 
@@ -30,25 +30,6 @@ void live_common_free(live_common *common) {
     free(common->sets);
     common->sets = NULL;
     common->set_count = common->set_cap = 0;
-}
-
-int live_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
-                   const char **value) {
-    const char *arg = argv[*i];
-    size_t name_len = strlen(name);
-    if (strncmp(arg, name, name_len) != 0) return 0;
-    if (arg[name_len] == '=') {
-        *value = arg + name_len + 1;
-        return 1;
-    }
-    if (arg[name_len] != '\0') return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "%s: option %s needs a value\n", cmd, name);
-        return -1;
-    }
-    *i += 1;
-    *value = argv[*i];
-    return 1;
 }
 
 static bool common_push_set(live_common *common, const char *set) {
@@ -66,19 +47,15 @@ static bool common_push_set(live_common *common, const char *set) {
     return true;
 }
 
-int live_common_parse(live_common *common, int argc, char **argv, int *i) {
-    const char *value = NULL;
-    int got;
-    if ((got = live_opt_value(common->cmd, argc, argv, i, "--layout", &value)) != 0) {
-        if (got > 0) common->layout_spec = value;
-        return got;
-    }
-    if ((got = live_opt_value(common->cmd, argc, argv, i, "--device", &value)) != 0) {
-        if (got > 0) common->device = value;
-        return got;
-    }
-    if ((got = live_opt_value(common->cmd, argc, argv, i, "--set", &value)) != 0) {
-        if (got < 0) return got;
+int live_common_option(live_common *common, int opt, const char *value) {
+    switch (opt) {
+    case LIVE_OPT_LAYOUT:
+        common->layout_spec = value;
+        return 1;
+    case LIVE_OPT_DEVICE:
+        common->device = value;
+        return 1;
+    case LIVE_OPT_SET: {
         const char *eq = strchr(value, '=');
         if (!eq || eq == value) {
             fprintf(stderr, "%s: --set `%s`: expected NAME=VALUE (e.g. --set speed=2)\n",
@@ -87,7 +64,9 @@ int live_common_parse(live_common *common, int argc, char **argv, int *i) {
         }
         return common_push_set(common, value) ? 1 : -1;
     }
-    return 0;
+    default:
+        return 0;
+    }
 }
 
 bool live_parse_double(const char *cmd, const char *what, const char *text, double min, double max,

@@ -33,7 +33,7 @@
 #include <gif_lib.h>
 #include <png.h>
 
-#include "live.h"
+#include "show.h"
 
 #define GEOMETRY_SPACING_PX   12.0 /* neighbour distance aimed for when the size is automatic */
 #define GEOMETRY_MIN_AUTO     256u

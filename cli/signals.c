@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "live.h"
+#include "show.h"
 
 /* 1 s is the promise (docs/run-and-preview.md); the rest is for the exit itself. */
 #define LIVE_STOP_GRACE_MS 500

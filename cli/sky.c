@@ -5,6 +5,7 @@
  * holds the small helpers they share (reading a file, colour detection).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,63 @@ static void usage(FILE *out) {
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun `sky <command> --help` for a command's options.\n"
                  "  --help      show this help\n  --version   show the version\n");
+}
+
+/* The long options that `prefix` (without its "--") names: exactly, else every one it begins. */
+static size_t getopt_matches(const struct option *longs, const char *prefix,
+                             const struct option **match) {
+    size_t count = 0, len = strlen(prefix);
+    *match = NULL;
+    for (const struct option *o = longs; o->name; o++) {
+        if (strcmp(o->name, prefix) == 0) {
+            *match = o;
+            return 1;
+        }
+        if (strncmp(o->name, prefix, len) == 0 && count++ == 0) *match = o;
+    }
+    return count;
+}
+
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shorts,
+               const struct option *longs) {
+    char spec[64];
+    snprintf(spec, sizeof spec, ":%s", shorts); /* ':' makes a missing value ':' not '?' */
+    opterr = 0;
+    int c = getopt_long(argc, argv, spec, longs, NULL);
+    if (c != '?' && c != ':') return c;
+    /* A long option's error leaves optind past it; a short one may sit inside a cluster. */
+    const char *arg = argv[optind - 1];
+    char name[128];
+    if (strncmp(arg, "--", 2) == 0)
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
+    else
+        snprintf(name, sizeof name, "-%c", optopt);
+    const struct option *match = NULL;
+    size_t matches = name[1] == '-' ? getopt_matches(longs, name + 2, &match) : 0;
+    if (c == ':') {
+        fprintf(stderr, "%s: option `%s` needs a value\n", cmd, name);
+    } else if (optopt != 0 && matches == 1 && match->val == optopt && strchr(arg, '=')) {
+        fprintf(stderr, "%s: option `--%s` takes no value (got `%s`)\n", cmd, match->name, arg);
+    } else if (optopt != 0) {
+        fprintf(stderr, "%s: unknown option `-%c` (see `%s --help`)\n", cmd, optopt, cmd);
+    } else if (matches > 1) {
+        fprintf(stderr, "%s: option `%s` is ambiguous (see `%s --help`)\n", cmd, name, cmd);
+    } else {
+        fprintf(stderr, "%s: unknown option `%s` (see `%s --help`)\n", cmd, name, cmd);
+    }
+    return '?';
+}
+
+const char *cli_optional_number(int argc, char **argv) {
+    if (optarg) return optarg;
+    if (optind >= argc) return NULL;
+    const char *next = argv[optind];
+    char *end = NULL;
+    if (next[0] == '-' || next[0] == '\0') return NULL; /* an option, or `-` (stdin) */
+    (void)strtod(next, &end);
+    if (*end != '\0') return NULL;
+    optind++;
+    return next;
 }
 
 char *cli_read_file(const char *path, size_t *len, char *error, size_t error_len) {
@@ -97,7 +155,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "sky: unknown command `%s`\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "live.h"
+#include "show.h"
 
 #define WATCH_QUIET_MS 60
 #define WATCH_MASK     (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY)

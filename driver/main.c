@@ -48,12 +48,13 @@ static void main_usage(FILE *out) {
             "                       output keys go in the query too: ?order=GRB&brightness=0.5\n"
             "  -c, --config FILE    an INI file with [driver] and [output NAME] sections\n"
             "  -f, --frame PATH     the frame file (default /dev/shm/skyscreen)\n"
-            "  -r, --rate HZ        frames per second to send (default: the writer's fps)\n"
+            "  -r, --fps HZ         frames per second to send (default: the writer's fps);\n"
+            "                       --rate HZ is the same\n"
             "      --hold S         hold the last frame when the writer stops (default 2)\n"
             "      --fade S         then fade to black over S seconds (default 1)\n"
             "      --stale S        heartbeat age that counts as a stale writer (default 1)\n"
             "      --budget-ma MA   total current budget over all outputs (default none)\n"
-            "      --stats S        seconds between stats lines, 0 = off (default 10)\n"
+            "      --stats [S]      seconds between stats lines, 0 = off (default 10)\n"
             "      --name NAME      E1.31 source name\n"
             "      --check          open, size and try every output without sending; report\n"
             "                       every problem, exit 1 if any\n"
@@ -70,13 +71,40 @@ typedef struct main_args {
 } main_args;
 
 static const struct option main_options[] = {
-    {"out", required_argument, NULL, 'o'},   {"config", required_argument, NULL, 'c'},
-    {"frame", required_argument, NULL, 'f'}, {"rate", required_argument, NULL, 'r'},
-    {"hold", required_argument, NULL, 1},    {"fade", required_argument, NULL, 2},
-    {"stale", required_argument, NULL, 3},   {"budget-ma", required_argument, NULL, 4},
-    {"stats", required_argument, NULL, 5},   {"name", required_argument, NULL, 6},
-    {"check", no_argument, NULL, 7},         {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0}};
+    {"out", required_argument, NULL, 'o'},
+    {"config", required_argument, NULL, 'c'},
+    {"frame", required_argument, NULL, 'f'},
+    {"fps", required_argument, NULL, 'r'},
+    {"rate", required_argument, NULL, 'r'},
+    {"hold", required_argument, NULL, 1},
+    {"fade", required_argument, NULL, 2},
+    {"stale", required_argument, NULL, 3},
+    {"budget-ma", required_argument, NULL, 4},
+    {"stats", optional_argument, NULL, 5},
+    {"name", required_argument, NULL, 6},
+    {"check", no_argument, NULL, 7},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* `--stats` alone: config_init's interval (seconds), as `sky run --stats` has its own default. */
+#define MAIN_STATS_DEFAULT "10"
+
+/*
+ * The value of `--stats`: after '=', else the next argument when it is a
+ * number (`--stats 5`), else the default. Both passes call it: a number left
+ * behind would be moved after the options by getopt's permutation in pass 1.
+ */
+static const char *main_stats_value(int argc, char **argv) {
+    if (optarg) return optarg;
+    if (optind < argc && argv[optind][0] != '-' && argv[optind][0] != '\0') {
+        char *end = NULL;
+        (void)strtod(argv[optind], &end);
+        if (*end == '\0') return argv[optind++];
+    }
+    return MAIN_STATS_DEFAULT;
+}
 
 /* Builds the whole configuration from the arguments (and the file they name). */
 static int main_build_config(void *user, drv_config *config, char *err, size_t err_len) {
@@ -89,23 +117,25 @@ static int main_build_config(void *user, drv_config *config, char *err, size_t e
     opterr = 0;
     int c;
     while ((c = getopt_long(a->argc, a->argv, ":o:c:f:r:hV", main_options, NULL)) != -1) {
+        if (c == 5) (void)main_stats_value(a->argc, a->argv); /* its number is not a stray */
         if (c == 'c' && config_load_file(config, optarg, err, err_len) != 0) return -1;
     }
     optind = 0;
     while ((c = getopt_long(a->argc, a->argv, ":o:c:f:r:hV", main_options, NULL)) != -1) {
         char sub[600];
         int rc = 0;
+        const char *value = c == 5 ? main_stats_value(a->argc, a->argv) : optarg;
         switch (c) {
         case 'o':
-            rc = config_add_url(config, optarg, err, err_len);
+            rc = config_add_url(config, value, err, err_len);
             break;
         case 'c':
             break;
         case 'f':
-            rc = config_set_driver_key(config, "frame", optarg, sub, sizeof sub);
+            rc = config_set_driver_key(config, "frame", value, sub, sizeof sub);
             break;
         case 'r':
-            rc = config_set_driver_key(config, "rate", optarg, sub, sizeof sub);
+            rc = config_set_driver_key(config, "rate", value, sub, sizeof sub);
             break;
         case 1:
         case 2:
@@ -113,7 +143,7 @@ static int main_build_config(void *user, drv_config *config, char *err, size_t e
         case 4:
         case 5:
         case 6:
-            rc = config_set_driver_key(config, driver_key[c], optarg, sub, sizeof sub);
+            rc = config_set_driver_key(config, driver_key[c], value, sub, sizeof sub);
             break;
         case 7:
             a->check = true;
@@ -128,7 +158,7 @@ static int main_build_config(void *user, drv_config *config, char *err, size_t e
         if (rc != 0) {
             if (c != 'o') {
                 const char *opt = a->argv[optind - 1];
-                if (optarg == opt) opt = a->argv[optind - 2];
+                if (value == opt) opt = a->argv[optind - 2]; /* the value was the next argument */
                 snprintf(err, err_len, "%s: %s", opt, sub);
             }
             return -1;

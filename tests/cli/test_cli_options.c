@@ -287,6 +287,80 @@ static void test_usage_errors(void **state) {
     free(err);
 }
 
+/* Runs `sky args...`, which must exit 0 having written f->png. */
+static void expect_png(fixture *f, const char *const *args) {
+    char *err = NULL;
+    remove(f->png);
+    int code = cli_run(f->dir, args, 60, &err);
+    if (code != 0) fail_msg("`sky %s %s ...` exited with %d:\n%s", args[0], args[1], code, err);
+    struct stat st;
+    assert_int_equal(stat(f->png, &st), 0);
+    free(err);
+}
+
+/*
+ * Every subcommand parses with getopt_long: `--opt=VALUE`, options after the
+ * file, `--` before a file, unique abbreviations, and errors that name the
+ * option (unknown, ambiguous, missing value, a value given to a switch),
+ * exit status 2. `--rate` is `--fps` (sky-driver's name); `--stats [S]` takes
+ * an optional interval and never takes the pattern file for it.
+ */
+static void test_getopt_forms(void **state) {
+    fixture *f = *state;
+    char missing[512];
+    cli_path(missing, sizeof missing, f->dir, "nope.sky");
+    expect_usage_error(f, (const char *const[]){"run", f->pattern, "--watch=1", NULL},
+                       "option `--watch` takes no value");
+    expect_usage_error(f, (const char *const[]){"run", f->pattern, "--fra", "x", NULL},
+                       "option `--fra` is ambiguous");
+    expect_usage_error(f, (const char *const[]){"run", f->pattern, "--bogus=3", NULL},
+                       "unknown option `--bogus` (see `sky run --help`)");
+    expect_usage_error(f, (const char *const[]){"run", f->pattern, "-x", NULL},
+                       "unknown option `-x`");
+    expect_usage_error(f, (const char *const[]){"run", f->pattern, "--set", NULL},
+                       "option `--set` needs a value");
+    expect_usage_error(f, (const char *const[]){"run", f->pattern, "--rate", "-3", NULL},
+                       "--fps: -3 is out of range");
+    expect_usage_error(f, (const char *const[]){"run", f->pattern, "--dur=soon", NULL},
+                       "--duration: `soon` is not a number");
+    expect_usage_error(f, (const char *const[]){"run", f->pattern, "--stats=x", NULL},
+                       "--stats: `x` is not a number");
+    /* The number after --stats is its value; a file name after it is the pattern. */
+    expect_usage_error(f, (const char *const[]){"run", "--stats", "5", missing, NULL}, "nope.sky");
+    expect_usage_error(f, (const char *const[]){"run", "--stats", missing, NULL}, "nope.sky");
+    expect_usage_error(f, (const char *const[]){"run", "--", missing, NULL}, "nope.sky");
+    expect_usage_error(f, (const char *const[]){"preview", f->pattern, "-o", NULL},
+                       "option `-o` needs a value");
+    expect_usage_error(f, (const char *const[]){"preview", f->pattern, "--term=1", NULL},
+                       "option `--term` takes no value");
+    expect_usage_error(f, (const char *const[]){"check", f->pattern, "-O2", NULL}, "`-O2`");
+    expect_usage_error(f, (const char *const[]){"check", f->pattern, "--color=1", NULL},
+                       "option `--color` takes no value");
+    expect_usage_error(f, (const char *const[]){"compile", f->pattern, "--bogus", NULL},
+                       "unknown option `--bogus` (see `sky compile --help`)");
+    expect_usage_error(f, (const char *const[]){"compile", f->pattern, "--emit", NULL},
+                       "option `--emit` needs a value");
+    expect_usage_error(f, (const char *const[]){"bench", f->pattern, "--frames", NULL},
+                       "option `--frames` needs a value");
+    expect_usage_error(f, (const char *const[]){"devices", "--device", NULL},
+                       "option `--device` needs a value");
+    expect_usage_error(f, (const char *const[]){"devices", "extra", NULL},
+                       "unexpected argument `extra`");
+
+    /* Accepted forms: --output=, `--` before the file, -oFILE, --rate for --fps, abbreviations. */
+    char output_eq[600], output_cluster[600];
+    snprintf(output_eq, sizeof output_eq, "--output=%s", f->png);
+    snprintf(output_cluster, sizeof output_cluster, "-o%s", f->png);
+    expect_png(f, (const char *const[]){"preview", f->pattern, "--cpu", output_eq, NULL});
+    expect_png(f, (const char *const[]){"preview", "--cpu", "-o", f->png, "--", f->pattern, NULL});
+    expect_png(f, (const char *const[]){"preview", f->pattern, "--cpu", output_cluster, "--rate",
+                                        "10", "--lay=strip:3", NULL});
+    char *err = NULL;
+    /* `-` is a file name (stdin, empty here): a pattern error, not a usage error. */
+    assert_int_equal(cli_run(f->dir, (const char *const[]){"check", "-", NULL}, 60, &err), 1);
+    free(err);
+}
+
 /* --term: truecolor half blocks, one redraw per frame (t = 0 and 0.1 before 0.2 s), cursor back. */
 static void test_term(void **state) {
     fixture *f = *state;
@@ -325,6 +399,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_compile_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_warnings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_getopt_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_term, setup, teardown),
     };
     return cmocka_run_group_tests_name("cli_options", tests, NULL, cli_kill_children);

@@ -22,7 +22,7 @@
 #include <png.h>
 
 #include "cli_harness.h"
-#include "live.h"
+#include "show.h"
 #include "sky/layout.h"
 #include "sky/sky.h"
 

@@ -691,6 +691,55 @@ static void test_config_text_is_escaped_in_messages(void **state) {
     free(log);
 }
 
+/* ------------------------------------------------------------ command line */
+
+/* Runs sky-driver --frame F --out null:// --check ARGS...; returns its exit status. */
+static int run_with_args(fixture *f, const char *const *args) {
+    const char *argv[32] = {"sky-driver", "--frame", f->frame, "--out", "null://", "--check"};
+    size_t n = 6;
+    for (size_t i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    pid_t pid = tu_spawn_driver(argv, f->log);
+    int status = tu_wait(pid, WAIT_MS);
+    if (status < 0) {
+        tu_reap(pid);
+        fail_msg("sky-driver --check did not finish");
+    }
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void expect_args_fail(fixture *f, const char *const *args, const char *needle) {
+    assert_int_equal(run_with_args(f, args), 2);
+    char *log = tu_read_text(f->log);
+    if (!strstr(log, needle)) fail_msg("log lacks `%s`:\n%s", needle, log);
+    free(log);
+}
+
+/*
+ * --fps is the name `sky run` uses (--rate and -r stay), and --stats takes an
+ * optional interval as `sky run --stats [S]` does: `--stats`, `--stats S` and
+ * `--stats=S`; a word after it is not its value.
+ */
+static void test_command_line_options(void **state) {
+    fixture *f = *state;
+    assert_int_equal(run_with_args(f, (const char *const[]){"--fps", "30", NULL}), 0);
+    assert_int_equal(run_with_args(f, (const char *const[]){"--rate=30", NULL}), 0);
+    expect_args_fail(f, (const char *const[]){"--fps", "20000", NULL},
+                     "--fps: key `rate`: expected a number 0..10000");
+    expect_args_fail(f, (const char *const[]){"-r", "x", NULL}, "-r: key `rate`");
+    assert_int_equal(run_with_args(f, (const char *const[]){"--stats", NULL}), 0);
+    assert_int_equal(run_with_args(f, (const char *const[]){"--stats", "5", NULL}), 0);
+    assert_int_equal(run_with_args(f, (const char *const[]){"--stats=0", NULL}), 0);
+    assert_int_equal(run_with_args(f, (const char *const[]){"--stats", "--hold", "1", NULL}), 0);
+    expect_args_fail(f, (const char *const[]){"--stats", "nan", NULL},
+                     "--stats: key `stats`: expected a number >= 0");
+    expect_args_fail(f, (const char *const[]){"--stats", "soon", NULL},
+                     "unexpected argument `soon`");
+    expect_args_fail(f, (const char *const[]){"--bogus", NULL}, "unknown option `--bogus`");
+    expect_args_fail(f, (const char *const[]){"--hold", NULL}, "option `--hold` needs a value");
+}
+
 /* ------------------------------------------------------------ --check */
 
 /* Runs sky-driver --config f->ini --check; returns its exit status. */
@@ -845,6 +894,7 @@ int main(int argc, char **argv) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_final_stats_cover_the_whole_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_text_is_escaped_in_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_command_line_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_tries_every_output_against_the_frame_file, setup,
                                         teardown),
     };

@@ -1,5 +1,5 @@
 /*
- * live.h - helpers shared by `sky run` and `sky preview`.
+ * show.h - what the commands that render a show (`sky run`, `sky preview`) share.
  *
  * Both commands compile a pattern, build a layout, apply --set values and
  * render frames through the Vulkan runtime (or, for `preview --cpu`, the CPU
@@ -10,9 +10,10 @@
  * Functions that fail print a message prefixed with the command's name to
  * stderr and return false (or a status), so callers only map to exit codes.
  */
-#ifndef SKY_CLI_LIVE_H
-#define SKY_CLI_LIVE_H
+#ifndef SKY_CLI_SHOW_H
+#define SKY_CLI_SHOW_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,15 +38,18 @@ void live_common_init(live_common *common, const char *cmd);
 void live_common_free(live_common *common);
 
 /*
- * If argv[*i] is `name` or `name=VALUE`, stores the value (the next argument,
- * or the text after '=') in *value, advances *i past what it used and returns
- * 1. Returns 0 when argv[*i] is another option, -1 (message printed) when the
- * value is missing.
+ * The options of live_common, for a command's getopt_long table (values from
+ * LIVE_OPT_LAYOUT on; a command numbers its own long-only options from
+ * LIVE_OPT_NEXT).
  */
-int live_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
-                   const char **value);
-/* Parses --layout, --device and --set at argv[*i]: 1 used, 0 not ours, -1 error. */
-int live_common_parse(live_common *common, int argc, char **argv, int *i);
+enum { LIVE_OPT_LAYOUT = 256, LIVE_OPT_DEVICE, LIVE_OPT_SET, LIVE_OPT_NEXT };
+#define LIVE_COMMON_OPTIONS                                     \
+    {"layout", required_argument, NULL, LIVE_OPT_LAYOUT},       \
+        {"device", required_argument, NULL, LIVE_OPT_DEVICE}, { \
+        "set", required_argument, NULL, LIVE_OPT_SET            \
+    }
+/* Takes an option that cli_getopt returned: 1 one of LIVE_COMMON_OPTIONS, 0 not ours, -1 error. */
+int live_common_option(live_common *common, int opt, const char *value);
 
 /* Strict number parsing: the whole string, finite, within [min, max]; messages name `what`. */
 bool live_parse_double(const char *cmd, const char *what, const char *text, double min, double max,
