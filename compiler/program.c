@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "program.h"
 #include "text.h"
 
 #define FLAT_NONE UINT32_MAX
