@@ -127,16 +127,21 @@ char *arena_strndup(arena *a, const char *s, size_t n) {
     return p;
 }
 
+char *arena_vprintf(arena *a, const char *fmt, va_list ap) {
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (n < 0) return NULL;
+    char *s = arena_alloc(a, (size_t)n + 1);
+    if (s) vsnprintf(s, (size_t)n + 1, fmt, ap);
+    return s;
+}
+
 char *arena_printf(arena *a, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    int len = vsnprintf(NULL, 0, fmt, ap);
+    char *s = arena_vprintf(a, fmt, ap);
     va_end(ap);
-    if (len < 0) return NULL;
-    char *p = arena_alloc(a, (size_t)len + 1);
-    if (!p) return NULL;
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)len + 1, fmt, ap);
-    va_end(ap);
-    return p;
+    return s;
 }

@@ -9,6 +9,7 @@
 #ifndef SKY_ARENA_H
 #define SKY_ARENA_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 typedef struct arena_block arena_block;
@@ -26,7 +27,8 @@ void *arena_realloc(arena *a, void *old, size_t old_size, size_t new_size);
 /* Bytes reserved from the system (blocks), for limits, benchmarks and tests. */
 size_t arena_footprint(const arena *a);
 char *arena_strndup(arena *a, const char *s, size_t n);
-/* printf into the arena. */
+/* printf into the arena; NULL when out of memory. */
 char *arena_printf(arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *arena_vprintf(arena *a, const char *fmt, va_list ap);
 
 #endif

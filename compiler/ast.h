@@ -95,7 +95,8 @@ bool parse_program(arena *a, diag_list *d, const char *src, const token_list *to
 
 /*
  * Writes `e` fully parenthesised ("(-(x ^ 2))") into buf, for tests and
- * debugging. Returns the length it needed (as snprintf does).
+ * debugging. Returns the length it needed (as snprintf does); 0, with buf
+ * empty, when memory runs out.
  */
 size_t ast_print(const ast_expr *e, char *buf, size_t size);
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "check_int.h"
+#include "eval.h"
 
 const builtin check_builtins[] = {
     {"sin", B_MAP1, 1, 1, OP_SIN, "sin(x)"},
@@ -278,7 +279,7 @@ static value fbm_call(checker *ck, const frame *f, const ast_expr *e, const valu
     double octaves;
     const ast_expr *narg = e->args[1];
     if (ck_value_rate(ck, args[1], &which) != RATE_CONST ||
-        !graph_eval_const(ck->g, args[1].n[0], &octaves)) {
+        !eval_graph_const(ck->g, args[1].n[0], &octaves)) {
         ck_error(ck, f, E_FBM_OCTAVES, narg->start, narg->end, "write a number such as `5`",
                  "the octave count of `fbm` must be a constant, but it depends on %s",
                  ck_dependency_name(ck, which, RATE_FRAME));

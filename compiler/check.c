@@ -31,6 +31,7 @@
 #include <strings.h>
 
 #include "check_int.h"
+#include "eval.h"
 
 /* Lowering recursion, summed over inlined calls (each level costs a few C frames). */
 #define CHECK_MAX_DEPTH (SKY_MAX_NESTING * 4)
@@ -1055,7 +1056,7 @@ static bool param_default(checker *ck, const ast_decl *d, value v, double out[3]
         return false;
     }
     for (int i = 0; i < width(v.type); i++) {
-        if (!graph_eval_const(ck->g, v.n[i], &out[i]) || !isfinite(out[i])) {
+        if (!eval_graph_const(ck->g, v.n[i], &out[i]) || !isfinite(out[i])) {
             diag_error(ck->d, E_PARAM_NOT_CONST, d->body->start, d->body->end, NULL,
                        "the value of param `%s` is not a finite number", d->name);
             return false;

@@ -18,6 +18,7 @@
 #include "diag.h"
 #include "graph.h"
 #include "lex.h"
+#include "opt.h"
 
 void sky_compile_options_init(sky_compile_options *options) {
     if (!options) return;

@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 #define SHOW_MAX_COLS     120 /* longest source line shown whole */
 #define SHOW_LEAD_COLS    40  /* code points shown before the span in a cut line */
 #define SUGGEST_MAX_LEN   64  /* names longer than this get no suggestion */
@@ -126,17 +128,6 @@ static bool is_duplicate(const diag_list *d, const char *code, uint32_t start) {
             strcmp(d->items[i].code, code) == 0)
             return true;
     return false;
-}
-
-static char *arena_vprintf(arena *a, const char *fmt, va_list ap) {
-    va_list copy;
-    va_copy(copy, ap);
-    int n = vsnprintf(NULL, 0, fmt, copy);
-    va_end(copy);
-    if (n < 0) return NULL;
-    char *s = arena_alloc(a, (size_t)n + 1);
-    if (s) vsnprintf(s, (size_t)n + 1, fmt, ap);
-    return s;
 }
 
 /* Messages quote names; a name of 100 KB must not make a message of 100 KB. */
@@ -318,82 +309,25 @@ const char *diag_suggest_help(diag_list *d, const diag_suggest *s) {
 
 /* ------------------------------------------------------------- copying out */
 
-typedef struct strbuf {
-    char *data;
-    size_t len, cap;
-    bool failed;
-} strbuf;
-
-static void sb_put(strbuf *b, const char *s, size_t n) {
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->len + n + 1 > cap) cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (!grown) {
-            b->failed = true;
-            return;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void sb_puts(strbuf *b, const char *s) {
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(strbuf *b, const char *fmt, ...) {
-    char small[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = true;
-    } else if ((size_t)n < sizeof small) {
-        sb_put(b, small, (size_t)n);
-    } else {
-        char *big = malloc((size_t)n + 1);
-        if (!big) {
-            b->failed = true;
-            return;
-        }
-        va_start(ap, fmt);
-        vsnprintf(big, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        sb_put(b, big, (size_t)n);
-        free(big);
-    }
-}
-
-static void sb_spaces(strbuf *b, size_t n) {
-    for (size_t i = 0; i < n; i++) sb_put(b, " ", 1);
-}
-
 /* Appends one code point in its printable form; returns the display columns it took. */
-static uint32_t show_code_point(strbuf *b, const unsigned char *s, size_t n, size_t *used,
+static uint32_t show_code_point(text_buf *b, const unsigned char *s, size_t n, size_t *used,
                                 uint32_t column) {
     uint32_t cp;
     int k = diag_utf8_decode(s, n, &cp);
     *used = k > 0 ? (size_t)k : 1;
     if (k == 0 || (cp >= 0x80 && cp < 0xA0)) {
-        sb_puts(b, "\xEF\xBF\xBD"); /* U+FFFD */
+        text_puts(b, "\xEF\xBF\xBD"); /* U+FFFD */
     } else if (cp == '\t') {
         uint32_t width = 4 - column % 4;
-        sb_spaces(b, width);
+        text_spaces(b, width);
         return width;
     } else if (cp < 0x20) {
         char pic[3] = {(char)0xE2, (char)0x90, (char)(0x80 + cp)}; /* U+2400 + c */
-        sb_put(b, pic, 3);
+        text_append(b, pic, 3);
     } else if (cp == 0x7F) {
-        sb_puts(b, "\xE2\x90\xA1"); /* U+2421 */
+        text_puts(b, "\xE2\x90\xA1"); /* U+2421 */
     } else {
-        sb_put(b, (const char *)s, (size_t)k);
+        text_append(b, (const char *)s, (size_t)k);
     }
     return 1;
 }
@@ -419,10 +353,10 @@ static bool show_line(const diag_list *d, uint32_t start, uint32_t end, diag_sho
         if (to - from < SHOW_MAX_COLS) from = to - SHOW_MAX_COLS;
     }
 
-    strbuf b = {0};
+    text_buf b = {0};
     uint32_t column = 0, caret_end = 0;
     if (from > 0) {
-        sb_puts(&b, "...");
+        text_puts(&b, "...");
         column = 3;
     }
     size_t i = 0;
@@ -438,14 +372,10 @@ static bool show_line(const diag_list *d, uint32_t start, uint32_t end, diag_sho
         column += show_code_point(&b, line + i, le - ls - i, &used, column);
         i += used;
     }
-    if (to < total) sb_puts(&b, "...");
-    if (!b.data && !b.failed) sb_put(&b, "", 0);
-    if (b.failed) {
-        free(b.data);
-        return false;
-    }
+    if (to < total) text_puts(&b, "...");
+    out->text = text_take(&b, NULL);
+    if (!out->text) return false;
     out->caret_len = caret_end > out->caret_at ? caret_end - out->caret_at : 1;
-    out->text = b.data;
     return true;
 }
 
@@ -583,7 +513,7 @@ static unsigned digits(uint32_t n) {
     return k;
 }
 
-static void render_one(strbuf *b, const diag_shown *s, bool color) {
+static void render_one(text_buf *b, const diag_shown *s, bool color) {
     const sky_diag *p = &s->pub;
     const char *level_name = p->severity == SKY_SEVERITY_ERROR     ? "error"
                              : p->severity == SKY_SEVERITY_WARNING ? "warning"
@@ -594,44 +524,38 @@ static void render_one(strbuf *b, const diag_shown *s, bool color) {
     palette c = {"", "", "", "", ""};
     if (color) c = (palette){ANSI_RESET, ANSI_BOLD, level_color, ANSI_BLUE, ANSI_CYAN};
 
-    sb_printf(b, "%s%s", c.bold, p->filename);
-    if (s->text) sb_printf(b, ":%u:%u", p->line, p->col);
-    sb_printf(b, ":%s %s%s", c.reset, c.level, level_name);
-    if (p->code) sb_printf(b, "[%s]", p->code);
-    sb_printf(b, "%s%s: %s%s\n", c.reset, c.bold, p->message, c.reset);
+    text_printf(b, "%s%s", c.bold, p->filename);
+    if (s->text) text_printf(b, ":%u:%u", p->line, p->col);
+    text_printf(b, ":%s %s%s", c.reset, c.level, level_name);
+    if (p->code) text_printf(b, "[%s]", p->code);
+    text_printf(b, "%s%s: %s%s\n", c.reset, c.bold, p->message, c.reset);
 
     unsigned width = digits(s->text ? p->line : 1);
     if (s->text) {
-        sb_spaces(b, width + 1);
-        sb_printf(b, "%s|%s\n", c.gutter, c.reset);
-        sb_printf(b, "%s%u |%s", c.gutter, p->line, c.reset);
-        if (s->text[0]) sb_printf(b, " %s", s->text);
-        sb_puts(b, "\n");
-        sb_spaces(b, width + 1);
-        sb_printf(b, "%s|%s ", c.gutter, c.reset);
-        sb_spaces(b, s->caret_at);
-        sb_puts(b, c.level);
-        for (uint32_t i = 0; i < s->caret_len; i++) sb_put(b, "^", 1);
-        sb_printf(b, "%s\n", c.reset);
+        text_spaces(b, width + 1);
+        text_printf(b, "%s|%s\n", c.gutter, c.reset);
+        text_printf(b, "%s%u |%s", c.gutter, p->line, c.reset);
+        if (s->text[0]) text_printf(b, " %s", s->text);
+        text_puts(b, "\n");
+        text_spaces(b, width + 1);
+        text_printf(b, "%s|%s ", c.gutter, c.reset);
+        text_spaces(b, s->caret_at);
+        text_puts(b, c.level);
+        for (uint32_t i = 0; i < s->caret_len; i++) text_append(b, "^", 1);
+        text_printf(b, "%s\n", c.reset);
     }
     if (p->help) {
-        sb_spaces(b, width + 1);
-        sb_printf(b, "%s= help:%s %s\n", c.help, c.reset, p->help);
+        text_spaces(b, width + 1);
+        text_printf(b, "%s= help:%s %s\n", c.help, c.reset, p->help);
     }
 }
 
 sky_status diag_render(const sky_diagnostics *diagnostics, bool color, char **text) {
-    strbuf b = {0};
-    sb_put(&b, "", 0);
+    text_buf b = {0};
     for (size_t i = 0; diagnostics && i < diagnostics->count; i++) {
-        if (i > 0 && !diagnostics->items[i].attached) sb_puts(&b, "\n");
+        if (i > 0 && !diagnostics->items[i].attached) text_puts(&b, "\n");
         render_one(&b, &diagnostics->items[i], color);
     }
-    if (b.failed) {
-        free(b.data);
-        *text = NULL;
-        return SKY_ERR_NOMEM;
-    }
-    *text = b.data;
-    return SKY_OK;
+    *text = text_take(&b, NULL);
+    return *text ? SKY_OK : SKY_ERR_NOMEM;
 }

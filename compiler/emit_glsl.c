@@ -17,7 +17,6 @@
  * chains such as an unrolled 256-term sum).
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,80 +24,13 @@
 #include "program.h"
 #include "sky_shaders.h" /* generated from the shaders/ folder at build time */
 #include "spirv.h"
+#include "text.h"
 
 /* Deepest expression written inline before a temporary is introduced. */
 #define GLSL_MAX_INLINE_DEPTH 4
 /* The default work-group size (specialization constant 0). */
 #define GLSL_LOCAL_SIZE 64
 #define GLSL_FRAME_FILE "sky_frame.glsl"
-
-/* ------------------------------------------------------------ glsl_text */
-
-static bool text_reserve(glsl_text *t, size_t extra) {
-    if (t->failed) return false;
-    if (t->len + extra + 1 <= t->cap) return true;
-    size_t cap = t->cap ? t->cap : 4096;
-    while (cap < t->len + extra + 1) {
-        if (cap > SIZE_MAX / 2) {
-            t->failed = true;
-            return false;
-        }
-        cap *= 2;
-    }
-    char *data = realloc(t->data, cap);
-    if (!data) {
-        t->failed = true;
-        return false;
-    }
-    t->data = data;
-    t->cap = cap;
-    return true;
-}
-
-void glsl_text_append(glsl_text *t, const char *s, size_t n) {
-    if (!text_reserve(t, n)) return;
-    memcpy(t->data + t->len, s, n);
-    t->len += n;
-    t->data[t->len] = '\0';
-}
-
-void glsl_text_puts(glsl_text *t, const char *s) {
-    glsl_text_append(t, s, strlen(s));
-}
-
-void glsl_text_printf(glsl_text *t, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        t->failed = true;
-        return;
-    }
-    if (!text_reserve(t, (size_t)n)) return;
-    va_start(ap, fmt);
-    vsnprintf(t->data + t->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
-
-char *glsl_text_take(glsl_text *t, size_t *len) {
-    if (!text_reserve(t, 0)) {
-        glsl_text_free(t);
-        return NULL;
-    }
-    char *s = t->data;
-    if (len) *len = t->len;
-    t->data = NULL;
-    t->len = t->cap = 0;
-    return s;
-}
-
-void glsl_text_free(glsl_text *t) {
-    free(t->data);
-    t->data = NULL;
-    t->len = t->cap = 0;
-}
 
 /* ------------------------------------------------------- program checks */
 
@@ -159,7 +91,7 @@ typedef struct emit_ctx {
     const sky_program *p;
     uint32_t *uses; /* uses of each led-section instruction by live instructions and out */
     bool *named;    /* emitted once as a temporary `v<index>` */
-    glsl_text *text;
+    text_buf *text;
     bool led_texels; /* positions through binding 6 (sky_emit_options.led_texels) */
 } emit_ctx;
 
@@ -208,46 +140,46 @@ static bool emit_uniform_block(const sky_program *p) {
 }
 
 static void emit_leaf(emit_ctx *cx, const prog_insn *in) {
-    glsl_text *t = cx->text;
+    text_buf *t = cx->text;
     char lit[48];
     switch ((sky_op)in->op) {
     case OP_CONST:
         emit_float_literal(lit, sizeof lit, (float)in->imm);
-        glsl_text_puts(t, lit);
+        text_puts(t, lit);
         break;
     case OP_X:
-        glsl_text_puts(t, cx->led_texels ? "sky_led_pos(i).x" : "sky_led[i].pos.x");
+        text_puts(t, cx->led_texels ? "sky_led_pos(i).x" : "sky_led[i].pos.x");
         break;
     case OP_Y:
-        glsl_text_puts(t, cx->led_texels ? "sky_led_pos(i).y" : "sky_led[i].pos.y");
+        text_puts(t, cx->led_texels ? "sky_led_pos(i).y" : "sky_led[i].pos.y");
         break;
     case OP_R:
-        glsl_text_puts(t, cx->led_texels ? "sky_led_pos(i).z" : "sky_led[i].pos.z");
+        text_puts(t, cx->led_texels ? "sky_led_pos(i).z" : "sky_led[i].pos.z");
         break;
     case OP_THETA:
-        glsl_text_puts(t, cx->led_texels ? "sky_led_pos(i).w" : "sky_led[i].pos.w");
+        text_puts(t, cx->led_texels ? "sky_led_pos(i).w" : "sky_led[i].pos.w");
         break;
     case OP_STRIP:
-        glsl_text_puts(t, "float(sky_led[i].ids.x)");
+        text_puts(t, "float(sky_led[i].ids.x)");
         break;
     case OP_LED:
-        glsl_text_puts(t, "float(sky_led[i].ids.y)");
+        text_puts(t, "float(sky_led[i].ids.y)");
         break;
     case OP_LEDS:
-        glsl_text_puts(t, "float(sky_led[i].ids.z)");
+        text_puts(t, "float(sky_led[i].ids.z)");
         break;
     case OP_INDEX:
-        glsl_text_puts(t, "float(i)");
+        text_puts(t, "float(i)");
         break;
     case OP_PREV:
-        glsl_text_printf(t, "sky_prev[3u * i + %uu]", (unsigned)in->imm);
+        text_printf(t, "sky_prev[3u * i + %uu]", (unsigned)in->imm);
         break;
     case OP_UNIFORM:
         if (emit_uniform_block(cx->p))
-            glsl_text_printf(t, "sky_uv[%u].%c", (unsigned)in->imm / 4u,
+            text_printf(t, "sky_uv[%u].%c", (unsigned)in->imm / 4u,
                              "xyzw"[(unsigned)in->imm % 4u]);
         else
-            glsl_text_printf(t, "sky_u[%u]", (unsigned)in->imm);
+            text_printf(t, "sky_u[%u]", (unsigned)in->imm);
         break;
     default:
         t->failed = true;
@@ -261,11 +193,11 @@ static void emit_value(emit_ctx *cx, uint32_t i);
 static void emit_operation(emit_ctx *cx, const prog_insn *in) {
     const char *tpl = sky_op_table[in->op].glsl;
     if (in->op == OP_PREV_AT) {
-        glsl_text_puts(cx->text, "sky_prev_at(");
+        text_puts(cx->text, "sky_prev_at(");
         emit_value(cx, in->arg[0]);
-        glsl_text_puts(cx->text, ", ");
+        text_puts(cx->text, ", ");
         emit_value(cx, in->arg[1]);
-        glsl_text_printf(cx->text, ", %uu)", (unsigned)in->imm);
+        text_printf(cx->text, ", %uu)", (unsigned)in->imm);
         return;
     }
     for (const char *s = tpl; *s;) {
@@ -275,7 +207,7 @@ static void emit_operation(emit_ctx *cx, const prog_insn *in) {
             continue;
         }
         size_t run = strcspn(s + 1, "%") + 1;
-        glsl_text_append(cx->text, s, run);
+        text_append(cx->text, s, run);
         s += run;
     }
 }
@@ -284,7 +216,7 @@ static void emit_operation(emit_ctx *cx, const prog_insn *in) {
 static void emit_value(emit_ctx *cx, uint32_t i) {
     const prog_insn *in = &cx->p->led.insns[i];
     if (cx->named[i])
-        glsl_text_printf(cx->text, "v%u", (unsigned)i);
+        text_printf(cx->text, "v%u", (unsigned)i);
     else if (sky_op_table[in->op].arity == 0)
         emit_leaf(cx, in);
     else
@@ -343,37 +275,37 @@ static const char *emit_output_names[3] = {"red", "green", "blue"};
 /* `vec3 sky_pixel(uint i)`: the temporaries in program order, then the colour. */
 static void emit_pixel_function(emit_ctx *cx) {
     const sky_program *p = cx->p;
-    glsl_text *t = cx->text;
+    text_buf *t = cx->text;
     uint32_t temps = 0;
     for (uint32_t i = 0; i < p->led.count; i++) temps += cx->named[i];
-    glsl_text_printf(t,
+    text_printf(t,
                      "// The per-LED section: %u instructions, %u of them temporaries (each\n"
                      "// computed once); sky_u[] holds the %u hoisted per-frame values.\n"
                      "vec3 sky_pixel(uint i) {\n",
                      (unsigned)p->led.count, (unsigned)temps, (unsigned)p->uniform_count);
     for (uint32_t i = 0; i < p->led.count; i++) {
         if (!cx->named[i]) continue;
-        glsl_text_printf(t, "    precise float v%u = ", (unsigned)i);
+        text_printf(t, "    precise float v%u = ", (unsigned)i);
         const prog_insn *in = &p->led.insns[i];
         if (sky_op_table[in->op].arity == 0)
             emit_leaf(cx, in);
         else
             emit_operation(cx, in);
-        glsl_text_printf(t, "; // %s\n", sky_op_table[in->op].name);
+        text_printf(t, "; // %s\n", sky_op_table[in->op].name);
     }
     if (p->out_is_grey) {
-        glsl_text_puts(t, "    precise vec3 rgb = vec3(");
+        text_puts(t, "    precise vec3 rgb = vec3(");
         emit_value(cx, p->out[0]);
-        glsl_text_puts(t, "); // grey\n    return rgb;\n}\n");
+        text_puts(t, "); // grey\n    return rgb;\n}\n");
         return;
     }
-    glsl_text_puts(t, "    precise vec3 rgb = vec3(");
+    text_puts(t, "    precise vec3 rgb = vec3(");
     for (int c = 0; c < 3; c++) {
-        if (c) glsl_text_puts(t, ",\n                            ");
+        if (c) text_puts(t, ",\n                            ");
         emit_value(cx, p->out[c]);
-        glsl_text_printf(t, " /* %s */", emit_output_names[c]);
+        text_printf(t, " /* %s */", emit_output_names[c]);
     }
-    glsl_text_puts(t, ");\n    return rgb;\n}\n");
+    text_puts(t, ");\n    return rgb;\n}\n");
 }
 
 /*
@@ -382,15 +314,15 @@ static void emit_pixel_function(emit_ctx *cx) {
  * an array filled in a loop: llvmpipe keeps such an array in memory, and the
  * unrolled form was 1.75x faster there (bench_runtime), with the same bytes.
  */
-static void emit_main(glsl_text *t, bool uses_prev, bool uniform_block) {
-    glsl_text_puts(t, "\n"
+static void emit_main(text_buf *t, bool uses_prev, bool uniform_block) {
+    text_puts(t, "\n"
                       "// Invocation g computes LEDs 4g .. 4g+3 and writes their 12 bytes as\n"
                       "// sky_out[3g .. 3g+2]; LEDs past led_count write zero bytes.\n"
                       "void main() {\n"
                       "    uint g = gl_GlobalInvocationID.x;\n");
-    glsl_text_puts(t, uniform_block ? "    uint n = sky_info_uniform.x;\n"
+    text_puts(t, uniform_block ? "    uint n = sky_info_uniform.x;\n"
                                     : "    uint n = sky_info.x;\n");
-    glsl_text_puts(t, "    if (g >= n / 4u + uint(n % 4u != 0u)) return;\n"
+    text_puts(t, "    if (g >= n / 4u + uint(n % 4u != 0u)) return;\n"
                       "    uint i = 4u * g; // < n: g is in range\n"
                       "    vec3 c0 = sky_final(sky_pixel(i));\n"
                       "    vec3 c1 = vec3(0.0), c2 = vec3(0.0), c3 = vec3(0.0);\n"
@@ -398,12 +330,12 @@ static void emit_main(glsl_text *t, bool uses_prev, bool uniform_block) {
                       "    if (i + 2u < n) c2 = sky_final(sky_pixel(i + 2u));\n"
                       "    if (i + 3u < n) c3 = sky_final(sky_pixel(i + 3u));\n");
     if (uses_prev)
-        glsl_text_puts(t, "    // full precision for the next frame's prev\n"
+        text_puts(t, "    // full precision for the next frame's prev\n"
                           "    sky_store_prev(i, c0);\n"
                           "    if (i + 1u < n) sky_store_prev(i + 1u, c1);\n"
                           "    if (i + 2u < n) sky_store_prev(i + 2u, c2);\n"
                           "    if (i + 3u < n) sky_store_prev(i + 3u, c3);\n");
-    glsl_text_puts(
+    text_puts(
         t, "    uvec3 b0 = sky_bytes(c0), b1 = sky_bytes(c1), b2 = sky_bytes(c2), b3 = "
            "sky_bytes(c3);\n"
            "    // byte j of the frame is bits 8 (j % 4) .. 8 (j % 4) + 7 of word j / 4\n"
@@ -522,10 +454,10 @@ static int helper_find(const char *name) {
 
 /* ------------------------------------------------------------- the shader */
 
-static sky_status emit_shader(const sky_program *p, const sky_emit_options *o, glsl_text *out) {
+static sky_status emit_shader(const sky_program *p, const sky_emit_options *o, text_buf *out) {
     uint32_t n = p->led.count;
     emit_ctx cx = {p, calloc(n, sizeof(uint32_t)), calloc(n, sizeof(bool)), NULL, o->led_texels};
-    glsl_text body = {0};
+    text_buf body = {0};
     sky_status st = SKY_ERR_NOMEM;
     if (!cx.uses || !cx.named || !emit_plan(&cx)) goto done;
     cx.text = &body;
@@ -541,7 +473,7 @@ static sky_status emit_shader(const sky_program *p, const sky_emit_options *o, g
     helper_scan(&set, body.data);
     if (set.cycle || set.order[0] != frame) goto done;
 
-    glsl_text_printf(out,
+    text_printf(out,
                      "#version 450\n"
                      "// Generated by the Skyscreen .sky compiler %s: one .sky pattern as a\n"
                      "// compute shader. The contract with the runtime is docs/shader-abi.md.\n"
@@ -550,11 +482,11 @@ static sky_status emit_shader(const sky_program *p, const sky_emit_options *o, g
                      "layout(local_size_x = %d, local_size_x_id = 0) in;\n",
                      SKY_VERSION_STRING, GLSL_LOCAL_SIZE);
     for (int k = 0; k < set.count; k++) {
-        glsl_text_puts(out, "\n");
-        glsl_text_puts(out, sky_shader_files[set.order[k]].text);
+        text_puts(out, "\n");
+        text_puts(out, sky_shader_files[set.order[k]].text);
     }
     if (emit_uniform_block(p))
-        glsl_text_printf(
+        text_printf(
             out,
             "\n"
             "// binding 7: binding 0's buffer as a uniform buffer; sky_uv[k / 4][k %% 4]\n"
@@ -565,7 +497,7 @@ static sky_status emit_shader(const sky_program *p, const sky_emit_options *o, g
             "};\n",
             (unsigned)((p->uniform_count + 3) / 4 ? (p->uniform_count + 3) / 4 : 1));
     if (cx.led_texels)
-        glsl_text_puts(out,
+        text_puts(out,
                        "\n"
                        "// binding 6 (optional, sky_emit_options.led_texels): binding 1's buffer\n"
                        "// as RGBA32F texels; texel 2i is LED i's (x, y, r, theta)\n"
@@ -574,7 +506,7 @@ static sky_status emit_shader(const sky_program *p, const sky_emit_options *o, g
                        "    return texelFetch(sky_led_texels, int(2u * i));\n"
                        "}\n");
     if (strstr(body.data, "sky_zero()"))
-        glsl_text_printf(out,
+        text_printf(out,
                          "\n"
                          "// 0.0 that no compiler can fold away (sky_info.z is 0): see the\n"
                          "// constants of docs/shader-abi.md\n"
@@ -582,11 +514,11 @@ static sky_status emit_shader(const sky_program *p, const sky_emit_options *o, g
                          "    return uintBitsToFloat(%s.z);\n"
                          "}\n",
                          emit_uniform_block(p) ? "sky_info_uniform" : "sky_info");
-    glsl_text_puts(out, "\n");
-    glsl_text_append(out, body.data, body.len);
+    text_puts(out, "\n");
+    text_append(out, body.data, body.len);
     st = out->failed ? SKY_ERR_NOMEM : SKY_OK;
 done:
-    glsl_text_free(&body);
+    text_free(&body);
     free(cx.uses);
     free(cx.named);
     return st;
@@ -609,12 +541,12 @@ sky_status sky_program_emit_glsl_with(const sky_program *program, const sky_emit
     *glsl = NULL;
     if (len) *len = 0;
     if (!emit_program_ok(program)) return SKY_ERR_INTERNAL;
-    glsl_text out = {0};
+    text_buf out = {0};
     sky_status st = emit_shader(program, options, &out);
     if (st != SKY_OK) {
-        glsl_text_free(&out);
+        text_free(&out);
         return st;
     }
-    *glsl = glsl_text_take(&out, len);
+    *glsl = text_take(&out, len);
     return *glsl ? SKY_OK : SKY_ERR_NOMEM;
 }

@@ -19,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval.h"
 #include "graph.h"
 #include "kernels.h"
+#include "program.h"
 
 #define EVAL_BATCH 256u
 #define EVAL_NONE  UINT32_MAX
@@ -537,7 +539,7 @@ sky_status sky_program_eval(const sky_program *program, const sky_layout_view *l
 
 /* ------------------------------------------------------- constant nodes */
 
-bool graph_eval_const(const graph *g, node_id id, double *value) {
+bool eval_graph_const(const graph *g, node_id id, double *value) {
     const graph_node *root = graph_get(g, id);
     if (!root || root->rate != RATE_CONST || !value) return false;
     /* Mark what the node needs (operands have smaller ids), then evaluate upwards. */

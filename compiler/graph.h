@@ -11,9 +11,9 @@
  * Construction never simplifies: the optimizer (opt.c) does that in passes,
  * so that -O0 compiles exactly what was written.
  *
- * The back end (opt.c, flatten in program.c) takes a graph_result:
- * the graph, the three output roots and the param table, and produces the
- * flat sky_program of program.h.
+ * The back end takes a graph_result: the graph, the three output roots and
+ * the param table. opt.h simplifies it (backend_build), program.h flattens
+ * it into the flat sky_program, eval.h evaluates its constant nodes.
  */
 #ifndef SKY_GRAPH_H
 #define SKY_GRAPH_H
@@ -22,7 +22,8 @@
 #include <stdint.h>
 
 #include "arena.h"
-#include "program.h"
+#include "ops.h"
+#include "sky/sky.h"
 
 typedef uint32_t node_id;
 #define GRAPH_NONE ((node_id)UINT32_MAX) /* "no operand", and the failure result of graph_add */
@@ -64,21 +65,6 @@ typedef struct graph_result {
     uint32_t param_slots;
 } graph_result;
 
-/*
- * Optimizes (opt_level >= 1: simplification passes to a fixpoint, verified
- * after each when options->verify_graph) and flattens into a malloc'd
- * sky_program. Lives in opt.c / program.c.
- */
-sky_status backend_build(arena *a, const graph_result *in, const sky_compile_options *options,
-                         sky_program **program);
-
-/*
- * Evaluates a node of rate RATE_CONST in double precision with the
- * evaluator's own kernels (eval.c). The checker uses it for param defaults.
- * False when the node is not constant.
- */
-bool graph_eval_const(const graph *g, node_id id, double *value);
-
 /* Checks the graph's invariants (operand order, arity, result kinds, rates). False on a bug. */
 bool graph_verify(const graph *g, const char **why);
 
@@ -89,8 +75,5 @@ bool graph_verify(const graph *g, const char **why);
  * uses it to keep its bool rewrites exact.
  */
 bool graph_is_bool(const graph *g, node_id id);
-
-/* Flattens an (optimized) graph into the two-section program (program.c). */
-sky_status program_flatten(const graph_result *in, sky_program **program);
 
 #endif

@@ -66,8 +66,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "program.h"
-
 #define KERNEL_PI 3.14159265358979323846
 
 /* ------------------------------------------------ float and double kernels */
@@ -282,16 +280,5 @@ static inline float kernel_channel(float c) {
 static inline uint8_t kernel_channel_byte(float clamped) {
     return (uint8_t)floorf(clamped * 255.0f + 0.5f);
 }
-
-/* ---------------------------------------- scalar dispatch (eval.c) */
-
-/*
- * One operation of ops.def on scalars, through the same KERNEL column as the
- * batch evaluator: the constant folder and graph_eval_const use the double
- * one (the per-frame precision), tests use both. Leaves and prev_at have no
- * kernel and give 0. Defined in eval.c.
- */
-double kernel_apply_d(sky_op op, double a, double b, double c);
-float kernel_apply_f(sky_op op, float a, float b, float c);
 
 #endif

@@ -6,7 +6,7 @@
  * kernels come from the same X-macro rows in eval.c, so there is no second
  * list of operators to keep in step.
  */
-#include "program.h"
+#include "ops.h"
 
 #define OPS_RESULT_NUM  RESULT_NUM
 #define OPS_RESULT_BOOL RESULT_BOOL

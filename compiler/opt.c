@@ -32,8 +32,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "eval.h"
 #include "graph.h"
-#include "kernels.h"
+#include "opt.h"
+#include "program.h"
 
 /* A safety net: the passes shrink the graph, so they settle in a few rounds. */
 #define OPT_MAX_ROUNDS 32

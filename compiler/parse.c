@@ -24,9 +24,11 @@
  * not a stack overflow.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ast.h"
+#include "text.h"
 
 typedef struct parser {
     arena *a;
@@ -806,80 +808,73 @@ bool parse_program(arena *a, diag_list *d, const char *src, const token_list *to
 
 /* ------------------------------------------------------------- printing */
 
-typedef struct printer {
-    char *buf;
-    size_t size, len;
-} printer;
-
-static void put(printer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(printer *w, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = w->len < w->size ? w->size - w->len : 0;
-    int n = vsnprintf(room ? w->buf + w->len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0) w->len += (size_t)n;
-}
-
-static void print_expr(printer *w, const ast_expr *e) {
+static void print_expr(text_buf *w, const ast_expr *e) {
     switch ((ast_kind)e->kind) {
     case AST_ERROR:
-        put(w, "<error>");
+        text_printf(w, "<error>");
         break;
     case AST_NUMBER:
-        put(w, "%g", e->num);
+        text_printf(w, "%g", e->num);
         break;
     case AST_NAME:
-        put(w, "%s", e->name);
+        text_printf(w, "%s", e->name);
         break;
     case AST_UNARY:
-        put(w, "(%s", lex_token_spelling(e->op));
+        text_printf(w, "(%s", lex_token_spelling(e->op));
         print_expr(w, e->a);
-        put(w, ")");
+        text_printf(w, ")");
         break;
     case AST_BINARY:
-        put(w, "(");
+        text_printf(w, "(");
         print_expr(w, e->a);
-        put(w, " %s ", lex_token_spelling(e->op));
+        text_printf(w, " %s ", lex_token_spelling(e->op));
         print_expr(w, e->b);
-        put(w, ")");
+        text_printf(w, ")");
         break;
     case AST_TERNARY:
-        put(w, "(");
+        text_printf(w, "(");
         print_expr(w, e->a);
-        put(w, " ? ");
+        text_printf(w, " ? ");
         print_expr(w, e->b);
-        put(w, " : ");
+        text_printf(w, " : ");
         print_expr(w, e->c);
-        put(w, ")");
+        text_printf(w, ")");
         break;
     case AST_CALL:
-        put(w, "%s(", e->name);
+        text_printf(w, "%s(", e->name);
         for (uint32_t i = 0; i < e->nargs; i++) {
-            if (i) put(w, ", ");
+            if (i) text_printf(w, ", ");
             print_expr(w, e->args[i]);
         }
-        put(w, ")");
+        text_printf(w, ")");
         break;
     case AST_REDUCE:
-        put(w, "%s(%s in %g..%g, ", e->name, e->var, e->lo, e->hi);
+        text_printf(w, "%s(%s in %g..%g, ", e->name, e->var, e->lo, e->hi);
         print_expr(w, e->a);
-        put(w, ")");
+        text_printf(w, ")");
         break;
     case AST_SWIZZLE:
-        put(w, "(");
+        text_printf(w, "(");
         print_expr(w, e->a);
-        put(w, ".%s)", e->name);
+        text_printf(w, ".%s)", e->name);
         break;
     }
 }
 
 size_t ast_print(const ast_expr *e, char *buf, size_t size) {
-    printer w = {buf, size, 0};
-    if (size) buf[0] = '\0';
+    text_buf w = {0};
     if (e)
         print_expr(&w, e);
     else
-        put(&w, "<null>");
-    return w.len;
+        text_puts(&w, "<null>");
+    size_t len = 0;
+    char *s = text_take(&w, &len);
+    if (size) {
+        size_t n = s ? (len < size ? len : size - 1) : 0;
+        if (n) memcpy(buf, s, n);
+        buf[n] = '\0';
+    }
+    bool ok = s != NULL;
+    free(s);
+    return ok ? len : 0;
 }

@@ -19,12 +19,13 @@
  */
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "graph.h"
+#include "program.h"
+#include "text.h"
 
 #define FLAT_NONE UINT32_MAX
 
@@ -354,40 +355,6 @@ uint64_t sky_program_led_cost(const sky_program *program) {
 
 /* ---------------------------------------------------------------- IR text */
 
-typedef struct ir_buf {
-    char *text;
-    size_t len, cap;
-    bool failed;
-} ir_buf;
-
-static void ir_printf(ir_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ir_printf(ir_buf *b, const char *fmt, ...) {
-    if (b->failed) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = true;
-        return;
-    }
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->len + (size_t)n + 1) cap *= 2;
-        char *text = realloc(b->text, cap);
-        if (!text) {
-            b->failed = true;
-            return;
-        }
-        b->text = text;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->text + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
 /* The shortest decimal that reads back as v (as a float when `as_float`). */
 static void ir_number(char *out, size_t size, double v, bool as_float) {
     for (int digits = 1; digits <= 17; digits++) {
@@ -414,42 +381,42 @@ static uint8_t *ir_frame_rates(const sky_program *p) {
     return rate;
 }
 
-static void ir_insn(ir_buf *b, const sky_program *p, const prog_insn *in, uint32_t j,
+static void ir_insn(text_buf *b, const sky_program *p, const prog_insn *in, uint32_t j,
                     const char *rate, bool led) {
     const sky_op_info *info = &sky_op_table[in->op];
-    ir_printf(b, "%-6s %%%" PRIu32 " = %s", rate, j, info->name);
-    for (int k = 0; k < info->arity; k++) ir_printf(b, "%s %%%" PRIu32, k ? "," : "", in->arg[k]);
+    text_printf(b, "%-6s %%%" PRIu32 " = %s", rate, j, info->name);
+    for (int k = 0; k < info->arity; k++) text_printf(b, "%s %%%" PRIu32, k ? "," : "", in->arg[k]);
     char num[40];
     switch ((sky_op)in->op) {
     case OP_CONST:
         ir_number(num, sizeof num, in->imm, led);
-        ir_printf(b, " %s", num);
+        text_printf(b, " %s", num);
         break;
     case OP_PARAM: {
         uint32_t slot = (uint32_t)in->imm;
-        ir_printf(b, " %" PRIu32, slot);
+        text_printf(b, " %" PRIu32, slot);
         for (uint32_t k = 0; k < p->param_count; k++) {
             const sky_param_info *pi = &p->params[k];
             if (slot < pi->slot || slot >= pi->slot + (uint32_t)pi->type) continue;
             if (pi->type == SKY_TYPE_FLOAT)
-                ir_printf(b, "  ; %s", pi->name);
+                text_printf(b, "  ; %s", pi->name);
             else
-                ir_printf(b, "  ; %s.%c", pi->name, "xyz"[slot - pi->slot]);
+                text_printf(b, "  ; %s.%c", pi->name, "xyz"[slot - pi->slot]);
         }
         break;
     }
     case OP_PREV:
     case OP_PREV_AT:
-        ir_printf(b, " [%c]", "rgb"[(int)in->imm % 3]);
+        text_printf(b, " [%c]", "rgb"[(int)in->imm % 3]);
         break;
     case OP_UNIFORM:
-        ir_printf(b, " u%" PRIu32 "  ; frame %%%" PRIu32, (uint32_t)in->imm,
+        text_printf(b, " u%" PRIu32 "  ; frame %%%" PRIu32, (uint32_t)in->imm,
                   p->uniform_src[(uint32_t)in->imm]);
         break;
     default:
         break;
     }
-    ir_printf(b, "\n");
+    text_printf(b, "\n");
 }
 
 sky_status sky_program_emit_ir(const sky_program *program, char **text) {
@@ -458,28 +425,24 @@ sky_status sky_program_emit_ir(const sky_program *program, char **text) {
     uint8_t *rates = ir_frame_rates(program);
     if (!rates) return SKY_ERR_NOMEM;
     static const char *rate_names[] = {"const", "frame", "led"};
-    ir_buf b = {0};
-    ir_printf(&b, "; frame section: %" PRIu32 " instructions, once per frame, double precision\n",
+    text_buf b = {0};
+    text_printf(&b, "; frame section: %" PRIu32 " instructions, once per frame, double precision\n",
               program->frame.count);
     for (uint32_t j = 0; j < program->frame.count; j++)
         ir_insn(&b, program, &program->frame.insns[j], j, rate_names[rates[j]], false);
-    ir_printf(&b, "; led section: %" PRIu32 " instructions, once per LED, float precision\n",
+    text_printf(&b, "; led section: %" PRIu32 " instructions, once per LED, float precision\n",
               program->led.count);
     for (uint32_t j = 0; j < program->led.count; j++)
         ir_insn(&b, program, &program->led.insns[j], j, "led", true);
-    ir_printf(&b, "; uniforms: %" PRIu32 "\n", program->uniform_count);
+    text_printf(&b, "; uniforms: %" PRIu32 "\n", program->uniform_count);
     for (uint32_t u = 0; u < program->uniform_count; u++)
-        ir_printf(&b, "uniform u%" PRIu32 " = frame %%%" PRIu32 "\n", u, program->uniform_src[u]);
+        text_printf(&b, "uniform u%" PRIu32 " = frame %%%" PRIu32 "\n", u, program->uniform_src[u]);
     if (program->out_is_grey)
-        ir_printf(&b, "out grey led %%%" PRIu32 "\n", program->out[0]);
+        text_printf(&b, "out grey led %%%" PRIu32 "\n", program->out[0]);
     else
-        ir_printf(&b, "out rgb led %%%" PRIu32 ", %%%" PRIu32 ", %%%" PRIu32 "\n", program->out[0],
+        text_printf(&b, "out rgb led %%%" PRIu32 ", %%%" PRIu32 ", %%%" PRIu32 "\n", program->out[0],
                   program->out[1], program->out[2]);
     free(rates);
-    if (b.failed) {
-        free(b.text);
-        return SKY_ERR_NOMEM;
-    }
-    *text = b.text;
-    return SKY_OK;
+    *text = text_take(&b, NULL);
+    return *text ? SKY_OK : SKY_ERR_NOMEM;
 }

@@ -26,29 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ops.h"
 #include "sky/sky.h"
-
-typedef enum sky_op {
-#define X(id, name, arity, result, leaf, glsl, kernel, cost) OP_##id,
-#include "ops.def"
-#undef X
-    OP__COUNT
-} sky_op;
-
-typedef enum sky_rate { RATE_CONST = 0, RATE_FRAME = 1, RATE_LED = 2 } sky_rate;
-typedef enum sky_result { RESULT_NUM, RESULT_BOOL } sky_result;
-
-/* Static facts about each op, generated from ops.def (ops.c). */
-typedef struct sky_op_info {
-    const char *name;
-    uint8_t arity;
-    uint8_t result;   /* sky_result */
-    int8_t leaf_rate; /* sky_rate for leaves, -1 for operations */
-    const char *glsl; /* template, NULL for leaves */
-    uint16_t cost;    /* weight in the per-LED cost */
-} sky_op_info;
-
-extern const sky_op_info sky_op_table[OP__COUNT];
 
 typedef struct prog_insn {
     uint16_t op; /* sky_op */
@@ -76,5 +55,9 @@ struct sky_program {
     bool uses_prev;
     char *name_pool; /* storage for param names */
 };
+
+/* Flattens an (optimized) graph of graph.h into the two-section program. */
+struct graph_result;
+sky_status program_flatten(const struct graph_result *in, sky_program **program);
 
 #endif

@@ -28,6 +28,7 @@
 
 #include "program.h"
 #include "spirv.h"
+#include "text.h"
 
 static const char *spirv_status_name(shaderc_compilation_status status) {
     switch (status) {
@@ -56,27 +57,27 @@ static const char *spirv_status_name(shaderc_compilation_status status) {
 /* "internal compiler error: ...", shaderc's message, then the GLSL as "  12 | text". */
 static char *spirv_error_message(const char *what, const char *detail, const char *glsl,
                                  size_t len) {
-    glsl_text t = {0};
-    glsl_text_printf(&t,
+    text_buf t = {0};
+    text_printf(&t,
                      "internal compiler error: %s\n"
                      "This is a bug in Skyscreen, not in the pattern: please report it with the "
                      "pattern and this message.\n",
                      what);
     if (detail && *detail) {
-        glsl_text_puts(&t, detail);
-        if (detail[strlen(detail) - 1] != '\n') glsl_text_puts(&t, "\n");
+        text_puts(&t, detail);
+        if (detail[strlen(detail) - 1] != '\n') text_puts(&t, "\n");
     }
-    glsl_text_puts(&t, "The generated GLSL:\n");
+    text_puts(&t, "The generated GLSL:\n");
     unsigned line = 1;
     for (size_t at = 0; at < len; line++) {
         const char *end = memchr(glsl + at, '\n', len - at);
         size_t n = end ? (size_t)(end - (glsl + at)) : len - at;
-        glsl_text_printf(&t, "%5u | ", line);
-        glsl_text_append(&t, glsl + at, n);
-        glsl_text_puts(&t, "\n");
+        text_printf(&t, "%5u | ", line);
+        text_append(&t, glsl + at, n);
+        text_puts(&t, "\n");
         at += n + (end ? 1 : 0);
     }
-    return glsl_text_take(&t, NULL);
+    return text_take(&t, NULL);
 }
 
 /* Sets *error (when wanted) and returns SKY_ERR_INTERNAL, or SKY_ERR_NOMEM if even that fails. */
@@ -147,10 +148,10 @@ sky_status spirv_compile_glsl(const char *glsl, size_t len, const char *name, ui
                         : shaderc_compilation_status_null_result_object;
     }
     if (status != shaderc_compilation_status_success) {
-        glsl_text what = {0};
-        glsl_text_printf(&what, "shaderc rejected the generated GLSL (%s)",
+        text_buf what = {0};
+        text_printf(&what, "shaderc rejected the generated GLSL (%s)",
                          spirv_status_name(status));
-        char *w = glsl_text_take(&what, NULL);
+        char *w = text_take(&what, NULL);
         st = spirv_fail(error, w ? w : "shaderc rejected the generated GLSL",
                         result ? shaderc_result_get_error_message(result) : NULL, glsl, len);
         free(w);

@@ -4,7 +4,7 @@
  * sky_program -> GLSL (emit_glsl.c, docs/shader-abi.md) -> SPIR-V (spirv.c,
  * through shaderc). The GLSL -> SPIR-V step is its own function so that tests
  * can feed it any GLSL, including GLSL that shaderc must reject (the internal
- * compiler error path). Both files build text in a glsl_text buffer.
+ * compiler error path). Both files build text with text.h.
  */
 #ifndef SKY_SPIRV_H
 #define SKY_SPIRV_H
@@ -14,21 +14,6 @@
 #include <stdint.h>
 
 #include "sky/status.h"
-
-/* A growable NUL-terminated string. After an allocation failure `failed` is
- * set and every later append is a no-op, so callers check once at the end. */
-typedef struct glsl_text {
-    char *data;
-    size_t len, cap;
-    bool failed;
-} glsl_text;
-
-void glsl_text_append(glsl_text *t, const char *s, size_t n);
-void glsl_text_puts(glsl_text *t, const char *s);
-void glsl_text_printf(glsl_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Hands the string (malloc'd, never NULL on success) to the caller; NULL after a failure. */
-char *glsl_text_take(glsl_text *t, size_t *len);
-void glsl_text_free(glsl_text *t);
 
 /*
  * Compiles `len` bytes of GLSL 450 compute shader source into SPIR-V for

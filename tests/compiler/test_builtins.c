@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "backend_util.h"
+#include "eval.h"
 #include "kernels.h"
 
 enum { EXACT = 0, APPROX = 1, ISNAN = 2 };

@@ -1,7 +1,7 @@
 /*
  * test_graph.c - the compile arena and the hash-consed graph: sharing,
  * constants keyed by their bits, rates, the node limit, the verifier on good
- * and deliberately corrupted graphs, and graph_eval_const.
+ * and deliberately corrupted graphs, and eval_graph_const.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "backend_util.h"
+#include "eval.h"
 
 /* ----------------------------------------------------------------- arena */
 
@@ -276,18 +277,18 @@ static void test_eval_const(void **state) {
     node_id twenty = tb_2(&t, OP_MUL, five, tb_c(&t, 4));
     node_id m = tb_2(&t, OP_MOD, tb_c(&t, -7), tb_c(&t, 3));
     double v = 0;
-    assert_true(graph_eval_const(t.g, twenty, &v));
+    assert_true(eval_graph_const(t.g, twenty, &v));
     assert_true(v == 20);
-    assert_true(graph_eval_const(t.g, m, &v));
+    assert_true(eval_graph_const(t.g, m, &v));
     assert_true(v == 2);
-    assert_true(graph_eval_const(t.g, tb_c(&t, -0.0), &v));
+    assert_true(eval_graph_const(t.g, tb_c(&t, -0.0), &v));
     assert_true(v == 0 && signbit(v));
     /* double precision: 0.1 * 3 is not 0.3 in double, but is in float */
-    assert_true(graph_eval_const(t.g, tb_2(&t, OP_MUL, tb_c(&t, 0.1), tb_c(&t, 3)), &v));
+    assert_true(eval_graph_const(t.g, tb_2(&t, OP_MUL, tb_c(&t, 0.1), tb_c(&t, 3)), &v));
     assert_true(v == 0.1 * 3);
     node_id tt = tb_2(&t, OP_MUL, tb_leaf(&t, OP_T, 0), tb_c(&t, 2));
-    assert_false(graph_eval_const(t.g, tt, &v));
-    assert_false(graph_eval_const(t.g, 999999, &v));
+    assert_false(eval_graph_const(t.g, tt, &v));
+    assert_false(eval_graph_const(t.g, 999999, &v));
     tb_free(&t);
 }
 
