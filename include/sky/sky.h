@@ -32,6 +32,15 @@ extern "C" {
 #define SKY_VERSION_MINOR  1
 #define SKY_VERSION_PATCH  0
 #define SKY_VERSION_STRING "0.1.0"
+/* major * 10000 + minor * 100 + patch: 0.1.0 is 100. */
+#define SKY_VERSION_NUMBER (SKY_VERSION_MAJOR * 10000 + SKY_VERSION_MINOR * 100 + SKY_VERSION_PATCH)
+
+/*
+ * The version of the libsky that runs ("0.1.0") and its SKY_VERSION_NUMBER;
+ * with libsky.so it may differ from the SKY_VERSION_* a program compiled with.
+ */
+SKY_API const char *sky_version(void);
+SKY_API int sky_version_number(void);
 
 /* Limits from the language spec; each one exceeded is a clear error. */
 #define SKY_MAX_SOURCE_BYTES (1u << 20)
