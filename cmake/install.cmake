@@ -14,7 +14,7 @@ install(TARGETS sky_static sky_shared EXPORT SkyTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/include/sky/sky.h ${PROJECT_SOURCE_DIR}/include/sky/status.h
-              ${PROJECT_SOURCE_DIR}/include/sky/export.h
+              ${PROJECT_SOURCE_DIR}/include/sky/export.h ${PROJECT_SOURCE_DIR}/include/sky/abi.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sky)
 install(EXPORT SkyTargets NAMESPACE Sky:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Sky)
 

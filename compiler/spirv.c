@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "program.h"
+#include "sky/abi.h"
 #include "spirv.h"
 
 static const char *spirv_status_name(shaderc_compilation_status status) {

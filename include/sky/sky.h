@@ -52,6 +52,10 @@ SKY_API int sky_version_number(void);
 
 typedef struct sky_program sky_program;
 typedef struct sky_diagnostics sky_diagnostics;
+/* The GPU's side of a program, defined in sky/abi.h: the per-LED inputs as
+ * the shader reads them, and how a shader is emitted. */
+typedef struct sky_led_input sky_led_input;
+typedef struct sky_emit_options sky_emit_options;
 
 /* ---------------------------------------------------------------- compile */
 
@@ -164,8 +168,6 @@ SKY_API void sky_program_param_defaults(const sky_program *program, double *para
 SKY_API uint32_t sky_program_inputs(const sky_program *program);
 /* True when the program reads `prev` or `prev(s, l)`: the runtime keeps the previous frame. */
 SKY_API bool sky_program_uses_prev(const sky_program *program);
-/* Number of hoisted per-frame values the per-LED section reads (the shader's sky_u[]). */
-SKY_API size_t sky_program_uniform_count(const sky_program *program);
 /* Instruction counts of the two sections, for tools and benchmarks. */
 SKY_API size_t sky_program_frame_size(const sky_program *program);
 SKY_API size_t sky_program_led_size(const sky_program *program);
@@ -190,26 +192,8 @@ SKY_API uint64_t sky_program_led_cost(const sky_program *program);
 
 /* ----------------------------------------------------------------- emit */
 
-/* How to emit a shader; sky_emit_options_init gives the portable default. */
-typedef struct sky_emit_options {
-    /*
-     * Read the LED positions (x, y, r, theta) through the optional binding 6,
-     * a uniform texel buffer (docs/shader-abi.md), instead of the storage
-     * buffer of binding 1: much faster on llvmpipe (lavapipe). Only for a
-     * device and layout that can bind it (sky_runtime_led_texels); off by
-     * default, so plain emission suits every Vulkan 1.1 device.
-     */
-    bool led_texels;
-} sky_emit_options;
-
-SKY_API void sky_emit_options_init(sky_emit_options *options);
-
 /* The compute shader for the program, per docs/shader-abi.md. Free with sky_free. */
 SKY_API sky_status sky_program_emit_glsl(const sky_program *program, char **glsl, size_t *len);
-/* The same with options (NULL: the defaults). */
-SKY_API sky_status sky_program_emit_glsl_with(const sky_program *program,
-                                              const sky_emit_options *options, char **glsl,
-                                              size_t *len);
 /*
  * SPIR-V for a Vulkan 1.1 device, through shaderc. A shaderc failure on the
  * generated GLSL is an internal compiler error: SKY_ERR_INTERNAL, and when
@@ -218,10 +202,6 @@ SKY_API sky_status sky_program_emit_glsl_with(const sky_program *program,
  */
 SKY_API sky_status sky_program_emit_spirv(const sky_program *program, uint32_t **words,
                                           size_t *word_count, char **error);
-/* The same with options (NULL: the defaults). */
-SKY_API sky_status sky_program_emit_spirv_with(const sky_program *program,
-                                               const sky_emit_options *options, uint32_t **words,
-                                               size_t *word_count, char **error);
 /* The optimized graph as text, one instruction per line with its rate. Free with sky_free. */
 SKY_API sky_status sky_program_emit_ir(const sky_program *program, char **text);
 
@@ -235,20 +215,6 @@ typedef struct sky_layout_view {
     const float *xy;             /* led_count (x, y) pairs, in [-1, 1], strip after strip */
 } sky_layout_view;
 
-/*
- * The per-LED inputs as the GPU reads them (binding 1 of the shader ABI):
- * x, y, r = sqrt(x^2 + y^2) and theta = atan2(y, x) wrapped into [0, tau),
- * the last two computed in double precision and rounded once. The CPU
- * evaluator uses exactly these values too, so both backends see the same inputs.
- */
-typedef struct sky_led_input {
-    float x, y, r, theta;
-    uint32_t strip, led, leds, strip_first; /* strip_first: index of the strip's first LED */
-} sky_led_input;
-
-/* Fills inputs[0 .. led_count). Fails on an inconsistent view (sizes not summing). */
-SKY_API sky_status sky_led_inputs_build(const sky_layout_view *layout, sky_led_input *inputs);
-
 typedef struct sky_frame_inputs {
     double t;             /* seconds since the pattern started */
     double dt;            /* seconds since the previous frame, 0 at the first */
@@ -257,26 +223,16 @@ typedef struct sky_frame_inputs {
 } sky_frame_inputs;
 
 /*
- * Runs the per-frame section in double precision and writes the hoisted
- * values, rounded to float, into uniforms[0 .. sky_program_uniform_count).
- * This is what the runtime uploads each frame. Params are clamped to their range.
- */
-SKY_API sky_status sky_program_eval_frame(const sky_program *program, const sky_layout_view *layout,
-                                          const sky_frame_inputs *frame, float *uniforms);
-
-/*
- * Runs the per-LED section for every LED on the CPU, in float precision.
+ * Evaluates one frame on the CPU: the per-frame section in double precision,
+ * then the per-LED section for every LED in float precision (in sky/abi.h,
+ * the two halves are sky_program_eval_frame and sky_program_eval_leds).
+ * `inputs` comes from sky_led_inputs_build (sky/abi.h) for the same layout.
  * `prev` is the previous frame's full-precision colour (led_count * 3 floats)
  * or NULL for black. Writes the final colour, each channel made final as the
  * spec says (NaN -> 0, clamp to [0, 1]), into rgb (led_count * 3 floats, may be
  * NULL), and bytes floor(c * 255 + 0.5) into bytes (led_count * 3, may be NULL).
- * `inputs` comes from sky_led_inputs_build for the same layout.
+ * Params are clamped to their range.
  */
-SKY_API sky_status sky_program_eval_leds(const sky_program *program, const sky_layout_view *layout,
-                                         const sky_led_input *inputs, const float *uniforms,
-                                         const float *prev, float *rgb, uint8_t *bytes);
-
-/* sky_program_eval_frame followed by sky_program_eval_leds, for one frame. */
 SKY_API sky_status sky_program_eval(const sky_program *program, const sky_layout_view *layout,
                                     const sky_led_input *inputs, const sky_frame_inputs *frame,
                                     const float *prev, float *rgb, uint8_t *bytes);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "sky/abi.h"
 
 /* A graph under construction plus its param table. */
 typedef struct tb {
