@@ -151,7 +151,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("sky %s\n", SKY_VERSION_STRING);
+        printf("sky %s\n", sky_version());
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -1,17 +1,20 @@
-# Installs libsky for embedders: the static library, the public headers, a
-# pkg-config file and a CMake package (find_package(Sky) -> Sky::sky); and
+# Installs libsky for embedders: the static and the shared library, the public
+# headers, pkg-config files (sky: static, sky-shared) and a CMake package
+# (find_package(Sky) -> Sky::sky, static, and Sky::sky_shared); and
 # the documentation, docs/*.md, into share/doc/skyscreen, where the systemd
 # units' Documentation= points (examples/systemd; the sky and sky-driver
 # programs install from cli/ and driver/).
-# libsky is static and carries shaderc, glslang and SPIRV-Tools as Debian's
-# static archives (the shared libshaderc is under-linked on Debian 12), so
-# both the pkg-config file and the exported target name them.
+# The static libsky needs shaderc, glslang and SPIRV-Tools as Debian's static
+# archives (the shared libshaderc is under-linked on Debian 12), so both its
+# pkg-config file and its exported target name them; libsky.so has them inside.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS sky EXPORT SkyTargets
+install(TARGETS sky_static sky_shared EXPORT SkyTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/include/sky/sky.h ${PROJECT_SOURCE_DIR}/include/sky/status.h
+              ${PROJECT_SOURCE_DIR}/include/sky/export.h ${PROJECT_SOURCE_DIR}/include/sky/abi.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sky)
 install(EXPORT SkyTargets NAMESPACE Sky:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/Sky)
 
@@ -33,7 +36,9 @@ string(APPEND SKY_PC_LIBS " -Wl,--end-group -lstdc++ -lpthread -lm")
 # `cmake --install build --prefix ANYWHERE` works.
 file(RELATIVE_PATH SKY_PC_TO_PREFIX /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/sky.pc.in ${PROJECT_BINARY_DIR}/sky.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/sky.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/sky-shared.pc.in ${PROJECT_BINARY_DIR}/sky-shared.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/sky.pc ${PROJECT_BINARY_DIR}/sky-shared.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
 # The documentation: CMAKE_INSTALL_DOCDIR is share/doc/skyscreen (the project's name).
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "program.h"
+#include "sky/abi.h"
 #include "sky_shaders.h" /* generated from the shaders/ folder at build time */
 #include "spirv.h"
 #include "text.h"

@@ -23,6 +23,7 @@
 #include "graph.h"
 #include "kernels.h"
 #include "program.h"
+#include "sky/abi.h"
 
 #define EVAL_BATCH 256u
 #define EVAL_NONE  UINT32_MAX

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "program.h"
+#include "sky/abi.h"
 #include "spirv.h"
 #include "text.h"
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sky/abi.h>
 #include <sky/sky.h>
 
 static const char *default_pattern = "param hue = 0.3 in 0..1\n"

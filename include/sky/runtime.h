@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sky/abi.h"
 #include "sky/frame.h"
 #include "sky/layout.h"
 #include "sky/sky.h"

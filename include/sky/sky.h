@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sky/export.h"
 #include "sky/status.h"
 
 #ifdef __cplusplus
@@ -31,6 +32,15 @@ extern "C" {
 #define SKY_VERSION_MINOR  1
 #define SKY_VERSION_PATCH  0
 #define SKY_VERSION_STRING "0.1.0"
+/* major * 10000 + minor * 100 + patch: 0.1.0 is 100. */
+#define SKY_VERSION_NUMBER (SKY_VERSION_MAJOR * 10000 + SKY_VERSION_MINOR * 100 + SKY_VERSION_PATCH)
+
+/*
+ * The version of the libsky that runs ("0.1.0") and its SKY_VERSION_NUMBER;
+ * with libsky.so it may differ from the SKY_VERSION_* a program compiled with.
+ */
+SKY_API const char *sky_version(void);
+SKY_API int sky_version_number(void);
 
 /* Limits from the language spec; each one exceeded is a clear error. */
 #define SKY_MAX_SOURCE_BYTES (1u << 20)
@@ -42,6 +52,10 @@ extern "C" {
 
 typedef struct sky_program sky_program;
 typedef struct sky_diagnostics sky_diagnostics;
+/* The GPU's side of a program, defined in sky/abi.h: the per-LED inputs as
+ * the shader reads them, and how a shader is emitted. */
+typedef struct sky_led_input sky_led_input;
+typedef struct sky_emit_options sky_emit_options;
 
 /* ---------------------------------------------------------------- compile */
 
@@ -51,7 +65,7 @@ typedef struct sky_compile_options {
 } sky_compile_options;
 
 /* Fills *options with the defaults (opt_level 1). */
-void sky_compile_options_init(sky_compile_options *options);
+SKY_API void sky_compile_options_init(sky_compile_options *options);
 
 /*
  * Compiles `len` bytes of `source`. `filename` is used in diagnostics only.
@@ -60,11 +74,11 @@ void sky_compile_options_init(sky_compile_options *options);
  * and warnings) are stored in *diagnostics when it is not NULL, whatever the
  * status; free them with sky_diagnostics_free. `options` may be NULL.
  */
-sky_status sky_compile(const char *filename, const char *source, size_t len,
-                       const sky_compile_options *options, sky_program **program,
-                       sky_diagnostics **diagnostics);
+SKY_API sky_status sky_compile(const char *filename, const char *source, size_t len,
+                               const sky_compile_options *options, sky_program **program,
+                               sky_diagnostics **diagnostics);
 
-void sky_program_free(sky_program *program);
+SKY_API void sky_program_free(sky_program *program);
 
 /* ------------------------------------------------------------ diagnostics */
 
@@ -85,10 +99,10 @@ typedef struct sky_diag {
     const char *help;    /* NULL or a suggestion ("did you mean `theta`?") */
 } sky_diag;
 
-size_t sky_diagnostics_count(const sky_diagnostics *diagnostics);
-size_t sky_diagnostics_error_count(const sky_diagnostics *diagnostics);
+SKY_API size_t sky_diagnostics_count(const sky_diagnostics *diagnostics);
+SKY_API size_t sky_diagnostics_error_count(const sky_diagnostics *diagnostics);
 /* The i-th diagnostic, in source order; NULL when i is out of range. */
-const sky_diag *sky_diagnostics_get(const sky_diagnostics *diagnostics, size_t i);
+SKY_API const sky_diag *sky_diagnostics_get(const sky_diagnostics *diagnostics, size_t i);
 /*
  * Renders every diagnostic as clang/Rust-style text:
  *   file:line:col: error[E0101]: message
@@ -99,11 +113,12 @@ const sky_diag *sky_diagnostics_get(const sky_diagnostics *diagnostics, size_t i
  * With `color`, ANSI colours are used. Stores a NUL-terminated string, to be
  * freed with sky_free, in *text.
  */
-sky_status sky_diagnostics_render(const sky_diagnostics *diagnostics, bool color, char **text);
-void sky_diagnostics_free(sky_diagnostics *diagnostics);
+SKY_API sky_status sky_diagnostics_render(const sky_diagnostics *diagnostics, bool color,
+                                          char **text);
+SKY_API void sky_diagnostics_free(sky_diagnostics *diagnostics);
 
 /* Frees memory returned by this library (rendered text, GLSL, SPIR-V, IR). */
-void sky_free(void *memory);
+SKY_API void sky_free(void *memory);
 
 /* ---------------------------------------------------------- introspection */
 
@@ -142,22 +157,20 @@ enum {
     SKY_INPUT_COUNT = 1u << 14,
 };
 
-size_t sky_program_param_count(const sky_program *program);
-const sky_param_info *sky_program_param(const sky_program *program, size_t i);
+SKY_API size_t sky_program_param_count(const sky_program *program);
+SKY_API const sky_param_info *sky_program_param(const sky_program *program, size_t i);
 /* Index of the param called `name`, or -1. */
-long sky_program_param_find(const sky_program *program, const char *name);
+SKY_API long sky_program_param_find(const sky_program *program, const char *name);
 /* Scalar slots in the params array (sum of the params' component counts). */
-size_t sky_program_param_slots(const sky_program *program);
+SKY_API size_t sky_program_param_slots(const sky_program *program);
 /* Writes the default of every slot into params[0 .. param_slots). */
-void sky_program_param_defaults(const sky_program *program, double *params);
-uint32_t sky_program_inputs(const sky_program *program);
+SKY_API void sky_program_param_defaults(const sky_program *program, double *params);
+SKY_API uint32_t sky_program_inputs(const sky_program *program);
 /* True when the program reads `prev` or `prev(s, l)`: the runtime keeps the previous frame. */
-bool sky_program_uses_prev(const sky_program *program);
-/* Number of hoisted per-frame values the per-LED section reads (the shader's sky_u[]). */
-size_t sky_program_uniform_count(const sky_program *program);
+SKY_API bool sky_program_uses_prev(const sky_program *program);
 /* Instruction counts of the two sections, for tools and benchmarks. */
-size_t sky_program_frame_size(const sky_program *program);
-size_t sky_program_led_size(const sky_program *program);
+SKY_API size_t sky_program_frame_size(const sky_program *program);
+SKY_API size_t sky_program_led_size(const sky_program *program);
 /*
  * The optimized program's estimated work per LED per frame, in scalar
  * operations: each per-LED instruction weighted by what its GLSL costs
@@ -165,7 +178,7 @@ size_t sky_program_led_size(const sky_program *program);
  * cost 3 to about 1,500 (docs/run-and-preview.md). Shader compile time and
  * memory grow with it too, since the compiler unrolls everything.
  */
-uint64_t sky_program_led_cost(const sky_program *program);
+SKY_API uint64_t sky_program_led_cost(const sky_program *program);
 /*
  * sky_compile warns (W0501) above this cost. The examples cost 59 (droplet) to
  * 2,036 (clouds, the costliest), measured with sky_program_led_cost; 3x the
@@ -179,38 +192,18 @@ uint64_t sky_program_led_cost(const sky_program *program);
 
 /* ----------------------------------------------------------------- emit */
 
-/* How to emit a shader; sky_emit_options_init gives the portable default. */
-typedef struct sky_emit_options {
-    /*
-     * Read the LED positions (x, y, r, theta) through the optional binding 6,
-     * a uniform texel buffer (docs/shader-abi.md), instead of the storage
-     * buffer of binding 1: much faster on llvmpipe (lavapipe). Only for a
-     * device and layout that can bind it (sky_runtime_led_texels); off by
-     * default, so plain emission suits every Vulkan 1.1 device.
-     */
-    bool led_texels;
-} sky_emit_options;
-
-void sky_emit_options_init(sky_emit_options *options);
-
 /* The compute shader for the program, per docs/shader-abi.md. Free with sky_free. */
-sky_status sky_program_emit_glsl(const sky_program *program, char **glsl, size_t *len);
-/* The same with options (NULL: the defaults). */
-sky_status sky_program_emit_glsl_with(const sky_program *program, const sky_emit_options *options,
-                                      char **glsl, size_t *len);
+SKY_API sky_status sky_program_emit_glsl(const sky_program *program, char **glsl, size_t *len);
 /*
  * SPIR-V for a Vulkan 1.1 device, through shaderc. A shaderc failure on the
  * generated GLSL is an internal compiler error: SKY_ERR_INTERNAL, and when
  * `error` is not NULL it receives a message that includes the GLSL (free with
  * sky_free). Free *words with sky_free.
  */
-sky_status sky_program_emit_spirv(const sky_program *program, uint32_t **words, size_t *word_count,
-                                  char **error);
-/* The same with options (NULL: the defaults). */
-sky_status sky_program_emit_spirv_with(const sky_program *program, const sky_emit_options *options,
-                                       uint32_t **words, size_t *word_count, char **error);
+SKY_API sky_status sky_program_emit_spirv(const sky_program *program, uint32_t **words,
+                                          size_t *word_count, char **error);
 /* The optimized graph as text, one instruction per line with its rate. Free with sky_free. */
-sky_status sky_program_emit_ir(const sky_program *program, char **text);
+SKY_API sky_status sky_program_emit_ir(const sky_program *program, char **text);
 
 /* ------------------------------------------------------------- evaluate */
 
@@ -222,20 +215,6 @@ typedef struct sky_layout_view {
     const float *xy;             /* led_count (x, y) pairs, in [-1, 1], strip after strip */
 } sky_layout_view;
 
-/*
- * The per-LED inputs as the GPU reads them (binding 1 of the shader ABI):
- * x, y, r = sqrt(x^2 + y^2) and theta = atan2(y, x) wrapped into [0, tau),
- * the last two computed in double precision and rounded once. The CPU
- * evaluator uses exactly these values too, so both backends see the same inputs.
- */
-typedef struct sky_led_input {
-    float x, y, r, theta;
-    uint32_t strip, led, leds, strip_first; /* strip_first: index of the strip's first LED */
-} sky_led_input;
-
-/* Fills inputs[0 .. led_count). Fails on an inconsistent view (sizes not summing). */
-sky_status sky_led_inputs_build(const sky_layout_view *layout, sky_led_input *inputs);
-
 typedef struct sky_frame_inputs {
     double t;             /* seconds since the pattern started */
     double dt;            /* seconds since the previous frame, 0 at the first */
@@ -244,29 +223,19 @@ typedef struct sky_frame_inputs {
 } sky_frame_inputs;
 
 /*
- * Runs the per-frame section in double precision and writes the hoisted
- * values, rounded to float, into uniforms[0 .. sky_program_uniform_count).
- * This is what the runtime uploads each frame. Params are clamped to their range.
- */
-sky_status sky_program_eval_frame(const sky_program *program, const sky_layout_view *layout,
-                                  const sky_frame_inputs *frame, float *uniforms);
-
-/*
- * Runs the per-LED section for every LED on the CPU, in float precision.
+ * Evaluates one frame on the CPU: the per-frame section in double precision,
+ * then the per-LED section for every LED in float precision (in sky/abi.h,
+ * the two halves are sky_program_eval_frame and sky_program_eval_leds).
+ * `inputs` comes from sky_led_inputs_build (sky/abi.h) for the same layout.
  * `prev` is the previous frame's full-precision colour (led_count * 3 floats)
  * or NULL for black. Writes the final colour, each channel made final as the
  * spec says (NaN -> 0, clamp to [0, 1]), into rgb (led_count * 3 floats, may be
  * NULL), and bytes floor(c * 255 + 0.5) into bytes (led_count * 3, may be NULL).
- * `inputs` comes from sky_led_inputs_build for the same layout.
+ * Params are clamped to their range.
  */
-sky_status sky_program_eval_leds(const sky_program *program, const sky_layout_view *layout,
-                                 const sky_led_input *inputs, const float *uniforms,
-                                 const float *prev, float *rgb, uint8_t *bytes);
-
-/* sky_program_eval_frame followed by sky_program_eval_leds, for one frame. */
-sky_status sky_program_eval(const sky_program *program, const sky_layout_view *layout,
-                            const sky_led_input *inputs, const sky_frame_inputs *frame,
-                            const float *prev, float *rgb, uint8_t *bytes);
+SKY_API sky_status sky_program_eval(const sky_program *program, const sky_layout_view *layout,
+                                    const sky_led_input *inputs, const sky_frame_inputs *frame,
+                                    const float *prev, float *rgb, uint8_t *bytes);
 
 #ifdef __cplusplus
 }

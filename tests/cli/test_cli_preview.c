@@ -23,6 +23,7 @@
 
 #include "cli_harness.h"
 #include "show.h"
+#include "sky/abi.h"
 #include "sky/layout.h"
 #include "sky/sky.h"
 

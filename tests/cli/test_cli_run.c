@@ -48,6 +48,7 @@
 
 #include "cli_harness.h"
 #include "sky/frame.h"
+#include "sky/abi.h"
 #include "sky/layout.h"
 #include "sky/sky.h"
 

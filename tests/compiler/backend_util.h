@@ -13,6 +13,7 @@
 
 #include "graph.h"
 #include "opt.h"
+#include "sky/abi.h"
 
 /* A graph under construction plus its param table. */
 typedef struct tb {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "program.h"
+#include "sky/abi.h"
 
 typedef struct test_prog {
     sky_program p;

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "sky/abi.h"
 #include "sky/sky.h"
 
 #define LEDS 8

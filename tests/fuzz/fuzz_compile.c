@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sky/abi.h"
 #include "sky/sky.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

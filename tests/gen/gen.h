@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sky/abi.h"
 #include "sky/sky.h"
 
 /* ------------------------------------------------------------------- PRNG */

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "sky/abi.h"
 #include "sky/layout.h"
 #include "sky/sky.h"
 #include "soak_check.h"

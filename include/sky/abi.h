@@ -1,0 +1,97 @@
+/*
+ * sky/abi.h - the GPU's side of a compiled program, for the runtime: the
+ * per-LED inputs exactly as the shader reads them, how a shader is emitted
+ * (sky_emit_options), and the two halves of an evaluated frame, the per-frame
+ * section whose hoisted values the runtime uploads as the shader's uniforms
+ * and the per-LED section that the shader runs. docs/shader-abi.md is the
+ * shader's side of this contract.
+ *
+ * An embedder compiling and evaluating on the CPU needs only sky/sky.h and
+ * sky_led_inputs_build from here; the rest changes with the shader ABI.
+ */
+#ifndef SKY_ABI_H
+#define SKY_ABI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sky/export.h"
+#include "sky/sky.h"
+#include "sky/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------ LED inputs */
+
+/*
+ * The per-LED inputs as the GPU reads them (binding 1 of the shader ABI):
+ * x, y, r = sqrt(x^2 + y^2) and theta = atan2(y, x) wrapped into [0, tau),
+ * the last two computed in double precision and rounded once. The CPU
+ * evaluator uses exactly these values too, so both backends see the same inputs.
+ */
+struct sky_led_input {
+    float x, y, r, theta;
+    uint32_t strip, led, leds, strip_first; /* strip_first: index of the strip's first LED */
+};
+
+/* Fills inputs[0 .. led_count). Fails on an inconsistent view (sizes not summing). */
+SKY_API sky_status sky_led_inputs_build(const sky_layout_view *layout, sky_led_input *inputs);
+
+/* ------------------------------------------------------------------ emit */
+
+/* How to emit a shader; sky_emit_options_init gives the portable default. */
+struct sky_emit_options {
+    /*
+     * Read the LED positions (x, y, r, theta) through the optional binding 6,
+     * a uniform texel buffer (docs/shader-abi.md), instead of the storage
+     * buffer of binding 1: much faster on llvmpipe (lavapipe). Only for a
+     * device and layout that can bind it (sky_runtime_led_texels); off by
+     * default, so plain emission suits every Vulkan 1.1 device.
+     */
+    bool led_texels;
+};
+
+SKY_API void sky_emit_options_init(sky_emit_options *options);
+
+/* sky_program_emit_glsl with options (NULL: the defaults). */
+SKY_API sky_status sky_program_emit_glsl_with(const sky_program *program,
+                                              const sky_emit_options *options, char **glsl,
+                                              size_t *len);
+/* sky_program_emit_spirv with options (NULL: the defaults). */
+SKY_API sky_status sky_program_emit_spirv_with(const sky_program *program,
+                                               const sky_emit_options *options, uint32_t **words,
+                                               size_t *word_count, char **error);
+
+/* ------------------------------------------------------------- uniforms */
+
+/* Number of hoisted per-frame values the per-LED section reads (the shader's sky_u[]). */
+SKY_API size_t sky_program_uniform_count(const sky_program *program);
+
+/*
+ * Runs the per-frame section in double precision and writes the hoisted
+ * values, rounded to float, into uniforms[0 .. sky_program_uniform_count).
+ * This is what the runtime uploads each frame. Params are clamped to their range.
+ */
+SKY_API sky_status sky_program_eval_frame(const sky_program *program, const sky_layout_view *layout,
+                                          const sky_frame_inputs *frame, float *uniforms);
+
+/*
+ * Runs the per-LED section for every LED on the CPU, in float precision.
+ * `prev` is the previous frame's full-precision colour (led_count * 3 floats)
+ * or NULL for black. Writes the final colour, each channel made final as the
+ * spec says (NaN -> 0, clamp to [0, 1]), into rgb (led_count * 3 floats, may be
+ * NULL), and bytes floor(c * 255 + 0.5) into bytes (led_count * 3, may be NULL).
+ * `inputs` comes from sky_led_inputs_build for the same layout.
+ */
+SKY_API sky_status sky_program_eval_leds(const sky_program *program, const sky_layout_view *layout,
+                                         const sky_led_input *inputs, const float *uniforms,
+                                         const float *prev, float *rgb, uint8_t *bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
