@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sky/abi.h"
 #include "sky/sky.h"
 
 static double now_ms(void) {
