@@ -8,6 +8,7 @@ build-essential cmake pkg-config git clang libclang-rt-14-dev clang-format
 libvulkan-dev libvulkan-volk-dev mesa-vulkan-drivers vulkan-tools
 libshaderc-dev glslang-dev glslang-tools spirv-tools spirv-headers
 libcmocka-dev libpng-dev libgif-dev libinih-dev libjson-c-dev
+libcivetweb-dev liblo-dev liblo-tools
 python3 python3-numpy valgrind procps
 "
 

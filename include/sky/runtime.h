@@ -203,6 +203,45 @@ sky_status sky_runtime_set_pipeline(sky_runtime *runtime, sky_runtime_pipeline *
                                     char *error, size_t error_len);
 void sky_runtime_pipeline_free(sky_runtime *runtime, sky_runtime_pipeline *pipeline);
 
+/* ------------------------------------------------------------ show controls */
+
+/*
+ * The master dimmer: every byte published from the next submitted frame on is
+ * the final colour times `level` (clamped to [0, 1]; 1 after create), applied
+ * on the device after the final channel rule (docs/shader-abi.md). What a
+ * pattern reads as `prev` stays its own undimmed colour, so dimming never
+ * changes how a pattern evolves. 0 is a blackout.
+ */
+sky_status sky_runtime_set_brightness(sky_runtime *runtime, double level, char *error,
+                                      size_t error_len);
+
+/*
+ * Freeze: publishes the newest completed frame again as a new frame (the frame
+ * counter advances, so readers see a live writer and the driver's heartbeat
+ * check is satisfied) without running any pattern; `prev` and the pattern's
+ * own frame counter do not move. With the brightness changed since, the held
+ * picture is dimmed accordingly. Fails before the first frame.
+ */
+sky_status sky_runtime_render_hold(sky_runtime *runtime, char *error, size_t error_len);
+
+/*
+ * A crossfade frame. Renders the current program (at t, dt, params) and
+ * `incoming`, a pipeline from sky_runtime_pipeline_build (at its own t_in,
+ * dt_in, params_in), both on the device in the same frame, and publishes
+ * mix(current, incoming, amount) per channel, blended on the device
+ * (amount clamped to [0, 1]: 0 shows the current pattern, 1 the incoming).
+ * Each pattern keeps its own `prev` (its own undimmed, unblended colours)
+ * and its own frame counter: the incoming one starts at frame 0 reading
+ * black as `prev` at its first mix frame. The runtime does not take
+ * `incoming`: end the fade with sky_runtime_set_pipeline(incoming), which then
+ * keeps the `prev` and frame counter it had in the mix, or drop it with
+ * sky_runtime_pipeline_free. Completes the frame like sky_runtime_render.
+ */
+sky_status sky_runtime_render_mix(sky_runtime *runtime, double t, double dt, const double *params,
+                                  sky_runtime_pipeline *incoming, double t_in, double dt_in,
+                                  const double *params_in, double amount, char *error,
+                                  size_t error_len);
+
 /*
  * Starts the current program over: the next frame is its frame 0 and reads
  * black as `prev` (as after set_program of a new program). Frames already in
