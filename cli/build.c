@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -298,10 +299,41 @@ static bool build_cancelled(const int *cancel_fds, size_t cancel_count) {
     return n > 0 && poll(fds, (nfds_t)n, 0) > 0;
 }
 
-live_build_result live_build(const char *cmd, const char *source, size_t len, const char *device,
-                             const sky_emit_options *emit, uint32_t led_count,
-                             const int *cancel_fds, size_t cancel_count, uint32_t **words,
-                             size_t *word_count) {
+struct live_builder {
+    pthread_mutex_t lock; /* one build at a time */
+    const char *cmd;
+    char *device; /* NULL: the runtime's default */
+    sky_emit_options emit;
+    uint32_t led_count;
+};
+
+bool live_builder_create(const char *cmd, const char *device, const sky_emit_options *emit,
+                         uint32_t led_count, live_builder **builder) {
+    live_builder *b = calloc(1, sizeof *b);
+    if (!b || (device && !(b->device = strdup(device)))) {
+        fprintf(stderr, "%s: out of memory\n", cmd);
+        free(b);
+        return false;
+    }
+    pthread_mutex_init(&b->lock, NULL);
+    b->cmd = cmd;
+    b->emit = *emit;
+    b->led_count = led_count;
+    *builder = b;
+    return true;
+}
+
+void live_builder_free(live_builder *builder) {
+    if (!builder) return;
+    pthread_mutex_destroy(&builder->lock);
+    free(builder->device);
+    free(builder);
+}
+
+static live_build_result build_once(const char *cmd, const char *source, size_t len,
+                                    const char *device, const sky_emit_options *emit,
+                                    uint32_t led_count, const int *cancel_fds,
+                                    size_t cancel_count, uint32_t **words, size_t *word_count) {
     *words = NULL;
     *word_count = 0;
     unsigned seconds, mib;
@@ -382,4 +414,25 @@ live_build_result live_build(const char *cmd, const char *source, size_t len, co
     *words = (uint32_t *)out.data; /* realloc'd memory: aligned for uint32_t */
     *word_count = out.len / 4;
     return LIVE_BUILD_OK;
+}
+
+static const char *build_result_message(live_build_result result) {
+    switch (result) {
+    case LIVE_BUILD_OK: return "";
+    case LIVE_BUILD_TIMEOUT: return "building the shader took longer than its time budget";
+    case LIVE_BUILD_CANCELLED: return "the shader build was cancelled";
+    default: return "building the shader failed (see the log)";
+    }
+}
+
+live_build_result live_build(live_builder *builder, const char *source, size_t len,
+                             const int *cancel_fds, size_t cancel_count, uint32_t **words,
+                             size_t *word_count, char *message, size_t message_len) {
+    pthread_mutex_lock(&builder->lock);
+    live_build_result result =
+        build_once(builder->cmd, source, len, builder->device, &builder->emit, builder->led_count,
+                   cancel_fds, cancel_count, words, word_count);
+    pthread_mutex_unlock(&builder->lock);
+    if (message && message_len) snprintf(message, message_len, "%s", build_result_message(result));
+    return result;
 }

@@ -74,9 +74,7 @@ typedef struct run_reload {
     double *pending_params;
     sky_runtime_pipeline *pending_pipeline; /* its pipeline, built on the watcher thread too */
     sky_runtime *rt;                        /* set before the watcher starts */
-    sky_emit_options emit; /* the variant the runtime's device can run, set before watching */
-    const char *device;    /* --device, for the build child */
-    uint32_t led_count;    /* the layout's, for the build child */
+    live_builder *builder; /* builds shaders for the runtime's device, set before watching */
 } run_reload;
 
 static void run_usage(FILE *out) {
@@ -223,9 +221,8 @@ static void run_reload_clear(run_reload *reload) {
  * *cancelled: a stop signal or a newer save ended the build, and nothing failed).
  */
 static uint32_t *run_build_shader(const run_options *o, const sky_program *program,
-                                  const char *source, size_t len, const sky_emit_options *emit,
-                                  const char *device, uint32_t led_count, int cancel_fd,
-                                  size_t *word_count, bool *cancelled) {
+                                  const char *source, size_t len, live_builder *builder,
+                                  int cancel_fd, size_t *word_count, bool *cancelled) {
     *cancelled = false;
     uint64_t cost = sky_program_led_cost(program);
     if (cost > SKY_LED_COST_MAX) {
@@ -241,8 +238,9 @@ static uint32_t *run_build_shader(const run_options *o, const sky_program *progr
             o->file, (unsigned long long)cost, seconds, mib);
     int cancel[2] = {live_signals_fd(), cancel_fd};
     uint32_t *words = NULL;
-    live_build_result got = live_build(RUN_CMD, source, len, device, emit, led_count, cancel,
-                                       cancel_fd >= 0 ? 2 : 1, &words, word_count);
+    char message[256];
+    live_build_result got = live_build(builder, source, len, cancel, cancel_fd >= 0 ? 2 : 1,
+                                       &words, word_count, message, sizeof message);
     *cancelled = got == LIVE_BUILD_CANCELLED;
     return got == LIVE_BUILD_OK ? words : NULL;
 }
@@ -260,9 +258,8 @@ static void run_on_change(void *context, const char *source, size_t len, int can
     double *params = run_params_for(o, program, false);
     size_t word_count = 0;
     bool cancelled = false;
-    uint32_t *words = params ? run_build_shader(o, program, source, len, &reload->emit,
-                                                reload->device, reload->led_count, cancel_fd,
-                                                &word_count, &cancelled)
+    uint32_t *words = params ? run_build_shader(o, program, source, len, reload->builder,
+                                                cancel_fd, &word_count, &cancelled)
                              : NULL;
     /* The pipeline too is built here, off the render thread, which then only swaps. */
     sky_runtime_pipeline *pipeline = NULL;
@@ -556,9 +553,8 @@ static int run_first_program(run_state *s, const run_reload *reload, const char 
     if (compiled == 0) {
         size_t word_count = 0;
         bool cancelled = false; /* only a stop signal cancels this build: checked below */
-        uint32_t *words =
-            run_build_shader(o, s->program, source, len, &reload->emit, o->common.device,
-                             reload->led_count, -1, &word_count, &cancelled);
+        uint32_t *words = run_build_shader(o, s->program, source, len, reload->builder, -1,
+                                           &word_count, &cancelled);
         sky_status st = SKY_ERR_COMPILE;
         if (words)
             st = sky_runtime_set_program_spirv(s->rt, s->program, words, word_count, error,
@@ -603,7 +599,7 @@ int cmd_run(int argc, char **argv) {
         return 2;
     }
     signal(SIGPIPE, SIG_IGN); /* a build child that died: write() reports EPIPE instead */
-    run_reload reload = {.options = &o, .device = o.common.device};
+    run_reload reload = {.options = &o};
     pthread_mutex_init(&reload.lock, NULL);
     run_state s = {.o = &o};
     sky_layout *layout = NULL;
@@ -629,8 +625,10 @@ int cmd_run(int argc, char **argv) {
     if (!(writer = run_open_writer(&o, layout))) goto done;
     s.writer = writer;
     if (!(s.rt = run_open_runtime(&o, layout, writer))) goto done;
-    sky_runtime_emit_options(s.rt, &reload.emit);
-    reload.led_count = layout->led_count;
+    sky_emit_options emit;
+    sky_runtime_emit_options(s.rt, &emit);
+    if (!live_builder_create(RUN_CMD, o.common.device, &emit, layout->led_count, &reload.builder))
+        goto done;
     reload.rt = s.rt;
     if ((code = run_first_program(&s, &reload, source, source_len, compiled)) != 0) goto done;
     if (live_signals_stopped()) goto stopped;
@@ -655,6 +653,7 @@ done:
     live_signals_on_hup(NULL, NULL);
     live_watch_stop(watch);    /* before the mailbox goes away */
     run_reload_clear(&reload); /* a pipeline not taken goes before its runtime */
+    live_builder_free(reload.builder);
     sky_runtime_free(s.rt);    /* publishes frames in flight before the writer closes */
     sky_frame_writer_free(writer);
     sky_program_free(s.retired);

@@ -122,17 +122,26 @@ typedef enum live_build_result {
 } live_build_result;
 
 /*
- * Builds `source` (which compiles without errors) in a child process under
- * the time and memory budget: SPIR-V for `emit`, the pipeline, and one frame
- * on `device` (for a layout of `led_count` LEDs), so that the driver has
- * compiled it. On LIVE_BUILD_OK *words
- * (free with free) holds the SPIR-V. Returns early, killing the child, when
- * one of `cancel_fds` becomes readable.
+ * The shader builder of one show: builds shaders for one device, emit variant
+ * and LED count. Thread-safe: builds asked for from several threads (the
+ * watcher, the control API) run one at a time.
  */
-live_build_result live_build(const char *cmd, const char *source, size_t len, const char *device,
-                             const sky_emit_options *emit, uint32_t led_count,
+typedef struct live_builder live_builder;
+bool live_builder_create(const char *cmd, const char *device, const sky_emit_options *emit,
+                         uint32_t led_count, live_builder **builder);
+void live_builder_free(live_builder *builder);
+
+/*
+ * Builds `source` (which compiles without errors) in a child process under
+ * the time and memory budget: SPIR-V for the builder's emit options, the
+ * pipeline, and one frame on the builder's device (for its LED count), so
+ * that the driver has compiled it. On LIVE_BUILD_OK *words (free with free)
+ * holds the SPIR-V. Otherwise `message` says why (it is also printed).
+ * Returns early, killing the child, when one of `cancel_fds` becomes readable.
+ */
+live_build_result live_build(live_builder *builder, const char *source, size_t len,
                              const int *cancel_fds, size_t cancel_count, uint32_t **words,
-                             size_t *word_count);
+                             size_t *word_count, char *message, size_t message_len);
 /* The budget: seconds and MiB of address space ($SKY_BUILD_TIME_BUDGET, $SKY_BUILD_MEMORY_BUDGET).
  */
 void live_build_budget(unsigned *seconds, unsigned *mebibytes);
