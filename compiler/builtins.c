@@ -19,7 +19,33 @@
 #include "check_int.h"
 #include "eval.h"
 
-const builtin check_builtins[] = {
+/* How a built-in is expanded (ck_builtin.kind). */
+typedef enum builtin_kind {
+    B_MAP1, /* B_MAP1..3: ck_builtin.op applied per component */
+    B_MAP2,
+    B_MAP3,
+    B_ATAN,
+    B_LENGTH,
+    B_NORMALIZE,
+    B_DISTANCE,
+    B_DOT,
+    B_CROSS,
+    B_VEC2,
+    B_VEC3,
+    B_HSV,
+    B_PALETTE,
+    B_WAVE,
+    B_TRIANGLE,
+    B_SQUARE,
+    B_SAW,
+    B_TIME,
+    B_DECAY,
+    B_HASH,
+    B_NOISE,
+    B_FBM,
+} builtin_kind;
+
+const ck_builtin ck_builtins[] = {
     {"sin", B_MAP1, 1, 1, OP_SIN, "sin(x)"},
     {"cos", B_MAP1, 1, 1, OP_COS, "cos(x)"},
     {"tan", B_MAP1, 1, 1, OP_TAN, "tan(x)"},
@@ -73,135 +99,145 @@ const builtin check_builtins[] = {
     {"fbm", B_FBM, 2, 2, 0, "fbm(p, octaves)"},
 };
 
-const size_t check_builtin_count = sizeof check_builtins / sizeof check_builtins[0];
+const size_t ck_builtin_count = sizeof ck_builtins / sizeof ck_builtins[0];
 
 /* prev(s, l): three prev_at nodes, one per channel. */
-value ck_prev_at_call(checker *ck, const frame *f, const ast_expr *e, const value *args) {
+ck_value ck_prev_at_call(ck_checker *ck, const ck_frame *f, const ast_expr *e,
+                         const ck_value *args) {
     if (e->nargs != 2) {
         ck_error(ck, f, E_ARITY, e->start, e->end,
                  "`prev` alone is this LED's previous colour; `prev(s, l)` reads another LED's",
-                 "`prev` takes 2 arguments, but %u %s given", e->nargs, was_were(e->nargs));
-        return ERR;
+                 "`prev` takes 2 arguments, but %u %s given", e->nargs, ck_was_were(e->nargs));
+        return CK_ERR;
     }
     if (!ck_need_float(ck, f, e->args[0], args[0], "the strip of `prev(s, l)`") ||
         !ck_need_float(ck, f, e->args[1], args[1], "the LED of `prev(s, l)`"))
-        return ERR;
-    value v = {TY_VEC3, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
+        return CK_ERR;
+    ck_value v = {CK_TY_VEC3, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
     for (int c = 0; c < 3; c++)
         v.n[c] = ck_mk(ck, OP_PREV_AT, args[0].n[0], args[1].n[0], GRAPH_NONE, c);
-    return done(ck, v);
+    return ck_done(ck, v);
 }
 
 /* Every argument is a number (bools reported); false otherwise. */
-static bool numbers(checker *ck, const frame *f, const ast_expr *e, const value *args) {
+static bool numbers(ck_checker *ck, const ck_frame *f, const ast_expr *e, const ck_value *args) {
     for (uint32_t i = 0; i < e->nargs; i++)
         if (!ck_need_number(ck, f, e->args[i], args[i], NULL)) return false;
     return true;
 }
 
-static int args_width(checker *ck, const frame *f, const ast_expr *e, const value *args) {
+static int args_width(ck_checker *ck, const ck_frame *f, const ast_expr *e, const ck_value *args) {
     if (!numbers(ck, f, e, args)) return 0;
     return ck_common_width(ck, f, e, args, (int)e->nargs, E_VECTOR_SIZES,
                            "in the arguments of `%s`", e->name);
 }
 
-static void wrong_type(checker *ck, const frame *f, const ast_expr *arg, const char *expected,
-                       value v) {
+static void wrong_type(ck_checker *ck, const ck_frame *f, const ast_expr *arg, const char *expected,
+                       ck_value v) {
     ck_error(ck, f, E_ARGUMENT_TYPE, arg->start, arg->end, NULL, "expected %s, found `%s`",
-             expected, type_name(v.type));
+             expected, ck_type_name(v.type));
 }
 
 /* sqrt(x*x + y*y (+ z*z)), or abs(x) for a float (GLSL's length of a float). */
-static node_id length_of(checker *ck, value v) {
-    int w = width(v.type);
-    if (w == 1) return mk1(ck, OP_ABS, v.n[0]);
-    node_id sum = mk2(ck, OP_MUL, v.n[0], v.n[0]);
-    for (int i = 1; i < w; i++) sum = mk2(ck, OP_ADD, sum, mk2(ck, OP_MUL, v.n[i], v.n[i]));
-    return mk1(ck, OP_SQRT, sum);
+static node_id length_of(ck_checker *ck, ck_value v) {
+    int w = ck_width(v.type);
+    if (w == 1) return ck_mk1(ck, OP_ABS, v.n[0]);
+    node_id sum = ck_mk2(ck, OP_MUL, v.n[0], v.n[0]);
+    for (int i = 1; i < w; i++) sum = ck_mk2(ck, OP_ADD, sum, ck_mk2(ck, OP_MUL, v.n[i], v.n[i]));
+    return ck_mk1(ck, OP_SQRT, sum);
 }
 
 /* vec2(...), vec3(...), rgb(...): components of the arguments in order, or one float broadcast. */
-static value construct(checker *ck, const frame *f, const ast_expr *e, const value *args, int n) {
-    if (!numbers(ck, f, e, args)) return ERR;
-    if (e->nargs == 1 && args[0].type == TY_FLOAT) return splat(args[0], n);
-    value out = {vec_type(n), {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
+static ck_value construct(ck_checker *ck, const ck_frame *f, const ast_expr *e,
+                          const ck_value *args, int n) {
+    if (!numbers(ck, f, e, args)) return CK_ERR;
+    if (e->nargs == 1 && args[0].type == CK_TY_FLOAT) return ck_splat(args[0], n);
+    ck_value out = {ck_vec_type(n), {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
     int total = 0;
     for (uint32_t i = 0; i < e->nargs; i++)
-        for (int c = 0; c < width(args[i].type); c++, total++)
+        for (int c = 0; c < ck_width(args[i].type); c++, total++)
             if (total < 3) out.n[total] = args[i].n[c];
     if (total != n) {
         ck_error(ck, f, E_ARITY, e->start, e->end,
-                 diag_fmt(ck->d, "write `%s`", e->sym ? ((const sym *)e->sym)->fn->usage : ""),
+                 diag_fmt(ck->d, "write `%s`", e->sym ? ((const ck_sym *)e->sym)->fn->usage : ""),
                  "`%s` needs %d components, but its arguments have %d", e->name, n, total);
-        return ERR;
+        return CK_ERR;
     }
     return out;
 }
 
 /* v * mix(1, clamp(abs(fract(h + o) * 6 - 3) - 1, 0, 1), s), with s and v clamped to [0, 1]. */
-static value hsv(checker *ck, const frame *f, const ast_expr *e, const value *args) {
+static ck_value hsv(ck_checker *ck, const ck_frame *f, const ast_expr *e, const ck_value *args) {
     static const char *const what[] = {"the hue of `hsv`", "the saturation of `hsv`",
                                        "the value of `hsv`"};
     for (int i = 0; i < 3; i++)
-        if (!ck_need_float(ck, f, e->args[i], args[i], what[i])) return ERR;
-    node_id zero = cst(ck, 0), one = cst(ck, 1);
-    node_id s = mk3(ck, OP_CLAMP, args[1].n[0], zero, one);
-    node_id v = mk3(ck, OP_CLAMP, args[2].n[0], zero, one);
+        if (!ck_need_float(ck, f, e->args[i], args[i], what[i])) return CK_ERR;
+    node_id zero = ck_const(ck, 0), one = ck_const(ck, 1);
+    node_id s = ck_mk3(ck, OP_CLAMP, args[1].n[0], zero, one);
+    node_id v = ck_mk3(ck, OP_CLAMP, args[2].n[0], zero, one);
     const double offset[3] = {1.0, 2.0 / 3.0, 1.0 / 3.0};
-    value out = {TY_VEC3, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
+    ck_value out = {CK_TY_VEC3, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
     for (int c = 0; c < 3; c++) {
-        node_id h = mk1(ck, OP_FRACT, mk2(ck, OP_ADD, args[0].n[0], cst(ck, offset[c])));
-        node_id k =
-            mk2(ck, OP_SUB,
-                mk1(ck, OP_ABS, mk2(ck, OP_SUB, mk2(ck, OP_MUL, h, cst(ck, 6)), cst(ck, 3))), one);
-        k = mk3(ck, OP_CLAMP, k, zero, one);
-        out.n[c] = mk2(ck, OP_MUL, v, mk3(ck, OP_MIX, one, k, s));
+        node_id h = ck_mk1(ck, OP_FRACT, ck_mk2(ck, OP_ADD, args[0].n[0], ck_const(ck, offset[c])));
+        node_id k = ck_mk2(
+            ck, OP_SUB,
+            ck_mk1(ck, OP_ABS,
+                   ck_mk2(ck, OP_SUB, ck_mk2(ck, OP_MUL, h, ck_const(ck, 6)), ck_const(ck, 3))),
+            one);
+        k = ck_mk3(ck, OP_CLAMP, k, zero, one);
+        out.n[c] = ck_mk2(ck, OP_MUL, v, ck_mk3(ck, OP_MIX, one, k, s));
     }
-    return done(ck, out);
+    return ck_done(ck, out);
 }
 
 /* a + b * cos(tau * (c * t + d)), component-wise over vec3 (floats broadcast). */
-static value palette(checker *ck, const frame *f, const ast_expr *e, const value *args) {
-    if (!numbers(ck, f, e, args)) return ERR;
+static ck_value palette(ck_checker *ck, const ck_frame *f, const ast_expr *e,
+                        const ck_value *args) {
+    if (!numbers(ck, f, e, args)) return CK_ERR;
     for (int i = 0; i < 5; i++) {
-        if (args[i].type == TY_VEC2) {
+        if (args[i].type == CK_TY_VEC2) {
             wrong_type(ck, f, e->args[i], "a `float` or a `vec3`", args[i]);
-            return ERR;
+            return CK_ERR;
         }
     }
-    node_id tau = cst(ck, 2 * PI_D);
-    value out = {TY_VEC3, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
+    node_id tau = ck_const(ck, 2 * CK_PI);
+    ck_value out = {CK_TY_VEC3, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
     for (int c = 0; c < 3; c++) {
         node_id phase =
-            mk2(ck, OP_ADD, mk2(ck, OP_MUL, comp(args[3], c), comp(args[0], c)), comp(args[4], c));
-        node_id wave = mk1(ck, OP_COS, mk2(ck, OP_MUL, tau, phase));
-        out.n[c] = mk2(ck, OP_ADD, comp(args[1], c), mk2(ck, OP_MUL, comp(args[2], c), wave));
+            ck_mk2(ck, OP_ADD, ck_mk2(ck, OP_MUL, ck_comp(args[3], c), ck_comp(args[0], c)),
+                   ck_comp(args[4], c));
+        node_id wave = ck_mk1(ck, OP_COS, ck_mk2(ck, OP_MUL, tau, phase));
+        out.n[c] =
+            ck_mk2(ck, OP_ADD, ck_comp(args[1], c), ck_mk2(ck, OP_MUL, ck_comp(args[2], c), wave));
     }
-    return done(ck, out);
+    return ck_done(ck, out);
 }
 
 /* wave, triangle, saw: expanded per component. */
-static value shape(checker *ck, int kind, value x) {
-    value out = x;
-    for (int i = 0; i < width(x.type); i++) {
+static ck_value shape(ck_checker *ck, int kind, ck_value x) {
+    ck_value out = x;
+    for (int i = 0; i < ck_width(x.type); i++) {
         node_id n = x.n[i];
         if (kind == B_WAVE) {
-            node_id s = mk1(ck, OP_SIN, mk2(ck, OP_MUL, cst(ck, 2 * PI_D), n));
-            out.n[i] = mk2(ck, OP_ADD, cst(ck, 0.5), mk2(ck, OP_MUL, cst(ck, 0.5), s));
+            node_id s = ck_mk1(ck, OP_SIN, ck_mk2(ck, OP_MUL, ck_const(ck, 2 * CK_PI), n));
+            out.n[i] =
+                ck_mk2(ck, OP_ADD, ck_const(ck, 0.5), ck_mk2(ck, OP_MUL, ck_const(ck, 0.5), s));
         } else if (kind == B_TRIANGLE) {
             node_id u =
-                mk2(ck, OP_SUB, mk2(ck, OP_MUL, cst(ck, 2), mk1(ck, OP_FRACT, n)), cst(ck, 1));
-            out.n[i] = mk2(ck, OP_SUB, cst(ck, 1), mk1(ck, OP_ABS, u));
+                ck_mk2(ck, OP_SUB, ck_mk2(ck, OP_MUL, ck_const(ck, 2), ck_mk1(ck, OP_FRACT, n)),
+                       ck_const(ck, 1));
+            out.n[i] = ck_mk2(ck, OP_SUB, ck_const(ck, 1), ck_mk1(ck, OP_ABS, u));
         } else {
-            out.n[i] = mk1(ck, OP_FRACT, n);
+            out.n[i] = ck_mk1(ck, OP_FRACT, n);
         }
     }
-    return done(ck, out);
+    return ck_done(ck, out);
 }
 
 /* fract(t / period), with a period that is constant or per frame (so it runs on the host). */
-static value time_call(checker *ck, const frame *f, const ast_expr *e, const value *args) {
-    if (!ck_need_float(ck, f, e->args[0], args[0], "the period of `time`")) return ERR;
+static ck_value time_call(ck_checker *ck, const ck_frame *f, const ast_expr *e,
+                          const ck_value *args) {
+    if (!ck_need_float(ck, f, e->args[0], args[0], "the period of `time`")) return CK_ERR;
     node_id which = args[0].n[0];
     if (ck_value_rate(ck, args[0], &which) == RATE_LED) {
         ck_error(ck, f, E_TIME_PER_LED, e->args[0]->start, e->args[0]->end,
@@ -209,10 +245,10 @@ static value time_call(checker *ck, const frame *f, const ast_expr *e, const val
                  "a period that changes from LED to LED",
                  "the period of `time` must not depend on per-LED inputs, but it depends on %s",
                  ck_dependency_name(ck, which, RATE_LED));
-        return ERR;
+        return CK_ERR;
     }
     node_id t = ck_mk(ck, OP_T, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, 0);
-    return scalar(ck, TY_FLOAT, mk1(ck, OP_FRACT, mk2(ck, OP_DIV, t, args[0].n[0])));
+    return ck_scalar(ck, CK_TY_FLOAT, ck_mk1(ck, OP_FRACT, ck_mk2(ck, OP_DIV, t, args[0].n[0])));
 }
 
 /*
@@ -222,59 +258,62 @@ static value time_call(checker *ck, const frame *f, const ast_expr *e, const val
  * frame, so it runs once on the host; h <= 0 keeps nothing (dt / 0 would be
  * NaN in the first frame, where dt is 0).
  */
-static value decay_call(checker *ck, value half_life) {
+static ck_value decay_call(ck_checker *ck, ck_value half_life) {
     node_id dt = ck_mk(ck, OP_DT, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, 0);
-    value out = half_life;
-    for (int i = 0; i < width(half_life.type); i++) {
+    ck_value out = half_life;
+    for (int i = 0; i < ck_width(half_life.type); i++) {
         node_id h = half_life.n[i];
-        node_id factor = mk2(ck, OP_POW, cst(ck, 0.5), mk2(ck, OP_DIV, dt, h));
-        out.n[i] = mk3(ck, OP_SELECT, mk2(ck, OP_GT, h, cst(ck, 0)), factor, cst(ck, 0));
+        node_id factor = ck_mk2(ck, OP_POW, ck_const(ck, 0.5), ck_mk2(ck, OP_DIV, dt, h));
+        out.n[i] =
+            ck_mk3(ck, OP_SELECT, ck_mk2(ck, OP_GT, h, ck_const(ck, 0)), factor, ck_const(ck, 0));
     }
-    return done(ck, out);
+    return ck_done(ck, out);
 }
 
-static value hash_call(checker *ck, const frame *f, const ast_expr *e, const value *args) {
-    if (!numbers(ck, f, e, args)) return ERR;
+static ck_value hash_call(ck_checker *ck, const ck_frame *f, const ast_expr *e,
+                          const ck_value *args) {
+    if (!numbers(ck, f, e, args)) return CK_ERR;
     node_id n[3] = {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE};
     int count = 0;
     if (e->nargs == 1) {
-        count = width(args[0].type);
+        count = ck_width(args[0].type);
         for (int i = 0; i < count; i++) n[i] = args[0].n[i];
     } else {
         for (uint32_t i = 0; i < e->nargs; i++) {
-            if (args[i].type != TY_FLOAT) {
+            if (args[i].type != CK_TY_FLOAT) {
                 wrong_type(ck, f, e->args[i],
                            "a `float` (with several arguments, each is one number)", args[i]);
-                return ERR;
+                return CK_ERR;
             }
             n[count++] = args[i].n[0];
         }
     }
     static const sky_op ops[] = {OP_HASH1, OP_HASH2, OP_HASH3};
-    return scalar(ck, TY_FLOAT, ck_mk(ck, ops[count - 1], n[0], n[1], n[2], 0));
+    return ck_scalar(ck, CK_TY_FLOAT, ck_mk(ck, ops[count - 1], n[0], n[1], n[2], 0));
 }
 
-static node_id noise_of(checker *ck, value p) {
-    return p.type == TY_VEC2 ? mk2(ck, OP_NOISE2, p.n[0], p.n[1])
-                             : mk3(ck, OP_NOISE3, p.n[0], p.n[1], p.n[2]);
+static node_id noise_of(ck_checker *ck, ck_value p) {
+    return p.type == CK_TY_VEC2 ? ck_mk2(ck, OP_NOISE2, p.n[0], p.n[1])
+                                : ck_mk3(ck, OP_NOISE3, p.n[0], p.n[1], p.n[2]);
 }
 
-static bool need_point(checker *ck, const frame *f, const ast_expr *arg, value v,
+static bool need_point(ck_checker *ck, const ck_frame *f, const ast_expr *arg, ck_value v,
                        const char *name) {
-    if (v.type == TY_VEC2 || v.type == TY_VEC3) return true;
-    if (v.type == TY_BOOL) return ck_need_number(ck, f, arg, v, NULL);
+    if (v.type == CK_TY_VEC2 || v.type == CK_TY_VEC3) return true;
+    if (v.type == CK_TY_BOOL) return ck_need_number(ck, f, arg, v, NULL);
     ck_error(ck, f, E_ARGUMENT_TYPE, arg->start, arg->end,
              diag_fmt(ck->d, "make a point, as in `%s(vec2(x, y)%s)`", name,
                       strcmp(name, "fbm") == 0 ? ", 4" : ""),
-             "`%s` takes a `vec2` or a `vec3`, found `%s`", name, type_name(v.type));
+             "`%s` takes a `vec2` or a `vec3`, found `%s`", name, ck_type_name(v.type));
     return false;
 }
 
 /* sum_{k<n} 0.5^k noise(2^k p) / sum_{k<n} 0.5^k, with n a constant integer 1..8. */
-static value fbm_call(checker *ck, const frame *f, const ast_expr *e, const value *args) {
+static ck_value fbm_call(ck_checker *ck, const ck_frame *f, const ast_expr *e,
+                         const ck_value *args) {
     if (!need_point(ck, f, e->args[0], args[0], "fbm") ||
         !ck_need_float(ck, f, e->args[1], args[1], "the octave count of `fbm`"))
-        return ERR;
+        return CK_ERR;
     node_id which = args[1].n[0];
     double octaves;
     const ast_expr *narg = e->args[1];
@@ -283,96 +322,100 @@ static value fbm_call(checker *ck, const frame *f, const ast_expr *e, const valu
         ck_error(ck, f, E_FBM_OCTAVES, narg->start, narg->end, "write a number such as `5`",
                  "the octave count of `fbm` must be a constant, but it depends on %s",
                  ck_dependency_name(ck, which, RATE_FRAME));
-        return ERR;
+        return CK_ERR;
     }
     if (!(octaves >= 1 && octaves <= 8 && floor(octaves) == octaves)) {
         ck_error(ck, f, E_FBM_OCTAVES, narg->start, narg->end, NULL,
                  "the octave count of `fbm` must be an integer from 1 to 8, found `%g`", octaves);
-        return ERR;
+        return CK_ERR;
     }
     node_id sum = GRAPH_NONE;
     double norm = 0;
     for (int k = 0; k < (int)octaves; k++) {
         double scale = ldexp(1.0, k), weight = ldexp(1.0, -k);
-        value p = args[0];
+        ck_value p = args[0];
         if (k > 0)
-            for (int i = 0; i < width(p.type); i++)
-                p.n[i] = mk2(ck, OP_MUL, cst(ck, scale), p.n[i]);
+            for (int i = 0; i < ck_width(p.type); i++)
+                p.n[i] = ck_mk2(ck, OP_MUL, ck_const(ck, scale), p.n[i]);
         node_id term = noise_of(ck, p);
-        if (k > 0) term = mk2(ck, OP_MUL, cst(ck, weight), term);
-        sum = k == 0 ? term : mk2(ck, OP_ADD, sum, term);
+        if (k > 0) term = ck_mk2(ck, OP_MUL, ck_const(ck, weight), term);
+        sum = k == 0 ? term : ck_mk2(ck, OP_ADD, sum, term);
         norm += weight;
     }
-    return scalar(ck, TY_FLOAT, mk2(ck, OP_DIV, sum, cst(ck, norm)));
+    return ck_scalar(ck, CK_TY_FLOAT, ck_mk2(ck, OP_DIV, sum, ck_const(ck, norm)));
 }
 
-static value vector_call(checker *ck, const frame *f, const ast_expr *e, const builtin *b,
-                         value *args) {
+static ck_value vector_call(ck_checker *ck, const ck_frame *f, const ast_expr *e,
+                            const ck_builtin *b, ck_value *args) {
     int w = args_width(ck, f, e, args);
-    if (!w) return ERR;
-    if (b->kind == B_LENGTH) return scalar(ck, TY_FLOAT, length_of(ck, args[0]));
+    if (!w) return CK_ERR;
+    if (b->kind == B_LENGTH) return ck_scalar(ck, CK_TY_FLOAT, length_of(ck, args[0]));
     if (b->kind == B_NORMALIZE) {
         node_id len = length_of(ck, args[0]);
-        value out = args[0];
-        for (int i = 0; i < w; i++) out.n[i] = mk2(ck, OP_DIV, args[0].n[i], len);
-        return done(ck, out);
+        ck_value out = args[0];
+        for (int i = 0; i < w; i++) out.n[i] = ck_mk2(ck, OP_DIV, args[0].n[i], len);
+        return ck_done(ck, out);
     }
     if (b->kind == B_DISTANCE)
-        return scalar(ck, TY_FLOAT, length_of(ck, map2(ck, OP_SUB, args[0], args[1], w)));
+        return ck_scalar(ck, CK_TY_FLOAT, length_of(ck, ck_map2(ck, OP_SUB, args[0], args[1], w)));
     /* dot */
-    node_id sum = mk2(ck, OP_MUL, comp(args[0], 0), comp(args[1], 0));
+    node_id sum = ck_mk2(ck, OP_MUL, ck_comp(args[0], 0), ck_comp(args[1], 0));
     for (int i = 1; i < w; i++)
-        sum = mk2(ck, OP_ADD, sum, mk2(ck, OP_MUL, comp(args[0], i), comp(args[1], i)));
-    return scalar(ck, TY_FLOAT, sum);
+        sum = ck_mk2(ck, OP_ADD, sum, ck_mk2(ck, OP_MUL, ck_comp(args[0], i), ck_comp(args[1], i)));
+    return ck_scalar(ck, CK_TY_FLOAT, sum);
 }
 
-static value cross_call(checker *ck, const frame *f, const ast_expr *e, const value *args) {
+static ck_value cross_call(ck_checker *ck, const ck_frame *f, const ast_expr *e,
+                           const ck_value *args) {
     for (int i = 0; i < 2; i++) {
-        if (args[i].type != TY_VEC3) {
+        if (args[i].type != CK_TY_VEC3) {
             ck_error(ck, f, E_ARGUMENT_TYPE, e->args[i]->start, e->args[i]->end, NULL,
-                     "`cross` takes two `vec3`, found `%s`", type_name(args[i].type));
-            return ERR;
+                     "`cross` takes two `vec3`, found `%s`", ck_type_name(args[i].type));
+            return CK_ERR;
         }
     }
     const node_id *a = args[0].n, *b = args[1].n;
-    value out = {TY_VEC3, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
+    ck_value out = {CK_TY_VEC3, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
     for (int i = 0; i < 3; i++) {
         int j = (i + 1) % 3, k = (i + 2) % 3;
-        out.n[i] = mk2(ck, OP_SUB, mk2(ck, OP_MUL, a[j], b[k]), mk2(ck, OP_MUL, a[k], b[j]));
+        out.n[i] =
+            ck_mk2(ck, OP_SUB, ck_mk2(ck, OP_MUL, a[j], b[k]), ck_mk2(ck, OP_MUL, a[k], b[j]));
     }
-    return done(ck, out);
+    return ck_done(ck, out);
 }
 
-static bool check_arity(checker *ck, const frame *f, const ast_expr *e, const builtin *b) {
+static bool check_arity(ck_checker *ck, const ck_frame *f, const ast_expr *e, const ck_builtin *b) {
     if (e->nargs >= b->min_args && e->nargs <= b->max_args) return true;
     const char *help = diag_fmt(ck->d, "write `%s`", b->usage);
     if (b->min_args == b->max_args)
         ck_error(ck, f, E_ARITY, e->start, e->end, help, "`%s` takes %u %s, but %u %s given",
-                 b->name, b->min_args, arguments_word(b->min_args), e->nargs, was_were(e->nargs));
+                 b->name, b->min_args, ck_arguments_word(b->min_args), e->nargs,
+                 ck_was_were(e->nargs));
     else
         ck_error(ck, f, E_ARITY, e->start, e->end, help,
                  "`%s` takes %u to %u arguments, but %u %s given", b->name, b->min_args,
-                 b->max_args, e->nargs, was_were(e->nargs));
+                 b->max_args, e->nargs, ck_was_were(e->nargs));
     return false;
 }
 
-value ck_builtin_call(checker *ck, const frame *f, const ast_expr *e, const builtin *b,
-                      value *args) {
-    if (!check_arity(ck, f, e, b)) return ERR;
+ck_value ck_builtin_call(ck_checker *ck, const ck_frame *f, const ast_expr *e, const ck_builtin *b,
+                         ck_value *args) {
+    if (!check_arity(ck, f, e, b)) return CK_ERR;
     int w;
     switch ((builtin_kind)b->kind) {
     case B_MAP1:
-        return ck_need_number(ck, f, e->args[0], args[0], NULL) ? map1(ck, b->op, args[0]) : ERR;
+        return ck_need_number(ck, f, e->args[0], args[0], NULL) ? ck_map1(ck, b->op, args[0])
+                                                                : CK_ERR;
     case B_ATAN:
         if (e->nargs == 1)
-            return ck_need_number(ck, f, e->args[0], args[0], NULL) ? map1(ck, OP_ATAN, args[0])
-                                                                    : ERR;
+            return ck_need_number(ck, f, e->args[0], args[0], NULL) ? ck_map1(ck, OP_ATAN, args[0])
+                                                                    : CK_ERR;
         w = args_width(ck, f, e, args);
-        return w ? map2(ck, OP_ATAN2, args[0], args[1], w) : ERR;
+        return w ? ck_map2(ck, OP_ATAN2, args[0], args[1], w) : CK_ERR;
     case B_MAP2:
     case B_MAP3:
         w = args_width(ck, f, e, args);
-        return w ? ck_map_op(ck, b->op, w, args, (int)e->nargs, vec_type(w)) : ERR;
+        return w ? ck_map_op(ck, b->op, w, args, (int)e->nargs, ck_vec_type(w)) : CK_ERR;
     case B_LENGTH:
     case B_NORMALIZE:
     case B_DISTANCE:
@@ -391,29 +434,31 @@ value ck_builtin_call(checker *ck, const frame *f, const ast_expr *e, const buil
     case B_WAVE:
     case B_TRIANGLE:
     case B_SAW:
-        return ck_need_number(ck, f, e->args[0], args[0], NULL) ? shape(ck, b->kind, args[0]) : ERR;
+        return ck_need_number(ck, f, e->args[0], args[0], NULL) ? shape(ck, b->kind, args[0])
+                                                                : CK_ERR;
     case B_SQUARE: {
         w = args_width(ck, f, e, args);
-        if (!w) return ERR;
-        value out = {vec_type(w), {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
+        if (!w) return CK_ERR;
+        ck_value out = {ck_vec_type(w), {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
         for (int i = 0; i < w; i++) {
-            node_id below = mk2(ck, OP_LT, mk1(ck, OP_FRACT, comp(args[0], i)), comp(args[1], i));
-            out.n[i] = mk3(ck, OP_SELECT, below, cst(ck, 1), cst(ck, 0));
+            node_id below =
+                ck_mk2(ck, OP_LT, ck_mk1(ck, OP_FRACT, ck_comp(args[0], i)), ck_comp(args[1], i));
+            out.n[i] = ck_mk3(ck, OP_SELECT, below, ck_const(ck, 1), ck_const(ck, 0));
         }
-        return done(ck, out);
+        return ck_done(ck, out);
     }
     case B_TIME:
         return time_call(ck, f, e, args);
     case B_DECAY:
-        return ck_need_number(ck, f, e->args[0], args[0], NULL) ? decay_call(ck, args[0]) : ERR;
+        return ck_need_number(ck, f, e->args[0], args[0], NULL) ? decay_call(ck, args[0]) : CK_ERR;
     case B_HASH:
         return hash_call(ck, f, e, args);
     case B_NOISE:
         return need_point(ck, f, e->args[0], args[0], "noise")
-                   ? scalar(ck, TY_FLOAT, noise_of(ck, args[0]))
-                   : ERR;
+                   ? ck_scalar(ck, CK_TY_FLOAT, noise_of(ck, args[0]))
+                   : CK_ERR;
     case B_FBM:
         return fbm_call(ck, f, e, args);
     }
-    return ERR;
+    return CK_ERR;
 }

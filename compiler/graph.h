@@ -1,12 +1,13 @@
 /*
  * graph.h - the hash-consed scalar DAG between the checker and the back end.
  *
- * The checker (check.c) lowers a type-checked program into this graph: every
- * `fn` inlined, every reduction unrolled, every vector split into scalar
- * nodes. Nodes are hash-consed at creation (same op, operands and immediate
- * give the same node), so common subexpressions are shared for free. Each
- * node's rate (constant, per-frame, per-LED) is computed at creation as the
- * highest rate of its operands (leaves take theirs from ops.def).
+ * The checker (check.c, lower.c) lowers a type-checked program into this
+ * graph: every `fn` inlined, every reduction unrolled, every vector split
+ * into scalar nodes. Nodes are hash-consed at creation (same op, operands
+ * and immediate give the same node), so common subexpressions are shared for
+ * free. Each node's rate (constant, per-frame, per-LED) is computed at
+ * creation as the highest rate of its operands (leaves take theirs from
+ * ops.def).
  *
  * Construction never simplifies: the optimizer (opt.c) does that in passes,
  * so that -O0 compiles exactly what was written.

@@ -28,7 +28,7 @@ if [ -d tests/fuzz/regressions/"$name" ]; then
     find tests/fuzz/regressions/"$name" -maxdepth 1 -type f ! -name '.*' -exec cp -n {} "$corpus/" \;
 fi
 # A hang is an input over -timeout seconds. The compiler's own work limit
-# (4M lowering steps, CHECK_MAX_STEPS in compiler/check.c) lets a 70-byte pattern of nested
+# (4M lowering steps, CHECK_MAX_STEPS in compiler/lower.c) lets a 70-byte pattern of nested
 # reductions take ~1 s to compile in the plain build, which is up to 15 s
 # here (ASan, compiled twice for the -O0 check): its target gets 30 s.
 timeout=10
