@@ -74,9 +74,9 @@ static int measure(const char *name, const char *src, size_t len, int runs, stag
         size_t glsl_len = 0;
         uint32_t *words = NULL;
         size_t nwords = 0;
-        ok = p && sky_program_emit_glsl(p, &glsl, &glsl_len) == SKY_OK;
+        ok = p && sky_program_emit_glsl(p, NULL, &glsl, &glsl_len) == SKY_OK;
         double t2 = now_ms();
-        ok = ok && sky_program_emit_spirv(p, &words, &nwords, NULL) == SKY_OK;
+        ok = ok && sky_program_emit_spirv(p, NULL, &words, &nwords, NULL) == SKY_OK;
         double t3 = now_ms();
         c[i] = t1 - t0, g[i] = t2 - t1, s[i] = t3 - t2;
         if (ok && i == 0) {

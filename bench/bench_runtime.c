@@ -139,7 +139,7 @@ static uint32_t *variant_spirv(const sky_program *program, bool texels, size_t *
     emit.led_texels = texels;
     uint32_t *words = NULL;
     char *error = NULL;
-    if (sky_program_emit_spirv_with(program, &emit, &words, word_count, &error) != SKY_OK)
+    if (sky_program_emit_spirv(program, &emit, &words, word_count, &error) != SKY_OK)
         die("emit", error ? error : "failed");
     sky_free(error);
     return words;

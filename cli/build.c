@@ -184,7 +184,7 @@ int live_build_child_main(const char *cmd, int argc, char **argv) {
     size_t word_count = 0;
     char *emit_error = NULL;
     int code = 0;
-    st = sky_program_emit_spirv_with(program, &emit, &words, &word_count, &emit_error);
+    st = sky_program_emit_spirv(program, &emit, &words, &word_count, &emit_error);
     if (st != SKY_OK)
         code = build_child_fail(cmd, "generating the shader failed",
                                 emit_error ? emit_error : sky_status_str(st));

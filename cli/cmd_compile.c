@@ -207,7 +207,7 @@ static int emit_spirv(const sky_program *program, const compile_args *args) {
     uint32_t *words = NULL;
     size_t count = 0;
     char *error = NULL;
-    sky_status status = sky_program_emit_spirv(program, &words, &count, &error);
+    sky_status status = sky_program_emit_spirv(program, NULL, &words, &count, &error);
     int code = status == SKY_OK ? write_output(out, words, count * sizeof *words)
                                 : emit_failed("SPIR-V", status, error);
     if (status == SKY_OK) sky_free(error);
@@ -221,7 +221,7 @@ static int emit_text(const sky_program *program, const compile_args *args) {
     size_t len = 0;
     sky_status status;
     if (args->emit == EMIT_GLSL) {
-        status = sky_program_emit_glsl(program, &text, &len);
+        status = sky_program_emit_glsl(program, NULL, &text, &len);
     } else {
         status = sky_program_emit_ir(program, &text);
         len = text ? strlen(text) : 0;

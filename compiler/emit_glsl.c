@@ -529,12 +529,8 @@ void sky_emit_options_init(sky_emit_options *options) {
     if (options) *options = (sky_emit_options){.led_texels = false};
 }
 
-sky_status sky_program_emit_glsl(const sky_program *program, char **glsl, size_t *len) {
-    return sky_program_emit_glsl_with(program, NULL, glsl, len);
-}
-
-sky_status sky_program_emit_glsl_with(const sky_program *program, const sky_emit_options *options,
-                                      char **glsl, size_t *len) {
+sky_status sky_program_emit_glsl(const sky_program *program, const sky_emit_options *options,
+                                 char **glsl, size_t *len) {
     sky_emit_options defaults;
     sky_emit_options_init(&defaults);
     if (!options) options = &defaults;

@@ -167,20 +167,15 @@ sky_status spirv_compile_glsl(const char *glsl, size_t len, const char *name, ui
     return st;
 }
 
-sky_status sky_program_emit_spirv(const sky_program *program, uint32_t **words, size_t *word_count,
-                                  char **error) {
-    return sky_program_emit_spirv_with(program, NULL, words, word_count, error);
-}
-
-sky_status sky_program_emit_spirv_with(const sky_program *program, const sky_emit_options *options,
-                                       uint32_t **words, size_t *word_count, char **error) {
+sky_status sky_program_emit_spirv(const sky_program *program, const sky_emit_options *options,
+                                  uint32_t **words, size_t *word_count, char **error) {
     if (error) *error = NULL;
     if (!program || !words || !word_count) return SKY_ERR_INVALID_ARG;
     *words = NULL;
     *word_count = 0;
     char *glsl = NULL;
     size_t len = 0;
-    sky_status st = sky_program_emit_glsl_with(program, options, &glsl, &len);
+    sky_status st = sky_program_emit_glsl(program, options, &glsl, &len);
     if (st == SKY_ERR_INTERNAL && error) {
         static const char what[] = "internal compiler error: the compiled program is malformed "
                                    "(this is a bug in Skyscreen, not in the pattern)\n";

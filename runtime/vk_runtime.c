@@ -551,7 +551,7 @@ sky_status sky_runtime_set_program(sky_runtime *rt, const sky_program *program, 
     char *emit_error = NULL;
     sky_emit_options emit;
     sky_runtime_emit_options(rt, &emit);
-    status = sky_program_emit_spirv_with(program, &emit, &words, &word_count, &emit_error);
+    status = sky_program_emit_spirv(program, &emit, &words, &word_count, &emit_error);
     if (status != SKY_OK) {
         frame_error(error, error_len, "generating the shader failed (%s)%s%s",
                     sky_status_str(status), emit_error ? ": " : "", emit_error ? emit_error : "");

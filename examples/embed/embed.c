@@ -61,7 +61,7 @@ int main(int argc, char **argv) {
     uint32_t *words = NULL;
     size_t count = 0;
     char *error = NULL;
-    st = sky_program_emit_spirv(prog, &words, &count, &error);
+    st = sky_program_emit_spirv(prog, NULL, &words, &count, &error);
     if (st != SKY_OK) {
         fprintf(stderr, "embed: %s\n", error ? error : sky_status_str(st));
         sky_free(error);

@@ -42,7 +42,10 @@ SKY_API sky_status sky_led_inputs_build(const sky_layout_view *layout, sky_led_i
 
 /* ------------------------------------------------------------------ emit */
 
-/* How to emit a shader; sky_emit_options_init gives the portable default. */
+/*
+ * How sky_program_emit_glsl and sky_program_emit_spirv (sky/sky.h) emit a
+ * shader; sky_emit_options_init gives the portable default, as does NULL.
+ */
 struct sky_emit_options {
     /*
      * Read the LED positions (x, y, r, theta) through the optional binding 6,
@@ -55,15 +58,6 @@ struct sky_emit_options {
 };
 
 SKY_API void sky_emit_options_init(sky_emit_options *options);
-
-/* sky_program_emit_glsl with options (NULL: the defaults). */
-SKY_API sky_status sky_program_emit_glsl_with(const sky_program *program,
-                                              const sky_emit_options *options, char **glsl,
-                                              size_t *len);
-/* sky_program_emit_spirv with options (NULL: the defaults). */
-SKY_API sky_status sky_program_emit_spirv_with(const sky_program *program,
-                                               const sky_emit_options *options, uint32_t **words,
-                                               size_t *word_count, char **error);
 
 /* ------------------------------------------------------------- uniforms */
 

@@ -321,7 +321,7 @@ sky_device_type sky_runtime_device_type(const sky_runtime *runtime);
 bool sky_runtime_led_texels(const sky_runtime *runtime);
 /*
  * The emit options for shaders this runtime will run: the fastest variant its
- * device and layout can bind. Use them with sky_program_emit_spirv_with when
+ * device and layout can bind. Use them with sky_program_emit_spirv when
  * compiling for sky_runtime_set_program_spirv (set_program does it itself).
  */
 void sky_runtime_emit_options(const sky_runtime *runtime, sky_emit_options *options);

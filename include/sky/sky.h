@@ -192,15 +192,22 @@ SKY_API uint64_t sky_program_led_cost(const sky_program *program);
 
 /* ----------------------------------------------------------------- emit */
 
-/* The compute shader for the program, per docs/shader-abi.md. Free with sky_free. */
-SKY_API sky_status sky_program_emit_glsl(const sky_program *program, char **glsl, size_t *len);
 /*
- * SPIR-V for a Vulkan 1.1 device, through shaderc. A shaderc failure on the
- * generated GLSL is an internal compiler error: SKY_ERR_INTERNAL, and when
- * `error` is not NULL it receives a message that includes the GLSL (free with
- * sky_free). Free *words with sky_free.
+ * The compute shader for the program, per docs/shader-abi.md. `options`
+ * (sky/abi.h) may be NULL: the defaults, a shader for any Vulkan 1.1 device.
+ * Free *glsl with sky_free.
  */
-SKY_API sky_status sky_program_emit_spirv(const sky_program *program, uint32_t **words,
+SKY_API sky_status sky_program_emit_glsl(const sky_program *program,
+                                         const sky_emit_options *options, char **glsl, size_t *len);
+/*
+ * SPIR-V for a Vulkan 1.1 device, through shaderc; `options` as for
+ * sky_program_emit_glsl. A shaderc failure on the generated GLSL is an
+ * internal compiler error: SKY_ERR_INTERNAL, and when `error` is not NULL it
+ * receives a message that includes the GLSL (free with sky_free). Free
+ * *words with sky_free.
+ */
+SKY_API sky_status sky_program_emit_spirv(const sky_program *program,
+                                          const sky_emit_options *options, uint32_t **words,
                                           size_t *word_count, char **error);
 /* The optimized graph as text, one instruction per line with its rate. Free with sky_free. */
 SKY_API sky_status sky_program_emit_ir(const sky_program *program, char **text);

@@ -27,7 +27,7 @@
 static void emit(test_prog *t, char **glsl) {
     size_t len = 0;
     *glsl = NULL;
-    assert_int_equal(sky_program_emit_glsl(&t->p, glsl, &len), SKY_OK);
+    assert_int_equal(sky_program_emit_glsl(&t->p, NULL, glsl, &len), SKY_OK);
     assert_non_null(*glsl);
     assert_int_equal(strlen(*glsl), len);
 }
@@ -254,7 +254,7 @@ static void test_led_texels_variant(void **state) {
     assert_false(options.led_texels); /* portable by default */
     options.led_texels = true;
     char *glsl = NULL;
-    assert_int_equal(sky_program_emit_glsl_with(&t.p, &options, &glsl, NULL), SKY_OK);
+    assert_int_equal(sky_program_emit_glsl(&t.p, &options, &glsl, NULL), SKY_OK);
     assert_int_equal(count_of(glsl, "set = 0, binding = 6) uniform samplerBuffer sky_led_texels;"),
                      1);
     assert_non_null(strstr(pixel_body(glsl), "sky_led_pos(i).x"));
@@ -458,42 +458,42 @@ static void test_dead_code_not_emitted(void **state) {
 static void test_malformed_programs(void **state) {
     (void)state;
     char *glsl = (char *)"untouched";
-    assert_int_equal(sky_program_emit_glsl(NULL, &glsl, NULL), SKY_ERR_INVALID_ARG);
+    assert_int_equal(sky_program_emit_glsl(NULL, NULL, &glsl, NULL), SKY_ERR_INVALID_ARG);
     test_prog t;
     test_prog_one_op(&t, OP_ADD);
-    assert_int_equal(sky_program_emit_glsl(&t.p, NULL, NULL), SKY_ERR_INVALID_ARG);
+    assert_int_equal(sky_program_emit_glsl(&t.p, NULL, NULL, NULL), SKY_ERR_INVALID_ARG);
 
     t.p.led.insns[3].arg[1] = 3; /* operand not earlier than its user */
-    assert_int_equal(sky_program_emit_glsl(&t.p, &glsl, NULL), SKY_ERR_INTERNAL);
+    assert_int_equal(sky_program_emit_glsl(&t.p, NULL, &glsl, NULL), SKY_ERR_INTERNAL);
     assert_null(glsl);
     t.p.led.insns[3].arg[1] = 1;
     t.p.out[2] = 99; /* output out of range */
-    assert_int_equal(sky_program_emit_glsl(&t.p, &glsl, NULL), SKY_ERR_INTERNAL);
+    assert_int_equal(sky_program_emit_glsl(&t.p, NULL, &glsl, NULL), SKY_ERR_INTERNAL);
     t.p.out[2] = 1;
     t.p.led.insns[3].op = OP__COUNT; /* no such op */
-    assert_int_equal(sky_program_emit_glsl(&t.p, &glsl, NULL), SKY_ERR_INTERNAL);
+    assert_int_equal(sky_program_emit_glsl(&t.p, NULL, &glsl, NULL), SKY_ERR_INTERNAL);
     test_prog_free(&t);
 
     /* per-frame leaves never reach the LED section: they arrive as uniforms */
     static const sky_op frame_leaves[] = {OP_PARAM, OP_T, OP_DT, OP_FRAME, OP_STRIPS, OP_COUNT};
     for (size_t k = 0; k < sizeof frame_leaves / sizeof frame_leaves[0]; k++) {
         test_prog_one_op(&t, frame_leaves[k]);
-        assert_int_equal(sky_program_emit_glsl(&t.p, &glsl, NULL), SKY_ERR_INTERNAL);
+        assert_int_equal(sky_program_emit_glsl(&t.p, NULL, &glsl, NULL), SKY_ERR_INTERNAL);
         test_prog_free(&t);
     }
     test_prog_one_op(&t, OP_UNIFORM);
     t.p.led.insns[3].imm = 1; /* only one uniform */
-    assert_int_equal(sky_program_emit_glsl(&t.p, &glsl, NULL), SKY_ERR_INTERNAL);
+    assert_int_equal(sky_program_emit_glsl(&t.p, NULL, &glsl, NULL), SKY_ERR_INTERNAL);
     test_prog_free(&t);
     test_prog_one_op(&t, OP_PREV);
     t.p.uses_prev = false; /* reads prev, but the runtime would not keep it */
-    assert_int_equal(sky_program_emit_glsl(&t.p, &glsl, NULL), SKY_ERR_INTERNAL);
+    assert_int_equal(sky_program_emit_glsl(&t.p, NULL, &glsl, NULL), SKY_ERR_INTERNAL);
     t.p.uses_prev = true;
     t.p.led.insns[3].imm = 3; /* no channel 3 */
-    assert_int_equal(sky_program_emit_glsl(&t.p, &glsl, NULL), SKY_ERR_INTERNAL);
+    assert_int_equal(sky_program_emit_glsl(&t.p, NULL, &glsl, NULL), SKY_ERR_INTERNAL);
     test_prog_free(&t);
     sky_program empty = {0};
-    assert_int_equal(sky_program_emit_glsl(&empty, &glsl, NULL), SKY_ERR_INTERNAL);
+    assert_int_equal(sky_program_emit_glsl(&empty, NULL, &glsl, NULL), SKY_ERR_INTERNAL);
 }
 
 int main(void) {

@@ -100,7 +100,7 @@ static bool spirv_check_variant(const sky_program *p, const char *what, bool tex
     sky_emit_options emit;
     sky_emit_options_init(&emit);
     emit.led_texels = texels;
-    sky_status st = sky_program_emit_spirv_with(p, &emit, &words, &count, &error);
+    sky_status st = sky_program_emit_spirv(p, &emit, &words, &count, &error);
     bool ok = st == SKY_OK && !error;
     if (!ok) print_error("%s: %s\n%s\n", what, sky_status_str(st), error ? error : "");
     ok = ok && spirv_valid(words, count, what) && spirv_abi_entry(words, count, what);
@@ -182,7 +182,7 @@ static void test_no_contraction(void **state) {
     test_out(&t, fma, m, x);
     uint32_t *words = NULL;
     size_t count = 0;
-    assert_int_equal(sky_program_emit_spirv(&t.p, &words, &count, NULL), SKY_OK);
+    assert_int_equal(sky_program_emit_spirv(&t.p, NULL, &words, &count, NULL), SKY_OK);
     /* at least the pixel's mul and add, sky_mod's div, mul and sub, and the byte packing */
     assert_true(spirv_count_decorations(words, count, SPV_DEC_NO_CONTRACTION) >= 6);
     sky_free(words);
@@ -208,7 +208,7 @@ static void test_many_helper_calls(void **state) {
     emit_and_validate(&t.p, "1,500 hash calls");
     uint32_t *words = NULL;
     size_t count = 0;
-    assert_int_equal(sky_program_emit_spirv(&t.p, &words, &count, NULL), SKY_OK);
+    assert_int_equal(sky_program_emit_spirv(&t.p, NULL, &words, &count, NULL), SKY_OK);
     assert_true(spirv_count_decorations(words, count, SPV_DEC_NO_CONTRACTION) >= 1499);
     sky_free(words);
     test_prog_free(&t);
@@ -223,7 +223,7 @@ typedef struct emit_job {
 
 static void *emit_thread(void *arg) {
     emit_job *job = arg;
-    job->st = sky_program_emit_spirv(job->p, &job->words, &job->count, NULL);
+    job->st = sky_program_emit_spirv(job->p, NULL, &job->words, &job->count, NULL);
     return NULL;
 }
 
@@ -311,13 +311,13 @@ static void test_malformed_program_is_internal_error(void **state) {
     uint32_t *words = NULL;
     size_t count = 0;
     char *error = NULL;
-    assert_int_equal(sky_program_emit_spirv(&t.p, &words, &count, &error), SKY_ERR_INTERNAL);
+    assert_int_equal(sky_program_emit_spirv(&t.p, NULL, &words, &count, &error), SKY_ERR_INTERNAL);
     assert_null(words);
     assert_non_null(error);
     assert_non_null(strstr(error, "internal compiler error"));
     sky_free(error);
     test_prog_free(&t);
-    assert_int_equal(sky_program_emit_spirv(NULL, &words, &count, NULL), SKY_ERR_INVALID_ARG);
+    assert_int_equal(sky_program_emit_spirv(NULL, NULL, &words, &count, NULL), SKY_ERR_INVALID_ARG);
 }
 
 static char *read_file(const char *path, size_t *len) {

@@ -109,7 +109,7 @@ static void fuzz_program(const sky_program *program, float rgb[FUZZ_FRAMES][FUZZ
     if (st != SKY_OK) FUZZ_FAIL("sky_program_emit_ir: %s", sky_status_str(st));
     sky_free(text);
     size_t len = 0;
-    st = sky_program_emit_glsl(program, &text, &len);
+    st = sky_program_emit_glsl(program, NULL, &text, &len);
     if (st != SKY_OK || strlen(text) != len)
         FUZZ_FAIL("sky_program_emit_glsl: %s", sky_status_str(st));
     sky_free(text);

@@ -474,7 +474,7 @@ static bool emit_spirv(runner *R, const sky_program *prog, int level, uint32_t *
                        size_t *count, failure *fail) {
     char *error = NULL;
     double t0 = now();
-    sky_status st = sky_program_emit_spirv(prog, words, count, &error);
+    sky_status st = sky_program_emit_spirv(prog, NULL, words, count, &error);
     double took = now() - t0;
     R->tot.t_spirv += took;
     if (took > R->tot.slowest_spirv) R->tot.slowest_spirv = took;

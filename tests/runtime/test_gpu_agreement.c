@@ -243,7 +243,7 @@ static void agree_one_variant(const char *file, bool texels) {
     sky_emit_options emit;
     sky_emit_options_init(&emit);
     emit.led_texels = texels;
-    if (sky_program_emit_spirv_with(program, &emit, &words, &word_count, &emit_error) != SKY_OK)
+    if (sky_program_emit_spirv(program, &emit, &words, &word_count, &emit_error) != SKY_OK)
         fail_msg("%s: SPIR-V: %s", file, emit_error ? emit_error : "?");
     agree_variant variants[3];
     size_t variant_count = agree_variants(program, variants);

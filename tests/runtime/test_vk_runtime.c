@@ -881,7 +881,7 @@ static void test_pipeline_built_off_thread(void **state) {
     atomic_init(&job.done, false);
     char *emit_error = NULL;
     uint32_t *words = NULL;
-    assert_int_equal(sky_program_emit_spirv_with(blue, &emit, &words, &job.word_count, &emit_error),
+    assert_int_equal(sky_program_emit_spirv(blue, &emit, &words, &job.word_count, &emit_error),
                      SKY_OK);
     job.words = words;
     pthread_t thread;
