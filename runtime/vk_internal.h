@@ -179,6 +179,7 @@ typedef struct vkrt_kernel {
     size_t uniform_count;
     uint64_t last_submit; /* sequence number of the newest frame submitted with it, +1 (0: none) */
     uint32_t compile_ms;  /* extra wait allowed for its first frame (compiled at first dispatch) */
+    bool warmed;          /* dispatched once into scratch by sky_runtime_pipeline_build */
     struct vkrt_kernel *next_retired;
 } vkrt_kernel;
 
@@ -256,6 +257,9 @@ typedef struct vkrt_kernel_source {
     vkrt_eval_fn eval;
     void *context;
 } vkrt_kernel_source;
+
+/* For tests: true when the pipeline was dispatched once (warmed up) by its build. */
+bool vkrt_pipeline_warmed(const sky_runtime_pipeline *pipeline);
 
 /* sky_runtime_set_program without a sky_program: what it does after emitting SPIR-V. */
 sky_status vkrt_runtime_set_kernel(sky_runtime *runtime, const vkrt_kernel_source *source,

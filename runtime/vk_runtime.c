@@ -786,6 +786,7 @@ static sky_status rt_warm_kernel(sky_runtime *rt, sky_runtime_pipeline *p,
             rt->warm_cleared = true;
             uint64_t timeout_ms = (uint64_t)rt->timeout_ms + p->kernel->compile_ms;
             r = rt_wait_fence(rt, rt->warm_fence, timeout_ms * 1000000u);
+            p->kernel->warmed = r == VK_SUCCESS;
             if (r == VK_TIMEOUT) {
                 rt->warm_stuck = p->kernel;
                 *stuck = true;
@@ -878,6 +879,10 @@ sky_status sky_runtime_set_pipeline(sky_runtime *rt, sky_runtime_pipeline *pipel
     }
     free(pipeline);
     return SKY_OK;
+}
+
+bool vkrt_pipeline_warmed(const sky_runtime_pipeline *pipeline) {
+    return pipeline && pipeline->kernel->warmed;
 }
 
 void sky_runtime_pipeline_free(sky_runtime *rt, sky_runtime_pipeline *pipeline) {
