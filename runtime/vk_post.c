@@ -189,6 +189,10 @@ void vkrt_post_destroy(vkrt_device *dev, VkCommandPool pool, vkrt_post *post) {
 
 void vkrt_post_blend(const uint8_t *a, const uint8_t *b, float amount, float level, uint8_t *out,
                      size_t bytes) {
+    if ((!b || amount <= 0.0f) && level >= 1.0f) { /* the formula is then the identity */
+        memcpy(out, a, bytes);
+        return;
+    }
     for (size_t i = 0; i < bytes; i++) {
         float m = (float)a[i];
         if (b && amount > 0.0f) {
