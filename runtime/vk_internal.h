@@ -6,7 +6,9 @@
  *   vk_memory.c    buffers: memory type choice, mapping, host-pointer import, upload
  *   vk_pipeline.c  the shared descriptor/pipeline layouts and one pipeline plus its
  *                  pre-recorded command buffers per program ("kernel")
- *   vk_runtime.c   the public sky_runtime_* API: frames in flight, publishing, stats
+ *   vk_post.c      the post pass: brightness and crossfades on the device
+ *   vk_runtime.c   the public sky_runtime_* API: frames in flight, publishing, stats,
+ *                  the show controls and the warm-up of new pipelines
  * Internal names carry the vkrt_ prefix. Device-level functions are called through
  * the per-device volk table `dev->vk`, never through volk's globals.
  */
