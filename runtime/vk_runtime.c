@@ -30,6 +30,7 @@
  * overlaps the device's work). With the copy path, begin, one memcpy and
  * publish all happen after the fence.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,9 @@ struct sky_runtime {
     bool warm_cleared;
     vkrt_kernel *warm_stuck; /* a warm-up that timed out: still on the device */
     uint64_t pipeline_ids;
+    /* While a warm-up is on the queue: the longest it may hold up the show's frames
+     * queued behind it (its wait limit), added to their own (render thread reads it). */
+    _Atomic uint32_t warm_extra_ms;
 
     vkrt_kernel *kernel; /* the current program's pipeline, NULL before set_program */
     vkrt_eval_fn eval;
@@ -735,6 +739,7 @@ static sky_status rt_warm_unstick(sky_runtime *rt, char *error, size_t error_len
     }
     vkrt_kernel_destroy(&rt->dev, &rt->shared, rt->warm_stuck);
     rt->warm_stuck = NULL;
+    atomic_store(&rt->warm_extra_ms, 0);
     return SKY_OK;
 }
 
@@ -779,14 +784,17 @@ static sky_status rt_warm_kernel(sky_runtime *rt, sky_runtime_pipeline *p,
         .pCommandBuffers = cmds,
     };
     VkResult r = VK_SUCCESS;
+    uint64_t timeout_ms = (uint64_t)rt->timeout_ms + p->kernel->compile_ms;
     if (status == SKY_OK) {
+        /* Set before the submit: a show frame queued after it reads it after its own submit. */
+        atomic_store(&rt->warm_extra_ms, timeout_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)timeout_ms);
         r = rt->dev.vk.vkResetFences(rt->dev.device, 1, &rt->warm_fence);
         if (r == VK_SUCCESS) r = vkrt_queue_submit(&rt->dev, &submit, rt->warm_fence);
         if (r == VK_SUCCESS) {
             rt->warm_cleared = true;
-            uint64_t timeout_ms = (uint64_t)rt->timeout_ms + p->kernel->compile_ms;
             r = rt_wait_fence(rt, rt->warm_fence, timeout_ms * 1000000u);
             p->kernel->warmed = r == VK_SUCCESS;
+            if (r == VK_SUCCESS) atomic_store(&rt->warm_extra_ms, 0);
             if (r == VK_TIMEOUT) {
                 rt->warm_stuck = p->kernel;
                 *stuck = true;
@@ -797,8 +805,10 @@ static sky_status rt_warm_kernel(sky_runtime *rt, sky_runtime_pipeline *p,
                 status = SKY_ERR_LIMIT;
             }
         }
-        if (r != VK_SUCCESS && r != VK_TIMEOUT)
+        if (r != VK_SUCCESS && r != VK_TIMEOUT) {
+            atomic_store(&rt->warm_extra_ms, 0);
             status = vkrt_check(r, "warming up the pipeline", error, error_len);
+        }
     }
     pthread_mutex_unlock(&rt->warm_lock);
     return status;
@@ -1110,6 +1120,10 @@ static sky_status rt_submit(sky_runtime *rt, const rt_job *cur, const rt_job *in
     uint32_t tail = (rt->flight_head + rt->flight_count) % 2;
     uint32_t extra = rt_first_frame_ms(rt->kernel);
     if (in && rt_first_frame_ms(in->kernel) > extra) extra = rt_first_frame_ms(in->kernel);
+    /* A warm-up queued before this frame delays it by up to its own limit (a device with
+     * one queue runs them in order): read after the submit, see rt_warm_kernel. */
+    uint32_t warm = atomic_load(&rt->warm_extra_ms);
+    if (warm > extra) extra = warm;
     uint32_t q = rt->cur_pair;
     rt->flight[tail] = (rt_flight){.n = n,
                                    .extra_ms = extra,

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sky/frame.h"
@@ -594,6 +595,67 @@ static void test_warm_up_changes_no_frame(void **state) {
     rig_close(&r);
 }
 
+/*
+ * A warm-up whose compile takes longer than the runtime's wait limit must not
+ * end the show: lavapipe has one queue, so the show's frames queued behind the
+ * warm-up wait for the compile too. Here the limit is 100 ms and the new
+ * shader (fbm, a constant of its own so no shader cache has it) takes about
+ * 0.3 s to compile on this machine; before the show's frames were given the
+ * warm-up's allowance, a frame rendered meanwhile failed with "the device did
+ * not finish frame N within 100 ms".
+ */
+static void test_warm_up_does_not_time_out_the_show(void **state) {
+    (void)state;
+    sky_layout *layout = make_layout("grid:16x16");
+    sky_runtime_options o;
+    sky_runtime_options_init(&o);
+    o.layout = layout;
+    o.wait_timeout_ms = 100;
+    sky_runtime *rt = NULL;
+    char err[512] = "";
+    assert_int_equal(sky_runtime_create(&o, &rt, err, sizeof err), SKY_OK);
+    sky_program *a = compile_ok(PLAIN_A);
+    assert_int_equal(sky_runtime_set_program(rt, a, err, sizeof err), SKY_OK);
+    assert_int_equal(sky_runtime_render(rt, 0, 0, NULL, err, sizeof err), SKY_OK);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long unique = ((long)getpid() * 7919L + ts.tv_nsec / 1000) % 100000L;
+    char src[512];
+    snprintf(src, sizeof src,
+             "let k = %.9f\n"
+             "out vec3(fbm(vec3(x * 3, y * 3 * k, t), 2), fbm(vec2(x, y) * 5 * k, 2),\n"
+             "         fbm(vec3(y, x * k, t * 2), 2))\n",
+             1.0 + (double)unique * 0x1p-20);
+    sky_program *heavy = compile_ok(src);
+    builder b = {.rt = rt, .program = heavy, .builds = 1};
+    atomic_init(&b.done, 0);
+    sky_emit_options emit;
+    sky_runtime_emit_options(rt, &emit);
+    char *emit_error = NULL;
+    assert_int_equal(
+        sky_program_emit_spirv_with(heavy, &emit, &b.words, &b.word_count, &emit_error), SKY_OK);
+    sky_free(emit_error);
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, build_many, &b), 0);
+    int frames = 0;
+    while (atomic_load(&b.done) < 1000) {
+        sky_status st = sky_runtime_render(rt, frames / 60.0, 1 / 60.0, NULL, err, sizeof err);
+        if (st != SKY_OK) {
+            pthread_join(thread, NULL);
+            fail_msg("frame %d during the warm-up: %s (%s)", frames, err, sky_status_str(st));
+        }
+        frames++;
+    }
+    pthread_join(thread, NULL);
+    if (b.status != SKY_OK) fail_msg("pipeline_build: %s", b.error);
+    assert_int_equal(sky_runtime_render(rt, 1, 0, NULL, err, sizeof err), SKY_OK);
+    sky_free(b.words);
+    sky_runtime_free(rt);
+    sky_program_free(a);
+    sky_program_free(heavy);
+    sky_layout_free(layout);
+}
+
 /* ---------------------------------------------------------- argument errors */
 
 static void test_argument_errors(void **state) {
@@ -657,6 +719,7 @@ int main(void) {
         cmocka_unit_test(test_mix_prev_zero_copy),
         cmocka_unit_test(test_mix_prev_copy),
         cmocka_unit_test(test_warm_up_changes_no_frame),
+        cmocka_unit_test(test_warm_up_does_not_time_out_the_show),
         cmocka_unit_test(test_argument_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
