@@ -199,7 +199,9 @@ sky_status sky_runtime_set_program_spirv(sky_runtime *runtime, const sky_program
  * time): it reads only what is fixed at create, builds objects of its own (a
  * command pool per pipeline) and submits under the runtime's queue lock. The
  * device still runs the warm-up between the show's frames: on a device with
- * one queue (lavapipe) the show's frames submitted meanwhile wait for it.
+ * one queue (lavapipe) the show's frames submitted meanwhile wait for it (and
+ * their wait limit grows by the warm-up's, so a long compile does not end the
+ * show).
  * sky_runtime_set_pipeline then swaps it in on the runtime's thread at once,
  * with set_program's rules, and takes the pipeline whatever it returns. A
  * pipeline never set is freed with sky_runtime_pipeline_free (before the
