@@ -418,8 +418,8 @@ static void bench_show(const sky_layout *layout, const sky_program *program, int
                 sky_status st;
                 t += 1 / 60.0;
                 if (m == SHOW_MIX)
-                    st = sky_runtime_render_mix(rt, t, 1 / 60.0, NULL, incoming, t, 1 / 60.0,
-                                                NULL, 0.5, err, sizeof err);
+                    st = sky_runtime_render_mix(rt, t, 1 / 60.0, NULL, incoming, t, 1 / 60.0, NULL,
+                                                0.5, err, sizeof err);
                 else if (m == SHOW_HOLD)
                     st = sky_runtime_render_hold(rt, err, sizeof err);
                 else

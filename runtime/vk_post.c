@@ -162,8 +162,8 @@ sky_status vkrt_post_record(vkrt_device *dev, VkCommandPool pool, vkrt_post *pos
         if (r != VK_SUCCESS) break;
         vkrt_barrier_in(dev, cmd); /* after the pattern shaders that wrote the layers */
         dev->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, post->pipeline);
-        dev->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE,
-                                        post->pipeline_layout, 0, 1, &post->sets[i], 0, NULL);
+        dev->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, post->pipeline_layout,
+                                        0, 1, &post->sets[i], 0, NULL);
         dev->vk.vkCmdDispatch(cmd, groups == 0 ? 1 : groups, 1, 1);
         vkrt_barrier_out(dev, cmd);
         r = dev->vk.vkEndCommandBuffer(cmd);
@@ -182,8 +182,7 @@ void vkrt_post_destroy(vkrt_device *dev, VkCommandPool pool, vkrt_post *post) {
     if (post->pool) dev->vk.vkDestroyDescriptorPool(dev->device, post->pool, NULL);
     if (post->pipeline_layout)
         dev->vk.vkDestroyPipelineLayout(dev->device, post->pipeline_layout, NULL);
-    if (post->set_layout)
-        dev->vk.vkDestroyDescriptorSetLayout(dev->device, post->set_layout, NULL);
+    if (post->set_layout) dev->vk.vkDestroyDescriptorSetLayout(dev->device, post->set_layout, NULL);
     memset(post, 0, sizeof *post);
 }
 

@@ -461,10 +461,10 @@ static void rt_write_sets(sky_runtime *rt) {
                     rt_write_set(rt, rt_direct_set(rt, q, w, p, k), &rt->block[RT_CURRENT][p],
                                  &rt->prev[q][1 - w], &rt->prev[q][w], rt_out_binding(rt, p, k));
                 for (uint32_t role = 0; role < 2; role++)
-                    rt_write_set(rt, rt_layer_set(rt, role, q, w, p), &rt->block[role][p],
-                                 &rt->prev[q][1 - w], &rt->prev[q][w],
-                                 (VkDescriptorBufferInfo){rt->layer[role].buffer, 0,
-                                                          VK_WHOLE_SIZE});
+                    rt_write_set(
+                        rt, rt_layer_set(rt, role, q, w, p), &rt->block[role][p],
+                        &rt->prev[q][1 - w], &rt->prev[q][w],
+                        (VkDescriptorBufferInfo){rt->layer[role].buffer, 0, VK_WHOLE_SIZE});
             }
     rt_write_set(rt, rt_warm_set(rt), &rt->warm_block, &rt->warm_prev[0], &rt->warm_prev[1],
                  (VkDescriptorBufferInfo){rt->warm_out.buffer, 0, VK_WHOLE_SIZE});
@@ -501,8 +501,8 @@ static sky_status rt_create_sync(sky_runtime *rt, char *error, size_t error_len)
     }
     /* The warm-up reads its prev: zeroes rather than uninitialized memory. */
     if (status == SKY_OK)
-        status = vkrt_record_clear(&rt->dev, &rt->shared, rt->warm_prev, 2, &rt->warm_clear,
-                                   error, error_len);
+        status = vkrt_record_clear(&rt->dev, &rt->shared, rt->warm_prev, 2, &rt->warm_clear, error,
+                                   error_len);
     return status;
 }
 
@@ -787,7 +787,8 @@ static sky_status rt_warm_kernel(sky_runtime *rt, sky_runtime_pipeline *p,
     uint64_t timeout_ms = (uint64_t)rt->timeout_ms + p->kernel->compile_ms;
     if (status == SKY_OK) {
         /* Set before the submit: a show frame queued after it reads it after its own submit. */
-        atomic_store(&rt->warm_extra_ms, timeout_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)timeout_ms);
+        atomic_store(&rt->warm_extra_ms,
+                     timeout_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)timeout_ms);
         r = rt->dev.vk.vkResetFences(rt->dev.device, 1, &rt->warm_fence);
         if (r == VK_SUCCESS) r = vkrt_queue_submit(&rt->dev, &submit, rt->warm_fence);
         if (r == VK_SUCCESS) {
@@ -982,7 +983,8 @@ static sky_status rt_complete_oldest(sky_runtime *rt, char *error, size_t error_
     }
     uint64_t t2 = vkrt_now_ns();
     rt->last_floats = f->uses_prev ? floats->map : NULL;
-    /* What a hold shows: this frame undimmed, from the layers when it went through the post pass. */
+    /* What a hold shows: this frame undimmed, from the layers when it went through the post pass.
+     */
     rt->has_picture = true;
     rt->held_valid = false;
     rt->pic_a = f->post ? rt->layer[RT_CURRENT].map : rt->last_bytes;
@@ -1018,7 +1020,8 @@ static sky_status rt_eval_frame(sky_runtime *rt, uint32_t role, uint32_t p, cons
     info[1] = rt->view.strip_count;
     info[2] = 0;
     info[3] = 0;
-    sky_frame_inputs frame = {.t = job->t, .dt = job->dt, .frame = job->frame, .params = job->params};
+    sky_frame_inputs frame = {
+        .t = job->t, .dt = job->dt, .frame = job->frame, .params = job->params};
     float *uniforms = (float *)((uint8_t *)block->map + RT_INFO_BYTES);
     sky_status status = job->eval(job->context, &rt->view, &frame, uniforms);
     if (status != SKY_OK) {
@@ -1092,8 +1095,8 @@ static sky_status rt_submit(sky_runtime *rt, const rt_job *cur, const rt_job *in
     if (status != SKY_OK) return status;
     if (post) {
         vkrt_post_params *params = rt->post_params[p].map;
-        *params = (vkrt_post_params){(uint32_t)(rt_out_bytes(rt) / 4), in ? amount : 0.0f, level,
-                                     0};
+        *params =
+            (vkrt_post_params){(uint32_t)(rt_out_bytes(rt) / 4), in ? amount : 0.0f, level, 0};
         status = vkrt_buffer_flush(&rt->dev, &rt->post_params[p], error, error_len);
         if (status != SKY_OK) return status;
     }
@@ -1221,8 +1224,8 @@ sky_status sky_runtime_render_mix(sky_runtime *rt, double t, double dt, const do
         rt->clear_pending[1 - rt->cur_pair] = true;
     }
     rt_job cur = rt_current_job(rt, t, dt, params);
-    rt_job in = {incoming->kernel, incoming->eval, incoming->context, incoming->frame, t_in,
-                 dt_in, params_in};
+    rt_job in = {incoming->kernel, incoming->eval, incoming->context, incoming->frame, t_in, dt_in,
+                 params_in};
     status = rt_submit(rt, &cur, &in, a, error, error_len);
     if (status != SKY_OK) return status;
     rt->program_frame++;

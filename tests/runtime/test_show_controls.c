@@ -203,8 +203,8 @@ typedef struct cpu_pattern {
 static void cpu_init(cpu_pattern *c, const sky_program *program, const sky_layout *layout) {
     memset(c, 0, sizeof *c);
     c->program = program;
-    c->view = (sky_layout_view){layout->led_count, layout->strip_count, layout->strip_sizes,
-                                layout->xy};
+    c->view =
+        (sky_layout_view){layout->led_count, layout->strip_count, layout->strip_sizes, layout->xy};
     size_t n = layout->led_count;
     c->inputs = calloc(n, sizeof *c->inputs);
     c->prev = calloc(n * 3, sizeof(float));
@@ -272,8 +272,8 @@ static void run_brightness(show_path path) {
         for (size_t i = 0; i < len; i++) {
             int want = f < 4 ? u[i] / 2 : f < 6 ? 0 : u[i];
             if (abs((int)d[i] - want) > (f < 4 ? 1 : 0))
-                fail_msg("%s frame %d: byte %zu is %u, expected %d (undimmed %u)",
-                         path_name(path), f, i, d[i], want, u[i]);
+                fail_msg("%s frame %d: byte %zu is %u, expected %d (undimmed %u)", path_name(path),
+                         f, i, d[i], want, u[i]);
         }
         size_t n1 = 0, n2 = 0;
         const float *fd = sky_runtime_frame_floats(dim.rt, &n1);
@@ -307,6 +307,35 @@ static void test_brightness_zero_copy(void **state) {
 static void test_brightness_copy(void **state) {
     (void)state;
     run_brightness(SHOW_COPY);
+}
+
+/* Dimmed frames submitted two at a time (both use the one layer buffer): the newest
+ * frame is still the undimmed one halved, and prev is the same. */
+static void test_brightness_pipelined(void **state) {
+    (void)state;
+    rig dim, full;
+    rig_open(&dim, "disc:12x10", SHOW_HOST);
+    rig_open(&full, "disc:12x10", SHOW_HOST);
+    sky_program *program = compile_ok(PREV_A);
+    set_program_ok(&dim, program);
+    set_program_ok(&full, program);
+    brightness_ok(&dim, 0.5);
+    char err[256] = "";
+    for (int f = 0; f < 20; f++) {
+        assert_int_equal(sky_runtime_submit(dim.rt, f / 60.0, 1 / 60.0, NULL, err, sizeof err),
+                         SKY_OK);
+        render_ok(&full, f / 60.0);
+    }
+    assert_int_equal(sky_runtime_finish(dim.rt, err, sizeof err), SKY_OK);
+    const uint8_t *d = rig_bytes(&dim), *u = rig_bytes(&full);
+    for (size_t i = 0; i < rig_bytes_len(&dim); i++)
+        if (abs((int)d[i] - u[i] / 2) > 1) fail_msg("byte %zu is %u, undimmed %u", i, d[i], u[i]);
+    size_t n = 0;
+    assert_memory_equal(sky_runtime_frame_floats(dim.rt, &n),
+                        sky_runtime_frame_floats(full.rt, NULL), n * sizeof(float));
+    sky_program_free(program);
+    rig_close(&dim);
+    rig_close(&full);
 }
 
 /* --------------------------------------------------------------------- hold */
@@ -489,8 +518,7 @@ static void run_mix_prev(show_path path) {
         assert_non_null(floats);
         for (size_t i = 0; i < n; i++)
             if (fabsf(floats[i] - cb.prev[i]) > 2.0f / 255)
-                fail_msg("B's prev after the fade: %zu is %g, CPU %g", i, floats[i],
-                         cb.prev[i]);
+                fail_msg("B's prev after the fade: %zu is %g, CPU %g", i, floats[i], cb.prev[i]);
     }
     /* And a second fade back to A (a new pipeline): A starts from black and frame 0. */
     sky_runtime_pipeline *back = build_ok(&r, a);
@@ -571,9 +599,8 @@ static void test_warm_up_changes_no_frame(void **state) {
     sky_emit_options emit;
     sky_runtime_emit_options(r.rt, &emit);
     char *emit_error = NULL;
-    assert_int_equal(sky_program_emit_spirv_with(other, &emit, &b.words, &b.word_count,
-                                                 &emit_error),
-                     SKY_OK);
+    assert_int_equal(
+        sky_program_emit_spirv_with(other, &emit, &b.words, &b.word_count, &emit_error), SKY_OK);
     sky_free(emit_error);
     pthread_t thread;
     assert_int_equal(pthread_create(&thread, NULL, build_many, &b), 0);
@@ -672,29 +699,28 @@ static void test_argument_errors(void **state) {
     sky_runtime_pipeline *mine = build_ok(&r, a);
     sky_runtime_pipeline *theirs = build_ok(&other, a);
     /* No current pattern yet. */
-    assert_int_equal(sky_runtime_render_mix(r.rt, 0, 0, NULL, mine, 0, 0, NULL, 0.5, err,
-                                            sizeof err),
-                     SKY_ERR_INVALID_ARG);
+    assert_int_equal(
+        sky_runtime_render_mix(r.rt, 0, 0, NULL, mine, 0, 0, NULL, 0.5, err, sizeof err),
+        SKY_ERR_INVALID_ARG);
     assert_non_null(strstr(err, "no pattern"));
     set_program_ok(&r, a);
-    assert_int_equal(sky_runtime_render_mix(NULL, 0, 0, NULL, mine, 0, 0, NULL, 0.5, err,
-                                            sizeof err),
-                     SKY_ERR_INVALID_ARG);
-    assert_int_equal(sky_runtime_render_mix(r.rt, 0, 0, NULL, NULL, 0, 0, NULL, 0.5, err,
-                                            sizeof err),
-                     SKY_ERR_INVALID_ARG);
+    assert_int_equal(
+        sky_runtime_render_mix(NULL, 0, 0, NULL, mine, 0, 0, NULL, 0.5, err, sizeof err),
+        SKY_ERR_INVALID_ARG);
+    assert_int_equal(
+        sky_runtime_render_mix(r.rt, 0, 0, NULL, NULL, 0, 0, NULL, 0.5, err, sizeof err),
+        SKY_ERR_INVALID_ARG);
     assert_non_null(strstr(err, "incoming is NULL"));
-    assert_int_equal(sky_runtime_render_mix(r.rt, 0, 0, NULL, mine, 0, 0, NULL, NAN, err,
-                                            sizeof err),
-                     SKY_ERR_INVALID_ARG);
+    assert_int_equal(
+        sky_runtime_render_mix(r.rt, 0, 0, NULL, mine, 0, 0, NULL, NAN, err, sizeof err),
+        SKY_ERR_INVALID_ARG);
     assert_non_null(strstr(err, "NaN"));
-    assert_int_equal(sky_runtime_render_mix(r.rt, 0, 0, NULL, theirs, 0, 0, NULL, 0.5, err,
-                                            sizeof err),
-                     SKY_ERR_INVALID_ARG);
+    assert_int_equal(
+        sky_runtime_render_mix(r.rt, 0, 0, NULL, theirs, 0, 0, NULL, 0.5, err, sizeof err),
+        SKY_ERR_INVALID_ARG);
     assert_non_null(strstr(err, "another runtime"));
     /* set_pipeline takes even a pipeline it refuses (no leak under the sanitizers). */
-    assert_int_equal(sky_runtime_set_pipeline(r.rt, theirs, err, sizeof err),
-                     SKY_ERR_INVALID_ARG);
+    assert_int_equal(sky_runtime_set_pipeline(r.rt, theirs, err, sizeof err), SKY_ERR_INVALID_ARG);
     /* Nothing broke: the runtime still renders and mixes. */
     render_ok(&r, 0);
     mix_ok(&r, 0, mine, 0, 1.0);
@@ -709,6 +735,7 @@ int main(void) {
         cmocka_unit_test(test_brightness_host),
         cmocka_unit_test(test_brightness_zero_copy),
         cmocka_unit_test(test_brightness_copy),
+        cmocka_unit_test(test_brightness_pipelined),
         cmocka_unit_test(test_hold_host),
         cmocka_unit_test(test_hold_zero_copy),
         cmocka_unit_test(test_hold_copy),
