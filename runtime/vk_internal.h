@@ -155,6 +155,7 @@ typedef struct vkrt_shared {
     VkCommandPool commands;
     uint32_t local_size;
     uint32_t groups;        /* work groups dispatched per frame */
+    uint32_t warm_set;      /* the set whose command dispatches one work group (the warm-up) */
     bool has_texels;        /* binding 6 is in the layout */
     char texel_reason[160]; /* why not, for shaders that read binding 6 */
 } vkrt_shared;

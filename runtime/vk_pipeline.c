@@ -283,7 +283,8 @@ static VkResult pipe_record(vkrt_device *dev, vkrt_shared *shared, vkrt_kernel *
         dev->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, kernel->pipeline);
         dev->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE,
                                         shared->pipeline_layout, 0, 1, &shared->sets[i], 0, NULL);
-        dev->vk.vkCmdDispatch(cmd, shared->groups, 1, 1);
+        /* The warm-up only needs the driver to compile: one group, not a frame's worth. */
+        dev->vk.vkCmdDispatch(cmd, i == shared->warm_set ? 1 : shared->groups, 1, 1);
         vkrt_barrier_out(dev, cmd);
         *what = "vkEndCommandBuffer";
         r = dev->vk.vkEndCommandBuffer(cmd);

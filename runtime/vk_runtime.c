@@ -543,6 +543,7 @@ sky_status sky_runtime_create(const sky_runtime_options *options, sky_runtime **
     if (status == SKY_OK)
         status = vkrt_shared_create(&rt->dev, rt_set_count(rt), rt->view.led_count,
                                     options->local_size, no_texels, &rt->shared, error, error_len);
+    rt->shared.warm_set = rt_warm_set(rt);
     if (status == SKY_OK)
         status = vkrt_post_create(&rt->dev, 2 * rt->slot_sets, &rt->post, error, error_len);
     if (status == SKY_OK) status = rt_upload_leds(rt, error, error_len);
@@ -748,11 +749,12 @@ static sky_status rt_warm_unstick(sky_runtime *rt, char *error, size_t error_len
  * and descriptor shapes (the same sizes, the same texel view: llvmpipe keys
  * its compiled variants on such state) but scratch buffers, so that drivers
  * that compile at the first dispatch (lavapipe: ~50 ms for plasma.sky) do it
- * here rather than at the show's first frame after the swap. Its per-frame
- * values are the program's at t = 0 with default params. Waits with the
- * runtime's timeout plus the compile allowance; a kernel that does not finish
- * in time is refused (too slow for the device) and kept until the device is
- * done with it (*stuck).
+ * here rather than at the show's first frame after the swap. One work group
+ * (the first LEDs) is enough for that, and holds up the show's frames queued
+ * behind it no longer than the compile. Its per-frame values are the
+ * program's at t = 0 with default params. Waits with the runtime's timeout
+ * plus the compile allowance; a kernel that does not finish in time is
+ * refused and kept until the device is done with it (*stuck).
  */
 static sky_status rt_warm_kernel(sky_runtime *rt, sky_runtime_pipeline *p,
                                  const vkrt_kernel_source *source, bool *stuck, char *error,
