@@ -12,7 +12,10 @@
  *   2. publishing cost into a real frame file: zero-copy vs one copy;
  *   3. `sky run`-style pacing at 60 fps: latency from each frame's deadline to
  *      the frame being published, and the process's CPU use (/proc/self/stat,
- *      so lavapipe's worker threads count).
+ *      so lavapipe's worker threads count);
+ *   4. the show controls' cost per frame, as ratios to a plain frame in the
+ *      same run: a dimmed frame (post pass), a crossfade frame (two patterns
+ *      and the post pass) and a held frame (no dispatch).
  *
  * usage: bench_runtime [--scale S]   (S multiplies every frame count; default 1)
  * Prints Markdown tables for docs/performance.md. Nothing here is asserted.
@@ -373,6 +376,69 @@ static pacing_result bench_pacing(const sky_layout *layout, const sky_program *p
     return res;
 }
 
+/* ------------------------------------------------------------ show controls */
+
+typedef enum show_mode { SHOW_PLAIN, SHOW_DIMMED, SHOW_MIX, SHOW_HOLD, SHOW_MODES } show_mode;
+
+static const char *const show_mode_names[SHOW_MODES] = {
+    "plain frame", "dimmed frame (brightness 0.5)", "crossfade frame (plasma into plasma, 0.5)",
+    "held frame"};
+
+/*
+ * The median time of one completed, published frame of each kind, zero-copy
+ * into a frame file (the show's path), the kinds interleaved in rounds so that
+ * load on the machine hits them alike.
+ */
+static void bench_show(const sky_layout *layout, const sky_program *program, int frames,
+                       double median_ms[SHOW_MODES]) {
+    char path[256];
+    sky_frame_writer *writer = make_writer(layout, path, sizeof path);
+    sky_runtime *rt = make_runtime(layout, writer, false, program);
+    char err[1024];
+    sky_runtime_pipeline *incoming = NULL;
+    size_t words_count = 0;
+    sky_emit_options emit;
+    sky_runtime_emit_options(rt, &emit);
+    uint32_t *words = variant_spirv(program, emit.led_texels, &words_count);
+    if (sky_runtime_pipeline_build(rt, program, words, words_count, &incoming, err, sizeof err))
+        die("pipeline_build", err);
+    sky_free(words);
+    const int rounds = 10, per_round = (frames + rounds - 1) / rounds;
+    double *times[SHOW_MODES];
+    for (int m = 0; m < SHOW_MODES; m++)
+        if (!(times[m] = malloc(sizeof(double) * (size_t)(rounds * per_round))))
+            die("show", "out of memory");
+    double t = 0;
+    for (int r = 0; r < rounds; r++)
+        for (int m = 0; m < SHOW_MODES; m++) {
+            if (sky_runtime_set_brightness(rt, m == SHOW_DIMMED ? 0.5 : 1.0, err, sizeof err))
+                die("brightness", err);
+            for (int f = -2; f < per_round; f++) { /* two frames to settle after a switch */
+                double start = now_s();
+                sky_status st;
+                t += 1 / 60.0;
+                if (m == SHOW_MIX)
+                    st = sky_runtime_render_mix(rt, t, 1 / 60.0, NULL, incoming, t, 1 / 60.0, NULL,
+                                                0.5, err, sizeof err);
+                else if (m == SHOW_HOLD)
+                    st = sky_runtime_render_hold(rt, err, sizeof err);
+                else
+                    st = sky_runtime_render(rt, t, 1 / 60.0, NULL, err, sizeof err);
+                if (st != SKY_OK) die(show_mode_names[m], err);
+                if (f >= 0) times[m][r * per_round + f] = (now_s() - start) * 1e3;
+            }
+        }
+    for (int m = 0; m < SHOW_MODES; m++) {
+        qsort(times[m], (size_t)(rounds * per_round), sizeof(double), cmp_double);
+        median_ms[m] = times[m][rounds * per_round / 2];
+        free(times[m]);
+    }
+    sky_runtime_pipeline_free(rt, incoming);
+    sky_runtime_free(rt);
+    sky_frame_writer_free(writer);
+    unlink(path);
+}
+
 /* ------------------------------------------------------------------ main */
 
 int main(int argc, char **argv) {
@@ -464,6 +530,16 @@ int main(int argc, char **argv) {
     printf("| deadline -> published, max | %.2f ms |\n", p.max_ms);
     printf("| frames published after the next deadline | %d |\n", p.missed);
     printf("| process CPU (all threads), %% of one core | %.1f%% |\n", p.cpu_percent);
+
+    double show_ms[SHOW_MODES];
+    int show_frames = frames_scaled(200);
+    bench_show(disc, program, show_frames, show_ms);
+    printf("\n| show controls (disc:360x288, zero-copy, %d frames each, interleaved) | median ms "
+           "| vs a plain frame |\n|---|---:|---:|\n",
+           show_frames);
+    for (int m = 0; m < SHOW_MODES; m++)
+        printf("| %s | %.3f | %.2fx |\n", show_mode_names[m], show_ms[m],
+               show_ms[m] / show_ms[SHOW_PLAIN]);
     sky_layout_free(disc);
     sky_free(portable);
     sky_free(texels);

@@ -186,13 +186,29 @@ sky_status sky_runtime_set_program_spirv(sky_runtime *runtime, const sky_program
  * sky_runtime_set_program_spirv in two halves, so that the slow half runs off
  * the render thread. sky_runtime_pipeline_build creates the pipeline and its
  * command buffers (vkCreateComputePipelines: 45-55 ms for clouds.sky on
- * lavapipe) and may be called on another thread while the runtime's own
- * thread renders: it reads only what is fixed at create and builds objects
- * of its own (a command pool per pipeline). sky_runtime_set_pipeline then
- * swaps it in on the runtime's thread at once, with set_program's rules, and
- * takes the pipeline whatever it returns. A pipeline never set is freed with
- * sky_runtime_pipeline_free (before the runtime). `program` must live as long
- * as for set_program; the cost budget applies.
+ * lavapipe), then dispatches it once (one work group: its first LEDs) into
+ * scratch buffers with the show's buffer sizes and bindings (its per-frame
+ * values at t = 0 with default params; nothing the show reads or publishes
+ * changes) and waits for that, within the runtime's wait timeout plus the
+ * first-frame compile allowance: drivers that compile a shader at its first
+ * dispatch (lavapipe: ~50 ms for plasma.sky on the 103,680-LED disc without
+ * Mesa's shader cache) do it there, not at the show's first frame after the
+ * swap. A pattern whose warm-up does not finish in time is refused with
+ * SKY_ERR_LIMIT, as is one whose per-frame evaluation fails. It does not
+ * measure a whole frame: how fast the pattern runs is the caller's to check
+ * (`sky run` runs a trial frame in its build process). It may be called on another thread while the runtime's
+ * own thread renders (builds from several threads run their warm-ups one at a
+ * time): it reads only what is fixed at create, builds objects of its own (a
+ * command pool per pipeline) and submits under the runtime's queue lock. The
+ * device still runs the warm-up between the show's frames: on a device with
+ * one queue (lavapipe) the show's frames submitted meanwhile wait for it (and
+ * their wait limit grows by the warm-up's, so a long compile does not end the
+ * show).
+ * sky_runtime_set_pipeline then swaps it in on the runtime's thread at once,
+ * with set_program's rules, and takes the pipeline whatever it returns. A
+ * pipeline never set is freed with sky_runtime_pipeline_free (before the
+ * runtime). `program` must live as long as for set_program; the cost budget
+ * applies.
  */
 typedef struct sky_runtime_pipeline sky_runtime_pipeline;
 sky_status sky_runtime_pipeline_build(sky_runtime *runtime, const sky_program *program,
@@ -208,9 +224,12 @@ void sky_runtime_pipeline_free(sky_runtime *runtime, sky_runtime_pipeline *pipel
 /*
  * The master dimmer: every byte published from the next submitted frame on is
  * the final colour times `level` (clamped to [0, 1]; 1 after create), applied
- * on the device after the final channel rule (docs/shader-abi.md). What a
+ * on the device after the final channel rule (docs/shader-abi.md): the byte
+ * b becomes floor(b * level + 0.5), within 1 of the colour times level. What a
  * pattern reads as `prev` stays its own undimmed colour, so dimming never
- * changes how a pattern evolves. 0 is a blackout.
+ * changes how a pattern evolves. 0 is a blackout; 1 costs nothing (below 1 a
+ * post pass over the output runs on the device). A NaN level is
+ * SKY_ERR_INVALID_ARG and changes nothing.
  */
 sky_status sky_runtime_set_brightness(sky_runtime *runtime, double level, char *error,
                                       size_t error_len);
@@ -220,7 +239,12 @@ sky_status sky_runtime_set_brightness(sky_runtime *runtime, double level, char *
  * counter advances, so readers see a live writer and the driver's heartbeat
  * check is satisfied) without running any pattern; `prev` and the pattern's
  * own frame counter do not move. With the brightness changed since, the held
- * picture is dimmed accordingly. Fails before the first frame.
+ * picture is dimmed accordingly (the undimmed picture is kept, so holding at
+ * 0.2 and then at 1 shows it at full brightness again). Runs on the host, no
+ * dispatch (about one copy of the frame); completes frames still in flight
+ * first. sky_runtime_frame_bytes then returns the held bytes;
+ * sky_runtime_get_stats counts rendered frames only. Fails before the first
+ * frame (SKY_ERR_INVALID_ARG). To end a freeze, render again.
  */
 sky_status sky_runtime_render_hold(sky_runtime *runtime, char *error, size_t error_len);
 
@@ -229,13 +253,22 @@ sky_status sky_runtime_render_hold(sky_runtime *runtime, char *error, size_t err
  * `incoming`, a pipeline from sky_runtime_pipeline_build (at its own t_in,
  * dt_in, params_in), both on the device in the same frame, and publishes
  * mix(current, incoming, amount) per channel, blended on the device
- * (amount clamped to [0, 1]: 0 shows the current pattern, 1 the incoming).
- * Each pattern keeps its own `prev` (its own undimmed, unblended colours)
- * and its own frame counter: the incoming one starts at frame 0 reading
- * black as `prev` at its first mix frame. The runtime does not take
- * `incoming`: end the fade with sky_runtime_set_pipeline(incoming), which then
- * keeps the `prev` and frame counter it had in the mix, or drop it with
- * sky_runtime_pipeline_free. Completes the frame like sky_runtime_render.
+ * (amount clamped to [0, 1]: 0 shows the current pattern, 1 the incoming;
+ * the blend is of the bytes, within 1/255 of the blend of the colours), then
+ * dimmed by the brightness. Each pattern keeps its own `prev` (its own
+ * undimmed, unblended colours) and its own frame counter: the incoming one
+ * starts at frame 0 reading black as `prev` at its first mix frame. One
+ * incoming pattern at a time: mixing a pipeline other than the one mixed
+ * last starts that one afresh (frame 0, black) and the earlier one's state is
+ * lost. Plain frames (sky_runtime_render) and holds between mix frames are
+ * allowed and do not disturb the incoming pattern's state. The runtime does
+ * not take `incoming`: end the fade with sky_runtime_set_pipeline(incoming),
+ * which then keeps the `prev` and frame counter it had in the mix (when it
+ * was the pipeline mixed last), or abort it with sky_runtime_pipeline_free
+ * (after this call returns, no frame in flight uses it) and go on rendering
+ * the current program. Completes the frame (and any still in flight) like
+ * sky_runtime_render. SKY_ERR_INVALID_ARG for a NULL `incoming`, one built
+ * for another runtime, a NaN amount, or no current program.
  */
 sky_status sky_runtime_render_mix(sky_runtime *runtime, double t, double dt, const double *params,
                                   sky_runtime_pipeline *incoming, double t_in, double dt_in,
