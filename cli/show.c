@@ -573,6 +573,14 @@ static live_status show_prepare(live_show *show, const char *name, const char *s
     const char *cmd = show->config.cmd;
     memset(out, 0, sizeof *out);
     out->entry = -1;
+    pthread_mutex_lock(&show->lock);
+    bool stopping = show->stopping;
+    pthread_mutex_unlock(&show->lock);
+    if (stopping) {
+        show_message(message, message_len, "the show is ending");
+        if (diagnostics) *diagnostics = json_object_new_array();
+        return LIVE_STOPPING;
+    }
     sky_diagnostics *diags = NULL;
     sky_program *program = NULL;
     sky_status st = sky_compile(name, source, len, NULL, &program, &diags);
@@ -753,7 +761,18 @@ static void show_fail_switch(live_show *show, uint64_t seq, const char *why) {
     pthread_mutex_unlock(&show->lock);
 }
 
-static void show_pattern_event(live_show *show) {
+/* Tells the listeners about the pattern now on the LEDs (and the playlist, when it moved). */
+static void show_pattern_event(live_show *show, bool playlist_moved) {
+    if (playlist_moved) {
+        json_object *moved = show_event("playlist");
+        if (moved) {
+            pthread_mutex_lock(&show->lock);
+            json_object_object_add(moved, "index", json_object_new_int64((int64_t)show->entry));
+            json_object_object_add(moved, "pattern", json_object_new_string(show->meta.name));
+            pthread_mutex_unlock(&show->lock);
+        }
+        show_emit(show, moved);
+    }
     json_object *event = show_event("pattern");
     if (event) {
         pthread_mutex_lock(&show->lock);
@@ -809,10 +828,11 @@ static bool show_cut(live_show *show, show_pattern *pattern, double *swap_ms) {
         show_pattern_free(show, pattern);
         return false;
     }
+    bool moved = pattern->entry >= 0;
     show_install(show, pattern, values, NULL, NULL);
     show_take_running(show, pattern);
     show_pattern_free(show, pattern);
-    show_pattern_event(show);
+    show_pattern_event(show, moved);
     return true;
 }
 
@@ -842,7 +862,7 @@ static void show_fade_end(live_show *show) {
     show_meta_free(&show->outgoing_meta);
     free(show->outgoing_values);
     show->outgoing_values = NULL;
-    show_pattern_event(show);
+    show_pattern_event(show, false);
 }
 
 /* Starts fading from the running pattern to a posted one (taken) at time t. */
@@ -854,6 +874,7 @@ static void show_fade_start(live_show *show, show_pattern *pattern, double t) {
         return;
     }
     if (show->incoming.program) show_fade_end(show); /* a fade in progress ends at once */
+    bool moved = pattern->entry >= 0;
     show_install(show, pattern, values, &show->outgoing_meta, &show->outgoing_values);
     show->incoming = *pattern;
     memset(pattern, 0, sizeof *pattern);
@@ -863,7 +884,7 @@ static void show_fade_start(live_show *show, show_pattern *pattern, double t) {
     pthread_mutex_unlock(&show->lock);
     fprintf(stderr, "%s: reloaded %s: cross-fading over %g s\n", show->config.cmd,
             show->meta.name, show->config.crossfade_s);
-    show_pattern_event(show);
+    show_pattern_event(show, moved);
 }
 
 /* Brightness, blackout and freeze as set; applies the dimmer when it changed. */
