@@ -616,12 +616,13 @@ static live_status show_prepare(live_show *show, const char *name, const char *s
         uint32_t *words = show_build_shader(show, name, out->program, source, len, cancel_fd,
                                             &word_count, &cancelled, message, message_len);
         char error[1024] = "";
+        bool built = words != NULL;
         st = SKY_ERR_COMPILE;
-        if (words)
+        if (built)
             st = sky_runtime_pipeline_build(show->config.runtime, out->program, words, word_count,
                                             &out->pipeline, error, sizeof error);
         free(words);
-        if (words && st != SKY_OK) {
+        if (built && st != SKY_OK) {
             show_message(message, message_len, "building the pipeline failed: %s",
                          error[0] ? error : sky_status_str(st));
             fprintf(stderr, "%s: %s\n", cmd, message);
@@ -1019,7 +1020,10 @@ int live_show_first(live_show *show, const char *path, const char *source, size_
         if (!black_on_failure) return 2;
     }
     /* Black until a good save: a boot with a broken file must not end in a restart loop. */
-    fprintf(stderr, "%s: showing black until %s compiles; watching it\n", cmd, path);
+    if (show->config.playlist_count > 1)
+        fprintf(stderr, "%s: showing black until the playlist moves on from %s\n", cmd, path);
+    else
+        fprintf(stderr, "%s: showing black until %s compiles; watching it\n", cmd, path);
     sky_program *black = NULL;
     char message[256];
     if (live_compile_source(cmd, SHOW_BLACK_NAME, SHOW_BLACK_SOURCE, strlen(SHOW_BLACK_SOURCE),
