@@ -543,22 +543,43 @@ static uint32_t *show_build_shader(live_show *show, const char *name, const sky_
     return got == LIVE_BUILD_OK ? words : NULL;
 }
 
-/* Base values for a new pattern: defaults and --set. NULL after printing (into message too). */
-static double *show_params_for(live_show *show, const sky_program *program, bool strict,
-                               char *message, size_t message_len) {
+/*
+ * Base values for a new pattern: its defaults and the --set values that fit.
+ * A --set value that does not fit (the param became a vector, or the value
+ * never was valid: a show that started black never checked it) is left out
+ * with a note, so that it cannot keep every later pattern off the LEDs.
+ * NULL when out of memory (printed, and in message).
+ */
+static double *show_params_for(live_show *show, const sky_program *program, char *message,
+                               size_t message_len) {
+    const char *cmd = show->config.cmd;
     size_t slots = sky_program_param_slots(program);
     double *params = calloc(slots ? slots : 1, sizeof *params);
-    if (!params) {
+    double *scratch = calloc(slots ? slots : 1, sizeof *scratch);
+    if (!params || !scratch) {
         show_message(message, message_len, "out of memory");
-        fprintf(stderr, "%s: out of memory\n", show->config.cmd);
-        return NULL;
-    }
-    if (!live_params_apply(show->config.cmd, program, show->config.sets, show->config.set_count,
-                           strict, params)) {
-        show_message(message, message_len, "a --set value does not fit this pattern");
+        fprintf(stderr, "%s: out of memory\n", cmd);
         free(params);
+        free(scratch);
         return NULL;
     }
+    sky_program_param_defaults(program, params);
+    for (size_t i = 0; i < show->config.set_count; i++) {
+        const char *set = show->config.sets[i];
+        if (!live_params_apply(cmd, program, &set, 1, false, scratch)) {
+            fprintf(stderr, "%s: note: --set %s does not fit this pattern; left out\n", cmd, set);
+            continue;
+        }
+        const char *eq = strchr(set, '=');
+        char name[SHOW_NAME_MAX];
+        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - set) : 0, set);
+        long index = sky_program_param_find(program, name);
+        if (index < 0) continue; /* noted by live_params_apply */
+        const sky_param_info *info = sky_program_param(program, (size_t)index);
+        for (size_t k = 0; k < show_components(info->type); k++)
+            params[info->slot + k] = scratch[info->slot + k];
+    }
+    free(scratch);
     return params;
 }
 
@@ -605,7 +626,7 @@ static live_status show_prepare(live_show *show, const char *name, const char *s
         show_message(message, message_len, "the compiler failed: %s", sky_status_str(st));
         fprintf(stderr, "%s: %s\n", cmd, message);
         status = LIVE_FAILED;
-    } else if (!(out->params = show_params_for(show, program, false, message, message_len)) ||
+    } else if (!(out->params = show_params_for(show, program, message, message_len)) ||
                !show_meta_build(&out->meta, name, program, source, len)) {
         if (out->params) show_message(message, message_len, "out of memory");
         status = LIVE_FAILED;
@@ -1029,7 +1050,7 @@ int live_show_first(live_show *show, const char *path, const char *source, size_
     if (live_compile_source(cmd, SHOW_BLACK_NAME, SHOW_BLACK_SOURCE, strlen(SHOW_BLACK_SOURCE),
                             &black) != 0)
         return 2;
-    double *none = show_params_for(show, black, false, message, sizeof message);
+    double *none = show_params_for(show, black, message, sizeof message);
     if (!none) {
         sky_program_free(black);
         return 2;

@@ -9,7 +9,8 @@
  *
  *   sighup_keeps   SIGHUP reloads a new version of the pattern: the --set
  *                  value is kept and `t` runs on (green encodes t: it never
- *                  goes back at the switch).
+ *                  goes back at the switch); a version where the param became
+ *                  a vec2 loads with the param's default.
  *   playlist       two patterns with --each 1: both come on the LEDs, each
  *                  frame is one of them as the CPU evaluates it.
  *   playlist_skip  a playlist with a pattern with errors and one over the
@@ -157,6 +158,25 @@ static bool bytes_close(const uint8_t *a, const uint8_t *b, size_t len) {
 #define SIGHUP_V1 "param level = 0.5 in 0..1\nout rgb(level, min(t / 20, 1), 0)\n"
 #define SIGHUP_V2                                                                        \
     "param level = 0.5 in 0..1\nparam extra = 0.5\nout rgb(level, min(t / 20, 1), 1)\n"
+/* `level` became a vec2: the --set value no longer fits and the default (0.75) applies. */
+#define SIGHUP_V3 "param level = vec2(0.75, 0.25)\nout rgb(level.x, min(t / 20, 1), 0.5)\n"
+
+/* Follows frames until blue is `blue` (the version); every LED alike, green (t) never back. */
+static void follow_version(show_run *run, int blue, uint8_t *green, const char *what) {
+    for (double end = cli_now() + SAFETY_S;;) {
+        if (cli_now() > end)
+            fail_msg("%s: blue %d not seen within %g s:\n%s", what, blue, SAFETY_S,
+                     cli_slurp(run->proc.err_path));
+        show_next_frame(run, what);
+        for (size_t i = 3; i < run->len; i++) /* every LED alike: a frame of one version */
+            assert_int_equal(run->pixels[i], run->pixels[i % 3]);
+        if (run->pixels[1] < *green)
+            fail_msg("%s: t went back at the reload: green %d after %d", what, run->pixels[1],
+                     *green);
+        *green = run->pixels[1];
+        if (run->pixels[2] == blue) return;
+    }
+}
 
 static void test_show_sighup_keeps_set_and_t(void **state) {
     (void)state;
@@ -174,21 +194,17 @@ static void test_show_sighup_keeps_set_and_t(void **state) {
 
     cli_replace_file(pattern, SIGHUP_V2);
     assert_int_equal(kill(run.proc.pid, SIGHUP), 0);
-    uint8_t green_before = run.pixels[1];
-    for (;;) {
-        show_next_frame(&run, "after SIGHUP");
-        for (size_t i = 3; i < run.len; i++) /* every LED alike: a frame of one version */
-            assert_int_equal(run.pixels[i], run.pixels[i % 3]);
-        if (run.pixels[1] < green_before)
-            fail_msg("t went back at the reload: green %d after %d", run.pixels[1],
-                     green_before);
-        green_before = run.pixels[1];
-        if (run.pixels[2] == 255) break; /* the new version */
-        assert_int_equal(run.pixels[2], 0);
-    }
+    uint8_t green = run.pixels[1];
+    follow_version(&run, 255, &green, "after SIGHUP");
     assert_int_equal(run.pixels[0], 64); /* --set level=0.25 kept */
     assert_true(stderr_has(&run.proc, "SIGHUP"));
     assert_true(stderr_has(&run.proc, "reloaded"));
+
+    cli_replace_file(pattern, SIGHUP_V3);
+    assert_int_equal(kill(run.proc.pid, SIGHUP), 0);
+    follow_version(&run, 128, &green, "after the second SIGHUP");
+    assert_int_equal(run.pixels[0], 191); /* the vec2's default: the float --set does not fit */
+    assert_true(stderr_has(&run.proc, "--set level=0.25 does not fit this pattern"));
     show_stop(&run);
     cli_tmpdir_remove(dir);
 }
