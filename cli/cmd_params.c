@@ -21,16 +21,17 @@
 #define PARAMS_CMD "sky params"
 
 static void params_usage(FILE *out) {
-    fprintf(out, "usage: sky params FILE [--json]\n\n"
-                 "Lists the params of a pattern: name, type, default, range and doc comment\n"
-                 "(the `#` comment on the param's line, or the comment lines above it).\n\n"
-                 "options:\n"
-                 "  --json        print a JSON object {\"file\", \"params\": [{\"name\", \"type\",\n"
-                 "                \"default\", \"min\", \"max\", \"doc\"}]} (min and max null when\n"
-                 "                the param has no range; vector defaults as arrays)\n"
-                 "  -h, --help    show this help\n\n"
-                 "exit status: 0 ok, 1 the pattern has errors, 2 usage or the file could not be "
-                 "read\n");
+    fprintf(out,
+            "usage: sky params FILE [--json]\n\n"
+            "Lists the params of a pattern: name, type, default, range and doc comment\n"
+            "(the `#` comment on the param's line, or the comment lines above it).\n\n"
+            "options:\n"
+            "  --json        print a JSON object {\"file\", \"params\": [{\"name\", \"type\",\n"
+            "                \"default\", \"min\", \"max\", \"doc\"}]} (min and max null when\n"
+            "                the param has no range; vector defaults as arrays)\n"
+            "  -h, --help    show this help\n\n"
+            "exit status: 0 ok, 1 the pattern has errors, 2 usage or the file could not be "
+            "read\n");
 }
 
 static size_t params_components(sky_type type) {

@@ -489,6 +489,7 @@ int cmd_run(int argc, char **argv) {
     size_t source_len = 0;
     sky_program *program = NULL;
     double *params = NULL;
+    json_object *diagnostics = NULL; /* the first compile's, for the show's state */
     code = 2;
 
     char error[512];
@@ -500,7 +501,8 @@ int cmd_run(int argc, char **argv) {
     /* Errors in the first file end the command before the frame file is touched, unless
      * --watch (or a playlist) is to wait for a good pattern. */
     bool black_on_failure = o.watch || o.file_count > 1;
-    int compiled = live_compile_source(RUN_CMD, o.file, source, source_len, &program);
+    int compiled =
+        live_compile_json(RUN_CMD, o.file, source, source_len, &program, &diagnostics, NULL);
     code = compiled;
     if (compiled == 2 || (compiled == 1 && !black_on_failure)) goto done;
     code = 2;
@@ -515,9 +517,11 @@ int cmd_run(int argc, char **argv) {
     if (!live_builder_create(RUN_CMD, o.common.device, &emit, layout->led_count, &builder))
         goto done;
     if (!run_show_create(&o, s.rt, builder, &s.show)) goto done;
-    code = live_show_first(s.show, o.file, source, source_len, program, params, black_on_failure);
+    code = live_show_first(s.show, o.file, source, source_len, program, params, diagnostics,
+                           black_on_failure);
     program = NULL; /* the show's now */
     params = NULL;
+    diagnostics = NULL;
     if (code != 0) goto done;
     if (live_signals_stopped()) goto stopped;
     code = 2;
@@ -550,6 +554,7 @@ done:
     sky_frame_writer_free(writer);
     sky_program_free(program);
     free(params);
+    json_object_put(diagnostics);
     free(source);
     sky_layout_free(layout);
     live_common_free(&o.common);

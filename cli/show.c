@@ -45,7 +45,7 @@
 #include "sky/runtime.h"
 
 #define SHOW_MAX_LISTENERS 32
-#define SHOW_MAX_OVERRIDES 256          /* values set by the API, remembered across patterns */
+#define SHOW_MAX_OVERRIDES 256           /* values set by the API, remembered across patterns */
 #define SHOW_FPS_WINDOW_NS 1000000000ull /* the measured fps is over about a second */
 #define SHOW_NAME_MAX      128           /* param names are identifiers; longer is no param */
 /* The pattern shown while the file has errors at start-up with --watch. */
@@ -106,8 +106,8 @@ struct live_show {
     uint64_t next_seq, done_seq;
     live_status done_status;
     char done_message[1400]; /* holds a runtime error (1024) with words around it */
-    show_meta meta;   /* the running pattern's */
-    double *values;   /* its slot values as set */
+    show_meta meta;          /* the running pattern's */
+    double *values;          /* its slot values as set */
     uint64_t values_gen;
     show_override overrides[SHOW_MAX_OVERRIDES];
     size_t override_count;
@@ -129,8 +129,8 @@ struct live_show {
     uint64_t values_seen;
     show_pattern incoming; /* the pattern fading in (program NULL: no fade) */
     double fade_start_t;
-    show_meta outgoing_meta; /* the description and values of the pattern fading out, */
-    double *outgoing_values; /* in case the runtime refuses the incoming one at the end */
+    show_meta outgoing_meta;   /* the description and values of the pattern fading out, */
+    double *outgoing_values;   /* in case the runtime refuses the incoming one at the end */
     double applied_brightness; /* the runtime's dimmer as last set (blackout: 0) */
     bool rendered;             /* a frame exists to hold */
 
@@ -325,8 +325,8 @@ json_object *live_show_state(live_show *show) {
     json_object_object_add(state, "fading", json_object_new_boolean(show->fading));
     json_object *diagnostics = NULL;
     if (show->diagnostics) json_object_deep_copy(show->diagnostics, &diagnostics, NULL);
-    json_object_object_add(state, "diagnostics", diagnostics ? diagnostics
-                                                              : json_object_new_array());
+    json_object_object_add(state, "diagnostics",
+                           diagnostics ? diagnostics : json_object_new_array());
     pthread_mutex_unlock(&show->lock);
     return state;
 }
@@ -392,8 +392,7 @@ live_status live_show_set_param(live_show *show, const char *name, const double 
     }
     if (count != p->components) {
         show_message(message, message_len, "`%s` is a %s param: give %zu number%s, not %zu", name,
-                     show_type_name(p->type), p->components, p->components == 1 ? "" : "s",
-                     count);
+                     show_type_name(p->type), p->components, p->components == 1 ? "" : "s", count);
         pthread_mutex_unlock(&show->lock);
         return LIVE_BAD_VALUE;
     }
@@ -507,6 +506,28 @@ static void show_print_diagnostics(const char *cmd, const sky_diagnostics *diagn
     sky_free(text);
 }
 
+int live_compile_json(const char *cmd, const char *path, const char *source, size_t len,
+                      sky_program **program, json_object **diagnostics, size_t *error_count) {
+    sky_diagnostics *diags = NULL;
+    *program = NULL;
+    sky_status st = sky_compile(path, source, len, NULL, program, &diags);
+    show_print_diagnostics(cmd, diags);
+    *diagnostics = show_diagnostics_json(diags);
+    size_t errors = diags ? sky_diagnostics_error_count(diags) : 0;
+    if (error_count) *error_count = errors;
+    sky_diagnostics_free(diags);
+    if (st == SKY_OK) return 0;
+    sky_program_free(*program);
+    *program = NULL;
+    if (st == SKY_ERR_COMPILE) {
+        fprintf(stderr, "%s: %zu error%s; the pattern was not compiled\n", cmd, errors,
+                errors == 1 ? "" : "s");
+        return 1;
+    }
+    fprintf(stderr, "%s: the compiler failed: %s\n", cmd, sky_status_str(st));
+    return 2;
+}
+
 /* -------------------------------------------------------------- loading */
 
 /*
@@ -535,9 +556,9 @@ static uint32_t *show_build_shader(live_show *show, const char *name, const sky_
             (unsigned long long)cost, seconds, mib);
     int cancel[3] = {live_signals_fd(), show->stop_fd, cancel_fd};
     uint32_t *words = NULL;
-    live_build_result got = live_build(show->config.builder, source, len, cancel,
-                                       cancel_fd >= 0 ? 3 : 2, &words, word_count, message,
-                                       message_len);
+    live_build_result got =
+        live_build(show->config.builder, source, len, cancel, cancel_fd >= 0 ? 3 : 2, &words,
+                   word_count, message, message_len);
     *cancelled = got == LIVE_BUILD_CANCELLED;
     if (*cancelled) show_message(message, message_len, "the build was cancelled");
     return got == LIVE_BUILD_OK ? words : NULL;
@@ -602,13 +623,10 @@ static live_status show_prepare(live_show *show, const char *name, const char *s
         if (diagnostics) *diagnostics = json_object_new_array();
         return LIVE_STOPPING;
     }
-    sky_diagnostics *diags = NULL;
     sky_program *program = NULL;
-    sky_status st = sky_compile(name, source, len, NULL, &program, &diags);
-    show_print_diagnostics(cmd, diags);
-    json_object *json = show_diagnostics_json(diags);
-    size_t errors = diags ? sky_diagnostics_error_count(diags) : 0;
-    sky_diagnostics_free(diags);
+    json_object *json = NULL;
+    size_t errors = 0;
+    int compiled = live_compile_json(cmd, name, source, len, &program, &json, &errors);
     show_keep_diagnostics(show, name, json);
     if (diagnostics)
         *diagnostics = json ? json : json_object_new_array();
@@ -617,14 +635,12 @@ static live_status show_prepare(live_show *show, const char *name, const char *s
 
     live_status status = LIVE_OK;
     bool cancelled = false;
-    if (st == SKY_ERR_COMPILE) {
+    if (compiled == 1) {
         show_message(message, message_len, "%zu error%s; the pattern was not compiled", errors,
                      errors == 1 ? "" : "s");
-        fprintf(stderr, "%s: %s\n", cmd, message);
         status = LIVE_ERRORS;
-    } else if (st != SKY_OK) {
-        show_message(message, message_len, "the compiler failed: %s", sky_status_str(st));
-        fprintf(stderr, "%s: %s\n", cmd, message);
+    } else if (compiled != 0) {
+        show_message(message, message_len, "the compiler failed");
         status = LIVE_FAILED;
     } else if (!(out->params = show_params_for(show, program, message, message_len)) ||
                !show_meta_build(&out->meta, name, program, source, len)) {
@@ -638,7 +654,7 @@ static live_status show_prepare(live_show *show, const char *name, const char *s
                                             &word_count, &cancelled, message, message_len);
         char error[1024] = "";
         bool built = words != NULL;
-        st = SKY_ERR_COMPILE;
+        sky_status st = SKY_ERR_COMPILE;
         if (built)
             st = sky_runtime_pipeline_build(show->config.runtime, out->program, words, word_count,
                                             &out->pipeline, error, sizeof error);
@@ -696,15 +712,15 @@ void live_show_on_save(live_show *show, const char *path, const char *source, si
     fprintf(stderr, "%s: %s changed; compiling\n", show->config.cmd, path);
     show_pattern pattern;
     char message[512];
-    if (show_prepare(show, path, source, len, cancel_fd, NULL, message, sizeof message,
-                     &pattern) == LIVE_OK)
+    if (show_prepare(show, path, source, len, cancel_fd, NULL, message, sizeof message, &pattern) ==
+        LIVE_OK)
         show_post(show, &pattern);
 }
 
 /* Loads `source` as playlist entry `entry` (-1: none) and waits for the switch. */
-static live_status show_load_wait(live_show *show, const char *name, const char *source,
-                                  size_t len, long entry, json_object **diagnostics,
-                                  char *message, size_t message_len) {
+static live_status show_load_wait(live_show *show, const char *name, const char *source, size_t len,
+                                  long entry, json_object **diagnostics, char *message,
+                                  size_t message_len) {
     show_pattern pattern;
     live_status status =
         show_prepare(show, name, source, len, -1, diagnostics, message, message_len, &pattern);
@@ -728,8 +744,8 @@ live_status live_show_load(live_show *show, const char *path, const char *source
     }
     const char *name = path ? path : SHOW_API_NAME;
     fprintf(stderr, "%s: loading %s (control API)\n", show->config.cmd, name);
-    live_status status = show_load_wait(show, name, source, len, -1, diagnostics, message,
-                                        message_len);
+    live_status status =
+        show_load_wait(show, name, source, len, -1, diagnostics, message, message_len);
     free(read);
     return status;
 }
@@ -767,8 +783,7 @@ static void show_install(live_show *show, show_pattern *pattern, double *values,
     if (pattern->seq) {
         show->done_seq = pattern->seq;
         show->done_status = LIVE_OK;
-        snprintf(show->done_message, sizeof show->done_message, "switched to %s",
-                 show->meta.name);
+        snprintf(show->done_message, sizeof show->done_message, "switched to %s", show->meta.name);
     }
     pthread_cond_broadcast(&show->changed);
     pthread_mutex_unlock(&show->lock);
@@ -904,8 +919,8 @@ static void show_fade_start(live_show *show, show_pattern *pattern, double t) {
     pthread_mutex_lock(&show->lock);
     show->fading = true;
     pthread_mutex_unlock(&show->lock);
-    fprintf(stderr, "%s: reloaded %s: cross-fading over %g s\n", show->config.cmd,
-            show->meta.name, show->config.crossfade_s);
+    fprintf(stderr, "%s: reloaded %s: cross-fading over %g s\n", show->config.cmd, show->meta.name,
+            show->config.crossfade_s);
     show_pattern_event(show, moved);
 }
 
@@ -958,10 +973,9 @@ sky_status live_show_render(live_show *show, double t, double dt, char *error, s
     if (freeze && show->rendered)
         st = sky_runtime_render_hold(rt, error, error_len);
     else if (fading)
-        st = sky_runtime_render_mix(rt, t, dt, show->params, show->incoming.pipeline, t, dt,
-                                    show->incoming.params,
-                                    (t - show->fade_start_t) / show->config.crossfade_s, error,
-                                    error_len);
+        st = sky_runtime_render_mix(
+            rt, t, dt, show->params, show->incoming.pipeline, t, dt, show->incoming.params,
+            (t - show->fade_start_t) / show->config.crossfade_s, error, error_len);
     else
         st = sky_runtime_render(rt, t, dt, show->params, error, error_len);
     if (st != SKY_OK) return st;
@@ -982,8 +996,8 @@ void live_show_frame_done(live_show *show, uint64_t frame, uint64_t now_ns) {
         show->fps_since_ns = now_ns;
         show->fps_since_frame = frame;
     } else if (now_ns - show->fps_since_ns >= SHOW_FPS_WINDOW_NS) {
-        show->fps = (double)(frame - show->fps_since_frame) /
-                    ((double)(now_ns - show->fps_since_ns) / 1e9);
+        show->fps =
+            (double)(frame - show->fps_since_frame) / ((double)(now_ns - show->fps_since_ns) / 1e9);
         show->fps_since_ns = now_ns;
         show->fps_since_frame = frame;
     }
@@ -1001,8 +1015,8 @@ static bool show_set_first(live_show *show, const char *name, const char *source
     double *values = malloc((sky_program_param_slots(program) + 1) * sizeof *values);
     sky_status st = SKY_ERR_NOMEM;
     if (values && show_meta_build(&pattern.meta, name, program, source, len))
-        st = words ? sky_runtime_set_program_spirv(show->config.runtime, program, words,
-                                                   word_count, error, sizeof error)
+        st = words ? sky_runtime_set_program_spirv(show->config.runtime, program, words, word_count,
+                                                   error, sizeof error)
                    : sky_runtime_set_program(show->config.runtime, program, error, sizeof error);
     if (st != SKY_OK) {
         fprintf(stderr, "%s: %s\n", show->config.cmd, error[0] ? error : sky_status_str(st));
@@ -1018,8 +1032,12 @@ static bool show_set_first(live_show *show, const char *name, const char *source
 }
 
 int live_show_first(live_show *show, const char *path, const char *source, size_t len,
-                    sky_program *program, double *params, bool black_on_failure) {
+                    sky_program *program, double *params, json_object *diagnostics,
+                    bool black_on_failure) {
     const char *cmd = show->config.cmd;
+    pthread_mutex_lock(&show->lock);
+    show->diagnostics = diagnostics;
+    pthread_mutex_unlock(&show->lock);
     if (!program) {
         free(params);
         if (!black_on_failure) return 1;
@@ -1075,8 +1093,8 @@ static live_status show_load_entry(live_show *show, size_t index, char *message,
     fprintf(stderr, "%s: playlist: %s (entry %zu of %zu)\n", show->config.cmd, path, index + 1,
             show->config.playlist_count);
     json_object *diagnostics = NULL;
-    live_status status = show_load_wait(show, path, source, len, (long)index, &diagnostics,
-                                        message, message_len);
+    live_status status =
+        show_load_wait(show, path, source, len, (long)index, &diagnostics, message, message_len);
     json_object_put(diagnostics);
     free(source);
     return status;

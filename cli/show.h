@@ -14,6 +14,7 @@
 #define SKY_CLI_SHOW_H
 
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -173,8 +174,8 @@ int live_build_child_main(const char *cmd, int argc, char **argv);
  */
 typedef struct live_show_config {
     const char *cmd;
-    sky_runtime *runtime;  /* the caller's; outlives the show */
-    live_builder *builder; /* the caller's; outlives the show */
+    sky_runtime *runtime;    /* the caller's; outlives the show */
+    live_builder *builder;   /* the caller's; outlives the show */
     const char *const *sets; /* --set NAME=VALUE, applied to every pattern loaded */
     size_t set_count;
     const char *const *playlist; /* the pattern files, at least one; the first runs first */
@@ -187,19 +188,30 @@ typedef struct live_show_config {
 
 typedef struct live_show live_show;
 
+/*
+ * live_compile_source that also returns the diagnostics as the control API
+ * shows them: a JSON array of {"severity", "code", "message", "line",
+ * "column", "help"} (free with json_object_put; NULL when out of memory),
+ * and the number of errors in *error_count when it is not NULL.
+ */
+int live_compile_json(const char *cmd, const char *path, const char *source, size_t len,
+                      sky_program **program, json_object **diagnostics, size_t *error_count);
+
 bool live_show_create(const live_show_config *config, live_show **show);
 /* Stops the playlist and any load in flight (live_show_stop), then frees. NULL is a no-op. */
 void live_show_free(live_show *show);
 
 /*
  * Starts the show with `program` (taken; NULL when the source did not
- * compile) and its `params` (taken): builds its shader in the child under
+ * compile), its `params` and its compile's `diagnostics` (both taken; the
+ * diagnostics go into the state): builds its shader in the child under
  * the budget and sets it on the runtime. When it cannot be shown and
  * `black_on_failure`, the show starts black (and 0 is returned); otherwise
  * returns the exit code (1 pattern errors, 2 other failures), 0 on success.
  */
 int live_show_first(live_show *show, const char *path, const char *source, size_t len,
-                    sky_program *program, double *params, bool black_on_failure);
+                    sky_program *program, double *params, json_object *diagnostics,
+                    bool black_on_failure);
 
 /*
  * A save of `path` (or SIGHUP), on the watcher's thread: compiles, builds and

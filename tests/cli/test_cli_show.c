@@ -156,7 +156,7 @@ static bool bytes_close(const uint8_t *a, const uint8_t *b, size_t len) {
 
 /* Red is the param, green is t / 20 s, blue tells the versions apart. */
 #define SIGHUP_V1 "param level = 0.5 in 0..1\nout rgb(level, min(t / 20, 1), 0)\n"
-#define SIGHUP_V2                                                                        \
+#define SIGHUP_V2 \
     "param level = 0.5 in 0..1\nparam extra = 0.5\nout rgb(level, min(t / 20, 1), 1)\n"
 /* `level` became a vec2: the --set value no longer fits and the default (0.75) applies. */
 #define SIGHUP_V3 "param level = vec2(0.75, 0.25)\nout rgb(level.x, min(t / 20, 1), 0.5)\n"
@@ -362,13 +362,13 @@ static void test_show_brightness(void **state) {
 
 /* ------------------------------------------------------------- sky params */
 
-#define PARAMS_SOURCE                                                                   \
-    "# demo.sky - the file's header comment, not a param's doc\n"                      \
-    "param speed = 1.5 in 0..4   # how fast it moves\n"                                \
-    "# the ring's width,\n"                                                            \
-    "# in layout units\n"                                                              \
-    "param width = 0.03 in 0.001..0.2\n"                                               \
-    "param tint = rgb(1, 0.5, 0)\n"                                                    \
+#define PARAMS_SOURCE                                             \
+    "# demo.sky - the file's header comment, not a param's doc\n" \
+    "param speed = 1.5 in 0..4   # how fast it moves\n"           \
+    "# the ring's width,\n"                                       \
+    "# in layout units\n"                                         \
+    "param width = 0.03 in 0.001..0.2\n"                          \
+    "param tint = rgb(1, 0.5, 0)\n"                               \
     "out rgb(x * speed, width, 0) * tint\n"
 
 /* Runs `sky params args...`; returns the exit code, stdout and stderr in *out and *err. */
@@ -394,11 +394,10 @@ static void test_params_text(void **state) {
     char *out = NULL, *err = NULL;
     int code = run_params(dir, (const char *const[]){path, NULL}, &out, &err);
     if (code != 0) fail_msg("sky params exited with %d:\n%s", code, err);
-    const char *want =
-        "name   type   default  range       doc\n"
-        "speed  float  1.5      0..4        how fast it moves\n"
-        "width  float  0.03     0.001..0.2  the ring's width, in layout units\n"
-        "tint   vec3   1,0.5,0  -           \n";
+    const char *want = "name   type   default  range       doc\n"
+                       "speed  float  1.5      0..4        how fast it moves\n"
+                       "width  float  0.03     0.001..0.2  the ring's width, in layout units\n"
+                       "tint   vec3   1,0.5,0  -           \n";
     if (strcmp(out, want) != 0) fail_msg("sky params printed:\n%s\nwanted:\n%s", out, want);
     free(out);
     free(err);
