@@ -204,7 +204,7 @@ int control_execute(live_show *show, const control_command *c, char **response) 
     }
     *response = NULL;
     if (out) {
-        const char *text = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN);
+        const char *text = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         *response = text ? strdup(text) : NULL;
         json_object_put(out);
     }
@@ -345,7 +345,7 @@ static void *events_sender(void *arg) {
     if (state && first) {
         json_object_object_add(first, "event", json_object_new_string("state"));
         json_object_object_add(first, "state", json_object_get(state));
-        const char *text = json_object_to_json_string_ext(first, JSON_C_TO_STRING_PLAIN);
+        const char *text = json_object_to_json_string_ext(first, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         ok = text && send_text(client, text, strlen(text));
     }
     json_object_put(state);

@@ -341,12 +341,18 @@ bool control_frames_query(const char *query, unsigned *fps, char *message, size_
 
 #define OSC_PARAM "/sky/param/"
 
-static bool osc_number(lo_type type, lo_arg *arg, double *out) {
+/* liblo's arguments sit at 4-byte offsets in the message, and lo_arg (a union
+ * holding doubles) wants 8: read them with memcpy, never through the union. */
+static bool osc_number(lo_type type, const lo_arg *arg, double *out) {
+    float f;
+    double d;
+    int32_t i;
+    int64_t h;
     switch (type) {
-    case LO_FLOAT: *out = arg->f; break;
-    case LO_DOUBLE: *out = arg->d; break;
-    case LO_INT32: *out = arg->i; break;
-    case LO_INT64: *out = (double)arg->h; break;
+    case LO_FLOAT: memcpy(&f, (const void *)arg, sizeof f), *out = f; break;
+    case LO_DOUBLE: memcpy(&d, (const void *)arg, sizeof d), *out = d; break;
+    case LO_INT32: memcpy(&i, (const void *)arg, sizeof i), *out = i; break;
+    case LO_INT64: memcpy(&h, (const void *)arg, sizeof h), *out = (double)h; break;
     default: return false;
     }
     return isfinite(*out);
@@ -486,7 +492,7 @@ char *control_error_json(int status, const char *message) {
     if (!obj) return NULL;
     json_object_object_add(obj, "error", json_object_new_string(message ? message : ""));
     json_object_object_add(obj, "status", json_object_new_int(status));
-    const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+    const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     char *copy = text ? strdup(text) : NULL;
     json_object_put(obj);
     return copy;
