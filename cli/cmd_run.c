@@ -7,25 +7,26 @@
  * finishes after the next deadline is late; deadlines that passed entirely are
  * skipped (counted as dropped) and the loop rejoins the grid of deadlines
  * rather than rushing to catch up. `t` is the scheduled time of the frame
- * since the pattern started (so the animation is smooth whatever the jitter),
+ * since the show started (so the animation is smooth whatever the jitter),
  * `dt` the time since the previous frame rendered, 0 at the first.
  *
- * --watch reloads the pattern when the file changes (SIGHUP reloads it with
- * or without --watch): the watcher thread (watch.c) compiles the new source,
- * refuses it when its per-LED cost is over the budget (SKY_LED_COST_MAX), and
- * has the shader built in a child process under a time and memory budget
- * (build.c: SPIR-V, pipeline, and the driver's compilation at the first
- * dispatch, which also fills the driver's shader cache); it leaves the result
- * then builds the pipeline (sky_runtime_pipeline_build, thread-safe against
- * rendering) and leaves the result in a one-item mailbox. The render loop
- * takes it between two frames and swaps it in with sky_runtime_set_pipeline,
- * which costs nothing but bookkeeping, so any failure keeps the old pattern
- * and no frame number is skipped in the frame file. A reloaded pattern starts over: t and the
- * frame counter restart at 0 (the runtime restarts `frame`; `prev` carries
- * over when both patterns use it). Errors are printed and the old pattern
- * keeps running. Started with --watch on a file that does not compile or
- * build, the show starts black and waits for a good save, so that a boot
- * never ends in a restart loop.
+ * The show itself lives in show.c (a live_show): the running pattern, its
+ * param values, the playlist, brightness, blackout and freeze. Everything
+ * that changes the show (a save seen by --watch, SIGHUP, the playlist, the
+ * control API of control.h) goes through it, and the loop takes the changes
+ * at each frame boundary in live_show_render. A new pattern is compiled,
+ * refused when its per-LED cost is over SKY_LED_COST_MAX, built in a child
+ * process under a time and memory budget (build.c) and its pipeline built,
+ * all off the render thread; the loop only swaps it in, so any failure keeps
+ * the old pattern and no frame number is skipped in the frame file. `t` runs
+ * on: a new pattern does not restart it (the runtime restarts the pattern's
+ * `frame`; `prev` carries over when both patterns use it). Errors are printed
+ * and the old pattern keeps running. Started with --watch on a file that does
+ * not compile or build, the show starts black and waits for a good save, so
+ * that a boot never ends in a restart loop.
+ *
+ * Several files make a playlist: the first runs first; --each S moves on
+ * every S seconds, skipping (with a message) an entry that fails to build.
  *
  * Signals are taken on a thread of their own (signals.c): SIGINT and SIGTERM
  * wake the loop's sleep and the build's wait, so the program exits within a
@@ -44,6 +45,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "control.h"
 #include "show.h"
 #include "sky/frame.h"
 #include "sky/runtime.h"
@@ -52,35 +54,26 @@
 #define RUN_MAX_FPS         10000.0
 #define RUN_STATS_DEFAULT_S 1.0 /* `--stats` without a value */
 
-/* The pattern shown while the file has errors at start-up with --watch. */
-#define RUN_BLACK_SOURCE "out rgb(0, 0, 0)\n"
-
 typedef struct run_options {
     live_common common;
-    const char *file;
+    const char *file;   /* the first pattern */
+    const char **files; /* every pattern file given: several make a playlist */
+    size_t file_count;
+    double each_s; /* seconds per playlist entry; 0: stays until told */
     const char *frame_path;
     double fps;      /* 0: unpaced */
     double duration; /* seconds; < 0: no limit */
     uint64_t frames; /* 0: no limit */
     double stats_s;  /* seconds between stats lines; 0: none */
     bool watch;
+    control_options control; /* --control, --control-token, --osc */
 } run_options;
-
-/* The mailbox between the watcher thread and the render loop. */
-typedef struct run_reload {
-    pthread_mutex_t lock;
-    const run_options *options;
-    sky_program *pending; /* compiled, waiting for the next frame boundary */
-    double *pending_params;
-    sky_runtime_pipeline *pending_pipeline; /* its pipeline, built on the watcher thread too */
-    sky_runtime *rt;                        /* set before the watcher starts */
-    live_builder *builder; /* builds shaders for the runtime's device, set before watching */
-} run_reload;
 
 static void run_usage(FILE *out) {
     fprintf(out,
-            "usage: sky run FILE [options]\n"
-            "Renders FILE live into the shared frame file until stopped (Ctrl-C).\n\n"
+            "usage: sky run FILE... [options]\n"
+            "Renders FILE live into the shared frame file until stopped (Ctrl-C).\n"
+            "Several files make a playlist: the first runs first.\n\n"
             "  --layout SPEC     LED layout: disc:STRIPSxLEDS[:INNER], grid:WxH, strip:N,\n"
             "                    map:FILE (default %s)\n"
             "  --frame PATH      frame file to publish into (default %s)\n"
@@ -92,13 +85,22 @@ static void run_usage(FILE *out) {
             "  --frames N        stop after N frames\n"
             "  --watch           reload FILE when it changes; on errors keep the old pattern\n"
             "                    (SIGHUP reloads too)\n"
+            "  --each S          with several files, show each for S seconds, then the next;\n"
+            "                    a file that fails to build is skipped\n"
             "  --stats [S]       print frame rate, time per stage and late/dropped frames\n"
             "                    every S seconds (default 1; 0 = off), and at the end\n"
+            "  --control HOST:PORT  serve the control API (HTTP, JSON, WebSockets; see\n"
+            "                    docs/control.md); port 0 picks a free one, printed at start\n"
+            "  --control-token T clients must send `Authorization: Bearer T`; required for a\n"
+            "                    HOST other than loopback\n"
+            "  --osc [HOST:]PORT take OSC messages over UDP (/sky/param/NAME, /sky/brightness,\n"
+            "                    /sky/next...); on 127.0.0.1 unless HOST is given\n"
             "Values go as `--fps 30` or `--fps=30`; options may follow FILE; `-` is stdin.\n\n"
             "Shaders are built in a child process under a budget: $SKY_BUILD_TIME_BUDGET\n"
             "seconds (default 180) and $SKY_BUILD_MEMORY_BUDGET MiB (default 2048); a frame\n"
             "must take at most $SKY_BUILD_FRAME_BUDGET ms (default 1000).\n"
-            "SIGHUP reloads FILE; SIGINT and SIGTERM stop within a second.\n\n"
+            "SIGHUP reloads the pattern on the LEDs; SIGINT and SIGTERM stop within a second.\n"
+            "A reload keeps the values of --set params that still exist, and t runs on.\n\n"
             "Exit status: 0 ok, 1 the pattern has errors, 2 usage or system error.\n",
             SKY_LAYOUT_DEFAULT, SKY_FRAME_DEFAULT_PATH);
 }
@@ -109,7 +111,11 @@ enum {
     RUN_OPT_DURATION,
     RUN_OPT_FRAMES,
     RUN_OPT_WATCH,
-    RUN_OPT_STATS
+    RUN_OPT_STATS,
+    RUN_OPT_EACH,
+    RUN_OPT_CONTROL,
+    RUN_OPT_CONTROL_TOKEN,
+    RUN_OPT_OSC,
 };
 
 static const struct option run_long_options[] = {
@@ -121,6 +127,10 @@ static const struct option run_long_options[] = {
     {"frames", required_argument, NULL, RUN_OPT_FRAMES},
     {"watch", no_argument, NULL, RUN_OPT_WATCH},
     {"stats", optional_argument, NULL, RUN_OPT_STATS},
+    {"each", required_argument, NULL, RUN_OPT_EACH},
+    {"control", required_argument, NULL, RUN_OPT_CONTROL},
+    {"control-token", required_argument, NULL, RUN_OPT_CONTROL_TOKEN},
+    {"osc", required_argument, NULL, RUN_OPT_OSC},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -144,6 +154,17 @@ static bool run_take_option(run_options *o, int opt, int argc, char **argv) {
         return live_parse_u64(RUN_CMD, "--frames", optarg, 1, UINT64_MAX, &o->frames);
     case RUN_OPT_WATCH:
         o->watch = true;
+        return true;
+    case RUN_OPT_EACH:
+        return live_parse_double(RUN_CMD, "--each", optarg, 0.001, 1e9, &o->each_s);
+    case RUN_OPT_CONTROL:
+        o->control.listen = optarg;
+        return true;
+    case RUN_OPT_CONTROL_TOKEN:
+        o->control.token = optarg;
+        return true;
+    case RUN_OPT_OSC:
+        o->control.osc_port = optarg;
         return true;
     case RUN_OPT_STATS: {
         const char *value = cli_optional_number(argc, argv);
@@ -170,18 +191,32 @@ static int run_parse(run_options *o, int argc, char **argv) {
         }
         if (!run_take_option(o, opt, argc, argv)) return 2;
     }
-    for (int i = optind; i < argc; i++) {
-        if (o->file) {
-            fprintf(stderr, "%s: one pattern file at a time (got `%s` and `%s`)\n", RUN_CMD,
-                    o->file, argv[i]);
-            return 2;
-        }
-        o->file = argv[i];
-    }
+    o->files = (const char **)(argv + optind);
+    o->file_count = (size_t)(argc - optind);
+    o->file = o->file_count ? o->files[0] : NULL;
     if (!o->file) {
         fprintf(stderr, "%s: which pattern? (usage: sky run FILE [options])\n", RUN_CMD);
         return 2;
     }
+    for (size_t i = 0; o->file_count > 1 && i < o->file_count; i++)
+        if (strcmp(o->files[i], "-") == 0) {
+            fprintf(stderr, "%s: a playlist takes files, not standard input\n", RUN_CMD);
+            return 2;
+        }
+    if (o->watch && o->file_count > 1) {
+        fprintf(stderr, "%s: --watch follows one file, not a playlist of %zu\n", RUN_CMD,
+                o->file_count);
+        return 2;
+    }
+    if (o->each_s > 0 && o->file_count < 2) {
+        fprintf(stderr, "%s: --each needs several files (a playlist)\n", RUN_CMD);
+        return 2;
+    }
+    if (o->control.token && !o->control.listen) {
+        fprintf(stderr, "%s: --control-token needs --control HOST:PORT\n", RUN_CMD);
+        return 2;
+    }
+    o->control.frame_path = o->frame_path;
     if (o->watch && strcmp(o->file, "-") == 0) {
         fprintf(stderr, "%s: --watch needs a file, not standard input\n", RUN_CMD);
         return 2;
@@ -191,117 +226,41 @@ static int run_parse(run_options *o, int argc, char **argv) {
 
 /* ------------------------------------------------------------------- reload */
 
-static double *run_params_for(const run_options *o, const sky_program *program, bool strict) {
+/* The first pattern's values: an unknown --set name is an error at start (strict). */
+static double *run_params_for(const run_options *o, const sky_program *program) {
     size_t slots = sky_program_param_slots(program);
     double *params = calloc(slots ? slots : 1, sizeof *params);
     if (!params) {
         fprintf(stderr, "%s: out of memory\n", RUN_CMD);
         return NULL;
     }
-    if (!live_params_apply(RUN_CMD, program, o->common.sets, o->common.set_count, strict, params)) {
+    if (!live_params_apply(RUN_CMD, program, o->common.sets, o->common.set_count, true, params)) {
         free(params);
         return NULL;
     }
     return params;
 }
 
-/* Frees what waits in the mailbox (the caller holds the lock, or owns the mailbox alone). */
-static void run_reload_clear(run_reload *reload) {
-    sky_runtime_pipeline_free(reload->rt, reload->pending_pipeline); /* before its program */
-    sky_program_free(reload->pending);
-    free(reload->pending_params);
-    reload->pending = NULL;
-    reload->pending_params = NULL;
-    reload->pending_pipeline = NULL;
-}
+/* The watcher thread's callback: the show compiles and builds off the render thread. */
+typedef struct run_watch_context {
+    live_show *show;
+    const char *file;
+} run_watch_context;
 
-/*
- * Compiles nothing: builds the shader of a compiled program in the child
- * process, after checking its cost. Returns the SPIR-V or NULL (printed, unless
- * *cancelled: a stop signal or a newer save ended the build, and nothing failed).
- */
-static uint32_t *run_build_shader(const run_options *o, const sky_program *program,
-                                  const char *source, size_t len, live_builder *builder,
-                                  int cancel_fd, size_t *word_count, bool *cancelled) {
-    *cancelled = false;
-    uint64_t cost = sky_program_led_cost(program);
-    if (cost > SKY_LED_COST_MAX) {
-        fprintf(stderr,
-                "%s: %s costs about %llu operations per LED, over the budget of %u for building "
-                "a pipeline: lower fbm octaves and reduction bounds\n",
-                RUN_CMD, o->file, (unsigned long long)cost, SKY_LED_COST_MAX);
-        return NULL;
-    }
-    unsigned seconds, mib;
-    live_build_budget(&seconds, &mib);
-    fprintf(stderr, "%s: building the shader of %s (cost %llu; budget %u s, %u MiB)\n", RUN_CMD,
-            o->file, (unsigned long long)cost, seconds, mib);
-    int cancel[2] = {live_signals_fd(), cancel_fd};
-    uint32_t *words = NULL;
-    char message[256];
-    live_build_result got = live_build(builder, source, len, cancel, cancel_fd >= 0 ? 2 : 1,
-                                       &words, word_count, message, sizeof message);
-    *cancelled = got == LIVE_BUILD_CANCELLED;
-    return got == LIVE_BUILD_OK ? words : NULL;
-}
-
-/* The watcher thread's callback: compile and build off the render thread, then post. */
 static void run_on_change(void *context, const char *source, size_t len, int cancel_fd) {
-    run_reload *reload = context;
-    const run_options *o = reload->options;
-    fprintf(stderr, "%s: %s changed; compiling\n", RUN_CMD, o->file);
-    sky_program *program = NULL;
-    if (live_compile_source(RUN_CMD, o->file, source, len, &program) != 0) {
-        fprintf(stderr, "%s: keeping the running pattern\n", RUN_CMD);
-        return;
-    }
-    double *params = run_params_for(o, program, false);
-    size_t word_count = 0;
-    bool cancelled = false;
-    uint32_t *words = params ? run_build_shader(o, program, source, len, reload->builder,
-                                                cancel_fd, &word_count, &cancelled)
-                             : NULL;
-    /* The pipeline too is built here, off the render thread, which then only swaps. */
-    sky_runtime_pipeline *pipeline = NULL;
-    char error[1024] = "";
-    sky_status st = SKY_ERR_COMPILE;
-    if (words)
-        st = sky_runtime_pipeline_build(reload->rt, program, words, word_count, &pipeline, error,
-                                        sizeof error);
-    free(words);
-    if (st != SKY_OK) {
-        if (error[0]) fprintf(stderr, "%s: building the pipeline failed: %s\n", RUN_CMD, error);
-        if (!cancelled) fprintf(stderr, "%s: keeping the running pattern\n", RUN_CMD);
-        sky_program_free(program);
-        free(params);
-        return;
-    }
-    pthread_mutex_lock(&reload->lock);
-    /* A newer save replaces one the loop has not taken yet. */
-    run_reload_clear(reload);
-    reload->pending = program;
-    reload->pending_params = params;
-    reload->pending_pipeline = pipeline;
-    pthread_mutex_unlock(&reload->lock);
+    const run_watch_context *w = context;
+    live_show_on_save(w->show, w->file, source, len, cancel_fd);
 }
 
-/* SIGHUP, on the signal thread: the watcher thread does the work. */
+/* SIGHUP, on the signal thread: the watcher (one file) or the playlist thread does the work. */
 static void run_on_hup(void *context) {
     fprintf(stderr, "%s: SIGHUP: reloading the pattern\n", RUN_CMD);
     live_watch_reload_now(context);
 }
 
-static bool run_take_pending(run_reload *reload, sky_program **program, double **params,
-                             sky_runtime_pipeline **pipeline) {
-    pthread_mutex_lock(&reload->lock);
-    *program = reload->pending;
-    *params = reload->pending_params;
-    *pipeline = reload->pending_pipeline;
-    reload->pending = NULL;
-    reload->pending_params = NULL;
-    reload->pending_pipeline = NULL;
-    pthread_mutex_unlock(&reload->lock);
-    return *program != NULL;
+static void run_on_hup_playlist(void *context) {
+    fprintf(stderr, "%s: SIGHUP: reloading the pattern\n", RUN_CMD);
+    live_show_reload_entry(context);
 }
 
 /* -------------------------------------------------------------------- stats */
@@ -350,44 +309,14 @@ typedef struct run_state {
     const run_options *o;
     sky_runtime *rt;
     sky_frame_writer *writer; /* checked every frame: its path may be removed under it */
-    sky_program *program;     /* running */
-    sky_program *retired; /* replaced; freed once a frame with the new one completed */
-    double *params;
-    run_reload *reload;
+    live_show *show;
     run_counters counters;
-    double swap_ms; /* the last swap's sky_runtime_set_pipeline, for the reload line */
 } run_state;
-
-/* Swaps in a reloaded program at a frame boundary. Returns true when the pattern restarted. */
-static bool run_swap(run_state *s) {
-    sky_program *program = NULL;
-    double *params = NULL;
-    sky_runtime_pipeline *pipeline = NULL;
-    if (!run_take_pending(s->reload, &program, &params, &pipeline)) return false;
-    char error[1024] = "";
-    uint64_t t0 = sky_frame_now_ns();
-    sky_status st = sky_runtime_set_pipeline(s->rt, pipeline, error, sizeof error);
-    double swap_ms = (double)(sky_frame_now_ns() - t0) / 1e6;
-    if (st != SKY_OK) {
-        fprintf(stderr, "%s: cannot switch to the new pattern: %s; keeping the running one\n",
-                RUN_CMD, error[0] ? error : sky_status_str(st));
-        sky_program_free(program);
-        free(params);
-        return false;
-    }
-    sky_program_free(s->retired); /* (only set if two swaps came without a frame between) */
-    s->retired = s->program;
-    s->program = program;
-    free(s->params);
-    s->params = params;
-    s->swap_ms = swap_ms;
-    return true;
-}
 
 static int run_loop(run_state *s) {
     const run_options *o = s->o;
     const double period_ns = o->fps > 0 ? 1e9 / o->fps : 0;
-    uint64_t start_ns = sky_frame_now_ns(); /* t = 0 of the running pattern */
+    uint64_t start_ns = sky_frame_now_ns(); /* t = 0 of the show */
     uint64_t grid_ns = start_ns;            /* origin of the deadline grid */
     uint64_t k = 0;                         /* deadline index on the grid */
     uint64_t rendered = 0;
@@ -398,18 +327,11 @@ static int run_loop(run_state *s) {
     while (!live_signals_stopped()) {
         uint64_t frame_start =
             period_ns > 0 ? grid_ns + (uint64_t)llround((double)k * period_ns) : sky_frame_now_ns();
-        bool swapped = s->reload && run_swap(s);
-        if (swapped) {
-            start_ns = frame_start;
-            last_t = -1;
-        }
         double t = (double)(frame_start - start_ns) / 1e9;
-        double total_t = (double)(frame_start - grid_ns) / 1e9;
-        if (o->duration >= 0 && total_t >= o->duration) break;
+        if (o->duration >= 0 && t >= o->duration) break;
         double dt = last_t < 0 ? 0.0 : t - last_t;
         char error[1024] = "";
-        uint64_t render_start = sky_frame_now_ns();
-        sky_status st = sky_runtime_render(s->rt, t, dt, s->params, error, sizeof error);
+        sky_status st = live_show_render(s->show, t, dt, error, sizeof error);
         if (st != SKY_OK) {
             fprintf(stderr, "%s: rendering failed: %s\n", RUN_CMD,
                     error[0] ? error : sky_status_str(st));
@@ -421,15 +343,10 @@ static int run_loop(run_state *s) {
             fprintf(stderr, "%s: %s; stopping\n", RUN_CMD, error);
             return 2;
         }
-        if (swapped) /* the render thread's whole cost of a reload: swap + first frame */
-            fprintf(stderr, "%s: reloaded %s (pipeline swap %.1f ms, first frame %.1f ms)\n",
-                    RUN_CMD, o->file, s->swap_ms,
-                    (double)(sky_frame_now_ns() - render_start) / 1e6);
-        sky_program_free(s->retired); /* its frames are complete now */
-        s->retired = NULL;
         last_t = t;
         rendered++;
         uint64_t now = sky_frame_now_ns();
+        live_show_frame_done(s->show, sky_runtime_frame_count(s->rt), now);
         if (o->stats_s > 0 && (double)(now - stats.last_ns) >= o->stats_s * 1e9)
             run_stats_print(&stats, s->rt, &s->counters, now);
         if (o->frames && rendered >= o->frames) break;
@@ -540,48 +457,21 @@ static void run_banner(const run_options *o, const sky_layout *layout, const sky
     fprintf(stderr, "%s\n", o->watch ? ", watching for changes" : "");
 }
 
-/*
- * Sets the first pattern: built in the child like a reload, so that the
- * budget and the stop signals apply from the start. Returns 0, or the exit
- * code when the command must end (with --watch, a pattern that does not
- * build leaves the show black instead, and 0 is returned).
- */
-static int run_first_program(run_state *s, const run_reload *reload, const char *source, size_t len,
-                             int compiled) {
-    const run_options *o = s->o;
-    char error[1024] = "";
-    if (compiled == 0) {
-        size_t word_count = 0;
-        bool cancelled = false; /* only a stop signal cancels this build: checked below */
-        uint32_t *words = run_build_shader(o, s->program, source, len, reload->builder, -1,
-                                           &word_count, &cancelled);
-        sky_status st = SKY_ERR_COMPILE;
-        if (words)
-            st = sky_runtime_set_program_spirv(s->rt, s->program, words, word_count, error,
-                                               sizeof error);
-        free(words);
-        if (st == SKY_OK) return 0;
-        if (live_signals_stopped()) return 0;
-        if (error[0]) fprintf(stderr, "%s: %s\n", RUN_CMD, error);
-        if (!o->watch) return 2;
-    }
-    if (!o->watch) return compiled;
-    /* Black until a good save: a boot with a broken file must not end in a restart loop. */
-    fprintf(stderr, "%s: showing black until %s compiles; watching it\n", RUN_CMD, o->file);
-    sky_program_free(s->program);
-    free(s->params);
-    s->params = NULL;
-    s->program = NULL;
-    if (live_compile_source(RUN_CMD, "<black>", RUN_BLACK_SOURCE, strlen(RUN_BLACK_SOURCE),
-                            &s->program) != 0 ||
-        !(s->params = run_params_for(o, s->program, false)))
-        return 2;
-    sky_status st = sky_runtime_set_program(s->rt, s->program, error, sizeof error);
-    if (st != SKY_OK) {
-        fprintf(stderr, "%s: %s\n", RUN_CMD, error[0] ? error : sky_status_str(st));
-        return 2;
-    }
-    return 0;
+static bool run_show_create(const run_options *o, sky_runtime *rt, live_builder *builder,
+                            live_show **show) {
+    live_show_config config = {
+        .cmd = RUN_CMD,
+        .runtime = rt,
+        .builder = builder,
+        .sets = o->common.sets,
+        .set_count = o->common.set_count,
+        .playlist = o->files,
+        .playlist_count = o->file_count,
+        .fps_target = o->fps,
+        .each_s = o->each_s,
+        .brightness = 1,
+    };
+    return live_show_create(&config, show);
 }
 
 int cmd_run(int argc, char **argv) {
@@ -599,14 +489,17 @@ int cmd_run(int argc, char **argv) {
         return 2;
     }
     signal(SIGPIPE, SIG_IGN); /* a build child that died: write() reports EPIPE instead */
-    run_reload reload = {.options = &o};
-    pthread_mutex_init(&reload.lock, NULL);
     run_state s = {.o = &o};
     sky_layout *layout = NULL;
     sky_frame_writer *writer = NULL;
+    live_builder *builder = NULL;
     live_watch *watch = NULL;
+    control_server *control = NULL;
+    run_watch_context watch_context = {NULL, o.file};
     char *source = NULL;
     size_t source_len = 0;
+    sky_program *program = NULL;
+    double *params = NULL;
     code = 2;
 
     char error[512];
@@ -615,11 +508,14 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "%s: %s\n", RUN_CMD, error);
         goto done;
     }
-    int compiled = live_compile_source(RUN_CMD, o.file, source, source_len, &s.program);
+    /* Errors in the first file end the command before the frame file is touched, unless
+     * --watch (or a playlist) is to wait for a good pattern. */
+    bool black_on_failure = o.watch || o.file_count > 1;
+    int compiled = live_compile_source(RUN_CMD, o.file, source, source_len, &program);
     code = compiled;
-    if (compiled == 2 || (compiled == 1 && !o.watch)) goto done;
+    if (compiled == 2 || (compiled == 1 && !black_on_failure)) goto done;
     code = 2;
-    if (compiled == 0 && !(s.params = run_params_for(&o, s.program, true))) goto done;
+    if (compiled == 0 && !(params = run_params_for(&o, program))) goto done;
     if (!live_layout_create(RUN_CMD, o.common.layout_spec, &layout)) goto done;
     if (!run_check_device(&o)) goto done;
     if (!(writer = run_open_writer(&o, layout))) goto done;
@@ -627,20 +523,28 @@ int cmd_run(int argc, char **argv) {
     if (!(s.rt = run_open_runtime(&o, layout, writer))) goto done;
     sky_emit_options emit;
     sky_runtime_emit_options(s.rt, &emit);
-    if (!live_builder_create(RUN_CMD, o.common.device, &emit, layout->led_count, &reload.builder))
+    if (!live_builder_create(RUN_CMD, o.common.device, &emit, layout->led_count, &builder))
         goto done;
-    reload.rt = s.rt;
-    if ((code = run_first_program(&s, &reload, source, source_len, compiled)) != 0) goto done;
+    if (!run_show_create(&o, s.rt, builder, &s.show)) goto done;
+    code = live_show_first(s.show, o.file, source, source_len, program, params, black_on_failure);
+    program = NULL; /* the show's now */
+    params = NULL;
+    if (code != 0) goto done;
     if (live_signals_stopped()) goto stopped;
     code = 2;
-    /* Without --watch the watcher only serves SIGHUP; standard input cannot be read again. */
-    if (strcmp(o.file, "-") != 0) {
-        if (!live_watch_start(RUN_CMD, o.file, source, source_len, o.watch, run_on_change, &reload,
-                              &watch))
+    if (o.file_count > 1) {
+        if (!live_show_start_playlist(s.show)) goto done;
+        live_signals_on_hup(run_on_hup_playlist, s.show);
+    } else if (strcmp(o.file, "-") != 0) {
+        /* Without --watch the watcher only serves SIGHUP; standard input cannot be read again. */
+        watch_context.show = s.show;
+        if (!live_watch_start(RUN_CMD, o.file, source, source_len, o.watch, run_on_change,
+                              &watch_context, &watch))
             goto done;
-        s.reload = &reload;
         live_signals_on_hup(run_on_hup, watch);
     }
+    /* After the show is up (requests need it), before the loop (a load waits for it). */
+    if (!control_server_start(RUN_CMD, &o.control, s.show, &control)) goto done;
     run_banner(&o, layout, s.rt);
     code = run_loop(&s);
 stopped:
@@ -651,15 +555,15 @@ stopped:
 
 done:
     live_signals_on_hup(NULL, NULL);
-    live_watch_stop(watch);    /* before the mailbox goes away */
-    run_reload_clear(&reload); /* a pipeline not taken goes before its runtime */
-    live_builder_free(reload.builder);
-    sky_runtime_free(s.rt);    /* publishes frames in flight before the writer closes */
+    live_show_stop(s.show); /* cancels builds in flight, so that the watcher stops at once */
+    control_server_stop(control); /* after the stop: requests waiting on the show return */
+    live_watch_stop(watch);
+    live_show_free(s.show); /* a pipeline not taken goes before its runtime */
+    live_builder_free(builder);
+    sky_runtime_free(s.rt); /* publishes frames in flight before the writer closes */
     sky_frame_writer_free(writer);
-    sky_program_free(s.retired);
-    sky_program_free(s.program);
-    pthread_mutex_destroy(&reload.lock);
-    free(s.params);
+    sky_program_free(program);
+    free(params);
     free(source);
     sky_layout_free(layout);
     live_common_free(&o.common);

@@ -22,12 +22,15 @@
 #include <arpa/inet.h>
 #include <civetweb.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "control.h"
 #include "control_parse.h"
@@ -73,6 +76,7 @@ struct control_server {
     control_osc *osc;
     int listener;
     bool library; /* mg_init_library was called */
+    struct sockaddr_in bound; /* where the server listens, for stop_wake */
     pthread_mutex_t lock; /* guards clients and their queues */
     ws_client *clients[CONTROL_EVENT_CLIENTS + CONTROL_FRAME_CLIENTS];
     atomic_bool stopping;
@@ -574,9 +578,54 @@ static bool http_start(const char *cmd, control_server *server, const char *spec
         fprintf(stderr, "%s: --control %s: civetweb reports no listening port\n", cmd, spec);
         return false;
     }
+    server->bound.sin_family = AF_INET;
+    server->bound.sin_port = htons((uint16_t)bound[0].port);
+    server->bound.sin_addr.s_addr = control_is_loopback(ip) ? ip : htonl(INADDR_LOOPBACK);
     fprintf(stderr, "%s: control API on http://%s:%d\n", cmd, host, bound[0].port);
     fflush(stderr);
     return true;
+}
+
+/*
+ * mg_stop flags the server to stop and joins civetweb's listening thread,
+ * which sees the flag only when its poll() returns: up to a second later
+ * when nothing connects (1.0 s measured with civetweb 1.15), and `sky run`
+ * must stop within 0.5 s of a signal. So while mg_stop runs on a thread of
+ * its own, the caller connects to the listening socket every 10 ms to wake
+ * that poll. A connection that lands before the flag is answered 503.
+ */
+typedef struct stop_job {
+    struct mg_context *ctx;
+    atomic_bool done;
+} stop_job;
+
+static void *stop_thread(void *arg) {
+    stop_job *job = arg;
+    mg_stop(job->ctx);
+    atomic_store(&job->done, true);
+    return NULL;
+}
+
+static void stop_wake(const struct sockaddr_in *addr) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    (void)connect(fd, (const struct sockaddr *)addr, sizeof *addr);
+    close(fd);
+}
+
+static void http_stop(control_server *server) {
+    stop_job job = {.ctx = server->ctx};
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, stop_thread, &job) != 0) {
+        mg_stop(server->ctx);
+        return;
+    }
+    while (!atomic_load(&job.done)) {
+        if (server->bound.sin_port) stop_wake(&server->bound);
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    pthread_join(thread, NULL);
 }
 
 bool control_server_start(const char *cmd, const control_options *options, live_show *show,
@@ -637,7 +686,7 @@ void control_server_stop(control_server *server) {
             if (c) c->closing = true, pthread_cond_signal(&c->wake);
         }
         pthread_mutex_unlock(&server->lock);
-        mg_stop(server->ctx);
+        http_stop(server);
     }
     if (server->library) mg_exit_library();
     pthread_mutex_destroy(&server->lock);

@@ -10,6 +10,7 @@
  * usage and system errors).
  */
 #include <errno.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,4 +321,115 @@ sky_layout_view live_layout_view(const sky_layout *layout) {
     sky_layout_view view = {layout->led_count, layout->strip_count, layout->strip_sizes,
                             layout->xy};
     return view;
+}
+
+/* ------------------------------------------------------------ param docs */
+
+/* The comment text after `#` on [line, end), trimmed; "" when the line has none. */
+static char *docs_comment(const char *line, const char *end, bool whole_line) {
+    const char *hash = memchr(line, '#', (size_t)(end - line));
+    if (!hash) return strdup("");
+    if (whole_line) /* only blanks before it */
+        for (const char *p = line; p < hash; p++)
+            if (*p != ' ' && *p != '\t') return strdup("");
+    const char *a = hash + 1, *b = end;
+    while (a < b && (*a == ' ' || *a == '\t')) a++;
+    while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r')) b--;
+    return strndup(a, (size_t)(b - a));
+}
+
+/* The param declared at the start of [line, end) ("param NAME"), into name; false when none. */
+static bool docs_declared(const char *line, const char *end, char *name, size_t name_len) {
+    const char *p = line;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == ';')) p++;
+    if ((size_t)(end - p) < 6 || memcmp(p, "param", 5) != 0 || (p[5] != ' ' && p[5] != '\t'))
+        return false;
+    p += 5;
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    size_t n = 0;
+    while (p + n < end && (p[n] == '_' || (p[n] >= 'a' && p[n] <= 'z') ||
+                           (p[n] >= 'A' && p[n] <= 'Z') || (p[n] >= '0' && p[n] <= '9')))
+        n++;
+    if (n == 0 || n >= name_len) return false;
+    memcpy(name, p, n);
+    name[n] = '\0';
+    return true;
+}
+
+/* Joins comment-only lines [from, to) of `lines` with spaces (the doc above a declaration). */
+static char *docs_join_above(const char *const *starts, const char *const *ends, size_t from,
+                             size_t to) {
+    size_t total = 1;
+    for (size_t i = from; i < to; i++) total += (size_t)(ends[i] - starts[i]) + 1;
+    char *out = malloc(total);
+    if (!out) return NULL;
+    out[0] = '\0';
+    for (size_t i = from; i < to; i++) {
+        char *part = docs_comment(starts[i], ends[i], true);
+        if (!part) {
+            free(out);
+            return NULL;
+        }
+        if (out[0] && part[0]) strcat(out, " ");
+        strcat(out, part);
+        free(part);
+    }
+    return out;
+}
+
+static bool docs_is_comment_line(const char *line, const char *end) {
+    while (line < end && (*line == ' ' || *line == '\t')) line++;
+    return line < end && *line == '#';
+}
+
+char **live_param_docs(const sky_program *program, const char *source, size_t len) {
+    size_t count = sky_program_param_count(program);
+    char **docs = calloc(count ? count : 1, sizeof *docs);
+    size_t line_count = 1;
+    for (size_t i = 0; i < len; i++) line_count += source[i] == '\n';
+    const char **starts = malloc(line_count * sizeof *starts);
+    const char **ends = malloc(line_count * sizeof *ends);
+    bool ok = docs && starts && ends;
+    for (size_t n = 0, i = 0; ok && n < line_count; n++) {
+        starts[n] = source + i;
+        while (i < len && source[i] != '\n') i++;
+        ends[n] = source + i;
+        i++;
+    }
+    for (size_t n = 0; ok && n < line_count; n++) {
+        char name[128];
+        if (!docs_declared(starts[n], ends[n], name, sizeof name)) continue;
+        long index = sky_program_param_find(program, name);
+        if (index < 0 || docs[index]) continue;
+        char *doc = docs_comment(starts[n], ends[n], false);
+        if (doc && !doc[0]) { /* none on the line: the comment lines right above it */
+            size_t from = n;
+            while (from > 0 && docs_is_comment_line(starts[from - 1], ends[from - 1])) from--;
+            if (from == 0) from = n; /* a block from line 1 is the file's header, not a doc */
+            free(doc);
+            doc = docs_join_above(starts, ends, from, n);
+        }
+        docs[index] = doc;
+        ok = doc != NULL;
+    }
+    for (size_t i = 0; ok && i < count; i++)
+        if (!docs[i]) ok = (docs[i] = strdup("")) != NULL;
+    free(starts);
+    free(ends);
+    if (!ok) {
+        live_param_docs_free(docs, count);
+        return NULL;
+    }
+    return docs;
+}
+
+void live_param_docs_free(char **docs, size_t count) {
+    if (!docs) return;
+    for (size_t i = 0; i < count; i++) free(docs[i]);
+    free(docs);
+}
+
+void live_json_number_format(void) {
+    /* 15 digits read back as the same decimal; the default 17 shows binary noise. */
+    json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);
 }

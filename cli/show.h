@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "sky/layout.h"
+#include "sky/runtime.h"
 #include "sky/sky.h"
 
 /* ------------------------------------------------------------ options.c */
@@ -76,6 +77,19 @@ int live_compile_source(const char *cmd, const char *path, const char *source, s
  */
 bool live_params_apply(const char *cmd, const sky_program *program, const char *const *sets,
                        size_t set_count, bool strict, double *params);
+
+/*
+ * The doc comment of each of the program's params in its source: the `#`
+ * comment that ends the param's line, else the comment lines right above the
+ * declaration (joined with spaces) unless they start at the file's first
+ * line (the file's header comment); "" when there is none. Returns
+ * sky_program_param_count strings (free with live_param_docs_free), or NULL
+ * when out of memory.
+ */
+char **live_param_docs(const sky_program *program, const char *source, size_t len);
+void live_param_docs_free(char **docs, size_t count);
+/* JSON numbers as people write them: 15 significant digits (0.03, not 0.029999999999999999). */
+void live_json_number_format(void);
 
 /* The closest of `names` to `word` by edit distance, or NULL when none is close. */
 const char *live_did_you_mean(const char *word, const char *const *names, size_t count);
@@ -148,6 +162,72 @@ void live_build_budget(unsigned *seconds, unsigned *mebibytes);
 /* `sky run --build-child DEVICE TEXELS MIB LEDS`: the child's side (source on stdin, SPIR-V out).
  */
 int live_build_child_main(const char *cmd, int argc, char **argv);
+
+/* ------------------------------------------------------------- show.c */
+
+/*
+ * The live show of `sky run` (control.h declares its live_show_* controls).
+ * The render loop calls live_show_render once per frame; every change made
+ * from another thread (a save, SIGHUP, the control API, the playlist) is
+ * taken there, at a frame boundary.
+ */
+typedef struct live_show_config {
+    const char *cmd;
+    sky_runtime *runtime;  /* the caller's; outlives the show */
+    live_builder *builder; /* the caller's; outlives the show */
+    const char *const *sets; /* --set NAME=VALUE, applied to every pattern loaded */
+    size_t set_count;
+    const char *const *playlist; /* the pattern files, at least one; the first runs first */
+    size_t playlist_count;
+    double fps_target;
+    double each_s;      /* seconds per playlist entry; 0: the playlist does not advance */
+    double crossfade_s; /* seconds of cross-fade between patterns; 0: a cut */
+    double brightness;  /* initial master dimmer, in [0, 1] */
+} live_show_config;
+
+typedef struct live_show live_show;
+
+bool live_show_create(const live_show_config *config, live_show **show);
+/* Stops the playlist and any load in flight (live_show_stop), then frees. NULL is a no-op. */
+void live_show_free(live_show *show);
+
+/*
+ * Starts the show with `program` (taken; NULL when the source did not
+ * compile) and its `params` (taken): builds its shader in the child under
+ * the budget and sets it on the runtime. When it cannot be shown and
+ * `black_on_failure`, the show starts black (and 0 is returned); otherwise
+ * returns the exit code (1 pattern errors, 2 other failures), 0 on success.
+ */
+int live_show_first(live_show *show, const char *path, const char *source, size_t len,
+                    sky_program *program, double *params, bool black_on_failure);
+
+/*
+ * A save of `path` (or SIGHUP), on the watcher's thread: compiles, builds and
+ * posts the new pattern, without waiting for the switch. Failures are printed
+ * and keep the running pattern; `cancel_fd` readable abandons the build.
+ */
+void live_show_on_save(live_show *show, const char *path, const char *source, size_t len,
+                       int cancel_fd);
+
+/*
+ * One frame, on the render thread: takes what changed since the last frame
+ * (a new pattern, param values, brightness, blackout, freeze), renders at t
+ * (seconds since the show started; a switch does not restart it) and
+ * completes the frame. Prints a line when a new pattern was switched in.
+ */
+sky_status live_show_render(live_show *show, double t, double dt, char *error, size_t error_len);
+/* After each frame: the frame file's frame number, for the state and the measured fps. */
+void live_show_frame_done(live_show *show, uint64_t frame, uint64_t now_ns);
+/*
+ * With several entries, starts the playlist thread: it moves on every `each`
+ * seconds (when set) and reloads the current entry on live_show_reload_entry.
+ * Returns false after printing.
+ */
+bool live_show_start_playlist(live_show *show);
+/* Asks the playlist thread to reload the current entry from its file (SIGHUP; no waiting). */
+void live_show_reload_entry(live_show *show);
+/* The show is ending: loads in flight are cancelled and waiters get LIVE_STOPPING. */
+void live_show_stop(live_show *show);
 
 /* ----------------------------------------------------------- signals.c */
 

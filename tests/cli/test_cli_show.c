@@ -1,0 +1,405 @@
+/*
+ * test_cli_show.c - the live show of `sky run` through the real binary, and
+ * `sky params`.
+ *
+ * The show tests (label "gpu") run `sky run` as a child process publishing
+ * into a frame file in a scratch directory and read every frame with the
+ * frame reader (polling every millisecond against a 10 fps writer). Colours
+ * are checked against the CPU evaluator within 2/255, the language's promise.
+ *
+ *   sighup_keeps   SIGHUP reloads a new version of the pattern: the --set
+ *                  value is kept and `t` runs on (green encodes t: it never
+ *                  goes back at the switch).
+ *   playlist       two patterns with --each 1: both come on the LEDs, each
+ *                  frame is one of them as the CPU evaluates it.
+ *   playlist_skip  a playlist with a pattern with errors and one over the
+ *                  cost budget: both are skipped with a message, the show
+ *                  goes on with the good ones.
+ *   params_*       (no device) `sky params` as text and JSON, and errors.
+ *
+ * Waits are on progress (frames, log lines); the time limits are safety nets.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "cli_harness.h"
+#include "sky/abi.h"
+#include "sky/frame.h"
+#include "sky/layout.h"
+#include "sky/sky.h"
+
+#define SHOW_LAYOUT "grid:8x4"
+#define SAFETY_S    120.0 /* a generous bound on anything a loaded machine does */
+
+/* ------------------------------------------------------------ frame reading */
+
+typedef struct show_run {
+    cli_proc proc;
+    sky_frame_reader *reader;
+    uint8_t *pixels;
+    size_t len;
+    uint64_t last_frame;
+} show_run;
+
+/* Starts `sky run args...` into dir/frame at 10 fps on SHOW_LAYOUT and opens the frame file. */
+static void show_start(show_run *run, const char *dir, const char *const *args) {
+    char frame_path[512];
+    cli_path(frame_path, sizeof frame_path, dir, "frame");
+    const char *argv[32];
+    size_t n = 0;
+    argv[n++] = "run";
+    while (*args && n < 24) argv[n++] = *args++;
+    const char *tail[] = {"--frame", frame_path, "--fps", "10", "--layout", SHOW_LAYOUT, NULL};
+    for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++) argv[n++] = tail[i];
+    memset(run, 0, sizeof *run);
+    cli_spawn(&run->proc, dir, argv);
+    double end = cli_now() + SAFETY_S;
+    char error[512] = "";
+    while (sky_frame_reader_open(frame_path, &run->reader, error, sizeof error) != SKY_OK) {
+        if (!cli_alive(&run->proc))
+            fail_msg("sky run exited with %d before creating the frame file:\n%s",
+                     cli_exit_code(&run->proc), cli_slurp(run->proc.err_path));
+        if (cli_now() > end) fail_msg("no frame file after %g s: %s", SAFETY_S, error);
+        cli_sleep_ms(10);
+    }
+    run->len = (size_t)sky_frame_reader_info(run->reader)->led_count * 3;
+    run->pixels = malloc(run->len);
+    assert_non_null(run->pixels);
+}
+
+static void show_stop(show_run *run) {
+    assert_int_equal(kill(run->proc.pid, SIGTERM), 0);
+    assert_true(cli_wait(&run->proc, SAFETY_S));
+    if (cli_exit_code(&run->proc) != 0)
+        fail_msg("sky run exited with %d after SIGTERM:\n%s", cli_exit_code(&run->proc),
+                 cli_slurp(run->proc.err_path));
+    sky_frame_reader_free(run->reader);
+    free(run->pixels);
+}
+
+/* Waits for the next new frame into run->pixels (frame numbers only go up). */
+static void show_next_frame(show_run *run, const char *what) {
+    double end = cli_now() + SAFETY_S;
+    for (;;) {
+        uint64_t frame = 0;
+        char error[512] = "";
+        sky_status st =
+            sky_frame_reader_read(run->reader, run->pixels, run->len, &frame, error, sizeof error);
+        if (st == SKY_OK) {
+            assert_true(frame > run->last_frame);
+            run->last_frame = frame;
+            return;
+        }
+        if (st != SKY_ERR_AGAIN) fail_msg("%s: reading the frame file: %s", what, error);
+        if (!cli_alive(&run->proc))
+            fail_msg("%s: sky run exited with %d:\n%s", what, cli_exit_code(&run->proc),
+                     cli_slurp(run->proc.err_path));
+        if (cli_now() > end) fail_msg("%s: no new frame within %g s", what, SAFETY_S);
+        cli_sleep_ms(1);
+    }
+}
+
+static bool stderr_has(const cli_proc *proc, const char *needle) {
+    char *err = cli_slurp(proc->err_path);
+    bool found = strstr(err, needle) != NULL;
+    free(err);
+    return found;
+}
+
+/* ------------------------------------------------------------ CPU reference */
+
+/* The bytes of `source` on SHOW_LAYOUT at t = 0, frame 0, its defaults, black prev. */
+static uint8_t *cpu_frame(const char *source, size_t *len) {
+    sky_program *program = cli_compile(source);
+    sky_layout *layout = NULL;
+    char error[512];
+    assert_int_equal(sky_layout_create(SHOW_LAYOUT, &layout, error, sizeof error), SKY_OK);
+    sky_layout_view view = {layout->led_count, layout->strip_count, layout->strip_sizes,
+                            layout->xy};
+    sky_led_input *inputs = malloc(layout->led_count * sizeof *inputs);
+    uint8_t *bytes = malloc((size_t)layout->led_count * 3);
+    assert_non_null(inputs);
+    assert_non_null(bytes);
+    assert_int_equal(sky_led_inputs_build(&view, inputs), SKY_OK);
+    sky_frame_inputs fi = {0, 0, 0, NULL};
+    assert_int_equal(sky_program_eval(program, &view, inputs, &fi, NULL, NULL, bytes), SKY_OK);
+    *len = (size_t)layout->led_count * 3;
+    free(inputs);
+    sky_layout_free(layout);
+    sky_program_free(program);
+    return bytes;
+}
+
+static bool bytes_close(const uint8_t *a, const uint8_t *b, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (abs((int)a[i] - (int)b[i]) > 2) return false;
+    return true;
+}
+
+/* ------------------------------------------------------------------ reloads */
+
+/* Red is the param, green is t / 20 s, blue tells the versions apart. */
+#define SIGHUP_V1 "param level = 0.5 in 0..1\nout rgb(level, min(t / 20, 1), 0)\n"
+#define SIGHUP_V2                                                                        \
+    "param level = 0.5 in 0..1\nparam extra = 0.5\nout rgb(level, min(t / 20, 1), 1)\n"
+
+static void test_show_sighup_keeps_set_and_t(void **state) {
+    (void)state;
+    char dir[256], pattern[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "live.sky");
+    cli_write_file(pattern, SIGHUP_V1);
+    show_run run;
+    show_start(&run, dir, (const char *const[]){pattern, "--set", "level=0.25", NULL});
+    /* Two seconds of show (green 26 = t 2.04 s), however slowly they come. */
+    do show_next_frame(&run, "before the reload");
+    while (run.pixels[1] < 26);
+    assert_int_equal(run.pixels[0], 64); /* 0.25 * 255 */
+    assert_int_equal(run.pixels[2], 0);
+
+    cli_replace_file(pattern, SIGHUP_V2);
+    assert_int_equal(kill(run.proc.pid, SIGHUP), 0);
+    uint8_t green_before = run.pixels[1];
+    for (;;) {
+        show_next_frame(&run, "after SIGHUP");
+        for (size_t i = 3; i < run.len; i++) /* every LED alike: a frame of one version */
+            assert_int_equal(run.pixels[i], run.pixels[i % 3]);
+        if (run.pixels[1] < green_before)
+            fail_msg("t went back at the reload: green %d after %d", run.pixels[1],
+                     green_before);
+        green_before = run.pixels[1];
+        if (run.pixels[2] == 255) break; /* the new version */
+        assert_int_equal(run.pixels[2], 0);
+    }
+    assert_int_equal(run.pixels[0], 64); /* --set level=0.25 kept */
+    assert_true(stderr_has(&run.proc, "SIGHUP"));
+    assert_true(stderr_has(&run.proc, "reloaded"));
+    show_stop(&run);
+    cli_tmpdir_remove(dir);
+}
+
+/* ---------------------------------------------------------------- playlists */
+
+#define PLAYLIST_A "out rgb(x * 0.5 + 0.5, 0, 0)\n"
+#define PLAYLIST_B "out rgb(0, 0.2, y * 0.5 + 0.5)\n"
+/* The pattern: legal, 25,808 per LED, over the build budget. */
+#define PLAYLIST_HEAVY "out rgb(sum(i in 0..8, fbm(vec3(x + i, y, t), 8)) / 10, 0, 0)\n"
+
+/*
+ * Follows the show until the entries went A, B, A (each frame being one of
+ * them as the CPU evaluates it, nothing in between).
+ */
+static void follow_playlist(show_run *run, const char *what) {
+    size_t len_a = 0, len_b = 0;
+    uint8_t *a = cpu_frame(PLAYLIST_A, &len_a);
+    uint8_t *b = cpu_frame(PLAYLIST_B, &len_b);
+    assert_int_equal(len_a, run->len);
+    assert_int_equal(len_b, run->len);
+    int seen[3] = {0, 0, 0}; /* which pattern the show went through, in order */
+    size_t stage = 0;
+    while (stage < 3) {
+        show_next_frame(run, what);
+        int now = bytes_close(run->pixels, a, run->len)   ? 'A'
+                  : bytes_close(run->pixels, b, run->len) ? 'B'
+                                                          : 0;
+        if (!now)
+            fail_msg("%s: frame %llu is neither pattern as the CPU evaluates it (LED 0: %d %d "
+                     "%d)",
+                     what, (unsigned long long)run->last_frame, run->pixels[0], run->pixels[1],
+                     run->pixels[2]);
+        if (stage == 0 || seen[stage - 1] != now) seen[stage++] = now;
+    }
+    assert_int_equal(seen[0], 'A');
+    assert_int_equal(seen[1], 'B');
+    assert_int_equal(seen[2], 'A');
+    free(a);
+    free(b);
+}
+
+static void test_show_playlist_each(void **state) {
+    (void)state;
+    char dir[256], a[512], b[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(a, sizeof a, dir, "a.sky");
+    cli_path(b, sizeof b, dir, "b.sky");
+    cli_write_file(a, PLAYLIST_A);
+    cli_write_file(b, PLAYLIST_B);
+    show_run run;
+    show_start(&run, dir, (const char *const[]){a, b, "--each", "1", NULL});
+    follow_playlist(&run, "playlist");
+    assert_true(stderr_has(&run.proc, "playlist: "));
+    show_stop(&run);
+    cli_tmpdir_remove(dir);
+}
+
+static void test_show_playlist_skips_failures(void **state) {
+    (void)state;
+    char dir[256], a[512], broken[512], heavy[512], b[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(a, sizeof a, dir, "a.sky");
+    cli_path(broken, sizeof broken, dir, "broken.sky");
+    cli_path(heavy, sizeof heavy, dir, "heavy.sky");
+    cli_path(b, sizeof b, dir, "b.sky");
+    cli_write_file(a, PLAYLIST_A);
+    cli_write_file(broken, "out rgb(nope, 0, 0)\n");
+    cli_write_file(heavy, PLAYLIST_HEAVY);
+    cli_write_file(b, PLAYLIST_B);
+    show_run run;
+    show_start(&run, dir, (const char *const[]){a, broken, b, heavy, "--each", "1", NULL});
+    follow_playlist(&run, "playlist with failures");
+    char *err = cli_slurp(run.proc.err_path);
+    if (!strstr(err, "broken.sky:1:") || !strstr(err, "skipping") || !strstr(err, "heavy.sky") ||
+        !strstr(err, "over the budget"))
+        fail_msg("the failed entries were not reported:\n%s", err);
+    free(err);
+    show_stop(&run);
+    cli_tmpdir_remove(dir);
+}
+
+/* ------------------------------------------------------------- sky params */
+
+#define PARAMS_SOURCE                                                                   \
+    "# demo.sky - the file's header comment, not a param's doc\n"                      \
+    "param speed = 1.5 in 0..4   # how fast it moves\n"                                \
+    "# the ring's width,\n"                                                            \
+    "# in layout units\n"                                                              \
+    "param width = 0.03 in 0.001..0.2\n"                                               \
+    "param tint = rgb(1, 0.5, 0)\n"                                                    \
+    "out rgb(x * speed, width, 0) * tint\n"
+
+/* Runs `sky params args...`; returns the exit code, stdout and stderr in *out and *err. */
+static int run_params(const char *dir, const char *const *args, char **out, char **err) {
+    const char *argv[8] = {"params"};
+    size_t n = 1;
+    while (*args && n < 7) argv[n++] = *args++;
+    argv[n] = NULL;
+    cli_proc proc;
+    cli_spawn(&proc, dir, argv);
+    assert_true(cli_wait(&proc, SAFETY_S));
+    *out = cli_slurp(proc.out_path);
+    *err = cli_slurp(proc.err_path);
+    return cli_exit_code(&proc);
+}
+
+static void test_params_text(void **state) {
+    (void)state;
+    char dir[256], path[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(path, sizeof path, dir, "demo.sky");
+    cli_write_file(path, PARAMS_SOURCE);
+    char *out = NULL, *err = NULL;
+    int code = run_params(dir, (const char *const[]){path, NULL}, &out, &err);
+    if (code != 0) fail_msg("sky params exited with %d:\n%s", code, err);
+    const char *want =
+        "name   type   default  range       doc\n"
+        "speed  float  1.5      0..4        how fast it moves\n"
+        "width  float  0.03     0.001..0.2  the ring's width, in layout units\n"
+        "tint   vec3   1,0.5,0  -           \n";
+    if (strcmp(out, want) != 0) fail_msg("sky params printed:\n%s\nwanted:\n%s", out, want);
+    free(out);
+    free(err);
+    cli_tmpdir_remove(dir);
+}
+
+static void test_params_json(void **state) {
+    (void)state;
+    char dir[256], path[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(path, sizeof path, dir, "demo.sky");
+    cli_write_file(path, PARAMS_SOURCE);
+    char *out = NULL, *err = NULL;
+    int code = run_params(dir, (const char *const[]){path, "--json", NULL}, &out, &err);
+    if (code != 0) fail_msg("sky params --json exited with %d:\n%s", code, err);
+    json_object *root = json_tokener_parse(out);
+    if (!root) fail_msg("not JSON:\n%s", out);
+    json_object *params = NULL, *file = NULL;
+    assert_true(json_object_object_get_ex(root, "params", &params));
+    assert_true(json_object_object_get_ex(root, "file", &file));
+    assert_string_equal(json_object_get_string(file), path);
+    assert_int_equal(json_object_array_length(params), 3);
+
+    json_object *speed = json_object_array_get_idx(params, 0), *v = NULL;
+    assert_true(json_object_object_get_ex(speed, "name", &v));
+    assert_string_equal(json_object_get_string(v), "speed");
+    assert_true(json_object_object_get_ex(speed, "type", &v));
+    assert_string_equal(json_object_get_string(v), "float");
+    assert_true(json_object_object_get_ex(speed, "default", &v));
+    assert_true(json_object_get_double(v) == 1.5);
+    assert_true(json_object_object_get_ex(speed, "min", &v));
+    assert_true(json_object_get_double(v) == 0);
+    assert_true(json_object_object_get_ex(speed, "max", &v));
+    assert_true(json_object_get_double(v) == 4);
+    assert_true(json_object_object_get_ex(speed, "doc", &v));
+    assert_string_equal(json_object_get_string(v), "how fast it moves");
+
+    json_object *width = json_object_array_get_idx(params, 1);
+    assert_true(json_object_object_get_ex(width, "doc", &v));
+    assert_string_equal(json_object_get_string(v), "the ring's width, in layout units");
+    assert_non_null(strstr(out, "0.03,")); /* as written, not 0.029999999999999999 */
+
+    json_object *tint = json_object_array_get_idx(params, 2);
+    assert_true(json_object_object_get_ex(tint, "type", &v));
+    assert_string_equal(json_object_get_string(v), "vec3");
+    assert_true(json_object_object_get_ex(tint, "default", &v));
+    assert_int_equal(json_object_array_length(v), 3);
+    assert_true(json_object_get_double(json_object_array_get_idx(v, 1)) == 0.5);
+    assert_true(json_object_object_get_ex(tint, "min", &v));
+    assert_null(v); /* JSON null: no range */
+    assert_true(json_object_object_get_ex(tint, "doc", &v));
+    assert_string_equal(json_object_get_string(v), "");
+    json_object_put(root);
+    free(out);
+    free(err);
+    cli_tmpdir_remove(dir);
+}
+
+static void test_params_errors(void **state) {
+    (void)state;
+    char dir[256], path[512], missing[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(path, sizeof path, dir, "broken.sky");
+    cli_path(missing, sizeof missing, dir, "missing.sky");
+    cli_write_file(path, "param speed = 1\nout rgb(sped, 0, 0)\n");
+    char *out = NULL, *err = NULL;
+    int code = run_params(dir, (const char *const[]){path, "--json", NULL}, &out, &err);
+    if (code != 1 || !strstr(err, "broken.sky:2:") || !strstr(err, "did you mean `speed`?"))
+        fail_msg("sky params on a file with errors exited with %d:\n%s", code, err);
+    assert_string_equal(out, ""); /* no half JSON */
+    free(out);
+    free(err);
+    code = run_params(dir, (const char *const[]){missing, NULL}, &out, &err);
+    if (code != 2 || !strstr(err, "missing.sky"))
+        fail_msg("sky params on a missing file exited with %d:\n%s", code, err);
+    free(out);
+    free(err);
+    cli_write_file(path, "out x\n");
+    code = run_params(dir, (const char *const[]){path, NULL}, &out, &err);
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(out, "has no params"));
+    free(out);
+    free(err);
+    cli_tmpdir_remove(dir);
+}
+
+int main(int argc, char **argv) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_show_sighup_keeps_set_and_t, cli_kill_children),
+        cmocka_unit_test_teardown(test_show_playlist_each, cli_kill_children),
+        cmocka_unit_test_teardown(test_show_playlist_skips_failures, cli_kill_children),
+        cmocka_unit_test_teardown(test_params_text, cli_kill_children),
+        cmocka_unit_test_teardown(test_params_json, cli_kill_children),
+        cmocka_unit_test_teardown(test_params_errors, cli_kill_children),
+    };
+    if (argc > 1) cmocka_set_test_filter(argv[1]); /* test_show_* (gpu) or test_params_* */
+    return cmocka_run_group_tests_name("cli_show", tests, NULL, NULL);
+}
