@@ -23,6 +23,7 @@
 #include <civetweb.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -55,6 +56,8 @@ typedef struct ws_client {
     struct control_server *server;
     ws_kind kind;
     struct mg_connection *conn; /* valid from ready until close */
+    int fd;                     /* its socket (ws_socket_find), -1 when not found */
+    struct sockaddr_in peer;
     pthread_t sender;
     bool sender_started;
     unsigned fps;
@@ -311,6 +314,46 @@ static void ws_close(struct mg_connection *conn, unsigned code, const char *reas
     mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, (const char *)payload, n + 2);
 }
 
+/*
+ * civetweb 1.15 has no call that ends a WebSocket from the server's side: its
+ * worker waits in poll() for the client, seeing the stop flag once a second,
+ * and a close frame only asks the client to close. So each WebSocket's socket
+ * is found by its addresses (/proc/self/fd, at ready, on the worker that owns
+ * it) and shut down to end it: on a slow client, and when the server stops
+ * (`sky run` has 0.5 s after a signal). Only shutdown, never close: the
+ * descriptor stays civetweb's until ws_closed, which unregisters the client
+ * under the lock that every shutdown takes.
+ */
+static bool same_endpoint(const struct sockaddr_in *a, const struct sockaddr_in *b) {
+    return a->sin_family == AF_INET && a->sin_port == b->sin_port &&
+           a->sin_addr.s_addr == b->sin_addr.s_addr;
+}
+
+static int ws_socket_find(const struct sockaddr_in *peer, uint16_t local_port) {
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir) return -1;
+    int found = -1;
+    for (struct dirent *e; found < 0 && (e = readdir(dir));) {
+        char *end = NULL;
+        long fd = strtol(e->d_name, &end, 10);
+        if (*end || fd < 0 || fd == dirfd(dir)) continue;
+        struct sockaddr_in remote, local;
+        socklen_t rlen = sizeof remote, llen = sizeof local;
+        if (getpeername((int)fd, (struct sockaddr *)&remote, &rlen) == 0 && rlen == sizeof remote &&
+            same_endpoint(&remote, peer) &&
+            getsockname((int)fd, (struct sockaddr *)&local, &llen) == 0 &&
+            local.sin_port == htons(local_port))
+            found = (int)fd;
+    }
+    closedir(dir);
+    return found;
+}
+
+/* Ends a client's connection (server->lock held): civetweb's worker sees the end at once. */
+static void ws_shutdown(ws_client *client, int how) {
+    if (client->fd >= 0) shutdown(client->fd, how);
+}
+
 /* Queues one event for every events client (the show's listener: never blocks on a socket). */
 static void on_show_event(void *context, const char *event_json, size_t len) {
     control_server *server = context;
@@ -371,7 +414,12 @@ static void *events_sender(void *arg) {
     }
     bool too_slow = client->too_slow && !client->closing;
     pthread_mutex_unlock(&server->lock);
-    if (too_slow) ws_close(client->conn, WS_CLOSE_POLICY, "too slow: event queue full");
+    if (too_slow) {
+        ws_close(client->conn, WS_CLOSE_POLICY, "too slow: event queue full");
+        pthread_mutex_lock(&server->lock);
+        if (!client->closing) ws_shutdown(client, SHUT_RDWR); /* after the close frame: queued */
+        pthread_mutex_unlock(&server->lock);
+    }
     return NULL;
 }
 
@@ -447,7 +495,11 @@ static int ws_connect(const struct mg_connection *conn, void *data) {
     ws_client *client = calloc(1, sizeof *client);
     if (!client) return 1;
     client->server = server;
+    client->fd = -1;
     client->kind = ws_kind_of(conn);
+    client->peer.sin_family = AF_INET;
+    client->peer.sin_port = htons((uint16_t)info->remote_port);
+    inet_pton(AF_INET, info->remote_addr, &client->peer.sin_addr);
     char message[256];
     if (client->kind == WS_FRAMES &&
         !control_frames_query(info->query_string, &client->fps, message, sizeof message)) {
@@ -478,6 +530,10 @@ static void ws_ready(struct mg_connection *conn, void *data) {
     ws_client *client = mg_get_user_connection_data(conn);
     if (!client) return;
     client->conn = conn;
+    int fd = ws_socket_find(&client->peer, ntohs(client->server->bound.sin_port));
+    pthread_mutex_lock(&client->server->lock);
+    client->fd = fd;
+    pthread_mutex_unlock(&client->server->lock);
     void *(*sender)(void *) = client->kind == WS_EVENTS ? events_sender : frames_sender;
     client->sender_started = pthread_create(&client->sender, NULL, sender, client) == 0;
     if (!client->sender_started) ws_close(conn, 1011, "out of threads");
@@ -683,7 +739,7 @@ void control_server_stop(control_server *server) {
         pthread_mutex_lock(&server->lock);
         for (size_t i = 0; i < sizeof server->clients / sizeof server->clients[0]; i++) {
             ws_client *c = server->clients[i];
-            if (c) c->closing = true, pthread_cond_signal(&c->wake);
+            if (c) c->closing = true, pthread_cond_signal(&c->wake), ws_shutdown(c, SHUT_RDWR);
         }
         pthread_mutex_unlock(&server->lock);
         http_stop(server);
