@@ -236,12 +236,10 @@ static int read_body(struct mg_connection *conn, const struct mg_request_info *i
     char *buf = malloc(want + 1);
     if (!buf) return snprintf(message, message_len, "out of memory"), 500;
     size_t got = 0;
-    while (got < want) {
-        int n = mg_read(conn, buf + got, want - got);
-        if (n <= 0) break;
-        got += (size_t)n;
-    }
-    if (declared >= 0 && got < want) {
+    int n = 1;
+    while (got < want && (n = mg_read(conn, buf + got, want - got)) > 0) got += (size_t)n;
+    /* A client gone mid-body (n < 0, or short of its Content-Length): nothing of it is used. */
+    if (n < 0 || (declared >= 0 && got < want)) {
         free(buf);
         snprintf(message, message_len, "%s: body ended after %zu of %lld bytes", info->local_uri,
                  got, declared);
