@@ -46,6 +46,7 @@
 
 #include "cli.h"
 #include "control.h"
+#include "control_parse.h"
 #include "show.h"
 #include "sky/frame.h"
 #include "sky/runtime.h"
@@ -217,6 +218,7 @@ static int run_parse(run_options *o, int argc, char **argv) {
         return 2;
     }
     o->control.frame_path = o->frame_path;
+    if (!control_options_valid(RUN_CMD, &o->control)) return 2;
     if (o->watch && strcmp(o->file, "-") == 0) {
         fprintf(stderr, "%s: --watch needs a file, not standard input\n", RUN_CMD);
         return 2;

@@ -567,23 +567,6 @@ static int quiet_log(const struct mg_connection *conn, const char *message) {
     return 1;
 }
 
-static bool token_valid(const char *cmd, const char *token) {
-    if (!*token) {
-        fprintf(stderr, "%s: --control-token is empty\n", cmd);
-        return false;
-    }
-    for (const char *c = token; *c; c++) {
-        if (*c <= ' ' || *c > '~') {
-            fprintf(stderr,
-                    "%s: --control-token may hold printable ASCII only (no spaces): it travels "
-                    "in an HTTP header\n",
-                    cmd);
-            return false;
-        }
-    }
-    return true;
-}
-
 static bool http_start(const char *cmd, control_server *server, const char *spec) {
     uint32_t ip = 0;
     uint16_t port = 0;
@@ -591,11 +574,7 @@ static bool http_start(const char *cmd, control_server *server, const char *spec
     char host[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &ip, host, sizeof host);
     if (!control_is_loopback(ip) && !server->token) {
-        fprintf(stderr,
-                "%s: --control %s would accept requests from other machines: give "
-                "--control-token TOKEN too (clients then send Authorization: Bearer TOKEN), or "
-                "listen on 127.0.0.1\n",
-                cmd, spec);
+        fprintf(stderr, "%s: --control %s: %s\n", cmd, spec, CONTROL_OPEN_NEEDS_TOKEN);
         return false;
     }
     char ports[64], threads[16], timeout[16], ping[16], backlog[16];
@@ -695,7 +674,7 @@ bool control_server_start(const char *cmd, const control_options *options, live_
     server->cmd = cmd;
     server->show = show;
     server->listener = -1;
-    if (options->token && !token_valid(cmd, options->token)) goto fail;
+    if (!control_options_valid(cmd, options)) goto fail;
     server->token = options->token ? strdup(options->token) : NULL;
     server->frame_path = options->frame_path ? strdup(options->frame_path) : NULL;
     if ((options->token && !server->token) || (options->frame_path && !server->frame_path)) {

@@ -102,10 +102,7 @@ bool control_osc_start(const char *cmd, const char *spec, bool have_token, live_
     char host[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &ip, host, sizeof host);
     if (!control_is_loopback(ip) && !have_token) {
-        fprintf(stderr,
-                "%s: --osc %s would take OSC messages from other machines, and OSC carries no "
-                "token: give --control-token TOKEN to confirm, or listen on 127.0.0.1\n",
-                cmd, spec);
+        fprintf(stderr, "%s: --osc %s: %s\n", cmd, spec, CONTROL_OSC_OPEN);
         return false;
     }
     control_osc *osc = calloc(1, sizeof *osc);

@@ -515,6 +515,47 @@ bool control_token_matches(const char *header, const char *token) {
 
 /* --------------------------------------------------------------- addresses */
 
+static bool token_valid(const char *cmd, const char *token) {
+    if (!*token) {
+        fprintf(stderr, "%s: --control-token is empty\n", cmd);
+        return false;
+    }
+    for (const char *c = token; *c; c++) {
+        if (*c <= ' ' || *c > '~') {
+            fprintf(stderr,
+                    "%s: --control-token may hold printable ASCII only (no spaces): it travels "
+                    "in an HTTP header\n",
+                    cmd);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool control_options_valid(const char *cmd, const control_options *options) {
+    uint32_t ip = 0;
+    uint16_t port = 0;
+    if (options->token && !token_valid(cmd, options->token)) return false;
+    if (options->listen) {
+        if (!control_parse_address(cmd, "--control", options->listen, "127.0.0.1", &ip, &port))
+            return false;
+        if (!control_is_loopback(ip) && !options->token) {
+            fprintf(stderr, "%s: --control %s: %s\n", cmd, options->listen,
+                    CONTROL_OPEN_NEEDS_TOKEN);
+            return false;
+        }
+    }
+    if (options->osc_port) {
+        if (!control_parse_address(cmd, "--osc", options->osc_port, "127.0.0.1", &ip, &port))
+            return false;
+        if (!control_is_loopback(ip) && !options->token) {
+            fprintf(stderr, "%s: --osc %s: %s\n", cmd, options->osc_port, CONTROL_OSC_OPEN);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool control_is_loopback(uint32_t ip) { return (ntohl(ip) >> 24) == 127; }
 
 bool control_parse_address(const char *cmd, const char *what, const char *spec,

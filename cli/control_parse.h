@@ -116,6 +116,19 @@ bool control_osc_start(const char *cmd, const char *spec, bool have_token, live_
                        control_osc **osc);
 void control_osc_stop(control_osc *osc);
 
+#define CONTROL_OPEN_NEEDS_TOKEN                                                              \
+    "other machines could reach it: give --control-token TOKEN too (clients then send "      \
+    "Authorization: Bearer TOKEN), or listen on 127.0.0.1"
+#define CONTROL_OSC_OPEN                                                                      \
+    "other machines could send to it, and OSC carries no token: give --control-token TOKEN " \
+    "to confirm, or listen on 127.0.0.1"
+/*
+ * Checks the options before anything starts (so that `sky run` refuses a bad
+ * --control before it replaces the frame file): addresses, the token's
+ * characters, and a token for any address off loopback. False after printing.
+ */
+bool control_options_valid(const char *cmd, const control_options *options);
+
 /* Splits HOST:PORT (or PORT alone: default_host) and resolves it to an IPv4 address. */
 bool control_parse_address(const char *cmd, const char *what, const char *spec,
                            const char *default_host, uint32_t *ip, uint16_t *port);

@@ -13,6 +13,8 @@
  *             message, line, column) and the show goes on with the old
  *             pattern; one over the cost budget: 422, the same; a good one:
  *             200 and the new pattern on the LEDs
+ *   options   (no device) bad --control, --control-token and --osc values
+ *             are refused before the frame file is created
  *   abuse     malformed JSON, a huge body, 200 idle connections, a client
  *             that leaves mid-request: frames keep coming, the server still
  *             answers; SIGTERM with WebSocket clients open exits 0 and ends
@@ -403,8 +405,45 @@ static void test_control_abuse(void **state) {
     }
 }
 
-int main(void) {
+/* Each bad option: exit 2 with a message naming it, and no frame file. */
+static void test_options_control(void **state) {
+    (void)state;
+    char dir[256], pattern[512], frame_path[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "p.sky");
+    cli_path(frame_path, sizeof frame_path, dir, "frame");
+    cli_write_file(pattern, LEVEL_PATTERN);
+    static const struct {
+        const char *option, *value, *option2, *value2, *needle;
+    } cases[] = {
+        {"--control", "0.0.0.0:0", NULL, NULL, "--control-token"},
+        {"--control", "127.0.0.1:70000", NULL, NULL, "bad port \"70000\""},
+        {"--control", "127.0.0.1:", NULL, NULL, "bad port"},
+        {"--control-token", "abc", NULL, NULL, "--control-token needs --control"},
+        {"--control", "127.0.0.1:0", "--control-token", "two words", "printable ASCII"},
+        {"--control", "127.0.0.1:0", "--control-token", "", "--control-token is empty"},
+        {"--osc", "x", NULL, NULL, "bad port \"x\""},
+        {"--osc", "0.0.0.0:0", NULL, NULL, "OSC carries no token"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *args[] = {"run",          pattern,         "--frame",       frame_path,
+                              cases[i].option, cases[i].value, cases[i].option2, cases[i].value2,
+                              NULL};
+        char *err = NULL;
+        int code = cli_run(dir, args, SAFETY_S, &err);
+        if (code != 2 || !strstr(err, cases[i].needle))
+            fail_msg("%s %s: exit %d, expected 2 with \"%s\":\n%s", cases[i].option,
+                     cases[i].value, code, cases[i].needle, err);
+        free(err);
+        assert_int_equal(access(frame_path, F_OK), -1);
+    }
+    cli_tmpdir_remove(dir);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) cmocka_set_test_filter(argv[1]); /* test_control_* (gpu) or test_options_* */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_options_control, cli_kill_children),
         cmocka_unit_test_teardown(test_control_params, cli_kill_children),
         cmocka_unit_test_teardown(test_control_pattern, cli_kill_children),
         cmocka_unit_test_teardown(test_control_abuse, cli_kill_children),
