@@ -7,8 +7,8 @@
  *
  *   params    GET /api/state's shape; PUT /api/params/level over HTTP and
  *             /sky/param/level over OSC: every frame begun after the change
- *             has the new value; clamping; unknown name 404, bad values 400,
- *             all as JSON errors
+ *             has the new value, and /api/events reports it; clamping;
+ *             unknown name 404, bad values 400, all as JSON errors
  *   pattern   POST /api/pattern with errors: 422 with diagnostics (code,
  *             message, line, column) and the show goes on with the old
  *             pattern; one over the cost budget: 422, the same; a good one:
@@ -219,6 +219,19 @@ static json_object *field(json_object *obj, const char *key) {
     return value;
 }
 
+/* The next text message of a WebSocket, as JSON. */
+static json_object *ws_json(int fd) {
+    int opcode = 0;
+    uint8_t *payload = NULL;
+    size_t len = 0;
+    if (!control_ws_read(fd, &opcode, &payload, &len, SAFETY_S)) fail_msg("no WebSocket message");
+    assert_int_equal(opcode, 1);
+    json_object *obj = json_tokener_parse((const char *)payload);
+    if (!obj) fail_msg("not JSON: %s", payload);
+    free(payload);
+    return obj;
+}
+
 static void osc_send_level(show *s, float level) {
     lo_message msg = lo_message_new();
     lo_message_add_float(msg, level);
@@ -255,10 +268,21 @@ static void test_control_params(void **state) {
     (void)field(st, "fps"), (void)field(st, "blackout"), (void)field(st, "freeze");
     json_object_put(st);
 
-    /* HTTP: every frame begun after the reply has the new value. */
+    /* HTTP: every frame begun after the reply has the new value, and the events say so. */
+    int events = control_ws_open(s.http, "/api/events", NULL);
+    assert_true(events >= 0);
+    json_object *event = ws_json(events);
+    assert_string_equal(json_object_get_string(field(event, "event")), "state");
+    json_object_put(event);
     json_object *r = request_json(&s, "PUT", "/api/params/level", "0.8", 200);
     assert_true(json_object_get_double(field(r, "value")) == 0.8);
     json_object_put(r);
+    event = ws_json(events);
+    assert_string_equal(json_object_get_string(field(event, "event")), "params");
+    assert_string_equal(json_object_get_string(field(event, "name")), "level");
+    assert_true(json_object_get_double(field(event, "value")) == 0.8);
+    json_object_put(event);
+    control_ws_close(events);
     uint64_t f = newest_frame(&s);
     double v = 0.8;
     uint8_t *high = cpu_frame(LEVEL_PATTERN, &v);
