@@ -27,6 +27,8 @@
  *
  * Several files make a playlist: the first runs first; --each S moves on
  * every S seconds, skipping (with a message) an entry that fails to build.
+ * --crossfade S blends every switch (playlist, reload, control API) over S
+ * seconds on the device; --brightness is the master dimmer.
  *
  * Signals are taken on a thread of their own (signals.c): SIGINT and SIGTERM
  * wake the loop's sleep and the build's wait, so the program exits within a
@@ -60,7 +62,9 @@ typedef struct run_options {
     const char *file;   /* the first pattern */
     const char **files; /* every pattern file given: several make a playlist */
     size_t file_count;
-    double each_s; /* seconds per playlist entry; 0: stays until told */
+    double each_s;      /* seconds per playlist entry; 0: stays until told */
+    double crossfade_s; /* seconds of cross-fade at every switch; 0: a cut */
+    double brightness;  /* the master dimmer at start */
     const char *frame_path;
     double fps;      /* 0: unpaced */
     double duration; /* seconds; < 0: no limit */
@@ -88,6 +92,9 @@ static void run_usage(FILE *out) {
             "                    (SIGHUP reloads too)\n"
             "  --each S          with several files, show each for S seconds, then the next;\n"
             "                    a file that fails to build is skipped\n"
+            "  --crossfade S     cross-fade over S seconds at every switch: playlist, reload,\n"
+            "                    control API (both patterns render, blended on the device)\n"
+            "  --brightness L    master dimmer from 0 (black) to 1 (default 1)\n"
             "  --stats [S]       print frame rate, time per stage and late/dropped frames\n"
             "                    every S seconds (default 1; 0 = off), and at the end\n"
             "  --control HOST:PORT  serve the control API (HTTP, JSON, WebSockets; see\n"
@@ -114,6 +121,8 @@ enum {
     RUN_OPT_WATCH,
     RUN_OPT_STATS,
     RUN_OPT_EACH,
+    RUN_OPT_CROSSFADE,
+    RUN_OPT_BRIGHTNESS,
     RUN_OPT_CONTROL,
     RUN_OPT_CONTROL_TOKEN,
     RUN_OPT_OSC,
@@ -129,6 +138,8 @@ static const struct option run_long_options[] = {
     {"watch", no_argument, NULL, RUN_OPT_WATCH},
     {"stats", optional_argument, NULL, RUN_OPT_STATS},
     {"each", required_argument, NULL, RUN_OPT_EACH},
+    {"crossfade", required_argument, NULL, RUN_OPT_CROSSFADE},
+    {"brightness", required_argument, NULL, RUN_OPT_BRIGHTNESS},
     {"control", required_argument, NULL, RUN_OPT_CONTROL},
     {"control-token", required_argument, NULL, RUN_OPT_CONTROL_TOKEN},
     {"osc", required_argument, NULL, RUN_OPT_OSC},
@@ -158,6 +169,10 @@ static bool run_take_option(run_options *o, int opt, int argc, char **argv) {
         return true;
     case RUN_OPT_EACH:
         return live_parse_double(RUN_CMD, "--each", optarg, 0.001, 1e9, &o->each_s);
+    case RUN_OPT_CROSSFADE:
+        return live_parse_double(RUN_CMD, "--crossfade", optarg, 0, 3600, &o->crossfade_s);
+    case RUN_OPT_BRIGHTNESS:
+        return live_parse_double(RUN_CMD, "--brightness", optarg, 0, 1, &o->brightness);
     case RUN_OPT_CONTROL:
         o->control.listen = optarg;
         return true;
@@ -183,6 +198,7 @@ static int run_parse(run_options *o, int argc, char **argv) {
     o->frame_path = SKY_FRAME_DEFAULT_PATH;
     o->fps = 60;
     o->duration = -1;
+    o->brightness = 1;
     optind = 0;
     int opt;
     while ((opt = cli_getopt(RUN_CMD, argc, argv, "h", run_long_options)) != -1) {
@@ -471,7 +487,8 @@ static bool run_show_create(const run_options *o, sky_runtime *rt, live_builder 
         .playlist_count = o->file_count,
         .fps_target = o->fps,
         .each_s = o->each_s,
-        .brightness = 1,
+        .crossfade_s = o->crossfade_s,
+        .brightness = o->brightness,
     };
     return live_show_create(&config, show);
 }

@@ -120,12 +120,19 @@ struct live_show {
     size_t entry;             /* the playlist entry on the LEDs */
     uint64_t entry_shown_ns;  /* when it came on */
     bool reload_requested;    /* SIGHUP with a playlist: the playlist thread reloads */
+    bool fading;              /* a cross-fade is on */
 
     /* ---- the render thread's own */
     sky_program *program; /* running */
     sky_program *retired; /* replaced; freed once a frame with the new one completed */
     double *params;       /* the running program's slot values, as rendered */
     uint64_t values_seen;
+    show_pattern incoming; /* the pattern fading in (program NULL: no fade) */
+    double fade_start_t;
+    show_meta outgoing_meta; /* the description and values of the pattern fading out, */
+    double *outgoing_values; /* in case the runtime refuses the incoming one at the end */
+    double applied_brightness; /* the runtime's dimmer as last set (blackout: 0) */
+    bool rendered;             /* a frame exists to hold */
 
     pthread_t playlist_thread;
     bool playlist_started;
@@ -315,7 +322,7 @@ json_object *live_show_state(live_show *show) {
     json_object_object_add(state, "brightness", json_object_new_double(show->brightness));
     json_object_object_add(state, "blackout", json_object_new_boolean(show->blackout));
     json_object_object_add(state, "freeze", json_object_new_boolean(show->freeze));
-    json_object_object_add(state, "fading", json_object_new_boolean(false));
+    json_object_object_add(state, "fading", json_object_new_boolean(show->fading));
     json_object *diagnostics = NULL;
     if (show->diagnostics) json_object_deep_copy(show->diagnostics, &diagnostics, NULL);
     json_object_object_add(state, "diagnostics", diagnostics ? diagnostics
@@ -536,22 +543,43 @@ static uint32_t *show_build_shader(live_show *show, const char *name, const sky_
     return got == LIVE_BUILD_OK ? words : NULL;
 }
 
-/* Base values for a new pattern: defaults and --set. NULL after printing (into message too). */
-static double *show_params_for(live_show *show, const sky_program *program, bool strict,
-                               char *message, size_t message_len) {
+/*
+ * Base values for a new pattern: its defaults and the --set values that fit.
+ * A --set value that does not fit (the param became a vector, or the value
+ * never was valid: a show that started black never checked it) is left out
+ * with a note, so that it cannot keep every later pattern off the LEDs.
+ * NULL when out of memory (printed, and in message).
+ */
+static double *show_params_for(live_show *show, const sky_program *program, char *message,
+                               size_t message_len) {
+    const char *cmd = show->config.cmd;
     size_t slots = sky_program_param_slots(program);
     double *params = calloc(slots ? slots : 1, sizeof *params);
-    if (!params) {
+    double *scratch = calloc(slots ? slots : 1, sizeof *scratch);
+    if (!params || !scratch) {
         show_message(message, message_len, "out of memory");
-        fprintf(stderr, "%s: out of memory\n", show->config.cmd);
-        return NULL;
-    }
-    if (!live_params_apply(show->config.cmd, program, show->config.sets, show->config.set_count,
-                           strict, params)) {
-        show_message(message, message_len, "a --set value does not fit this pattern");
+        fprintf(stderr, "%s: out of memory\n", cmd);
         free(params);
+        free(scratch);
         return NULL;
     }
+    sky_program_param_defaults(program, params);
+    for (size_t i = 0; i < show->config.set_count; i++) {
+        const char *set = show->config.sets[i];
+        if (!live_params_apply(cmd, program, &set, 1, false, scratch)) {
+            fprintf(stderr, "%s: note: --set %s does not fit this pattern; left out\n", cmd, set);
+            continue;
+        }
+        const char *eq = strchr(set, '=');
+        char name[SHOW_NAME_MAX];
+        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - set) : 0, set);
+        long index = sky_program_param_find(program, name);
+        if (index < 0) continue; /* noted by live_params_apply */
+        const sky_param_info *info = sky_program_param(program, (size_t)index);
+        for (size_t k = 0; k < show_components(info->type); k++)
+            params[info->slot + k] = scratch[info->slot + k];
+    }
+    free(scratch);
     return params;
 }
 
@@ -566,6 +594,14 @@ static live_status show_prepare(live_show *show, const char *name, const char *s
     const char *cmd = show->config.cmd;
     memset(out, 0, sizeof *out);
     out->entry = -1;
+    pthread_mutex_lock(&show->lock);
+    bool stopping = show->stopping;
+    pthread_mutex_unlock(&show->lock);
+    if (stopping) {
+        show_message(message, message_len, "the show is ending");
+        if (diagnostics) *diagnostics = json_object_new_array();
+        return LIVE_STOPPING;
+    }
     sky_diagnostics *diags = NULL;
     sky_program *program = NULL;
     sky_status st = sky_compile(name, source, len, NULL, &program, &diags);
@@ -590,7 +626,7 @@ static live_status show_prepare(live_show *show, const char *name, const char *s
         show_message(message, message_len, "the compiler failed: %s", sky_status_str(st));
         fprintf(stderr, "%s: %s\n", cmd, message);
         status = LIVE_FAILED;
-    } else if (!(out->params = show_params_for(show, program, false, message, message_len)) ||
+    } else if (!(out->params = show_params_for(show, program, message, message_len)) ||
                !show_meta_build(&out->meta, name, program, source, len)) {
         if (out->params) show_message(message, message_len, "out of memory");
         status = LIVE_FAILED;
@@ -601,12 +637,13 @@ static live_status show_prepare(live_show *show, const char *name, const char *s
         uint32_t *words = show_build_shader(show, name, out->program, source, len, cancel_fd,
                                             &word_count, &cancelled, message, message_len);
         char error[1024] = "";
+        bool built = words != NULL;
         st = SKY_ERR_COMPILE;
-        if (words)
+        if (built)
             st = sky_runtime_pipeline_build(show->config.runtime, out->program, words, word_count,
                                             &out->pipeline, error, sizeof error);
         free(words);
-        if (words && st != SKY_OK) {
+        if (built && st != SKY_OK) {
             show_message(message, message_len, "building the pipeline failed: %s",
                          error[0] ? error : sky_status_str(st));
             fprintf(stderr, "%s: %s\n", cmd, message);
@@ -699,15 +736,26 @@ live_status live_show_load(live_show *show, const char *path, const char *source
 
 /* ------------------------------------------------------------ the render side */
 
-/* Installs a switched-in pattern's description and values (with the user's). */
-static void show_install(live_show *show, show_pattern *pattern, double *values) {
+/*
+ * Installs a switched-in pattern's description and values (with the user's).
+ * The previous ones are handed back through old_meta and old_values when
+ * they are not NULL (a fade may have to go back to them), else freed.
+ */
+static void show_install(live_show *show, show_pattern *pattern, double *values,
+                         show_meta *old_meta, double **old_values) {
     pthread_mutex_lock(&show->lock);
     memcpy(values, pattern->params, pattern->meta.slots * sizeof *values);
     show_apply_overrides(show, &pattern->meta, values);
-    show_meta_free(&show->meta);
+    if (old_meta)
+        *old_meta = show->meta;
+    else
+        show_meta_free(&show->meta);
+    if (old_values)
+        *old_values = show->values;
+    else
+        free(show->values);
     show->meta = pattern->meta;
     memset(&pattern->meta, 0, sizeof pattern->meta);
-    free(show->values);
     show->values = values;
     show->values_gen++;
     show->values_seen = show->values_gen;
@@ -735,27 +783,36 @@ static void show_fail_switch(live_show *show, uint64_t seq, const char *why) {
     pthread_mutex_unlock(&show->lock);
 }
 
-static void show_pattern_event(live_show *show) {
+/* Tells the listeners about the pattern now on the LEDs (and the playlist, when it moved). */
+static void show_pattern_event(live_show *show, bool playlist_moved) {
+    if (playlist_moved) {
+        json_object *moved = show_event("playlist");
+        if (moved) {
+            pthread_mutex_lock(&show->lock);
+            json_object_object_add(moved, "index", json_object_new_int64((int64_t)show->entry));
+            json_object_object_add(moved, "pattern", json_object_new_string(show->meta.name));
+            pthread_mutex_unlock(&show->lock);
+        }
+        show_emit(show, moved);
+    }
     json_object *event = show_event("pattern");
     if (event) {
         pthread_mutex_lock(&show->lock);
         json_object_object_add(event, "pattern", json_object_new_string(show->meta.name));
         json_object_object_add(event, "params", show_params_json(&show->meta, show->values));
         json_object_object_add(event, "index", json_object_new_int64((int64_t)show->entry));
+        json_object_object_add(event, "fading", json_object_new_boolean(show->fading));
         pthread_mutex_unlock(&show->lock);
     }
     show_emit(show, event);
 }
 
-/* Switches to a posted pattern (taken) at this frame boundary. True when it did. */
-static bool show_switch(live_show *show, show_pattern *pattern, double *swap_ms) {
-    double *values = malloc((pattern->meta.slots ? pattern->meta.slots : 1) * sizeof *values);
+/* Makes the pipeline in `pattern` (taken on success) the running one on the runtime. */
+static bool show_set_running(live_show *show, show_pattern *pattern, double *swap_ms) {
     char error[1024] = "";
-    sky_status st = SKY_ERR_NOMEM;
     uint64_t t0 = sky_frame_now_ns();
-    if (values)
-        st = sky_runtime_set_pipeline(show->config.runtime, pattern->pipeline, error,
-                                      sizeof error);
+    sky_status st =
+        sky_runtime_set_pipeline(show->config.runtime, pattern->pipeline, error, sizeof error);
     *swap_ms = (double)(sky_frame_now_ns() - t0) / 1e6;
     if (st != SKY_OK) {
         char why[1200];
@@ -763,12 +820,14 @@ static bool show_switch(live_show *show, show_pattern *pattern, double *swap_ms)
                  error[0] ? error : sky_status_str(st));
         fprintf(stderr, "%s: %s; keeping the running one\n", show->config.cmd, why);
         show_fail_switch(show, pattern->seq, why);
-        free(values);
-        show_pattern_free(show, pattern);
         return false;
     }
     pattern->pipeline = NULL; /* the runtime's now */
-    show_install(show, pattern, values);
+    return true;
+}
+
+/* The program and values of a pattern the runtime now runs become the render side's. */
+static void show_take_running(live_show *show, show_pattern *pattern) {
     sky_program_free(show->retired); /* (only set if two switches came without a frame between) */
     show->retired = show->program;
     show->program = pattern->program;
@@ -776,9 +835,92 @@ static bool show_switch(live_show *show, show_pattern *pattern, double *swap_ms)
     show->params = pattern->params;
     pattern->program = NULL;
     pattern->params = NULL;
+}
+
+/* A cut to a posted pattern (taken) at this frame boundary. True when it switched. */
+static bool show_cut(live_show *show, show_pattern *pattern, double *swap_ms) {
+    double *values = malloc((pattern->meta.slots ? pattern->meta.slots : 1) * sizeof *values);
+    if (!values) {
+        show_fail_switch(show, pattern->seq, "out of memory");
+        show_pattern_free(show, pattern);
+        return false;
+    }
+    if (!show_set_running(show, pattern, swap_ms)) {
+        free(values);
+        show_pattern_free(show, pattern);
+        return false;
+    }
+    bool moved = pattern->entry >= 0;
+    show_install(show, pattern, values, NULL, NULL);
+    show_take_running(show, pattern);
     show_pattern_free(show, pattern);
-    show_pattern_event(show);
+    show_pattern_event(show, moved);
     return true;
+}
+
+/*
+ * Ends the fade: the incoming pattern becomes the running one. If the runtime
+ * refuses it, the outgoing pattern stays, with its description and values.
+ */
+static void show_fade_end(live_show *show) {
+    double swap_ms = 0;
+    bool ok = show_set_running(show, &show->incoming, &swap_ms);
+    if (ok) show_take_running(show, &show->incoming);
+    pthread_mutex_lock(&show->lock);
+    if (!ok) {
+        show_meta_free(&show->meta);
+        free(show->values);
+        show->meta = show->outgoing_meta;
+        show->values = show->outgoing_values;
+        show->values_gen++;
+        show->values_seen = show->values_gen;
+        memset(&show->outgoing_meta, 0, sizeof show->outgoing_meta);
+        show->outgoing_values = NULL;
+    }
+    show->fading = false;
+    pthread_mutex_unlock(&show->lock);
+    if (ok) fprintf(stderr, "%s: cross-fade to %s done\n", show->config.cmd, show->meta.name);
+    show_pattern_free(show, &show->incoming); /* what the runtime did not take */
+    show_meta_free(&show->outgoing_meta);
+    free(show->outgoing_values);
+    show->outgoing_values = NULL;
+    show_pattern_event(show, false);
+}
+
+/* Starts fading from the running pattern to a posted one (taken) at time t. */
+static void show_fade_start(live_show *show, show_pattern *pattern, double t) {
+    double *values = malloc((pattern->meta.slots ? pattern->meta.slots : 1) * sizeof *values);
+    if (!values) {
+        show_fail_switch(show, pattern->seq, "out of memory");
+        show_pattern_free(show, pattern);
+        return;
+    }
+    if (show->incoming.program) show_fade_end(show); /* a fade in progress ends at once */
+    bool moved = pattern->entry >= 0;
+    show_install(show, pattern, values, &show->outgoing_meta, &show->outgoing_values);
+    show->incoming = *pattern;
+    memset(pattern, 0, sizeof *pattern);
+    show->fade_start_t = t;
+    pthread_mutex_lock(&show->lock);
+    show->fading = true;
+    pthread_mutex_unlock(&show->lock);
+    fprintf(stderr, "%s: reloaded %s: cross-fading over %g s\n", show->config.cmd,
+            show->meta.name, show->config.crossfade_s);
+    show_pattern_event(show, moved);
+}
+
+/* Brightness, blackout and freeze as set; applies the dimmer when it changed. */
+static bool show_controls(live_show *show, char *error, size_t error_len, sky_status *st) {
+    pthread_mutex_lock(&show->lock);
+    double level = show->blackout ? 0 : show->brightness;
+    bool freeze = show->freeze;
+    pthread_mutex_unlock(&show->lock);
+    *st = SKY_OK;
+    if (level != show->applied_brightness) {
+        *st = sky_runtime_set_brightness(show->config.runtime, level, error, error_len);
+        if (*st == SKY_OK) show->applied_brightness = level;
+    }
+    return freeze;
 }
 
 sky_status live_show_render(live_show *show, double t, double dt, char *error, size_t error_len) {
@@ -790,18 +932,40 @@ sky_status live_show_render(live_show *show, double t, double dt, char *error, s
     pthread_mutex_unlock(&show->lock);
 
     double swap_ms = 0;
-    bool switched = pattern.program && show_switch(show, &pattern, &swap_ms);
+    bool switched = false;
+    if (pattern.program && show->config.crossfade_s > 0)
+        show_fade_start(show, &pattern, t);
+    else if (pattern.program)
+        switched = show_cut(show, &pattern, &swap_ms);
+    if (show->incoming.program &&
+        (t - show->fade_start_t) / show->config.crossfade_s >= 1) /* the fade is over */
+        show_fade_end(show);
 
+    bool fading = show->incoming.program != NULL;
+    double *target = fading ? show->incoming.params : show->params;
     pthread_mutex_lock(&show->lock);
     if (show->values_seen != show->values_gen) {
-        memcpy(show->params, show->values, show->meta.slots * sizeof *show->params);
+        memcpy(target, show->values, show->meta.slots * sizeof *target);
         show->values_seen = show->values_gen;
     }
     pthread_mutex_unlock(&show->lock);
 
-    uint64_t render_start = sky_frame_now_ns();
-    sky_status st = sky_runtime_render(show->config.runtime, t, dt, show->params, error, error_len);
+    sky_status st;
+    bool freeze = show_controls(show, error, error_len, &st);
     if (st != SKY_OK) return st;
+    sky_runtime *rt = show->config.runtime;
+    uint64_t render_start = sky_frame_now_ns();
+    if (freeze && show->rendered)
+        st = sky_runtime_render_hold(rt, error, error_len);
+    else if (fading)
+        st = sky_runtime_render_mix(rt, t, dt, show->params, show->incoming.pipeline, t, dt,
+                                    show->incoming.params,
+                                    (t - show->fade_start_t) / show->config.crossfade_s, error,
+                                    error_len);
+    else
+        st = sky_runtime_render(rt, t, dt, show->params, error, error_len);
+    if (st != SKY_OK) return st;
+    show->rendered = true;
     if (switched) /* the render thread's whole cost of a switch: swap + first frame */
         fprintf(stderr, "%s: reloaded %s (pipeline swap %.1f ms, first frame %.1f ms)\n",
                 show->config.cmd, show->meta.name, swap_ms,
@@ -846,7 +1010,7 @@ static bool show_set_first(live_show *show, const char *name, const char *source
         show_pattern_free(show, &pattern);
         return false;
     }
-    show_install(show, &pattern, values);
+    show_install(show, &pattern, values, NULL, NULL);
     show->program = program;
     show->params = params;
     show_meta_free(&pattern.meta);
@@ -877,13 +1041,16 @@ int live_show_first(live_show *show, const char *path, const char *source, size_
         if (!black_on_failure) return 2;
     }
     /* Black until a good save: a boot with a broken file must not end in a restart loop. */
-    fprintf(stderr, "%s: showing black until %s compiles; watching it\n", cmd, path);
+    if (show->config.playlist_count > 1)
+        fprintf(stderr, "%s: showing black until the playlist moves on from %s\n", cmd, path);
+    else
+        fprintf(stderr, "%s: showing black until %s compiles; watching it\n", cmd, path);
     sky_program *black = NULL;
     char message[256];
     if (live_compile_source(cmd, SHOW_BLACK_NAME, SHOW_BLACK_SOURCE, strlen(SHOW_BLACK_SOURCE),
                             &black) != 0)
         return 2;
-    double *none = show_params_for(show, black, false, message, sizeof message);
+    double *none = show_params_for(show, black, message, sizeof message);
     if (!none) {
         sky_program_free(black);
         return 2;
@@ -1015,6 +1182,8 @@ bool live_show_create(const live_show_config *config, live_show **out) {
     }
     show->config = *config;
     show->pending.entry = -1;
+    show->incoming.entry = -1;
+    show->applied_brightness = 1; /* the runtime's after create */
     live_json_number_format();
     show->brightness = config->brightness;
     show->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1054,6 +1223,9 @@ void live_show_free(live_show *show) {
     live_show_stop(show);
     if (show->playlist_started) pthread_join(show->playlist_thread, NULL);
     show_pattern_free(show, &show->pending);
+    show_pattern_free(show, &show->incoming);
+    show_meta_free(&show->outgoing_meta);
+    free(show->outgoing_values);
     show_meta_free(&show->meta);
     json_object_put(show->diagnostics);
     sky_program_free(show->retired);

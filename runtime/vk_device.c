@@ -445,6 +445,11 @@ static sky_status dev_create_logical(vkrt_device *dev, const sky_vk_device_info 
 
 sky_status vkrt_device_open(const char *selector, vkrt_device *dev, char *error, size_t error_len) {
     memset(dev, 0, sizeof *dev);
+    if (pthread_mutex_init(&dev->queue_lock, NULL) != 0) {
+        frame_error(error, error_len, "cannot create the queue lock");
+        return SKY_ERR_INTERNAL;
+    }
+    dev->queue_lock_ready = true;
     sky_status status = dev_instance_create(&dev->instance, error, error_len);
     if (status != SKY_OK) return status;
     sky_vk_device_info *infos = NULL;
@@ -472,5 +477,15 @@ sky_status vkrt_device_open(const char *selector, vkrt_device *dev, char *error,
 void vkrt_device_close(vkrt_device *dev) {
     if (dev->device) dev->vk.vkDestroyDevice(dev->device, NULL);
     if (dev->instance) vkDestroyInstance(dev->instance, NULL);
+    if (dev->queue_lock_ready) pthread_mutex_destroy(&dev->queue_lock);
     memset(dev, 0, sizeof *dev);
+}
+
+/* Vulkan requires external synchronization of a VkQueue: the render thread and
+ * pipeline builds (their warm-up dispatch) submit from different threads. */
+VkResult vkrt_queue_submit(vkrt_device *dev, const VkSubmitInfo *submit, VkFence fence) {
+    pthread_mutex_lock(&dev->queue_lock);
+    VkResult r = dev->vk.vkQueueSubmit(dev->queue, 1, submit, fence);
+    pthread_mutex_unlock(&dev->queue_lock);
+    return r;
 }

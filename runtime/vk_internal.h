@@ -13,6 +13,7 @@
 #ifndef SKY_VK_INTERNAL_H
 #define SKY_VK_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,7 +45,9 @@ typedef struct vkrt_device {
     VkPhysicalDevice physical;
     VkDevice device;
     struct VolkDeviceTable vk;
-    VkQueue queue;
+    VkQueue queue; /* submit only through vkrt_queue_submit (it holds queue_lock) */
+    pthread_mutex_t queue_lock;
+    bool queue_lock_ready;
     uint32_t queue_family;
     VkPhysicalDeviceProperties props;
     VkPhysicalDeviceMemoryProperties memory;
@@ -60,6 +63,9 @@ typedef struct vkrt_device {
  */
 sky_status vkrt_device_open(const char *selector, vkrt_device *dev, char *error, size_t error_len);
 void vkrt_device_close(vkrt_device *dev);
+
+/* vkQueueSubmit of one batch under the device's queue lock (any thread). */
+VkResult vkrt_queue_submit(vkrt_device *dev, const VkSubmitInfo *submit, VkFence fence);
 
 /* ------------------------------------------------------------ vk_memory.c */
 
@@ -190,6 +196,48 @@ void vkrt_kernel_destroy(vkrt_device *dev, vkrt_shared *shared, vkrt_kernel *ker
 sky_status vkrt_record_clear(vkrt_device *dev, vkrt_shared *shared, const vkrt_buffer *buffers,
                              uint32_t count, VkCommandBuffer *command, char *error,
                              size_t error_len);
+
+/* The barriers every pre-recorded frame command buffer opens and closes with:
+ * earlier frames' (and clears') writes before this one's reads and writes; this
+ * one's writes visible to the host. */
+void vkrt_barrier_in(vkrt_device *dev, VkCommandBuffer cmd);
+void vkrt_barrier_out(vkrt_device *dev, VkCommandBuffer cmd);
+
+/* -------------------------------------------------------------- vk_post.c */
+
+/* binding 0 of the post pass (sky_post.comp), written per frame parity */
+typedef struct vkrt_post_params {
+    uint32_t words;
+    float amount;
+    float level;
+    uint32_t unused;
+} vkrt_post_params;
+
+typedef struct vkrt_post {
+    VkDescriptorSetLayout set_layout;
+    VkPipelineLayout pipeline_layout;
+    VkDescriptorPool pool;
+    VkShaderModule module;
+    VkPipeline pipeline;
+    VkDescriptorSet *sets;
+    VkCommandBuffer *commands; /* set_count of them: command i dispatches with set i */
+    uint32_t set_count;
+} vkrt_post;
+
+/* The post pass's layouts, `set_count` sets and its pipeline (SPIR-V built in). */
+sky_status vkrt_post_create(vkrt_device *dev, uint32_t set_count, vkrt_post *post, char *error,
+                            size_t error_len);
+/* Set `set`: binding 0 the parameters, 1 and 2 the layers, 3 the output. */
+void vkrt_post_write_set(vkrt_device *dev, vkrt_post *post, uint32_t set,
+                         const VkDescriptorBufferInfo buffers[4]);
+/* Records one command buffer per set (after the sets are written), from `pool`. */
+sky_status vkrt_post_record(vkrt_device *dev, VkCommandPool pool, vkrt_post *post, uint32_t words,
+                            char *error, size_t error_len);
+void vkrt_post_destroy(vkrt_device *dev, VkCommandPool pool, vkrt_post *post);
+/* The post pass's formula on the host: out = floor((a(1-amount) + b amount) level + 0.5);
+ * b may be NULL (amount then ignored). */
+void vkrt_post_blend(const uint8_t *a, const uint8_t *b, float amount, float level, uint8_t *out,
+                     size_t bytes);
 
 /* ----------------------------------------------------------- vk_runtime.c */
 

@@ -215,7 +215,7 @@ static sky_status mem_upload_staged(vkrt_device *dev, VkCommandPool pool, vkrt_b
             .commandBufferCount = 1,
             .pCommandBuffers = &cmd,
         };
-        if (r == VK_SUCCESS) r = dev->vk.vkQueueSubmit(dev->queue, 1, &submit, fence);
+        if (r == VK_SUCCESS) r = vkrt_queue_submit(dev, &submit, fence);
         if (r == VK_SUCCESS)
             r = dev->vk.vkWaitForFences(dev->device, 1, &fence, VK_TRUE,
                                         (uint64_t)timeout_ms * 1000000u);

@@ -232,7 +232,7 @@ static VkResult pipe_build(vkrt_device *dev, vkrt_shared *shared, const uint32_t
 }
 
 /* The earlier frame's (or clear's) writes happen before this frame reads or writes. */
-static void pipe_barrier_in(vkrt_device *dev, VkCommandBuffer cmd) {
+void vkrt_barrier_in(vkrt_device *dev, VkCommandBuffer cmd) {
     VkMemoryBarrier barrier = {
         .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
         .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
@@ -244,7 +244,7 @@ static void pipe_barrier_in(vkrt_device *dev, VkCommandBuffer cmd) {
 }
 
 /* The shader's writes (pixels, full-precision colours) become visible to the host. */
-static void pipe_barrier_out(vkrt_device *dev, VkCommandBuffer cmd) {
+void vkrt_barrier_out(vkrt_device *dev, VkCommandBuffer cmd) {
     VkMemoryBarrier barrier = {
         .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
         .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
@@ -279,12 +279,12 @@ static VkResult pipe_record(vkrt_device *dev, vkrt_shared *shared, vkrt_kernel *
         *what = "vkBeginCommandBuffer";
         r = dev->vk.vkBeginCommandBuffer(cmd, &begin);
         if (r != VK_SUCCESS) break;
-        pipe_barrier_in(dev, cmd);
+        vkrt_barrier_in(dev, cmd);
         dev->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, kernel->pipeline);
         dev->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE,
                                         shared->pipeline_layout, 0, 1, &shared->sets[i], 0, NULL);
         dev->vk.vkCmdDispatch(cmd, shared->groups, 1, 1);
-        pipe_barrier_out(dev, cmd);
+        vkrt_barrier_out(dev, cmd);
         *what = "vkEndCommandBuffer";
         r = dev->vk.vkEndCommandBuffer(cmd);
     }

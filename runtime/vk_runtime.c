@@ -9,11 +9,18 @@
  * every wait has a timeout, so a hung device becomes SKY_ERR_DEVICE_LOST.
  *
  * Frame n (counted from 0 since create) uses parity p = n % 2: binding-0
- * buffer p, prev buffer 1-p as `prev` and prev buffer p as `cur` (ping-pong),
- * and, without zero-copy, output buffer p. With zero-copy, the output binding
- * is the frame file's slot for the writer's frame number, so there is one
- * descriptor set per (parity, slot). At most two frames are in flight, so
- * parity-indexed resources are never reused while the device still reads them.
+ * buffer p and, without zero-copy, output buffer p. With zero-copy, the output
+ * binding is the frame file's slot for the writer's frame number. At most two
+ * frames are in flight, so parity-indexed resources are never reused while the
+ * device still reads them. `prev` lives in one of two pairs of buffers: the
+ * current pattern's, and the incoming one's during a crossfade
+ * (sky_runtime_render_mix). Each pair ping-pongs on its own (prev_w: the
+ * buffer its next frame writes), so frames that do not render a pattern
+ * (holds, plain frames between two mix frames) do not upset it. So there is
+ * one descriptor set per (pair, ping-pong side, parity, slot) for a pattern
+ * writing the output ("direct" sets), one per (role, pair, side, parity) for a
+ * pattern writing a layer for the post pass (vk_post.c: brightness below 1 and
+ * crossfades), and one for the warm-up dispatch of a new pipeline.
  *
  * Publishing follows the frame file's seqlock: with zero-copy the slot is
  * marked "being written" (sky_frame_writer_begin) before the dispatch that
@@ -53,11 +60,17 @@
 #define RT_MAX_UNIFORMS SKY_MAX_NODES
 #define RT_INFO_BYTES   16u /* uvec4 sky_info before sky_u[] */
 
+/* Roles of a pattern in a frame: the current one, the incoming one of a crossfade. */
+enum { RT_CURRENT = 0, RT_INCOMING = 1 };
+
 typedef struct rt_flight {
     uint64_t n;        /* frame sequence number since create */
     uint32_t extra_ms; /* the first frame of a new shader: time allowed for compiling it */
     uint8_t *slot;     /* zero-copy: the slot begun for this frame */
     bool uses_prev;    /* the program that rendered it writes the full-precision colours */
+    uint32_t pair, w;  /* ... into prev[pair][w] */
+    bool post, mix;    /* went through the post pass; blended two patterns */
+    float amount;      /* the crossfade's amount */
     uint64_t start_ns; /* when submit started (latency) */
 } rt_flight;
 
@@ -77,15 +90,42 @@ struct sky_runtime {
     uint32_t slot_count;
     size_t frame_bytes; /* led_count * 3 */
 
+    uint32_t slot_sets; /* output slots a set may bind: slot_count with zero-copy, else 1 */
+
     vkrt_buffer leds, strips;
     VkBufferView led_texels; /* binding 6: RGBA32F view of `leds`, or VK_NULL_HANDLE */
-    vkrt_buffer prev[2];
-    vkrt_buffer block[2]; /* binding 0: sky_info and sky_u[] per parity */
-    vkrt_buffer out[2];   /* host and copy paths */
-    vkrt_buffer slots;    /* zero-copy: the imported slot region */
+    vkrt_buffer prev[2][2];  /* [pair][side]: a frame reads side 1-w and writes side w */
+    uint32_t prev_w[2];      /* per pair: the side its next frame writes */
+    uint32_t cur_pair;       /* the current pattern's pair; the incoming one has the other */
+    vkrt_buffer block[2][2]; /* binding 0: sky_info and sky_u[], [role][parity] */
+    vkrt_buffer out[2];      /* host and copy paths */
+    vkrt_buffer slots;       /* zero-copy: the imported slot region */
+    vkrt_buffer layer[2];    /* [role]: undimmed bytes for the post pass */
+    vkrt_buffer post_params[2];
+    vkrt_post post;
     VkFence fences[2];
-    VkCommandBuffer clear;
-    bool clear_pending;
+    VkCommandBuffer clear[2]; /* per pair: zeroes both sides */
+    bool clear_pending[2];
+
+    /* Show controls. */
+    float brightness;
+    uint64_t mix_owner; /* the pipeline whose prev and frame counter the other pair holds */
+    bool has_picture;   /* a frame was rendered: what a hold shows */
+    bool held_valid;    /* `held` has the newest rendered frame, undimmed */
+    const uint8_t *pic_a, *pic_b; /* ... else it is computed from these */
+    float pic_amount;
+    uint8_t *held;     /* frame_bytes, on demand */
+    uint8_t *hold_out; /* host path: where held frames are published */
+
+    /* Warm-up of new pipelines (sky_runtime_pipeline_build, any thread), under warm_lock. */
+    pthread_mutex_t warm_lock;
+    bool warm_lock_ready;
+    vkrt_buffer warm_prev[2], warm_block, warm_out;
+    VkFence warm_fence;
+    VkCommandBuffer warm_clear; /* zeroes warm_prev, before the first warm-up */
+    bool warm_cleared;
+    vkrt_kernel *warm_stuck; /* a warm-up that timed out: still on the device */
+    uint64_t pipeline_ids;
 
     vkrt_kernel *kernel; /* the current program's pipeline, NULL before set_program */
     vkrt_eval_fn eval;
@@ -241,6 +281,7 @@ static sky_status rt_create_buffers(sky_runtime *rt, char *error, size_t error_l
     const VkMemoryPropertyFlags cached = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
     const VkBufferUsageFlags texels = VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
     const VkBufferUsageFlags frame_uniforms = VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT; /* binding 7 */
+    bool zero_copy = rt->path == SKY_OUTPUT_ZERO_COPY; /* the shader writes the slots */
     struct {
         vkrt_buffer *buf;
         uint64_t bytes;
@@ -251,16 +292,30 @@ static sky_status rt_create_buffers(sky_runtime *rt, char *error, size_t error_l
         {&rt->leds, leds * sizeof(sky_led_input), 0, local, texels, "LED inputs"},
         {&rt->strips, (uint64_t)rt->view.strip_count * 8, 0, local, 0, "strip table"},
         /* Host-visible where the device has such local memory, so tests can read prev. */
-        {&rt->prev[0], leds * 12, 0, local | host, 0, "prev"},
-        {&rt->prev[1], leds * 12, 0, local | host, 0, "prev"},
-        {&rt->block[0], block_bytes, host, local | coherent, frame_uniforms, "per-frame values"},
-        {&rt->block[1], block_bytes, host, local | coherent, frame_uniforms, "per-frame values"},
-        {&rt->out[0], rt_out_bytes(rt), host, cached, 0, "output"},
-        {&rt->out[1], rt_out_bytes(rt), host, cached, 0, "output"},
+        {&rt->prev[0][0], leds * 12, 0, local | host, 0, "prev"},
+        {&rt->prev[0][1], leds * 12, 0, local | host, 0, "prev"},
+        {&rt->prev[1][0], leds * 12, 0, local | host, 0, "prev"},
+        {&rt->prev[1][1], leds * 12, 0, local | host, 0, "prev"},
+        {&rt->block[0][0], block_bytes, host, local | coherent, frame_uniforms, "per-frame values"},
+        {&rt->block[0][1], block_bytes, host, local | coherent, frame_uniforms, "per-frame values"},
+        {&rt->block[1][0], block_bytes, host, local | coherent, frame_uniforms, "per-frame values"},
+        {&rt->block[1][1], block_bytes, host, local | coherent, frame_uniforms, "per-frame values"},
+        /* Read by the host only to hold a crossfaded or dimmed frame. */
+        {&rt->layer[0], rt_out_bytes(rt), host, local | cached, 0, "layer"},
+        {&rt->layer[1], rt_out_bytes(rt), host, local | cached, 0, "layer"},
+        {&rt->post_params[0], sizeof(vkrt_post_params), host, coherent, 0, "post parameters"},
+        {&rt->post_params[1], sizeof(vkrt_post_params), host, coherent, 0, "post parameters"},
+        /* The warm-up's scratch: the same sizes as the show's buffers. */
+        {&rt->warm_prev[0], leds * 12, 0, local, 0, "warm-up prev"},
+        {&rt->warm_prev[1], leds * 12, 0, local, 0, "warm-up prev"},
+        {&rt->warm_block, block_bytes, host, local | coherent, frame_uniforms, "warm-up values"},
+        {&rt->warm_out, rt_out_bytes(rt), 0, local, 0, "warm-up output"},
+        {&rt->out[0], zero_copy ? 0 : rt_out_bytes(rt), host, cached, 0, "output"},
+        {&rt->out[1], zero_copy ? 0 : rt_out_bytes(rt), host, cached, 0, "output"},
     };
     size_t count = sizeof plan / sizeof plan[0];
-    if (rt->path == SKY_OUTPUT_ZERO_COPY) count -= 2; /* the shader writes the slots */
     for (size_t i = 0; i < count && status == SKY_OK; i++) {
+        if (plan[i].bytes == 0) continue;
         status = rt_check_range(rt, plan[i].bytes, plan[i].what, error, error_len);
         if (status == SKY_OK)
             status =
@@ -352,34 +407,99 @@ static VkDeviceSize rt_frame_uniform_range(const sky_runtime *rt) {
     return bytes < max ? bytes : max;
 }
 
+/* Descriptor set indices (see the top of this file). */
+static uint32_t rt_direct_set(const sky_runtime *rt, uint32_t pair, uint32_t w, uint32_t p,
+                              uint32_t slot) {
+    return ((pair * 2 + w) * 2 + p) * rt->slot_sets + slot;
+}
+
+static uint32_t rt_layer_set(const sky_runtime *rt, uint32_t role, uint32_t pair, uint32_t w,
+                             uint32_t p) {
+    return 8 * rt->slot_sets + ((role * 2 + pair) * 2 + w) * 2 + p;
+}
+
+static uint32_t rt_warm_set(const sky_runtime *rt) {
+    return 8 * rt->slot_sets + 16;
+}
+
+static uint32_t rt_set_count(const sky_runtime *rt) {
+    return rt_warm_set(rt) + 1;
+}
+
+/* The output binding for parity p and slot k: the slot (zero-copy) or output buffer p. */
+static VkDescriptorBufferInfo rt_out_binding(const sky_runtime *rt, uint32_t p, uint32_t k) {
+    if (rt->path == SKY_OUTPUT_ZERO_COPY)
+        return (VkDescriptorBufferInfo){rt->slots.buffer, (uint64_t)k * rt->slot_stride,
+                                        rt_out_bytes(rt)};
+    return (VkDescriptorBufferInfo){rt->out[p].buffer, 0, VK_WHOLE_SIZE};
+}
+
+static void rt_write_set(sky_runtime *rt, uint32_t set, const vkrt_buffer *block,
+                         const vkrt_buffer *prev, const vkrt_buffer *cur,
+                         VkDescriptorBufferInfo out) {
+    vkrt_set_buffers b = {
+        .buffer = {block->buffer, rt->leds.buffer, rt->strips.buffer, prev->buffer, cur->buffer,
+                   out.buffer},
+        .offset = {0, 0, 0, 0, 0, out.offset},
+        .range = {VK_WHOLE_SIZE, VK_WHOLE_SIZE, VK_WHOLE_SIZE, VK_WHOLE_SIZE, VK_WHOLE_SIZE,
+                  out.range},
+        .led_texels = rt->led_texels,
+        .frame_uniform_range = rt_frame_uniform_range(rt),
+    };
+    vkrt_shared_write_set(&rt->dev, &rt->shared, set, &b);
+}
+
 static void rt_write_sets(sky_runtime *rt) {
-    for (uint32_t set = 0; set < rt->shared.set_count; set++) {
-        uint32_t p = set % 2;
-        vkrt_set_buffers b = {
-            .buffer = {rt->block[p].buffer, rt->leds.buffer, rt->strips.buffer,
-                       rt->prev[1 - p].buffer, rt->prev[p].buffer, rt->out[p].buffer},
-            .range = {VK_WHOLE_SIZE, VK_WHOLE_SIZE, VK_WHOLE_SIZE, VK_WHOLE_SIZE, VK_WHOLE_SIZE,
-                      VK_WHOLE_SIZE},
-            .led_texels = rt->led_texels,
-            .frame_uniform_range = rt_frame_uniform_range(rt),
-        };
-        if (rt->path == SKY_OUTPUT_ZERO_COPY) {
-            b.buffer[VKRT_BIND_OUT] = rt->slots.buffer;
-            b.offset[VKRT_BIND_OUT] = (uint64_t)(set / 2) * rt->slot_stride;
-            b.range[VKRT_BIND_OUT] = rt_out_bytes(rt);
+    for (uint32_t q = 0; q < 2; q++)
+        for (uint32_t w = 0; w < 2; w++)
+            for (uint32_t p = 0; p < 2; p++) {
+                for (uint32_t k = 0; k < rt->slot_sets; k++)
+                    rt_write_set(rt, rt_direct_set(rt, q, w, p, k), &rt->block[RT_CURRENT][p],
+                                 &rt->prev[q][1 - w], &rt->prev[q][w], rt_out_binding(rt, p, k));
+                for (uint32_t role = 0; role < 2; role++)
+                    rt_write_set(rt, rt_layer_set(rt, role, q, w, p), &rt->block[role][p],
+                                 &rt->prev[q][1 - w], &rt->prev[q][w],
+                                 (VkDescriptorBufferInfo){rt->layer[role].buffer, 0,
+                                                          VK_WHOLE_SIZE});
+            }
+    rt_write_set(rt, rt_warm_set(rt), &rt->warm_block, &rt->warm_prev[0], &rt->warm_prev[1],
+                 (VkDescriptorBufferInfo){rt->warm_out.buffer, 0, VK_WHOLE_SIZE});
+    for (uint32_t p = 0; p < 2; p++)
+        for (uint32_t k = 0; k < rt->slot_sets; k++) {
+            VkDescriptorBufferInfo b[4] = {
+                {rt->post_params[p].buffer, 0, VK_WHOLE_SIZE},
+                {rt->layer[RT_CURRENT].buffer, 0, VK_WHOLE_SIZE},
+                {rt->layer[RT_INCOMING].buffer, 0, VK_WHOLE_SIZE},
+                rt_out_binding(rt, p, k),
+            };
+            vkrt_post_write_set(&rt->dev, &rt->post, p * rt->slot_sets + k, b);
         }
-        vkrt_shared_write_set(&rt->dev, &rt->shared, set, &b);
-    }
 }
 
 static sky_status rt_create_sync(sky_runtime *rt, char *error, size_t error_len) {
-    for (int i = 0; i < 2; i++) {
+    VkFence *fences[3] = {&rt->fences[0], &rt->fences[1], &rt->warm_fence};
+    memset(rt->warm_block.map, 0, rt->warm_block.size);
+    for (int i = 0; i < 3; i++) {
         VkFenceCreateInfo info = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-        VkResult r = rt->dev.vk.vkCreateFence(rt->dev.device, &info, NULL, &rt->fences[i]);
+        VkResult r = rt->dev.vk.vkCreateFence(rt->dev.device, &info, NULL, fences[i]);
         if (r != VK_SUCCESS) return vkrt_check(r, "vkCreateFence", error, error_len);
     }
-    rt->clear_pending = true; /* prev starts at 0 */
-    return vkrt_record_clear(&rt->dev, &rt->shared, rt->prev, 2, &rt->clear, error, error_len);
+    if (pthread_mutex_init(&rt->warm_lock, NULL) != 0) {
+        frame_error(error, error_len, "cannot create the warm-up lock");
+        return SKY_ERR_INTERNAL;
+    }
+    rt->warm_lock_ready = true;
+    sky_status status = SKY_OK;
+    for (int q = 0; q < 2 && status == SKY_OK; q++) {
+        rt->clear_pending[q] = true; /* prev starts at 0 */
+        status = vkrt_record_clear(&rt->dev, &rt->shared, rt->prev[q], 2, &rt->clear[q], error,
+                                   error_len);
+    }
+    /* The warm-up reads its prev: zeroes rather than uninitialized memory. */
+    if (status == SKY_OK)
+        status = vkrt_record_clear(&rt->dev, &rt->shared, rt->warm_prev, 2, &rt->warm_clear,
+                                   error, error_len);
+    return status;
 }
 
 sky_status sky_runtime_create(const sky_runtime_options *options, sky_runtime **runtime,
@@ -409,24 +529,31 @@ sky_status sky_runtime_create(const sky_runtime_options *options, sky_runtime **
         free(rt);
         return status;
     }
+    rt->brightness = 1.0f;
     rt_choose_path(rt, options->force_copy);
-    uint32_t sets = rt->path == SKY_OUTPUT_ZERO_COPY ? 2 * rt->slot_count : 2;
+    rt->slot_sets = rt->path == SKY_OUTPUT_ZERO_COPY ? rt->slot_count : 1;
     status = rt_create_buffers(rt, error, error_len);
     char texel_why[160];
     const char *no_texels =
         status == SKY_OK ? rt_create_texel_view(rt, texel_why, sizeof texel_why) : NULL;
     if (status == SKY_OK)
-        status = vkrt_shared_create(&rt->dev, sets, rt->view.led_count, options->local_size,
-                                    no_texels, &rt->shared, error, error_len);
+        status = vkrt_shared_create(&rt->dev, rt_set_count(rt), rt->view.led_count,
+                                    options->local_size, no_texels, &rt->shared, error, error_len);
+    if (status == SKY_OK)
+        status = vkrt_post_create(&rt->dev, 2 * rt->slot_sets, &rt->post, error, error_len);
     if (status == SKY_OK) status = rt_upload_leds(rt, error, error_len);
     if (status == SKY_OK) status = rt_create_sync(rt, error, error_len);
+    if (status == SKY_OK) {
+        rt_write_sets(rt);
+        status = vkrt_post_record(&rt->dev, rt->shared.commands, &rt->post,
+                                  (uint32_t)(rt_out_bytes(rt) / 4), error, error_len);
+    }
     if (status != SKY_OK) {
         /* Nothing was submitted for a frame, so freeing cannot wait on anything. */
         rt->lost = status == SKY_ERR_DEVICE_LOST;
         sky_runtime_free(rt);
         return status;
     }
-    rt_write_sets(rt);
     rt->stats.path = rt->path;
     *runtime = rt;
     return SKY_OK;
@@ -456,6 +583,9 @@ static void rt_free_idle_retired(sky_runtime *rt) {
 
 /* A kernel built, not yet in use: what sky_runtime_pipeline_build hands out. */
 struct sky_runtime_pipeline {
+    sky_runtime *owner;
+    uint64_t id;    /* unique in its runtime, from 1: what mix_owner names */
+    uint64_t frame; /* its frame counter as the incoming pattern of a crossfade */
     vkrt_kernel *kernel;
     vkrt_eval_fn eval;
     void *context;
@@ -494,7 +624,7 @@ static sky_status rt_build_kernel(sky_runtime *rt, const vkrt_kernel_source *sou
 static void rt_install_kernel(sky_runtime *rt, vkrt_kernel *kernel, vkrt_eval_fn eval,
                               void *context) {
     vkrt_kernel *old = rt->kernel;
-    if (kernel->uses_prev && !(old && old->uses_prev)) rt->clear_pending = true;
+    if (kernel->uses_prev && !(old && old->uses_prev)) rt->clear_pending[rt->cur_pair] = true;
     if (old) {
         old->next_retired = rt->retired;
         rt->retired = old;
@@ -587,6 +717,92 @@ sky_status sky_runtime_set_program_spirv(sky_runtime *rt, const sky_program *pro
     return vkrt_runtime_set_kernel(rt, &source, error, error_len);
 }
 
+static VkResult rt_wait_fence(const sky_runtime *rt, VkFence fence, uint64_t timeout_ns);
+
+/*
+ * Waits for a warm-up that timed out earlier (warm_lock held): its kernel is
+ * freed once the device is done with it. Fails while it still runs, since its
+ * scratch buffers are still in use.
+ */
+static sky_status rt_warm_unstick(sky_runtime *rt, char *error, size_t error_len) {
+    if (!rt->warm_stuck) return SKY_OK;
+    uint64_t timeout_ms = (uint64_t)rt->timeout_ms + rt->warm_stuck->compile_ms;
+    if (rt_wait_fence(rt, rt->warm_fence, timeout_ms * 1000000u) == VK_TIMEOUT) {
+        frame_error(error, error_len,
+                    "an earlier pattern's first frame is still running on the device; try again "
+                    "later");
+        return SKY_ERR_LIMIT;
+    }
+    vkrt_kernel_destroy(&rt->dev, &rt->shared, rt->warm_stuck);
+    rt->warm_stuck = NULL;
+    return SKY_OK;
+}
+
+/*
+ * The warm-up: one dispatch of the new kernel, with the show's specialization
+ * and descriptor shapes (the same sizes, the same texel view: llvmpipe keys
+ * its compiled variants on such state) but scratch buffers, so that drivers
+ * that compile at the first dispatch (lavapipe: ~50 ms for plasma.sky) do it
+ * here rather than at the show's first frame after the swap. Its per-frame
+ * values are the program's at t = 0 with default params. Waits with the
+ * runtime's timeout plus the compile allowance; a kernel that does not finish
+ * in time is refused (too slow for the device) and kept until the device is
+ * done with it (*stuck).
+ */
+static sky_status rt_warm_kernel(sky_runtime *rt, sky_runtime_pipeline *p,
+                                 const vkrt_kernel_source *source, bool *stuck, char *error,
+                                 size_t error_len) {
+    pthread_mutex_lock(&rt->warm_lock);
+    p->id = ++rt->pipeline_ids;
+    sky_status status = rt_warm_unstick(rt, error, error_len);
+    uint32_t *info = rt->warm_block.map;
+    info[0] = rt->view.led_count;
+    info[1] = rt->view.strip_count;
+    info[2] = 0;
+    info[3] = 0;
+    sky_frame_inputs frame = {.t = 0, .dt = 0, .frame = 0, .params = NULL};
+    float *uniforms = (float *)((uint8_t *)rt->warm_block.map + RT_INFO_BYTES);
+    if (status == SKY_OK) {
+        status = source->eval(source->context, &rt->view, &frame, uniforms);
+        if (status != SKY_OK)
+            frame_error(error, error_len, "evaluating the pattern's per-frame values failed (%s)",
+                        sky_status_str(status));
+    }
+    if (status == SKY_OK) status = vkrt_buffer_flush(&rt->dev, &rt->warm_block, error, error_len);
+    VkCommandBuffer cmds[2];
+    uint32_t count = 0;
+    if (!rt->warm_cleared) cmds[count++] = rt->warm_clear;
+    cmds[count++] = p->kernel->commands[rt_warm_set(rt)];
+    VkSubmitInfo submit = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+        .commandBufferCount = count,
+        .pCommandBuffers = cmds,
+    };
+    VkResult r = VK_SUCCESS;
+    if (status == SKY_OK) {
+        r = rt->dev.vk.vkResetFences(rt->dev.device, 1, &rt->warm_fence);
+        if (r == VK_SUCCESS) r = vkrt_queue_submit(&rt->dev, &submit, rt->warm_fence);
+        if (r == VK_SUCCESS) {
+            rt->warm_cleared = true;
+            uint64_t timeout_ms = (uint64_t)rt->timeout_ms + p->kernel->compile_ms;
+            r = rt_wait_fence(rt, rt->warm_fence, timeout_ms * 1000000u);
+            if (r == VK_TIMEOUT) {
+                rt->warm_stuck = p->kernel;
+                *stuck = true;
+                frame_error(error, error_len,
+                            "the pattern's first frame did not finish within %llu ms: too slow "
+                            "for this device and layout",
+                            (unsigned long long)timeout_ms);
+                status = SKY_ERR_LIMIT;
+            }
+        }
+        if (r != VK_SUCCESS && r != VK_TIMEOUT)
+            status = vkrt_check(r, "warming up the pipeline", error, error_len);
+    }
+    pthread_mutex_unlock(&rt->warm_lock);
+    return status;
+}
+
 sky_status sky_runtime_pipeline_build(sky_runtime *rt, const sky_program *program,
                                       const uint32_t *words, size_t word_count,
                                       sky_runtime_pipeline **pipeline, char *error,
@@ -612,10 +828,14 @@ sky_status sky_runtime_pipeline_build(sky_runtime *rt, const sky_program *progra
         .context = (void *)program,
     };
     status = rt_build_kernel(rt, &source, &p->kernel, error, error_len);
+    bool stuck = false;
+    if (status == SKY_OK) status = rt_warm_kernel(rt, p, &source, &stuck, error, error_len);
     if (status != SKY_OK) {
+        if (!stuck) vkrt_kernel_destroy(&rt->dev, &rt->shared, p->kernel);
         free(p);
         return status;
     }
+    p->owner = rt;
     p->eval = source.eval;
     p->context = source.context;
     *pipeline = p;
@@ -628,12 +848,34 @@ sky_status sky_runtime_set_pipeline(sky_runtime *rt, sky_runtime_pipeline *pipel
         frame_error(error, error_len, "sky_runtime_set_pipeline: pipeline is NULL");
         return SKY_ERR_INVALID_ARG;
     }
+    if (pipeline->owner != rt) {
+        frame_error(error, error_len,
+                    "sky_runtime_set_pipeline: the pipeline was built for another runtime");
+        sky_runtime_pipeline_free(pipeline->owner, pipeline);
+        return SKY_ERR_INVALID_ARG;
+    }
     sky_status status = rt_check_usable(rt, error, error_len);
     if (status != SKY_OK) {
         sky_runtime_pipeline_free(rt, pipeline);
         return status;
     }
+    bool from_mix = rt->mix_owner != 0 && pipeline->id == rt->mix_owner;
+    if (from_mix) {
+        /* The end of a crossfade: it keeps its prev (the other pair) and its frame counter. */
+        rt->cur_pair = 1 - rt->cur_pair;
+        rt->mix_owner = 0;
+        vkrt_kernel *old = rt->kernel;
+        rt->kernel = NULL; /* so that install keeps the pair as it is */
+        if (old) {
+            old->next_retired = rt->retired;
+            rt->retired = old;
+        }
+    }
     rt_install_kernel(rt, pipeline->kernel, pipeline->eval, pipeline->context);
+    if (from_mix) {
+        rt->clear_pending[rt->cur_pair] = false;
+        rt->program_frame = pipeline->frame;
+    }
     free(pipeline);
     return SKY_OK;
 }
@@ -649,7 +891,7 @@ sky_status sky_runtime_restart(sky_runtime *rt, char *error, size_t error_len) {
     if (status != SKY_OK) return status;
     rt->program_frame = 0;
     /* Queue order puts the clear after the frames in flight and before the next one. */
-    rt->clear_pending = true;
+    rt->clear_pending[rt->cur_pair] = true;
     return SKY_OK;
 }
 
@@ -662,7 +904,7 @@ static void rt_stage_add(sky_runtime_stage *stage, uint64_t ns) {
 }
 
 /* vkWaitForFences for up to timeout_ns of this process's running time (see RT_WAIT_SLICE_NS). */
-static VkResult rt_wait_fence(sky_runtime *rt, VkFence fence, uint64_t timeout_ns) {
+static VkResult rt_wait_fence(const sky_runtime *rt, VkFence fence, uint64_t timeout_ns) {
     uint64_t counted = 0;
     for (;;) {
         uint64_t slice =
@@ -698,7 +940,8 @@ static sky_status rt_complete_oldest(sky_runtime *rt, char *error, size_t error_
     }
     char msg[256];
     sky_status s = SKY_OK;
-    if (f->uses_prev) s = vkrt_buffer_invalidate(&rt->dev, &rt->prev[p], msg, sizeof msg);
+    const vkrt_buffer *floats = &rt->prev[f->pair][f->w];
+    if (f->uses_prev) s = vkrt_buffer_invalidate(&rt->dev, floats, msg, sizeof msg);
     if (s == SKY_OK && rt->path != SKY_OUTPUT_ZERO_COPY)
         s = vkrt_buffer_invalidate(&rt->dev, &rt->out[p], msg, sizeof msg);
     if (s != SKY_OK) return rt_fail_lost(rt, s, msg, error, error_len);
@@ -723,7 +966,13 @@ static sky_status rt_complete_oldest(sky_runtime *rt, char *error, size_t error_
         break;
     }
     uint64_t t2 = vkrt_now_ns();
-    rt->last_floats = f->uses_prev ? rt->prev[p].map : NULL;
+    rt->last_floats = f->uses_prev ? floats->map : NULL;
+    /* What a hold shows: this frame undimmed, from the layers when it went through the post pass. */
+    rt->has_picture = true;
+    rt->held_valid = false;
+    rt->pic_a = f->post ? rt->layer[RT_CURRENT].map : rt->last_bytes;
+    rt->pic_b = f->mix ? rt->layer[RT_INCOMING].map : NULL;
+    rt->pic_amount = f->amount;
     rt_stage_add(&rt->stats.wait, t1 - t0);
     rt_stage_add(&rt->stats.publish, t2 - t1);
     rt_stage_add(&rt->stats.latency, t2 - f->start_ns);
@@ -735,65 +984,106 @@ static sky_status rt_complete_oldest(sky_runtime *rt, char *error, size_t error_
     return SKY_OK;
 }
 
-/* Writes sky_info and the program's per-frame values into this parity's binding-0 buffer. */
-static sky_status rt_eval_frame(sky_runtime *rt, uint32_t p, double t, double dt,
-                                const double *params, char *error, size_t error_len) {
-    uint32_t *info = rt->block[p].map;
+/* One pattern of a frame: the current one, or the incoming one of a crossfade. */
+typedef struct rt_job {
+    vkrt_kernel *kernel;
+    vkrt_eval_fn eval;
+    void *context;
+    uint64_t frame; /* the pattern's own frame counter */
+    double t, dt;
+    const double *params;
+} rt_job;
+
+/* Writes sky_info and the job's per-frame values into binding-0 buffer [role][p]. */
+static sky_status rt_eval_frame(sky_runtime *rt, uint32_t role, uint32_t p, const rt_job *job,
+                                char *error, size_t error_len) {
+    vkrt_buffer *block = &rt->block[role][p];
+    uint32_t *info = block->map;
     info[0] = rt->view.led_count;
     info[1] = rt->view.strip_count;
     info[2] = 0;
     info[3] = 0;
-    sky_frame_inputs frame = {.t = t, .dt = dt, .frame = rt->program_frame, .params = params};
-    float *uniforms = (float *)((uint8_t *)rt->block[p].map + RT_INFO_BYTES);
-    sky_status status = rt->eval(rt->eval_context, &rt->view, &frame, uniforms);
+    sky_frame_inputs frame = {.t = job->t, .dt = job->dt, .frame = job->frame, .params = job->params};
+    float *uniforms = (float *)((uint8_t *)block->map + RT_INFO_BYTES);
+    sky_status status = job->eval(job->context, &rt->view, &frame, uniforms);
     if (status != SKY_OK) {
-        frame_error(error, error_len, "evaluating the pattern's per-frame values failed (%s)",
-                    sky_status_str(status));
+        frame_error(error, error_len, "evaluating the %spattern's per-frame values failed (%s)",
+                    role == RT_INCOMING ? "incoming " : "", sky_status_str(status));
         return status;
     }
-    return vkrt_buffer_flush(&rt->dev, &rt->block[p], error, error_len);
+    return vkrt_buffer_flush(&rt->dev, block, error, error_len);
 }
 
-static sky_status rt_queue_submit(sky_runtime *rt, uint32_t set, uint32_t p, char *error,
-                                  size_t error_len) {
-    VkCommandBuffer cmds[2];
+/* The time allowed for a kernel's first frame, on top of the timeout. */
+static uint32_t rt_first_frame_ms(const vkrt_kernel *kernel) {
+    return kernel && kernel->last_submit == 0 ? kernel->compile_ms : 0;
+}
+
+/*
+ * Submits frame n with the current pattern and, for a crossfade, `in` (else
+ * NULL): each pattern's clear of its prev when pending, its dispatch (into the
+ * output, or into its layer when the post pass follows), then the post pass.
+ */
+static sky_status rt_queue_submit(sky_runtime *rt, const rt_job *in, bool post, uint32_t p,
+                                  uint32_t slot, char *error, size_t error_len) {
+    VkCommandBuffer cmds[5];
     uint32_t count = 0;
-    if (rt->clear_pending && rt->kernel->uses_prev) cmds[count++] = rt->clear;
-    cmds[count++] = rt->kernel->commands[set];
+    uint32_t q = rt->cur_pair, qi = 1 - q;
+    bool clear_cur = rt->clear_pending[q] && rt->kernel->uses_prev;
+    bool clear_in = in && rt->clear_pending[qi] && in->kernel->uses_prev;
+    if (clear_cur) cmds[count++] = rt->clear[q];
+    cmds[count++] = rt->kernel->commands[post ? rt_layer_set(rt, RT_CURRENT, q, rt->prev_w[q], p)
+                                              : rt_direct_set(rt, q, rt->prev_w[q], p, slot)];
+    if (in) {
+        if (clear_in) cmds[count++] = rt->clear[qi];
+        cmds[count++] = in->kernel->commands[rt_layer_set(rt, RT_INCOMING, qi, rt->prev_w[qi], p)];
+    }
+    if (post) cmds[count++] = rt->post.commands[p * rt->slot_sets + slot];
     VkSubmitInfo submit = {
         .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
         .commandBufferCount = count,
         .pCommandBuffers = cmds,
     };
     VkResult r = rt->dev.vk.vkResetFences(rt->dev.device, 1, &rt->fences[p]);
-    if (r == VK_SUCCESS) r = rt->dev.vk.vkQueueSubmit(rt->dev.queue, 1, &submit, rt->fences[p]);
+    if (r == VK_SUCCESS) r = vkrt_queue_submit(&rt->dev, &submit, rt->fences[p]);
     if (r != VK_SUCCESS) {
         char msg[256];
         sky_status status = vkrt_check(r, "submitting a frame (vkQueueSubmit)", msg, sizeof msg);
         return rt_fail_lost(rt, status, msg, error, error_len);
     }
-    if (count == 2) rt->clear_pending = false;
+    if (clear_cur) rt->clear_pending[q] = false;
+    if (clear_in) rt->clear_pending[qi] = false;
     return SKY_OK;
 }
 
-sky_status sky_runtime_submit(sky_runtime *rt, double t, double dt, const double *params,
-                              char *error, size_t error_len) {
-    sky_status status = rt_check_usable(rt, error, error_len);
-    if (status != SKY_OK) return status;
-    if (!rt->kernel) {
-        frame_error(error, error_len, "no pattern set: call sky_runtime_set_program first");
-        return SKY_ERR_INVALID_ARG;
-    }
+/*
+ * Starts frame n: the current pattern (the job `cur`), and for a crossfade the
+ * incoming one blended at `amount`. The post pass runs when there is an
+ * incoming pattern or the brightness is below 1.
+ */
+static sky_status rt_submit(sky_runtime *rt, const rt_job *cur, const rt_job *in, float amount,
+                            char *error, size_t error_len) {
+    sky_status status;
     while (rt->flight_count >= rt->frames_in_flight)
         if ((status = rt_complete_oldest(rt, error, error_len)) != SKY_OK) return status;
     uint64_t n = rt->next_n;
     uint32_t p = (uint32_t)(n % 2);
+    float level = rt->brightness;
+    bool post = in || level < 1.0f;
     uint64_t t0 = vkrt_now_ns();
     /* Parity p's buffers were last used by frame n - 2, complete by now. */
-    status = rt_eval_frame(rt, p, t, dt, params, error, error_len);
+    status = rt_eval_frame(rt, RT_CURRENT, p, cur, error, error_len);
+    if (status == SKY_OK && in) status = rt_eval_frame(rt, RT_INCOMING, p, in, error, error_len);
     if (status != SKY_OK) return status;
+    if (post) {
+        vkrt_post_params *params = rt->post_params[p].map;
+        *params = (vkrt_post_params){(uint32_t)(rt_out_bytes(rt) / 4), in ? amount : 0.0f, level,
+                                     0};
+        status = vkrt_buffer_flush(&rt->dev, &rt->post_params[p], error, error_len);
+        if (status != SKY_OK) return status;
+    }
     uint64_t t1 = vkrt_now_ns();
-    uint32_t set = p;
+    uint32_t slot_set = 0;
     uint8_t *slot = NULL;
     if (rt->path == SKY_OUTPUT_ZERO_COPY) {
         /* The writer has one frame open at a time: publish the previous one first. */
@@ -807,24 +1097,60 @@ sky_status sky_runtime_submit(sky_runtime *rt, double t, double dt, const double
             return rt_fail_lost(rt, SKY_ERR_INTERNAL,
                                 "the frame writer's slot lies outside its slot region", error,
                                 error_len);
-        set = p + 2 * (uint32_t)k;
+        slot_set = (uint32_t)k;
     }
-    status = rt_queue_submit(rt, set, p, error, error_len);
+    status = rt_queue_submit(rt, in, post, p, slot_set, error, error_len);
     if (status != SKY_OK) return status;
     uint64_t t2 = vkrt_now_ns();
     uint32_t tail = (rt->flight_head + rt->flight_count) % 2;
+    uint32_t extra = rt_first_frame_ms(rt->kernel);
+    if (in && rt_first_frame_ms(in->kernel) > extra) extra = rt_first_frame_ms(in->kernel);
+    uint32_t q = rt->cur_pair;
     rt->flight[tail] = (rt_flight){.n = n,
-                                   .extra_ms = rt->kernel->last_submit ? 0 : rt->kernel->compile_ms,
+                                   .extra_ms = extra,
                                    .slot = slot,
                                    .uses_prev = rt->kernel->uses_prev,
+                                   .pair = q,
+                                   .w = rt->prev_w[q],
+                                   .post = post,
+                                   .mix = in != NULL,
+                                   .amount = in ? amount : 0.0f,
                                    .start_ns = t0};
     rt->flight_count++;
     rt->kernel->last_submit = n + 1;
+    rt->prev_w[q] ^= 1u;
+    if (in) {
+        in->kernel->last_submit = n + 1;
+        rt->prev_w[1 - q] ^= 1u;
+    }
     rt->next_n++;
-    rt->program_frame++;
     rt_stage_add(&rt->stats.eval, t1 - t0);
     rt_stage_add(&rt->stats.submit, t2 - t1);
     return SKY_OK;
+}
+
+static sky_status rt_check_rendering(sky_runtime *rt, char *error, size_t error_len) {
+    sky_status status = rt_check_usable(rt, error, error_len);
+    if (status != SKY_OK) return status;
+    if (!rt->kernel) {
+        frame_error(error, error_len, "no pattern set: call sky_runtime_set_program first");
+        return SKY_ERR_INVALID_ARG;
+    }
+    return SKY_OK;
+}
+
+static rt_job rt_current_job(const sky_runtime *rt, double t, double dt, const double *params) {
+    return (rt_job){rt->kernel, rt->eval, rt->eval_context, rt->program_frame, t, dt, params};
+}
+
+sky_status sky_runtime_submit(sky_runtime *rt, double t, double dt, const double *params,
+                              char *error, size_t error_len) {
+    sky_status status = rt_check_rendering(rt, error, error_len);
+    if (status != SKY_OK) return status;
+    rt_job cur = rt_current_job(rt, t, dt, params);
+    status = rt_submit(rt, &cur, NULL, 0.0f, error, error_len);
+    if (status == SKY_OK) rt->program_frame++;
+    return status;
 }
 
 sky_status sky_runtime_finish(sky_runtime *rt, char *error, size_t error_len) {
@@ -841,6 +1167,97 @@ sky_status sky_runtime_render(sky_runtime *rt, double t, double dt, const double
     return status;
 }
 
+/* ----------------------------------------------------------- show controls */
+
+sky_status sky_runtime_set_brightness(sky_runtime *rt, double level, char *error,
+                                      size_t error_len) {
+    sky_status status = rt_check_usable(rt, error, error_len);
+    if (status != SKY_OK) return status;
+    if (level != level) {
+        frame_error(error, error_len, "sky_runtime_set_brightness: the level is NaN");
+        return SKY_ERR_INVALID_ARG;
+    }
+    rt->brightness = level <= 0 ? 0.0f : level >= 1 ? 1.0f : (float)level;
+    return SKY_OK;
+}
+
+sky_status sky_runtime_render_mix(sky_runtime *rt, double t, double dt, const double *params,
+                                  sky_runtime_pipeline *incoming, double t_in, double dt_in,
+                                  const double *params_in, double amount, char *error,
+                                  size_t error_len) {
+    sky_status status = rt_check_rendering(rt, error, error_len);
+    if (status != SKY_OK) return status;
+    if (!incoming || incoming->owner != rt || amount != amount) {
+        frame_error(error, error_len, "sky_runtime_render_mix: %s",
+                    !incoming               ? "incoming is NULL"
+                    : incoming->owner != rt ? "incoming was built for another runtime"
+                                            : "amount is NaN");
+        return SKY_ERR_INVALID_ARG;
+    }
+    float a = amount <= 0 ? 0.0f : amount >= 1 ? 1.0f : (float)amount;
+    if (incoming->id != rt->mix_owner) {
+        /* A new incoming pattern: frame 0, reading black as prev, in the other pair. */
+        rt->mix_owner = incoming->id;
+        incoming->frame = 0;
+        rt->clear_pending[1 - rt->cur_pair] = true;
+    }
+    rt_job cur = rt_current_job(rt, t, dt, params);
+    rt_job in = {incoming->kernel, incoming->eval, incoming->context, incoming->frame, t_in,
+                 dt_in, params_in};
+    status = rt_submit(rt, &cur, &in, a, error, error_len);
+    if (status != SKY_OK) return status;
+    rt->program_frame++;
+    incoming->frame++;
+    return sky_runtime_finish(rt, error, error_len);
+}
+
+/* The newest rendered frame, undimmed, into `held` (once per rendered frame). */
+static sky_status rt_capture_held(sky_runtime *rt, char *error, size_t error_len) {
+    if (rt->held_valid) return SKY_OK;
+    if (!rt->held && !(rt->held = malloc(rt->frame_bytes))) {
+        frame_error(error, error_len, "out of memory for the held frame");
+        return SKY_ERR_NOMEM;
+    }
+    sky_status status = SKY_OK;
+    if (rt->pic_a == rt->layer[RT_CURRENT].map)
+        status = vkrt_buffer_invalidate(&rt->dev, &rt->layer[RT_CURRENT], error, error_len);
+    if (status == SKY_OK && rt->pic_b)
+        status = vkrt_buffer_invalidate(&rt->dev, &rt->layer[RT_INCOMING], error, error_len);
+    if (status != SKY_OK) return status;
+    vkrt_post_blend(rt->pic_a, rt->pic_b, rt->pic_amount, 1.0f, rt->held, rt->frame_bytes);
+    rt->held_valid = true;
+    return SKY_OK;
+}
+
+sky_status sky_runtime_render_hold(sky_runtime *rt, char *error, size_t error_len) {
+    sky_status status = sky_runtime_finish(rt, error, error_len);
+    if (status != SKY_OK) return status;
+    if (!rt->has_picture) {
+        frame_error(error, error_len, "sky_runtime_render_hold: no frame has been rendered yet");
+        return SKY_ERR_INVALID_ARG;
+    }
+    if ((status = rt_capture_held(rt, error, error_len)) != SKY_OK) return status;
+    uint8_t *out;
+    if (rt->path == SKY_OUTPUT_HOST) {
+        if (!rt->hold_out && !(rt->hold_out = malloc(rt->frame_bytes))) {
+            frame_error(error, error_len, "out of memory for the held frame");
+            return SKY_ERR_NOMEM;
+        }
+        out = rt->hold_out;
+    } else {
+        uint64_t frame_no;
+        out = sky_frame_writer_begin(rt->writer, &frame_no);
+        if (!out)
+            return rt_fail_lost(rt, SKY_ERR_INTERNAL, "the frame writer returned no slot", error,
+                                error_len);
+    }
+    vkrt_post_blend(rt->held, NULL, 0.0f, rt->brightness, out, rt->frame_bytes);
+    if (rt->writer) sky_frame_writer_publish(rt->writer);
+    rt->last_bytes = out;
+    rt->completed++;
+    return SKY_OK;
+}
+
 /* ------------------------------------------------------------------- free */
 
 /*
@@ -850,7 +1267,12 @@ sky_status sky_runtime_render(sky_runtime *rt, double t, double dt, const double
  * objects are abandoned (leaked) and only host memory is freed.
  */
 static bool rt_device_idle(sky_runtime *rt) {
-    if (!rt->dev.device || rt->flight_count == 0) return true;
+    if (!rt->dev.device) return true;
+    /* A warm-up that timed out (its pipeline is still on the device). */
+    if (rt->warm_stuck && rt_wait_fence(rt, rt->warm_fence,
+                                        ((uint64_t)rt->timeout_ms + rt->warm_stuck->compile_ms) *
+                                            1000000u) == VK_TIMEOUT)
+        return false;
     for (uint32_t i = 0; i < rt->flight_count; i++) {
         uint32_t p = (uint32_t)(rt->flight[(rt->flight_head + i) % 2].n % 2);
         VkResult r = rt->dev.vk.vkWaitForFences(rt->dev.device, 1, &rt->fences[p], VK_TRUE,
@@ -861,42 +1283,63 @@ static bool rt_device_idle(sky_runtime *rt) {
     return true;
 }
 
+static void rt_free_host_memory(sky_runtime *rt) {
+    if (rt->warm_lock_ready) pthread_mutex_destroy(&rt->warm_lock);
+    free(rt->held);
+    free(rt->hold_out);
+    free(rt);
+}
+
 static void rt_free_host_only(sky_runtime *rt) {
-    vkrt_kernel *kernels[2] = {rt->kernel, rt->retired};
-    for (int i = 0; i < 2; i++)
+    vkrt_kernel *kernels[3] = {rt->kernel, rt->warm_stuck, rt->retired};
+    for (int i = 0; i < 3; i++)
         for (vkrt_kernel *k = kernels[i]; k;) {
             vkrt_kernel *next = k->next_retired;
             free(k->commands);
             free(k);
-            k = i == 1 ? next : NULL;
+            k = i == 2 ? next : NULL;
         }
     free(rt->shared.sets);
-    free(rt);
+    free(rt->post.sets);
+    free(rt->post.commands);
+    rt_free_host_memory(rt);
 }
 
 void sky_runtime_free(sky_runtime *rt) {
     if (!rt) return;
     if (!rt->lost) sky_runtime_finish(rt, NULL, 0);
-    if (rt->lost && !rt_device_idle(rt)) {
+    if ((rt->lost || rt->warm_stuck) && !rt_device_idle(rt)) {
         rt_free_host_only(rt);
         return;
     }
     vkrt_device *dev = &rt->dev;
     if (dev->device) {
         vkrt_kernel_destroy(dev, &rt->shared, rt->kernel);
+        vkrt_kernel_destroy(dev, &rt->shared, rt->warm_stuck);
         while (rt->retired) {
             vkrt_kernel *next = rt->retired->next_retired;
             vkrt_kernel_destroy(dev, &rt->shared, rt->retired);
             rt->retired = next;
         }
-        if (rt->clear)
-            dev->vk.vkFreeCommandBuffers(dev->device, rt->shared.commands, 1, &rt->clear);
+        VkCommandBuffer clears[3] = {rt->clear[0], rt->clear[1], rt->warm_clear};
+        for (int i = 0; i < 3; i++)
+            if (clears[i])
+                dev->vk.vkFreeCommandBuffers(dev->device, rt->shared.commands, 1, &clears[i]);
+        vkrt_post_destroy(dev, rt->shared.commands, &rt->post);
+        if (rt->warm_fence) dev->vk.vkDestroyFence(dev->device, rt->warm_fence, NULL);
         for (int i = 0; i < 2; i++) {
             if (rt->fences[i]) dev->vk.vkDestroyFence(dev->device, rt->fences[i], NULL);
-            vkrt_buffer_destroy(dev, &rt->prev[i]);
-            vkrt_buffer_destroy(dev, &rt->block[i]);
+            for (int j = 0; j < 2; j++) {
+                vkrt_buffer_destroy(dev, &rt->prev[i][j]);
+                vkrt_buffer_destroy(dev, &rt->block[i][j]);
+            }
             vkrt_buffer_destroy(dev, &rt->out[i]);
+            vkrt_buffer_destroy(dev, &rt->layer[i]);
+            vkrt_buffer_destroy(dev, &rt->post_params[i]);
+            vkrt_buffer_destroy(dev, &rt->warm_prev[i]);
         }
+        vkrt_buffer_destroy(dev, &rt->warm_block);
+        vkrt_buffer_destroy(dev, &rt->warm_out);
         if (rt->led_texels) dev->vk.vkDestroyBufferView(dev->device, rt->led_texels, NULL);
         vkrt_buffer_destroy(dev, &rt->leds);
         vkrt_buffer_destroy(dev, &rt->strips);
@@ -904,7 +1347,7 @@ void sky_runtime_free(sky_runtime *rt) {
         vkrt_shared_destroy(dev, &rt->shared);
     }
     vkrt_device_close(dev);
-    free(rt);
+    rt_free_host_memory(rt);
 }
 
 /* -------------------------------------------------------------- accessors */

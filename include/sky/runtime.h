@@ -186,13 +186,25 @@ sky_status sky_runtime_set_program_spirv(sky_runtime *runtime, const sky_program
  * sky_runtime_set_program_spirv in two halves, so that the slow half runs off
  * the render thread. sky_runtime_pipeline_build creates the pipeline and its
  * command buffers (vkCreateComputePipelines: 45-55 ms for clouds.sky on
- * lavapipe) and may be called on another thread while the runtime's own
- * thread renders: it reads only what is fixed at create and builds objects
- * of its own (a command pool per pipeline). sky_runtime_set_pipeline then
- * swaps it in on the runtime's thread at once, with set_program's rules, and
- * takes the pipeline whatever it returns. A pipeline never set is freed with
- * sky_runtime_pipeline_free (before the runtime). `program` must live as long
- * as for set_program; the cost budget applies.
+ * lavapipe), then dispatches it once over every LED into scratch buffers (its
+ * per-frame values at t = 0 with default params; nothing the show reads or
+ * publishes changes) and waits for that, within the runtime's wait timeout
+ * plus the first-frame compile allowance: drivers that compile a shader at
+ * its first dispatch (lavapipe: ~50 ms for plasma.sky on the 103,680-LED disc
+ * without Mesa's shader cache) do it there, not at the show's first frame
+ * after the swap. A pattern whose warm-up does not finish in time is refused
+ * with SKY_ERR_LIMIT (too slow for the device), as is one whose per-frame
+ * evaluation fails. It may be called on another thread while the runtime's
+ * own thread renders (builds from several threads run their warm-ups one at a
+ * time): it reads only what is fixed at create, builds objects of its own (a
+ * command pool per pipeline) and submits under the runtime's queue lock. The
+ * device still runs the warm-up between the show's frames: on a device with
+ * one queue (lavapipe) the show's frames submitted meanwhile wait for it.
+ * sky_runtime_set_pipeline then swaps it in on the runtime's thread at once,
+ * with set_program's rules, and takes the pipeline whatever it returns. A
+ * pipeline never set is freed with sky_runtime_pipeline_free (before the
+ * runtime). `program` must live as long as for set_program; the cost budget
+ * applies.
  */
 typedef struct sky_runtime_pipeline sky_runtime_pipeline;
 sky_status sky_runtime_pipeline_build(sky_runtime *runtime, const sky_program *program,

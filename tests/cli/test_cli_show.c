@@ -9,16 +9,22 @@
  *
  *   sighup_keeps   SIGHUP reloads a new version of the pattern: the --set
  *                  value is kept and `t` runs on (green encodes t: it never
- *                  goes back at the switch).
+ *                  goes back at the switch); a version where the param became
+ *                  a vec2 loads with the param's default.
  *   playlist       two patterns with --each 1: both come on the LEDs, each
  *                  frame is one of them as the CPU evaluates it.
  *   playlist_skip  a playlist with a pattern with errors and one over the
  *                  cost budget: both are skipped with a message, the show
  *                  goes on with the good ones.
+ *   crossfade      a SIGHUP reload with --crossfade 4: every frame is a blend
+ *                  of the two patterns (CPU evaluator), the amount only grows,
+ *                  and a frame near the middle is seen.
+ *   brightness     --brightness 0.5 halves every byte.
  *   params_*       (no device) `sky params` as text and JSON, and errors.
  *
  * Waits are on progress (frames, log lines); the time limits are safety nets.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -152,6 +158,25 @@ static bool bytes_close(const uint8_t *a, const uint8_t *b, size_t len) {
 #define SIGHUP_V1 "param level = 0.5 in 0..1\nout rgb(level, min(t / 20, 1), 0)\n"
 #define SIGHUP_V2                                                                        \
     "param level = 0.5 in 0..1\nparam extra = 0.5\nout rgb(level, min(t / 20, 1), 1)\n"
+/* `level` became a vec2: the --set value no longer fits and the default (0.75) applies. */
+#define SIGHUP_V3 "param level = vec2(0.75, 0.25)\nout rgb(level.x, min(t / 20, 1), 0.5)\n"
+
+/* Follows frames until blue is `blue` (the version); every LED alike, green (t) never back. */
+static void follow_version(show_run *run, int blue, uint8_t *green, const char *what) {
+    for (double end = cli_now() + SAFETY_S;;) {
+        if (cli_now() > end)
+            fail_msg("%s: blue %d not seen within %g s:\n%s", what, blue, SAFETY_S,
+                     cli_slurp(run->proc.err_path));
+        show_next_frame(run, what);
+        for (size_t i = 3; i < run->len; i++) /* every LED alike: a frame of one version */
+            assert_int_equal(run->pixels[i], run->pixels[i % 3]);
+        if (run->pixels[1] < *green)
+            fail_msg("%s: t went back at the reload: green %d after %d", what, run->pixels[1],
+                     *green);
+        *green = run->pixels[1];
+        if (run->pixels[2] == blue) return;
+    }
+}
 
 static void test_show_sighup_keeps_set_and_t(void **state) {
     (void)state;
@@ -169,21 +194,17 @@ static void test_show_sighup_keeps_set_and_t(void **state) {
 
     cli_replace_file(pattern, SIGHUP_V2);
     assert_int_equal(kill(run.proc.pid, SIGHUP), 0);
-    uint8_t green_before = run.pixels[1];
-    for (;;) {
-        show_next_frame(&run, "after SIGHUP");
-        for (size_t i = 3; i < run.len; i++) /* every LED alike: a frame of one version */
-            assert_int_equal(run.pixels[i], run.pixels[i % 3]);
-        if (run.pixels[1] < green_before)
-            fail_msg("t went back at the reload: green %d after %d", run.pixels[1],
-                     green_before);
-        green_before = run.pixels[1];
-        if (run.pixels[2] == 255) break; /* the new version */
-        assert_int_equal(run.pixels[2], 0);
-    }
+    uint8_t green = run.pixels[1];
+    follow_version(&run, 255, &green, "after SIGHUP");
     assert_int_equal(run.pixels[0], 64); /* --set level=0.25 kept */
     assert_true(stderr_has(&run.proc, "SIGHUP"));
     assert_true(stderr_has(&run.proc, "reloaded"));
+
+    cli_replace_file(pattern, SIGHUP_V3);
+    assert_int_equal(kill(run.proc.pid, SIGHUP), 0);
+    follow_version(&run, 128, &green, "after the second SIGHUP");
+    assert_int_equal(run.pixels[0], 191); /* the vec2's default: the float --set does not fit */
+    assert_true(stderr_has(&run.proc, "--set level=0.25 does not fit this pattern"));
     show_stop(&run);
     cli_tmpdir_remove(dir);
 }
@@ -263,6 +284,79 @@ static void test_show_playlist_skips_failures(void **state) {
         fail_msg("the failed entries were not reported:\n%s", err);
     free(err);
     show_stop(&run);
+    cli_tmpdir_remove(dir);
+}
+
+/* ----------------------------------------------------- crossfade, brightness */
+
+/*
+ * A reload with --crossfade 4: every frame is mix(A, B, a) of the two
+ * patterns as the CPU evaluates them (a read from green, 0 in A and 1 in B),
+ * a grows from 0 to 1, and some frame is near the middle.
+ */
+#define FADE_A "out rgb(x * 0.5 + 0.5, 0, 0.25)\n"
+#define FADE_B "out rgb(0.1, 1, y * 0.5 + 0.5)\n"
+
+static void test_show_crossfade_midpoint(void **state) {
+    (void)state;
+    char dir[256], pattern[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "live.sky");
+    cli_write_file(pattern, FADE_A);
+    size_t len = 0;
+    uint8_t *a = cpu_frame(FADE_A, &len);
+    uint8_t *b = cpu_frame(FADE_B, &len);
+    show_run run;
+    show_start(&run, dir, (const char *const[]){pattern, "--crossfade", "4", NULL});
+    assert_int_equal(run.len, len);
+    do show_next_frame(&run, "before the reload");
+    while (!bytes_close(run.pixels, a, len));
+    cli_replace_file(pattern, FADE_B);
+    assert_int_equal(kill(run.proc.pid, SIGHUP), 0);
+    double last_amount = 0;
+    bool middle = false;
+    for (;;) {
+        show_next_frame(&run, "cross-fade");
+        double amount = run.pixels[1] / 255.0;
+        for (size_t i = 0; i < len; i++) {
+            double want = a[i] + (b[i] - a[i]) * amount;
+            if (fabs(run.pixels[i] - want) > 3)
+                fail_msg("frame %llu, byte %zu: %d, but mix(%d, %d, %.3f) is %.1f",
+                         (unsigned long long)run.last_frame, i, run.pixels[i], a[i], b[i], amount,
+                         want);
+        }
+        if (amount + 1.5 / 255 < last_amount)
+            fail_msg("the fade went back from %.3f to %.3f", last_amount, amount);
+        last_amount = amount;
+        middle = middle || (amount >= 0.3 && amount <= 0.7);
+        if (run.pixels[1] == 255 && bytes_close(run.pixels, b, len)) break;
+    }
+    if (!middle) fail_msg("no frame near the middle of a 4 s fade at 10 fps");
+    assert_true(stderr_has(&run.proc, "cross-fading over 4 s"));
+    show_stop(&run);
+    free(a);
+    free(b);
+    cli_tmpdir_remove(dir);
+}
+
+static void test_show_brightness(void **state) {
+    (void)state;
+    char dir[256], pattern[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "p.sky");
+    cli_write_file(pattern, FADE_B);
+    size_t len = 0;
+    uint8_t *full = cpu_frame(FADE_B, &len);
+    show_run run;
+    show_start(&run, dir, (const char *const[]){pattern, "--brightness", "0.5", NULL});
+    for (int frames = 0; frames < 3; frames++) {
+        show_next_frame(&run, "dimmed");
+        for (size_t i = 0; i < len; i++)
+            if (fabs(run.pixels[i] - full[i] * 0.5) > 2)
+                fail_msg("byte %zu: %d at brightness 0.5, %d at full", i, run.pixels[i], full[i]);
+    }
+    show_stop(&run);
+    free(full);
     cli_tmpdir_remove(dir);
 }
 
@@ -396,6 +490,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(test_show_sighup_keeps_set_and_t, cli_kill_children),
         cmocka_unit_test_teardown(test_show_playlist_each, cli_kill_children),
         cmocka_unit_test_teardown(test_show_playlist_skips_failures, cli_kill_children),
+        cmocka_unit_test_teardown(test_show_crossfade_midpoint, cli_kill_children),
+        cmocka_unit_test_teardown(test_show_brightness, cli_kill_children),
         cmocka_unit_test_teardown(test_params_text, cli_kill_children),
         cmocka_unit_test_teardown(test_params_json, cli_kill_children),
         cmocka_unit_test_teardown(test_params_errors, cli_kill_children),
