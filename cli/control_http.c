@@ -9,7 +9,7 @@
  *   - CONTROL_HTTP_THREADS workers, each request read and written under a
  *     CONTROL_HTTP_TIMEOUT_MS socket timeout, no keep-alive: a slow or idle
  *     client holds one worker for at most that long per read or write; more
- *     connections wait in the listen queue (civetweb's listen_backlog 200).
+ *     connections wait in the listen queue (listen_backlog 256).
  *   - bodies over CONTROL_BODY_MAX are refused (413) before they are read.
  *   - each WebSocket client has a sender thread of its own; events reach it
  *     through a queue of CONTROL_EVENT_QUEUE messages. A client that lets its
@@ -39,7 +39,7 @@
 
 #define CONTROL_HTTP_THREADS 64
 #define CONTROL_HTTP_TIMEOUT_MS 5000
-/* Idle WebSockets are pinged this often; civetweb drops one after 5 unanswered pings. */
+/* Idle WebSockets are pinged this often; civetweb drops one whose pings go unanswered. */
 #define CONTROL_WS_PING_MS 10000
 #define CONTROL_EVENT_CLIENTS 16
 #define CONTROL_FRAME_CLIENTS 8
@@ -48,7 +48,7 @@
 #define CONTROL_FRAME_HEADER 16
 /* WebSocket close codes (RFC 6455 7.4.1). */
 #define WS_CLOSE_POLICY 1008
-#define WS_CLOSE_GOING_AWAY 1001
+#define WS_CLOSE_INTERNAL 1011
 
 typedef enum ws_kind { WS_EVENTS, WS_FRAMES } ws_kind;
 
@@ -428,7 +428,7 @@ static bool client_wait_until(ws_client *client, uint64_t deadline) {
                           .tv_nsec = (long)(deadline % 1000000000u)};
     pthread_mutex_lock(&server->lock);
     while (!client->closing && sky_frame_now_ns() < deadline)
-        if (pthread_cond_timedwait(&client->wake, &server->lock, &ts) == ETIMEDOUT) break;
+        pthread_cond_timedwait(&client->wake, &server->lock, &ts);
     bool open = !client->closing;
     pthread_mutex_unlock(&server->lock);
     return open;
@@ -504,7 +504,13 @@ static int ws_connect(const struct mg_connection *conn, void *data) {
         free(client);
         return 1;
     }
-    if (pthread_cond_init(&client->wake, NULL) != 0) return free(client), 1;
+    /* Monotonic, as the frames sender's deadlines are (sky_frame_now_ns). */
+    pthread_condattr_t attr;
+    bool cond_ok = pthread_condattr_init(&attr) == 0;
+    cond_ok = cond_ok && pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+              pthread_cond_init(&client->wake, &attr) == 0;
+    pthread_condattr_destroy(&attr);
+    if (!cond_ok) return free(client), 1;
     size_t limit = client->kind == WS_EVENTS ? CONTROL_EVENT_CLIENTS : CONTROL_FRAME_CLIENTS;
     size_t same = 0, slot = SIZE_MAX;
     pthread_mutex_lock(&server->lock);
@@ -534,7 +540,7 @@ static void ws_ready(struct mg_connection *conn, void *data) {
     pthread_mutex_unlock(&client->server->lock);
     void *(*sender)(void *) = client->kind == WS_EVENTS ? events_sender : frames_sender;
     client->sender_started = pthread_create(&client->sender, NULL, sender, client) == 0;
-    if (!client->sender_started) ws_close(conn, 1011, "out of threads");
+    if (!client->sender_started) ws_close(conn, WS_CLOSE_INTERNAL, "out of threads");
 }
 
 /* Clients send nothing the API reads; a close ends the connection (returning 0). */

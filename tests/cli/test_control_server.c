@@ -14,12 +14,14 @@
  *   events    /api/events: the state first, then each change; a client that
  *             never reads is dropped with 1008 while the show's calls
  *             return at once
- *   frames    /api/frames: binary messages with the frame file's frames
+ *   frames    /api/frames: binary messages with the frame file's frames, at
+ *             most the rate the client asked for
  *   osc       /sky/... datagrams reach the show; bad ones are ignored
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -400,6 +402,18 @@ static void test_events(void **state) {
     control_server_stop(s.server);
 }
 
+static double cli_now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* True when a message (or its start) is waiting on fd. */
+static bool ws_pending(int fd) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
+}
+
 static void test_frames(void **state) {
     (void)state;
     char dir[] = "/tmp/sky-control-frames-XXXXXX";
@@ -442,6 +456,35 @@ static void test_frames(void **state) {
         seen++;
         free(payload);
     }
+    control_ws_close(ws);
+
+    /* The rate a client asks for bounds what it gets, however fast frames come: over any
+     * span, at most fps a second (+ 2: the first is sent at once, and one for rounding). */
+    double start_s = cli_now_s();
+    ws = control_ws_open(s.http_port, "/api/frames?fps=2", NULL);
+    assert_true(ws >= 0);
+    int received = 0;
+    for (int i = 0; i < 100; i++) {
+        uint64_t frame = 0;
+        uint8_t *slot = sky_frame_writer_begin(writer, &frame);
+        memset(slot, (int)(frame & 0xff), LEDS * 3);
+        assert_int_equal(sky_frame_writer_publish(writer), SKY_OK);
+        struct timespec pause = {0, 5 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        int opcode = 0;
+        uint8_t *payload = NULL;
+        size_t len = 0;
+        while (ws_pending(ws)) {
+            assert_true(control_ws_read(ws, &opcode, &payload, &len, CONTROL_CLIENT_TIMEOUT_S));
+            assert_int_equal(opcode, 2);
+            received++;
+            free(payload);
+        }
+    }
+    double span_s = cli_now_s() - start_s;
+    if (received > span_s * 2 + 2)
+        fail_msg("fps=2: %d frames in %.2f s", received, span_s);
+    assert_true(received >= 1);
     control_ws_close(ws);
     control_server_stop(s.server);
     sky_frame_writer_free(writer);
