@@ -48,6 +48,7 @@
 
 #include "cli.h"
 #include "control.h"
+#include "control_parse.h"
 #include "show.h"
 #include "sky/frame.h"
 #include "sky/runtime.h"
@@ -70,6 +71,7 @@ typedef struct run_options {
     uint64_t frames; /* 0: no limit */
     double stats_s;  /* seconds between stats lines; 0: none */
     bool watch;
+    control_options control; /* --control, --control-token, --osc */
 } run_options;
 
 static void run_usage(FILE *out) {
@@ -95,6 +97,12 @@ static void run_usage(FILE *out) {
             "  --brightness L    master dimmer from 0 (black) to 1 (default 1)\n"
             "  --stats [S]       print frame rate, time per stage and late/dropped frames\n"
             "                    every S seconds (default 1; 0 = off), and at the end\n"
+            "  --control HOST:PORT  serve the control API (HTTP, JSON, WebSockets; see\n"
+            "                    docs/control.md); port 0 picks a free one, printed at start\n"
+            "  --control-token T clients must send `Authorization: Bearer T`; required for a\n"
+            "                    HOST other than loopback\n"
+            "  --osc [HOST:]PORT take OSC messages over UDP (/sky/param/NAME, /sky/brightness,\n"
+            "                    /sky/next...); on 127.0.0.1 unless HOST is given\n"
             "Values go as `--fps 30` or `--fps=30`; options may follow FILE; `-` is stdin.\n\n"
             "Shaders are built in a child process under a budget: $SKY_BUILD_TIME_BUDGET\n"
             "seconds (default 180) and $SKY_BUILD_MEMORY_BUDGET MiB (default 2048); a frame\n"
@@ -115,6 +123,9 @@ enum {
     RUN_OPT_EACH,
     RUN_OPT_CROSSFADE,
     RUN_OPT_BRIGHTNESS,
+    RUN_OPT_CONTROL,
+    RUN_OPT_CONTROL_TOKEN,
+    RUN_OPT_OSC,
 };
 
 static const struct option run_long_options[] = {
@@ -129,6 +140,9 @@ static const struct option run_long_options[] = {
     {"each", required_argument, NULL, RUN_OPT_EACH},
     {"crossfade", required_argument, NULL, RUN_OPT_CROSSFADE},
     {"brightness", required_argument, NULL, RUN_OPT_BRIGHTNESS},
+    {"control", required_argument, NULL, RUN_OPT_CONTROL},
+    {"control-token", required_argument, NULL, RUN_OPT_CONTROL_TOKEN},
+    {"osc", required_argument, NULL, RUN_OPT_OSC},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -159,6 +173,15 @@ static bool run_take_option(run_options *o, int opt, int argc, char **argv) {
         return live_parse_double(RUN_CMD, "--crossfade", optarg, 0, 3600, &o->crossfade_s);
     case RUN_OPT_BRIGHTNESS:
         return live_parse_double(RUN_CMD, "--brightness", optarg, 0, 1, &o->brightness);
+    case RUN_OPT_CONTROL:
+        o->control.listen = optarg;
+        return true;
+    case RUN_OPT_CONTROL_TOKEN:
+        o->control.token = optarg;
+        return true;
+    case RUN_OPT_OSC:
+        o->control.osc_port = optarg;
+        return true;
     case RUN_OPT_STATS: {
         const char *value = cli_optional_number(argc, argv);
         o->stats_s = RUN_STATS_DEFAULT_S;
@@ -206,6 +229,12 @@ static int run_parse(run_options *o, int argc, char **argv) {
         fprintf(stderr, "%s: --each needs several files (a playlist)\n", RUN_CMD);
         return 2;
     }
+    if (o->control.token && !o->control.listen) {
+        fprintf(stderr, "%s: --control-token needs --control HOST:PORT\n", RUN_CMD);
+        return 2;
+    }
+    o->control.frame_path = o->frame_path;
+    if (!control_options_valid(RUN_CMD, &o->control)) return 2;
     if (o->watch && strcmp(o->file, "-") == 0) {
         fprintf(stderr, "%s: --watch needs a file, not standard input\n", RUN_CMD);
         return 2;
@@ -484,6 +513,7 @@ int cmd_run(int argc, char **argv) {
     sky_frame_writer *writer = NULL;
     live_builder *builder = NULL;
     live_watch *watch = NULL;
+    control_server *control = NULL;
     run_watch_context watch_context = {NULL, o.file};
     char *source = NULL;
     size_t source_len = 0;
@@ -536,6 +566,8 @@ int cmd_run(int argc, char **argv) {
             goto done;
         live_signals_on_hup(run_on_hup, watch);
     }
+    /* After the show is up (requests need it), before the loop (a load waits for it). */
+    if (!control_server_start(RUN_CMD, &o.control, s.show, &control)) goto done;
     run_banner(&o, layout, s.rt);
     code = run_loop(&s);
 stopped:
@@ -547,6 +579,7 @@ stopped:
 done:
     live_signals_on_hup(NULL, NULL);
     live_show_stop(s.show); /* cancels builds in flight, so that the watcher stops at once */
+    control_server_stop(control); /* after the stop: requests waiting on the show return */
     live_watch_stop(watch);
     live_show_free(s.show); /* a pipeline not taken goes before its runtime */
     live_builder_free(builder);

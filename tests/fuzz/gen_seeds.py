@@ -8,6 +8,9 @@
   corpus/decoders/      a selector byte (0 E1.31, 1 Art-Net, 2 DDP, 3 OPC)
                         then a packet or an OPC byte stream, valid and broken,
                         from the wire layouts in docs/protocols.md.
+  corpus/control_osc/   OSC 1.0 datagrams for the control API (docs/control.md):
+                        each /sky/ address with good and wrong type tags, and
+                        broken encodings (unpadded strings, short arguments).
 
 The files are committed; rerun this (python3 tests/fuzz/gen_seeds.py) only to
 change the seeds. Output is deterministic. Text seeds (.sky, .ini) are plain
@@ -194,6 +197,50 @@ def decoder_seeds():
     return out
 
 
+def osc_string(text):
+    data = text.encode() + b"\0"
+    return data + b"\0" * (up(len(data), 4) - len(data))
+
+
+def osc(address, types="", *args):
+    out = osc_string(address) + osc_string("," + types)
+    for t, v in zip(types, args):
+        if t == "f":
+            out += struct.pack(">f", v)
+        elif t == "i":
+            out += struct.pack(">i", v)
+        elif t == "d":
+            out += struct.pack(">d", v)
+        elif t == "h":
+            out += struct.pack(">q", v)
+        elif t == "s":
+            out += osc_string(v)
+    return out
+
+
+def osc_seeds():
+    out = {}
+    out["param_f"] = osc("/sky/param/speed", "f", 1.5)
+    out["param_fff"] = osc("/sky/param/tint", "fff", 1.0, 0.5, 0.25)
+    out["param_idh"] = osc("/sky/param/centre", "idh", 1, 0.5, 3)
+    out["param_string"] = osc("/sky/param/speed", "s", "fast")
+    out["param_nan"] = osc("/sky/param/speed", "f", float("nan"))
+    out["param_four"] = osc("/sky/param/speed", "ffff", 1.0, 2.0, 3.0, 4.0)
+    out["brightness"] = osc("/sky/brightness", "f", 0.5)
+    out["blackout_T"] = osc("/sky/blackout", "T")
+    out["blackout_i"] = osc("/sky/blackout", "i", 1)
+    out["freeze_F"] = osc("/sky/freeze", "F")
+    out["next"] = osc("/sky/next")
+    out["select"] = osc("/sky/select", "i", 2)
+    out["select_negative"] = osc("/sky/select", "i", -1)
+    out["unknown"] = osc("/sky/other", "f", 1.0)
+    out["no_typetag"] = osc_string("/sky/next")
+    out["unpadded"] = b"/sky/next\0,\0"
+    out["short_arg"] = osc("/sky/brightness", "f", 0.5)[:-2]
+    out["bundle"] = osc_string("#bundle") + b"\0" * 8 + struct.pack(">i", 12) + osc("/sky/next")
+    return out
+
+
 def write(folder, seeds):
     path = os.path.join(HERE, "corpus", folder)
     os.makedirs(path, exist_ok=True)
@@ -206,3 +253,4 @@ def write(folder, seeds):
 if __name__ == "__main__":
     write("frame_header", frame_seeds())
     write("decoders", decoder_seeds())
+    write("control_osc", osc_seeds())
