@@ -20,7 +20,7 @@ endif
 # No test matched (a label renamed, an area not added) is an error, not a pass.
 CTEST      = ctest --output-on-failure --no-tests=error -j $(JOBS)
 
-.PHONY: run test deps build build-san build-fuzz test-plain test-san test-fuzz test-valgrind clean format
+.PHONY: run test deps build build-san build-fuzz test-plain test-san test-fuzz test-valgrind bench-reload clean format
 
 run: deps build
 	./scripts/main-job.sh $(BUILD)
@@ -60,6 +60,11 @@ test-fuzz: build-fuzz
 # Memcheck on a representative subset (ctest label "valgrind", plain tree only).
 test-valgrind: build
 	cd $(BUILD) && $(CTEST) -L valgrind
+
+# Hot reload on this machine's device: save -> first new frame and late frames over 20 edits
+# (bench/bench_reload.c; the figures in docs/performance.md, "Reload", come from it).
+bench-reload: build
+	cmake --build $(BUILD) -j $(JOBS) --target bench-reload
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)

@@ -138,8 +138,14 @@ typedef enum live_build_result {
 
 /*
  * The shader builder of one show: builds shaders for one device, emit variant
- * and LED count. Thread-safe: builds asked for from several threads (the
- * watcher, the control API) run one at a time.
+ * and LED count, in a child process that it starts at once (so that the child
+ * warms up while the show starts) and keeps between builds (so that a reload
+ * does not pay for starting shaderc and the device again); a child that
+ * failed a build, or was killed, is replaced by a fresh one. Thread-safe:
+ * builds asked for from several threads (the watcher, the control API) run
+ * one at a time. live_builder_create returns false after printing when the
+ * child cannot be started; it sets SIGPIPE to be ignored (a child that died
+ * makes writes to it fail instead).
  */
 typedef struct live_builder live_builder;
 bool live_builder_create(const char *cmd, const char *device, const sky_emit_options *emit,
@@ -147,12 +153,14 @@ bool live_builder_create(const char *cmd, const char *device, const sky_emit_opt
 void live_builder_free(live_builder *builder);
 
 /*
- * Builds `source` (which compiles without errors) in a child process under
- * the time and memory budget: SPIR-V for the builder's emit options, the
- * pipeline, and one frame on the builder's device (for its LED count), so
- * that the driver has compiled it. On LIVE_BUILD_OK *words (free with free)
- * holds the SPIR-V. Otherwise `message` says why (it is also printed).
- * Returns early, killing the child, when one of `cancel_fds` becomes readable.
+ * Builds `source` (which compiles without errors) in the builder's child
+ * process under the time and memory budget: SPIR-V for the builder's emit
+ * options, the pipeline, and two frames on the builder's device (for its LED
+ * count): the first so that the driver has compiled it, the second held
+ * against the frame budget. On LIVE_BUILD_OK *words (free with free) holds
+ * the SPIR-V, and a line with what each step took is printed. Otherwise
+ * `message` says why (it is also printed). Returns early, killing the child,
+ * when one of `cancel_fds` (at most 4) becomes readable.
  */
 live_build_result live_build(live_builder *builder, const char *source, size_t len,
                              const int *cancel_fds, size_t cancel_count, uint32_t **words,
@@ -160,8 +168,8 @@ live_build_result live_build(live_builder *builder, const char *source, size_t l
 /* The budget: seconds and MiB of address space ($SKY_BUILD_TIME_BUDGET, $SKY_BUILD_MEMORY_BUDGET).
  */
 void live_build_budget(unsigned *seconds, unsigned *mebibytes);
-/* `sky run --build-child DEVICE TEXELS MIB LEDS`: the child's side (source on stdin, SPIR-V out).
- */
+/* `sky run --build-child DEVICE TEXELS MIB LEDS`: the child's side, serving builds over its stdin
+ * and stdout until its stdin ends (build.c has the protocol). */
 int live_build_child_main(const char *cmd, int argc, char **argv);
 
 /* ------------------------------------------------------------- show.c */

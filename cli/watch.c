@@ -5,17 +5,21 @@
  * The watch is on the file's directory, not the file: editors save by writing
  * a temporary file and renaming it over the original (vim, VS Code, most
  * atomic-save tools), which replaces the inode a per-file watch would follow.
- * Events for the file's name (written and closed, moved in, created, modified)
- * start a short quiet period: the file is read only once no further event
- * for that name arrived for WATCH_QUIET_MS, so that a save in several writes
- * is read once, whole. Events for other files of the directory are drained
- * and ignored: a log written every few ms beside the pattern must not keep
- * the quiet period from ever ending. Contents equal to the last ones seen (a
- * `touch`, a save without changes) are ignored, except after
- * live_watch_reload_now (SIGHUP), which reloads whatever the file holds. The
- * thread waits in poll() on the inotify descriptor and two eventfds, one that
- * live_watch_stop signals and one for live_watch_reload_now, so neither ever
- * waits for a timeout.
+ * A save is complete when the file's name is closed after writing
+ * (IN_CLOSE_WRITE: an editor writing in place) or renamed into the directory
+ * (IN_MOVED_TO: an atomic save), and the file is read at once then, with no
+ * quiet period: every millisecond here is a millisecond of the save -> new
+ * pattern time (a 60 ms quiet period was a third of it). Creating, opening or
+ * writing the file raises nothing until it is closed, so a file is never read
+ * half written by a well-behaved writer. A burst is coalesced: every event
+ * queued by the time the file is read (and all that came during the reload's
+ * build) is drained first, and the file is read once, with its latest
+ * contents. Events for other files of the directory are drained and ignored.
+ * Contents equal to the last ones seen (a `touch`, a save without changes)
+ * are ignored, except after live_watch_reload_now (SIGHUP), which reloads
+ * whatever the file holds. The thread waits in poll() on the inotify
+ * descriptor and two eventfds, one that live_watch_stop signals and one for
+ * live_watch_reload_now, so it never waits for a timeout.
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,14 +31,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "show.h"
 
-#define WATCH_QUIET_MS 60
-#define WATCH_MASK     (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY)
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO)
 
 struct live_watch {
     const char *cmd;
@@ -99,15 +101,12 @@ static int watch_drain(live_watch *w) {
     }
 }
 
-/*
- * Waits up to timeout_ms (-1: forever) for an event or the stop signal: 1 event, 0 timeout, -1
- * stop, 2 reload asked (live_watch_reload_now; the request is consumed).
- */
-static int watch_wait(live_watch *w, int timeout_ms) {
+/* Waits for an event or a request: 1 event, -1 stop, 2 reload asked (the request is consumed). */
+static int watch_wait(live_watch *w) {
     struct pollfd fds[3] = {
         {w->inotify_fd, POLLIN, 0}, {w->stop_fd, POLLIN, 0}, {w->reload_fd, POLLIN, 0}};
     for (;;) {
-        int n = poll(fds, 3, timeout_ms);
+        int n = poll(fds, 3, -1);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             fprintf(stderr, "%s: --watch: poll: %s\n", w->cmd, strerror(errno));
@@ -121,14 +120,8 @@ static int watch_wait(live_watch *w, int timeout_ms) {
             }
             return 2;
         }
-        return n > 0 ? 1 : 0;
+        return 1;
     }
-}
-
-static int64_t watch_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Reads the file and, when its contents changed (or `force`), calls the callback. */
@@ -151,31 +144,13 @@ static void watch_reload(live_watch *w, bool force) {
     w->last_len = len;
 }
 
-/*
- * Quiet period: drains events until none for our file came for WATCH_QUIET_MS.
- * Returns 1 to read the file, 2 when a reload was asked meanwhile, -1 to stop.
- */
-static int watch_quiet(live_watch *w) {
-    int64_t quiet_from = watch_now_ms();
-    for (;;) {
-        int64_t left = quiet_from + WATCH_QUIET_MS - watch_now_ms();
-        if (left <= 0) return 1;
-        int got = watch_wait(w, (int)left);
-        if (got < 0 || got == 2) return got;
-        if (got == 0) continue; /* the loop re-checks the time */
-        int relevant = watch_drain(w);
-        if (relevant < 0) return -1;
-        if (relevant) quiet_from = watch_now_ms();
-    }
-}
-
 static void *watch_thread(void *arg) {
     live_watch *w = arg;
     /* A save between reading the file at start and adding the watch (the first build
      * takes seconds) raised no event: compare once, now that events are caught. */
     if (w->follow) watch_reload(w, false);
     for (;;) {
-        int got = watch_wait(w, -1);
+        int got = watch_wait(w);
         if (got < 0) break;
         if (got == 2) {
             watch_reload(w, true);
@@ -183,10 +158,7 @@ static void *watch_thread(void *arg) {
         }
         int relevant = watch_drain(w);
         if (relevant < 0) break;
-        if (!relevant) continue;
-        int quiet = watch_quiet(w);
-        if (quiet < 0) break;
-        watch_reload(w, quiet == 2);
+        if (relevant) watch_reload(w, false);
     }
     return NULL;
 }

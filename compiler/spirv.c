@@ -7,9 +7,13 @@
  * message and the whole generated shader with line numbers, which is what a
  * bug report needs.
  *
- * A shaderc compiler object is created per call: shaderc documents it as safe
- * to share between threads, but a per-call object keeps this file free of
- * global state, and its cost is small next to the compilation itself.
+ * A shaderc compiler object is created per call of sky_program_emit_spirv,
+ * which keeps this file free of global state. That is not free: glslang
+ * builds its built-in symbol tables when the process's first compiler starts
+ * and drops them with its last, so a process without a live compiler pays
+ * them on every call (plasma.sky: 170-210 ms per emit on an x86-64 core,
+ * 25 ms of it the compilation itself). A caller that emits again and again
+ * (`sky run --watch`) holds a sky_spirv_compiler instead.
  *
  * Optimization: the GLSL is compiled without optimization first, and again
  * with shaderc's performance level only when that unoptimized SPIR-V is at
@@ -128,14 +132,10 @@ static sky_status spirv_copy_words(shaderc_compilation_result_t result, uint32_t
     return SKY_OK;
 }
 
-sky_status spirv_compile_glsl(const char *glsl, size_t len, const char *name, uint32_t **words,
-                              size_t *word_count, char **error) {
-    if (error) *error = NULL;
-    if (!glsl || !words || !word_count) return SKY_ERR_INVALID_ARG;
-    *words = NULL;
-    *word_count = 0;
-    shaderc_compiler_t compiler = shaderc_compiler_initialize();
-    if (!compiler) return spirv_fail(error, "shaderc could not be initialized", NULL, glsl, len);
+/* spirv_compile_glsl with a compiler the caller holds. */
+static sky_status spirv_compile_with(shaderc_compiler_t compiler, const char *glsl, size_t len,
+                                     const char *name, uint32_t **words, size_t *word_count,
+                                     char **error) {
     shaderc_compilation_result_t result =
         spirv_run(compiler, glsl, len, name, shaderc_optimization_level_zero);
     sky_status st;
@@ -163,12 +163,54 @@ sky_status spirv_compile_glsl(const char *glsl, size_t len, const char *name, ui
                             glsl, len);
     }
     if (result) shaderc_result_release(result);
+    return st;
+}
+
+sky_status spirv_compile_glsl(const char *glsl, size_t len, const char *name, uint32_t **words,
+                              size_t *word_count, char **error) {
+    if (error) *error = NULL;
+    if (!glsl || !words || !word_count) return SKY_ERR_INVALID_ARG;
+    *words = NULL;
+    *word_count = 0;
+    shaderc_compiler_t compiler = shaderc_compiler_initialize();
+    if (!compiler) return spirv_fail(error, "shaderc could not be initialized", NULL, glsl, len);
+    sky_status st = spirv_compile_with(compiler, glsl, len, name, words, word_count, error);
     shaderc_compiler_release(compiler);
     return st;
 }
 
+struct sky_spirv_compiler {
+    shaderc_compiler_t shaderc;
+};
+
+sky_status sky_spirv_compiler_create(sky_spirv_compiler **compiler) {
+    if (!compiler) return SKY_ERR_INVALID_ARG;
+    *compiler = NULL;
+    sky_spirv_compiler *c = malloc(sizeof *c);
+    if (!c) return SKY_ERR_NOMEM;
+    c->shaderc = shaderc_compiler_initialize();
+    if (!c->shaderc) {
+        free(c);
+        return SKY_ERR_NOMEM; /* shaderc fails to start only without memory */
+    }
+    *compiler = c;
+    return SKY_OK;
+}
+
+void sky_spirv_compiler_free(sky_spirv_compiler *compiler) {
+    if (!compiler) return;
+    shaderc_compiler_release(compiler->shaderc);
+    free(compiler);
+}
+
 sky_status sky_program_emit_spirv(const sky_program *program, const sky_emit_options *options,
                                   uint32_t **words, size_t *word_count, char **error) {
+    return sky_spirv_compiler_emit(NULL, program, options, words, word_count, error);
+}
+
+sky_status sky_spirv_compiler_emit(sky_spirv_compiler *compiler, const sky_program *program,
+                                   const sky_emit_options *options, uint32_t **words,
+                                   size_t *word_count, char **error) {
     if (error) *error = NULL;
     if (!program || !words || !word_count) return SKY_ERR_INVALID_ARG;
     *words = NULL;
@@ -183,7 +225,10 @@ sky_status sky_program_emit_spirv(const sky_program *program, const sky_emit_opt
         if (*error) memcpy(*error, what, sizeof what);
     }
     if (st != SKY_OK) return st;
-    st = spirv_compile_glsl(glsl, len, "sky.comp", words, word_count, error);
+    if (compiler)
+        st = spirv_compile_with(compiler->shaderc, glsl, len, "sky.comp", words, word_count, error);
+    else
+        st = spirv_compile_glsl(glsl, len, "sky.comp", words, word_count, error);
     free(glsl);
     return st;
 }

@@ -250,6 +250,48 @@ static void test_concurrent_emits_agree(void **state) {
     test_prog_free(&t);
 }
 
+/*
+ * sky/abi.h: a held sky_spirv_compiler emits exactly what a per-call one does,
+ * again and again (a live show emits through one compiler on every save), with
+ * and without emit options.
+ */
+static void test_held_compiler_agrees(void **state) {
+    (void)state;
+    sky_spirv_compiler *compiler = NULL;
+    assert_int_equal(sky_spirv_compiler_create(&compiler), SKY_OK);
+    assert_non_null(compiler);
+    static const sky_op ops[] = {OP_NOISE3, OP_SIN, OP_NOISE2, OP_NOISE3};
+    sky_emit_options texels;
+    sky_emit_options_init(&texels);
+    texels.led_texels = true;
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+        test_prog t;
+        test_prog_one_op(&t, ops[i]);
+        const sky_emit_options *options = i % 2 ? &texels : NULL;
+        uint32_t *fresh = NULL, *held = NULL;
+        size_t fresh_count = 0, held_count = 0;
+        assert_int_equal(sky_program_emit_spirv_with(&t.p, options, &fresh, &fresh_count, NULL),
+                         SKY_OK);
+        char *error = NULL;
+        assert_int_equal(
+            sky_spirv_compiler_emit(compiler, &t.p, options, &held, &held_count, &error), SKY_OK);
+        assert_null(error);
+        assert_int_equal(held_count, fresh_count);
+        assert_memory_equal(held, fresh, fresh_count * sizeof(uint32_t));
+        assert_true(spirv_valid(held, held_count, "held compiler"));
+        sky_free(fresh);
+        sky_free(held);
+        test_prog_free(&t);
+    }
+    uint32_t *words = NULL;
+    size_t count = 0;
+    assert_int_equal(sky_spirv_compiler_emit(compiler, NULL, NULL, &words, &count, NULL),
+                     SKY_ERR_INVALID_ARG);
+    assert_int_equal(sky_spirv_compiler_create(NULL), SKY_ERR_INVALID_ARG);
+    sky_spirv_compiler_free(compiler);
+    sky_spirv_compiler_free(NULL);
+}
+
 /* The GLSL -> SPIR-V step on its own, with a shader that is not from the emitter. */
 static void test_arbitrary_glsl(void **state) {
     (void)state;
@@ -409,6 +451,7 @@ int main(void) {
         cmocka_unit_test(test_no_contraction),
         cmocka_unit_test(test_many_helper_calls),
         cmocka_unit_test(test_concurrent_emits_agree),
+        cmocka_unit_test(test_held_compiler_agrees),
         cmocka_unit_test(test_arbitrary_glsl),
         cmocka_unit_test(test_internal_compiler_error),
         cmocka_unit_test(test_malformed_program_is_internal_error),
