@@ -270,7 +270,7 @@ static void test_held_compiler_agrees(void **state) {
         const sky_emit_options *options = i % 2 ? &texels : NULL;
         uint32_t *fresh = NULL, *held = NULL;
         size_t fresh_count = 0, held_count = 0;
-        assert_int_equal(sky_program_emit_spirv_with(&t.p, options, &fresh, &fresh_count, NULL),
+        assert_int_equal(sky_program_emit_spirv(&t.p, options, &fresh, &fresh_count, NULL),
                          SKY_OK);
         char *error = NULL;
         assert_int_equal(

@@ -164,7 +164,7 @@ static sky_runtime_pipeline *build_ok(rig *r, const sky_program *program) {
     uint32_t *words = NULL;
     size_t count = 0;
     char *emit_error = NULL;
-    if (sky_program_emit_spirv_with(program, &emit, &words, &count, &emit_error) != SKY_OK)
+    if (sky_program_emit_spirv(program, &emit, &words, &count, &emit_error) != SKY_OK)
         fail_msg("emit: %s", emit_error ? emit_error : "?");
     sky_free(emit_error);
     sky_runtime_pipeline *pipeline = NULL;
@@ -600,7 +600,7 @@ static void test_warm_up_changes_no_frame(void **state) {
     sky_runtime_emit_options(r.rt, &emit);
     char *emit_error = NULL;
     assert_int_equal(
-        sky_program_emit_spirv_with(other, &emit, &b.words, &b.word_count, &emit_error), SKY_OK);
+        sky_program_emit_spirv(other, &emit, &b.words, &b.word_count, &emit_error), SKY_OK);
     sky_free(emit_error);
     pthread_t thread;
     assert_int_equal(pthread_create(&thread, NULL, build_many, &b), 0);
@@ -660,7 +660,7 @@ static void test_warm_up_does_not_time_out_the_show(void **state) {
     sky_runtime_emit_options(rt, &emit);
     char *emit_error = NULL;
     assert_int_equal(
-        sky_program_emit_spirv_with(heavy, &emit, &b.words, &b.word_count, &emit_error), SKY_OK);
+        sky_program_emit_spirv(heavy, &emit, &b.words, &b.word_count, &emit_error), SKY_OK);
     sky_free(emit_error);
     pthread_t thread;
     assert_int_equal(pthread_create(&thread, NULL, build_many, &b), 0);
