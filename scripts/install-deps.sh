@@ -30,3 +30,7 @@ if [ -n "$missing" ]; then
 else
     echo "install-deps: all packages present"
 fi
+
+# The studio's npm packages (CodeMirror, esbuild, playwright-core), pinned by
+# studio/package-lock.json; after this the studio builds with no network.
+npm ci --prefix "$(cd "$(dirname "$0")/.." && pwd)/studio" --no-audit --no-fund

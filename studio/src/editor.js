@@ -1,0 +1,181 @@
+// editor.js — the pattern editor: CodeMirror 6 with `.sky` highlighting.
+// Each edit compiles (debounced) through POST /api/pattern; errors show inline
+// at their line:column with message and help, and the show keeps the running
+// pattern meanwhile. Ctrl-S saves to the show's file (PUT /api/source); a
+// `source` event (the file changed on disk) reloads the text.
+
+import { EditorState } from "@codemirror/state";
+import { EditorView, keymap, lineNumbers, highlightActiveLine, drawSelection } from "@codemirror/view";
+import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
+import { syntaxHighlighting, bracketMatching } from "@codemirror/language";
+import { setDiagnostics, lintGutter } from "@codemirror/lint";
+import { request, ApiError } from "./api.js";
+import { skyLanguage, skyHighlight } from "./sky-language.js";
+
+const COMPILE_DELAY_MS = 350; // after the last keystroke: a word typed compiles once
+
+const theme = EditorView.theme(
+  {
+    "&": { height: "100%", backgroundColor: "#15181d", color: "#d8dee9" },
+    ".cm-content": { fontFamily: "ui-monospace, monospace", caretColor: "#fff" },
+    ".cm-gutters": { backgroundColor: "#15181d", color: "#6b7280", border: "none" },
+    ".cm-activeLine": { backgroundColor: "#1d2229" },
+    "&.cm-focused .cm-selectionBackground, .cm-selectionBackground": { backgroundColor: "#334155 !important" },
+  },
+  { dark: true },
+);
+
+export class Editor {
+  constructor(parent, { onStatus, onDiagnostics }) {
+    this.onStatus = onStatus;
+    this.onDiagnostics = onDiagnostics;
+    this.name = "studio.sky";
+    this.path = null;
+    this.timer = null;
+    this.inFlight = false;
+    this.pending = false;
+    this.lastSent = null; // the text of the newest compile sent
+    this.fromServer = false; // the next change came from the show, not the user
+    this.view = new EditorView({
+      parent,
+      state: EditorState.create({
+        doc: "",
+        extensions: [
+          lineNumbers(),
+          history(),
+          drawSelection(),
+          highlightActiveLine(),
+          bracketMatching(),
+          skyLanguage,
+          syntaxHighlighting(skyHighlight),
+          lintGutter(),
+          theme,
+          keymap.of([
+            { key: "Mod-s", preventDefault: true, run: () => (this.save(), true) },
+            { key: "Mod-Enter", preventDefault: true, run: () => (this.compileNow(), true) },
+            ...defaultKeymap,
+            ...historyKeymap,
+          ]),
+          EditorView.contentAttributes.of({ "aria-label": "Pattern source (.sky)" }),
+          EditorView.updateListener.of((update) => {
+            if (!update.docChanged) return;
+            if (this.fromServer) {
+              this.fromServer = false;
+              return;
+            }
+            this.scheduleCompile();
+          }),
+        ],
+      }),
+    });
+  }
+
+  text() {
+    return this.view.state.doc.toString();
+  }
+
+  // Replaces the text without compiling it (it is what the show runs already).
+  setText(text, { compile = false } = {}) {
+    if (text === this.text()) return;
+    this.fromServer = !compile;
+    this.view.dispatch({ changes: { from: 0, to: this.view.state.doc.length, insert: text } });
+    if (!compile) this.lastSent = text;
+  }
+
+  // The show's running pattern, from GET /api/source.
+  async load() {
+    try {
+      const src = await request("GET", "api/source");
+      this.name = src.pattern || this.name;
+      this.path = src.path;
+      this.setText(src.source ?? "");
+      this.onStatus(src.path ? `editing ${src.path}` : `editing ${this.name} (no file: Ctrl-S cannot save)`);
+    } catch (e) {
+      this.onStatus(`could not load the source: ${e.message}`);
+    }
+  }
+
+  // An example from the gallery: becomes the running pattern once it compiles.
+  loadExample(name, source) {
+    this.name = name;
+    this.setText(source, { compile: true });
+    this.compileNow();
+  }
+
+  scheduleCompile() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.compileNow(), COMPILE_DELAY_MS);
+  }
+
+  async compileNow() {
+    clearTimeout(this.timer);
+    if (this.inFlight) {
+      this.pending = true; // one compile at a time; the newest text goes next
+      return;
+    }
+    this.inFlight = true;
+    const text = this.text();
+    this.lastSent = text;
+    this.onStatus("compiling…");
+    try {
+      const reply = await request("POST", "api/pattern", { source: text, name: this.name });
+      this.showDiagnostics(text, reply.diagnostics || []);
+      this.onStatus(`running ${reply.pattern}`);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 422) {
+        this.showDiagnostics(text, e.body.diagnostics || []);
+        this.onStatus(`${e.message}; the show keeps the running pattern`, true);
+      } else {
+        this.onStatus(`compile failed: ${e.message}`, true);
+      }
+    } finally {
+      this.inFlight = false;
+      if (this.pending) {
+        this.pending = false;
+        this.compileNow();
+      }
+    }
+  }
+
+  // Diagnostics for `text`: dropped when the text has changed since (the
+  // compile of the newer text brings its own).
+  showDiagnostics(text, diagnostics) {
+    if (text !== this.text()) return;
+    const doc = this.view.state.doc;
+    const marks = diagnostics.map((d) => {
+      const line = doc.line(Math.min(Math.max(d.line || 1, 1), doc.lines));
+      const from = line.from + Math.min(Math.max((d.column || 1) - 1, 0), line.length);
+      const word = /^[A-Za-z0-9_.]+/.exec(doc.sliceString(from, line.to));
+      const to = Math.min(from + (word ? word[0].length : 1), line.to);
+      const severity = d.severity === "error" ? "error" : d.severity === "warning" ? "warning" : "info";
+      const message = `${d.code ? d.code + ": " : ""}${d.message}${d.help ? `\nhelp: ${d.help}` : ""}`;
+      return { from, to: Math.max(to, from), severity, message };
+    });
+    this.view.dispatch(setDiagnostics(this.view.state, marks));
+    this.onDiagnostics(diagnostics);
+  }
+
+  async save() {
+    try {
+      const reply = await request("PUT", "api/source", { source: this.text() });
+      this.onStatus(`saved ${reply.bytes} bytes to ${reply.path}`);
+    } catch (e) {
+      const why = e instanceof ApiError && e.status === 409 ? "the show has no file to save to" : e.message;
+      this.onStatus(`not saved: ${why}`, true);
+    }
+  }
+
+  // Events from the show.
+  sourceChanged(event) {
+    this.path = event.path;
+    if (event.source === this.text()) return;
+    this.name = event.pattern || this.name;
+    this.setText(event.source);
+    this.onStatus(`reloaded ${event.path || this.name}: it changed on disk`);
+  }
+
+  diagnosticsArrived(event) {
+    const text = this.text();
+    if (text === this.lastSent && !this.inFlight) this.showDiagnostics(text, event.diagnostics || []);
+  }
+}
