@@ -219,17 +219,24 @@ static json_object *field(json_object *obj, const char *key) {
     return value;
 }
 
-/* The next text message of a WebSocket, as JSON. */
+/* The next text message of a WebSocket, as JSON; `stats` events (once a second) are skipped. */
 static json_object *ws_json(int fd) {
-    int opcode = 0;
-    uint8_t *payload = NULL;
-    size_t len = 0;
-    if (!control_ws_read(fd, &opcode, &payload, &len, SAFETY_S)) fail_msg("no WebSocket message");
-    assert_int_equal(opcode, 1);
-    json_object *obj = json_tokener_parse((const char *)payload);
-    if (!obj) fail_msg("not JSON: %s", payload);
-    free(payload);
-    return obj;
+    for (;;) {
+        int opcode = 0;
+        uint8_t *payload = NULL;
+        size_t len = 0;
+        if (!control_ws_read(fd, &opcode, &payload, &len, SAFETY_S))
+            fail_msg("no WebSocket message");
+        assert_int_equal(opcode, 1);
+        json_object *obj = json_tokener_parse((const char *)payload);
+        if (!obj) fail_msg("not JSON: %s", payload);
+        free(payload);
+        json_object *kind = NULL;
+        if (!json_object_object_get_ex(obj, "event", &kind) ||
+            strcmp(json_object_get_string(kind), "stats") != 0)
+            return obj;
+        json_object_put(obj);
+    }
 }
 
 static void osc_send_level(show *s, float level) {
