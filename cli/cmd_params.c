@@ -75,6 +75,8 @@ static int params_print_text(const char *path, const sky_program *program, char 
         params_default_text(p, def, sizeof def);
         if (p->has_range)
             snprintf(range, sizeof range, "%g..%g", p->min, p->max);
+        else if (p->color) /* vec3 params have no range: the column says how they are set */
+            snprintf(range, sizeof range, "color");
         else
             snprintf(range, sizeof range, "-");
         printf("%-*s  %-5s  %-*s  %-*s  %s\n", name_w, p->name, params_type(p->type), default_w,
@@ -112,6 +114,7 @@ static int params_print_json(const char *path, const sky_program *program, char 
         json_object_object_add(o, "min", p->has_range ? json_object_new_double(p->min) : NULL);
         json_object_object_add(o, "max", p->has_range ? json_object_new_double(p->max) : NULL);
         json_object_object_add(o, "doc", json_object_new_string(docs[i]));
+        json_object_object_add(o, "color", json_object_new_boolean(p->color));
         json_object_array_add(list, o);
     }
     live_json_number_format();

@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "control.h"
@@ -56,6 +57,8 @@
 #define RUN_CMD             "sky run"
 #define RUN_MAX_FPS         10000.0
 #define RUN_STATS_DEFAULT_S 1.0 /* `--stats` without a value */
+
+static const char *run_default_examples(void);
 
 typedef struct run_options {
     live_common common;
@@ -98,11 +101,14 @@ static void run_usage(FILE *out) {
             "  --stats [S]       print frame rate, time per stage and late/dropped frames\n"
             "                    every S seconds (default 1; 0 = off), and at the end\n"
             "  --control HOST:PORT  serve the control API (HTTP, JSON, WebSockets; see\n"
-            "                    docs/control.md); port 0 picks a free one, printed at start\n"
+            "                    docs/control.md) and the studio at / (docs/studio.md); port 0\n"
+            "                    picks a free one, printed at start; FILE is watched as with --watch\n"
             "  --control-token T clients must send `Authorization: Bearer T`; required for a\n"
             "                    HOST other than loopback\n"
             "  --osc [HOST:]PORT take OSC messages over UDP (/sky/param/NAME, /sky/brightness,\n"
             "                    /sky/next...); on 127.0.0.1 unless HOST is given\n"
+            "  --examples DIR    the *.sky files the studio's gallery offers (with --control;\n"
+            "                    default: the installed examples, else the source tree's)\n"
             "Values go as `--fps 30` or `--fps=30`; options may follow FILE; `-` is stdin.\n\n"
             "Shaders are built in a child process under a budget: $SKY_BUILD_TIME_BUDGET\n"
             "seconds (default 180) and $SKY_BUILD_MEMORY_BUDGET MiB (default 2048); a frame\n"
@@ -126,6 +132,7 @@ enum {
     RUN_OPT_CONTROL,
     RUN_OPT_CONTROL_TOKEN,
     RUN_OPT_OSC,
+    RUN_OPT_EXAMPLES,
 };
 
 static const struct option run_long_options[] = {
@@ -143,6 +150,7 @@ static const struct option run_long_options[] = {
     {"control", required_argument, NULL, RUN_OPT_CONTROL},
     {"control-token", required_argument, NULL, RUN_OPT_CONTROL_TOKEN},
     {"osc", required_argument, NULL, RUN_OPT_OSC},
+    {"examples", required_argument, NULL, RUN_OPT_EXAMPLES},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -181,6 +189,9 @@ static bool run_take_option(run_options *o, int opt, int argc, char **argv) {
         return true;
     case RUN_OPT_OSC:
         o->control.osc_port = optarg;
+        return true;
+    case RUN_OPT_EXAMPLES:
+        o->control.examples = optarg;
         return true;
     case RUN_OPT_STATS: {
         const char *value = cli_optional_number(argc, argv);
@@ -234,12 +245,29 @@ static int run_parse(run_options *o, int argc, char **argv) {
         return 2;
     }
     o->control.frame_path = o->frame_path;
+    if (o->control.examples && !o->control.listen) {
+        fprintf(stderr, "%s: --examples needs --control HOST:PORT (the studio lists them)\n",
+                RUN_CMD);
+        return 2;
+    }
+    if (!o->control.examples) o->control.examples = run_default_examples();
     if (!control_options_valid(RUN_CMD, &o->control)) return 2;
     if (o->watch && strcmp(o->file, "-") == 0) {
         fprintf(stderr, "%s: --watch needs a file, not standard input\n", RUN_CMD);
         return 2;
     }
     return -1;
+}
+
+/*
+ * The studio's gallery when --examples is not given: the installed examples,
+ * else the source tree's (a build run from its tree); NULL when neither exists.
+ */
+static const char *run_default_examples(void) {
+    static const char *const dirs[] = {SKY_EXAMPLES_INSTALLED, SKY_EXAMPLES_SOURCE};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (access(dirs[i], R_OK | X_OK) == 0) return dirs[i];
+    return NULL;
 }
 
 /* ------------------------------------------------------------------- reload */
@@ -364,7 +392,8 @@ static int run_loop(run_state *s) {
         last_t = t;
         rendered++;
         uint64_t now = sky_frame_now_ns();
-        live_show_frame_done(s->show, sky_runtime_frame_count(s->rt), now);
+        live_show_frame_done(s->show, sky_runtime_frame_count(s->rt), now, s->counters.late,
+                             s->counters.dropped);
         if (o->stats_s > 0 && (double)(now - stats.last_ns) >= o->stats_s * 1e9)
             run_stats_print(&stats, s->rt, &s->counters, now);
         if (o->frames && rendered >= o->frames) break;
@@ -475,6 +504,14 @@ static void run_banner(const run_options *o, const sky_layout *layout, const sky
     fprintf(stderr, "%s\n", o->watch ? ", watching for changes" : "");
 }
 
+/*
+ * The watcher follows the file with --watch, and with --control (the studio
+ * saves through it and shows external edits); a playlist is not watched.
+ */
+static bool run_follows_file(const run_options *o) {
+    return o->file_count == 1 && strcmp(o->file, "-") != 0 && (o->watch || o->control.listen);
+}
+
 static bool run_show_create(const run_options *o, sky_runtime *rt, live_builder *builder,
                             live_show **show) {
     live_show_config config = {
@@ -489,6 +526,7 @@ static bool run_show_create(const run_options *o, sky_runtime *rt, live_builder 
         .each_s = o->each_s,
         .crossfade_s = o->crossfade_s,
         .brightness = o->brightness,
+        .file_watched = run_follows_file(o),
     };
     return live_show_create(&config, show);
 }
@@ -561,7 +599,7 @@ int cmd_run(int argc, char **argv) {
     } else if (strcmp(o.file, "-") != 0) {
         /* Without --watch the watcher only serves SIGHUP; standard input cannot be read again. */
         watch_context.show = s.show;
-        if (!live_watch_start(RUN_CMD, o.file, source, source_len, o.watch, run_on_change,
+        if (!live_watch_start(RUN_CMD, o.file, source, source_len, run_follows_file(&o), run_on_change,
                               &watch_context, &watch))
             goto done;
         live_signals_on_hup(run_on_hup, watch);

@@ -33,13 +33,16 @@ typedef enum live_status {
     LIVE_ERRORS,    /* the pattern has errors: see the diagnostics (HTTP 422) */
     LIVE_FAILED,    /* it compiled but could not be built or run: the message says why (422) */
     LIVE_STOPPING,  /* the show is ending (HTTP 503) */
+    LIVE_CONFLICT,  /* the show cannot do it as it is: no file to save to (HTTP 409) */
 } live_status;
 
 /*
  * The whole state as a JSON object:
- *   {"pattern": path, "params": [{"name", "type" ("float"|"vec2"|"vec3"),
+ *   {"pattern": name, "path": the show's file (null: standard input),
+ *    "params": [{"name", "type" ("float"|"vec2"|"vec3"),
  *    "value" (number or array), "default", "min", "max" (null when unbounded),
- *    "doc"}...], "fps": measured, "fps_target", "frame": frame file number,
+ *    "doc", "color" (a vec3 declared `color`)}...], "fps": measured, "fps_target",
+ *    "frame": frame file number, "late": frames that missed their deadline,
  *   "playlist": {"entries": [paths], "index", "each": s, "crossfade": s},
  *   "brightness", "blackout", "freeze", "fading": bool,
  *   "diagnostics": the last compile's, as live_show_load returns them}
@@ -62,21 +65,54 @@ live_status live_show_set_param(live_show *show, const char *name, const double 
  * Compiles `source` (len bytes; NULL: read `path`), builds it off the render
  * thread under the build budget and switches to it (cross-fading when a
  * crossfade is set); blocks until the switch happened or failed. `path` names
- * the pattern in messages and in the state (may be NULL with a source:
- * "<api>"). *diagnostics is always set: a JSON array of {"severity", "code",
- * "message", "line", "column", "help"}. On failure the show keeps the old
- * pattern.
+ * the pattern in messages and in the state; with a source, `name` (when not
+ * NULL) does instead, else "<api>". *diagnostics is always set: a JSON array
+ * of {"severity", "code", "message", "line", "column", "help"}. On failure
+ * the show keeps the old pattern.
  */
-live_status live_show_load(live_show *show, const char *path, const char *source, size_t len,
-                           json_object **diagnostics, char *message, size_t message_len);
+live_status live_show_load(live_show *show, const char *path, const char *name,
+                           const char *source, size_t len, json_object **diagnostics,
+                           char *message, size_t message_len);
+
+/*
+ * The running pattern's text: {"pattern": name, "path": the show's file (the
+ * current playlist entry's; null for standard input), "source": text}. NULL
+ * only when out of memory.
+ */
+json_object *live_show_source(live_show *show);
+
+/*
+ * Writes `source` to the show's file (the current playlist entry's)
+ * atomically: a temporary file in the same directory, renamed over it. The
+ * file then loads as a save does (through the watcher when it follows the
+ * file, else at once): a text with errors is saved all the same and the
+ * running pattern stays. On LIVE_OK *result is {"path", "bytes"}.
+ * LIVE_UNKNOWN when the show has no file (standard input); LIVE_FAILED when
+ * the write failed (the message says why; the file is as it was).
+ */
+live_status live_show_save(live_show *show, const char *source, size_t len, json_object **result,
+                           char *message, size_t message_len);
 
 /* Show-level controls; each takes effect at the next frame. Returns the value in effect. */
 double live_show_set_brightness(live_show *show, double level); /* clamped to [0, 1] */
 void live_show_set_blackout(live_show *show, bool on);
 void live_show_set_freeze(live_show *show, bool on);
-/* The next playlist entry (LIVE_UNKNOWN without a playlist), or entry `index`. */
+/* The next or previous playlist entry (wrapping; LIVE_UNKNOWN without a playlist), or entry `index`. */
 live_status live_show_next(live_show *show, char *message, size_t message_len);
+live_status live_show_previous(live_show *show, char *message, size_t message_len);
 live_status live_show_select(live_show *show, size_t index, char *message, size_t message_len);
+
+/* Seconds of cross-fade at every later switch, clamped to [0, 60]; 0 cuts. Returns it. */
+double live_show_set_crossfade(live_show *show, double seconds);
+
+/* What the studio shows beside the preview (the stats event). */
+typedef struct live_show_stats {
+    double fps;       /* measured over about a second */
+    uint64_t frame;   /* the frame file's newest */
+    uint64_t late;    /* frames finished after the next frame's deadline, since the start */
+    uint64_t dropped; /* deadlines skipped because a frame ran past them, since the start */
+} live_show_stats;
+void live_show_get_stats(live_show *show, live_show_stats *stats);
 
 /*
  * Change events: `fn` is called with a JSON text (an object with "event":
@@ -94,7 +130,8 @@ typedef struct control_options {
     const char *listen;     /* --control HOST:PORT (port 0: any); NULL: no HTTP server */
     const char *token;      /* --control-token: required (Bearer) on every request when set */
     const char *osc_port;   /* --osc PORT; NULL: no OSC server */
-    const char *frame_path; /* the frame file, for the frames WebSocket */
+    const char *frame_path; /* the frame file, for the frames WebSocket and /api/layout */
+    const char *examples;   /* --examples DIR: the *.sky files /api/examples lists; NULL: none */
 } control_options;
 
 typedef struct control_server control_server;

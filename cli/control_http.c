@@ -35,6 +35,7 @@
 
 #include "control.h"
 #include "control_parse.h"
+#include "control_studio.h"
 #include "sky/frame.h"
 
 #define CONTROL_HTTP_THREADS 64
@@ -46,6 +47,8 @@
 #define CONTROL_EVENT_QUEUE 256
 /* The frames WebSocket's message header: frame u64, LED count u32, channels u32 (little-endian). */
 #define CONTROL_FRAME_HEADER 16
+/* The stats event goes to /api/events clients this often. */
+#define CONTROL_STATS_PERIOD_NS 1000000000ull
 /* WebSocket close codes (RFC 6455 7.4.1). */
 #define WS_CLOSE_POLICY 1008
 #define WS_CLOSE_INTERNAL 1011
@@ -83,6 +86,12 @@ struct control_server {
     pthread_mutex_t lock; /* guards clients and their queues */
     ws_client *clients[CONTROL_EVENT_CLIENTS + CONTROL_FRAME_CLIENTS];
     atomic_bool stopping;
+    char *examples;            /* --examples DIR, or NULL */
+    pthread_mutex_t layout_lock; /* one request computes the layout; the others wait for it */
+    char *layout;              /* GET /api/layout's answer, once computed (the layout never changes) */
+    pthread_t stats_thread;    /* the stats event, once a second */
+    bool stats_started;
+    pthread_cond_t stats_wake; /* signalled (under lock) when the server stops */
 };
 
 /* --------------------------------------------------------------- responses */
@@ -94,7 +103,9 @@ static const char *status_text(int status) {
     case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 304: return "Not Modified";
     case 408: return "Request Timeout";
+    case 409: return "Conflict";
     case 413: return "Payload Too Large";
     case 422: return "Unprocessable Entity";
     case 426: return "Upgrade Required";
@@ -153,12 +164,13 @@ static json_object *execute_param(live_show *show, const control_command *c, int
 static json_object *execute_pattern(live_show *show, const control_command *c, int *status) {
     char message[1024] = "";
     json_object *diagnostics = NULL;
-    live_status s = live_show_load(show, c->path, c->source, c->source_len, &diagnostics, message,
-                                   sizeof message);
+    live_status s = live_show_load(show, c->path, c->display, c->source, c->source_len, &diagnostics,
+                                   message, sizeof message);
     *status = control_status_http(s);
     json_object *out = s == LIVE_OK ? json_object_new_object() : json_message_error(*status, message);
     if (!out) return json_object_put(diagnostics), NULL;
-    json_object_object_add(out, "pattern", json_object_new_string(c->path ? c->path : "<api>"));
+    const char *name = c->path ? c->path : c->display ? c->display : "<api>";
+    json_object_object_add(out, "pattern", json_object_new_string(name));
     json_object_object_add(out, "diagnostics", diagnostics ? diagnostics : json_object_new_array());
     return out;
 }
@@ -166,9 +178,10 @@ static json_object *execute_pattern(live_show *show, const control_command *c, i
 /* POST /api/next and /api/playlist/N answer with the playlist as it is now. */
 static json_object *execute_playlist(live_show *show, const control_command *c, int *status) {
     char message[512] = "";
-    live_status s = c->verb == CONTROL_NEXT
-                        ? live_show_next(show, message, sizeof message)
-                        : live_show_select(show, c->index, message, sizeof message);
+    live_status s = c->verb == CONTROL_NEXT       ? live_show_next(show, message, sizeof message)
+                    : c->verb == CONTROL_PREVIOUS ? live_show_previous(show, message, sizeof message)
+                                                  : live_show_select(show, c->index, message,
+                                                                     sizeof message);
     *status = control_status_http(s);
     if (s != LIVE_OK) return json_message_error(*status, message);
     json_object *state = live_show_state(show);
@@ -178,6 +191,16 @@ static json_object *execute_playlist(live_show *show, const control_command *c, 
         json_object_object_add(out, "playlist", json_object_get(playlist));
     json_object_put(state);
     return out;
+}
+
+/* PUT /api/source: the file is saved even when it has errors (the show keeps its pattern). */
+static json_object *execute_save(live_show *show, const control_command *c, int *status) {
+    char message[1024] = "";
+    json_object *result = NULL;
+    live_status s = live_show_save(show, c->source, c->source_len, &result, message, sizeof message);
+    *status = control_status_http(s);
+    if (s != LIVE_OK) return json_message_error(*status, message);
+    return result;
 }
 
 static json_object *json_single(const char *key, json_object *value) {
@@ -207,7 +230,18 @@ int control_execute(live_show *show, const control_command *c, char **response) 
         out = json_single("freeze", json_object_new_boolean(c->on));
         break;
     case CONTROL_NEXT:
+    case CONTROL_PREVIOUS:
     case CONTROL_SELECT: out = execute_playlist(show, c, &status); break;
+    case CONTROL_CROSSFADE:
+        out = json_single("crossfade",
+                          json_object_new_double(live_show_set_crossfade(show, c->values[0])));
+        break;
+    case CONTROL_SOURCE: out = live_show_source(show); break;
+    case CONTROL_SAVE: out = execute_save(show, c, &status); break;
+    case CONTROL_LAYOUT:
+    case CONTROL_EXAMPLES: /* the server's (control_http.c answers them before this) */
+        *response = control_error_json(500, "not a show command");
+        return 500;
     }
     *response = NULL;
     if (out) {
@@ -262,10 +296,60 @@ static bool request_authorized(const control_server *server, struct mg_connectio
            control_token_matches(mg_get_header(conn, "Authorization"), server->token);
 }
 
+/*
+ * The studio's files: served without the token (they hold no secret; the
+ * page reads the token from its URL fragment), from the embedded table only.
+ */
+static int respond_static(struct mg_connection *conn, const struct mg_request_info *info) {
+    bool head = strcmp(info->request_method, "HEAD") == 0;
+    if (!head && strcmp(info->request_method, "GET") != 0)
+        return respond_error(conn, 405, "Allow: GET, HEAD\r\n", "the studio's files take GET");
+    const control_static_file *file = control_static_find(info->local_uri);
+    if (!file) {
+        char message[320];
+        snprintf(message, sizeof message, "%s: %.200s",
+                 control_static_file_count ? "no such file"
+                                           : "this sky was built without the studio (SKY_STUDIO=OFF)",
+                 info->local_uri);
+        return respond_error(conn, 404, NULL, message);
+    }
+    const char *match = mg_get_header(conn, "If-None-Match");
+    int status = match && strcmp(match, file->etag) == 0 ? 304 : 200;
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nETag: %s\r\n"
+              "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
+              "Connection: close\r\n\r\n",
+              status, status_text(status), file->type, status == 200 ? file->size : 0,
+              file->etag);
+    if (status == 200 && !head) mg_write(conn, file->data, file->size);
+    return status;
+}
+
+/* GET /api/layout: computed from the frame file at the first request, then kept. */
+static int respond_layout(control_server *server, struct mg_connection *conn) {
+    char message[640] = "";
+    pthread_mutex_lock(&server->layout_lock);
+    if (!server->layout) server->layout = control_layout_json(server->frame_path, message,
+                                                              sizeof message);
+    int status = server->layout ? respond(conn, 200, NULL, server->layout)
+                                : respond_error(conn, 503, "Retry-After: 1\r\n", message);
+    pthread_mutex_unlock(&server->layout_lock);
+    return status;
+}
+
+static int respond_examples(control_server *server, struct mg_connection *conn) {
+    char *json = control_examples_json(server->examples);
+    int status = respond(conn, 200, NULL, json);
+    free(json);
+    return status;
+}
+
 static int handle_request(struct mg_connection *conn, void *data) {
     control_server *server = data;
     const struct mg_request_info *info = mg_get_request_info(conn);
     char message[1024] = "";
+    if (atomic_load(&server->stopping)) return respond_error(conn, 503, NULL, "the show is ending");
+    if (!control_is_api_path(info->local_uri)) return respond_static(conn, info);
     if (!request_authorized(server, conn))
         return respond_error(conn, 401, "WWW-Authenticate: Bearer\r\n",
                              "missing or wrong token: send Authorization: Bearer TOKEN");
@@ -285,6 +369,11 @@ static int handle_request(struct mg_connection *conn, void *data) {
                                 message, sizeof message);
     free(body);
     if (status) return respond_error(conn, status, allow_header, message);
+    if (command.verb == CONTROL_LAYOUT || command.verb == CONTROL_EXAMPLES) {
+        control_verb verb = command.verb;
+        control_command_clear(&command);
+        return verb == CONTROL_LAYOUT ? respond_layout(server, conn) : respond_examples(server, conn);
+    }
     char *response = NULL;
     status = control_execute(server->show, &command, &response);
     control_command_clear(&command);
@@ -487,23 +576,25 @@ static int ws_connect(const struct mg_connection *conn, void *data) {
     control_server *server = data;
     const struct mg_request_info *info = mg_get_request_info(conn);
     if (atomic_load(&server->stopping)) return 1;
+    /* Browsers cannot set headers on a WebSocket: the token may come as ?token= instead. */
+    char message[256], token[CONTROL_TOKEN_MAX + 1];
+    unsigned fps = 0;
+    if (!control_ws_query(info->local_uri, info->query_string, &fps, token, sizeof token, message,
+                          sizeof message))
+        return 1;
     if (server->token &&
-        !control_token_matches(mg_get_header(conn, "Authorization"), server->token))
+        !control_token_matches(mg_get_header(conn, "Authorization"), server->token) &&
+        !control_token_equal(token, server->token))
         return 1;
     ws_client *client = calloc(1, sizeof *client);
     if (!client) return 1;
+    client->fps = fps;
     client->server = server;
     client->fd = -1;
     client->kind = ws_kind_of(conn);
     client->peer.sin_family = AF_INET;
     client->peer.sin_port = htons((uint16_t)info->remote_port);
     inet_pton(AF_INET, info->remote_addr, &client->peer.sin_addr);
-    char message[256];
-    if (client->kind == WS_FRAMES &&
-        !control_frames_query(info->query_string, &client->fps, message, sizeof message)) {
-        free(client);
-        return 1;
-    }
     /* Monotonic, as the frames sender's deadlines are (sky_frame_now_ns). */
     pthread_condattr_t attr;
     bool cond_ok = pthread_condattr_init(&attr) == 0;
@@ -563,6 +654,70 @@ static void ws_closed(const struct mg_connection *conn, void *data) {
     if (client->sender_started) pthread_join(client->sender, NULL);
     mg_set_user_connection_data(conn, NULL);
     client_free(client);
+}
+
+/* ------------------------------------------------------------------- stats */
+
+/* Open /api/frames clients. Under server->lock. */
+static size_t frame_viewers(const control_server *server) {
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof server->clients / sizeof server->clients[0]; i++)
+        n += server->clients[i] && server->clients[i]->kind == WS_FRAMES && !server->clients[i]->closing;
+    return n;
+}
+
+/* Once a second, the stats event to every /api/events client (queued as show events are). */
+static void *stats_main(void *arg) {
+    control_server *server = arg;
+    uint64_t next = sky_frame_now_ns() + CONTROL_STATS_PERIOD_NS;
+    pthread_mutex_lock(&server->lock);
+    while (!atomic_load(&server->stopping)) {
+        struct timespec until = {(time_t)(next / 1000000000u), (long)(next % 1000000000u)};
+        if (sky_frame_now_ns() < next) {
+            pthread_cond_timedwait(&server->stats_wake, &server->lock, &until);
+            continue;
+        }
+        next += CONTROL_STATS_PERIOD_NS;
+        if (next < sky_frame_now_ns()) next = sky_frame_now_ns() + CONTROL_STATS_PERIOD_NS;
+        size_t viewers = frame_viewers(server);
+        pthread_mutex_unlock(&server->lock);
+        live_show_stats stats;
+        live_show_get_stats(server->show, &stats);
+        char text[256];
+        int n = snprintf(text, sizeof text,
+                         "{\"event\":\"stats\",\"fps\":%.3f,\"frame\":%llu,\"late\":%llu,"
+                         "\"dropped\":%llu,\"viewers\":%zu}",
+                         stats.fps, (unsigned long long)stats.frame,
+                         (unsigned long long)stats.late, (unsigned long long)stats.dropped, viewers);
+        on_show_event(server, text, (size_t)n);
+        pthread_mutex_lock(&server->lock);
+    }
+    pthread_mutex_unlock(&server->lock);
+    return NULL;
+}
+
+static bool stats_start(const char *cmd, control_server *server) {
+    pthread_condattr_t attr;
+    bool ok = pthread_condattr_init(&attr) == 0;
+    ok = ok && pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+         pthread_cond_init(&server->stats_wake, &attr) == 0;
+    pthread_condattr_destroy(&attr);
+    if (ok) server->stats_started = pthread_create(&server->stats_thread, NULL, stats_main, server) == 0;
+    if (!server->stats_started) {
+        if (ok) pthread_cond_destroy(&server->stats_wake);
+        fprintf(stderr, "%s: --control: cannot start the stats thread\n", cmd);
+    }
+    return server->stats_started;
+}
+
+static void stats_stop(control_server *server) {
+    if (!server->stats_started) return;
+    pthread_mutex_lock(&server->lock);
+    pthread_cond_signal(&server->stats_wake);
+    pthread_mutex_unlock(&server->lock);
+    pthread_join(server->stats_thread, NULL);
+    pthread_cond_destroy(&server->stats_wake);
+    server->stats_started = false;
 }
 
 /* ------------------------------------------------------------------ server */
@@ -677,13 +832,21 @@ bool control_server_start(const char *cmd, const control_options *options, live_
         fprintf(stderr, "%s: out of memory\n", cmd);
         return false;
     }
+    if (pthread_mutex_init(&server->layout_lock, NULL) != 0) {
+        pthread_mutex_destroy(&server->lock);
+        free(server);
+        fprintf(stderr, "%s: out of memory\n", cmd);
+        return false;
+    }
     server->cmd = cmd;
     server->show = show;
     server->listener = -1;
     if (!control_options_valid(cmd, options)) goto fail;
     server->token = options->token ? strdup(options->token) : NULL;
     server->frame_path = options->frame_path ? strdup(options->frame_path) : NULL;
-    if ((options->token && !server->token) || (options->frame_path && !server->frame_path)) {
+    server->examples = options->examples ? strdup(options->examples) : NULL;
+    if ((options->token && !server->token) || (options->frame_path && !server->frame_path) ||
+        (options->examples && !server->examples)) {
         fprintf(stderr, "%s: out of memory\n", cmd);
         goto fail;
     }
@@ -700,6 +863,7 @@ bool control_server_start(const char *cmd, const control_options *options, live_
             goto fail;
         }
         if (!http_start(cmd, server, options->listen)) goto fail;
+        if (!stats_start(cmd, server)) goto fail;
     }
     if (options->osc_port &&
         !control_osc_start(cmd, options->osc_port, server->token != NULL, show, &server->osc))
@@ -714,6 +878,7 @@ fail:
 void control_server_stop(control_server *server) {
     if (!server) return;
     atomic_store(&server->stopping, true);
+    stats_stop(server);
     control_osc_stop(server->osc);
     if (server->listener >= 0) live_show_unlisten(server->show, server->listener);
     if (server->ctx) {
@@ -729,7 +894,10 @@ void control_server_stop(control_server *server) {
     }
     if (server->library) mg_exit_library();
     pthread_mutex_destroy(&server->lock);
+    pthread_mutex_destroy(&server->layout_lock);
     free(server->token);
     free(server->frame_path);
+    free(server->examples);
+    free(server->layout);
     free(server);
 }

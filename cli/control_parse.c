@@ -36,6 +36,7 @@ static int parse_fail(int status, char *message, size_t message_len, const char 
 void control_command_clear(control_command *command) {
     free(command->path);
     free(command->source);
+    free(command->display);
     memset(command, 0, sizeof *command);
 }
 
@@ -59,6 +60,12 @@ static const route ROUTES[] = {
     {"/api/freeze", "PUT", CONTROL_FREEZE},
     {"/api/next", "POST", CONTROL_NEXT},
     {ROUTE_PLAYLIST, "POST", CONTROL_SELECT},
+    {"/api/layout", "GET", CONTROL_LAYOUT},
+    {"/api/source", "GET", CONTROL_SOURCE},
+    {"/api/source", "PUT", CONTROL_SAVE},
+    {"/api/previous", "POST", CONTROL_PREVIOUS},
+    {"/api/crossfade", "PUT", CONTROL_CROSSFADE},
+    {"/api/examples", "GET", CONTROL_EXAMPLES},
 };
 
 static bool route_matches(const route *r, const char *uri) {
@@ -71,10 +78,31 @@ static bool is_websocket_route(const char *uri) {
     return strcmp(uri, "/api/events") == 0 || strcmp(uri, "/api/frames") == 0;
 }
 
-static const route *route_find(const char *uri) {
-    for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++)
-        if (route_matches(&ROUTES[i], uri)) return &ROUTES[i];
-    return NULL;
+/* The route for `uri` and `method`; else the first for `uri` (a 405), else NULL. */
+static const route *route_find(const char *uri, const char *method) {
+    const route *found = NULL;
+    for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
+        if (!route_matches(&ROUTES[i], uri)) continue;
+        if (strcmp(ROUTES[i].method, method) == 0) return &ROUTES[i];
+        if (!found) found = &ROUTES[i];
+    }
+    return found;
+}
+
+/* The methods a path takes, for the Allow header ("GET, PUT"). */
+static const char *route_allow(const char *uri) {
+    bool get = false, put = false, post = false;
+    for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++) {
+        if (!route_matches(&ROUTES[i], uri)) continue;
+        get = get || strcmp(ROUTES[i].method, "GET") == 0;
+        put = put || strcmp(ROUTES[i].method, "PUT") == 0;
+        post = post || strcmp(ROUTES[i].method, "POST") == 0;
+    }
+    return get && put ? "GET, PUT" : get ? "GET" : put ? "PUT" : post ? "POST" : "GET";
+}
+
+bool control_is_api_path(const char *uri) {
+    return uri && strncmp(uri, "/api", 4) == 0 && (uri[4] == '\0' || uri[4] == '/');
 }
 
 int control_http_route(const char *method, const char *uri, const char **allow, char *message,
@@ -84,11 +112,11 @@ int control_http_route(const char *method, const char *uri, const char **allow, 
     if (is_websocket_route(uri))
         return parse_fail(426, message, message_len,
                           "%s is a WebSocket: connect with an Upgrade: websocket request", uri);
-    const route *r = route_find(uri);
+    const route *r = route_find(uri, method);
     if (!r) return parse_fail(404, message, message_len, "no route %s", uri);
     if (strcmp(method, r->method) != 0) {
-        if (allow) *allow = r->method;
-        return parse_fail(405, message, message_len, "%s takes %s, not %s", uri, r->method,
+        if (allow) *allow = route_allow(uri);
+        return parse_fail(405, message, message_len, "%s takes %s, not %s", uri, route_allow(uri),
                           method);
     }
     return 0;
@@ -223,6 +251,41 @@ static int copy_string(const char *uri, const char *key, json_object *value, boo
     return 0;
 }
 
+/* A display name: 1 to CONTROL_DISPLAY_NAME_MAX bytes, no control characters. */
+static int parse_display_name(const char *uri, json_object *field, char **out, char *message,
+                              size_t message_len) {
+    size_t len = 0;
+    int status = copy_string(uri, "name", field, false, out, &len, message, message_len);
+    if (status) return status;
+    const char *why = len > CONTROL_DISPLAY_NAME_MAX ? "is too long" : NULL;
+    for (size_t i = 0; !why && i < len; i++)
+        if ((unsigned char)(*out)[i] < ' ' || (*out)[i] == 0x7f) why = "holds a control character";
+    if (!why) return 0;
+    free(*out);
+    *out = NULL;
+    return parse_fail(400, message, message_len, "%s: \"name\" %s (at most %d bytes, printable)",
+                      uri, why, CONTROL_DISPLAY_NAME_MAX);
+}
+
+/* PUT /api/source: {"source": TEXT}. */
+static int parse_save(const char *uri, json_object *value, control_command *command,
+                      char *message, size_t message_len) {
+    if (!value || !json_object_is_type(value, json_type_object))
+        return parse_fail(400, message, message_len, "%s: expected an object {\"source\": ...}, not %s",
+                          uri, value ? json_kind(value) : "null");
+    json_object_object_foreach(value, key, field) {
+        if (strcmp(key, "source") != 0)
+            return parse_fail(400, message, message_len,
+                              "%s: unknown key \"%.64s\" (expected \"source\")", uri, key);
+        int status = copy_string(uri, key, field, true, &command->source, &command->source_len,
+                                 message, message_len);
+        if (status) return status;
+    }
+    if (!command->source)
+        return parse_fail(400, message, message_len, "%s: missing \"source\"", uri);
+    return 0;
+}
+
 static int parse_pattern(const char *uri, json_object *value, control_command *command,
                          char *message, size_t message_len) {
     if (!value || !json_object_is_type(value, json_type_object))
@@ -237,12 +300,18 @@ static int parse_pattern(const char *uri, json_object *value, control_command *c
         else if (strcmp(key, "source") == 0)
             status = copy_string(uri, key, field, true, &command->source, &command->source_len,
                                  message, message_len);
+        else if (strcmp(key, "name") == 0)
+            status = parse_display_name(uri, field, &command->display, message, message_len);
         else
             status = parse_fail(400, message, message_len,
-                                "%s: unknown key \"%.64s\" (expected \"path\" or \"source\")", uri,
-                                key);
+                                "%s: unknown key \"%.64s\" (expected \"path\", \"source\" or "
+                                "\"name\")",
+                                uri, key);
         if (status) return status;
     }
+    if (command->display && !command->source)
+        return parse_fail(400, message, message_len,
+                          "%s: \"name\" goes with \"source\" (a file's name is its path)", uri);
     if (command->path && command->source)
         return parse_fail(400, message, message_len,
                           "%s: give \"path\" or \"source\", not both", uri);
@@ -276,7 +345,16 @@ static int parse_index(const char *uri, size_t *index, char *message, size_t mes
 }
 
 static bool verb_takes_body(control_verb verb) {
-    return verb != CONTROL_STATE && verb != CONTROL_NEXT && verb != CONTROL_SELECT;
+    switch (verb) {
+    case CONTROL_PARAM:
+    case CONTROL_PATTERN:
+    case CONTROL_BRIGHTNESS:
+    case CONTROL_BLACKOUT:
+    case CONTROL_FREEZE:
+    case CONTROL_SAVE:
+    case CONTROL_CROSSFADE: return true;
+    default: return false;
+    }
 }
 
 int control_http_parse(const char *method, const char *uri, const char *body, size_t len,
@@ -285,7 +363,7 @@ int control_http_parse(const char *method, const char *uri, const char *body, si
     memset(command, 0, sizeof *command);
     int status = control_http_route(method, uri, allow, message, message_len);
     if (status) return status;
-    const route *r = route_find(uri);
+    const route *r = route_find(uri, method);
     command->verb = r->verb;
     if (!verb_takes_body(r->verb)) {
         if (r->verb == CONTROL_SELECT) return parse_index(uri, &command->index, message, message_len);
@@ -304,6 +382,12 @@ int control_http_parse(const char *method, const char *uri, const char *body, si
         break;
     case CONTROL_BLACKOUT:
     case CONTROL_FREEZE: status = parse_switch(uri, value, &command->on, message, message_len); break;
+    case CONTROL_SAVE: status = parse_save(uri, value, command, message, message_len); break;
+    case CONTROL_CROSSFADE:
+        command->count = 1;
+        status = json_number(uri, "the cross-fade time (seconds)", value, &command->values[0],
+                             message, message_len);
+        break;
     default: break;
     }
     json_object_put(value);
@@ -311,29 +395,84 @@ int control_http_parse(const char *method, const char *uri, const char *body, si
     return status;
 }
 
-bool control_frames_query(const char *query, unsigned *fps, char *message, size_t message_len) {
-    *fps = CONTROL_FRAMES_FPS_DEFAULT;
-    if (!query || !*query) return true;
-    if (strncmp(query, "fps=", 4) != 0 || strchr(query, '&')) {
-        parse_fail(400, message, message_len, "/api/frames: unknown query \"%.64s\" (use ?fps=N)",
-                   query);
-        return false;
-    }
-    const char *text = query + 4;
-    unsigned v = 0;
-    for (const char *c = text; *c; c++) {
-        if (*c < '0' || *c > '9' || c - text >= 3) {
-            v = 0;
-            break;
+static int hex_digit(char c) {
+    return c >= '0' && c <= '9' ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Percent-decodes `len` bytes into out (cap bytes with the NUL): false when malformed or long. */
+static bool url_decode(const char *text, size_t len, char *out, size_t cap) {
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? hex_digit(text[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_digit(text[i + 2]) : -1;
+            if (hi < 0 || lo < 0) return false;
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
         }
-        v = v * 10 + (unsigned)(*c - '0');
+        if (c == '\0' || n + 1 >= cap) return false;
+        out[n++] = c;
     }
-    if (v < 1 || v > CONTROL_FRAMES_FPS_MAX) {
-        parse_fail(400, message, message_len, "/api/frames: fps must be 1 to %d, not \"%.16s\"",
-                   CONTROL_FRAMES_FPS_MAX, text);
-        return false;
+    out[n] = '\0';
+    return true;
+}
+
+static bool parse_fps(const char *text, size_t len, unsigned *fps) {
+    unsigned v = 0;
+    if (len == 0 || len > 3) return false;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9') return false;
+        v = v * 10 + (unsigned)(text[i] - '0');
     }
+    if (v < 1 || v > CONTROL_FRAMES_FPS_MAX) return false;
     *fps = v;
+    return true;
+}
+
+bool control_ws_query(const char *uri, const char *query, unsigned *fps, char *token,
+                      size_t token_cap, char *message, size_t message_len) {
+    bool frames = uri && strcmp(uri, "/api/frames") == 0;
+    bool have_fps = false, have_token = false;
+    *fps = CONTROL_FRAMES_FPS_DEFAULT;
+    if (token && token_cap) token[0] = '\0';
+    if (!uri) uri = "?";
+    for (const char *item = query; item && *item;) {
+        const char *amp = strchr(item, '&');
+        size_t len = amp ? (size_t)(amp - item) : strlen(item);
+        const char *eq = memchr(item, '=', len);
+        size_t key_len = eq ? (size_t)(eq - item) : len;
+        const char *value = eq ? eq + 1 : item + len;
+        size_t value_len = (size_t)(item + len - value);
+        if (frames && key_len == 3 && memcmp(item, "fps", 3) == 0 && eq && !have_fps) {
+            have_fps = true;
+            if (!parse_fps(value, value_len, fps)) {
+                parse_fail(400, message, message_len, "%s: fps must be 1 to %d, not \"%.*s\"",
+                           uri, CONTROL_FRAMES_FPS_MAX, (int)(value_len > 16 ? 16 : value_len),
+                           value);
+                return false;
+            }
+        } else if (key_len == 5 && memcmp(item, "token", 5) == 0 && eq && !have_token) {
+            have_token = true;
+            if (!token || !url_decode(value, value_len, token, token_cap)) {
+                parse_fail(400, message, message_len,
+                           "%s: malformed or too long token= (at most %zu bytes, percent-encoded)",
+                           uri, token_cap ? token_cap - 1 : 0);
+                return false;
+            }
+        } else {
+            parse_fail(400, message, message_len, "%s: unknown or repeated query \"%.*s\" (use %s)",
+                       uri, (int)(len > 64 ? 64 : len), item,
+                       frames ? "?fps=N&token=T" : "?token=T");
+            return false;
+        }
+        item = amp ? amp + 1 : item + len;
+    }
     return true;
 }
 
@@ -435,6 +574,17 @@ bool control_osc_parse(const char *path, const char *types, lo_arg **argv, int a
                             types);
         return true;
     }
+    if (strcmp(path, "/sky/previous") == 0) {
+        command->verb = CONTROL_PREVIOUS;
+        if (argc != 0)
+            return osc_fail(message, message_len,
+                            "/sky/previous takes no argument, not types \"%.16s\"", types);
+        return true;
+    }
+    if (strcmp(path, "/sky/crossfade") == 0) {
+        command->verb = CONTROL_CROSSFADE;
+        return osc_numbers(path, types, argv, argc, 1, 1, command, message, message_len);
+    }
     if (strcmp(path, "/sky/select") == 0) {
         double v = -1;
         command->verb = CONTROL_SELECT;
@@ -483,6 +633,7 @@ int control_status_http(live_status status) {
     case LIVE_ERRORS:
     case LIVE_FAILED: return 422;
     case LIVE_STOPPING: return 503;
+    case LIVE_CONFLICT: return 409;
     }
     return 500;
 }
@@ -510,6 +661,15 @@ bool control_token_matches(const char *header, const char *token) {
                                                                 : token[i - strlen(prefix)]);
         diff |= (unsigned char)header[i] ^ want;
     }
+    return diff == 0;
+}
+
+bool control_token_equal(const char *given, const char *token) {
+    if (!given || !token || !*given) return false;
+    size_t len = strlen(token);
+    if (strlen(given) != len) return false;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < len; i++) diff |= (unsigned char)given[i] ^ (unsigned char)token[i];
     return diff == 0;
 }
 

@@ -28,6 +28,12 @@
 #define CONTROL_NAME_MAX 128
 /* JSON nesting deeper than this is malformed for every route (the deepest valid body is 2). */
 #define CONTROL_JSON_DEPTH 8
+/* A pattern's display name (POST /api/pattern "name"): a file name, not a path to open. */
+#define CONTROL_DISPLAY_NAME_MAX 255
+/* Cross-fade seconds the API sets: larger values are clamped to this. */
+#define CONTROL_CROSSFADE_MAX 60.0
+/* The token in a WebSocket's ?token=, decoded (--control-token is printable ASCII). */
+#define CONTROL_TOKEN_MAX 256
 /* Frames WebSocket: ?fps=N, 1 to this; 10 when not given. */
 #define CONTROL_FRAMES_FPS_MAX 60
 #define CONTROL_FRAMES_FPS_DEFAULT 10
@@ -41,29 +47,40 @@ typedef enum control_verb {
     CONTROL_FREEZE,     /* PUT  /api/freeze, /sky/freeze */
     CONTROL_NEXT,       /* POST /api/next, /sky/next */
     CONTROL_SELECT,     /* POST /api/playlist/INDEX, /sky/select */
+    CONTROL_LAYOUT,     /* GET  /api/layout (answered by the server: the frame file's layout) */
+    CONTROL_SOURCE,     /* GET  /api/source */
+    CONTROL_SAVE,       /* PUT  /api/source */
+    CONTROL_PREVIOUS,   /* POST /api/previous, /sky/previous */
+    CONTROL_CROSSFADE,  /* PUT  /api/crossfade, /sky/crossfade */
+    CONTROL_EXAMPLES,   /* GET  /api/examples (answered by the server: the examples directory) */
 } control_verb;
 
 typedef struct control_command {
     control_verb verb;
     char name[CONTROL_NAME_MAX + 1]; /* CONTROL_PARAM */
-    double values[3];                /* CONTROL_PARAM (count of them), CONTROL_BRIGHTNESS ([0]) */
+    double values[3];                /* CONTROL_PARAM (count of them), CONTROL_BRIGHTNESS and
+                                        CONTROL_CROSSFADE ([0]) */
     size_t count;
     bool on;      /* CONTROL_BLACKOUT, CONTROL_FREEZE */
     size_t index; /* CONTROL_SELECT */
     char *path;   /* CONTROL_PATTERN: malloc'd, or NULL */
-    char *source; /* CONTROL_PATTERN: malloc'd (source_len bytes, NUL after), or NULL */
+    char *source; /* CONTROL_PATTERN, CONTROL_SAVE: malloc'd (source_len bytes, NUL after), or NULL */
     size_t source_len;
+    char *display; /* CONTROL_PATTERN with a source: the display name (malloc'd), or NULL */
 } control_command;
 
-/* Frees what a parse allocated (path, source); the command can be parsed into again. */
+/* Frees what a parse allocated (path, source, display); the command can be parsed into again. */
 void control_command_clear(control_command *command);
 
 /*
  * Where a request goes, before its body is read: 0 when `method` `uri`
  * names a route, else the HTTP status (404 no such route, 405 a route that
  * takes other methods: *allow lists them, 426 a WebSocket route asked
- * without the upgrade) with a message.
+ * without the upgrade) with a message. Paths outside /api are the studio's
+ * static files (control_is_api_path false): the server looks them up in
+ * its embedded table, never here.
  */
+bool control_is_api_path(const char *uri);
 int control_http_route(const char *method, const char *uri, const char **allow, char *message,
                        size_t message_len);
 
@@ -78,8 +95,15 @@ int control_http_parse(const char *method, const char *uri, const char *body, si
                        control_command *command, const char **allow, char *message,
                        size_t message_len);
 
-/* The frames WebSocket's query string ("fps=N"; NULL or empty: the default). */
-bool control_frames_query(const char *query, unsigned *fps, char *message, size_t message_len);
+/*
+ * A WebSocket's query string: "fps=N" (/api/frames only; NULL or absent: the
+ * default) and "token=T" (percent-encoded; browsers cannot set the
+ * Authorization header on a WebSocket), in any order, each at most once.
+ * *token gets the decoded token, "" when none was given. False with a
+ * message for anything else.
+ */
+bool control_ws_query(const char *uri, const char *query, unsigned *fps, char *token,
+                      size_t token_cap, char *message, size_t message_len);
 
 /*
  * An OSC message (path, type tags, arguments as liblo gives them): true with
@@ -107,6 +131,8 @@ int control_execute(live_show *show, const control_command *command, char **resp
 
 /* Constant-time comparison of a request's Authorization header with "Bearer TOKEN". */
 bool control_token_matches(const char *header, const char *token);
+/* Constant-time comparison of a token sent in a WebSocket's ?token= with the server's ("" never matches). */
+bool control_token_equal(const char *given, const char *token);
 
 /* ------------------------------------------------------- control_osc.c */
 

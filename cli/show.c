@@ -28,6 +28,8 @@
  * live_show_unlisten returning means the listener is not called any more.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -35,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +55,7 @@
 #define SHOW_BLACK_SOURCE "out rgb(0, 0, 0)\n"
 #define SHOW_BLACK_NAME   "<black>"
 #define SHOW_API_NAME     "<api>"
+#define SHOW_CROSSFADE_MAX 60.0 /* seconds; the API's limit (the command line takes up to 3600) */
 
 /* A param as the state describes it: a copy, so that the state never reads a program. */
 typedef struct show_param {
@@ -62,13 +66,16 @@ typedef struct show_param {
     double def[3];
     bool has_range;
     double min, max;
+    bool color; /* a vec3 declared `color` */
     char *doc;
 } show_param;
 
 typedef struct show_meta {
-    char *name; /* the pattern's path, "<api>" or "<black>" */
+    char *name; /* the pattern's path, its display name, "<api>" or "<black>" */
     show_param *params;
     size_t count, slots;
+    char *source; /* its text (the studio's editor shows it); "" for <black> */
+    size_t source_len;
 } show_meta;
 
 /* A value the user set: applied to every later pattern with a param of that name and type. */
@@ -121,6 +128,8 @@ struct live_show {
     uint64_t entry_shown_ns;  /* when it came on */
     bool reload_requested;    /* SIGHUP with a playlist: the playlist thread reloads */
     bool fading;              /* a cross-fade is on */
+    double crossfade_s;       /* the cross-fade of later switches (live_show_set_crossfade) */
+    uint64_t late, dropped;   /* the render loop's counters (live_show_frame_done) */
 
     /* ---- the render thread's own */
     sky_program *program; /* running */
@@ -129,6 +138,7 @@ struct live_show {
     uint64_t values_seen;
     show_pattern incoming; /* the pattern fading in (program NULL: no fade) */
     double fade_start_t;
+    double fade_s;             /* the fade's length, as crossfade_s was when it began */
     show_meta outgoing_meta;   /* the description and values of the pattern fading out, */
     double *outgoing_values;   /* in case the runtime refuses the incoming one at the end */
     double applied_brightness; /* the runtime's dimmer as last set (blackout: 0) */
@@ -177,6 +187,7 @@ static void show_meta_free(show_meta *meta) {
     }
     free(meta->params);
     free(meta->name);
+    free(meta->source);
     memset(meta, 0, sizeof *meta);
 }
 
@@ -189,7 +200,13 @@ static bool show_meta_build(show_meta *meta, const char *name, const sky_program
     meta->name = strdup(name);
     meta->params = calloc(count ? count : 1, sizeof *meta->params);
     meta->slots = sky_program_param_slots(program);
-    bool ok = meta->name && meta->params && (!source || docs);
+    meta->source = malloc(source ? len + 1 : 1);
+    if (meta->source) {
+        if (source) memcpy(meta->source, source, len);
+        meta->source[source ? len : 0] = '\0';
+        meta->source_len = source ? len : 0;
+    }
+    bool ok = meta->name && meta->params && meta->source && (!source || docs);
     for (size_t i = 0; ok && i < count; i++) {
         const sky_param_info *info = sky_program_param(program, i);
         show_param *p = &meta->params[i];
@@ -203,6 +220,7 @@ static bool show_meta_build(show_meta *meta, const char *name, const sky_program
         p->has_range = info->has_range;
         p->min = info->min;
         p->max = info->max;
+        p->color = info->color;
         ok = p->name && p->doc;
     }
     live_param_docs_free(docs, count);
@@ -286,6 +304,7 @@ static json_object *show_params_json(const show_meta *meta, const double *values
         json_object_object_add(o, "min", p->has_range ? json_object_new_double(p->min) : NULL);
         json_object_object_add(o, "max", p->has_range ? json_object_new_double(p->max) : NULL);
         json_object_object_add(o, "doc", json_object_new_string(p->doc));
+        json_object_object_add(o, "color", json_object_new_boolean(p->color));
         json_object_array_add(array, o);
     }
     return array;
@@ -304,8 +323,19 @@ static json_object *show_playlist_json(const live_show *show) {
     json_object_object_add(o, "entries", entries);
     json_object_object_add(o, "index", json_object_new_int64((int64_t)show->entry));
     json_object_object_add(o, "each", json_object_new_double(show->config.each_s));
-    json_object_object_add(o, "crossfade", json_object_new_double(show->config.crossfade_s));
+    json_object_object_add(o, "crossfade", json_object_new_double(show->crossfade_s));
     return o;
+}
+
+/* The show's file: the current playlist entry's; NULL for standard input. Under lock. */
+static const char *show_file(const live_show *show) {
+    const char *path = show->config.playlist[show->entry];
+    return strcmp(path, "-") == 0 ? NULL : path;
+}
+
+static json_object *show_json_path(const live_show *show) {
+    const char *path = show_file(show);
+    return path ? json_object_new_string(path) : NULL;
 }
 
 json_object *live_show_state(live_show *show) {
@@ -314,6 +344,8 @@ json_object *live_show_state(live_show *show) {
     pthread_mutex_lock(&show->lock);
     json_object_object_add(state, "pattern",
                            json_object_new_string(show->meta.name ? show->meta.name : ""));
+    json_object_object_add(state, "path", show_json_path(show));
+    json_object_object_add(state, "late", json_object_new_int64((int64_t)show->late));
     json_object_object_add(state, "params", show_params_json(&show->meta, show->values));
     json_object_object_add(state, "fps", json_object_new_double(show->fps));
     json_object_object_add(state, "fps_target", json_object_new_double(show->config.fps_target));
@@ -707,9 +739,21 @@ static live_status show_wait(live_show *show, uint64_t seq, char *message, size_
     return status;
 }
 
+/* Tells the listeners (the studio's editor) that `path` now holds `source`. */
+static void show_source_event(live_show *show, const char *path, const char *source, size_t len) {
+    json_object *event = show_event("source");
+    if (event) {
+        json_object_object_add(event, "pattern", json_object_new_string(path));
+        json_object_object_add(event, "path", json_object_new_string(path));
+        json_object_object_add(event, "source", json_object_new_string_len(source, (int)len));
+    }
+    show_emit(show, event);
+}
+
 void live_show_on_save(live_show *show, const char *path, const char *source, size_t len,
                        int cancel_fd) {
     fprintf(stderr, "%s: %s changed; compiling\n", show->config.cmd, path);
+    show_source_event(show, path, source, len);
     show_pattern pattern;
     char message[512];
     if (show_prepare(show, path, source, len, cancel_fd, NULL, message, sizeof message, &pattern) ==
@@ -729,8 +773,9 @@ static live_status show_load_wait(live_show *show, const char *name, const char 
     return show_wait(show, show_post(show, &pattern), message, message_len);
 }
 
-live_status live_show_load(live_show *show, const char *path, const char *source, size_t len,
-                           json_object **diagnostics, char *message, size_t message_len) {
+live_status live_show_load(live_show *show, const char *path, const char *name,
+                           const char *source, size_t len, json_object **diagnostics,
+                           char *message, size_t message_len) {
     *diagnostics = NULL;
     char *read = NULL;
     if (!source) {
@@ -742,7 +787,7 @@ live_status live_show_load(live_show *show, const char *path, const char *source
         }
         source = read;
     }
-    const char *name = path ? path : SHOW_API_NAME;
+    if (read || !name) name = path ? path : SHOW_API_NAME;
     fprintf(stderr, "%s: loading %s (control API)\n", show->config.cmd, name);
     live_status status =
         show_load_wait(show, name, source, len, -1, diagnostics, message, message_len);
@@ -903,7 +948,7 @@ static void show_fade_end(live_show *show) {
 }
 
 /* Starts fading from the running pattern to a posted one (taken) at time t. */
-static void show_fade_start(live_show *show, show_pattern *pattern, double t) {
+static void show_fade_start(live_show *show, show_pattern *pattern, double t, double fade_s) {
     double *values = malloc((pattern->meta.slots ? pattern->meta.slots : 1) * sizeof *values);
     if (!values) {
         show_fail_switch(show, pattern->seq, "out of memory");
@@ -916,11 +961,12 @@ static void show_fade_start(live_show *show, show_pattern *pattern, double t) {
     show->incoming = *pattern;
     memset(pattern, 0, sizeof *pattern);
     show->fade_start_t = t;
+    show->fade_s = fade_s;
     pthread_mutex_lock(&show->lock);
     show->fading = true;
     pthread_mutex_unlock(&show->lock);
     fprintf(stderr, "%s: reloaded %s: cross-fading over %g s\n", show->config.cmd, show->meta.name,
-            show->config.crossfade_s);
+            show->fade_s);
     show_pattern_event(show, moved);
 }
 
@@ -944,16 +990,17 @@ sky_status live_show_render(live_show *show, double t, double dt, char *error, s
     pattern = show->pending;
     memset(&show->pending, 0, sizeof show->pending);
     show->pending.entry = -1;
+    double crossfade_s = show->crossfade_s;
     pthread_mutex_unlock(&show->lock);
 
     double swap_ms = 0;
     bool switched = false;
-    if (pattern.program && show->config.crossfade_s > 0)
-        show_fade_start(show, &pattern, t);
+    if (pattern.program && crossfade_s > 0)
+        show_fade_start(show, &pattern, t, crossfade_s);
     else if (pattern.program)
         switched = show_cut(show, &pattern, &swap_ms);
     if (show->incoming.program &&
-        (t - show->fade_start_t) / show->config.crossfade_s >= 1) /* the fade is over */
+        (t - show->fade_start_t) / show->fade_s >= 1) /* the fade is over */
         show_fade_end(show);
 
     bool fading = show->incoming.program != NULL;
@@ -975,7 +1022,7 @@ sky_status live_show_render(live_show *show, double t, double dt, char *error, s
     else if (fading)
         st = sky_runtime_render_mix(
             rt, t, dt, show->params, show->incoming.pipeline, t, dt, show->incoming.params,
-            (t - show->fade_start_t) / show->config.crossfade_s, error, error_len);
+            (t - show->fade_start_t) / show->fade_s, error, error_len);
     else
         st = sky_runtime_render(rt, t, dt, show->params, error, error_len);
     if (st != SKY_OK) return st;
@@ -989,9 +1036,12 @@ sky_status live_show_render(live_show *show, double t, double dt, char *error, s
     return SKY_OK;
 }
 
-void live_show_frame_done(live_show *show, uint64_t frame, uint64_t now_ns) {
+void live_show_frame_done(live_show *show, uint64_t frame, uint64_t now_ns, uint64_t late,
+                          uint64_t dropped) {
     pthread_mutex_lock(&show->lock);
     show->frame = frame;
+    show->late = late;
+    show->dropped = dropped;
     if (show->fps_since_ns == 0) {
         show->fps_since_ns = now_ns;
         show->fps_since_frame = frame;
@@ -1001,6 +1051,12 @@ void live_show_frame_done(live_show *show, uint64_t frame, uint64_t now_ns) {
         show->fps_since_ns = now_ns;
         show->fps_since_frame = frame;
     }
+    pthread_mutex_unlock(&show->lock);
+}
+
+void live_show_get_stats(live_show *show, live_show_stats *stats) {
+    pthread_mutex_lock(&show->lock);
+    *stats = (live_show_stats){show->fps, show->frame, show->late, show->dropped};
     pthread_mutex_unlock(&show->lock);
 }
 
@@ -1100,12 +1156,16 @@ static live_status show_load_entry(live_show *show, size_t index, char *message,
     return status;
 }
 
-/* Moves to the first entry after `from` that can be shown, skipping those that fail. */
-static live_status show_advance(live_show *show, size_t from, char *message, size_t message_len) {
+/*
+ * Moves to the first entry after `from` (before it when `backwards`) that can
+ * be shown, wrapping, skipping those that fail.
+ */
+static live_status show_advance(live_show *show, size_t from, bool backwards, char *message,
+                                size_t message_len) {
     size_t n = show->config.playlist_count;
     live_status status = LIVE_FAILED;
     for (size_t step = 1; step <= n && status != LIVE_OK && status != LIVE_STOPPING; step++) {
-        size_t index = (from + step) % n;
+        size_t index = backwards ? (from + n - step % n) % n : (from + step) % n;
         status = show_load_entry(show, index, message, message_len);
         if (status != LIVE_OK && status != LIVE_STOPPING)
             fprintf(stderr, "%s: playlist: skipping %s\n", show->config.cmd,
@@ -1114,7 +1174,7 @@ static live_status show_advance(live_show *show, size_t from, char *message, siz
     return status;
 }
 
-live_status live_show_next(live_show *show, char *message, size_t message_len) {
+static live_status show_step(live_show *show, bool backwards, char *message, size_t message_len) {
     if (show->config.playlist_count < 2) {
         show_message(message, message_len, "there is no playlist (sky run A.sky B.sky ...)");
         return LIVE_UNKNOWN;
@@ -1122,7 +1182,15 @@ live_status live_show_next(live_show *show, char *message, size_t message_len) {
     pthread_mutex_lock(&show->lock);
     size_t from = show->entry;
     pthread_mutex_unlock(&show->lock);
-    return show_advance(show, from, message, message_len);
+    return show_advance(show, from, backwards, message, message_len);
+}
+
+live_status live_show_next(live_show *show, char *message, size_t message_len) {
+    return show_step(show, false, message, message_len);
+}
+
+live_status live_show_previous(live_show *show, char *message, size_t message_len) {
+    return show_step(show, true, message, message_len);
 }
 
 live_status live_show_select(live_show *show, size_t index, char *message, size_t message_len) {
@@ -1158,7 +1226,7 @@ static void *show_playlist_main(void *context) {
         pthread_mutex_unlock(&show->lock);
         char message[512];
         live_status status = reload ? show_load_entry(show, from, message, sizeof message)
-                                    : show_advance(show, from, message, sizeof message);
+                                    : show_advance(show, from, false, message, sizeof message);
         pthread_mutex_lock(&show->lock);
         if (status != LIVE_OK && !reload) /* none could be shown: try again after `each` */
             show->entry_shown_ns = sky_frame_now_ns();
@@ -1189,6 +1257,108 @@ bool live_show_start_playlist(live_show *show) {
     return true;
 }
 
+/* ------------------------------------------------------ the studio's calls */
+
+double live_show_set_crossfade(live_show *show, double seconds) {
+    if (!isfinite(seconds) || seconds < 0) seconds = 0;
+    if (seconds > SHOW_CROSSFADE_MAX) seconds = SHOW_CROSSFADE_MAX;
+    pthread_mutex_lock(&show->lock);
+    show->crossfade_s = seconds;
+    pthread_mutex_unlock(&show->lock);
+    json_object *event = show_event("crossfade");
+    if (event) json_object_object_add(event, "crossfade", json_object_new_double(seconds));
+    show_emit(show, event);
+    return seconds;
+}
+
+json_object *live_show_source(live_show *show) {
+    json_object *out = json_object_new_object();
+    if (!out) return NULL;
+    pthread_mutex_lock(&show->lock);
+    json_object_object_add(out, "pattern",
+                           json_object_new_string(show->meta.name ? show->meta.name : ""));
+    json_object_object_add(out, "path", show_json_path(show));
+    json_object_object_add(out, "source",
+                           json_object_new_string_len(show->meta.source ? show->meta.source : "",
+                                                      (int)show->meta.source_len));
+    pthread_mutex_unlock(&show->lock);
+    return out;
+}
+
+/*
+ * Writes `len` bytes to `path` atomically: a temporary file beside it (so
+ * that the rename stays on one file system) with the old file's mode,
+ * flushed, then renamed over it. A reader sees the old text or the new,
+ * never a part. False with a message; the temporary file is removed.
+ */
+static bool show_write_atomic(const char *path, const char *data, size_t len, char *message,
+                              size_t message_len) {
+    char tmp[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    int dir_len = slash ? (int)(slash - path) : 1;
+    if (snprintf(tmp, sizeof tmp, "%.*s/.sky-save-XXXXXX", dir_len, slash ? path : ".") >=
+        (int)sizeof tmp) {
+        show_message(message, message_len, "%s: the path is too long", path);
+        return false;
+    }
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        show_message(message, message_len, "cannot write beside %s: %s", path, strerror(errno));
+        return false;
+    }
+    struct stat st;
+    mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
+    const char *failed = fchmod(fd, mode) != 0 ? "fchmod" : NULL;
+    for (size_t done = 0; !failed && done < len;) {
+        ssize_t n = write(fd, data + done, len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) failed = "write";
+        else done += (size_t)n;
+    }
+    if (!failed && fsync(fd) != 0) failed = "fsync";
+    if (close(fd) != 0 && !failed) failed = "close";
+    if (!failed && rename(tmp, path) != 0) failed = "rename";
+    if (failed) {
+        show_message(message, message_len, "cannot save %s: %s: %s", path, failed, strerror(errno));
+        unlink(tmp);
+        return false;
+    }
+    return true;
+}
+
+live_status live_show_save(live_show *show, const char *source, size_t len, json_object **result,
+                           char *message, size_t message_len) {
+    *result = NULL;
+    pthread_mutex_lock(&show->lock);
+    const char *file = show_file(show);
+    size_t entry = show->entry;
+    pthread_mutex_unlock(&show->lock);
+    if (!file) {
+        show_message(message, message_len,
+                     "the show has no file to save to (its pattern came from standard input)");
+        return LIVE_CONFLICT;
+    }
+    /* A link is followed: its target is the file the user edits (and the link stays a link). */
+    char target[PATH_MAX];
+    bool linked = realpath(file, target) && strcmp(target, file) != 0;
+    if (!linked) snprintf(target, sizeof target, "%s", file);
+    if (!show_write_atomic(target, source, len, message, message_len)) return LIVE_FAILED;
+    fprintf(stderr, "%s: saved %s (%zu bytes, control API)\n", show->config.cmd, file, len);
+    *result = json_object_new_object();
+    if (*result) {
+        json_object_object_add(*result, "path", json_object_new_string(file));
+        json_object_object_add(*result, "bytes", json_object_new_int64((int64_t)len));
+    }
+    /* The watcher sees the rename in the file's directory; a link's target lives elsewhere. */
+    if (show->config.file_watched && !linked) return LIVE_OK;
+    show_source_event(show, file, source, len);
+    json_object *diagnostics = NULL;
+    char why[512];
+    show_load_wait(show, file, source, len, (long)entry, &diagnostics, why, sizeof why);
+    json_object_put(diagnostics);
+    return LIVE_OK;
+}
+
 /* ------------------------------------------------------------ create and free */
 
 bool live_show_create(const live_show_config *config, live_show **out) {
@@ -1204,6 +1374,7 @@ bool live_show_create(const live_show_config *config, live_show **out) {
     show->applied_brightness = 1; /* the runtime's after create */
     live_json_number_format();
     show->brightness = config->brightness;
+    show->crossfade_s = config->crossfade_s;
     show->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (show->stop_fd < 0) {
         fprintf(stderr, "%s: eventfd: %s\n", config->cmd, strerror(errno));

@@ -192,6 +192,7 @@ typedef struct live_show_config {
     double each_s;      /* seconds per playlist entry; 0: the playlist does not advance */
     double crossfade_s; /* seconds of cross-fade between patterns; 0: a cut */
     double brightness;  /* initial master dimmer, in [0, 1] */
+    bool file_watched;  /* a watcher follows the file (--watch or --control): it loads saves */
 } live_show_config;
 
 typedef struct live_show live_show;
@@ -236,8 +237,12 @@ void live_show_on_save(live_show *show, const char *path, const char *source, si
  * completes the frame. Prints a line when a new pattern was switched in.
  */
 sky_status live_show_render(live_show *show, double t, double dt, char *error, size_t error_len);
-/* After each frame: the frame file's frame number, for the state and the measured fps. */
-void live_show_frame_done(live_show *show, uint64_t frame, uint64_t now_ns);
+/*
+ * After each frame: the frame file's frame number, for the state and the
+ * measured fps, and the render loop's late and dropped counts so far.
+ */
+void live_show_frame_done(live_show *show, uint64_t frame, uint64_t now_ns, uint64_t late,
+                          uint64_t dropped);
 /*
  * With several entries, starts the playlist thread: it moves on every `each`
  * seconds (when set) and reloads the current entry on live_show_reload_entry.

@@ -78,6 +78,9 @@ typedef struct ast_decl {
     bool has_range;
     double lo, hi;
     uint32_t range_start, range_end;
+    /* param: a trailing `color` (a vec3 shown as a colour picker) */
+    bool is_color;
+    uint32_t color_start, color_end;
 } ast_decl;
 
 typedef struct ast_program {

@@ -159,6 +159,15 @@ static bool param_range(ck_checker *ck, const ast_decl *d, ck_value v, double va
     return true;
 }
 
+static bool param_color(ck_checker *ck, const ast_decl *d, ck_value v) {
+    if (!d->is_color || v.type == CK_TY_VEC3) return true;
+    diag_error(ck->d, E_PARAM_COLOR, d->color_start, d->color_end,
+               "`color` marks a `vec3` param (an rgb colour, e.g. `param tint = rgb(1, 0.5, 0) "
+               "color`) for the studio's colour picker; remove it here",
+               "`color` is for `vec3` params only; `%s` is a `%s`", d->name, ck_type_name(v.type));
+    return false;
+}
+
 static void check_param(ck_checker *ck, const ast_decl *d) {
     if (ck->param_count == SKY_MAX_PARAMS) {
         diag_error(ck->d, E_LIMIT_PARAMS, d->name_start, d->name_end,
@@ -171,7 +180,7 @@ static void check_param(ck_checker *ck, const ast_decl *d) {
     if (d->body) v = ck_lower_top(ck, d->body, ck_resolve_body(ck, d->body, NULL, 0));
     double defaults[3];
     if (v.type == CK_TY_ERROR || !param_default(ck, d, v, defaults) ||
-        !param_range(ck, d, v, defaults[0])) {
+        !param_range(ck, d, v, defaults[0]) || !param_color(ck, d, v)) {
         define(ck, d, CK_SYM_POISON, CK_ERR);
         return;
     }
@@ -183,6 +192,7 @@ static void check_param(ck_checker *ck, const ast_decl *d) {
     p->has_range = d->has_range;
     p->min = d->lo;
     p->max = d->hi;
+    p->color = d->is_color;
     ck_value node = {v.type, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
     for (int i = 0; i < ck_width(v.type); i++)
         node.n[i] = ck_mk(ck, OP_PARAM, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, p->slot + (uint32_t)i);

@@ -59,6 +59,7 @@
 #define E_PARAM_NOT_CONST  "E0411"
 #define E_PARAM_RANGE      "E0412"
 #define E_REDUCE_BOUNDS    "E0413"
+#define E_PARAM_COLOR      "E0414"
 #define E_LIMIT_SOURCE     "E0501"
 #define E_LIMIT_NESTING    "E0502"
 #define E_LIMIT_NODES      "E0503"

@@ -607,21 +607,39 @@ static bool expect_assign(parser *p, const ast_decl *decl, const char *keyword) 
     return false;
 }
 
-/* "param" IDENT "=" expr [ "in" NUMBER ".." NUMBER ] */
+/*
+ * A trailing `color` after a param's value: a contextual word, not a keyword,
+ * so `color` stays usable as a name everywhere else.
+ */
+static void parse_param_color(parser *p, ast_decl *decl) {
+    const token *t = cur(p);
+    if (t->kind != TOK_IDENT || t->end - t->start != 5 || memcmp(p->src + t->start, "color", 5) != 0)
+        return;
+    advance(p);
+    decl->is_color = true;
+    decl->color_start = t->start;
+    decl->color_end = t->end;
+}
+
+/* "param" IDENT "=" expr [ "in" NUMBER ".." NUMBER ] [ "color" ] */
 static void parse_param_decl(parser *p, ast_decl *decl) {
     if (!parse_decl_name(p, decl, "param") || !expect_assign(p, decl, "param")) return;
     decl->body = parse_expr(p);
-    if (!decl->body || !at(p, TOK_IN)) return;
-    advance(p);
-    uint32_t unused;
-    bool ok = parse_bound(p, "lower bound of the range", &decl->lo, &decl->range_start, &unused) &&
-              expect(p, TOK_DOTDOT, "`..` between the bounds of the range") &&
-              parse_bound(p, "upper bound of the range", &decl->hi, &unused, &decl->range_end);
-    if (!ok) {
-        decl->body = NULL;
-        return;
+    if (!decl->body) return;
+    if (at(p, TOK_IN)) {
+        advance(p);
+        uint32_t unused;
+        bool ok =
+            parse_bound(p, "lower bound of the range", &decl->lo, &decl->range_start, &unused) &&
+            expect(p, TOK_DOTDOT, "`..` between the bounds of the range") &&
+            parse_bound(p, "upper bound of the range", &decl->hi, &unused, &decl->range_end);
+        if (!ok) {
+            decl->body = NULL;
+            return;
+        }
+        decl->has_range = true;
     }
-    decl->has_range = true;
+    parse_param_color(p, decl);
 }
 
 /* "fn" IDENT "(" [ IDENT { "," IDENT } ] ")" "=" expr */

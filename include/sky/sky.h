@@ -136,6 +136,7 @@ typedef struct sky_param_info {
     double value[3]; /* default value, per component */
     bool has_range;  /* `in a..b` was given (float params only) */
     double min, max; /* the range; values set at run time are clamped to it */
+    bool color;      /* a vec3 declared `color` (`param tint = rgb(1, 0.5, 0) color`) */
 } sky_param_info;
 
 /* Inputs a program reads, as a bit set, for tools and the runtime. */

@@ -13,6 +13,9 @@
  *             message, line, column) and the show goes on with the old
  *             pattern; one over the cost budget: 422, the same; a good one:
  *             200 and the new pattern on the LEDs
+ *   studio    /api/state's path and colours, /api/source GET and PUT (the file,
+ *             the source event, the LEDs), an external edit, a save with
+ *             errors, /api/layout against the layout module, the stats event
  *   options   (no device) bad --control, --control-token and --osc values
  *             are refused before the frame file is created
  *   abuse     malformed JSON, a huge body, 200 idle connections, a client
@@ -24,6 +27,7 @@
  * published; frame F + 1 may have been rendering during the request, so
  * frames from F + 2 on began after it and must show the change.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -219,18 +223,27 @@ static json_object *field(json_object *obj, const char *key) {
     return value;
 }
 
-/* The next text message of a WebSocket, as JSON. */
-static json_object *ws_json(int fd) {
-    int opcode = 0;
-    uint8_t *payload = NULL;
-    size_t len = 0;
-    if (!control_ws_read(fd, &opcode, &payload, &len, SAFETY_S)) fail_msg("no WebSocket message");
-    assert_int_equal(opcode, 1);
-    json_object *obj = json_tokener_parse((const char *)payload);
-    if (!obj) fail_msg("not JSON: %s", payload);
-    free(payload);
-    return obj;
+/* The next event of kind `want` (NULL: any but stats, which come once a second). */
+static json_object *ws_event(int fd, const char *want) {
+    for (;;) {
+        int opcode = 0;
+        uint8_t *payload = NULL;
+        size_t len = 0;
+        if (!control_ws_read(fd, &opcode, &payload, &len, SAFETY_S))
+            fail_msg("no WebSocket message");
+        assert_int_equal(opcode, 1);
+        json_object *obj = json_tokener_parse((const char *)payload);
+        if (!obj) fail_msg("not JSON: %s", payload);
+        free(payload);
+        json_object *kind = NULL;
+        const char *name =
+            json_object_object_get_ex(obj, "event", &kind) ? json_object_get_string(kind) : "";
+        if (want ? strcmp(name, want) == 0 : strcmp(name, "stats") != 0) return obj;
+        json_object_put(obj);
+    }
 }
+
+static json_object *ws_json(int fd) { return ws_event(fd, NULL); }
 
 static void osc_send_level(show *s, float level) {
     lo_message msg = lo_message_new();
@@ -430,6 +443,138 @@ static void test_control_abuse(void **state) {
 }
 
 /* Each bad option: exit 2 with a message naming it, and no frame file. */
+/* The next `source` event whose text is `text` (earlier ones, of earlier saves, are skipped). */
+static void wait_source_event(int events, const char *text, const char *path) {
+    for (;;) {
+        json_object *e = ws_event(events, "source");
+        bool match = strcmp(json_object_get_string(field(e, "source")), text) == 0;
+        if (match) assert_string_equal(json_object_get_string(field(e, "path")), path);
+        json_object_put(e);
+        if (match) return;
+    }
+}
+
+/*
+ * The studio's routes on the real show: the layout as the frame file has it,
+ * the source and its file, a save from the API (atomic, then on the LEDs), an
+ * external edit (a source event, then on the LEDs), a colour param in the
+ * state, the stats event.
+ */
+static void test_control_studio(void **state) {
+    (void)state;
+    show s;
+    show_start(&s, LEVEL_PATTERN);
+    char pattern[512];
+    cli_path(pattern, sizeof pattern, s.dir, "live.sky");
+
+    json_object *st = request_json(&s, "GET", "/api/state", NULL, 200);
+    assert_string_equal(json_object_get_string(field(st, "path")), pattern);
+    assert_true(json_object_is_type(field(st, "late"), json_type_int));
+    json_object *level = json_object_array_get_idx(field(st, "params"), 0);
+    assert_false(json_object_get_boolean(field(level, "color")));
+    json_object_put(st);
+    json_object *src = request_json(&s, "GET", "/api/source", NULL, 200);
+    assert_string_equal(json_object_get_string(field(src, "source")), LEVEL_PATTERN);
+    assert_string_equal(json_object_get_string(field(src, "path")), pattern);
+    json_object_put(src);
+
+    /* The layout: LAYOUT's LEDs where the layout module puts them. */
+    sky_layout *layout = NULL;
+    char error[512];
+    assert_int_equal(sky_layout_create(LAYOUT, &layout, error, sizeof error), SKY_OK);
+    json_object *l = request_json(&s, "GET", "/api/layout", NULL, 200);
+    assert_string_equal(json_object_get_string(field(l, "layout")), LAYOUT);
+    assert_int_equal(json_object_get_int(field(l, "leds")), layout->led_count);
+    json_object *positions = field(l, "positions");
+    assert_int_equal(json_object_array_length(positions), 2 * (size_t)layout->led_count);
+    for (size_t i = 0; i < 2 * (size_t)layout->led_count; i++)
+        assert_true(fabs(json_object_get_double(json_object_array_get_idx(positions, i)) -
+                         layout->xy[i]) < 1e-4);
+    json_object *strips = field(l, "strips");
+    assert_int_equal(json_object_array_length(strips), layout->strip_count);
+    assert_true(json_object_get_double(field(l, "spacing")) > 0);
+    json_object_put(l);
+    sky_layout_free(layout);
+
+    /* A save from the studio: the file holds the text, the editor hears of it, the LEDs show it. */
+    int events = control_ws_open(s.http, "/api/events", NULL);
+    assert_true(events >= 0);
+    json_object_put(ws_event(events, "state"));
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "source", json_object_new_string(OTHER_PATTERN));
+    json_object *saved = request_json(&s, "PUT", "/api/source", json_object_to_json_string(body),
+                                      200);
+    json_object_put(body);
+    assert_string_equal(json_object_get_string(field(saved, "path")), pattern);
+    assert_int_equal(json_object_get_int(field(saved, "bytes")), (int)strlen(OTHER_PATTERN));
+    json_object_put(saved);
+    char *on_disk = cli_slurp(pattern);
+    assert_string_equal(on_disk, OTHER_PATTERN);
+    free(on_disk);
+    wait_source_event(events, OTHER_PATTERN, pattern);
+    uint8_t *other = cpu_frame(OTHER_PATTERN, NULL);
+    wait_frame(&s, other, "after PUT /api/source");
+    free(other);
+
+    /* An edit from another editor: a source event, then the pattern, whose colour param says so. */
+    static const char color_pattern[] = "param tint = rgb(1, 0.5, 0) color\nout tint\n";
+    cli_replace_file(pattern, color_pattern);
+    wait_source_event(events, color_pattern, pattern);
+    for (;;) {
+        json_object *e = ws_event(events, "pattern");
+        json_object *params = field(e, "params");
+        bool done = json_object_array_length(params) == 1;
+        if (done) {
+            json_object *tint = json_object_array_get_idx(params, 0);
+            assert_string_equal(json_object_get_string(field(tint, "name")), "tint");
+            assert_true(json_object_get_boolean(field(tint, "color")));
+        }
+        json_object_put(e);
+        if (done) break;
+    }
+    uint8_t *tint = cpu_frame(color_pattern, NULL);
+    wait_frame(&s, tint, "after the external edit");
+    free(tint);
+
+    /* A save with errors is saved all the same, and the show keeps its pattern. */
+    body = json_object_new_object();
+    json_object_object_add(body, "source", json_object_new_string(BROKEN_PATTERN));
+    json_object_put(request_json(&s, "PUT", "/api/source", json_object_to_json_string(body), 200));
+    json_object_put(body);
+    on_disk = cli_slurp(pattern);
+    assert_string_equal(on_disk, BROKEN_PATTERN);
+    free(on_disk);
+    wait_source_event(events, BROKEN_PATTERN, pattern);
+    for (;;) { /* the failed compile's diagnostics, then the frames are still the tint */
+        json_object *e = ws_event(events, "diagnostics");
+        bool errors = json_object_array_length(field(e, "diagnostics")) > 0;
+        json_object_put(e);
+        if (errors) break;
+    }
+    tint = cpu_frame(color_pattern, NULL);
+    expect_frames(&s, newest_frame(&s) + 1, tint, 2, "after a save with errors");
+    free(tint);
+
+    /* The stats event, once a second, with the frames clients open. */
+    int viewer = control_ws_open(s.http, "/api/frames?fps=5", NULL);
+    assert_true(viewer >= 0);
+    for (;;) {
+        json_object *e = ws_event(events, "stats");
+        bool seen = json_object_get_int(field(e, "viewers")) == 1;
+        assert_true(json_object_get_int64(field(e, "frame")) > 0);
+        (void)field(e, "late"), (void)field(e, "dropped"), (void)field(e, "fps");
+        json_object_put(e);
+        if (seen) break;
+    }
+    control_ws_close(viewer);
+    json_object_put(request_json(&s, "POST", "/api/previous", NULL, 404));
+    json_object *fade = request_json(&s, "PUT", "/api/crossfade", "120", 200);
+    assert_true(json_object_get_double(field(fade, "crossfade")) == 60);
+    json_object_put(fade);
+    control_ws_close(events);
+    show_stop(&s);
+}
+
 static void test_options_control(void **state) {
     (void)state;
     char dir[256], pattern[512], frame_path[512];
@@ -471,6 +616,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(test_control_params, cli_kill_children),
         cmocka_unit_test_teardown(test_control_pattern, cli_kill_children),
         cmocka_unit_test_teardown(test_control_abuse, cli_kill_children),
+        cmocka_unit_test_teardown(test_control_studio, cli_kill_children),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

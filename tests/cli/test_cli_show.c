@@ -368,7 +368,7 @@ static void test_show_brightness(void **state) {
     "# the ring's width,\n"                                       \
     "# in layout units\n"                                         \
     "param width = 0.03 in 0.001..0.2\n"                          \
-    "param tint = rgb(1, 0.5, 0)\n"                               \
+    "param tint = rgb(1, 0.5, 0) color\n"                         \
     "out rgb(x * speed, width, 0) * tint\n"
 
 /* Runs `sky params args...`; returns the exit code, stdout and stderr in *out and *err. */
@@ -397,7 +397,7 @@ static void test_params_text(void **state) {
     const char *want = "name   type   default  range       doc\n"
                        "speed  float  1.5      0..4        how fast it moves\n"
                        "width  float  0.03     0.001..0.2  the ring's width, in layout units\n"
-                       "tint   vec3   1,0.5,0  -           \n";
+                       "tint   vec3   1,0.5,0  color       \n";
     if (strcmp(out, want) != 0) fail_msg("sky params printed:\n%s\nwanted:\n%s", out, want);
     free(out);
     free(err);
@@ -450,6 +450,10 @@ static void test_params_json(void **state) {
     assert_null(v); /* JSON null: no range */
     assert_true(json_object_object_get_ex(tint, "doc", &v));
     assert_string_equal(json_object_get_string(v), "");
+    assert_true(json_object_object_get_ex(tint, "color", &v));
+    assert_true(json_object_get_boolean(v)); /* declared `color` */
+    assert_true(json_object_object_get_ex(speed, "color", &v));
+    assert_false(json_object_get_boolean(v));
     json_object_put(root);
     free(out);
     free(err);

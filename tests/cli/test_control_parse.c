@@ -9,6 +9,9 @@
  *              malformed JSON are 400 with a message naming the problem
  *   pattern    {"path"} or {"source"}, not both, not neither, no other keys
  *   limits     a body over CONTROL_BODY_MAX is 413; deep nesting is 400
+ *   ws query   ?fps= and a percent-encoded ?token= on the WebSockets, nothing else
+ *   studio     /api/layout, /api/source (GET, PUT), /api/previous, /api/crossfade,
+ *              /api/examples; a pattern's display name
  *   osc        datagrams as oscsend would send them, and broken ones
  *   token      Bearer comparison; addresses and loopback
  */
@@ -179,19 +182,116 @@ static void test_limits(void **state) {
     free(body);
     expect_error("PUT", "/api/params/speed", "[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]", 400,
                  "malformed JSON");
+}
+
+/* A WebSocket's query: fps (frames only) and a percent-encoded token, in any order, once each. */
+static void test_ws_query(void **state) {
+    (void)state;
     unsigned fps = 0;
-    char message[256];
-    assert_true(control_frames_query(NULL, &fps, message, sizeof message));
+    char message[256], token[CONTROL_TOKEN_MAX + 1];
+    const char *frames = "/api/frames", *events = "/api/events";
+#define QUERY(uri, q) control_ws_query(uri, q, &fps, token, sizeof token, message, sizeof message)
+    assert_true(QUERY(frames, NULL));
     assert_int_equal(fps, CONTROL_FRAMES_FPS_DEFAULT);
-    assert_true(control_frames_query("fps=30", &fps, message, sizeof message));
+    assert_string_equal(token, "");
+    assert_true(QUERY(frames, "fps=30"));
     assert_int_equal(fps, 30);
-    assert_false(control_frames_query("fps=0", &fps, message, sizeof message));
+    assert_false(QUERY(frames, "fps=0"));
     assert_non_null(strstr(message, "fps must be 1 to 60"));
-    assert_false(control_frames_query("fps=61", &fps, message, sizeof message));
-    assert_false(control_frames_query("fps=9999", &fps, message, sizeof message));
-    assert_false(control_frames_query("fps=3x", &fps, message, sizeof message));
-    assert_false(control_frames_query("rate=3", &fps, message, sizeof message));
-    assert_non_null(strstr(message, "unknown query"));
+    assert_false(QUERY(frames, "fps=61"));
+    assert_false(QUERY(frames, "fps=9999"));
+    assert_false(QUERY(frames, "fps=3x"));
+    assert_false(QUERY(frames, "fps="));
+    assert_false(QUERY(frames, "rate=3"));
+    assert_non_null(strstr(message, "unknown or repeated query"));
+    assert_true(QUERY(frames, "token=s%3Dcr%2Bt&fps=60"));
+    assert_int_equal(fps, 60);
+    assert_string_equal(token, "s=cr+t");
+    assert_true(QUERY(events, "token=abc"));
+    assert_string_equal(token, "abc");
+    /* fps is the frames socket's only; each key once; malformed escapes and NULs refused. */
+    assert_false(QUERY(events, "fps=30"));
+    assert_false(QUERY(frames, "fps=30&fps=20"));
+    assert_false(QUERY(events, "token=a&token=b"));
+    assert_false(QUERY(events, "token=%4"));
+    assert_false(QUERY(events, "token=%zz"));
+    assert_false(QUERY(events, "token=a%00b"));
+    assert_non_null(strstr(message, "malformed or too long token"));
+    assert_false(QUERY(events, "token"));
+    assert_false(QUERY(events, "&"));
+    char *long_query = malloc(CONTROL_TOKEN_MAX + 16);
+    assert_non_null(long_query);
+    memcpy(long_query, "token=", 6);
+    memset(long_query + 6, 'a', CONTROL_TOKEN_MAX + 1);
+    long_query[6 + CONTROL_TOKEN_MAX + 1] = '\0';
+    assert_false(QUERY(events, long_query));
+    long_query[6 + CONTROL_TOKEN_MAX] = '\0';
+    assert_true(QUERY(events, long_query));
+    free(long_query);
+#undef QUERY
+    assert_true(control_token_equal("abc", "abc"));
+    assert_false(control_token_equal("abd", "abc"));
+    assert_false(control_token_equal("ab", "abc"));
+    assert_false(control_token_equal("", ""));
+}
+
+/* The studio's routes: layout, source (GET and PUT), previous, crossfade, examples, a name. */
+static void test_studio_routes(void **state) {
+    (void)state;
+    static const struct {
+        const char *method, *uri;
+        control_verb verb;
+    } plain[] = {{"GET", "/api/layout", CONTROL_LAYOUT},
+                 {"GET", "/api/source", CONTROL_SOURCE},
+                 {"POST", "/api/previous", CONTROL_PREVIOUS},
+                 {"GET", "/api/examples", CONTROL_EXAMPLES}};
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+        parsed p = parse(plain[i].method, plain[i].uri, NULL);
+        assert_int_equal(p.status, 0);
+        assert_int_equal(p.command.verb, plain[i].verb);
+    }
+    /* /api/source takes GET and PUT: the Allow header names both. */
+    parsed p = parse("POST", "/api/source", "{}");
+    assert_int_equal(p.status, 405);
+    assert_string_equal(p.allow, "GET, PUT");
+    p = parse("PUT", "/api/source", "{\"source\": \"out rgb(1, 0, 0)\\n\"}");
+    assert_int_equal(p.status, 0);
+    assert_int_equal(p.command.verb, CONTROL_SAVE);
+    assert_int_equal(p.command.source_len, 17);
+    assert_string_equal(p.command.source, "out rgb(1, 0, 0)\n");
+    control_command_clear(&p.command);
+    expect_error("PUT", "/api/source", "{}", 400, "missing \"source\"");
+    expect_error("PUT", "/api/source", "{\"source\": 3}", 400, "must be a string");
+    expect_error("PUT", "/api/source", "{\"source\": \"x\", \"path\": \"/etc/passwd\"}", 400,
+                 "unknown key \"path\"");
+    expect_error("PUT", "/api/source", "\"out rgb(1, 0, 0)\"", 400, "expected an object");
+    expect_error("GET", "/api/layout/x", NULL, 404, "no route");
+    /* Crossfade: a finite number (the show clamps it). */
+    p = parse("PUT", "/api/crossfade", "2.5");
+    assert_int_equal(p.status, 0);
+    assert_int_equal(p.command.verb, CONTROL_CROSSFADE);
+    assert_true(p.command.values[0] == 2.5);
+    expect_error("PUT", "/api/crossfade", "\"2\"", 400, "must be a number");
+    expect_error("PUT", "/api/crossfade", "1e999", 400, "finite");
+    /* A display name goes with a source only, printable, not too long. */
+    p = parse("POST", "/api/pattern", "{\"source\": \"out rgb(1, 0, 0)\", \"name\": \"plasma.sky\"}");
+    assert_int_equal(p.status, 0);
+    assert_string_equal(p.command.display, "plasma.sky");
+    control_command_clear(&p.command);
+    expect_error("POST", "/api/pattern", "{\"path\": \"a.sky\", \"name\": \"b.sky\"}", 400,
+                 "\"name\" goes with \"source\"");
+    expect_error("POST", "/api/pattern", "{\"source\": \"x\", \"name\": \"a\\nb\"}", 400,
+                 "control character");
+    expect_error("POST", "/api/pattern", "{\"source\": \"x\", \"name\": \"\"}", 400, "is empty");
+    char body[400];
+    snprintf(body, sizeof body, "{\"source\": \"x\", \"name\": \"%0300d\"}", 0);
+    expect_error("POST", "/api/pattern", body, 400, "too long");
+    /* Paths outside /api are the static files', never a route. */
+    assert_true(control_is_api_path("/api"));
+    assert_true(control_is_api_path("/api/state"));
+    assert_false(control_is_api_path("/apix"));
+    assert_false(control_is_api_path("/"));
+    assert_false(control_is_api_path("/studio.js"));
 }
 
 /* An OSC datagram as liblo serialises it (what oscsend sends). */
@@ -346,6 +446,8 @@ int main(void) {
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_pattern),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_ws_query),
+        cmocka_unit_test(test_studio_routes),
         cmocka_unit_test(test_osc),
         cmocka_unit_test(test_token_and_addresses),
         cmocka_unit_test(test_status_and_errors),

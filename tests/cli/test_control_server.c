@@ -17,10 +17,17 @@
  *   frames    /api/frames: binary messages with the frame file's frames, at
  *             most the rate the client asked for
  *   osc       /sky/... datagrams reach the show; bad ones are ignored
+ *   static    the studio's embedded files without the token, ETag/304, HEAD;
+ *             hostile paths (.., %2e, //, NUL) reach nothing
+ *   spacing   the layout's nearest-neighbour median equals the all-pairs one
+ *   studio    /api/layout from a frame file, /api/examples from a directory,
+ *             /api/source GET/PUT (409 without a file), previous, crossfade,
+ *             a display name, ?token= on WebSockets, the stats event
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -32,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +48,7 @@
 #include "control.h"
 #include "control_client.h"
 #include "control_parse.h"
+#include "control_studio.h"
 #include "sky/frame.h"
 
 /* ------------------------------------------------------------- fake show */
@@ -50,6 +59,12 @@ struct live_show {
     bool blackout, freeze;
     size_t index;
     atomic_int param_calls, load_calls, brightness_calls;
+    double crossfade;
+    char loaded_name[256];
+    char saved[64]; /* the text of the last PUT /api/source */
+    size_t saved_len;
+    bool no_file; /* PUT /api/source answers 409 */
+    live_show_stats stats;
     live_show_listener listener;
     void *listener_context;
 };
@@ -60,6 +75,11 @@ static void fake_reset(void) {
     pthread_mutex_lock(&fake.lock);
     fake.speed = 1, fake.brightness = 1, fake.blackout = false, fake.freeze = false;
     fake.index = 0;
+    fake.crossfade = 0;
+    fake.loaded_name[0] = fake.saved[0] = '\0';
+    fake.saved_len = 0;
+    fake.no_file = false;
+    fake.stats = (live_show_stats){0};
     pthread_mutex_unlock(&fake.lock);
     atomic_store(&fake.param_calls, 0);
     atomic_store(&fake.load_calls, 0);
@@ -111,9 +131,13 @@ live_status live_show_set_param(live_show *show, const char *name, const double 
     return LIVE_OK;
 }
 
-live_status live_show_load(live_show *show, const char *path, const char *source, size_t len,
-                           json_object **diagnostics, char *message, size_t message_len) {
+live_status live_show_load(live_show *show, const char *path, const char *name,
+                           const char *source, size_t len, json_object **diagnostics,
+                           char *message, size_t message_len) {
     (void)path, (void)len;
+    pthread_mutex_lock(&show->lock);
+    snprintf(show->loaded_name, sizeof show->loaded_name, "%s", name ? name : "");
+    pthread_mutex_unlock(&show->lock);
     atomic_fetch_add(&show->load_calls, 1);
     *diagnostics = json_object_new_array();
     if (source && strstr(source, "oops")) {
@@ -159,6 +183,57 @@ live_status live_show_select(live_show *show, size_t index, char *message, size_
     pthread_mutex_lock(&show->lock);
     show->index = index;
     pthread_mutex_unlock(&show->lock);
+    return LIVE_OK;
+}
+
+live_status live_show_previous(live_show *show, char *message, size_t message_len) {
+    pthread_mutex_lock(&show->lock);
+    show->index = (show->index + 2) % 3; /* three entries, wrapping backwards */
+    pthread_mutex_unlock(&show->lock);
+    (void)message, (void)message_len;
+    return LIVE_OK;
+}
+
+double live_show_set_crossfade(live_show *show, double seconds) {
+    double v = seconds < 0 ? 0 : seconds > 60 ? 60 : seconds;
+    pthread_mutex_lock(&show->lock);
+    show->crossfade = v;
+    pthread_mutex_unlock(&show->lock);
+    return v;
+}
+
+void live_show_get_stats(live_show *show, live_show_stats *stats) {
+    pthread_mutex_lock(&show->lock);
+    *stats = show->stats;
+    pthread_mutex_unlock(&show->lock);
+}
+
+json_object *live_show_source(live_show *show) {
+    (void)show;
+    json_object *out = json_object_new_object();
+    json_object_object_add(out, "pattern", json_object_new_string("fake.sky"));
+    json_object_object_add(out, "path", json_object_new_string("/shows/fake.sky"));
+    json_object_object_add(out, "source", json_object_new_string("out rgb(1, 0, 0)\n"));
+    return out;
+}
+
+live_status live_show_save(live_show *show, const char *source, size_t len, json_object **result,
+                           char *message, size_t message_len) {
+    pthread_mutex_lock(&show->lock);
+    bool no_file = show->no_file;
+    if (!no_file) {
+        show->saved_len = len < sizeof show->saved ? len : sizeof show->saved - 1;
+        memcpy(show->saved, source, show->saved_len);
+        show->saved[show->saved_len] = '\0';
+    }
+    pthread_mutex_unlock(&show->lock);
+    if (no_file) {
+        snprintf(message, message_len, "the show has no file to save to");
+        return LIVE_CONFLICT;
+    }
+    *result = json_object_new_object();
+    json_object_object_add(*result, "path", json_object_new_string("/shows/fake.sky"));
+    json_object_object_add(*result, "bytes", json_object_new_int64((int64_t)len));
     return LIVE_OK;
 }
 
@@ -342,18 +417,27 @@ static void test_abuse(void **state) {
     control_server_stop(s.server);
 }
 
-static json_object *ws_read_json(int fd) {
-    int opcode = 0;
-    uint8_t *payload = NULL;
-    size_t len = 0;
-    if (!control_ws_read(fd, &opcode, &payload, &len, CONTROL_CLIENT_TIMEOUT_S))
-        fail_msg("no WebSocket message");
-    assert_int_equal(opcode, 1);
-    json_object *obj = json_tokener_parse((char *)payload);
-    if (!obj) fail_msg("event is not JSON: %s", payload);
-    free(payload);
-    return obj;
+/* The next event of kind `want` (NULL: any but stats, which come once a second). */
+static json_object *ws_read_event(int fd, const char *want) {
+    for (;;) {
+        int opcode = 0;
+        uint8_t *payload = NULL;
+        size_t len = 0;
+        if (!control_ws_read(fd, &opcode, &payload, &len, CONTROL_CLIENT_TIMEOUT_S))
+            fail_msg("no WebSocket message");
+        assert_int_equal(opcode, 1);
+        json_object *obj = json_tokener_parse((char *)payload);
+        if (!obj) fail_msg("event is not JSON: %s", payload);
+        free(payload);
+        json_object *kind = NULL;
+        const char *name = json_object_object_get_ex(obj, "event", &kind)
+                               ? json_object_get_string(kind) : "";
+        if (want ? strcmp(name, want) == 0 : strcmp(name, "stats") != 0) return obj;
+        json_object_put(obj);
+    }
 }
+
+static json_object *ws_read_json(int fd) { return ws_read_event(fd, NULL); }
 
 static void test_events(void **state) {
     (void)state;
@@ -506,6 +590,292 @@ static void wait_for(atomic_int *counter, int value) {
     }
 }
 
+/* ------------------------------------------------------------ the studio */
+
+static void write_text(const char *dir, const char *name, const char *text) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* A raw GET with one extra header line (If-None-Match) or none. */
+static control_reply raw_get(uint16_t port, const char *method, const char *path,
+                             const char *header) {
+    char request[1024];
+    int n = snprintf(request, sizeof request, "%s %s HTTP/1.1\r\nHost: x\r\n%s%s\r\n", method,
+                     path, header ? header : "", header ? "\r\n" : "");
+    return control_client_raw(port, request, (size_t)n);
+}
+
+static const char *header_value(const char *headers, const char *name, char *out, size_t cap) {
+    const char *at = strstr(headers, name);
+    if (!at) return NULL;
+    at += strlen(name);
+    size_t n = strcspn(at, "\r\n");
+    snprintf(out, cap, "%.*s", (int)n, at);
+    return out;
+}
+
+/*
+ * The static files: served from the embedded table without the token (the API
+ * still needs it), with type, ETag and 304; no request path reaches anything
+ * else, however it is spelled.
+ */
+static void test_static(void **state) {
+    (void)state;
+    control_options options = {.listen = "127.0.0.1:0", .token = "tok"};
+    started s;
+    assert_true(start(&options, &s));
+    uint16_t port = s.http_port;
+    const control_static_file *index = control_static_find("/");
+    control_reply r = control_client_request(port, NULL, "GET", "/", NULL);
+    if (!index) { /* built with SKY_STUDIO=OFF: the page says so */
+        assert_int_equal(r.status, 404);
+        assert_non_null(strstr(r.body, "without the studio"));
+        control_reply_free(&r);
+        control_server_stop(s.server);
+        return;
+    }
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, index->size);
+    assert_memory_equal(r.body, index->data, index->size);
+    char value[256];
+    assert_non_null(header_value(r.headers, "Content-Type: ", value, sizeof value));
+    assert_string_equal(value, index->type);
+    assert_non_null(header_value(r.headers, "ETag: ", value, sizeof value));
+    assert_string_equal(value, index->etag);
+    assert_non_null(strstr(r.headers, "Cache-Control: no-cache"));
+    control_reply_free(&r);
+    /* Every embedded file by its name, byte for byte. */
+    for (size_t i = 0; i < control_static_file_count; i++) {
+        const control_static_file *f = &control_static_files[i];
+        char path[300];
+        snprintf(path, sizeof path, "/%s", f->name);
+        r = control_client_request(port, NULL, "GET", path, NULL);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.body_len, f->size);
+        assert_memory_equal(r.body, f->data, f->size);
+        control_reply_free(&r);
+    }
+    char if_none[300];
+    snprintf(if_none, sizeof if_none, "If-None-Match: %s", index->etag);
+    r = raw_get(port, "GET", "/index.html", if_none);
+    assert_int_equal(r.status, 304);
+    assert_int_equal(r.body_len, 0);
+    control_reply_free(&r);
+    r = raw_get(port, "HEAD", "/", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, 0);
+    control_reply_free(&r);
+    /* Hostile paths reach nothing but the table's files (civetweb decodes %00 to the end of
+     * the path, so "/index.html%00.js" is index.html), never a file of the machine. */
+    static const char *const hostile[] = {
+        "/../../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "//etc/passwd",
+        "/studio.js/../../etc/passwd", "/index.html%00.js", "/./index.htm", "/INDEX.HTML",
+        "/index.html/", "/.git/config", "/%2fetc%2fpasswd", "/api/../../etc/passwd",
+        "/..%2f..%2fetc%2fpasswd", "/\\..\\..\\etc\\passwd"};
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        r = raw_get(port, "GET", hostile[i], NULL);
+        bool embedded = false;
+        for (size_t k = 0; r.status == 200 && k < control_static_file_count; k++)
+            embedded = embedded || (r.body_len == control_static_files[k].size &&
+                                    memcmp(r.body, control_static_files[k].data, r.body_len) == 0);
+        bool refused = r.status == 404 || r.status == 400 || r.status == 401;
+        if (!(refused || embedded) || strstr(r.body, "root:"))
+            fail_msg("GET %s: %d %s", hostile[i], r.status, r.body);
+        control_reply_free(&r);
+    }
+    expect_status(port, NULL, "POST", "/", "{}", 405, "GET");
+    /* The API still takes the token. */
+    expect_status(port, NULL, "GET", "/api/state", NULL, 401, "token");
+    expect_status(port, "tok", "GET", "/api/state", NULL, 200, "fake.sky");
+    control_server_stop(s.server);
+}
+
+/* The median nearest-neighbour distance by comparing every pair: what the grid must match. */
+static double spacing_brute(const float *xy, size_t n) {
+    double *d = malloc(n * sizeof *d);
+    assert_non_null(d);
+    for (size_t i = 0; i < n; i++) {
+        d[i] = INFINITY;
+        for (size_t j = 0; j < n; j++) {
+            if (j == i) continue;
+            double dx = xy[2 * i] - xy[2 * j], dy = xy[2 * i + 1] - xy[2 * j + 1];
+            d[i] = fmin(d[i], sqrt(dx * dx + dy * dy));
+        }
+    }
+    for (size_t i = 1; i < n; i++) /* insertion sort: n is small here */
+        for (size_t j = i; j > 0 && d[j - 1] > d[j]; j--) {
+            double t = d[j];
+            d[j] = d[j - 1], d[j - 1] = t;
+        }
+    double m = n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2;
+    free(d);
+    return m;
+}
+
+/* The grid search finds the same spacing as every pair does: random, disc-like, a line, ties. */
+static void test_layout_spacing(void **state) {
+    (void)state;
+    enum { N = 1500 };
+    float *xy = malloc(2 * N * sizeof *xy);
+    assert_non_null(xy);
+    unsigned seed = 12345;
+    for (size_t i = 0; i < 2 * N; i++) {
+        seed = seed * 1103515245u + 12345u;
+        xy[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+    }
+    assert_true(fabs(control_layout_spacing(xy, N) - spacing_brute(xy, N)) < 1e-12);
+    /* A disc: 30 vanes of 50 LEDs from the centre, dense in the middle. */
+    for (size_t v = 0; v < 30; v++)
+        for (size_t k = 0; k < 50; k++) {
+            double a = 2 * M_PI * (double)v / 30, r = (double)k / 49;
+            xy[2 * (v * 50 + k)] = (float)(r * cos(a));
+            xy[2 * (v * 50 + k) + 1] = (float)(r * sin(a));
+        }
+    assert_true(fabs(control_layout_spacing(xy, N) - spacing_brute(xy, N)) < 1e-12);
+    for (size_t i = 0; i < N; i++) xy[2 * i] = (float)i / N, xy[2 * i + 1] = 0.25f; /* a strip */
+    assert_true(fabs(control_layout_spacing(xy, N) - spacing_brute(xy, N)) < 1e-12);
+    for (size_t i = 0; i < 2 * N; i++) xy[i] = 0.5f; /* all in one place */
+    assert_true(control_layout_spacing(xy, N) == 0);
+    assert_true(control_layout_spacing(xy, 1) == 0);
+    free(xy);
+}
+
+/* The studio's API routes against the fake show, the layout of a frame file, the gallery. */
+static void test_studio_api(void **state) {
+    (void)state;
+    char dir[] = "/tmp/sky-control-studio-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char frame_path[300], examples[300];
+    snprintf(frame_path, sizeof frame_path, "%s/frames", dir);
+    snprintf(examples, sizeof examples, "%s/examples", dir);
+    assert_int_equal(mkdir(examples, 0700), 0);
+    write_text(examples, "b.sky", "out rgb(0, 0, 1)\n");
+    write_text(examples, "a.sky", "out rgb(1, \"0\", 0)\n");
+    write_text(examples, ".hidden.sky", "out rgb(1, 1, 1)\n");
+    write_text(examples, "notes.txt", "not a pattern\n");
+    char sub[400];
+    snprintf(sub, sizeof sub, "%s/dir.sky", examples);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    char *big = malloc(CONTROL_EXAMPLE_MAX + 2);
+    assert_non_null(big);
+    memset(big, '#', CONTROL_EXAMPLE_MAX + 1);
+    big[CONTROL_EXAMPLE_MAX + 1] = '\0';
+    write_text(examples, "big.sky", big);
+    free(big);
+
+    control_options options = {.listen = "127.0.0.1:0", .token = "t%k", .frame_path = frame_path,
+                               .examples = examples};
+    started s;
+    assert_true(start(&options, &s));
+    uint16_t port = s.http_port;
+    const char *tok = "t%k";
+    /* No frame file yet: 503 with Retry-After, and the layout is computed once it exists. */
+    expect_status(port, tok, "GET", "/api/layout", NULL, 503, "frame file is not ready");
+    static const float positions[] = {0, 0, 0.5f, 0, 0, 0.5f, 1, 1};
+    static const uint32_t strips[] = {2, 2};
+    sky_frame_writer_options wo = {.path = frame_path, .led_count = 4, .strip_count = 2,
+                                   .strip_sizes = strips, .positions = positions,
+                                   .layout = "map:test \"quoted\""};
+    sky_frame_writer *writer = NULL;
+    assert_int_equal(sky_frame_writer_create(&wo, &writer, NULL, 0), SKY_OK);
+    control_reply r = control_client_request(port, tok, "GET", "/api/layout", NULL);
+    assert_int_equal(r.status, 200);
+    json_object *layout = reply_json(&r);
+    control_reply_free(&r);
+    assert_string_equal(json_field_string(layout, "layout"), "map:test \"quoted\"");
+    json_object *v = NULL;
+    assert_true(json_object_object_get_ex(layout, "leds", &v) && json_object_get_int(v) == 4);
+    assert_true(json_object_object_get_ex(layout, "dims", &v) && json_object_get_int(v) == 2);
+    /* Nearest neighbours 0.5, 0.5, 0.5 and 1.118: the median is 0.5. */
+    assert_true(json_object_object_get_ex(layout, "spacing", &v) &&
+                json_object_get_double(v) == 0.5);
+    assert_true(json_object_object_get_ex(layout, "strips", &v));
+    assert_int_equal(json_object_array_length(v), 2);
+    assert_int_equal(json_object_get_int(json_object_array_get_idx(v, 1)), 2);
+    assert_true(json_object_object_get_ex(layout, "bounds", &v));
+    assert_true(json_object_get_double(json_object_array_get_idx(v, 3)) == 1);
+    assert_true(json_object_object_get_ex(layout, "positions", &v));
+    assert_int_equal(json_object_array_length(v), 8);
+    for (size_t i = 0; i < 8; i++)
+        assert_true(json_object_get_double(json_object_array_get_idx(v, i)) == positions[i]);
+    json_object_put(layout);
+
+    /* The gallery: regular *.sky files of at most CONTROL_EXAMPLE_MAX bytes, by name. */
+    r = control_client_request(port, tok, "GET", "/api/examples", NULL);
+    assert_int_equal(r.status, 200);
+    json_object *list = reply_json(&r);
+    control_reply_free(&r);
+    assert_int_equal(json_object_array_length(list), 2);
+    json_object *first = json_object_array_get_idx(list, 0);
+    assert_string_equal(json_field_string(first, "name"), "a.sky");
+    assert_string_equal(json_field_string(first, "source"), "out rgb(1, \"0\", 0)\n");
+    assert_string_equal(json_field_string(json_object_array_get_idx(list, 1), "name"), "b.sky");
+    json_object_put(list);
+
+    expect_status(port, tok, "GET", "/api/source", NULL, 200, "\"path\":\"/shows/fake.sky\"");
+    expect_status(port, tok, "PUT", "/api/source", "{\"source\": \"out rgb(0, 1, 0)\\n\"}", 200,
+                  "\"bytes\":17");
+    assert_string_equal(fake.saved, "out rgb(0, 1, 0)\n");
+    fake.no_file = true;
+    expect_status(port, tok, "PUT", "/api/source", "{\"source\": \"x\"}", 409, "no file");
+    expect_status(port, tok, "PUT", "/api/source", "{\"path\": \"/etc/passwd\"}", 400,
+                  "unknown key");
+    expect_status(port, tok, "POST", "/api/previous", NULL, 200, "\"index\":2");
+    expect_status(port, tok, "PUT", "/api/crossfade", "99", 200, "\"crossfade\":60");
+    expect_status(port, tok, "POST", "/api/pattern",
+                  "{\"source\": \"out rgb(1, 0, 0)\", \"name\": \"plasma.sky\"}", 200,
+                  "\"pattern\":\"plasma.sky\"");
+    assert_string_equal(fake.loaded_name, "plasma.sky");
+
+    /* WebSockets take the token in the query (percent-encoded), or refuse. */
+    assert_int_equal(control_ws_open(port, "/api/events?token=t%25x", NULL), -1);
+    assert_int_equal(control_ws_open(port, "/api/events", NULL), -1);
+    int events = control_ws_open(port, "/api/events?token=t%25k", NULL);
+    assert_true(events >= 0);
+    json_object *e = ws_read_event(events, "state");
+    json_object_put(e);
+    /* The stats event: the show's counters and the frames clients open. */
+    pthread_mutex_lock(&fake.lock);
+    fake.stats = (live_show_stats){.fps = 59.5, .frame = 1234, .late = 7, .dropped = 2};
+    pthread_mutex_unlock(&fake.lock);
+    int viewer = control_ws_open(port, "/api/frames?fps=5&token=t%25k", NULL);
+    assert_true(viewer >= 0);
+    for (;;) {
+        e = ws_read_event(events, "stats");
+        json_object *late = NULL, *viewers = NULL, *frame = NULL, *dropped = NULL;
+        assert_true(json_object_object_get_ex(e, "late", &late) &&
+                    json_object_object_get_ex(e, "viewers", &viewers) &&
+                    json_object_object_get_ex(e, "frame", &frame) &&
+                    json_object_object_get_ex(e, "dropped", &dropped));
+        bool now = json_object_get_int(viewers) == 1 && json_object_get_int(late) == 7;
+        if (now) {
+            assert_int_equal(json_object_get_int(frame), 1234);
+            assert_int_equal(json_object_get_int(dropped), 2);
+        }
+        json_object_put(e);
+        if (now) break;
+    }
+    control_ws_close(viewer);
+    control_ws_close(events);
+    control_server_stop(s.server);
+    sky_frame_writer_free(writer);
+    unlink(frame_path);
+    static const char *const names[] = {"a.sky", "b.sky", ".hidden.sky", "notes.txt", "big.sky"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[400];
+        snprintf(path, sizeof path, "%s/%s", examples, names[i]);
+        unlink(path);
+    }
+    rmdir(sub);
+    rmdir(examples);
+    rmdir(dir);
+}
+
 static void test_osc(void **state) {
     (void)state;
     control_options options = {.osc_port = "0"};
@@ -549,6 +919,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http),   cmocka_unit_test(test_token), cmocka_unit_test(test_abuse),
         cmocka_unit_test(test_events), cmocka_unit_test(test_frames), cmocka_unit_test(test_osc),
+        cmocka_unit_test(test_static), cmocka_unit_test(test_layout_spacing),
+        cmocka_unit_test(test_studio_api),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -451,6 +451,25 @@ static void test_params(void **state) {
     expect_near("clamped", 0, 0, rgb[0], 1, 1e-7);
 }
 
+/* `color` after a vec3 param's value marks it; it stays an ordinary name everywhere else. */
+static void test_param_color(void **state) {
+    (void)state;
+    sky_program *program = compile_ok("param tint = rgb(1, 0.5, 0) color\n"
+                                      "param plain = vec3(0.1, 0.2, 0.3)\n"
+                                      "param speed = 1 in 0..2\n"
+                                      "let color = tint * speed\n"
+                                      "fn shade(color) = color * 0.5\n"
+                                      "out shade(color) + plain");
+    assert_int_equal(sky_program_param_count(program), 3);
+    const sky_param_info *tint = sky_program_param(program, 0);
+    assert_true(tint->color);
+    assert_int_equal(tint->type, SKY_TYPE_VEC3);
+    assert_true(tint->value[0] == 1 && tint->value[1] == 0.5 && tint->value[2] == 0);
+    assert_false(sky_program_param(program, 1)->color);
+    assert_false(sky_program_param(program, 2)->color);
+    sky_program_free(program);
+}
+
 static void test_param_defaults_fold_constants(void **state) {
     (void)state;
     sky_program *program =
@@ -487,6 +506,7 @@ int main(void) {
         cmocka_unit_test(test_prev),
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_param_defaults_fold_constants),
+        cmocka_unit_test(test_param_color),
         cmocka_unit_test(test_grey_and_colour_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /*
  * fuzz_control_http.c - libFuzzer target: the control API's HTTP request
  * parsing (control_http_route + control_http_parse, cli/control_parse.c) and
- * the frames WebSocket's query string.
+ * the WebSockets' query strings (?fps=, ?token=).
  *
  * Input: "METHOD PATH[?QUERY]\n" then the body, as civetweb hands them to the
  * handler (it has parsed the request line and headers; the body is the
@@ -41,9 +41,16 @@ static void check_command(const control_command *c) {
     case CONTROL_PATTERN:
         if (!c->path == !c->source) FUZZ_FAIL("pattern with both or neither of path and source");
         if (c->path && (!c->path[0] || strlen(c->path) == 0)) FUZZ_FAIL("empty path");
+        if (c->display && (!c->source || !c->display[0] ||
+                           strlen(c->display) > CONTROL_DISPLAY_NAME_MAX))
+            FUZZ_FAIL("display name without a source, empty or too long");
         break;
     case CONTROL_BRIGHTNESS:
-        if (!isfinite(c->values[0])) FUZZ_FAIL("brightness not finite");
+    case CONTROL_CROSSFADE:
+        if (!isfinite(c->values[0])) FUZZ_FAIL("brightness or crossfade not finite");
+        break;
+    case CONTROL_SAVE:
+        if (!c->source) FUZZ_FAIL("save without a source");
         break;
     default: break;
     }
@@ -93,8 +100,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     control_command_clear(&command);
 
     unsigned fps = 0;
-    if (control_frames_query(query, &fps, message, sizeof message)) {
+    char token[CONTROL_TOKEN_MAX + 1];
+    if (control_ws_query(uri, query, &fps, token, sizeof token, message, sizeof message)) {
         if (fps < 1 || fps > CONTROL_FRAMES_FPS_MAX) FUZZ_FAIL("fps %u accepted", fps);
+        if (strlen(token) > CONTROL_TOKEN_MAX) FUZZ_FAIL("token of %zu bytes", strlen(token));
     } else if (!message[0]) {
         FUZZ_FAIL("query refused without a message");
     }
