@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { FrameFile } from "./frame_file.mjs";
 
 // Not a deadline: a net under a wait that should end far sooner, so a broken
@@ -46,7 +46,7 @@ export async function startShow(sky, source, { layout = "grid:24x16", fps = 30, 
   writeFileSync(pattern, source);
   const framePath = join(dir, "frame");
   const child = spawn(
-    sky,
+    resolve(sky), // sky runs in the temporary directory: a relative path would miss
     ["run", pattern, "--layout", layout, "--frame", framePath, "--fps", String(fps), "--control", "127.0.0.1:0", ...args],
     { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
   );
@@ -54,6 +54,10 @@ export async function startShow(sky, source, { layout = "grid:24x16", fps = 30, 
   let exited = null;
   child.stderr.on("data", (d) => (stderr += d));
   child.on("exit", (code, signal) => (exited = signal || code));
+  child.on("error", (e) => {
+    stderr += `cannot start ${sky}: ${e.message}\n`;
+    exited = "not started";
+  });
   const url = await waitFor(() => {
     if (exited !== null) throw new Error(`sky run exited (${exited}) before its control API was up:\n${stderr}`);
     return /control API on (http:\/\/\S+)/.exec(stderr)?.[1];
