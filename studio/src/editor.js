@@ -70,6 +70,11 @@ export class Editor {
     });
   }
 
+  // True when the text on screen has been compiled and its answer shown.
+  settled() {
+    return !this.inFlight && !this.pending && this.timer === null && this.lastSent === this.text();
+  }
+
   text() {
     return this.view.state.doc.toString();
   }
@@ -105,10 +110,12 @@ export class Editor {
   scheduleCompile() {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.compileNow(), COMPILE_DELAY_MS);
+    this.lastSent = null;
   }
 
   async compileNow() {
     clearTimeout(this.timer);
+    this.timer = null;
     if (this.inFlight) {
       this.pending = true; // one compile at a time; the newest text goes next
       return;

@@ -47,7 +47,8 @@ async function loadLayout() {
 // Frames: drawn at the next animation frame; the newest wins.
 let layoutWanted = false;
 const rate = $("preview-rate");
-rate.value = fragmentOption("fps") || rate.value;
+const askedRate = fragmentOption("fps");
+if ([...rate.options].some((o) => o.value === askedRate)) rate.value = askedRate;
 const frames = keepOpen("api/frames", () => ({ fps: rate.value }), {
   binary: true,
   onMessage(buffer) {

@@ -1,0 +1,63 @@
+// test_studio_edit.mjs — typing in the editor: an error is shown inline at
+// its line and column (a lint mark over the bad name, the message in the
+// list) while the show keeps the running pattern and the preview keeps
+// drawing; fixing it swaps the pattern, on the LEDs and in the preview.
+import { run, check, openStudio, frameAfter, canvasAt, rgbOf, waitFor } from "./harness.mjs";
+
+const RED = `# solid red
+param gain = 1.0 in 0..1
+out rgb(1, 0, 0) * gain
+`;
+const BLUE = `# solid blue
+param gain = 1.0 in 0..1
+out rgb(0, 0, 1) * gain
+`;
+
+await run(async ({ start, browser }) => {
+  const show = await start(RED, { layout: "strip:40" });
+  const chromium = await browser();
+  const { page, problems } = await openStudio(chromium, show.url);
+  await waitFor(() => page.evaluate(() => window.studio.editor.text().includes("solid red")), "the editor to load the running pattern");
+
+  // Type a mistake at the end of line 3: `out rgb(1, 0, 0) * gain + oops`.
+  await page.click(".cm-content");
+  await page.keyboard.press("Control+End");
+  await page.keyboard.press("ArrowUp");
+  await page.keyboard.press("End");
+  await page.keyboard.type(" + oops");
+  await waitFor(() => page.evaluate(() => window.studio.editor.settled()), "the compile of the typed text to come back");
+  const mark = await waitFor(
+    () =>
+      page.evaluate(() => {
+        const m = document.querySelector(".cm-lintRange-error");
+        if (!m) return null;
+        const line = m.closest(".cm-line");
+        const lines = [...document.querySelectorAll(".cm-content .cm-line")];
+        return { text: m.textContent, line: lines.indexOf(line) + 1, list: document.getElementById("diagnostics").textContent };
+      }),
+    "the error's inline mark",
+  );
+  check(mark.text === "oops" && mark.line === 3, `the error is marked on line 3 over \`${mark.text}\` (line ${mark.line})`);
+  check(/^3:27 error: .*oops/.test(mark.list), `the diagnostics list says where and what: ${mark.list}`);
+
+  // The show kept the red pattern, and the preview keeps drawing it.
+  const seen = await canvasAt(page, [0]);
+  const later = await frameAfter(show, show.frames.newestNumber());
+  check(JSON.stringify(rgbOf(later, 0)) === "[255,0,0]", `the LEDs stay red while the text has errors (${rgbOf(later, 0)})`);
+  await waitFor(async () => (await canvasAt(page, [0])).drawn > Math.max(seen.drawn, later.frame), "the preview to draw newer frames");
+  check(JSON.stringify((await canvasAt(page, [0])).colours[0]) === "[255,0,0]", "the preview still shows red");
+
+  // Fix it with another pattern: the LEDs turn blue, and so does the preview.
+  await page.keyboard.press("Control+A");
+  await page.keyboard.insertText(BLUE);
+  const blue = await waitFor(() => {
+    const f = show.frames.read();
+    return f && f.rgb[2] === 255 && f.rgb[0] === 0 ? f : null;
+  }, "the LEDs to turn blue once the fixed text compiles");
+  check(true, `the fixed pattern runs (frame ${blue.frame})`);
+  await waitFor(async () => (await canvasAt(page, [0])).drawn >= blue.frame, "the preview to draw a blue frame");
+  const now = await canvasAt(page, [0, 39]);
+  check(now.colours.every((c) => JSON.stringify(c) === "[0,0,255]"), `the preview shows blue (${JSON.stringify(now.colours)})`);
+  await waitFor(() => page.$$eval(".cm-lintRange-error", (m) => m.length === 0), "the error mark to go");
+  check(problems.filter((p) => !/422/.test(p)).length === 0, `no console errors beside the 422 replies (${problems.join("; ")})`);
+});

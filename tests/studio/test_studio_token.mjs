@@ -1,0 +1,33 @@
+// test_studio_token.mjs — with --control-token, the studio opened with
+// #token=TOKEN works (its requests carry the token, its WebSockets carry it
+// as ?token=) and without it gets nothing but the page; and an edit of the
+// pattern file by another editor reloads the studio's text.
+import { appendFileSync } from "node:fs";
+import { run, check, openStudio, waitFor } from "./harness.mjs";
+
+const TOKEN = "studio-test-7f3a9c";
+const PATTERN = `# steady green
+out rgb(0, 1, 0)
+`;
+
+await run(async ({ start, browser }) => {
+  const show = await start(PATTERN, { layout: "strip:20", args: ["--control-token", TOKEN] });
+  const chromium = await browser();
+  const { page, problems } = await openStudio(chromium, `${show.url}/#token=${TOKEN}`);
+  await waitFor(() => page.evaluate(() => window.studio.editor.text().includes("steady green")), "the editor to load the source with the token");
+  check(true, "with #token= the preview draws and the editor loads");
+  check(problems.length === 0, `with the token: no console errors (${problems.join("; ")})`);
+
+  appendFileSync(show.pattern, "# edited elsewhere\n");
+  await waitFor(() => page.evaluate(() => window.studio.editor.text().includes("# edited elsewhere")), "the editor to reload the file edited on disk");
+  check(true, "an edit of the file on disk reloads the editor");
+
+  const bare = await chromium.newPage();
+  await bare.goto(`${show.url}/`);
+  const refused = await waitFor(
+    () => bare.evaluate(() => /token/.test(document.getElementById("status").textContent) && document.getElementById("status").textContent),
+    "the page without the token to say the token is missing",
+  );
+  check(true, `without the token the page loads but the API refuses it: ${refused}`);
+  check((await bare.evaluate(() => window.studio.preview.drawnFrame)) === 0, "without the token no frame is drawn");
+});
