@@ -15,6 +15,8 @@
  *     through a queue of CONTROL_EVENT_QUEUE messages. A client that lets its
  *     queue fill is sent a close (1008) and gets nothing more: the show's
  *     listener callback only copies into queues and never waits on a socket.
+ *   - a frames client's sender runs at nice CONTROL_FRAMES_NICE: where the
+ *     device is the CPU (lavapipe), viewers take what the show leaves.
  *   - at most CONTROL_EVENT_CLIENTS and CONTROL_FRAME_CLIENTS WebSockets of
  *     each kind, so that they never take every worker (a WebSocket keeps its
  *     worker thread while it is open).
@@ -29,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,6 +51,8 @@
 #define CONTROL_EVENT_QUEUE 256
 /* The frames WebSocket's message header: frame u64, LED count u32, channels u32 (little-endian). */
 #define CONTROL_FRAME_HEADER 16
+/* The frames senders' nice value, above the process's own (the show's threads keep that). */
+#define CONTROL_FRAMES_NICE 10
 /* The stats event goes to /api/events clients this often. */
 #define CONTROL_STATS_PERIOD_NS 1000000000ull
 /* WebSocket close codes (RFC 6455 7.4.1). */
@@ -527,6 +533,14 @@ static bool client_wait_until(ws_client *client, uint64_t deadline) {
 static void *frames_sender(void *arg) {
     ws_client *client = arg;
     control_server *server = client->server;
+    /* Below the render loop's threads (lavapipe renders on the CPU): a viewer waits, not a frame.
+     * Lowering a thread's own priority needs no privilege; if it fails, it runs as before. */
+    id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int own = getpriority(PRIO_PROCESS, tid);
+    if (errno == 0)
+        (void)setpriority(PRIO_PROCESS, tid,
+                          own + CONTROL_FRAMES_NICE > 19 ? 19 : own + CONTROL_FRAMES_NICE);
     uint64_t period = 1000000000u / client->fps, next = sky_frame_now_ns();
     sky_frame_reader *reader = NULL;
     uint8_t *message = NULL;
