@@ -20,7 +20,7 @@ endif
 # No test matched (a label renamed, an area not added) is an error, not a pass.
 CTEST      = ctest --output-on-failure --no-tests=error -j $(JOBS)
 
-.PHONY: run test deps build build-san build-fuzz test-plain test-san test-fuzz test-valgrind bench-reload clean format
+.PHONY: run test deps build build-san build-fuzz test-plain test-san test-fuzz test-valgrind bench-reload bench-studio clean format
 
 run: deps build
 	./scripts/main-job.sh $(BUILD)
@@ -65,6 +65,11 @@ test-valgrind: build
 # (bench/bench_reload.c; the figures in docs/performance.md, "Reload", come from it).
 bench-reload: build
 	cmake --build $(BUILD) -j $(JOBS) --target bench-reload
+
+# Studio viewers beside the show: late frames with 0 and 5 clients on /api/frames at 60 fps
+# (bench/bench_studio.c; the figures in docs/performance.md, "Studio", come from it).
+bench-studio: build
+	cmake --build $(BUILD) -j $(JOBS) --target bench-studio
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)

@@ -28,8 +28,8 @@
 #define CONTROL_NAME_MAX 128
 /* JSON nesting deeper than this is malformed for every route (the deepest valid body is 2). */
 #define CONTROL_JSON_DEPTH 8
-/* A pattern's display name (POST /api/pattern "name"): a file name, not a path to open. */
-#define CONTROL_DISPLAY_NAME_MAX 255
+/* A pattern's display name (POST /api/pattern "name"): a name or a path, never opened. */
+#define CONTROL_DISPLAY_NAME_MAX 1024
 /* Cross-fade seconds the API sets: larger values are clamped to this. */
 #define CONTROL_CROSSFADE_MAX 60.0
 /* The token in a WebSocket's ?token=, decoded (--control-token is printable ASCII). */

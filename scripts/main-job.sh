@@ -8,7 +8,9 @@
 #      checks every frame against the frame file; each part's output carries
 #      its name, and every exit status is checked,
 #   3. read the frame file as a Python reader sees it,
-#   4. write an animated preview GIF.
+#   4. write an animated preview GIF,
+#   5. end with the studio: `sky run --control` serving the running show and
+#      its studio for SKY_STUDIO_SECONDS, with the URL to open printed.
 # Environment: SKY_OUT (default out), SKY_FRAME (default /dev/shm/skyscreen-demo),
 # SKY_RUN_SECONDS (default 5): how long `sky run` renders; SKY_DDP_OPTIONS (default
 # gamma=1): the driver's DDP output options (anything that changes colours makes
@@ -21,6 +23,10 @@ RECEIVE="$BUILD/tools/sky-receive"
 OUT=${SKY_OUT:-out}
 FRAME=${SKY_FRAME:-/dev/shm/skyscreen-demo}
 SECONDS_LIVE=${SKY_RUN_SECONDS:-5}
+# The studio at the end: how long it serves (the job still ends by itself) and on which
+# port (0: any free one; the URL printed names it).
+STUDIO_SECONDS=${SKY_STUDIO_SECONDS:-60}
+STUDIO_PORT=${SKY_STUDIO_PORT:-0}
 mkdir -p "$OUT/spirv"
 
 echo "== sky check: every example"
@@ -48,14 +54,17 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # start NAME CMD...: runs CMD in the background; each line it prints is
-# prefixed with [NAME]; its pid goes to $RUN/NAME.pid, its status to $RUN/NAME.rc.
+# prefixed with [NAME] (and kept in $RUN/NAME.log); its pid goes to $RUN/NAME.pid, its status to $RUN/NAME.rc.
 start() {
     name=$1
     shift
     { "$@" 2>&1 &
       echo $! > "$RUN/$name.pid"
       wait $! && rc=0 || rc=$?
-      echo $rc > "$RUN/$name.rc"; } | while IFS= read -r line; do printf '[%s] %s\n' "$name" "$line"; done &
+      echo $rc > "$RUN/$name.rc"; } | while IFS= read -r line; do
+        printf '[%s] %s\n' "$name" "$line"
+        printf '%s\n' "$line" >> "$RUN/$name.log"
+    done &
 }
 
 # wait_for FILE PART: until FILE exists; fails if PART exited first (progress, not a clock).
@@ -118,3 +127,24 @@ if [ -z "$PY" ]; then echo "main-job: no python3 with numpy (install python3-num
 echo "== sky preview: an animated GIF of examples/aurora.sky"
 "$SKY" preview examples/aurora.sky -o "$OUT/aurora.gif" --duration 3 --fps 15
 echo "  wrote $OUT/aurora.gif"
+
+echo "== the studio: sky run examples/plasma.sky --control for ${STUDIO_SECONDS} s"
+start studio "$SKY" run examples/plasma.sky --frame "$FRAME" --fps 60 \
+    --duration "$STUDIO_SECONDS" --control "127.0.0.1:$STUDIO_PORT"
+# The URL once the server prints it (progress, not a clock).
+url=""
+while [ -z "$url" ]; do
+    fail_if_any_failed
+    if [ -f "$RUN/studio.rc" ]; then
+        echo "main-job: the studio's sky run exited before it served" >&2
+        exit 1
+    fi
+    url=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$RUN/studio.log" 2>/dev/null | head -n 1 || true)
+    sleep 0.1
+done
+# The page answers (python3 is a dependency already, curl is not).
+"$PY" -c 'import sys, urllib.request; r = urllib.request.urlopen(sys.argv[1] + "/", timeout=60); sys.exit(0 if r.status == 200 and b"<html" in r.read().lower() else 1)' "$url" ||
+    { echo "main-job: the studio at $url/ did not answer with its page" >&2; exit 1; }
+echo "== the studio is serving the running show: open $url/ (for ${STUDIO_SECONDS} s;"
+echo "   SKY_STUDIO_SECONDS sets how long, SKY_STUDIO_PORT the port; docs/studio.md)"
+finish studio

@@ -283,8 +283,8 @@ static void test_studio_routes(void **state) {
     expect_error("POST", "/api/pattern", "{\"source\": \"x\", \"name\": \"a\\nb\"}", 400,
                  "control character");
     expect_error("POST", "/api/pattern", "{\"source\": \"x\", \"name\": \"\"}", 400, "is empty");
-    char body[400];
-    snprintf(body, sizeof body, "{\"source\": \"x\", \"name\": \"%0300d\"}", 0);
+    char body[1200];
+    snprintf(body, sizeof body, "{\"source\": \"x\", \"name\": \"%01025d\"}", 0);
     expect_error("POST", "/api/pattern", body, 400, "too long");
     /* Paths outside /api are the static files', never a route. */
     assert_true(control_is_api_path("/api"));

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_main_job.sh BUILD - runs scripts/main-job.sh end to end in a temporary
 # folder (2 s of live rendering) and checks that every part of the chain ran
-# and sky-receive found the driver's frames equal to the frame file's; then
+# and sky-receive found the driver's frames equal to the frame file's, and
+# that it ends with the studio answering at the URL it prints; then
 # runs it again with the driver applying gamma 2.2, which must fail the job at
 # the receiver (so the check is known to catch changed colours).
 # Run from the source root (ctest sets the working directory).
@@ -20,7 +21,7 @@ expect_line() { # expect_line LOG TEXT: LOG has a line containing TEXT
 }
 
 echo "== the main job"
-if SKY_OUT="$DIR/out" SKY_FRAME="$DIR/frame" SKY_RUN_SECONDS=2 \
+if SKY_OUT="$DIR/out" SKY_FRAME="$DIR/frame" SKY_RUN_SECONDS=2 SKY_STUDIO_SECONDS=3 \
     sh scripts/main-job.sh "$BUILD" > "$DIR/ok.log" 2>&1; then
     cat "$DIR/ok.log"
 else
@@ -35,6 +36,8 @@ expect_line "$DIR/ok.log" "[sky-receive] sky-receive: ok:"
 expect_line "$DIR/ok.log" "== sky-driver: done (status 0)"
 expect_line "$DIR/ok.log" "wrote $DIR/out/aurora.gif"
 [ -s "$DIR/out/aurora.gif" ] || fail "no preview GIF"
+expect_line "$DIR/ok.log" "== the studio is serving the running show: open http://127.0.0.1:"
+expect_line "$DIR/ok.log" "== studio: done (status 0)"
 
 echo "== the main job with a driver that applies gamma 2.2: must fail at sky-receive"
 rm -rf "$DIR/out"
