@@ -1,7 +1,9 @@
 // test_studio_edit.mjs — typing in the editor: an error is shown inline at
 // its line and column (a lint mark over the bad name, the message in the
 // list) while the show keeps the running pattern and the preview keeps
-// drawing; fixing it swaps the pattern, on the LEDs and in the preview.
+// drawing; fixing it swaps the pattern, on the LEDs and in the preview;
+// Ctrl-S writes the text to the show's file.
+import { readFileSync } from "node:fs";
 import { run, check, openStudio, frameAfter, canvasAt, rgbOf, waitFor } from "./harness.mjs";
 
 const RED = `# solid red
@@ -59,5 +61,11 @@ await run(async ({ start, browser }) => {
   const now = await canvasAt(page, [0, 39]);
   check(now.colours.every((c) => JSON.stringify(c) === "[0,0,255]"), `the preview shows blue (${JSON.stringify(now.colours)})`);
   await waitFor(() => page.$$eval(".cm-lintRange-error", (m) => m.length === 0), "the error mark to go");
+
+  check(readFileSync(show.pattern, "utf8") === RED, "typing alone leaves the file on disk as it was");
+  await page.keyboard.press("Control+S");
+  await waitFor(() => readFileSync(show.pattern, "utf8") === BLUE, "Ctrl-S to write the editor's text to the file");
+  const said = await waitFor(() => page.$eval("#status", (e) => /^saved \d+ bytes/.test(e.textContent) && e.textContent), "the status to say saved");
+  check(true, `Ctrl-S saved the text to the show's file (${said})`);
   check(problems.filter((p) => !/422/.test(p)).length === 0, `no console errors beside the 422 replies (${problems.join("; ")})`);
 });

@@ -1,8 +1,9 @@
 // test_studio_token.mjs — with --control-token, the studio opened with
 // #token=TOKEN works (its requests carry the token, its WebSockets carry it
-// as ?token=) and without it gets nothing but the page; and an edit of the
-// pattern file by another editor reloads the studio's text.
-import { appendFileSync } from "node:fs";
+// as ?token=) and without it gets nothing but the page; an edit of the
+// pattern file by another editor reloads the studio's text, and a broken
+// file's errors are marked.
+import { appendFileSync, writeFileSync } from "node:fs";
 import { run, check, openStudio, waitFor } from "./harness.mjs";
 
 const TOKEN = "studio-test-7f3a9c";
@@ -21,6 +22,12 @@ await run(async ({ start, browser }) => {
   appendFileSync(show.pattern, "# edited elsewhere\n");
   await waitFor(() => page.evaluate(() => window.studio.editor.text().includes("# edited elsewhere")), "the editor to reload the file edited on disk");
   check(true, "an edit of the file on disk reloads the editor");
+
+  writeFileSync(show.pattern, "# broken on disk\nout rgb(oops, 0, 0)\n");
+  const marked = () =>
+    document.querySelector(".cm-lintRange-error")?.textContent === "oops" && window.studio.editor.text().includes("broken on disk");
+  await waitFor(() => page.evaluate(marked), "the open page to mark the error of the file saved elsewhere");
+  check(true, "a broken file saved elsewhere is reloaded with its error marked");
 
   const bare = await chromium.newPage();
   await bare.goto(`${show.url}/`);
