@@ -361,6 +361,44 @@ void sky_runtime_emit_options(const sky_runtime *runtime, sky_emit_options *opti
 /* The work-group size in use, after clamping to the device. */
 uint32_t sky_runtime_local_size(const sky_runtime *runtime);
 
+/* ------------------------------------------------------- the CPU backend */
+
+/*
+ * The device selector ("--device cpu") of the CPU backend (docs/cpu-backend.md):
+ * the program's per-LED section as vectorised C (sky_program_emit_c),
+ * compiled by the system's C compiler, run by a pool of threads.
+ */
+#define SKY_CPU_DEVICE "cpu"
+
+/*
+ * A compiled kernel. sky_cpu_kernel_build emits the C, compiles it with `cc`
+ * ($SKY_CC to name another) into $XDG_CACHE_HOME/skyscreen (else
+ * ~/.cache/skyscreen) unless an object for the same text, flags and compiler
+ * is there already (*cached true, may be NULL), and loads it. No C compiler:
+ * SKY_ERR_NO_DEVICE, saying so. Thread-safe. sky_cpu_kernel_run runs LEDs
+ * begin .. end - 1; a kernel may run on many threads at once.
+ */
+typedef struct sky_cpu_kernel sky_cpu_kernel;
+sky_status sky_cpu_kernel_build(const sky_program *program, sky_cpu_kernel **kernel, bool *cached,
+                                char *error, size_t error_len);
+void sky_cpu_kernel_run(const sky_cpu_kernel *kernel, const sky_cpu_args *args, uint32_t begin,
+                        uint32_t end);
+void sky_cpu_kernel_free(sky_cpu_kernel *kernel);
+
+/*
+ * Worker threads that split each frame's LEDs between them: `threads` in all,
+ * the caller's included (0: one per online core, sky_cpu_threads_default).
+ * sky_cpu_pool_run returns when every LED of `args` is written. One run at a
+ * time per pool.
+ */
+typedef struct sky_cpu_pool sky_cpu_pool;
+uint32_t sky_cpu_threads_default(void);
+sky_status sky_cpu_pool_create(uint32_t threads, sky_cpu_pool **pool, char *error,
+                               size_t error_len);
+uint32_t sky_cpu_pool_threads(const sky_cpu_pool *pool);
+void sky_cpu_pool_run(sky_cpu_pool *pool, const sky_cpu_kernel *kernel, const sky_cpu_args *args);
+void sky_cpu_pool_free(sky_cpu_pool *pool);
+
 #ifdef __cplusplus
 }
 #endif

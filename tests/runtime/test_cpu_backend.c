@@ -1,0 +1,385 @@
+/*
+ * test_cpu_backend.c - the CPU backend (sky_program_emit_c compiled by cc,
+ * run by the worker pool) against the CPU reference evaluator.
+ *
+ * Every .sky file in examples/ and tests/compiler/corpus/ (found at run time)
+ * on four layouts (disc, grid, strip, an irregular map), with default params
+ * and, for ranged ones, all at min and all at max; patterns without prev at
+ * several times far apart, patterns with prev over 32 frames, each side fed
+ * its own prev. Every channel within 2/255, and prev itself within 2/255.
+ * Then the language's defined edge cases (NaN and infinity, pow of negatives
+ * and zero, round of .5, min/max/clamp/sign/step with NaN) byte for byte,
+ * the object cache (a second build loads, a corrupt object is rebuilt) and
+ * the error when no C compiler exists. Needs `cc` (gcc), never a GPU.
+ * The cache lives in a fresh folder per run ($XDG_CACHE_HOME).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <glob.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "irregular_map.h"
+#include "sky/layout.h"
+#include "sky/runtime.h"
+#include "sky/sky.h"
+
+#define CPU_TOLERANCE   2 /* bytes, per channel */
+#define CPU_PREV_FRAMES 32
+#define CPU_MAX_FILES   256
+#define CPU_THREADS     3 /* more than this machine's cores: the split is exercised */
+
+static const double cpu_times[] = {0.0, 0.37, 2.5, 61.3, 1234.5};
+
+typedef struct cpu_layout {
+    const char *spec;
+    sky_layout *layout;
+    sky_layout_view view;
+    sky_led_input *inputs;
+    float *columns;
+    const float *column_ptrs[SKY_CPU_INPUT_COUNT];
+    uint32_t *strip_first, *strip_size;
+} cpu_layout;
+
+static struct {
+    char cache[256];
+    char map_path[256];
+    cpu_layout layouts[4];
+    sky_cpu_pool *pool;
+} world;
+
+static void cpu_layout_init(cpu_layout *l, const char *spec) {
+    char err[512] = "";
+    l->spec = spec;
+    if (sky_layout_create(spec, &l->layout, err, sizeof err) != SKY_OK)
+        fail_msg("layout %s: %s", spec, err);
+    uint32_t n = l->layout->led_count, s = l->layout->strip_count;
+    l->view = (sky_layout_view){n, s, l->layout->strip_sizes, l->layout->xy};
+    l->inputs = calloc(n, sizeof *l->inputs);
+    l->columns = calloc((size_t)n * SKY_CPU_INPUT_COUNT, sizeof *l->columns);
+    l->strip_first = calloc(s + 1, sizeof *l->strip_first);
+    l->strip_size = calloc(s + 1, sizeof *l->strip_size);
+    assert_true(l->inputs && l->columns && l->strip_first && l->strip_size);
+    assert_int_equal(sky_led_inputs_build(&l->view, l->inputs), SKY_OK);
+    sky_cpu_columns_build(l->inputs, n, l->columns);
+    for (int k = 0; k < SKY_CPU_INPUT_COUNT; k++) l->column_ptrs[k] = l->columns + (size_t)k * n;
+    for (uint32_t i = 0, at = 0; i < s; i++) {
+        l->strip_first[i] = at;
+        l->strip_size[i] = l->layout->strip_sizes[i];
+        at += l->strip_size[i];
+    }
+}
+
+static int cpu_setup(void **state) {
+    (void)state;
+    snprintf(world.cache, sizeof world.cache, "/tmp/sky-cpu-test-XXXXXX");
+    if (!mkdtemp(world.cache)) return -1;
+    setenv("XDG_CACHE_HOME", world.cache, 1);
+    unsetenv("SKY_CC");
+    if (!test_irregular_map_write(world.map_path, sizeof world.map_path, "test-cpu", 11, 7))
+        return -1;
+    static char map_spec[300];
+    snprintf(map_spec, sizeof map_spec, "map:%s", world.map_path);
+    const char *specs[] = {"disc:12x10", "grid:9x7", "strip:37", map_spec};
+    for (int i = 0; i < 4; i++) cpu_layout_init(&world.layouts[i], specs[i]);
+    char err[256] = "";
+    if (sky_cpu_pool_create(CPU_THREADS, &world.pool, err, sizeof err) != SKY_OK) return -1;
+    return 0;
+}
+
+static int cpu_teardown(void **state) {
+    (void)state;
+    sky_cpu_pool_free(world.pool);
+    for (int i = 0; i < 4; i++) {
+        cpu_layout *l = &world.layouts[i];
+        sky_layout_free(l->layout);
+        free(l->inputs);
+        free(l->columns);
+        free(l->strip_first);
+        free(l->strip_size);
+    }
+    if (world.map_path[0]) unlink(world.map_path);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", world.cache);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static sky_program *cpu_compile_source(const char *name, const char *src, size_t len) {
+    sky_program *program = NULL;
+    sky_diagnostics *diags = NULL;
+    sky_status st = sky_compile(name, src, len, NULL, &program, &diags);
+    if (st != SKY_OK) {
+        char *text = NULL;
+        sky_diagnostics_render(diags, false, &text);
+        fprintf(stderr, "%s", text ? text : "");
+        sky_free(text);
+        sky_diagnostics_free(diags);
+        fail_msg("%s does not compile (%s)", name, sky_status_str(st));
+    }
+    sky_diagnostics_free(diags);
+    return program;
+}
+
+static sky_program *cpu_compile_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("%s: cannot open", path);
+    char *src = malloc(SKY_MAX_SOURCE_BYTES + 1);
+    assert_non_null(src);
+    size_t len = fread(src, 1, SKY_MAX_SOURCE_BYTES, f);
+    fclose(f);
+    sky_program *program = cpu_compile_source(path, src, len);
+    free(src);
+    return program;
+}
+
+static sky_cpu_kernel *cpu_build(const sky_program *program, bool *cached) {
+    sky_cpu_kernel *kernel = NULL;
+    char err[2048] = "";
+    sky_status st = sky_cpu_kernel_build(program, &kernel, cached, err, sizeof err);
+    if (st != SKY_OK) fail_msg("kernel build: %s (%s)", err, sky_status_str(st));
+    return kernel;
+}
+
+/* One frame through the kernel and through the evaluator; the number of channels off. */
+typedef struct cpu_frame_bufs {
+    float *uniforms, *kprev, *kcur, *eprev, *ecur;
+    uint8_t *kbytes, *ebytes;
+} cpu_frame_bufs;
+
+static size_t cpu_compare_frame(const sky_program *program, const sky_cpu_kernel *kernel,
+                                cpu_layout *l, const sky_frame_inputs *in, cpu_frame_bufs *b,
+                                bool prev, int *max_diff, char *first, size_t first_len) {
+    size_t channels = (size_t)l->layout->led_count * 3;
+    assert_int_equal(sky_program_eval_frame(program, &l->view, in, b->uniforms), SKY_OK);
+    sky_cpu_args args = {.columns = l->column_ptrs,
+                         .uniforms = b->uniforms,
+                         .prev = b->kprev,
+                         .cur = b->kcur,
+                         .bytes = b->kbytes,
+                         .strip_first = l->strip_first,
+                         .strip_size = l->strip_size,
+                         .strip_count = l->layout->strip_count,
+                         .led_count = l->layout->led_count};
+    sky_cpu_pool_run(world.pool, kernel, &args);
+    assert_int_equal(sky_program_eval_leds(program, &l->view, l->inputs, b->uniforms,
+                                           prev ? b->eprev : NULL, b->ecur, b->ebytes),
+                     SKY_OK);
+    size_t bad = 0;
+    for (size_t i = 0; i < channels; i++) {
+        int d = abs((int)b->kbytes[i] - (int)b->ebytes[i]);
+        if (prev) {
+            int dp = (int)lrintf(fabsf(b->kcur[i] - b->ecur[i]) * 255.0f);
+            if (dp > d) d = dp;
+        }
+        if (d > *max_diff) *max_diff = d;
+        if (d <= CPU_TOLERANCE) continue;
+        if (bad++ == 0)
+            snprintf(first, first_len, "LED %zu channel %zu: kernel %u, evaluator %u", i / 3,
+                     i % 3, b->kbytes[i], b->ebytes[i]);
+    }
+    return bad;
+}
+
+static void cpu_bufs_alloc(cpu_frame_bufs *b, const sky_program *program, size_t channels) {
+    b->uniforms = calloc(sky_program_uniform_count(program) + 1, sizeof(float));
+    b->kprev = calloc(channels, sizeof(float));
+    b->kcur = calloc(channels, sizeof(float));
+    b->eprev = calloc(channels, sizeof(float));
+    b->ecur = calloc(channels, sizeof(float));
+    b->kbytes = calloc(channels, 1);
+    b->ebytes = calloc(channels, 1);
+    assert_true(b->uniforms && b->kprev && b->kcur && b->eprev && b->ecur && b->kbytes &&
+                b->ebytes);
+}
+
+static void cpu_bufs_free(cpu_frame_bufs *b) {
+    free(b->uniforms);
+    free(b->kprev);
+    free(b->kcur);
+    free(b->eprev);
+    free(b->ecur);
+    free(b->kbytes);
+    free(b->ebytes);
+}
+
+static void test_agreement(void **state) {
+    const char *file = *state;
+    sky_program *program = cpu_compile_file(file);
+    sky_cpu_kernel *kernel = cpu_build(program, NULL);
+    bool uses_prev = sky_program_uses_prev(program);
+    size_t slots = sky_program_param_slots(program);
+    bool ranged = false;
+    for (size_t i = 0; i < sky_program_param_count(program); i++)
+        ranged |= sky_program_param(program, i)->has_range;
+    int max_diff = 0;
+    bool failed = false;
+    for (int v = 0; v < (ranged ? 3 : 1) && !failed; v++) {
+        double *params = calloc(slots + 1, sizeof *params);
+        assert_non_null(params);
+        sky_program_param_defaults(program, params);
+        for (size_t i = 0; i < sky_program_param_count(program) && v > 0; i++) {
+            const sky_param_info *p = sky_program_param(program, i);
+            if (p->has_range) params[p->slot] = v == 1 ? p->min : p->max;
+        }
+        for (int li = 0; li < 4 && !failed; li++) {
+            cpu_layout *l = &world.layouts[li];
+            size_t channels = (size_t)l->layout->led_count * 3;
+            cpu_frame_bufs b;
+            cpu_bufs_alloc(&b, program, channels);
+            size_t frames = uses_prev ? CPU_PREV_FRAMES : sizeof cpu_times / sizeof cpu_times[0];
+            for (size_t f = 0; f < frames && !failed; f++) {
+                double t = uses_prev ? 0.5 + (double)f / 60.0 : cpu_times[f];
+                sky_frame_inputs in = {.t = t, .dt = f ? 1.0 / 60.0 : 0.0, .frame = f,
+                                       .params = params};
+                char first[200] = "";
+                size_t bad = cpu_compare_frame(program, kernel, l, &in, &b, uses_prev, &max_diff,
+                                               first, sizeof first);
+                if (bad) {
+                    fprintf(stderr, "%s: layout %s, variant %d, frame %zu (t = %g): %zu channels "
+                                    "differ by more than %d/255; first: %s\n",
+                            file, l->spec, v, f, t, bad, CPU_TOLERANCE, first);
+                    failed = true;
+                }
+                float *swap = b.kprev;
+                b.kprev = b.kcur;
+                b.kcur = swap;
+                swap = b.eprev;
+                b.eprev = b.ecur;
+                b.ecur = swap;
+            }
+            cpu_bufs_free(&b);
+        }
+        free(params);
+    }
+    fprintf(stderr, "%s: largest difference %d/255\n", file, max_diff);
+    sky_cpu_kernel_free(kernel);
+    sky_program_free(program);
+    assert_false(failed);
+}
+
+/*
+ * The edge cases docs/language.md defines, on values made per LED so that
+ * nothing folds: k = x - x is 0 on every LED (as a run-time value), so
+ * 1 / k is +inf and k / k NaN. Each channel must equal the evaluator's byte.
+ */
+static const char *const cpu_edge_sources[] = {
+    "let k = x - x\nout rgb(k / k, 1 / k, -1 / k)\n",                                  /* NaN, inf */
+    "let k = x - x\nout rgb(min(k / k, 0.7), max(k / k, 0.3), clamp(k / k, 0.2, 0.8))\n",
+    "let k = x - x\nout rgb(min(0.7, k / k), max(0.3, k / k), sign(k / k) + 0.5)\n",
+    "let k = x - x\nout rgb(step(k / k, 0.5), step(0.5, k / k), sign(k) + 0.25)\n",
+    "let k = x - x\nout rgb(pow(k - 2, 2) / 4, pow(k - 2, 3) / -8, pow(k - 2, 0.5) + 0.5)\n",
+    "let k = x - x\nout rgb(pow(k, 0), pow(k, -1), pow(k, 2) + pow(k - 1, 1 / k))\n",
+    "let k = x - x\nout rgb(round(k + 0.5), round(k - 0.5) + 1, round(k + 2.5) / 3)\n",
+    "let k = x - x\nout rgb(exp(1 / k), exp(-1 / k) + 0.5, log(k) + 2)\n",
+    "let k = x - x\nout rgb(sqrt(k - 1) + 0.5, atan(k, k) + 0.5, atan(1 / k, 1 / k) / 2)\n",
+    "let k = x - x\nout rgb(sin(1 / k), cos(k / k), (1 / k) * k)\n",
+    "let k = x - x\nout rgb(hash(k), hash(-k), noise(vec2(k / k, k)) + 0.5)\n",
+    "out rgb(round(x * 8) / 8, fract(y * 3.5), mod(x * 7, -1.5) + 1)\n",
+};
+
+static void test_edge_cases(void **state) {
+    (void)state;
+    cpu_layout *l = &world.layouts[1];
+    size_t channels = (size_t)l->layout->led_count * 3;
+    for (size_t s = 0; s < sizeof cpu_edge_sources / sizeof *cpu_edge_sources; s++) {
+        const char *src = cpu_edge_sources[s];
+        sky_program *program = cpu_compile_source("edge.sky", src, strlen(src));
+        sky_cpu_kernel *kernel = cpu_build(program, NULL);
+        cpu_frame_bufs b;
+        cpu_bufs_alloc(&b, program, channels);
+        sky_frame_inputs in = {.t = 1.0, .dt = 0.0, .frame = 0, .params = NULL};
+        int max_diff = 0;
+        char first[200] = "";
+        cpu_compare_frame(program, kernel, l, &in, &b, false, &max_diff, first, sizeof first);
+        if (max_diff != 0)
+            fail_msg("edge case %zu (%s): kernel and evaluator differ by %d/255 (%s)", s, src,
+                     max_diff, first[0] ? first : "within tolerance");
+        cpu_bufs_free(&b);
+        sky_cpu_kernel_free(kernel);
+        sky_program_free(program);
+    }
+}
+
+static void test_cache(void **state) {
+    (void)state;
+    const char *src = "param speed = 1.5 in 0..4\nout hsv(x * 0.31 + t * speed, 1, 1)\n";
+    sky_program *program = cpu_compile_source("cache.sky", src, strlen(src));
+    bool cached = true;
+    sky_cpu_kernel *first = cpu_build(program, &cached);
+    assert_false(cached);
+    sky_cpu_kernel *second = cpu_build(program, &cached);
+    assert_true(cached);
+    sky_cpu_kernel_free(second);
+    sky_cpu_kernel_free(first);
+
+    /* A truncated object (a crash mid-copy by some other tool) is rebuilt, not trusted. */
+    char pattern[400];
+    snprintf(pattern, sizeof pattern, "%s/skyscreen/kernel-*.so", world.cache);
+    glob_t g;
+    assert_int_equal(glob(pattern, 0, NULL, &g), 0);
+    for (size_t i = 0; i < g.gl_pathc; i++) assert_int_equal(truncate(g.gl_pathv[i], 100), 0);
+    globfree(&g);
+    sky_cpu_kernel *third = cpu_build(program, &cached);
+    assert_false(cached);
+    sky_cpu_kernel_free(third);
+    sky_program_free(program);
+}
+
+static void test_no_compiler(void **state) {
+    (void)state;
+    const char *src = "out rgb(x, y, 0.5)\n";
+    sky_program *program = cpu_compile_source("nocc.sky", src, strlen(src));
+    setenv("SKY_CC", "/nonexistent/sky-test-cc", 1);
+    sky_cpu_kernel *kernel = NULL;
+    char err[512] = "";
+    sky_status st = sky_cpu_kernel_build(program, &kernel, NULL, err, sizeof err);
+    unsetenv("SKY_CC");
+    assert_int_equal(st, SKY_ERR_NO_DEVICE);
+    assert_null(kernel);
+    assert_non_null(strstr(err, "C compiler"));
+    assert_non_null(strstr(err, "/nonexistent/sky-test-cc"));
+    sky_program_free(program);
+}
+
+static size_t cpu_glob(const char *pattern, char **files, size_t count) {
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) != 0) return count;
+    for (size_t i = 0; i < g.gl_pathc && count < CPU_MAX_FILES; i++)
+        files[count++] = strdup(g.gl_pathv[i]);
+    globfree(&g);
+    return count;
+}
+
+int main(void) {
+    static char *files[CPU_MAX_FILES];
+    size_t examples = cpu_glob(SKY_SOURCE_DIR "/examples/*.sky", files, 0);
+    size_t count = cpu_glob(SKY_SOURCE_DIR "/tests/compiler/corpus/*.sky", files, examples);
+    if (examples == 0) {
+        fprintf(stderr, "no examples/*.sky found under %s\n", SKY_SOURCE_DIR);
+        return 1;
+    }
+    struct CMUnitTest *tests = calloc(count + 3, sizeof *tests);
+    if (!tests) return 1;
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        const char *base = strrchr(files[i], '/');
+        tests[n++] = (struct CMUnitTest){.name = base ? base + 1 : files[i],
+                                         .test_func = test_agreement,
+                                         .initial_state = files[i]};
+    }
+    tests[n++] = (struct CMUnitTest){.name = "edge_cases", .test_func = test_edge_cases};
+    tests[n++] = (struct CMUnitTest){.name = "cache", .test_func = test_cache};
+    tests[n++] = (struct CMUnitTest){.name = "no_compiler", .test_func = test_no_compiler};
+    int failed = _cmocka_run_group_tests("cpu_backend", tests, n, cpu_setup, cpu_teardown);
+    for (size_t i = 0; i < count; i++) free(files[i]);
+    free(tests);
+    return failed;
+}
