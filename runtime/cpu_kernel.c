@@ -243,6 +243,17 @@ static sky_status cpu_open(const char *object, sky_cpu_kernel *k, char *error, s
     return SKY_OK;
 }
 
+bool sky_cpu_compiler_available(void) {
+    char *argv[] = {(char *)cpu_cc(), "--version", NULL};
+    int status = 0;
+    return cpu_spawn(argv, "/dev/null", &status) == 0 && WIFEXITED(status) &&
+           WEXITSTATUS(status) == 0;
+}
+
+const char *sky_cpu_compiler(void) {
+    return cpu_cc();
+}
+
 sky_status sky_cpu_kernel_build(const sky_program *program, sky_cpu_kernel **kernel, bool *cached,
                                 char *error, size_t error_len) {
     if (!program || !kernel) return SKY_ERR_INVALID_ARG;
