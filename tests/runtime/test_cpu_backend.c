@@ -10,7 +10,10 @@
  * Then the language's defined edge cases (NaN and infinity, pow of negatives
  * and zero, round of .5, min/max/clamp/sign/step with NaN) byte for byte,
  * the object cache (a second build loads, a corrupt object is rebuilt) and
- * the error when no C compiler exists. Needs `cc` (gcc), never a GPU.
+ * the error when no C compiler exists; and the sky_runtime API on the CPU
+ * backend (device "cpu"): frames, prev, brightness, holds, crossfades and
+ * pipeline swaps against the evaluator and the post formula, publishing
+ * into a real frame file. Needs `cc` (gcc), never a GPU.
  * The cache lives in a fresh folder per run ($XDG_CACHE_HOME).
  */
 #include <setjmp.h>
@@ -28,6 +31,7 @@
 #include <unistd.h>
 
 #include "irregular_map.h"
+#include "sky/frame.h"
 #include "sky/layout.h"
 #include "sky/runtime.h"
 #include "sky/sky.h"
@@ -349,6 +353,157 @@ static void test_no_compiler(void **state) {
     sky_program_free(program);
 }
 
+/* ------------------------------------------------- the runtime on "cpu" */
+
+static sky_runtime *cpu_runtime(cpu_layout *l, sky_frame_writer *writer) {
+    sky_runtime_options o;
+    sky_runtime_options_init(&o);
+    o.device = SKY_CPU_DEVICE;
+    o.layout = l->layout;
+    o.writer = writer;
+    o.cpu_threads = CPU_THREADS;
+    sky_runtime *rt = NULL;
+    char err[1024] = "";
+    if (sky_runtime_create(&o, &rt, err, sizeof err) != SKY_OK) fail_msg("create: %s", err);
+    assert_int_equal(sky_runtime_device_type(rt), SKY_DEVICE_CPU);
+    return rt;
+}
+
+/* The evaluator's bytes for `program` at t (no prev). */
+static uint8_t *cpu_expected(const sky_program *program, cpu_layout *l, double t) {
+    uint8_t *bytes = malloc((size_t)l->layout->led_count * 3);
+    assert_non_null(bytes);
+    sky_frame_inputs in = {.t = t, .dt = 1.0 / 60.0, .frame = 0, .params = NULL};
+    assert_int_equal(sky_program_eval(program, &l->view, l->inputs, &in, NULL, NULL, bytes),
+                     SKY_OK);
+    return bytes;
+}
+
+static void cpu_assert_close(const uint8_t *got, const uint8_t *want, size_t n, int tolerance,
+                             const char *what) {
+    for (size_t i = 0; i < n; i++)
+        if (abs((int)got[i] - (int)want[i]) > tolerance)
+            fail_msg("%s: channel %zu: %u, expected %u", what, i, got[i], want[i]);
+}
+
+static void test_runtime_show_controls(void **state) {
+    (void)state;
+    cpu_layout *l = &world.layouts[0];
+    size_t n = (size_t)l->layout->led_count * 3;
+    const char *a_src = "out hsv(x * 0.4 + t * 0.1, 1, 0.9)\n";
+    const char *b_src = "out rgb(0.2 + 0.5 * y, 0.8, fract(r + t))\n";
+    sky_program *a = cpu_compile_source("a.sky", a_src, strlen(a_src));
+    sky_program *b = cpu_compile_source("b.sky", b_src, strlen(b_src));
+    sky_runtime *rt = cpu_runtime(l, NULL);
+    char err[1024] = "";
+    assert_int_equal(sky_runtime_set_program(rt, a, err, sizeof err), SKY_OK);
+    assert_int_equal(sky_runtime_render(rt, 0.5, 1.0 / 60.0, NULL, err, sizeof err), SKY_OK);
+    uint8_t *want_a = cpu_expected(a, l, 0.5);
+    size_t len = 0;
+    const uint8_t *got = sky_runtime_frame_bytes(rt, &len);
+    assert_int_equal(len, n);
+    cpu_assert_close(got, want_a, n, CPU_TOLERANCE, "plain frame");
+
+    /* brightness 0.5: floor(b * 0.5 + 0.5) of the undimmed byte, within 1 */
+    assert_int_equal(sky_runtime_set_brightness(rt, 0.5, err, sizeof err), SKY_OK);
+    assert_int_equal(sky_runtime_render(rt, 0.5, 1.0 / 60.0, NULL, err, sizeof err), SKY_OK);
+    uint8_t *dim = malloc(n);
+    assert_non_null(dim);
+    for (size_t i = 0; i < n; i++) dim[i] = (uint8_t)floor(want_a[i] * 0.5 + 0.5);
+    cpu_assert_close(sky_runtime_frame_bytes(rt, NULL), dim, n, CPU_TOLERANCE, "dimmed frame");
+
+    /* a hold at full brightness shows the undimmed picture again, as a new frame */
+    uint64_t frames = sky_runtime_frame_count(rt);
+    assert_int_equal(sky_runtime_set_brightness(rt, 1.0, err, sizeof err), SKY_OK);
+    assert_int_equal(sky_runtime_render_hold(rt, err, sizeof err), SKY_OK);
+    assert_int_equal(sky_runtime_frame_count(rt), frames + 1);
+    cpu_assert_close(sky_runtime_frame_bytes(rt, NULL), want_a, n, CPU_TOLERANCE, "held frame");
+
+    /* a crossfade at 0.25: the post formula on the two patterns' bytes */
+    sky_runtime_pipeline *incoming = NULL;
+    assert_int_equal(sky_runtime_pipeline_build(rt, b, (const uint32_t[]){0}, 1, &incoming, err,
+                                                sizeof err),
+                     SKY_OK);
+    assert_int_equal(sky_runtime_render_mix(rt, 0.5, 1.0 / 60.0, NULL, incoming, 0.5,
+                                            1.0 / 60.0, NULL, 0.25, err, sizeof err),
+                     SKY_OK);
+    uint8_t *want_b = cpu_expected(b, l, 0.5);
+    uint8_t *mix = malloc(n);
+    assert_non_null(mix);
+    for (size_t i = 0; i < n; i++) {
+        double v = floor(want_a[i] * 0.75 + want_b[i] * 0.25 + 0.5);
+        mix[i] = (uint8_t)(v > 255 ? 255 : v);
+    }
+    cpu_assert_close(sky_runtime_frame_bytes(rt, NULL), mix, n, CPU_TOLERANCE, "crossfade");
+
+    /* the end of the fade: the incoming pattern alone */
+    assert_int_equal(sky_runtime_set_pipeline(rt, incoming, err, sizeof err), SKY_OK);
+    assert_int_equal(sky_runtime_render(rt, 0.5, 1.0 / 60.0, NULL, err, sizeof err), SKY_OK);
+    cpu_assert_close(sky_runtime_frame_bytes(rt, NULL), want_b, n, CPU_TOLERANCE, "after fade");
+
+    sky_runtime_free(rt);
+    free(want_a);
+    free(want_b);
+    free(dim);
+    free(mix);
+    sky_program_free(a);
+    sky_program_free(b);
+}
+
+/* prev over frames, through a real frame file (zero copy), against the evaluator's own chain. */
+static void test_runtime_prev_frame_file(void **state) {
+    (void)state;
+    cpu_layout *l = &world.layouts[3];
+    size_t n = (size_t)l->layout->led_count * 3;
+    const char *src = "out mix(prev, vec3(hash(x + t), y, 0.5), 0.3)\n";
+    sky_program *program = cpu_compile_source("trail.sky", src, strlen(src));
+    char path[512];
+    snprintf(path, sizeof path, "%s/frame", world.cache);
+    sky_frame_writer_options wo;
+    memset(&wo, 0, sizeof wo);
+    wo.path = path;
+    wo.led_count = l->layout->led_count;
+    wo.strip_count = l->layout->strip_count;
+    wo.strip_sizes = l->layout->strip_sizes;
+    wo.positions = l->layout->xy;
+    wo.fps_nominal = 60;
+    sky_frame_writer *writer = NULL;
+    char err[1024] = "";
+    if (sky_frame_writer_create(&wo, &writer, err, sizeof err) != SKY_OK)
+        fail_msg("frame file: %s", err);
+    sky_runtime *rt = cpu_runtime(l, writer);
+    assert_int_equal(sky_runtime_output_path(rt), SKY_OUTPUT_ZERO_COPY);
+    assert_int_equal(sky_runtime_set_program(rt, program, err, sizeof err), SKY_OK);
+    float *rgb[2] = {calloc(n, sizeof(float)), calloc(n, sizeof(float))};
+    uint8_t *bytes = malloc(n);
+    assert_true(rgb[0] && rgb[1] && bytes);
+    for (int f = 0; f < 6; f++) {
+        double t = 0.25 + f / 60.0;
+        assert_int_equal(sky_runtime_render(rt, t, 1.0 / 60.0, NULL, err, sizeof err), SKY_OK);
+        sky_frame_inputs in = {.t = t, .dt = 1.0 / 60.0, .frame = (uint64_t)f, .params = NULL};
+        assert_int_equal(sky_program_eval(program, &l->view, l->inputs, &in,
+                                          f ? rgb[(f + 1) % 2] : NULL, rgb[f % 2], bytes),
+                         SKY_OK);
+        cpu_assert_close(sky_runtime_frame_bytes(rt, NULL), bytes, n, CPU_TOLERANCE, "prev frame");
+        size_t count = 0;
+        const float *floats = sky_runtime_frame_floats(rt, &count);
+        assert_non_null(floats);
+        assert_int_equal(count, n);
+        for (size_t i = 0; i < n; i++)
+            if (fabsf(floats[i] - rgb[f % 2][i]) > 2.0f / 255.0f)
+                fail_msg("frame %d: prev float %zu: %g, evaluator %g", f, i, floats[i],
+                         rgb[f % 2][i]);
+    }
+    assert_int_equal(sky_runtime_frame_count(rt), 6);
+    sky_runtime_free(rt);
+    sky_frame_writer_free(writer);
+    unlink(path);
+    free(rgb[0]);
+    free(rgb[1]);
+    free(bytes);
+    sky_program_free(program);
+}
+
 static size_t cpu_glob(const char *pattern, char **files, size_t count) {
     glob_t g;
     if (glob(pattern, 0, NULL, &g) != 0) return count;
@@ -366,7 +521,7 @@ int main(void) {
         fprintf(stderr, "no examples/*.sky found under %s\n", SKY_SOURCE_DIR);
         return 1;
     }
-    struct CMUnitTest *tests = calloc(count + 3, sizeof *tests);
+    struct CMUnitTest *tests = calloc(count + 5, sizeof *tests);
     if (!tests) return 1;
     size_t n = 0;
     for (size_t i = 0; i < count; i++) {
@@ -378,6 +533,10 @@ int main(void) {
     tests[n++] = (struct CMUnitTest){.name = "edge_cases", .test_func = test_edge_cases};
     tests[n++] = (struct CMUnitTest){.name = "cache", .test_func = test_cache};
     tests[n++] = (struct CMUnitTest){.name = "no_compiler", .test_func = test_no_compiler};
+    tests[n++] = (struct CMUnitTest){.name = "runtime_show_controls",
+                                     .test_func = test_runtime_show_controls};
+    tests[n++] = (struct CMUnitTest){.name = "runtime_prev_frame_file",
+                                     .test_func = test_runtime_prev_frame_file};
     int failed = _cmocka_run_group_tests("cpu_backend", tests, n, cpu_setup, cpu_teardown);
     for (size_t i = 0; i < count; i++) free(files[i]);
     free(tests);
