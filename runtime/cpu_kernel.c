@@ -254,6 +254,10 @@ const char *sky_cpu_compiler(void) {
     return cpu_cc();
 }
 
+const char *sky_cpu_compiler_flags(void) {
+    return CPU_FLAGS_TEXT;
+}
+
 sky_status sky_cpu_kernel_build(const sky_program *program, sky_cpu_kernel **kernel, bool *cached,
                                 char *error, size_t error_len) {
     if (!program || !kernel) return SKY_ERR_INVALID_ARG;

@@ -61,7 +61,8 @@ static void pool_run_part(struct sky_cpu_pool *pool, uint32_t index) {
 static void *pool_main(void *context) {
     pool_worker *w = context;
     struct sky_cpu_pool *pool = w->pool;
-    unsigned seen = atomic_load_explicit(&pool->generation, memory_order_acquire);
+    /* 0, not a load: a run may bump the counter before this thread first looks at it */
+    unsigned seen = 0;
     for (;;) {
         unsigned now = seen;
         for (int spin = 0; spin < POOL_SPINS && now == seen; spin++)

@@ -39,9 +39,20 @@
 
 #include <stdint.h>
 
+/*
+ * Every helper is inlined, however many a pattern calls: a call left in the
+ * loop stops its vectorisation (GCC's inlining limits did that to clouds.sky,
+ * five noise3 calls, before this).
+ */
+#if defined(__GNUC__)
+#define SKY_INLINE static inline __attribute__((always_inline))
+#else
+#define SKY_INLINE static inline
+#endif
+
 /* ------------------------------------------------------------ bits */
 
-static inline uint32_t sky_asuint(float f) {
+SKY_INLINE uint32_t sky_asuint(float f) {
     union {
         float f;
         uint32_t u;
@@ -49,7 +60,7 @@ static inline uint32_t sky_asuint(float f) {
     return v.u;
 }
 
-static inline float sky_asfloat(uint32_t u) {
+SKY_INLINE float sky_asfloat(uint32_t u) {
     union {
         uint32_t u;
         float f;
@@ -57,76 +68,76 @@ static inline float sky_asfloat(uint32_t u) {
     return v.f;
 }
 
-static inline int sky_isnan(float x) {
+SKY_INLINE int sky_isnan(float x) {
     return (sky_asuint(x) & 0x7fffffffu) > 0x7f800000u;
 }
 
-static inline int sky_isfinite(float x) {
+SKY_INLINE int sky_isfinite(float x) {
     return (sky_asuint(x) & 0x7f800000u) != 0x7f800000u;
 }
 
-static inline float sky_f_fabs(float x) {
+SKY_INLINE float sky_f_fabs(float x) {
     return sky_asfloat(sky_asuint(x) & 0x7fffffffu);
 }
 
 /* Compiler built-ins: one instruction on SSE4.1/AVX and NEON, never errno. */
-static inline float sky_f_floor(float x) {
+SKY_INLINE float sky_f_floor(float x) {
     return __builtin_floorf(x);
 }
-static inline float sky_f_ceil(float x) {
+SKY_INLINE float sky_f_ceil(float x) {
     return __builtin_ceilf(x);
 }
-static inline float sky_f_trunc(float x) {
+SKY_INLINE float sky_f_trunc(float x) {
     return __builtin_truncf(x);
 }
-static inline float sky_f_sqrt(float x) {
+SKY_INLINE float sky_f_sqrt(float x) {
     return __builtin_sqrtf(x);
 }
 
 /* x with the sign bit of s. */
-static inline float sky_copysign(float x, float s) {
+SKY_INLINE float sky_copysign(float x, float s) {
     return sky_asfloat((sky_asuint(x) & 0x7fffffffu) | (sky_asuint(s) & 0x80000000u));
 }
 
 /* ------------------------------------- the kernels.h formulas, as written */
 
-static inline float sky_k_sign(float x) {
+SKY_INLINE float sky_k_sign(float x) {
     return x > 0 ? 1.0f : (x < 0 ? -1.0f : 0.0f);
 }
-static inline float sky_k_mod(float x, float y) {
+SKY_INLINE float sky_k_mod(float x, float y) {
     return x - y * sky_f_floor(x / y);
 }
-static inline float sky_k_fract(float x) {
+SKY_INLINE float sky_k_fract(float x) {
     return x - sky_f_floor(x);
 }
-static inline float sky_k_round(float x) {
+SKY_INLINE float sky_k_round(float x) {
     float t = sky_f_trunc(x);
     return t + (sky_f_fabs(x - t) >= 0.5f ? sky_k_sign(x) : 0.0f);
 }
-static inline float sky_k_min(float a, float b) {
+SKY_INLINE float sky_k_min(float a, float b) {
     return b < a ? b : a;
 }
-static inline float sky_k_max(float a, float b) {
+SKY_INLINE float sky_k_max(float a, float b) {
     return a < b ? b : a;
 }
-static inline float sky_k_clamp(float x, float lo, float hi) {
+SKY_INLINE float sky_k_clamp(float x, float lo, float hi) {
     return sky_k_min(sky_k_max(x, lo), hi);
 }
-static inline float sky_k_step(float e, float x) {
+SKY_INLINE float sky_k_step(float e, float x) {
     return x < e ? 0.0f : 1.0f;
 }
-static inline float sky_k_mix(float a, float b, float t) {
+SKY_INLINE float sky_k_mix(float a, float b, float t) {
     return a * (1.0f - t) + b * t;
 }
-static inline float sky_k_smoothstep(float e0, float e1, float x) {
+SKY_INLINE float sky_k_smoothstep(float e0, float e1, float x) {
     float u = sky_k_clamp((x - e0) / (e1 - e0), 0.0f, 1.0f);
     float s = u * u * (3.0f - 2.0f * u);
     return e0 == e1 ? (x < e0 ? 0.0f : 1.0f) : s;
 }
-static inline float sky_k_radians(float x) {
+SKY_INLINE float sky_k_radians(float x) {
     return x * (float)(3.14159265358979323846 / 180.0);
 }
-static inline float sky_k_degrees(float x) {
+SKY_INLINE float sky_k_degrees(float x) {
     return x * (float)(180.0 / 3.14159265358979323846);
 }
 
@@ -151,7 +162,7 @@ static inline float sky_k_degrees(float x) {
  * x - h pi for a whole or half-whole h, with pi in four parts (Sleef's) so
  * that the first products are exact for |h| < 2^15: |result| <= pi/2.
  */
-static inline float sky_trig_reduce(float x, float h) {
+SKY_INLINE float sky_trig_reduce(float x, float h) {
     float r = SKY_FMA(h, -3.140625f, x);
     r = SKY_FMA(h, -0.0009670257568359375f, r);
     r = SKY_FMA(h, -6.2771141529083251953e-07f, r);
@@ -159,7 +170,7 @@ static inline float sky_trig_reduce(float x, float h) {
 }
 
 /* sin(r) for |r| <= pi/2: one odd polynomial (Sleef's sinf_u35 coefficients). */
-static inline float sky_sin_poly(float r) {
+SKY_INLINE float sky_sin_poly(float r) {
     float z = r * r;
     float u = 2.6083159809786593541503e-06f;
     u = SKY_FMA(u, z, -0.0001981069071916863322258f);
@@ -178,12 +189,12 @@ static inline float sky_sin_poly(float r) {
 #define SKY_TRIG_MAX 1.0e7f
 
 /* r, or x - x (0, NaN for inf) beyond SKY_TRIG_MAX; NaN stays NaN. */
-static inline float sky_trig_guard(float x, float r) {
+SKY_INLINE float sky_trig_guard(float x, float r) {
     return sky_f_fabs(x) > SKY_TRIG_MAX ? x - x : r;
 }
 
 /* sin(x) = (-1)^n sin(x - n pi), n = round(x / pi). */
-static inline float sky_f_sin(float x) {
+SKY_INLINE float sky_f_sin(float x) {
     float t = SKY_FMA(x, SKY_INV_PI, SKY_ROUND_MAGIC);
     float n = t - SKY_ROUND_MAGIC;
     float v = sky_sin_poly(sky_trig_guard(x, sky_trig_reduce(x, n)));
@@ -191,7 +202,7 @@ static inline float sky_f_sin(float x) {
 }
 
 /* cos(x) = -(-1)^n sin(x - (n + 1/2) pi), n = round(x / pi - 1/2). */
-static inline float sky_f_cos(float x) {
+SKY_INLINE float sky_f_cos(float x) {
     float t = SKY_FMA(x, SKY_INV_PI, -0.5f) + SKY_ROUND_MAGIC; /* magic - 0.5 is no float */
     float n = t - SKY_ROUND_MAGIC;
     float v = sky_sin_poly(sky_trig_guard(x, sky_trig_reduce(x, n + 0.5f)));
@@ -199,19 +210,19 @@ static inline float sky_f_cos(float x) {
 }
 
 /* sin / cos: both reductions are accurate near the zeros of cos, so tan's poles are too. */
-static inline float sky_f_tan(float x) {
+SKY_INLINE float sky_f_tan(float x) {
     return sky_f_sin(x) / sky_f_cos(x);
 }
 
 /* ------------------------------------------------- asin, acos, atan */
 
 /* asin on [0, 0.5] (cephes asinf). */
-static inline float sky_asin_poly(float a, float z) {
+SKY_INLINE float sky_asin_poly(float a, float z) {
     return ((((4.2163199048e-2f * z + 2.4181311049e-2f) * z + 4.5470025998e-2f) * z +
              7.4953002686e-2f) * z + 1.6666752422e-1f) * z * a + a;
 }
 
-static inline float sky_f_asin(float x) {
+SKY_INLINE float sky_f_asin(float x) {
     float a = sky_f_fabs(x);
     int big = a > 0.5f;
     float z = big ? 0.5f * (1.0f - a) : a * a;
@@ -222,7 +233,7 @@ static inline float sky_f_asin(float x) {
     return sky_isnan(x) ? x : sky_copysign(v, x);
 }
 
-static inline float sky_f_acos(float x) {
+SKY_INLINE float sky_f_acos(float x) {
     float a = sky_f_fabs(x);
     int big = a > 0.5f;
     float z = big ? 0.5f * (1.0f - a) : a * a;
@@ -235,7 +246,7 @@ static inline float sky_f_acos(float x) {
 }
 
 /* atan of a >= 0 (infinity included), cephes atanf's three ranges. */
-static inline float sky_atan_pos(float a) {
+SKY_INLINE float sky_atan_pos(float a) {
     int hi = a > 2.414213562373095f, mid = a > 0.4142135623730950f;
     float t = hi ? -1.0f / a : (mid ? (a - 1.0f) / (a + 1.0f) : a);
     float base = hi ? SKY_HALF_PI_F : (mid ? 0.25f * SKY_PI_F : 0.0f);
@@ -245,11 +256,11 @@ static inline float sky_atan_pos(float a) {
     return base + p;
 }
 
-static inline float sky_f_atan(float x) {
+SKY_INLINE float sky_f_atan(float x) {
     return sky_isnan(x) ? x : sky_copysign(sky_atan_pos(sky_f_fabs(x)), x);
 }
 
-static inline float sky_k_atan2(float y, float x) {
+SKY_INLINE float sky_k_atan2(float y, float x) {
     float ax = sky_f_fabs(x), ay = sky_f_fabs(y);
     int swap = ay > ax;
     float num = swap ? ax : ay, den = swap ? ay : ax;
@@ -265,7 +276,7 @@ static inline float sky_k_atan2(float y, float x) {
 /* ------------------------------------------------------------ exp, log */
 
 /* 2^k for an integer k in [-150, 128], as two normal factors (subnormal results, infinity). */
-static inline float sky_scale(float p, int32_t k) {
+SKY_INLINE float sky_scale(float p, int32_t k) {
     int32_t k1 = k >> 1, k2 = k - k1;
     float s1 = sky_asfloat((uint32_t)(k1 + 127) << 23);
     float s2 = sky_asfloat((uint32_t)(k2 + 127) << 23);
@@ -273,7 +284,7 @@ static inline float sky_scale(float p, int32_t k) {
 }
 
 /* exp(r) for |r| <= ln2 / 2 (cephes expf). */
-static inline float sky_exp_poly(float r) {
+SKY_INLINE float sky_exp_poly(float r) {
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
@@ -284,20 +295,20 @@ static inline float sky_exp_poly(float r) {
 }
 
 /* The result for inputs beyond the polynomial's range: NaN, overflow to inf, underflow to 0. */
-static inline float sky_exp_edges(float x, float v, float over, float under) {
+SKY_INLINE float sky_exp_edges(float x, float v, float over, float under) {
     v = x > over ? sky_asfloat(0x7f800000u) : v;
     v = x < under ? 0.0f : v;
     return sky_isnan(x) ? x : v;
 }
 
-static inline float sky_f_exp(float x) {
+SKY_INLINE float sky_f_exp(float x) {
     float c = sky_k_min(sky_k_max(x, -104.0f), 89.0f); /* NaN -> -104: a defined conversion */
     float k = sky_f_floor(c * 1.44269504088896341f + 0.5f);
     float r = (c - k * 0.693359375f) - k * -2.12194440e-4f;
     return sky_exp_edges(x, sky_scale(sky_exp_poly(r), (int32_t)k), 88.72283905206835f, -103.972077f);
 }
 
-static inline float sky_f_exp2(float x) {
+SKY_INLINE float sky_f_exp2(float x) {
     float c = sky_k_min(sky_k_max(x, -151.0f), 129.0f);
     float k = sky_f_floor(c + 0.5f);
     float r = (c - k) * 0.693147180559945309f; /* c - k is exact */
@@ -308,7 +319,7 @@ static inline float sky_f_exp2(float x) {
  * x = 2^e * m with m in [sqrt(1/2), sqrt(2)); returns f = m - 1 and e, with
  * subnormal x scaled into the normal range first. Only for finite x > 0.
  */
-static inline float sky_log_split(float x, float *e) {
+SKY_INLINE float sky_log_split(float x, float *e) {
     int sub = x < 1.17549435e-38f;
     float xs = sub ? x * 8388608.0f : x; /* 2^23 */
     uint32_t u = sky_asuint(xs);
@@ -321,7 +332,7 @@ static inline float sky_log_split(float x, float *e) {
 }
 
 /* log(1 + f) - f for |f| <= 0.42 (cephes logf), without the final sum. */
-static inline float sky_log_poly(float f) {
+SKY_INLINE float sky_log_poly(float f) {
     float z = f * f;
     float y = 7.0376836292e-2f;
     y = y * f - 1.1514610310e-1f;
@@ -336,21 +347,21 @@ static inline float sky_log_poly(float f) {
 }
 
 /* log's edges: x < 0 or NaN -> NaN, 0 -> -inf, inf -> inf. */
-static inline float sky_log_edges(float x, float v) {
+SKY_INLINE float sky_log_edges(float x, float v) {
     v = x == 0 ? sky_asfloat(0xff800000u) : v;
     v = x == sky_asfloat(0x7f800000u) ? x : v;
     v = x < 0 ? sky_asfloat(0x7fc00000u) : v;
     return sky_isnan(x) ? x : v;
 }
 
-static inline float sky_f_log(float x) {
+SKY_INLINE float sky_f_log(float x) {
     float e;
     float f = sky_log_split(sky_isfinite(x) && x > 0 ? x : 1.0f, &e);
     float y = sky_log_poly(f) + e * -2.12194440e-4f;
     return sky_log_edges(x, (f + y) + e * 0.693359375f);
 }
 
-static inline float sky_f_log2(float x) {
+SKY_INLINE float sky_f_log2(float x) {
     float e;
     float f = sky_log_split(sky_isfinite(x) && x > 0 ? x : 1.0f, &e);
     float l = (f + sky_log_poly(f)) * 1.44269504088896341f; /* log2(m), 0 when m = 1 */
@@ -360,24 +371,24 @@ static inline float sky_f_log2(float x) {
 /* ---------------------------------------------------- sinh, cosh, tanh */
 
 /* sinh near 0 by its Taylor series (no cancellation): |x| <= 0.5, error < 2^-26 relative. */
-static inline float sky_sinh_small(float x) {
+SKY_INLINE float sky_sinh_small(float x) {
     float z = x * x;
     return x + x * z * (1.0f / 6.0f + z * (1.0f / 120.0f + z * (1.0f / 5040.0f)));
 }
 
-static inline float sky_f_sinh(float x) {
+SKY_INLINE float sky_f_sinh(float x) {
     float e = sky_f_exp(sky_f_fabs(x));
     float big = 0.5f * e - 0.5f / e;
     float v = sky_f_fabs(x) < 0.5f ? sky_sinh_small(x) : sky_copysign(big, x);
     return sky_isnan(x) ? x : v;
 }
 
-static inline float sky_f_cosh(float x) {
+SKY_INLINE float sky_f_cosh(float x) {
     float e = sky_f_exp(sky_f_fabs(x));
     return 0.5f * e + 0.5f / e;
 }
 
-static inline float sky_f_tanh(float x) {
+SKY_INLINE float sky_f_tanh(float x) {
     float a = sky_f_fabs(x);
     float e = sky_f_exp(sky_k_min(a, 10.0f));
     float s = a < 0.5f ? sky_sinh_small(a) : 0.5f * e - 0.5f / e;
@@ -388,7 +399,7 @@ static inline float sky_f_tanh(float x) {
 /* ----------------------------------------------------------------- pow */
 
 /* pow for a > 0 (infinity included): exact for y = 0, 1, 2 and a = 1, as C's powf. */
-static inline float sky_pow_positive(float a, float y) {
+SKY_INLINE float sky_pow_positive(float a, float y) {
     float v = sky_f_exp2(y * sky_f_log2(a));
     v = y == 2.0f ? a * a : v;
     v = y == 1.0f ? a : v;
@@ -396,7 +407,7 @@ static inline float sky_pow_positive(float a, float y) {
 }
 
 /* kernels.h's pow: C's semantics, also for x <= 0. */
-static inline float sky_k_pow(float x, float y) {
+SKY_INLINE float sky_k_pow(float x, float y) {
     float m = sky_pow_positive(sky_f_fabs(x), y);
     float at0 = y > 0 ? 0.0f : (y == 0 ? 1.0f : sky_asfloat(0x7f800000u));
     /* odd: finite with remainder 1 mod 2; every float >= 2^24 is even */
@@ -408,44 +419,44 @@ static inline float sky_k_pow(float x, float y) {
 
 /* --------------------------------------------------------- hash, noise */
 
-static inline uint32_t sky_bits(float f) {
+SKY_INLINE uint32_t sky_bits(float f) {
     return f == 0 ? 0u : sky_asuint(f);
 }
 
-static inline uint32_t sky_pcg(uint32_t v) {
+SKY_INLINE uint32_t sky_pcg(uint32_t v) {
     uint32_t s = v * 747796405u + 2891336453u;
     uint32_t w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
     return (w >> 22u) ^ w;
 }
 
-static inline uint32_t sky_hash2_u(float a, float b) {
+SKY_INLINE uint32_t sky_hash2_u(float a, float b) {
     return sky_pcg(sky_pcg(sky_bits(a)) + sky_bits(b));
 }
 
-static inline uint32_t sky_hash3_u(float a, float b, float c) {
+SKY_INLINE uint32_t sky_hash3_u(float a, float b, float c) {
     return sky_pcg(sky_pcg(sky_pcg(sky_bits(a)) + sky_bits(b)) + sky_bits(c));
 }
 
-static inline float sky_unit(uint32_t h) {
+SKY_INLINE float sky_unit(uint32_t h) {
     return (float)(int32_t)(h >> 8) * 0x1p-24f; /* < 2^24: exact either way */
 }
 
-static inline float sky_k_hash1(float a) {
+SKY_INLINE float sky_k_hash1(float a) {
     return sky_unit(sky_pcg(sky_bits(a)));
 }
-static inline float sky_k_hash2(float a, float b) {
+SKY_INLINE float sky_k_hash2(float a, float b) {
     return sky_unit(sky_hash2_u(a, b));
 }
-static inline float sky_k_hash3(float a, float b, float c) {
+SKY_INLINE float sky_k_hash3(float a, float b, float c) {
     return sky_unit(sky_hash3_u(a, b, c));
 }
 
-static inline float sky_fade(float f) {
+SKY_INLINE float sky_fade(float f) {
     return f * f * f * (f * (f * 6.0f - 15.0f) + 10.0f);
 }
 
 /* dot(G[h % 8], (dx, dy)), the spec's eight gradients in order, by selects. */
-static inline float sky_grad2(uint32_t h, float dx, float dy) {
+SKY_INLINE float sky_grad2(uint32_t h, float dx, float dy) {
     uint32_t k = h & 7u;
     float s = 0.70710678118654752f;
     float gx = k < 4u ? (k == 0u ? 1.0f : (k == 1u ? -1.0f : 0.0f)) : ((k & 1u) ? -s : s);
@@ -454,7 +465,7 @@ static inline float sky_grad2(uint32_t h, float dx, float dy) {
 }
 
 /* dot(G[h % 12], (dx, dy, dz)), the twelve cube-edge gradients in order. */
-static inline float sky_grad3(uint32_t h, float dx, float dy, float dz) {
+SKY_INLINE float sky_grad3(uint32_t h, float dx, float dy, float dz) {
     uint32_t k = h % 12u;
     float a = (k & 1u) ? -1.0f : 1.0f;
     float b = (k & 2u) ? -1.0f : 1.0f;
@@ -464,11 +475,11 @@ static inline float sky_grad3(uint32_t h, float dx, float dy, float dz) {
     return gx * dx + gy * dy + gz * dz;
 }
 
-static inline float sky_corner2(float ix, float iy, float fx, float fy, float ox, float oy) {
+SKY_INLINE float sky_corner2(float ix, float iy, float fx, float fy, float ox, float oy) {
     return sky_grad2(sky_hash2_u(ix + ox, iy + oy), fx - ox, fy - oy);
 }
 
-static inline float sky_k_noise2(float x, float y) {
+SKY_INLINE float sky_k_noise2(float x, float y) {
     float ix = sky_f_floor(x), iy = sky_f_floor(y);
     float fx = x - ix, fy = y - iy;
     float ux = sky_fade(fx), uy = sky_fade(fy);
@@ -479,13 +490,13 @@ static inline float sky_k_noise2(float x, float y) {
     return sky_k_mix(a, b, uy) * 1.41421356237309505f;
 }
 
-static inline float sky_corner3(float ix, float iy, float iz, float fx, float fy, float fz,
+SKY_INLINE float sky_corner3(float ix, float iy, float iz, float fx, float fy, float fz,
                                 float ox, float oy, float oz) {
     uint32_t h = sky_hash3_u(ix + ox, iy + oy, iz + oz);
     return sky_grad3(h, fx - ox, fy - oy, fz - oz);
 }
 
-static inline float sky_k_noise3(float x, float y, float z) {
+SKY_INLINE float sky_k_noise3(float x, float y, float z) {
     float ix = sky_f_floor(x), iy = sky_f_floor(y), iz = sky_f_floor(z);
     float fx = x - ix, fy = y - iy, fz = z - iz;
     float ux = sky_fade(fx), uy = sky_fade(fy), uz = sky_fade(fz);
@@ -502,8 +513,13 @@ static inline float sky_k_noise3(float x, float y, float z) {
 
 /* ------------------------------------------------------ prev(s, l) */
 
-/* eval.c's prev(s, l), with selects; every index read is in range. */
-static inline float sky_prev_at(const float *prev, const uint32_t *strip_first,
+/*
+ * eval.c's prev(s, l), with selects. The reads are unconditional (gathers),
+ * from strip 0 and LED 0 where the answer is 0 anyway, so every index is in
+ * range; `&` rather than `&&` and int32 indices, or GCC leaves the loop
+ * scalar.
+ */
+SKY_INLINE float sky_prev_at(const float *prev, const uint32_t *strip_first,
                                 const uint32_t *strip_size, uint32_t strip_count, float s,
                                 float l, uint32_t c) {
     float nf = (float)strip_count;
@@ -512,23 +528,24 @@ static inline float sky_prev_at(const float *prev, const uint32_t *strip_first,
     si = si < 0 ? si + nf : si;
     si = si >= nf ? si - nf : si;
     float li = sky_f_floor(l);
-    int ok = strip_count != 0 && sky_isfinite(s) && sky_isfinite(l) && si >= 0 && si < nf &&
-             li >= 0;
-    uint32_t strip = ok ? (uint32_t)si : 0u;
-    ok = ok && li < (float)strip_size[strip];
-    uint32_t led = ok ? strip_first[strip] + (uint32_t)li : 0u;
-    return ok ? prev[3u * led + c] : 0.0f;
+    int ok = (strip_count != 0) & sky_isfinite(s) & sky_isfinite(l) & (si >= 0) & (si < nf) &
+             (li >= 0);
+    int32_t strip = ok ? (int32_t)si : 0;
+    ok = ok & (li < (float)strip_size[strip]);
+    int32_t led = ok ? (int32_t)strip_first[strip] + (int32_t)li : 0;
+    float v = prev[3 * led + (int32_t)c];
+    return ok ? v : 0.0f;
 }
 
 /* ------------------------------------------------- the final channel */
 
-static inline float sky_channel(float c) {
+SKY_INLINE float sky_channel(float c) {
     float v = c > 0.0f ? (c < 1.0f ? c : 1.0f) : 0.0f;
     return sky_isnan(c) ? 0.0f : v;
 }
 
 /* floor(c * 255 + 0.5) of a final channel: the sum is in [0.5, 255.5], so truncation floors. */
-static inline uint8_t sky_byte(float c) {
+SKY_INLINE uint8_t sky_byte(float c) {
     return (uint8_t)(int32_t)(c * 255.0f + 0.5f);
 }
 

@@ -397,6 +397,8 @@ typedef struct sky_cpu_kernel sky_cpu_kernel;
 /* True when the C compiler (`cc`, or $SKY_CC) runs; sky_cpu_compiler names it. */
 bool sky_cpu_compiler_available(void);
 const char *sky_cpu_compiler(void);
+/* The flags every kernel is compiled with, space-separated (docs/cpu-backend.md). */
+const char *sky_cpu_compiler_flags(void);
 sky_status sky_cpu_kernel_build(const sky_program *program, sky_cpu_kernel **kernel, bool *cached,
                                 char *error, size_t error_len);
 void sky_cpu_kernel_run(const sky_cpu_kernel *kernel, const sky_cpu_args *args, uint32_t begin,
