@@ -142,7 +142,9 @@ static sky_status cpu_cache_dir(char *dir, size_t size, char *error, size_t erro
 static sky_status cpu_cc_version(const char *dir, char *version, size_t size, char *error,
                                  size_t error_len) {
     char log[4200];
-    snprintf(log, sizeof log, "%s/cc-version.%ld.log", dir, (long)getpid());
+    /* unique per call: two threads of one process may build at once */
+    snprintf(log, sizeof log, "%s/cc-version.%ld.%lx.log", dir, (long)getpid(),
+             (unsigned long)(uintptr_t)&log);
     char *argv[] = {(char *)cpu_cc(), "--version", NULL};
     int status = 0;
     int rc = cpu_spawn(argv, log, &status);

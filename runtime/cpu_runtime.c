@@ -287,6 +287,10 @@ sky_status cpurt_render(cpurt *c, double t, double dt, const double *params, cha
     }
     uint64_t start = cpurt_now_ns();
     uint8_t *dst = cpurt_begin(c);
+    if (!dst) {
+        cpurt_error(error, error_len, "%s", "the frame writer gave no slot");
+        return SKY_ERR_IO;
+    }
     bool dim = c->brightness < 1.0f;
     uint8_t *target = dim ? c->layer[CPURT_CURRENT] : dst;
     sky_status st = cpurt_run(c, c->current, c->cur_pair, t, dt, params, target, error, error_len);
@@ -322,6 +326,10 @@ sky_status cpurt_render_mix(cpurt *c, double t, double dt, const double *params,
     float m = (float)(amount < 0 ? 0 : (amount > 1 ? 1 : amount));
     uint64_t start = cpurt_now_ns();
     uint8_t *dst = cpurt_begin(c);
+    if (!dst) {
+        cpurt_error(error, error_len, "%s", "the frame writer gave no slot");
+        return SKY_ERR_IO;
+    }
     sky_status st = cpurt_run(c, c->current, c->cur_pair, t, dt, params, c->layer[CPURT_CURRENT],
                               error, error_len);
     if (st == SKY_OK)
@@ -350,6 +358,10 @@ sky_status cpurt_render_hold(cpurt *c, char *error, size_t error_len) {
         c->held_valid = true;
     }
     uint8_t *dst = cpurt_begin(c);
+    if (!dst) {
+        cpurt_error(error, error_len, "%s", "the frame writer gave no slot");
+        return SKY_ERR_IO;
+    }
     cpurt_post(c, c->held, NULL, 0.0f, c->brightness, dst);
     uint64_t t0 = cpurt_now_ns();
     if (c->writer) sky_frame_writer_publish(c->writer);
