@@ -26,6 +26,7 @@ enum { CPURT_CURRENT = 0, CPURT_INCOMING = 1 };
 
 struct cpurt_pipeline {
     const sky_program *program;
+    bool uses_prev; /* read at build: the old program may be gone by the time it is replaced */
     sky_cpu_kernel *kernel;
     uint64_t id;    /* from 1, unique in its runtime: what mix_owner names */
     uint64_t frame; /* its frame counter */
@@ -175,6 +176,7 @@ sky_status cpurt_pipeline_build(cpurt *c, const sky_program *program, cpurt_pipe
         return st;
     }
     p->program = program;
+    p->uses_prev = sky_program_uses_prev(program);
     p->id = __atomic_add_fetch(&c->pipeline_ids, 1, __ATOMIC_RELAXED);
     *out = p;
     return SKY_OK;
@@ -198,8 +200,7 @@ sky_status cpurt_set_pipeline(cpurt *c, cpurt_pipeline *p, char *error, size_t e
         /* the end of a crossfade: the incoming pattern keeps its prev and frame counter */
         c->cur_pair ^= 1u;
     } else {
-        bool keep = c->current && sky_program_uses_prev(c->current->program) &&
-                    sky_program_uses_prev(p->program);
+        bool keep = c->current && c->current->uses_prev && p->uses_prev;
         if (!keep) cpurt_clear_pair(c, c->cur_pair);
         p->frame = 0;
     }
@@ -244,7 +245,7 @@ static sky_status cpurt_run(cpurt *c, cpurt_pipeline *p, uint32_t pair, double t
     sky_cpu_pool_run(c->pool, p->kernel, &args);
     cpurt_stage(&c->stats.eval, t1 - t0);
     cpurt_stage(&c->stats.wait, cpurt_now_ns() - t1);
-    if (sky_program_uses_prev(p->program)) {
+    if (p->uses_prev) {
         if (pair == c->cur_pair) c->last_floats = c->prev[pair][w];
         c->prev_w[pair] = 1 - w;
     } else if (pair == c->cur_pair) {

@@ -547,6 +547,30 @@ static void test_runtime_show_controls(void **state) {
     sky_program_free(b);
 }
 
+/*
+ * As on Vulkan, a replaced program may already be freed once its frames are
+ * complete: set_program must not read the old one (tests/gen frees each
+ * program before the next; ASan caught the CPU runtime reading its `prev` flag).
+ */
+static void test_runtime_old_program_freed(void **state) {
+    (void)state;
+    cpu_layout *l = &world.layouts[2];
+    const char *a_src = "out mix(prev, vec3(x, 0.5, 0.5), 0.5)\n";
+    const char *b_src = "out mix(prev, vec3(0.5, y, 0.5), 0.5)\n";
+    sky_program *a = cpu_compile_source("a.sky", a_src, strlen(a_src));
+    sky_program *b = cpu_compile_source("b.sky", b_src, strlen(b_src));
+    sky_runtime *rt = cpu_runtime(l, NULL);
+    char err[1024] = "";
+    assert_int_equal(sky_runtime_set_program(rt, a, err, sizeof err), SKY_OK);
+    assert_int_equal(sky_runtime_render(rt, 0.1, 0.0, NULL, err, sizeof err), SKY_OK);
+    sky_program_free(a); /* its frames are complete */
+    assert_int_equal(sky_runtime_set_program(rt, b, err, sizeof err), SKY_OK);
+    assert_int_equal(sky_runtime_render(rt, 0.2, 0.1, NULL, err, sizeof err), SKY_OK);
+    assert_non_null(sky_runtime_frame_floats(rt, NULL)); /* prev kept: both read it */
+    sky_runtime_free(rt);
+    sky_program_free(b);
+}
+
 /* prev over frames, through a real frame file (zero copy), against the evaluator's own chain. */
 static void test_runtime_prev_frame_file(void **state) {
     (void)state;
@@ -618,7 +642,7 @@ int main(void) {
         fprintf(stderr, "no examples/*.sky found under %s\n", SKY_SOURCE_DIR);
         return 1;
     }
-    struct CMUnitTest *tests = calloc(2 * count + 6, sizeof *tests);
+    struct CMUnitTest *tests = calloc(2 * count + 7, sizeof *tests);
     if (!tests) return 1;
     size_t n = 0;
     for (size_t i = 0; i < count; i++) {
@@ -637,6 +661,8 @@ int main(void) {
     tests[n++] = (struct CMUnitTest){.name = "pool_first_run", .test_func = test_pool_first_run};
     tests[n++] = (struct CMUnitTest){.name = "runtime_show_controls",
                                      .test_func = test_runtime_show_controls};
+    tests[n++] = (struct CMUnitTest){.name = "runtime_old_program_freed",
+                                     .test_func = test_runtime_old_program_freed};
     tests[n++] = (struct CMUnitTest){.name = "runtime_prev_frame_file",
                                      .test_func = test_runtime_prev_frame_file};
     int failed = _cmocka_run_group_tests("cpu_backend", tests, n, cpu_setup, cpu_teardown);
