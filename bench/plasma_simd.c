@@ -10,8 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-void plasma_simd(const float *x, const float *y, const float *r, uint32_t n, float t,
-                 uint8_t *out);
+void plasma_simd(const float *x, const float *y, const float *r, uint32_t n, float t, uint8_t *out);
 
 void plasma_simd(const float *restrict x, const float *restrict y, const float *restrict r,
                  uint32_t n, float t, uint8_t *restrict out) {

@@ -65,8 +65,8 @@ static bool emit_c_program_ok(const sky_program *p) {
         const prog_insn *in = &s->insns[i];
         if (in->op >= OP__COUNT) return false;
         const sky_op_info *info = &sky_op_table[in->op];
-        if (info->arity == 0 && in->op != OP_CONST && in->op != OP_INDEX &&
-            in->op != OP_PREV && in->op != OP_UNIFORM && emit_c_column((sky_op)in->op) < 0)
+        if (info->arity == 0 && in->op != OP_CONST && in->op != OP_INDEX && in->op != OP_PREV &&
+            in->op != OP_UNIFORM && emit_c_column((sky_op)in->op) < 0)
             return false;
         for (unsigned a = 0; a < info->arity; a++)
             if (in->arg[a] >= i) return false;
@@ -100,9 +100,8 @@ static bool *emit_c_live(const sky_program *p) {
 /* A float32 exactly: a hex literal, or its bits when it is not finite. */
 static void emit_c_float(text_buf *t, float v) {
     if (!isfinite(v))
-        text_printf(t, "sky_asfloat(0x%08xu)", (unsigned)(isnan(v) ? 0x7fc00000u
-                                                                   : (v > 0 ? 0x7f800000u
-                                                                            : 0xff800000u)));
+        text_printf(t, "sky_asfloat(0x%08xu)",
+                    (unsigned)(isnan(v) ? 0x7fc00000u : (v > 0 ? 0x7f800000u : 0xff800000u)));
     else
         text_printf(t, "%s%af", signbit(v) ? "-" : "", fabs((double)v));
 }
@@ -111,8 +110,8 @@ static void emit_c_float(text_buf *t, float v) {
 static void emit_c_kernel(text_buf *t, const prog_insn *in) {
     const char *s = emit_c_kernels[in->op];
     while (*s) {
-        bool ident_before = s != emit_c_kernels[in->op] &&
-                            (isalnum((unsigned char)s[-1]) || s[-1] == '_');
+        bool ident_before =
+            s != emit_c_kernels[in->op] && (isalnum((unsigned char)s[-1]) || s[-1] == '_');
         bool ident_after = isalnum((unsigned char)s[1]) || s[1] == '_';
         if (*s >= 'A' && *s <= 'C' && !ident_before && !ident_after) {
             text_printf(t, "v%u", (unsigned)in->arg[*s - 'A']);
@@ -247,7 +246,7 @@ sky_status sky_program_emit_c(const sky_program *program, char **text, size_t *l
 void sky_cpu_columns_build(const sky_led_input *inputs, size_t led_count, float *columns) {
     if (!inputs || !columns) return;
     float *column = columns;
-#define EMIT_C_FILL(id, field)                                                   \
+#define EMIT_C_FILL(id, field)                                                 \
     for (size_t i = 0; i < led_count; i++) column[i] = (float)inputs[i].field; \
     column += led_count;
     SKY_CPU_INPUTS(EMIT_C_FILL)

@@ -43,11 +43,11 @@ extern char **environ;
  * kernel keeps IEEE semantics; -fno-math-errno and -fno-trapping-math are all
  * that vectorising its selects and square roots needs.
  */
-#define CPU_FLAGS                                                                         \
-    "-std=c11", "-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math",          \
+#define CPU_FLAGS                                                                \
+    "-std=c11", "-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", \
         "-ffp-contract=off", "-fopenmp-simd", "-fno-semantic-interposition", "-shared", "-fPIC"
-#define CPU_FLAGS_TEXT                                                                       \
-    "-std=c11 -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off "     \
+#define CPU_FLAGS_TEXT                                                                 \
+    "-std=c11 -O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off " \
     "-fopenmp-simd -fno-semantic-interposition -shared -fPIC"
 #define CPU_CC_ENV     "SKY_CC"
 #define CPU_DEFAULT_CC "cc"
@@ -116,7 +116,8 @@ static sky_status cpu_cache_dir(char *dir, size_t size, char *error, size_t erro
     else if (home && *home)
         n = snprintf(dir, size, "%s/.cache/skyscreen", home);
     else {
-        cpu_error(error, error_len, "CPU backend: no cache folder: neither XDG_CACHE_HOME nor HOME is set");
+        cpu_error(error, error_len,
+                  "CPU backend: no cache folder: neither XDG_CACHE_HOME nor HOME is set");
         return SKY_ERR_INVALID_ARG;
     }
     if (n < 0 || (size_t)n >= size) {

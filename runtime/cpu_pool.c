@@ -25,7 +25,7 @@
 /* How long a thread spins before it sleeps. */
 #define POOL_SPIN_NS 500000u
 /* Runs start at multiples of this many LEDs: whole cache lines of output (3 bytes per LED). */
-#define POOL_ALIGN 64u
+#define POOL_ALIGN       64u
 #define POOL_MAX_THREADS 256u
 
 typedef struct pool_worker {
@@ -79,8 +79,10 @@ static unsigned pool_spin(atomic_uint *value, unsigned unchanged) {
     for (unsigned k = 0; now == unchanged; k++) {
         if ((k & 63u) == 0) { /* the clock every 64 pauses: ~2 us */
             uint64_t t = pool_now_ns();
-            if (!until) until = t + POOL_SPIN_NS;
-            else if (t >= until) break;
+            if (!until)
+                until = t + POOL_SPIN_NS;
+            else if (t >= until)
+                break;
         }
         pool_pause();
         now = atomic_load_explicit(value, memory_order_acquire);

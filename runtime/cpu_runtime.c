@@ -135,8 +135,9 @@ sky_status cpurt_create(const sky_runtime_options *o, cpurt **out, char *error, 
     c->channels = (size_t)c->view.led_count * 3;
     c->brightness = 1.0f;
     sky_status st = cpurt_alloc(c);
-    if (st != SKY_OK) cpurt_error(error, error_len, "CPU backend: %s for the LED inputs",
-                                  st == SKY_ERR_NOMEM ? "out of memory" : "an inconsistent layout");
+    if (st != SKY_OK)
+        cpurt_error(error, error_len, "CPU backend: %s for the LED inputs",
+                    st == SKY_ERR_NOMEM ? "out of memory" : "an inconsistent layout");
     if (st == SKY_OK) st = sky_cpu_pool_create(o->cpu_threads, &c->pool, error, error_len);
     if (st != SKY_OK) {
         cpurt_free(c);
@@ -311,8 +312,7 @@ sky_status cpurt_render(cpurt *c, double t, double dt, const double *params, cha
 
 sky_status cpurt_render_mix(cpurt *c, double t, double dt, const double *params,
                             cpurt_pipeline *incoming, double t_in, double dt_in,
-                            const double *params_in, double amount, char *error,
-                            size_t error_len) {
+                            const double *params_in, double amount, char *error, size_t error_len) {
     if (!c->current) {
         cpurt_error(error, error_len, "%s", "no program set (sky_runtime_set_program)");
         return SKY_ERR_INVALID_ARG;

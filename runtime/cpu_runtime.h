@@ -31,8 +31,7 @@ sky_status cpurt_render(cpurt *c, double t, double dt, const double *params, cha
                         size_t error_len);
 sky_status cpurt_render_mix(cpurt *c, double t, double dt, const double *params,
                             cpurt_pipeline *incoming, double t_in, double dt_in,
-                            const double *params_in, double amount, char *error,
-                            size_t error_len);
+                            const double *params_in, double amount, char *error, size_t error_len);
 sky_status cpurt_render_hold(cpurt *c, char *error, size_t error_len);
 sky_status cpurt_set_brightness(cpurt *c, double level, char *error, size_t error_len);
 sky_status cpurt_restart(cpurt *c, char *error, size_t error_len);

@@ -219,7 +219,11 @@ SKY_INLINE float sky_f_tan(float x) {
 /* asin on [0, 0.5] (cephes asinf). */
 SKY_INLINE float sky_asin_poly(float a, float z) {
     return ((((4.2163199048e-2f * z + 2.4181311049e-2f) * z + 4.5470025998e-2f) * z +
-             7.4953002686e-2f) * z + 1.6666752422e-1f) * z * a + a;
+             7.4953002686e-2f) *
+                z +
+            1.6666752422e-1f) *
+               z * a +
+           a;
 }
 
 SKY_INLINE float sky_f_asin(float x) {
@@ -252,7 +256,9 @@ SKY_INLINE float sky_atan_pos(float a) {
     float base = hi ? SKY_HALF_PI_F : (mid ? 0.25f * SKY_PI_F : 0.0f);
     float z = t * t;
     float p = (((8.05374449538e-2f * z - 1.38776856032e-1f) * z + 1.99777106478e-1f) * z -
-               3.33329491539e-1f) * z * t + t;
+               3.33329491539e-1f) *
+                  z * t +
+              t;
     return base + p;
 }
 
@@ -305,7 +311,8 @@ SKY_INLINE float sky_f_exp(float x) {
     float c = sky_k_min(sky_k_max(x, -104.0f), 89.0f); /* NaN -> -104: a defined conversion */
     float k = sky_f_floor(c * 1.44269504088896341f + 0.5f);
     float r = (c - k * 0.693359375f) - k * -2.12194440e-4f;
-    return sky_exp_edges(x, sky_scale(sky_exp_poly(r), (int32_t)k), 88.72283905206835f, -103.972077f);
+    return sky_exp_edges(x, sky_scale(sky_exp_poly(r), (int32_t)k), 88.72283905206835f,
+                         -103.972077f);
 }
 
 SKY_INLINE float sky_f_exp2(float x) {
@@ -490,8 +497,8 @@ SKY_INLINE float sky_k_noise2(float x, float y) {
     return sky_k_mix(a, b, uy) * 1.41421356237309505f;
 }
 
-SKY_INLINE float sky_corner3(float ix, float iy, float iz, float fx, float fy, float fz,
-                                float ox, float oy, float oz) {
+SKY_INLINE float sky_corner3(float ix, float iy, float iz, float fx, float fy, float fz, float ox,
+                             float oy, float oz) {
     uint32_t h = sky_hash3_u(ix + ox, iy + oy, iz + oz);
     return sky_grad3(h, fx - ox, fy - oy, fz - oz);
 }
@@ -520,16 +527,16 @@ SKY_INLINE float sky_k_noise3(float x, float y, float z) {
  * scalar.
  */
 SKY_INLINE float sky_prev_at(const float *prev, const uint32_t *strip_first,
-                                const uint32_t *strip_size, uint32_t strip_count, float s,
-                                float l, uint32_t c) {
+                             const uint32_t *strip_size, uint32_t strip_count, float s, float l,
+                             uint32_t c) {
     float nf = (float)strip_count;
     float si = sky_f_floor(s);
     si = si - nf * sky_f_floor(si / nf);
     si = si < 0 ? si + nf : si;
     si = si >= nf ? si - nf : si;
     float li = sky_f_floor(l);
-    int ok = (strip_count != 0) & sky_isfinite(s) & sky_isfinite(l) & (si >= 0) & (si < nf) &
-             (li >= 0);
+    int ok =
+        (strip_count != 0) & sky_isfinite(s) & sky_isfinite(l) & (si >= 0) & (si < nf) & (li >= 0);
     int32_t strip = ok ? (int32_t)si : 0;
     ok = ok & (li < (float)strip_size[strip]);
     int32_t led = ok ? (int32_t)strip_first[strip] + (int32_t)li : 0;

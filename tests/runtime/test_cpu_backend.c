@@ -186,8 +186,8 @@ static size_t cpu_compare_frame(const sky_program *program, const sky_cpu_kernel
         if (d > *max_diff) *max_diff = d;
         if (d <= CPU_TOLERANCE) continue;
         if (bad++ == 0)
-            snprintf(first, first_len, "LED %zu channel %zu: kernel %u, evaluator %u", i / 3,
-                     i % 3, b->kbytes[i], b->ebytes[i]);
+            snprintf(first, first_len, "LED %zu channel %zu: kernel %u, evaluator %u", i / 3, i % 3,
+                     b->kbytes[i], b->ebytes[i]);
     }
     return bad;
 }
@@ -241,14 +241,15 @@ static void test_agreement(void **state) {
             size_t frames = uses_prev ? CPU_PREV_FRAMES : sizeof cpu_times / sizeof cpu_times[0];
             for (size_t f = 0; f < frames && !failed; f++) {
                 double t = uses_prev ? 0.5 + (double)f / 60.0 : cpu_times[f];
-                sky_frame_inputs in = {.t = t, .dt = f ? 1.0 / 60.0 : 0.0, .frame = f,
-                                       .params = params};
+                sky_frame_inputs in = {
+                    .t = t, .dt = f ? 1.0 / 60.0 : 0.0, .frame = f, .params = params};
                 char first[200] = "";
                 size_t bad = cpu_compare_frame(program, kernel, l, &in, &b, uses_prev, &max_diff,
                                                first, sizeof first);
                 if (bad) {
-                    fprintf(stderr, "%s: layout %s, variant %d, frame %zu (t = %g): %zu channels "
-                                    "differ by more than %d/255; first: %s\n",
+                    fprintf(stderr,
+                            "%s: layout %s, variant %d, frame %zu (t = %g): %zu channels "
+                            "differ by more than %d/255; first: %s\n",
                             file, l->spec, v, f, t, bad, CPU_TOLERANCE, first);
                     failed = true;
                 }
@@ -275,7 +276,7 @@ static void test_agreement(void **state) {
  * 1 / k is +inf and k / k NaN. Each channel must equal the evaluator's byte.
  */
 static const char *const cpu_edge_sources[] = {
-    "let k = x - x\nout rgb(k / k, 1 / k, -1 / k)\n",                                  /* NaN, inf */
+    "let k = x - x\nout rgb(k / k, 1 / k, -1 / k)\n", /* NaN, inf */
     "let k = x - x\nout rgb(min(k / k, 0.7), max(k / k, 0.3), clamp(k / k, 0.2, 0.8))\n",
     "let k = x - x\nout rgb(min(0.7, k / k), max(0.3, k / k), sign(k / k) + 0.5)\n",
     "let k = x - x\nout rgb(step(k / k, 0.5), step(0.5, k / k), sign(k) + 0.25)\n",
@@ -518,11 +519,11 @@ static void test_runtime_show_controls(void **state) {
 
     /* a crossfade at 0.25: the post formula on the two patterns' bytes */
     sky_runtime_pipeline *incoming = NULL;
-    assert_int_equal(sky_runtime_pipeline_build(rt, b, (const uint32_t[]){0}, 1, &incoming, err,
-                                                sizeof err),
-                     SKY_OK);
-    assert_int_equal(sky_runtime_render_mix(rt, 0.5, 1.0 / 60.0, NULL, incoming, 0.5,
-                                            1.0 / 60.0, NULL, 0.25, err, sizeof err),
+    assert_int_equal(
+        sky_runtime_pipeline_build(rt, b, (const uint32_t[]){0}, 1, &incoming, err, sizeof err),
+        SKY_OK);
+    assert_int_equal(sky_runtime_render_mix(rt, 0.5, 1.0 / 60.0, NULL, incoming, 0.5, 1.0 / 60.0,
+                                            NULL, 0.25, err, sizeof err),
                      SKY_OK);
     uint8_t *want_b = cpu_expected(b, l, 0.5);
     uint8_t *mix = malloc(n);
@@ -652,9 +653,8 @@ int main(void) {
                                          .initial_state = files[i]};
     }
     for (size_t i = 0; i < examples; i++)
-        tests[n++] = (struct CMUnitTest){.name = "vectorised",
-                                         .test_func = test_vectorised,
-                                         .initial_state = files[i]};
+        tests[n++] = (struct CMUnitTest){
+            .name = "vectorised", .test_func = test_vectorised, .initial_state = files[i]};
     tests[n++] = (struct CMUnitTest){.name = "edge_cases", .test_func = test_edge_cases};
     tests[n++] = (struct CMUnitTest){.name = "cache", .test_func = test_cache};
     tests[n++] = (struct CMUnitTest){.name = "no_compiler", .test_func = test_no_compiler};
