@@ -230,8 +230,7 @@ static double bench_c_loop(const sky_layout *layout, const sky_led_input *inputs
 
 /* ------------------------------------------------------ vectorised loop */
 
-void plasma_simd(const float *x, const float *y, const float *r, uint32_t n, float t,
-                 uint8_t *out);
+void plasma_simd(const float *x, const float *y, const float *r, uint32_t n, float t, uint8_t *out);
 
 static double bench_simd_loop(const sky_layout *layout, const sky_led_input *inputs, int frames) {
     size_t n = layout->led_count;
@@ -254,7 +253,8 @@ static double bench_simd_loop(const sky_layout *layout, const sky_led_input *inp
 
 static int cmp_double(const void *a, const void *b);
 
-/* ms per frame of `frames` renders on a runtime that already has the program (no frames in flight after). */
+/* ms per frame of `frames` renders on a runtime that already has the program (no frames in flight
+ * after). */
 static double time_runtime(sky_runtime *rt, int frames, int *t_index) {
     char err[1024];
     double start = now_s();
@@ -323,9 +323,9 @@ static void bench_cpu_compile(void) {
     setenv("XDG_CACHE_HOME", cache, 1);
     printf("\n| example | live LED instructions | first build ms (cc) | cached ms |\n"
            "|---|---:|---:|---:|\n");
-    static const char *const examples[] = {"aurora", "clouds", "droplet", "embers", "fire",
-                                           "kaleidoscope", "plasma", "radar", "ripples",
-                                           "spiral", "stars"};
+    static const char *const examples[] = {"aurora",  "clouds",       "droplet", "embers",
+                                           "fire",    "kaleidoscope", "plasma",  "radar",
+                                           "ripples", "spiral",       "stars"};
     for (size_t i = 0; i < sizeof examples / sizeof *examples; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/examples/%s.sky", SKY_SOURCE_DIR, examples[i]);

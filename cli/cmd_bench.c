@@ -53,16 +53,17 @@ static double bench_now(void) {
 }
 
 static void bench_usage(FILE *out) {
-    fprintf(out,
-            "usage: sky bench FILE [--layout L] [--frames N] [--device D] [--no-cpu] [--no-compare]\n\n"
-            "Renders FILE on the Vulkan device and on the CPU evaluator and compares them.\n"
-            "  --layout L   LED layout (default %s)\n"
-            "  --frames N   frames to time on each side (default %d, after %d warm-up frames)\n"
-            "  --device D   Vulkan device index or name substring, or `cpu` for the CPU backend\n"
-            "               (default: $%s, else a GPU when there is one, else the CPU backend)\n"
-            "  --no-cpu     time the device only\n"
-            "  --no-compare skip the table of every backend (each Vulkan device and cpu)\n",
-            SKY_LAYOUT_DEFAULT, BENCH_DEFAULT_FRAMES, BENCH_WARMUP_FRAMES, SKY_DEVICE_ENV);
+    fprintf(
+        out,
+        "usage: sky bench FILE [--layout L] [--frames N] [--device D] [--no-cpu] [--no-compare]\n\n"
+        "Renders FILE on the Vulkan device and on the CPU evaluator and compares them.\n"
+        "  --layout L   LED layout (default %s)\n"
+        "  --frames N   frames to time on each side (default %d, after %d warm-up frames)\n"
+        "  --device D   Vulkan device index or name substring, or `cpu` for the CPU backend\n"
+        "               (default: $%s, else a GPU when there is one, else the CPU backend)\n"
+        "  --no-cpu     time the device only\n"
+        "  --no-compare skip the table of every backend (each Vulkan device and cpu)\n",
+        SKY_LAYOUT_DEFAULT, BENCH_DEFAULT_FRAMES, BENCH_WARMUP_FRAMES, SKY_DEVICE_ENV);
 }
 
 enum {
@@ -347,9 +348,8 @@ int cmd_bench(int argc, char **argv) {
         code = 2;
     } else {
         sky_program_param_defaults(program, params);
-        code =
-            bench_device(&o, o.device, layout, program, params, &dev, device_name,
-                         sizeof device_name, &type);
+        code = bench_device(&o, o.device, layout, program, params, &dev, device_name,
+                            sizeof device_name, &type);
     }
     if (code == 0 && !o.skip_cpu) code = bench_cpu(&o, layout, program, params, &cpu);
     if (code == 0) bench_report(&o, layout, device_name, type, &dev, &cpu);

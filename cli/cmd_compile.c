@@ -85,7 +85,8 @@ static int compile_take_option(compile_args *args, int opt) {
         return -1;
     case COMPILE_OPT_EMIT:
         if (parse_emit(optarg, &args->emit)) return -1;
-        fprintf(stderr, "%s: unknown --emit kind `%s` (spirv, glsl, c or ir)\n", COMPILE_CMD, optarg);
+        fprintf(stderr, "%s: unknown --emit kind `%s` (spirv, glsl, c or ir)\n", COMPILE_CMD,
+                optarg);
         return 2;
     case 'O':
         if (strcmp(optarg, "0") == 0 || strcmp(optarg, "1") == 0) {

@@ -21,12 +21,13 @@
 #define DEVICES_CMD "sky devices"
 
 static void devices_usage(FILE *out) {
-    fprintf(out,
-            "usage: sky devices [--device N|NAME]\n\n"
-            "Lists the Vulkan devices and the CPU backend; `*` marks the one `sky run` would use.\n"
-            "  --device N|NAME|cpu  show which device this selector picks (default: $" SKY_DEVICE_ENV
-            ", else a GPU: discrete > integrated > virtual; without one the CPU backend when a C "
-            "compiler is installed, else lavapipe)\n");
+    fprintf(
+        out,
+        "usage: sky devices [--device N|NAME]\n\n"
+        "Lists the Vulkan devices and the CPU backend; `*` marks the one `sky run` would use.\n"
+        "  --device N|NAME|cpu  show which device this selector picks (default: $" SKY_DEVICE_ENV
+        ", else a GPU: discrete > integrated > virtual; without one the CPU backend when a C "
+        "compiler is installed, else lavapipe)\n");
 }
 
 static void devices_print(const sky_vk_device_info *d) {

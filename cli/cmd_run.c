@@ -411,8 +411,9 @@ static bool run_check_device(const run_options *o) {
     const char *selector = o->common.device ? o->common.device : getenv(SKY_DEVICE_ENV);
     if (selector && strcasecmp(selector, SKY_CPU_DEVICE) == 0) {
         if (sky_cpu_compiler_available()) return true;
-        fprintf(stderr, "%s: the CPU backend needs a C compiler and `%s` does not run: install gcc "
-                        "(apt install gcc) or name one in $SKY_CC\n",
+        fprintf(stderr,
+                "%s: the CPU backend needs a C compiler and `%s` does not run: install gcc "
+                "(apt install gcc) or name one in $SKY_CC\n",
                 RUN_CMD, sky_cpu_compiler());
         return false;
     }

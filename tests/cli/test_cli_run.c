@@ -694,11 +694,11 @@ static void test_device_cpu(void **state) {
     char error[256];
     assert_int_equal(sky_frame_reader_open(frame_path, &reader, error, sizeof error), SKY_ERR_IO);
 
-    code = cli_run(dir,
-                   (const char *const[]){"run", pattern, "--frame", frame_path, "--layout",
-                                         "strip:8", "--device", "cpu", "--threads", "2",
-                                         "--frames", "2", NULL},
-                   300, &err);
+    code =
+        cli_run(dir,
+                (const char *const[]){"run", pattern, "--frame", frame_path, "--layout", "strip:8",
+                                      "--device", "cpu", "--threads", "2", "--frames", "2", NULL},
+                300, &err);
     if (code != 0) fail_msg("sky run --device cpu exited with %d:\n%s", code, err);
     if (!strstr(err, "CPU backend")) fail_msg("the banner does not name the CPU backend:\n%s", err);
     free(err);
