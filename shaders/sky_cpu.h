@@ -198,7 +198,8 @@ SKY_INLINE float sky_f_sin(float x) {
     float t = SKY_FMA(x, SKY_INV_PI, SKY_ROUND_MAGIC);
     float n = t - SKY_ROUND_MAGIC;
     float v = sky_sin_poly(sky_trig_guard(x, sky_trig_reduce(x, n)));
-    return sky_asfloat(sky_asuint(v) ^ (sky_asuint(t) << 31));
+    v = sky_asfloat(sky_asuint(v) ^ (sky_asuint(t) << 31));
+    return x == 0 ? x : v; /* sin(-0) = -0, as libm: 1 / sin(x) keeps its sign */
 }
 
 /* cos(x) = -(-1)^n sin(x - (n + 1/2) pi), n = round(x / pi - 1/2). */
