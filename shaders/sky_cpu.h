@@ -2,8 +2,9 @@
  * sky_cpu.h - the math of the CPU backend's kernels (sky_program_emit_c),
  * written so that a C compiler vectorises it: straight-line float and uint32
  * arithmetic, `?:` selects, no branches, no libm calls, no tables. So the
- * same kernel runs as AVX2 on x86-64 and NEON on arm64 without depending on
- * one libc's vector library (glibc's libmvec exists only for x86-64).
+ * same kernel runs as AVX2/AVX-512 on x86-64 and NEON on arm64 without
+ * depending on a libc's vector library (glibc's libmvec, x86-64 and newer
+ * arm64 only; musl has none).
  *
  * libsky embeds this file (compiler/CMakeLists.txt) and pastes it into every
  * emitted unit; tests/compiler/test_cpu_math.c includes it directly and
@@ -15,7 +16,7 @@
  *                Beyond that a float's spacing is a visible part of a period
  *                and the result is as good as random on every backend
  *                (docs/language.md); beyond 10^7 it is 0.
- *   tan          sin / cos of the same reduction: within 2^-20 relative.
+ *   tan          sin / cos: within 2^-20 relative on [-100, 100].
  *   asin, acos   within 2^-21 absolute; NaN outside [-1, 1].
  *   atan, atan2  within 2^-21 absolute; atan2(0, 0) = 0 as the language defines.
  *   exp, exp2    within 2^-22 relative, subnormal results included; exp2 of an
