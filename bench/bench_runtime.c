@@ -15,7 +15,12 @@
  *      so lavapipe's worker threads count);
  *   4. the show controls' cost per frame, as ratios to a plain frame in the
  *      same run: a dimmed frame (post pass), a crossfade frame (two patterns
- *      and the post pass) and a held frame (no dispatch).
+ *      and the post pass) and a held frame (no dispatch);
+ *   5. the CPU backend (`--device cpu`, all cores) against the vectorised
+ *      hand-written loop (bench/plasma_simd.c, one thread: the CPU reference),
+ *      the scalar -O2 loop and lavapipe, on both layouts; and its
+ *      compile-and-load time for every example, with an empty cache and then
+ *      cached (a fresh $XDG_CACHE_HOME, removed afterwards).
  *
  * usage: bench_runtime [--scale S]   (S multiplies every frame count; default 1)
  * Prints Markdown tables for docs/performance.md. Nothing here is asserted.
@@ -28,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sky/abi.h"
 #include "sky/frame.h"
 #include "sky/layout.h"
 #include "sky/runtime.h"
@@ -92,10 +98,13 @@ typedef struct device_result {
     char name[256];
 } device_result;
 
+static const char *runtime_device; /* NULL: the Vulkan default; "cpu" in section 5 */
+
 static sky_runtime *make_runtime(const sky_layout *layout, sky_frame_writer *writer,
                                  bool force_copy, const sky_program *program) {
     sky_runtime_options o;
     sky_runtime_options_init(&o);
+    o.device = runtime_device;
     o.layout = layout;
     o.writer = writer;
     o.force_copy = force_copy;
@@ -217,6 +226,145 @@ static double bench_c_loop(const sky_layout *layout, const sky_led_input *inputs
     double ms = (now_s() - start) * 1e3 / frames;
     free(out);
     return ms;
+}
+
+/* ------------------------------------------------------ vectorised loop */
+
+void plasma_simd(const float *x, const float *y, const float *r, uint32_t n, float t, uint8_t *out);
+
+static double bench_simd_loop(const sky_layout *layout, const sky_led_input *inputs, int frames) {
+    size_t n = layout->led_count;
+    float *columns = malloc(n * SKY_CPU_INPUT_COUNT * sizeof *columns);
+    uint8_t *out = malloc(n * 3);
+    if (!columns || !out) die("SIMD loop", "out of memory");
+    sky_cpu_columns_build(inputs, n, columns);
+    const float *x = columns + n * SKY_CPU_INPUT_X, *y = columns + n * SKY_CPU_INPUT_Y,
+                *r = columns + n * SKY_CPU_INPUT_R;
+    plasma_simd(x, y, r, (uint32_t)n, 0.0f, out);
+    double start = now_s();
+    for (int f = 0; f < frames; f++) plasma_simd(x, y, r, (uint32_t)n, (float)(f + 1) / 60, out);
+    double ms = (now_s() - start) * 1e3 / frames;
+    free(columns);
+    free(out);
+    return ms;
+}
+
+/* ----------------------------------------------------------- CPU backend */
+
+static int cmp_double(const void *a, const void *b);
+
+/* ms per frame of `frames` renders on a runtime that already has the program (no frames in flight
+ * after). */
+static double time_runtime(sky_runtime *rt, int frames, int *t_index) {
+    char err[1024];
+    double start = now_s();
+    for (int f = 0; f < frames; f++, (*t_index)++)
+        if (sky_runtime_submit(rt, *t_index / 60.0, 1 / 60.0, NULL, err, sizeof err))
+            die("submit", err);
+    if (sky_runtime_finish(rt, err, sizeof err)) die("finish", err);
+    return (now_s() - start) * 1e3 / frames;
+}
+
+/*
+ * Section 5: the backend vs the hand loops and lavapipe. The machine is
+ * shared, so the contenders take turns: BENCH_ROUNDS rounds, each timing the
+ * backend, the SIMD loop and lavapipe back to back; the median round of each.
+ */
+#define BENCH_ROUNDS 15
+static void bench_cpu_backend(sky_program *program) {
+    const struct {
+        const char *spec;
+        int frames;
+    } sizes[] = {{"disc:360x288", 200}, {"disc:1000x1000", 20}};
+    printf("\n## CPU backend\n\n`build/bench/bench_runtime`, section 5 (examples/plasma.sky; "
+           "the backend on %u threads; median of %d interleaved rounds)\n\n"
+           "| layout | LEDs | CPU backend ms | frames/s | SIMD loop, 1 thread, ms | scalar -O2 "
+           "loop ms | lavapipe ms | backend / SIMD loop | backend / lavapipe |\n"
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+           sky_cpu_threads_default(), BENCH_ROUNDS);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        sky_layout *layout = load_layout(sizes[i].spec);
+        sky_led_input *inputs = build_inputs(layout);
+        int frames = frames_scaled(sizes[i].frames);
+        runtime_device = SKY_CPU_DEVICE;
+        sky_runtime *cpu_rt = make_runtime(layout, NULL, false, program);
+        runtime_device = NULL;
+        sky_runtime *vk_rt = make_runtime(layout, NULL, false, program);
+        int t_cpu = 0, t_vk = 0;
+        time_runtime(cpu_rt, 3, &t_cpu); /* warm-up: caches, the driver's first compile */
+        time_runtime(vk_rt, 3, &t_vk);
+        double cpu[BENCH_ROUNDS], simd[BENCH_ROUNDS], vk[BENCH_ROUNDS];
+        for (int r = 0; r < BENCH_ROUNDS; r++) {
+            cpu[r] = time_runtime(cpu_rt, frames, &t_cpu);
+            simd[r] = bench_simd_loop(layout, inputs, frames);
+            vk[r] = time_runtime(vk_rt, frames_scaled((sizes[i].frames + 1) / 2), &t_vk);
+        }
+        double scalar = bench_c_loop(layout, inputs, frames_scaled(sizes[i].frames / 10 + 1));
+        qsort(cpu, BENCH_ROUNDS, sizeof *cpu, cmp_double);
+        qsort(simd, BENCH_ROUNDS, sizeof *simd, cmp_double);
+        qsort(vk, BENCH_ROUNDS, sizeof *vk, cmp_double);
+        double c = cpu[BENCH_ROUNDS / 2], s = simd[BENCH_ROUNDS / 2], v = vk[BENCH_ROUNDS / 2];
+        printf("| %s | %u | %.3f | %.0f | %.3f | %.2f | %.3f | %.2fx | %.2fx |\n", sizes[i].spec,
+               layout->led_count, c, 1e3 / c, s, scalar, v, s / c, v / c);
+        fflush(stdout);
+        sky_runtime_free(cpu_rt);
+        sky_runtime_free(vk_rt);
+        free(inputs);
+        sky_layout_free(layout);
+    }
+}
+
+/* Compile-and-load of every example: an empty cache (cc runs), then cached (dlopen only). */
+static void bench_cpu_compile(void) {
+    char cache[] = "/tmp/sky-bench-cache-XXXXXX";
+    if (!mkdtemp(cache)) die("cache", strerror(errno));
+    const char *old = getenv("XDG_CACHE_HOME");
+    char *saved = old ? strdup(old) : NULL;
+    setenv("XDG_CACHE_HOME", cache, 1);
+    printf("\n| example | live LED instructions | first build ms (cc) | cached ms |\n"
+           "|---|---:|---:|---:|\n");
+    static const char *const examples[] = {"aurora",  "clouds",       "droplet", "embers",
+                                           "fire",    "kaleidoscope", "plasma",  "radar",
+                                           "ripples", "spiral",       "stars"};
+    for (size_t i = 0; i < sizeof examples / sizeof *examples; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/examples/%s.sky", SKY_SOURCE_DIR, examples[i]);
+        FILE *f = fopen(path, "rb");
+        if (!f) continue;
+        static char src[1 << 16];
+        size_t len = fread(src, 1, sizeof src, f);
+        fclose(f);
+        sky_program *program = NULL;
+        if (sky_compile(path, src, len, NULL, &program, NULL) != SKY_OK) die(path, "compile");
+        char *text = NULL;
+        size_t text_len = 0, lines = 0;
+        if (sky_program_emit_c(program, &text, &text_len) == SKY_OK)
+            for (const char *s = strstr(text, "#pragma omp simd"); s && *s; s++)
+                lines += strncmp(s, "\n        const float v", 22) == 0;
+        sky_free(text);
+        double ms[2];
+        for (int pass = 0; pass < 2; pass++) {
+            sky_cpu_kernel *kernel = NULL;
+            char err[1024];
+            double t0 = now_s();
+            if (sky_cpu_kernel_build(program, &kernel, NULL, err, sizeof err) != SKY_OK)
+                die("kernel", err);
+            ms[pass] = (now_s() - t0) * 1e3;
+            sky_cpu_kernel_free(kernel);
+        }
+        printf("| %s | %zu | %.0f | %.2f |\n", examples[i], lines, ms[0], ms[1]);
+        fflush(stdout);
+        sky_program_free(program);
+    }
+    if (saved) {
+        setenv("XDG_CACHE_HOME", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("XDG_CACHE_HOME");
+    }
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache);
+    if (system(cmd) != 0) fprintf(stderr, "bench_runtime: could not remove %s\n", cache);
 }
 
 /* ----------------------------------------------------------------- numpy */
@@ -442,16 +590,25 @@ static void bench_show(const sky_layout *layout, const sky_program *program, int
 /* ------------------------------------------------------------------ main */
 
 int main(int argc, char **argv) {
+    bool cpu_only = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc) {
             bench_scale = atof(argv[++i]);
             if (!(bench_scale > 0)) die("--scale", "must be a positive number");
+        } else if (strcmp(argv[i], "--cpu-backend") == 0) {
+            cpu_only = true;
         } else {
-            fprintf(stderr, "usage: bench_runtime [--scale S]\n");
+            fprintf(stderr, "usage: bench_runtime [--scale S] [--cpu-backend]\n");
             return 2;
         }
     }
     sky_program *program = load_plasma();
+    if (cpu_only) { /* section 5 alone */
+        bench_cpu_backend(program);
+        bench_cpu_compile();
+        sky_program_free(program);
+        return 0;
+    }
     const struct {
         const char *spec;
         int device_frames, c_frames, numpy_frames;
@@ -541,6 +698,8 @@ int main(int argc, char **argv) {
         printf("| %s | %.3f | %.2fx |\n", show_mode_names[m], show_ms[m],
                show_ms[m] / show_ms[SHOW_PLAIN]);
     sky_layout_free(disc);
+    bench_cpu_backend(program);
+    bench_cpu_compile();
     sky_free(portable);
     sky_free(texels);
     sky_program_free(program);

@@ -8,7 +8,10 @@
  * frames on one thread, feeding itself its own prev. Both see the same t, dt
  * and the pattern's default parameters. The report gives frames/s, Mpx/s,
  * the per-stage times of the runtime and the device/CPU ratio. Nothing is
- * published, so this never disturbs a running `sky run`.
+ * published, so this never disturbs a running `sky run`. Then every backend
+ * there is, each Vulkan device and the CPU backend (`--device cpu`), renders
+ * the same frames the same way, one after the other, and a table compares
+ * them (skipped with --no-compare).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -31,6 +34,7 @@ typedef struct bench_options {
     const char *device;
     uint64_t frames;
     bool skip_cpu;
+    bool skip_compare;
 } bench_options;
 
 typedef struct bench_result {
@@ -49,23 +53,33 @@ static double bench_now(void) {
 }
 
 static void bench_usage(FILE *out) {
-    fprintf(out,
-            "usage: sky bench FILE [--layout L] [--frames N] [--device D] [--no-cpu]\n\n"
-            "Renders FILE on the Vulkan device and on the CPU evaluator and compares them.\n"
-            "  --layout L   LED layout (default %s)\n"
-            "  --frames N   frames to time on each side (default %d, after %d warm-up frames)\n"
-            "  --device D   Vulkan device index or name substring (default: $%s, else the best)\n"
-            "  --no-cpu     time the device only\n",
-            SKY_LAYOUT_DEFAULT, BENCH_DEFAULT_FRAMES, BENCH_WARMUP_FRAMES, SKY_DEVICE_ENV);
+    fprintf(
+        out,
+        "usage: sky bench FILE [--layout L] [--frames N] [--device D] [--no-cpu] [--no-compare]\n\n"
+        "Renders FILE on the Vulkan device and on the CPU evaluator and compares them.\n"
+        "  --layout L   LED layout (default %s)\n"
+        "  --frames N   frames to time on each side (default %d, after %d warm-up frames)\n"
+        "  --device D   Vulkan device index or name substring, or `cpu` for the CPU backend\n"
+        "               (default: $%s, else a GPU when there is one, else the CPU backend)\n"
+        "  --no-cpu     time the device only\n"
+        "  --no-compare skip the table of every backend (each Vulkan device and cpu)\n",
+        SKY_LAYOUT_DEFAULT, BENCH_DEFAULT_FRAMES, BENCH_WARMUP_FRAMES, SKY_DEVICE_ENV);
 }
 
-enum { BENCH_OPT_LAYOUT = 256, BENCH_OPT_DEVICE, BENCH_OPT_FRAMES, BENCH_OPT_NO_CPU };
+enum {
+    BENCH_OPT_LAYOUT = 256,
+    BENCH_OPT_DEVICE,
+    BENCH_OPT_FRAMES,
+    BENCH_OPT_NO_CPU,
+    BENCH_OPT_NO_COMPARE
+};
 
 static const struct option bench_long_options[] = {
     {"layout", required_argument, NULL, BENCH_OPT_LAYOUT},
     {"device", required_argument, NULL, BENCH_OPT_DEVICE},
     {"frames", required_argument, NULL, BENCH_OPT_FRAMES},
     {"no-cpu", no_argument, NULL, BENCH_OPT_NO_CPU},
+    {"no-compare", no_argument, NULL, BENCH_OPT_NO_COMPARE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -83,6 +97,9 @@ static int bench_parse(int argc, char **argv, bench_options *o) {
             return 1;
         case BENCH_OPT_NO_CPU:
             o->skip_cpu = true;
+            break;
+        case BENCH_OPT_NO_COMPARE:
+            o->skip_compare = true;
             break;
         case BENCH_OPT_LAYOUT:
             o->layout_spec = optarg;
@@ -115,7 +132,7 @@ static int bench_parse(int argc, char **argv, bench_options *o) {
 
 /* ------------------------------------------------------------------ device */
 
-static int bench_device(const bench_options *o, const sky_layout *layout,
+static int bench_device(const bench_options *o, const char *selector, const sky_layout *layout,
                         const sky_program *program, const double *params, bench_result *res,
                         char *device_name, size_t name_len, sky_device_type *type) {
     char error[1024] = "";
@@ -123,7 +140,7 @@ static int bench_device(const bench_options *o, const sky_layout *layout,
     sky_runtime_options ro;
     sky_runtime_options_init(&ro);
     ro.layout = layout;
-    ro.device = o->device;
+    ro.device = selector;
     sky_runtime *rt = NULL;
     sky_status status = sky_runtime_create(&ro, &rt, error, sizeof error);
     if (status == SKY_OK) status = sky_runtime_set_program(rt, program, error, sizeof error);
@@ -263,6 +280,48 @@ static void bench_report(const bench_options *o, const sky_layout *layout, const
            "the CPU evaluator runs on one thread)\n");
 }
 
+/* One row of the comparison: `selector` run as the main device was. */
+static void bench_compare_one(const bench_options *o, const char *selector,
+                              const sky_layout *layout, const sky_program *program,
+                              const double *params, double *best_fps) {
+    bench_result res;
+    memset(&res, 0, sizeof res);
+    char name[256] = "";
+    sky_device_type type = SKY_DEVICE_OTHER;
+    if (bench_device(o, selector, layout, program, params, &res, name, sizeof name, &type) != 0) {
+        printf("  %-8s %-40s (failed, above)\n", selector, "");
+        return;
+    }
+    double fps = (double)res.frames / res.seconds;
+    printf("  %-8s %-40s %-10s %12.1f %12.3f %12.1f\n", selector, name, sky_device_type_str(type),
+           fps, 1e3 / fps, res.setup_ms);
+    if (fps > *best_fps) *best_fps = fps;
+}
+
+/* Every backend there is, one after the other on the same frames: each Vulkan device, then cpu. */
+static void bench_compare(const bench_options *o, const sky_layout *layout,
+                          const sky_program *program, const double *params) {
+    printf("\nevery backend, %llu frames each:\n  %-8s %-40s %-10s %12s %12s %12s\n",
+           (unsigned long long)o->frames, "device", "name", "type", "frames/s", "ms/frame",
+           "setup ms");
+    double best = 0;
+    sky_vk_device_info *devices = NULL;
+    size_t count = 0;
+    if (sky_vk_list_devices(NULL, &devices, &count, NULL, 0) == SKY_OK) {
+        for (size_t i = 0; i < count; i++) {
+            if (!devices[i].has_compute) continue;
+            char selector[16];
+            snprintf(selector, sizeof selector, "%u", devices[i].index);
+            bench_compare_one(o, selector, layout, program, params, &best);
+        }
+    }
+    sky_free(devices);
+    if (sky_cpu_compiler_available())
+        bench_compare_one(o, SKY_CPU_DEVICE, layout, program, params, &best);
+    else
+        printf("  %-8s (no C compiler: `%s` does not run)\n", SKY_CPU_DEVICE, sky_cpu_compiler());
+}
+
 int cmd_bench(int argc, char **argv) {
     bench_options o;
     int code = bench_parse(argc, argv, &o);
@@ -270,6 +329,8 @@ int cmd_bench(int argc, char **argv) {
     sky_program *program = NULL;
     code = live_compile_file(BENCH_CMD, o.path, &program);
     if (code != 0) return code;
+    if (!o.device && !(getenv(SKY_DEVICE_ENV) && *getenv(SKY_DEVICE_ENV)))
+        o.device = sky_runtime_default_device(); /* as `sky run` picks */
     sky_layout *layout = NULL;
     if (!live_layout_create(BENCH_CMD, o.layout_spec, &layout)) {
         sky_program_free(program);
@@ -287,11 +348,12 @@ int cmd_bench(int argc, char **argv) {
         code = 2;
     } else {
         sky_program_param_defaults(program, params);
-        code =
-            bench_device(&o, layout, program, params, &dev, device_name, sizeof device_name, &type);
+        code = bench_device(&o, o.device, layout, program, params, &dev, device_name,
+                            sizeof device_name, &type);
     }
     if (code == 0 && !o.skip_cpu) code = bench_cpu(&o, layout, program, params, &cpu);
     if (code == 0) bench_report(&o, layout, device_name, type, &dev, &cpu);
+    if (code == 0 && !o.skip_compare) bench_compare(&o, layout, program, params);
     free(params);
     sky_layout_free(layout);
     sky_program_free(program);

@@ -1,5 +1,5 @@
 /*
- * cmd_compile.c - `sky compile FILE [--emit spirv|glsl|ir] [-o OUT] [-O0]`.
+ * cmd_compile.c - `sky compile FILE [--emit spirv|glsl|c|ir] [-o OUT] [-O0]`.
  *
  * Compiles one .sky file and writes one artefact: SPIR-V (the default,
  * written next to the input as NAME.spv), the GLSL compute shader, or the
@@ -15,11 +15,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "sky/abi.h"
 #include "sky/sky.h"
 
 #define COMPILE_CMD "sky compile"
 
-typedef enum emit_kind { EMIT_SPIRV, EMIT_GLSL, EMIT_IR } emit_kind;
+typedef enum emit_kind { EMIT_SPIRV, EMIT_GLSL, EMIT_IR, EMIT_C } emit_kind;
 
 typedef struct compile_args {
     const char *input;
@@ -30,12 +31,13 @@ typedef struct compile_args {
 } compile_args;
 
 static void compile_usage(FILE *out) {
-    fprintf(out, "usage: sky compile FILE [--emit spirv|glsl|ir] [-o OUT] [-O0]\n\n"
+    fprintf(out, "usage: sky compile FILE [--emit spirv|glsl|c|ir] [-o OUT] [-O0]\n\n"
                  "Compiles a .sky file (`-` reads stdin).\n\n"
                  "options:\n"
                  "  --emit spirv  SPIR-V for a Vulkan 1.1 device (default); written to FILE\n"
                  "                with its extension replaced by .spv unless -o is given\n"
                  "  --emit glsl   the GLSL compute shader (docs/shader-abi.md), to stdout\n"
+                 "  --emit c      the CPU backend's C kernel (docs/cpu-backend.md), to stdout\n"
                  "  --emit ir     the optimized graph, one instruction per line with its rate,\n"
                  "                to stdout\n"
                  "  -o OUT        write to OUT (`-` for stdout)\n"
@@ -55,6 +57,8 @@ static bool parse_emit(const char *text, emit_kind *kind) {
         *kind = EMIT_GLSL;
     else if (strcmp(text, "ir") == 0)
         *kind = EMIT_IR;
+    else if (strcmp(text, "c") == 0)
+        *kind = EMIT_C;
     else
         return false;
     return true;
@@ -81,7 +85,8 @@ static int compile_take_option(compile_args *args, int opt) {
         return -1;
     case COMPILE_OPT_EMIT:
         if (parse_emit(optarg, &args->emit)) return -1;
-        fprintf(stderr, "%s: unknown --emit kind `%s` (spirv, glsl or ir)\n", COMPILE_CMD, optarg);
+        fprintf(stderr, "%s: unknown --emit kind `%s` (spirv, glsl, c or ir)\n", COMPILE_CMD,
+                optarg);
         return 2;
     case 'O':
         if (strcmp(optarg, "0") == 0 || strcmp(optarg, "1") == 0) {
@@ -222,13 +227,16 @@ static int emit_text(const sky_program *program, const compile_args *args) {
     sky_status status;
     if (args->emit == EMIT_GLSL) {
         status = sky_program_emit_glsl(program, NULL, &text, &len);
+    } else if (args->emit == EMIT_C) {
+        status = sky_program_emit_c(program, &text, &len);
     } else {
         status = sky_program_emit_ir(program, &text);
         len = text ? strlen(text) : 0;
     }
     if (status != SKY_OK) {
         sky_free(text);
-        return emit_failed(args->emit == EMIT_GLSL ? "GLSL" : "IR", status, NULL);
+        return emit_failed(args->emit == EMIT_GLSL ? "GLSL" : (args->emit == EMIT_C ? "C" : "IR"),
+                           status, NULL);
     }
     int code = write_output(args->output ? args->output : "-", text, len);
     sky_free(text);

@@ -4,12 +4,16 @@
  * One line per physical device: its index (what --device N takes), name,
  * type, Vulkan version, whether it can import host memory (zero-copy
  * publishing into the frame file) and which one `sky run` would choose for
- * the given --device / $SKY_DEVICE. Exit code 2 when there is no device.
+ * the given --device / $SKY_DEVICE. Then the CPU backend (`--device cpu`:
+ * the pattern compiled to C and run on every core), when a C compiler runs.
+ * Without a selector the star follows `sky run`'s default rule
+ * (sky_runtime_default_device). Exit code 2 when there is no device at all.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "sky/runtime.h"
@@ -17,11 +21,13 @@
 #define DEVICES_CMD "sky devices"
 
 static void devices_usage(FILE *out) {
-    fprintf(out,
-            "usage: sky devices [--device N|NAME]\n\n"
-            "Lists the Vulkan devices; `*` marks the one the runtime would use.\n"
-            "  --device N|NAME  show which device this selector picks (default: $" SKY_DEVICE_ENV
-            ", else the best: discrete > integrated > virtual > cpu)\n");
+    fprintf(
+        out,
+        "usage: sky devices [--device N|NAME]\n\n"
+        "Lists the Vulkan devices and the CPU backend; `*` marks the one `sky run` would use.\n"
+        "  --device N|NAME|cpu  show which device this selector picks (default: $" SKY_DEVICE_ENV
+        ", else a GPU: discrete > integrated > virtual; without one the CPU backend when a C "
+        "compiler is installed, else lavapipe)\n");
 }
 
 static void devices_print(const sky_vk_device_info *d) {
@@ -60,8 +66,12 @@ int cmd_devices(int argc, char **argv) {
     sky_vk_device_info *devices = NULL;
     size_t count = 0;
     char error[512] = "";
+    const char *effective = selector && selector[0] ? selector : getenv(SKY_DEVICE_ENV);
+    bool cpu_ok = sky_cpu_compiler_available();
+    bool cpu_chosen = effective && effective[0] ? strcasecmp(effective, SKY_CPU_DEVICE) == 0
+                                                : sky_runtime_default_device() != NULL;
     sky_status status = sky_vk_list_devices(selector, &devices, &count, error, sizeof error);
-    if (status != SKY_OK) {
+    if (status != SKY_OK && !cpu_ok) {
         fprintf(stderr, "sky devices: %s\n", error);
         return 2;
     }
@@ -69,10 +79,21 @@ int cmd_devices(int argc, char **argv) {
            "publish");
     bool any_chosen = false;
     for (size_t i = 0; i < count; i++) {
+        devices[i].chosen &= !cpu_chosen;
         devices_print(&devices[i]);
         any_chosen |= devices[i].chosen;
     }
-    const char *effective = selector && selector[0] ? selector : getenv(SKY_DEVICE_ENV);
+    char cpu_name[64];
+    snprintf(cpu_name, sizeof cpu_name, "CPU backend (%u threads, %s)", sky_cpu_threads_default(),
+             sky_cpu_compiler());
+    if (cpu_ok)
+        printf("%c %-5s %-40s %-10s %-8s %-9s %s\n", cpu_chosen ? '*' : ' ', SKY_CPU_DEVICE,
+               cpu_name, "cpu", "-", "yes", "zero-copy");
+    else
+        printf("  %-5s %-40s (no C compiler: install gcc, or name one in $SKY_CC)\n",
+               SKY_CPU_DEVICE, "CPU backend");
+    any_chosen |= cpu_chosen && cpu_ok;
+    if (cpu_chosen && !cpu_ok) snprintf(error, sizeof error, "the CPU backend needs a C compiler");
     if (!any_chosen) {
         fprintf(stderr, "sky devices: %s\n", error[0] ? error : "no usable device");
         sky_free(devices);

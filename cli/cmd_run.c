@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,6 +75,7 @@ typedef struct run_options {
     uint64_t frames; /* 0: no limit */
     double stats_s;  /* seconds between stats lines; 0: none */
     bool watch;
+    uint32_t threads;        /* --threads: the CPU backend's; 0: every core */
     control_options control; /* --control, --control-token, --osc */
 } run_options;
 
@@ -88,7 +90,10 @@ static void run_usage(FILE *out) {
             "  --fps N           frames per second, paced on absolute deadlines (default 60;\n"
             "                    0 renders as fast as the device can); --rate N is the same\n"
             "  --set NAME=VALUE  set a param (repeatable; vectors as a,b,c); clamped to its range\n"
-            "  --device N|NAME   Vulkan device by index or name (see `sky devices`)\n"
+            "  --device N|NAME   Vulkan device by index or name, or `cpu` for the CPU\n"
+            "                    backend (see `sky devices`; default: a GPU when there is\n"
+            "                    one, else the CPU backend when cc is installed)\n"
+            "  --threads N       the CPU backend's threads (default: every core)\n"
             "  --duration S      stop after S seconds\n"
             "  --frames N        stop after N frames\n"
             "  --watch           reload FILE when it changes; on errors keep the old pattern\n"
@@ -133,6 +138,7 @@ enum {
     RUN_OPT_CONTROL_TOKEN,
     RUN_OPT_OSC,
     RUN_OPT_EXAMPLES,
+    RUN_OPT_THREADS,
 };
 
 static const struct option run_long_options[] = {
@@ -151,6 +157,7 @@ static const struct option run_long_options[] = {
     {"control-token", required_argument, NULL, RUN_OPT_CONTROL_TOKEN},
     {"osc", required_argument, NULL, RUN_OPT_OSC},
     {"examples", required_argument, NULL, RUN_OPT_EXAMPLES},
+    {"threads", required_argument, NULL, RUN_OPT_THREADS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -193,6 +200,12 @@ static bool run_take_option(run_options *o, int opt, int argc, char **argv) {
     case RUN_OPT_EXAMPLES:
         o->control.examples = optarg;
         return true;
+    case RUN_OPT_THREADS: {
+        uint64_t n = 0;
+        if (!live_parse_u64(RUN_CMD, "--threads", optarg, 1, 256, &n)) return false;
+        o->threads = (uint32_t)n;
+        return true;
+    }
     case RUN_OPT_STATS: {
         const char *value = cli_optional_number(argc, argv);
         o->stats_s = RUN_STATS_DEFAULT_S;
@@ -424,6 +437,15 @@ static int run_loop(run_state *s) {
  * is replaced, so that a typo leaves a running setup's file alone.
  */
 static bool run_check_device(const run_options *o) {
+    const char *selector = o->common.device ? o->common.device : getenv(SKY_DEVICE_ENV);
+    if (selector && strcasecmp(selector, SKY_CPU_DEVICE) == 0) {
+        if (sky_cpu_compiler_available()) return true;
+        fprintf(stderr,
+                "%s: the CPU backend needs a C compiler and `%s` does not run: install gcc "
+                "(apt install gcc) or name one in $SKY_CC\n",
+                RUN_CMD, sky_cpu_compiler());
+        return false;
+    }
     sky_vk_device_info *devices = NULL;
     size_t count = 0;
     char error[1024] = "";
@@ -436,7 +458,6 @@ static bool run_check_device(const run_options *o) {
     bool chosen = false;
     for (size_t i = 0; i < count; i++) chosen = chosen || devices[i].chosen;
     if (!chosen) {
-        const char *selector = o->common.device ? o->common.device : getenv(SKY_DEVICE_ENV);
         if (error[0]) /* the runtime's own explanation, when it gives one */
             fprintf(stderr, "%s: %s:\n", RUN_CMD, error);
         else if (selector && selector[0])
@@ -479,6 +500,7 @@ static sky_runtime *run_open_runtime(const run_options *o, const sky_layout *lay
     sky_runtime_options ro;
     sky_runtime_options_init(&ro);
     ro.device = o->common.device;
+    ro.cpu_threads = o->threads;
     ro.layout = layout;
     ro.writer = writer;
     sky_runtime *rt = NULL;
@@ -576,6 +598,8 @@ int cmd_run(int argc, char **argv) {
     code = 2;
     if (compiled == 0 && !(params = run_params_for(&o, program))) goto done;
     if (!live_layout_create(RUN_CMD, o.common.layout_spec, &layout)) goto done;
+    if (!o.common.device && !(getenv(SKY_DEVICE_ENV) && *getenv(SKY_DEVICE_ENV)))
+        o.common.device = sky_runtime_default_device(); /* the documented rule: GPU, else cpu */
     if (!run_check_device(&o)) goto done;
     if (!(writer = run_open_writer(&o, layout))) goto done;
     s.writer = writer;

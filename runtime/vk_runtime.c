@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "frame_error.h"
+#include "cpu_runtime.h"
 #include "vk_internal.h"
 
 #define RT_DEFAULT_TIMEOUT_MS 2000u
@@ -150,6 +151,8 @@ struct sky_runtime {
     char lost_message[256];
 
     sky_runtime_stats stats;
+
+    cpurt *cpu; /* the CPU backend (device "cpu"): every call goes there, nothing above is used */
 };
 
 const char *sky_output_path_str(sky_output_path path) {
@@ -520,6 +523,15 @@ sky_status sky_runtime_create(const sky_runtime_options *options, sky_runtime **
         frame_error(error, error_len, "out of memory for the runtime");
         return SKY_ERR_NOMEM;
     }
+    if (cpurt_selected(options->device)) {
+        status = cpurt_create(options, &rt->cpu, error, error_len);
+        if (status != SKY_OK) {
+            free(rt);
+            return status;
+        }
+        *runtime = rt;
+        return SKY_OK;
+    }
     rt->layout = options->layout;
     rt->view = (sky_layout_view){options->layout->led_count, options->layout->strip_count,
                                  options->layout->strip_sizes, options->layout->xy};
@@ -594,6 +606,7 @@ struct sky_runtime_pipeline {
     vkrt_kernel *kernel;
     vkrt_eval_fn eval;
     void *context;
+    cpurt_pipeline *cpu; /* the CPU backend's, instead of kernel */
 };
 
 /*
@@ -672,6 +685,30 @@ static sky_status rt_eval_program(void *context, const sky_layout_view *layout,
     return sky_program_eval_frame((const sky_program *)context, layout, frame, uniforms);
 }
 
+/* The CPU backend's pipeline: its compiled kernel (cc, or the cache). */
+static sky_status rt_cpu_pipeline_build(sky_runtime *rt, const sky_program *program,
+                                        sky_runtime_pipeline **pipeline, char *error,
+                                        size_t error_len) {
+    sky_runtime_pipeline *p = calloc(1, sizeof *p);
+    if (!p) return SKY_ERR_NOMEM;
+    sky_status status = cpurt_pipeline_build(rt->cpu, program, &p->cpu, error, error_len);
+    if (status != SKY_OK) {
+        free(p);
+        return status;
+    }
+    p->owner = rt;
+    p->id = __atomic_add_fetch(&rt->pipeline_ids, 1, __ATOMIC_RELAXED);
+    *pipeline = p;
+    return SKY_OK;
+}
+
+static sky_status rt_cpu_set_program(sky_runtime *rt, const sky_program *program, char *error,
+                                     size_t error_len) {
+    sky_runtime_pipeline *p = NULL;
+    sky_status status = rt_cpu_pipeline_build(rt, program, &p, error, error_len);
+    return status == SKY_OK ? sky_runtime_set_pipeline(rt, p, error, error_len) : status;
+}
+
 sky_status sky_runtime_set_program(sky_runtime *rt, const sky_program *program, char *error,
                                    size_t error_len) {
     sky_status status = rt_check_usable(rt, error, error_len);
@@ -681,6 +718,7 @@ sky_status sky_runtime_set_program(sky_runtime *rt, const sky_program *program, 
         return SKY_ERR_INVALID_ARG;
     }
     if ((status = rt_check_cost(program, error, error_len)) != SKY_OK) return status;
+    if (rt->cpu) return rt_cpu_set_program(rt, program, error, error_len);
     uint32_t *words = NULL;
     size_t word_count = 0;
     char *emit_error = NULL;
@@ -705,6 +743,7 @@ sky_status sky_runtime_set_program_spirv(sky_runtime *rt, const sky_program *pro
                                          size_t error_len) {
     sky_status status = rt_check_usable(rt, error, error_len);
     if (status != SKY_OK) return status;
+    if (rt->cpu && program) return sky_runtime_set_program(rt, program, error, error_len);
     if (!program || !words || word_count == 0) {
         frame_error(error, error_len, "sky_runtime_set_program_spirv: %s is NULL or empty",
                     !program ? "program" : "the SPIR-V");
@@ -828,6 +867,7 @@ sky_status sky_runtime_pipeline_build(sky_runtime *rt, const sky_program *progra
     *pipeline = NULL;
     sky_status status = rt_check_cost(program, error, error_len);
     if (status != SKY_OK) return status;
+    if (rt->cpu) return rt_cpu_pipeline_build(rt, program, pipeline, error, error_len);
     sky_runtime_pipeline *p = calloc(1, sizeof *p);
     if (!p) {
         frame_error(error, error_len, "out of memory for a pipeline");
@@ -873,6 +913,11 @@ sky_status sky_runtime_set_pipeline(sky_runtime *rt, sky_runtime_pipeline *pipel
         sky_runtime_pipeline_free(rt, pipeline);
         return status;
     }
+    if (rt->cpu) {
+        status = cpurt_set_pipeline(rt->cpu, pipeline->cpu, error, error_len);
+        free(pipeline);
+        return status;
+    }
     bool from_mix = rt->mix_owner != 0 && pipeline->id == rt->mix_owner;
     if (from_mix) {
         /* The end of a crossfade: it keeps its prev (the other pair) and its frame counter. */
@@ -895,18 +940,20 @@ sky_status sky_runtime_set_pipeline(sky_runtime *rt, sky_runtime_pipeline *pipel
 }
 
 bool vkrt_pipeline_warmed(const sky_runtime_pipeline *pipeline) {
-    return pipeline && pipeline->kernel->warmed;
+    return pipeline && (pipeline->cpu || pipeline->kernel->warmed);
 }
 
 void sky_runtime_pipeline_free(sky_runtime *rt, sky_runtime_pipeline *pipeline) {
     if (!pipeline) return;
-    if (rt) vkrt_kernel_destroy(&rt->dev, &rt->shared, pipeline->kernel);
+    cpurt_pipeline_free(pipeline->cpu);
+    if (rt && !pipeline->cpu) vkrt_kernel_destroy(&rt->dev, &rt->shared, pipeline->kernel);
     free(pipeline);
 }
 
 sky_status sky_runtime_restart(sky_runtime *rt, char *error, size_t error_len) {
     sky_status status = rt_check_usable(rt, error, error_len);
     if (status != SKY_OK) return status;
+    if (rt->cpu) return cpurt_restart(rt->cpu, error, error_len);
     rt->program_frame = 0;
     /* Queue order puts the clear after the frames in flight and before the next one. */
     rt->clear_pending[rt->cur_pair] = true;
@@ -1156,7 +1203,7 @@ static sky_status rt_submit(sky_runtime *rt, const rt_job *cur, const rt_job *in
 static sky_status rt_check_rendering(sky_runtime *rt, char *error, size_t error_len) {
     sky_status status = rt_check_usable(rt, error, error_len);
     if (status != SKY_OK) return status;
-    if (!rt->kernel) {
+    if (!rt->kernel && !rt->cpu) {
         frame_error(error, error_len, "no pattern set: call sky_runtime_set_program first");
         return SKY_ERR_INVALID_ARG;
     }
@@ -1169,6 +1216,8 @@ static rt_job rt_current_job(const sky_runtime *rt, double t, double dt, const d
 
 sky_status sky_runtime_submit(sky_runtime *rt, double t, double dt, const double *params,
                               char *error, size_t error_len) {
+    /* the CPU backend completes each frame in the call: nothing is ever in flight */
+    if (rt && rt->cpu) return cpurt_render(rt->cpu, t, dt, params, error, error_len);
     sky_status status = rt_check_rendering(rt, error, error_len);
     if (status != SKY_OK) return status;
     rt_job cur = rt_current_job(rt, t, dt, params);
@@ -1178,6 +1227,7 @@ sky_status sky_runtime_submit(sky_runtime *rt, double t, double dt, const double
 }
 
 sky_status sky_runtime_finish(sky_runtime *rt, char *error, size_t error_len) {
+    if (rt && rt->cpu) return SKY_OK;
     sky_status status = rt_check_usable(rt, error, error_len);
     while (status == SKY_OK && rt->flight_count > 0)
         status = rt_complete_oldest(rt, error, error_len);
@@ -1201,6 +1251,7 @@ sky_status sky_runtime_set_brightness(sky_runtime *rt, double level, char *error
         frame_error(error, error_len, "sky_runtime_set_brightness: the level is NaN");
         return SKY_ERR_INVALID_ARG;
     }
+    if (rt->cpu) return cpurt_set_brightness(rt->cpu, level, error, error_len);
     rt->brightness = level <= 0 ? 0.0f : level >= 1 ? 1.0f : (float)level;
     return SKY_OK;
 }
@@ -1218,6 +1269,9 @@ sky_status sky_runtime_render_mix(sky_runtime *rt, double t, double dt, const do
                                             : "amount is NaN");
         return SKY_ERR_INVALID_ARG;
     }
+    if (rt->cpu)
+        return cpurt_render_mix(rt->cpu, t, dt, params, incoming->cpu, t_in, dt_in, params_in,
+                                amount, error, error_len);
     float a = amount <= 0 ? 0.0f : amount >= 1 ? 1.0f : (float)amount;
     if (incoming->id != rt->mix_owner) {
         /* A new incoming pattern: frame 0, reading black as prev, in the other pair. */
@@ -1256,6 +1310,7 @@ static sky_status rt_capture_held(sky_runtime *rt, char *error, size_t error_len
 sky_status sky_runtime_render_hold(sky_runtime *rt, char *error, size_t error_len) {
     sky_status status = sky_runtime_finish(rt, error, error_len);
     if (status != SKY_OK) return status;
+    if (rt->cpu) return cpurt_render_hold(rt->cpu, error, error_len);
     if (!rt->has_picture) {
         frame_error(error, error_len, "sky_runtime_render_hold: no frame has been rendered yet");
         return SKY_ERR_INVALID_ARG;
@@ -1331,6 +1386,11 @@ static void rt_free_host_only(sky_runtime *rt) {
 
 void sky_runtime_free(sky_runtime *rt) {
     if (!rt) return;
+    if (rt->cpu) {
+        cpurt_free(rt->cpu);
+        free(rt);
+        return;
+    }
     if (!rt->lost) sky_runtime_finish(rt, NULL, 0);
     if ((rt->lost || rt->warm_stuck) && !rt_device_idle(rt)) {
         rt_free_host_only(rt);
@@ -1379,18 +1439,21 @@ void sky_runtime_free(sky_runtime *rt) {
 /* While frames are in flight the newest completed frame's buffers may be rewritten by the
  * device (parity buffers are reused every other frame), so nothing is handed out then. */
 const uint8_t *sky_runtime_frame_bytes(const sky_runtime *rt, size_t *len) {
+    if (rt && rt->cpu) return cpurt_frame_bytes(rt->cpu, len);
     const uint8_t *bytes = rt && rt->flight_count == 0 ? rt->last_bytes : NULL;
     if (len) *len = bytes ? rt->frame_bytes : 0;
     return bytes;
 }
 
 const float *sky_runtime_frame_floats(const sky_runtime *rt, size_t *count) {
+    if (rt && rt->cpu) return cpurt_frame_floats(rt->cpu, count);
     const float *floats = rt && rt->flight_count == 0 ? rt->last_floats : NULL;
     if (count) *count = floats ? (size_t)rt->view.led_count * 3 : 0;
     return floats;
 }
 
 uint64_t sky_runtime_frame_count(const sky_runtime *rt) {
+    if (rt && rt->cpu) return cpurt_frame_count(rt->cpu);
     return rt ? rt->completed : 0;
 }
 
@@ -1400,28 +1463,40 @@ void sky_runtime_get_stats(const sky_runtime *rt, sky_runtime_stats *stats) {
         memset(stats, 0, sizeof *stats);
         return;
     }
+    if (rt->cpu) {
+        cpurt_get_stats(rt->cpu, stats);
+        return;
+    }
     *stats = rt->stats;
 }
 
 void sky_runtime_reset_stats(sky_runtime *rt) {
     if (!rt) return;
+    if (rt->cpu) {
+        cpurt_reset_stats(rt->cpu);
+        return;
+    }
     memset(&rt->stats, 0, sizeof rt->stats);
     rt->stats.path = rt->path;
 }
 
 sky_output_path sky_runtime_output_path(const sky_runtime *rt) {
+    if (rt && rt->cpu) return cpurt_output_path(rt->cpu);
     return rt ? rt->path : SKY_OUTPUT_HOST;
 }
 
 const char *sky_runtime_output_reason(const sky_runtime *rt) {
+    if (rt && rt->cpu) return cpurt_output_reason(rt->cpu);
     return rt ? rt->path_reason : "";
 }
 
 const char *sky_runtime_device_name(const sky_runtime *rt) {
+    if (rt && rt->cpu) return cpurt_device_name(rt->cpu);
     return rt ? rt->dev.props.deviceName : "";
 }
 
 sky_device_type sky_runtime_device_type(const sky_runtime *rt) {
+    if (rt && rt->cpu) return SKY_DEVICE_CPU;
     return rt ? rt->dev.type : SKY_DEVICE_OTHER;
 }
 

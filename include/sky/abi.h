@@ -101,6 +101,65 @@ SKY_API sky_status sky_program_eval_leds(const sky_program *program, const sky_l
                                          const sky_led_input *inputs, const float *uniforms,
                                          const float *prev, float *rgb, uint8_t *bytes);
 
+/* ------------------------------------------------------ the CPU backend */
+
+/*
+ * The per-LED inputs as the CPU kernel reads them: structure of arrays, one
+ * float column of led_count values per field, in this order (columns[k] is
+ * field k). Each row is an (OP_ name in compiler/ops.def, field of
+ * sky_led_input): the emitter and sky_cpu_columns_build expand this list,
+ * so an input added to both places needs one row here and nothing else.
+ */
+#define SKY_CPU_INPUTS(ROW) \
+    ROW(X, x)               \
+    ROW(Y, y)               \
+    ROW(R, r)               \
+    ROW(THETA, theta)       \
+    ROW(STRIP, strip)       \
+    ROW(LED, led)           \
+    ROW(LEDS, leds)
+
+typedef enum sky_cpu_input {
+#define SKY_CPU_INPUT_ENUM(op, field) SKY_CPU_INPUT_##op,
+    SKY_CPU_INPUTS(SKY_CPU_INPUT_ENUM)
+#undef SKY_CPU_INPUT_ENUM
+    SKY_CPU_INPUT_COUNT
+} sky_cpu_input;
+
+/* Fills columns[k * led_count + i] with field k of inputs[i], as a float. */
+SKY_API void sky_cpu_columns_build(const sky_led_input *inputs, size_t led_count, float *columns);
+
+/*
+ * What one call of an emitted kernel reads and writes. The emitted unit
+ * carries the same struct (compiler/emit_c.c) and exports its size and
+ * SKY_CPU_ABI_VERSION, which a loader checks before calling it.
+ */
+#define SKY_CPU_ABI_VERSION 1u
+typedef struct sky_cpu_args {
+    const float *const *columns; /* SKY_CPU_INPUT_COUNT columns of led_count floats */
+    const float *uniforms;       /* sky_program_eval_frame's values */
+    const float *prev;           /* 3 floats per LED, zeros before the first frame; unused
+                                    without prev */
+    float *cur;                  /* written (3 per LED, final) when the program uses prev */
+    uint8_t *bytes;              /* 3 per LED: floor(c * 255 + 0.5) of the final colour */
+    const uint32_t *strip_first; /* per strip (at least one entry): its first LED */
+    const uint32_t *strip_size;  /* per strip (at least one entry): its LED count */
+    uint32_t strip_count;
+    uint32_t led_count;
+} sky_cpu_args;
+
+/* An emitted kernel: LEDs begin .. end - 1 of the frame `args` describes. */
+typedef void sky_cpu_kernel_fn(const sky_cpu_args *args, uint32_t begin, uint32_t end);
+
+/*
+ * The per-LED section as one C11 translation unit (docs/cpu-backend.md)
+ * defining `sky_kernel` (a sky_cpu_kernel_fn) and the exported constants
+ * `sky_kernel_abi` and `sky_kernel_args_size`. Its loop over the LEDs has no
+ * branches, so `cc -O3 -fopenmp-simd` vectorises it. Free *text with sky_free.
+ * SKY_ERR_INTERNAL for a malformed program.
+ */
+SKY_API sky_status sky_program_emit_c(const sky_program *program, char **text, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

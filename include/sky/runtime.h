@@ -112,8 +112,9 @@ typedef enum sky_output_path {
 const char *sky_output_path_str(sky_output_path path);
 
 typedef struct sky_runtime_options {
-    /* Device selector: "N" (index, as `sky devices` lists) or a name substring.
-     * NULL or "": $SKY_DEVICE when set, else the best device. */
+    /* Device selector: "N" (index, as `sky devices` lists), a name substring, or
+     * "cpu" for the CPU backend (SKY_CPU_DEVICE: compiled C on worker threads,
+     * no Vulkan). NULL or "": $SKY_DEVICE when set, else the best device. */
     const char *device;
     /* The LEDs. Required; must outlive the runtime. */
     const sky_layout *layout;
@@ -135,6 +136,8 @@ typedef struct sky_runtime_options {
     /* Longest wait for the device before reporting SKY_ERR_DEVICE_LOST; 0: 2000 ms. Counted
      * while this process runs: a stall of the whole process or host does not count. */
     uint32_t wait_timeout_ms;
+    /* The CPU backend's threads (device "cpu"), the caller's included; 0: one per core. */
+    uint32_t cpu_threads;
 } sky_runtime_options;
 
 /* Fills *options with the defaults (everything 0/NULL). */
@@ -360,6 +363,61 @@ bool sky_runtime_led_texels(const sky_runtime *runtime);
 void sky_runtime_emit_options(const sky_runtime *runtime, sky_emit_options *options);
 /* The work-group size in use, after clamping to the device. */
 uint32_t sky_runtime_local_size(const sky_runtime *runtime);
+
+/* ------------------------------------------------------- the CPU backend */
+
+/*
+ * The device selector ("--device cpu") of the CPU backend (docs/cpu-backend.md):
+ * the program's per-LED section as vectorised C (sky_program_emit_c),
+ * compiled by the system's C compiler, run by a pool of threads.
+ */
+#define SKY_CPU_DEVICE "cpu"
+
+/*
+ * The default rule of `sky run`, `sky preview` and `sky bench` when neither
+ * --device nor $SKY_DEVICE names a device: a Vulkan device that is not a CPU
+ * (discrete, integrated, virtual) when there is one (NULL: the runtime's own
+ * choice); otherwise the CPU backend when a C compiler is installed, since it
+ * runs the same patterns several times faster than lavapipe
+ * (docs/performance.md); otherwise NULL (lavapipe, or no device at all).
+ * Lists the Vulkan devices and runs `cc --version`: a few milliseconds.
+ * sky_runtime_create's own default, without a selector, stays Vulkan's.
+ */
+const char *sky_runtime_default_device(void);
+
+/*
+ * A compiled kernel. sky_cpu_kernel_build emits the C, compiles it with `cc`
+ * ($SKY_CC to name another) into $XDG_CACHE_HOME/skyscreen (else
+ * ~/.cache/skyscreen) unless an object for the same text, flags and compiler
+ * is there already (*cached true, may be NULL), and loads it. No C compiler:
+ * SKY_ERR_NO_DEVICE, saying so. Thread-safe. sky_cpu_kernel_run runs LEDs
+ * begin .. end - 1; a kernel may run on many threads at once.
+ */
+typedef struct sky_cpu_kernel sky_cpu_kernel;
+/* True when the C compiler (`cc`, or $SKY_CC) runs; sky_cpu_compiler names it. */
+bool sky_cpu_compiler_available(void);
+const char *sky_cpu_compiler(void);
+/* The flags every kernel is compiled with, space-separated (docs/cpu-backend.md). */
+const char *sky_cpu_compiler_flags(void);
+sky_status sky_cpu_kernel_build(const sky_program *program, sky_cpu_kernel **kernel, bool *cached,
+                                char *error, size_t error_len);
+void sky_cpu_kernel_run(const sky_cpu_kernel *kernel, const sky_cpu_args *args, uint32_t begin,
+                        uint32_t end);
+void sky_cpu_kernel_free(sky_cpu_kernel *kernel);
+
+/*
+ * Worker threads that split each frame's LEDs between them: `threads` in all,
+ * the caller's included (0: one per online core, sky_cpu_threads_default).
+ * sky_cpu_pool_run returns when every LED of `args` is written. One run at a
+ * time per pool.
+ */
+typedef struct sky_cpu_pool sky_cpu_pool;
+uint32_t sky_cpu_threads_default(void);
+sky_status sky_cpu_pool_create(uint32_t threads, sky_cpu_pool **pool, char *error,
+                               size_t error_len);
+uint32_t sky_cpu_pool_threads(const sky_cpu_pool *pool);
+void sky_cpu_pool_run(sky_cpu_pool *pool, const sky_cpu_kernel *kernel, const sky_cpu_args *args);
+void sky_cpu_pool_free(sky_cpu_pool *pool);
 
 #ifdef __cplusplus
 }

@@ -666,6 +666,66 @@ static void test_device(void **state) {
     cli_tmpdir_remove(dir);
 }
 
+/*
+ * --device cpu: the CPU backend renders the same bytes into the frame file;
+ * `sky devices` lists it; without a C compiler the run fails before the
+ * frame file is touched, naming the compiler. The kernel cache goes to the
+ * test's folder ($XDG_CACHE_HOME).
+ */
+static void test_device_cpu(void **state) {
+    (void)state;
+    char dir[256], pattern[512], frame_path[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "p.sky");
+    cli_path(frame_path, sizeof frame_path, dir, "frame");
+    cli_write_file(pattern, "out rgb(0.2, 0.4, 0.6)\n");
+    setenv("XDG_CACHE_HOME", dir, 1);
+    setenv("SKY_CC", "/nonexistent/sky-test-cc", 1);
+    char *err = NULL;
+    int code = cli_run(dir,
+                       (const char *const[]){"run", pattern, "--frame", frame_path, "--layout",
+                                             "strip:8", "--device", "cpu", "--frames", "1", NULL},
+                       120, &err);
+    unsetenv("SKY_CC");
+    assert_int_equal(code, 2);
+    if (!strstr(err, "/nonexistent/sky-test-cc")) fail_msg("no mention of the compiler:\n%s", err);
+    free(err);
+    sky_frame_reader *reader = NULL;
+    char error[256];
+    assert_int_equal(sky_frame_reader_open(frame_path, &reader, error, sizeof error), SKY_ERR_IO);
+
+    code =
+        cli_run(dir,
+                (const char *const[]){"run", pattern, "--frame", frame_path, "--layout", "strip:8",
+                                      "--device", "cpu", "--threads", "2", "--frames", "2", NULL},
+                300, &err);
+    if (code != 0) fail_msg("sky run --device cpu exited with %d:\n%s", code, err);
+    if (!strstr(err, "CPU backend")) fail_msg("the banner does not name the CPU backend:\n%s", err);
+    free(err);
+    assert_int_equal(sky_frame_reader_open(frame_path, &reader, error, sizeof error), SKY_OK);
+    uint8_t pixels[24];
+    uint64_t frame = 0;
+    assert_int_equal(
+        sky_frame_reader_read(reader, pixels, sizeof pixels, &frame, error, sizeof error), SKY_OK);
+    assert_int_equal(frame, 2);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(pixels[3 * i], 51);
+        assert_int_equal(pixels[3 * i + 1], 102);
+        assert_int_equal(pixels[3 * i + 2], 153);
+    }
+    sky_frame_reader_free(reader);
+
+    char *out = NULL;
+    code = cli_run(dir, (const char *const[]){"devices", "--device", "cpu", NULL}, 120, &out);
+    free(out);
+    assert_int_equal(code, 0);
+    unsetenv("XDG_CACHE_HOME");
+    char cache[512];
+    cli_path(cache, sizeof cache, dir, "skyscreen");
+    cli_tmpdir_remove(cache); /* the kernels, then the test's folder */
+    cli_tmpdir_remove(dir);
+}
+
 int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_watch, cli_kill_children),
@@ -673,6 +733,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(test_sigint, cli_kill_children),
         cmocka_unit_test_teardown(test_duration, cli_kill_children),
         cmocka_unit_test_teardown(test_device, cli_kill_children),
+        cmocka_unit_test_teardown(test_device_cpu, cli_kill_children),
         cmocka_unit_test_teardown(test_heavy_save_keeps_show, cli_kill_children),
         cmocka_unit_test_teardown(test_build_time_budget, cli_kill_children),
         cmocka_unit_test_teardown(test_sigterm_during_build, cli_kill_children),
