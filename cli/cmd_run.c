@@ -70,6 +70,7 @@ typedef struct run_options {
     double duration; /* seconds; < 0: no limit */
     uint64_t frames; /* 0: no limit */
     double stats_s;  /* seconds between stats lines; 0: none */
+    uint64_t slots;  /* frame file slots; 0: the default */
     bool watch;
     control_options control; /* --control, --control-token, --osc */
 } run_options;
@@ -82,6 +83,8 @@ static void run_usage(FILE *out) {
             "  --layout SPEC     LED layout: disc:STRIPSxLEDS[:INNER], grid:WxH, strip:N,\n"
             "                    map:FILE (default %s)\n"
             "  --frame PATH      frame file to publish into (default %s)\n"
+            "  --slots N         frame slots in the file, 3..256 (default 4): a reader that\n"
+            "                    wants every frame (sky record) may fall N - 1 frames behind\n"
             "  --fps N           frames per second, paced on absolute deadlines (default 60;\n"
             "                    0 renders as fast as the device can); --rate N is the same\n"
             "  --set NAME=VALUE  set a param (repeatable; vectors as a,b,c); clamped to its range\n"
@@ -126,6 +129,7 @@ enum {
     RUN_OPT_CONTROL,
     RUN_OPT_CONTROL_TOKEN,
     RUN_OPT_OSC,
+    RUN_OPT_SLOTS,
 };
 
 static const struct option run_long_options[] = {
@@ -143,6 +147,7 @@ static const struct option run_long_options[] = {
     {"control", required_argument, NULL, RUN_OPT_CONTROL},
     {"control-token", required_argument, NULL, RUN_OPT_CONTROL_TOKEN},
     {"osc", required_argument, NULL, RUN_OPT_OSC},
+    {"slots", required_argument, NULL, RUN_OPT_SLOTS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -182,6 +187,9 @@ static bool run_take_option(run_options *o, int opt, int argc, char **argv) {
     case RUN_OPT_OSC:
         o->control.osc_port = optarg;
         return true;
+    case RUN_OPT_SLOTS:
+        return live_parse_u64(RUN_CMD, "--slots", optarg, SKY_FRAME_MIN_SLOTS, SKY_FRAME_MAX_SLOTS,
+                              &o->slots);
     case RUN_OPT_STATS: {
         const char *value = cli_optional_number(argc, argv);
         o->stats_s = RUN_STATS_DEFAULT_S;
@@ -433,6 +441,7 @@ static sky_frame_writer *run_open_writer(const run_options *o, const sky_layout 
     wo.strip_sizes = layout->strip_sizes;
     wo.positions = layout->xy;
     wo.fps_nominal = (uint32_t)lround(o->fps);
+    wo.slot_count = (uint32_t)o->slots;
     wo.layout = layout->name;
     sky_frame_writer *writer = NULL;
     char error[1024] = "";

@@ -200,10 +200,15 @@ sky_status sky_fseq_writer_create(const sky_fseq_writer_options *options, sky_fs
 }
 
 uint32_t sky_fseq_writer_block_frames(const sky_fseq_writer *w) {
+    return sky_fseq_writer_block_frames_ahead(w, 0);
+}
+
+uint32_t sky_fseq_writer_block_frames_ahead(const sky_fseq_writer *w, uint32_t ahead) {
     if (!w) return 1;
     uint64_t f = w->base_frames;
     if (w->level != 0 && !w->planned) {
-        uint32_t remaining = w->capacity - w->used;
+        uint64_t taken = (uint64_t)w->used + ahead;
+        uint32_t remaining = taken >= w->capacity ? 0 : (uint32_t)(w->capacity - taken);
         for (int k = 0; k < 32 && f < w->max_frames && (uint64_t)remaining * 2 <= w->capacity >> k;
              k++)
             f *= 2;
@@ -355,3 +360,9 @@ sky_status sky_fseq_compress(const uint8_t *src, size_t len, int level, void **o
     *out_len = n;
     return SKY_OK;
 }
+
+uint64_t fseq_writer_max_block_frames(const sky_fseq_writer *w) {
+    return w->planned || w->level == 0 ? w->base_frames : w->max_frames;
+}
+uint32_t fseq_writer_channels(const sky_fseq_writer *w) { return w->channels; }
+int fseq_writer_level(const sky_fseq_writer *w) { return w->level; }

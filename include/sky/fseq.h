@@ -83,6 +83,9 @@ sky_status sky_fseq_writer_create(const sky_fseq_writer_options *options, sky_fs
  * any number of frames at once.
  */
 uint32_t sky_fseq_writer_block_frames(const sky_fseq_writer *writer);
+/* The same for the block that comes `ahead` blocks after the ones written (the
+ * pipeline plans blocks while earlier ones are still being compressed). */
+uint32_t sky_fseq_writer_block_frames_ahead(const sky_fseq_writer *writer, uint32_t ahead);
 /* Frames written so far. */
 uint64_t sky_fseq_writer_frames(const sky_fseq_writer *writer);
 /* Bytes written so far (the file's size). */
@@ -108,6 +111,37 @@ void sky_fseq_writer_free(sky_fseq_writer *writer);
  */
 sky_status sky_fseq_compress(const uint8_t *src, size_t len, int level, void **out,
                              size_t *out_len, char *error, size_t error_len);
+
+/* ---------------------------------------------------------------- pipeline */
+
+/*
+ * A ring of frame buffers in memory between one producer (a thread that must
+ * not wait: the recorder copying frames out of the frame file) and worker
+ * threads that compress blocks and append them to a writer in order. The
+ * ring holds at least (workers + 1) of the largest blocks the writer plans,
+ * and at least `ring_frames`.
+ */
+typedef struct sky_fseq_pipeline sky_fseq_pipeline;
+
+/* The writer stays the caller's (free it after sky_fseq_pipeline_free); zstd files only. */
+sky_status sky_fseq_pipeline_create(sky_fseq_writer *writer, uint32_t ring_frames,
+                                    unsigned workers, sky_fseq_pipeline **pipeline, char *error,
+                                    size_t error_len);
+/* The buffer for the next frame (channel_count bytes), or NULL while the ring is full. */
+uint8_t *sky_fseq_pipeline_slot(sky_fseq_pipeline *pipeline);
+/* The same, waiting for room (an offline renderer); NULL only after a failure. */
+uint8_t *sky_fseq_pipeline_slot_wait(sky_fseq_pipeline *pipeline);
+/* The buffer of the last frame committed (NULL before the first): valid until the next commit. */
+const uint8_t *sky_fseq_pipeline_last(const sky_fseq_pipeline *pipeline);
+/* Hands the frame written into the slot to the workers. */
+void sky_fseq_pipeline_commit(sky_fseq_pipeline *pipeline);
+/* Frames the ring holds now, and its capacity. */
+uint32_t sky_fseq_pipeline_queued(sky_fseq_pipeline *pipeline, uint32_t *capacity);
+/* SKY_OK, or the first failure of a worker (a full disk) with its message. */
+sky_status sky_fseq_pipeline_status(sky_fseq_pipeline *pipeline, char *error, size_t error_len);
+/* Compresses and writes what is left (the last, shorter block), stops the workers. */
+sky_status sky_fseq_pipeline_finish(sky_fseq_pipeline *pipeline, char *error, size_t error_len);
+void sky_fseq_pipeline_free(sky_fseq_pipeline *pipeline);
 
 /* ------------------------------------------------------------------ reader */
 

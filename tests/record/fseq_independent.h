@@ -21,12 +21,12 @@
 #include <string.h>
 #include <zstd.h>
 
-static uint32_t ind_le(const uint8_t *p, int n) {
+__attribute__((unused)) static uint32_t ind_le(const uint8_t *p, int n) {
     uint32_t v = 0;
     for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
     return v;
 }
-static void ind_put(uint8_t *p, uint32_t v, int n) {
+__attribute__((unused)) static void ind_put(uint8_t *p, uint32_t v, int n) {
     for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
@@ -43,7 +43,7 @@ typedef struct ind_fseq {
 } ind_fseq;
 
 /* Reads a whole file from bytes; every frame decompressed up front. */
-static ind_fseq ind_read(const uint8_t *f, size_t size) {
+__attribute__((unused)) static ind_fseq ind_read(const uint8_t *f, size_t size) {
     ind_fseq s = {0};
     if (size < 32 || memcmp(f, "PSEQ", 4) != 0 || f[7] != 2) IND_FAIL("not an FSEQ v2 file");
     uint32_t data_offset = ind_le(f + 4, 2);
@@ -82,7 +82,7 @@ static ind_fseq ind_read(const uint8_t *f, size_t size) {
  * 10 frames then the rest, an empty index entry after them, or uncompressed
  * when `zstd` is 0. Returns the bytes (malloc'd), *size set.
  */
-static uint8_t *ind_write(const uint8_t *data, uint32_t channels, uint32_t frames, uint32_t step,
+__attribute__((unused)) static uint8_t *ind_write(const uint8_t *data, uint32_t channels, uint32_t frames, uint32_t step,
                           int zstd, size_t *size) {
     uint32_t firsts[2] = {0, 10};
     uint32_t nblocks = !zstd ? 0 : frames > 10 ? 2 : 1;
