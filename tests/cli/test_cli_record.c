@@ -14,6 +14,12 @@
  *   starved: the recorder is stopped (SIGSTOP) until the writer has lapped
  *     it in a 3-slot frame file: the losses are reported, each lost frame
  *     holds the one before, and the exit status is 1.
+ *
+ * `sky play` (no device needed): files made by the independent writer (laid
+ * out as xLights does, and uncompressed) and a recording made by `sky
+ * record` are played while `sky record` records them again; what comes back
+ * is byte-identical. A recording whose channel count is not the layout's
+ * LEDs x 3, and a corrupt one, are refused with messages that say so.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -227,10 +233,138 @@ static void test_starved(void **state) {
     cli_tmpdir_remove(s.dir);
 }
 
+/* ---------------------------------------------------------------- sky play */
+
+#define PLAY_LEDS   50u
+#define PLAY_FRAMES 150u
+
+static void play_pattern(uint8_t *dst, uint32_t frame) {
+    for (uint32_t c = 0; c < PLAY_LEDS * 3; c++)
+        dst[c] = (uint8_t)(frame * 5u + c * 11u + (frame >> 8) * 3u);
+}
+
+static void write_bytes(const char *path, const uint8_t *bytes, size_t size) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, size, f), size);
+    assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * Plays `file` (extra args after it) while recording it into `out`; returns
+ * the recording read by the independent reader, and the index in `file` of
+ * its first frame (the recorder attaches while the player runs).
+ */
+static ind_fseq play_and_record(const char *dir, const char *file, const char *layout,
+                                const char *out, uint32_t *first_index) {
+    char frame[512];
+    cli_path(frame, sizeof frame, dir, "play.frame");
+    unlink(frame);
+    cli_proc rec, play;
+    const char *rec_args[] = {"record", "-o", out, "--frame", frame, NULL};
+    cli_spawn(&rec, dir, rec_args);
+    assert_true(wait_for_text(&rec, "waiting for", 120));
+    const char *play_args[] = {"play", file, "--frame", frame, "--slots", "64",
+                               layout ? "--layout" : NULL, layout, NULL};
+    cli_spawn(&play, dir, play_args);
+    assert_true(cli_wait(&play, 600));
+    char *play_err = cli_slurp(play.err_path);
+    if (cli_exit_code(&play) != 0) fail_msg("sky play exited %d:\n%s", cli_exit_code(&play), play_err);
+    /* The recorder ends by itself once the player's lock is gone. */
+    assert_true(cli_wait(&rec, 600));
+    char *err = cli_slurp(rec.err_path);
+    if (cli_exit_code(&rec) != 0) fail_msg("sky record exited %d:\n%s", cli_exit_code(&rec), err);
+    assert_non_null(strstr(err, "writer exited"));
+    *first_index = (uint32_t)(first_recorded(err) - 1); /* frame file numbers from 1 */
+    free(err);
+    free(play_err);
+    size_t size = 0;
+    uint8_t *bytes = slurp_bytes(out, &size);
+    ind_fseq f = ind_read(bytes, size);
+    free(bytes);
+    return f;
+}
+
+static void expect_same_frames(const ind_fseq *got, uint32_t first, const uint8_t *source,
+                               uint32_t source_frames, uint32_t channels) {
+    assert_int_equal(got->channels, channels);
+    assert_int_equal(got->frames, source_frames - first);
+    for (uint32_t i = 0; i < got->frames; i++)
+        if (memcmp(got->data + (size_t)i * channels, source + (size_t)(first + i) * channels,
+                   channels) != 0)
+            fail_msg("played frame %u differs from the file's frame %u", i, first + i);
+}
+
+static void test_play_byte_identical(void **state) {
+    (void)state;
+    char dir[256], a[512], b[512], c[512], u[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(a, sizeof a, dir, "xlights.fseq");
+    cli_path(b, sizeof b, dir, "recorded.fseq");
+    cli_path(c, sizeof c, dir, "again.fseq");
+    cli_path(u, sizeof u, dir, "plain.fseq");
+    uint32_t channels = PLAY_LEDS * 3;
+    uint8_t *frames = malloc((size_t)PLAY_FRAMES * channels);
+    for (uint32_t f = 0; f < PLAY_FRAMES; f++) play_pattern(frames + (size_t)f * channels, f);
+    size_t size = 0;
+    uint8_t *file = ind_write(frames, channels, PLAY_FRAMES, 20, 1, &size);
+    write_bytes(a, file, size);
+    free(file);
+    file = ind_write(frames, channels, PLAY_FRAMES, 20, 0, &size);
+    write_bytes(u, file, size);
+    free(file);
+
+    /* Made by others (xLights' layout), zstd: the layout from the command line. */
+    uint32_t first = 0;
+    ind_fseq got = play_and_record(dir, a, "strip:50", b, &first);
+    expect_same_frames(&got, first, frames, PLAY_FRAMES, channels);
+    assert_int_equal(got.step_ms, 20);
+    /* Made by sky record: its layout comes from the file; played back, the same bytes. */
+    uint32_t first2 = 0;
+    ind_fseq again = play_and_record(dir, b, NULL, c, &first2);
+    expect_same_frames(&again, first2, got.data, got.frames, channels);
+    free(again.data);
+    free(got.data);
+    /* Uncompressed v2. */
+    got = play_and_record(dir, u, "strip:50", c, &first);
+    expect_same_frames(&got, first, frames, PLAY_FRAMES, channels);
+    free(got.data);
+    free(frames);
+    cli_tmpdir_remove(dir);
+}
+
+static void test_play_refuses(void **state) {
+    (void)state;
+    char dir[256], a[512], frame[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(a, sizeof a, dir, "show.fseq");
+    cli_path(frame, sizeof frame, dir, "never.frame");
+    uint8_t frames[PLAY_LEDS * 3 * 4] = {0};
+    size_t size = 0;
+    uint8_t *file = ind_write(frames, PLAY_LEDS * 3, 4, 25, 1, &size);
+    write_bytes(a, file, size);
+    char *err = NULL;
+    const char *wrong[] = {"play", a, "--layout", "strip:60", "--frame", frame, NULL};
+    assert_int_equal(cli_run(dir, wrong, 120, &err), 2);
+    assert_non_null(strstr(err, "has 150 channels per frame, but the layout strip:60 has 60 LEDs"));
+    free(err);
+    file[7] = 1; /* major version */
+    write_bytes(a, file, size);
+    const char *bad[] = {"play", a, "--layout", "strip:50", "--frame", frame, NULL};
+    assert_int_equal(cli_run(dir, bad, 120, &err), 2);
+    assert_non_null(strstr(err, "offset 7 (major version): 1"));
+    free(err);
+    assert_int_equal(access(frame, F_OK), -1); /* refused before the frame file is touched */
+    free(file);
+    cli_tmpdir_remove(dir);
+}
+
 int main(int argc, char **argv) {
     const struct CMUnitTest all[] = {
         cmocka_unit_test_teardown(test_starved, busy_stop),
         cmocka_unit_test_teardown(test_record_10000, busy_stop),
+        cmocka_unit_test_teardown(test_play_byte_identical, busy_stop),
+        cmocka_unit_test_teardown(test_play_refuses, busy_stop),
     };
     if (argc > 1) cmocka_set_test_filter(argv[1]);
     return cmocka_run_group_tests(all, NULL, NULL);
