@@ -15,6 +15,9 @@
  *     it in a 3-slot frame file: the losses are reported, each lost frame
  *     holds the one before, and the exit status is 1.
  *
+ * `sky render` (--cpu, and through the device: label "gpu"): the frames are
+ * the pattern's at t = k / fps, frame k, exactly.
+ *
  * `sky play` (no device needed): files made by the independent writer (laid
  * out as xLights does, and uncompressed) and a recording made by `sky
  * record` are played while `sky record` records them again; what comes back
@@ -359,12 +362,52 @@ static void test_play_refuses(void **state) {
     cli_tmpdir_remove(dir);
 }
 
+/* ---------------------------------------------------------------- sky render */
+
+static void render_and_check(const char *device_arg) {
+    setup_paths s;
+    paths_make(&s);
+    const char *args[] = {"render", s.pattern, "-o", s.out, "--layout", "strip:64", "--frames",
+                          "700", "--fps", "40", device_arg, NULL};
+    char *err = NULL;
+    int code = cli_run(s.dir, args, 600, &err);
+    if (code != 0) fail_msg("sky render exited %d:\n%s", code, err);
+    assert_non_null(strstr(err, "700 frames (17.5 s at 40 fps)"));
+    size_t size = 0;
+    uint8_t *bytes = slurp_bytes(s.out, &size);
+    ind_fseq f = ind_read(bytes, size);
+    assert_int_equal(f.frames, 700);
+    assert_int_equal(f.step_ms, 25);
+    uint8_t want[LEDS * 3];
+    for (uint32_t k = 0; k < f.frames; k++) {
+        expected_frame(want, k + 1);
+        if (memcmp(f.data + (size_t)k * LEDS * 3, want, sizeof want) != 0)
+            fail_msg("rendered frame %u differs from the pattern", k);
+    }
+    free(f.data);
+    free(bytes);
+    free(err);
+    cli_tmpdir_remove(s.dir);
+}
+
+static void test_render_cpu(void **state) {
+    (void)state;
+    render_and_check("--cpu");
+}
+
+static void test_render_gpu(void **state) {
+    (void)state;
+    render_and_check(NULL);
+}
+
 int main(int argc, char **argv) {
     const struct CMUnitTest all[] = {
         cmocka_unit_test_teardown(test_starved, busy_stop),
         cmocka_unit_test_teardown(test_record_10000, busy_stop),
         cmocka_unit_test_teardown(test_play_byte_identical, busy_stop),
         cmocka_unit_test_teardown(test_play_refuses, busy_stop),
+        cmocka_unit_test_teardown(test_render_cpu, busy_stop),
+        cmocka_unit_test_teardown(test_render_gpu, busy_stop),
     };
     if (argc > 1) cmocka_set_test_filter(argv[1]);
     return cmocka_run_group_tests(all, NULL, NULL);
