@@ -111,7 +111,11 @@ static void *pipeline_worker(void *arg) {
                               : SKY_ERR_NOMEM;
         pthread_mutex_lock(&p->lock);
         while (p->blocks_written != seq && p->status == SKY_OK) pthread_cond_wait(&p->wake, &p->lock);
-        if (st == SKY_OK && p->status == SKY_OK) {
+        if (p->status != SKY_OK) { /* another block failed: this one is not written after it */
+            free(packed);
+            break;
+        }
+        if (st == SKY_OK) {
             /* Our turn: nobody else touches the writer until blocks_written moves on. */
             pthread_mutex_unlock(&p->lock);
             st = sky_fseq_writer_add_compressed(p->writer, count, packed, packed_len, error,
