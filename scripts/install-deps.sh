@@ -11,6 +11,7 @@ libcmocka-dev libpng-dev libgif-dev libinih-dev libjson-c-dev
 libcivetweb-dev liblo-dev liblo-tools
 python3 python3-numpy valgrind procps
 libzstd-dev zstd
+libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
 "
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
