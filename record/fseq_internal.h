@@ -61,7 +61,7 @@ void fseq_error(char *error, size_t error_len, const char *fmt, ...)
 /* The step time for a frame rate: round(1000 / fps) ms, clamped to 1..255. */
 uint32_t fseq_step_ms(double fps);
 
-/* For the pipeline: the largest block the writer may plan, its frame size and zstd level. */
+/* For the pipeline: the frames of a block, the frame size and the zstd level. */
 uint64_t fseq_writer_max_block_frames(const sky_fseq_writer *writer);
 uint32_t fseq_writer_channels(const sky_fseq_writer *writer);
 int fseq_writer_level(const sky_fseq_writer *writer);

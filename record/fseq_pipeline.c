@@ -55,8 +55,7 @@ static bool pipeline_take(sky_fseq_pipeline *p, uint64_t *first, uint32_t *count
                           uint64_t *seq, bool *stop) {
     *stop = p->status != SKY_OK || (p->finishing && p->taken == p->committed);
     if (*stop) return false;
-    uint32_t ahead = (uint32_t)(p->blocks_taken - p->blocks_written);
-    uint64_t want = sky_fseq_writer_block_frames_ahead(p->writer, ahead);
+    uint64_t want = sky_fseq_writer_block_frames(p->writer);
     uint64_t ready = p->committed - p->taken;
     if (want > p->capacity) want = p->capacity;
     if (ready < want && !(p->finishing && ready > 0)) return false;

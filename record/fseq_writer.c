@@ -9,8 +9,9 @@
  * FSEQ after every block: a recorder that is killed leaves a playable file.
  *
  * The index cannot grow (the channel data follows it, and its offset is a
- * u16), so the number of frames per block is planned: from frames_expected
- * when known, else blocks double each time the free entries halve.
+ * u16), so the number of frames per block is planned at create: from
+ * frames_expected when known (every length fits), else 10 seconds of frames
+ * a block, within 1..16 MiB (sky/fseq.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,8 +35,6 @@ struct sky_fseq_writer {
     uint32_t capacity;    /* index entries reserved; 0 when uncompressed */
     uint32_t used;        /* index entries written */
     uint64_t base_frames; /* frames per block before any doubling */
-    uint64_t max_frames;  /* frames per block at SKY_FSEQ_MAX_BLOCK_BYTES */
-    bool planned;         /* frames_expected was given: fixed blocks */
     uint64_t frames;
     uint64_t end; /* the file's size: where the next block goes */
     uint32_t data_offset;
@@ -115,17 +114,17 @@ static sky_status fseq_check_options(const sky_fseq_writer_options *o, char *err
 }
 
 /* How many index entries and frames per block (sky_fseq_writer_block_frames). */
-static void fseq_plan_blocks(sky_fseq_writer *w, uint64_t expected) {
+static void fseq_plan_blocks(sky_fseq_writer *w, uint64_t expected, double fps) {
     w->base_frames = SKY_FSEQ_BLOCK_BYTES / w->channels;
     if (w->base_frames < 1) w->base_frames = 1;
-    w->max_frames = SKY_FSEQ_MAX_BLOCK_BYTES / w->channels;
-    if (w->max_frames < w->base_frames) w->max_frames = w->base_frames;
     if (w->level == 0) return; /* no index */
     if (expected == 0) {
+        uint64_t most = SKY_FSEQ_MAX_BLOCK_BYTES / w->channels;
+        uint64_t ten_s = (uint64_t)ceil(fps * SKY_FSEQ_BLOCK_SECONDS);
+        if (w->base_frames < ten_s) w->base_frames = ten_s < most ? ten_s : most;
         w->capacity = SKY_FSEQ_MAX_BLOCKS;
         return;
     }
-    w->planned = true;
     uint64_t least = (expected + SKY_FSEQ_MAX_BLOCKS - 1) / SKY_FSEQ_MAX_BLOCKS;
     if (w->base_frames < least) w->base_frames = least;
     w->capacity = (uint32_t)((expected + w->base_frames - 1) / w->base_frames);
@@ -182,7 +181,7 @@ sky_status sky_fseq_writer_create(const sky_fseq_writer_options *options, sky_fs
     }
     w->channels = options->channel_count;
     w->level = options->zstd_level;
-    fseq_plan_blocks(w, options->frames_expected);
+    fseq_plan_blocks(w, options->frames_expected, options->fps);
     w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0) {
         fseq_error(error, error_len, "%s: %s", w->path, strerror(errno));
@@ -200,21 +199,8 @@ sky_status sky_fseq_writer_create(const sky_fseq_writer_options *options, sky_fs
 }
 
 uint32_t sky_fseq_writer_block_frames(const sky_fseq_writer *w) {
-    return sky_fseq_writer_block_frames_ahead(w, 0);
-}
-
-uint32_t sky_fseq_writer_block_frames_ahead(const sky_fseq_writer *w, uint32_t ahead) {
     if (!w) return 1;
-    uint64_t f = w->base_frames;
-    if (w->level != 0 && !w->planned) {
-        uint64_t taken = (uint64_t)w->used + ahead;
-        uint32_t remaining = taken >= w->capacity ? 0 : (uint32_t)(w->capacity - taken);
-        for (int k = 0; k < 32 && f < w->max_frames && (uint64_t)remaining * 2 <= w->capacity >> k;
-             k++)
-            f *= 2;
-        if (f > w->max_frames) f = w->max_frames;
-    }
-    return f > UINT32_MAX ? UINT32_MAX : (uint32_t)f;
+    return w->base_frames > UINT32_MAX ? UINT32_MAX : (uint32_t)w->base_frames;
 }
 
 uint64_t sky_fseq_writer_frames(const sky_fseq_writer *w) { return w ? w->frames : 0; }
@@ -362,7 +348,7 @@ sky_status sky_fseq_compress(const uint8_t *src, size_t len, int level, void **o
 }
 
 uint64_t fseq_writer_max_block_frames(const sky_fseq_writer *w) {
-    return w->planned || w->level == 0 ? w->base_frames : w->max_frames;
+    return w->base_frames;
 }
 uint32_t fseq_writer_channels(const sky_fseq_writer *w) { return w->channels; }
 int fseq_writer_level(const sky_fseq_writer *w) { return w->level; }

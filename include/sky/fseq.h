@@ -38,8 +38,11 @@ extern "C" {
  * hold one block while it plays, large enough for zstd to find the
  * repetition between frames. */
 #define SKY_FSEQ_BLOCK_BYTES (1u << 20)
-/* The most uncompressed bytes a block may grow to (an unbounded recording
- * doubles its blocks as the index fills; see sky_fseq_writer_block_frames). */
+/* A recording of unknown length gets blocks of this many seconds of frames,
+ * within SKY_FSEQ_BLOCK_BYTES..SKY_FSEQ_MAX_BLOCK_BYTES: the index then holds
+ * 4095 blocks = 11 hours of 10 s blocks, and at 103,680 LEDs (311,040-byte
+ * frames, 53 to a 16 MiB block) 60 minutes at 60 fps. */
+#define SKY_FSEQ_BLOCK_SECONDS   10.0
 #define SKY_FSEQ_MAX_BLOCK_BYTES (16u << 20)
 #define SKY_FSEQ_COMPRESS_NONE   0u
 #define SKY_FSEQ_COMPRESS_ZSTD   1u
@@ -75,17 +78,13 @@ typedef struct sky_fseq_writer_options {
 sky_status sky_fseq_writer_create(const sky_fseq_writer_options *options, sky_fseq_writer **writer,
                                   char *error, size_t error_len);
 /*
- * Frames the next block should hold: SKY_FSEQ_BLOCK_BYTES worth (at least
- * 1); with frames_expected, enough that they fit the index; without, blocks
- * double each time the index's free entries halve, up to
- * SKY_FSEQ_MAX_BLOCK_BYTES, so an unbounded recording of 1 MiB frames holds
- * about 4095 × 16 frames before the index is full. Uncompressed files take
- * any number of frames at once.
+ * Frames each block should hold (the last one may hold fewer), planned at
+ * create: SKY_FSEQ_BLOCK_BYTES worth (at least 1); with frames_expected, at
+ * least enough that they fit the index; without, SKY_FSEQ_BLOCK_SECONDS of
+ * frames within SKY_FSEQ_BLOCK_BYTES..SKY_FSEQ_MAX_BLOCK_BYTES. Uncompressed
+ * files take any number of frames at once.
  */
 uint32_t sky_fseq_writer_block_frames(const sky_fseq_writer *writer);
-/* The same for the block that comes `ahead` blocks after the ones written (the
- * pipeline plans blocks while earlier ones are still being compressed). */
-uint32_t sky_fseq_writer_block_frames_ahead(const sky_fseq_writer *writer, uint32_t ahead);
 /* Frames written so far. */
 uint64_t sky_fseq_writer_frames(const sky_fseq_writer *writer);
 /* Bytes written so far (the file's size). */
@@ -118,8 +117,8 @@ sky_status sky_fseq_compress(const uint8_t *src, size_t len, int level, void **o
  * A ring of frame buffers in memory between one producer (a thread that must
  * not wait: the recorder copying frames out of the frame file) and worker
  * threads that compress blocks and append them to a writer in order. The
- * ring holds at least (workers + 1) of the largest blocks the writer plans,
- * and at least `ring_frames`.
+ * ring holds at least (workers + 1) of the writer's blocks, and at least
+ * `ring_frames`.
  */
 typedef struct sky_fseq_pipeline sky_fseq_pipeline;
 

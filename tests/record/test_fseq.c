@@ -176,7 +176,7 @@ static void test_reads_others_files(void **state) {
     }
 }
 
-/* Unbounded: blocks double as the index fills; a full index is an error, not a lost block. */
+/* The block plan; a full index is an error, not a lost block. */
 static void test_block_plan(void **state) {
     (void)state;
     char path[128];
@@ -185,35 +185,43 @@ static void test_block_plan(void **state) {
                                  .zstd_level = 1};
     sky_fseq_writer *w = NULL;
     char error[512] = "";
+    /* Unknown length, 1 MiB frames: 10 s of frames would be 600 MiB; 16 MiB caps it. */
     assert_int_equal(sky_fseq_writer_create(&o, &w, error, sizeof error), SKY_OK);
-    assert_int_equal(sky_fseq_writer_block_frames(w), 1);
+    assert_int_equal(sky_fseq_writer_block_frames(w), 16);
     sky_fseq_writer_free(w);
     /* A planned recording of 10,000 one-MiB frames: 3 frames a block fill at most 4095 entries. */
     o.frames_expected = 10000;
     assert_int_equal(sky_fseq_writer_create(&o, &w, error, sizeof error), SKY_OK);
     assert_int_equal(sky_fseq_writer_block_frames(w), 3);
     sky_fseq_writer_free(w);
-    /* Small frames: the unbounded plan doubles after half the index is used. */
-    o.channel_count = 3;
+    /* The Skyscreen's 311,040-byte frames at 60 fps, unknown length: 53 frames (16 MiB). */
+    o.channel_count = 311040;
     o.frames_expected = 0;
     assert_int_equal(sky_fseq_writer_create(&o, &w, error, sizeof error), SKY_OK);
-    uint32_t base = sky_fseq_writer_block_frames(w);
-    assert_int_equal(base, SKY_FSEQ_BLOCK_BYTES / 3);
+    assert_int_equal(sky_fseq_writer_block_frames(w), 53);
+    sky_fseq_writer_free(w);
+    /* 64 LEDs at 60 fps: 1 MiB (5461 frames, 91 s) beats 10 s (600 frames). */
+    o.channel_count = 192;
+    assert_int_equal(sky_fseq_writer_create(&o, &w, error, sizeof error), SKY_OK);
+    assert_int_equal(sky_fseq_writer_block_frames(w), SKY_FSEQ_BLOCK_BYTES / 192);
+    sky_fseq_writer_free(w);
+    /* 30 KB frames: 10 s (600 frames, 18 MB)... capped at 16 MiB: 559 frames. */
+    o.channel_count = 30000;
+    assert_int_equal(sky_fseq_writer_create(&o, &w, error, sizeof error), SKY_OK);
+    assert_int_equal(sky_fseq_writer_block_frames(w), SKY_FSEQ_MAX_BLOCK_BYTES / 30000);
+    sky_fseq_writer_free(w);
+    /* The index holds 4095 blocks; the 4096th is refused with a message. */
+    o.channel_count = 3;
+    assert_int_equal(sky_fseq_writer_create(&o, &w, error, sizeof error), SKY_OK);
     uint8_t tiny[3] = {1, 2, 3};
     void *packed = NULL;
     size_t packed_len = 0;
     assert_int_equal(sky_fseq_compress(tiny, 3, 1, &packed, &packed_len, error, sizeof error),
                      SKY_OK);
-    for (uint32_t i = 0; i < 2048; i++)
+    for (uint32_t i = 0; i < SKY_FSEQ_MAX_BLOCKS; i++)
         assert_int_equal(sky_fseq_writer_add_compressed(w, 1, packed, packed_len, error,
                                                         sizeof error),
                          SKY_OK);
-    assert_int_equal(sky_fseq_writer_block_frames(w), 2 * base);
-    for (uint32_t i = 2048; i < SKY_FSEQ_MAX_BLOCKS; i++)
-        assert_int_equal(sky_fseq_writer_add_compressed(w, 1, packed, packed_len, error,
-                                                        sizeof error),
-                         SKY_OK);
-    assert_int_equal(sky_fseq_writer_block_frames(w), SKY_FSEQ_MAX_BLOCK_BYTES / 3);
     assert_int_equal(sky_fseq_writer_add_compressed(w, 1, packed, packed_len, error, sizeof error),
                      SKY_ERR_LIMIT);
     assert_non_null(strstr(error, "block index is full"));

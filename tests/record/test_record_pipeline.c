@@ -118,8 +118,8 @@ static void test_pipeline_order(void **state) {
     assert_int_equal(sky_fseq_pipeline_create(w, 0, 3, &p, error, sizeof error), SKY_OK);
     uint32_t capacity = 0;
     assert_int_equal(sky_fseq_pipeline_queued(p, &capacity), 0);
-    /* Unbounded: the ring holds (workers + 1) of the largest planned blocks. */
-    assert_int_equal(capacity, (SKY_FSEQ_MAX_BLOCK_BYTES / (LEDS * 3)) * 4);
+    /* The ring holds (workers + 1) blocks of 1 MiB. */
+    assert_int_equal(capacity, (SKY_FSEQ_BLOCK_BYTES / (LEDS * 3)) * 4);
     uint32_t total = 100000;
     for (uint32_t f = 0; f < total; f++) {
         uint8_t *slot = sky_fseq_pipeline_slot_wait(p);
