@@ -176,7 +176,7 @@ static void record_sleep(void) {
 }
 
 /* Opens the frame file, waiting for a writer to create it. */
-static sky_status record_open_reader(recorder *r) {
+static sky_status record_open_file(recorder *r) {
     bool said = false;
     for (;;) {
         char error[1024] = "";
@@ -188,6 +188,26 @@ static sky_status record_open_reader(recorder *r) {
         if (!said) fprintf(stderr, "%s: waiting for %s: %s\n", RECORD_CMD, r->o->frame_path, error);
         said = true;
         for (int i = 0; i < 100 && !record_stop; i++) record_sleep();
+        if (record_stop) return SKY_ERR_AGAIN;
+    }
+}
+
+/* The frame file of a live writer: one left by a writer that exited is not
+ * recorded (its last frame is old); the recorder waits for the next writer,
+ * which replaces the file. */
+static sky_status record_open_reader(recorder *r) {
+    for (;;) {
+        sky_status st = record_open_file(r);
+        if (st != SKY_OK) return st;
+        if (sky_frame_reader_writer_state(r->reader, (uint64_t)(RECORD_WRITER_GONE_S * 1e9)) !=
+            SKY_WRITER_DEAD)
+            return SKY_OK;
+        fprintf(stderr, "%s: %s: its writer is gone; waiting for a new one\n", RECORD_CMD,
+                r->o->frame_path);
+        while (!record_stop && !sky_frame_reader_replaced(r->reader))
+            for (int i = 0; i < 100 && !record_stop; i++) record_sleep();
+        sky_frame_reader_free(r->reader);
+        r->reader = NULL;
         if (record_stop) return SKY_ERR_AGAIN;
     }
 }

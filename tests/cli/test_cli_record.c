@@ -336,6 +336,56 @@ static void test_play_byte_identical(void **state) {
     cli_tmpdir_remove(dir);
 }
 
+/* A frame file whose writer exited is not recorded: the recorder waits for the next writer. */
+static void test_play_record_waits_for_live_writer(void **state) {
+    (void)state;
+    char dir[256], a[512], out[512], frame[512];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(a, sizeof a, dir, "show.fseq");
+    cli_path(out, sizeof out, dir, "rec.fseq");
+    cli_path(frame, sizeof frame, dir, "play.frame");
+    uint32_t channels = PLAY_LEDS * 3;
+    uint8_t *frames = malloc((size_t)PLAY_FRAMES * channels);
+    for (uint32_t f = 0; f < PLAY_FRAMES; f++) play_pattern(frames + (size_t)f * channels, f);
+    size_t size = 0;
+    uint8_t *file = ind_write(frames, channels, PLAY_FRAMES, 20, 1, &size);
+    write_bytes(a, file, size);
+    free(file);
+    const char *play_args[] = {"play", a, "--frame", frame, "--layout", "strip:50", NULL};
+    char *err = NULL;
+    assert_int_equal(cli_run(dir, play_args, 600, &err), 0); /* leaves its frame file */
+    free(err);
+    cli_proc rec, play;
+    const char *rec_args[] = {"record", "-o", out, "--frame", frame, "--frames", "40", NULL};
+    cli_spawn(&rec, dir, rec_args);
+    assert_true(wait_for_text(&rec, "its writer is gone; waiting for a new one", 120));
+    const char *slow_args[] = {"play", a, "--frame", frame, "--layout", "strip:50", "--slots",
+                               "64", "--loop", NULL};
+    cli_spawn(&play, dir, slow_args);
+    assert_true(cli_wait(&rec, 600));
+    kill(play.pid, SIGTERM);
+    assert_true(cli_wait(&play, 120));
+    err = cli_slurp(rec.err_path);
+    if (cli_exit_code(&rec) != 0) fail_msg("sky record exited %d:\n%s", cli_exit_code(&rec), err);
+    /* Frames of the second player only: frame file numbers restart at 1 with it. */
+    uint64_t first = first_recorded(err);
+    size = 0;
+    uint8_t *bytes = slurp_bytes(out, &size);
+    ind_fseq got = ind_read(bytes, size);
+    assert_int_equal(got.frames, 40);
+    for (uint32_t i = 0; i < got.frames; i++) {
+        uint32_t index = (uint32_t)((first - 1 + i) % PLAY_FRAMES);
+        if (memcmp(got.data + (size_t)i * channels, frames + (size_t)index * channels,
+                   channels) != 0)
+            fail_msg("recorded frame %u is not the new player's frame %u", i, index);
+    }
+    free(got.data);
+    free(bytes);
+    free(err);
+    free(frames);
+    cli_tmpdir_remove(dir);
+}
+
 static void test_play_refuses(void **state) {
     (void)state;
     char dir[256], a[512], frame[512];
@@ -406,6 +456,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(test_record_10000, busy_stop),
         cmocka_unit_test_teardown(test_play_byte_identical, busy_stop),
         cmocka_unit_test_teardown(test_play_refuses, busy_stop),
+        cmocka_unit_test_teardown(test_play_record_waits_for_live_writer, busy_stop),
         cmocka_unit_test_teardown(test_render_cpu, busy_stop),
         cmocka_unit_test_teardown(test_render_gpu, busy_stop),
     };
