@@ -93,19 +93,20 @@ static void bench_recorder(void) {
     char pattern[256], frame[256];
     snprintf(pattern, sizeof pattern, "%s/examples/plasma.sky", SKY_SOURCE_DIR);
     snprintf(frame, sizeof frame, "%s/show.frame", dir);
-    const char *run_args[] = {"run", pattern, "--layout", layout, "--fps", "60", "--slots", "32",
-                              "--frame", frame, NULL};
+    const char *run_args[] = {"run",     pattern, "--layout", layout, "--fps", "60",
+                              "--slots", "32",    "--frame",  frame,  NULL};
     pid_t run = spawn_sky("run", run_args);
     char count[32];
     snprintf(count, sizeof count, "%u", frames);
-    printf("| zstd level | CPU ms/frame (user+sys) | wall s | MB | lost |\n|---:|---:|---:|---:|---:|\n");
+    printf("| zstd level | CPU ms/frame (user+sys) | wall s | MB | lost "
+           "|\n|---:|---:|---:|---:|---:|\n");
     for (int level = 1; level <= 3; level += 2) {
         char out[256], lv[8], name[16];
         snprintf(out, sizeof out, "%s/rec%d.fseq", dir, level);
         snprintf(lv, sizeof lv, "%d", level);
         snprintf(name, sizeof name, "rec%d", level);
-        const char *args[] = {"record", "-o", out, "--frame", frame, "--frames", count,
-                              "--level", lv, NULL};
+        const char *args[] = {"record",   "-o",  out,       "--frame", frame,
+                              "--frames", count, "--level", lv,        NULL};
         double t0 = now_s();
         pid_t rec = spawn_sky(name, args);
         int status = 0;
@@ -151,14 +152,14 @@ static void bench_examples(void) {
         snprintf(out, sizeof out, "%s/render.fseq", dir);
         snprintf(frame, sizeof frame, "%s/fast.frame", dir);
         const char *render_args[] = {"render", pattern, "--layout", layout, "--frames", count,
-                                     "--fps", "60", "-o", out, NULL};
+                                     "--fps",  "60",    "-o",       out,    NULL};
         int status = 0;
         waitpid(spawn_sky("render", render_args), &status, 0);
         char *err = slurp("render", "err");
         double render_fps = after(err, " s: "); /* "... in 1.23 s: 456.7 frames/s" */
         free(err);
-        const char *run_args[] = {"run", pattern, "--layout", layout, "--fps", "0", "--frames",
-                                  count, "--stats", "100000", "--frame", frame, NULL};
+        const char *run_args[] = {"run", pattern,   "--layout", layout,    "--fps", "0", "--frames",
+                                  count, "--stats", "100000",   "--frame", frame,   NULL};
         waitpid(spawn_sky("fast", run_args), &status, 0);
         char *out_text = slurp("fast", "out");
         double run_fps = after(out_text, "sky run: ");
@@ -182,8 +183,10 @@ static void bench_examples(void) {
 
 int main(int argc, char **argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--frames") == 0) frames = (unsigned)strtoul(argv[i + 1], NULL, 10);
-        else if (strcmp(argv[i], "--layout") == 0) layout = argv[i + 1];
+        if (strcmp(argv[i], "--frames") == 0)
+            frames = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--layout") == 0)
+            layout = argv[i + 1];
     }
     strcpy(dir, "/tmp/bench-record-XXXXXX");
     if (!mkdtemp(dir)) {

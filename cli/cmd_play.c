@@ -37,19 +37,20 @@ typedef struct play_options {
 } play_options;
 
 static void play_usage(FILE *out) {
-    fprintf(out,
-            "usage: sky play FILE.fseq [options]\n"
-            "Publishes an FSEQ v2 recording (sky record, sky render, xLights, Falcon Player)\n"
-            "into the shared frame file at its own rate, as `sky run` publishes a pattern.\n\n"
-            "  --layout SPEC     the LEDs the channels are for (default: the layout stored in\n"
-            "                    the recording by sky record/render, else %s); the file's\n"
-            "                    channel count must be the layout's LEDs x 3\n"
-            "  --frame PATH      frame file to publish into (default %s)\n"
-            "  --loop            start again after the last frame, until stopped\n"
-            "  --slots N         frame slots in the frame file, 3..256 (default 4)\n\n"
-            "Every frame is published, in order; frames that come late are counted.\n"
-            "Exit status: 0 played (or stopped by SIGINT/SIGTERM), 2 usage, file or system error.\n",
-            SKY_LAYOUT_DEFAULT, SKY_FRAME_DEFAULT_PATH);
+    fprintf(
+        out,
+        "usage: sky play FILE.fseq [options]\n"
+        "Publishes an FSEQ v2 recording (sky record, sky render, xLights, Falcon Player)\n"
+        "into the shared frame file at its own rate, as `sky run` publishes a pattern.\n\n"
+        "  --layout SPEC     the LEDs the channels are for (default: the layout stored in\n"
+        "                    the recording by sky record/render, else %s); the file's\n"
+        "                    channel count must be the layout's LEDs x 3\n"
+        "  --frame PATH      frame file to publish into (default %s)\n"
+        "  --loop            start again after the last frame, until stopped\n"
+        "  --slots N         frame slots in the frame file, 3..256 (default 4)\n\n"
+        "Every frame is published, in order; frames that come late are counted.\n"
+        "Exit status: 0 played (or stopped by SIGINT/SIGTERM), 2 usage, file or system error.\n",
+        SKY_LAYOUT_DEFAULT, SKY_FRAME_DEFAULT_PATH);
 }
 
 enum { PLAY_OPT_LAYOUT = 256, PLAY_OPT_FRAME, PLAY_OPT_LOOP, PLAY_OPT_SLOTS };
@@ -104,7 +105,7 @@ static int play_parse(play_options *o, int argc, char **argv) {
 
 /* The layout, and the check that the recording's frames are its LEDs × 3. */
 static bool play_layout(const play_options *o, const sky_fseq_info *info, sky_layout **layout) {
-    const char *spec = o->layout_spec ? o->layout_spec
+    const char *spec = o->layout_spec    ? o->layout_spec
                        : info->layout[0] ? info->layout
                                          : SKY_LAYOUT_DEFAULT;
     if (!live_layout_create(PLAY_CMD, spec, layout)) return false;
@@ -168,8 +169,10 @@ static int play_loop(const play_options *o, sky_fseq_reader *reader, sky_frame_w
             break;
         }
         uint64_t deadline = start + (uint64_t)llround((double)k * period_ns);
-        if (sky_frame_now_ns() > deadline + (uint64_t)period_ns) (*late)++;
-        else if (!live_signals_sleep_until(deadline)) break;
+        if (sky_frame_now_ns() > deadline + (uint64_t)period_ns)
+            (*late)++;
+        else if (!live_signals_sleep_until(deadline))
+            break;
         uint64_t frame = 0;
         memcpy(sky_frame_writer_begin(writer, &frame), next, bytes);
         if (sky_frame_writer_publish(writer) != SKY_OK) {

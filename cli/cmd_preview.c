@@ -175,13 +175,14 @@ static int preview_parse(preview_options *o, int argc, char **argv) {
         return 2;
     }
     if (term == (o->out != NULL)) {
-        fprintf(stderr, "%s: give either -o OUT.png|OUT.gif|OUT.mp4|OUT.webm or --term\n", PREVIEW_CMD);
+        fprintf(stderr, "%s: give either -o OUT.png|OUT.gif|OUT.mp4|OUT.webm or --term\n",
+                PREVIEW_CMD);
         return 2;
     }
-    o->kind = term                          ? PREVIEW_TERM
-              : ends_with(o->out, ".gif")   ? PREVIEW_GIF
+    o->kind = term                         ? PREVIEW_TERM
+              : ends_with(o->out, ".gif")  ? PREVIEW_GIF
               : preview_video_path(o->out) ? PREVIEW_VIDEO
-                                            : PREVIEW_PNG;
+                                           : PREVIEW_PNG;
     if (o->kind == PREVIEW_PNG && !ends_with(o->out, ".png")) {
         fprintf(stderr, "%s: %s: the output must end in .png, .gif, .mp4 or .webm\n", PREVIEW_CMD,
                 o->out);

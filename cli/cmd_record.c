@@ -51,27 +51,30 @@ typedef struct record_options {
 
 static volatile sig_atomic_t record_stop;
 
-static void record_on_signal(int sig) { record_stop = sig; }
+static void record_on_signal(int sig) {
+    record_stop = sig;
+}
 
 static void record_usage(FILE *out) {
-    fprintf(out,
-            "usage: sky record -o OUT.fseq [options]\n"
-            "Records every frame published into the frame file, in order, into an FSEQ v2\n"
-            "file (xLights / Falcon Player), until --duration, --frames or Ctrl-C.\n\n"
-            "  -o, --output OUT  the recording (.fseq), created or replaced\n"
-            "  --frame PATH      frame file to read (default %s);\n"
-            "                    --frame-file PATH is the same\n"
-            "  --duration S      stop after S seconds of frames (at the recording's rate)\n"
-            "  --frames N        stop after N frames\n"
-            "  --fps N           the recording's rate (default: the writer's, from the frame file)\n"
-            "  --level N         zstd level 1..19 (default 1)\n"
-            "  --threads N       compression threads (default 2)\n"
-            "  --buffer N        frames the in-memory ring holds at least (default: 2 s)\n\n"
-            "Lost frames (lapped in the frame file: give `sky run --slots 32`; or the ring was\n"
-            "full) are reported at once and at the end; each keeps its place as a copy of the\n"
-            "frame before. Exit status: 0 every frame recorded, 1 frames were lost,\n"
-            "2 usage or system error.\n",
-            SKY_FRAME_DEFAULT_PATH);
+    fprintf(
+        out,
+        "usage: sky record -o OUT.fseq [options]\n"
+        "Records every frame published into the frame file, in order, into an FSEQ v2\n"
+        "file (xLights / Falcon Player), until --duration, --frames or Ctrl-C.\n\n"
+        "  -o, --output OUT  the recording (.fseq), created or replaced\n"
+        "  --frame PATH      frame file to read (default %s);\n"
+        "                    --frame-file PATH is the same\n"
+        "  --duration S      stop after S seconds of frames (at the recording's rate)\n"
+        "  --frames N        stop after N frames\n"
+        "  --fps N           the recording's rate (default: the writer's, from the frame file)\n"
+        "  --level N         zstd level 1..19 (default 1)\n"
+        "  --threads N       compression threads (default 2)\n"
+        "  --buffer N        frames the in-memory ring holds at least (default: 2 s)\n\n"
+        "Lost frames (lapped in the frame file: give `sky run --slots 32`; or the ring was\n"
+        "full) are reported at once and at the end; each keeps its place as a copy of the\n"
+        "frame before. Exit status: 0 every frame recorded, 1 frames were lost,\n"
+        "2 usage or system error.\n",
+        SKY_FRAME_DEFAULT_PATH);
 }
 
 enum {
@@ -214,11 +217,9 @@ static sky_status record_open_reader(recorder *r) {
 
 static void record_report_run(recorder *r) {
     if (r->run_count == 0) return;
-    fprintf(stderr,
-            "%s: LOST %llu frame%s (%llu..%llu): %s; each held the frame before\n", RECORD_CMD,
-            (unsigned long long)r->run_count, r->run_count == 1 ? "" : "s",
-            (unsigned long long)r->run_first,
-            (unsigned long long)(r->run_first + r->run_count - 1),
+    fprintf(stderr, "%s: LOST %llu frame%s (%llu..%llu): %s; each held the frame before\n",
+            RECORD_CMD, (unsigned long long)r->run_count, r->run_count == 1 ? "" : "s",
+            (unsigned long long)r->run_first, (unsigned long long)(r->run_first + r->run_count - 1),
             r->run_ring ? "the recorder's ring was full (compression or the disk is too slow)"
                         : "the writer lapped them in the frame file's slots (the recorder was "
                           "not scheduled in time; `sky run --slots N` gives more)");
@@ -226,10 +227,12 @@ static void record_report_run(recorder *r) {
 }
 
 /* Frame `next` is gone: count it, hold the previous frame in its place. */
-static bool record_lose(recorder *r, uint8_t *slot) {
+static void record_lose(recorder *r, uint8_t *slot) {
     bool ring = r->waiting_for_room;
-    if (ring) r->lost_ring++;
-    else r->lost_lapped++;
+    if (ring)
+        r->lost_ring++;
+    else
+        r->lost_lapped++;
     if (r->run_count && (r->run_first + r->run_count != r->next || r->run_ring != ring))
         record_report_run(r);
     if (r->run_count == 0) {
@@ -238,9 +241,10 @@ static bool record_lose(recorder *r, uint8_t *slot) {
     }
     r->run_count++;
     const uint8_t *last = sky_fseq_pipeline_last(r->pipeline);
-    if (last) memcpy(slot, last, r->frame_bytes);
-    else memset(slot, 0, r->frame_bytes);
-    return true;
+    if (last)
+        memcpy(slot, last, r->frame_bytes);
+    else
+        memset(slot, 0, r->frame_bytes);
 }
 
 /* 1: recorded (or lost and held) one frame; 0: nothing to do yet; -1: error. */
@@ -307,7 +311,8 @@ static int record_loop(recorder *r) {
         if (newest == 0) record_sleep();
     }
     r->next = newest;
-    if (newest) fprintf(stderr, "%s: recording from frame %llu\n", RECORD_CMD, (unsigned long long)newest);
+    if (newest)
+        fprintf(stderr, "%s: recording from frame %llu\n", RECORD_CMD, (unsigned long long)newest);
     uint64_t idle_since = sky_frame_now_ns();
     while (!record_stop && (r->limit == 0 || r->recorded < r->limit)) {
         int got = record_step(r);
@@ -383,8 +388,8 @@ static bool record_open_output(recorder *r) {
     sky_status st = sky_fseq_writer_create(&wo, &r->writer, error, sizeof error);
     uint64_t ring = o->ring ? o->ring : (uint64_t)ceil(RECORD_RING_SECONDS * r->fps);
     if (st == SKY_OK)
-        st = sky_fseq_pipeline_create(r->writer, (uint32_t)ring, (unsigned)o->threads,
-                                      &r->pipeline, error, sizeof error);
+        st = sky_fseq_pipeline_create(r->writer, (uint32_t)ring, (unsigned)o->threads, &r->pipeline,
+                                      error, sizeof error);
     if (st != SKY_OK) {
         fprintf(stderr, "%s: %s\n", RECORD_CMD, error);
         return false;
@@ -417,8 +422,7 @@ int cmd_record(int argc, char **argv) {
     sky_status st = record_open_reader(&r);
     if (st == SKY_ERR_AGAIN) code = 0; /* stopped while waiting: nothing recorded */
     if (st == SKY_OK && record_open_output(&r)) code = record_finish(&r, record_loop(&r));
-    if (record_stop)
-        fprintf(stderr, "%s: stopped by signal %d\n", RECORD_CMD, (int)record_stop);
+    if (record_stop) fprintf(stderr, "%s: stopped by signal %d\n", RECORD_CMD, (int)record_stop);
     sky_fseq_pipeline_free(r.pipeline);
     sky_fseq_writer_free(r.writer);
     sky_frame_reader_free(r.reader);

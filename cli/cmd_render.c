@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "show.h"
@@ -49,7 +50,7 @@ static void render_usage(FILE *out) {
             "  --device N|NAME   Vulkan device by index or name (see `sky devices`)\n"
             "  --cpu             render with the CPU reference evaluator instead of Vulkan\n"
             "  --level N         zstd level 1..19 (default 3)\n"
-            "  --threads N       compression threads (default 2)\n\n"
+            "  --threads N       compression threads (default: one per CPU)\n\n"
             "Exit status: 0 ok, 1 the pattern has errors, 2 usage or system error.\n",
             SKY_LAYOUT_DEFAULT);
 }
@@ -105,7 +106,8 @@ static int render_parse(render_options *o, int argc, char **argv) {
     live_common_init(&o->common, RENDER_CMD);
     o->fps = 60;
     o->level = 3;
-    o->threads = 2;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN); /* offline: every CPU may compress */
+    o->threads = cpus > 0 ? (uint64_t)(cpus < 64 ? cpus : 64) : 2;
     optind = 0;
     int opt;
     while ((opt = cli_getopt(RENDER_CMD, argc, argv, "ho:", render_long_options)) != -1) {
@@ -208,9 +210,9 @@ static const uint8_t *source_frame(render_source *s, double t, double dt) {
         return bytes;
     }
     sky_frame_inputs fi = {t, dt, s->frame, s->params};
-    sky_status st = sky_program_eval(s->program, &s->view, s->inputs, &fi,
-                                     sky_program_uses_prev(s->program) ? s->prev : NULL, s->cur,
-                                     s->bytes);
+    sky_status st =
+        sky_program_eval(s->program, &s->view, s->inputs, &fi,
+                         sky_program_uses_prev(s->program) ? s->prev : NULL, s->cur, s->bytes);
     if (st != SKY_OK) {
         fprintf(stderr, "%s: the CPU evaluator failed: %s\n", RENDER_CMD, sky_status_str(st));
         return NULL;
@@ -260,8 +262,7 @@ static int render_frames(const render_options *o, const sky_layout *layout, rend
     uint64_t written = sky_fseq_writer_frames(writer);
     if (written != o->frames) goto done; /* a rendering error, printed */
     double seconds = (double)(sky_frame_now_ns() - start) / 1e9;
-    fprintf(stderr,
-            "%s: %llu frames (%g s at %g fps) into %s, %.1f MB, in %.2f s: %.1f frames/s\n",
+    fprintf(stderr, "%s: %llu frames (%g s at %g fps) into %s, %.1f MB, in %.2f s: %.1f frames/s\n",
             RENDER_CMD, (unsigned long long)written, (double)written / o->fps, o->fps, o->out,
             (double)sky_fseq_writer_bytes(writer) / 1e6, seconds,
             seconds > 0 ? (double)written / seconds : 0.0);

@@ -120,8 +120,7 @@ bool preview_video_open(const char *cmd, const char *path, uint32_t width, uint3
         video_fail(v, "no container for this file name", err);
     } else if (video_open_encoder(v, fps)) {
         v->sws = sws_getContext((int)v->even_w, (int)v->even_h, AV_PIX_FMT_RGB24, (int)v->even_w,
-                                (int)v->even_h, AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL,
-                                NULL);
+                                (int)v->even_h, AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
         v->frame = av_frame_alloc();
         v->packet = av_packet_alloc();
         v->padded = calloc((size_t)v->even_w * v->even_h, 3);

@@ -428,8 +428,7 @@ sky_status sky_frame_reader_newest(sky_frame_reader *reader, uint64_t *newest, c
     return reader_guarded(reader, reader_load_newest, newest, error, error_len);
 }
 
-static sky_status reader_copy_frame(sky_frame_reader *r, void *arg, char *error,
-                                    size_t error_len) {
+static sky_status reader_copy_frame(sky_frame_reader *r, void *arg, char *error, size_t error_len) {
     (void)error;
     (void)error_len;
     reader_fetch_args *a = arg;

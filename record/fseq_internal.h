@@ -12,24 +12,24 @@
 #include "sky/fseq.h"
 
 enum {
-    FSEQ_OFF_MAGIC = 0,         /* "PSEQ" */
-    FSEQ_OFF_DATA_OFFSET = 4,   /* u16: where the channel data starts */
-    FSEQ_OFF_MINOR = 6,         /* u8 */
-    FSEQ_OFF_MAJOR = 7,         /* u8: 2 */
-    FSEQ_OFF_VARS_OFFSET = 8,   /* u16: where the variable headers start */
-    FSEQ_OFF_CHANNELS = 10,     /* u32 */
-    FSEQ_OFF_FRAMES = 14,       /* u32 */
-    FSEQ_OFF_STEP_MS = 18,      /* u8 */
-    FSEQ_OFF_FLAGS = 19,        /* u8, 0 */
-    FSEQ_OFF_COMPRESSION = 20,  /* u8: low 4 bits the type, high 4 bits block count bits 8..11 */
-    FSEQ_OFF_BLOCKS = 21,       /* u8: block count bits 0..7 */
-    FSEQ_OFF_SPARSE = 22,       /* u8: sparse ranges */
-    FSEQ_OFF_RESERVED = 23,     /* u8 */
-    FSEQ_OFF_UNIQUE_ID = 24,    /* u64 */
+    FSEQ_OFF_MAGIC = 0,        /* "PSEQ" */
+    FSEQ_OFF_DATA_OFFSET = 4,  /* u16: where the channel data starts */
+    FSEQ_OFF_MINOR = 6,        /* u8 */
+    FSEQ_OFF_MAJOR = 7,        /* u8: 2 */
+    FSEQ_OFF_VARS_OFFSET = 8,  /* u16: where the variable headers start */
+    FSEQ_OFF_CHANNELS = 10,    /* u32 */
+    FSEQ_OFF_FRAMES = 14,      /* u32 */
+    FSEQ_OFF_STEP_MS = 18,     /* u8 */
+    FSEQ_OFF_FLAGS = 19,       /* u8, 0 */
+    FSEQ_OFF_COMPRESSION = 20, /* u8: low 4 bits the type, high 4 bits block count bits 8..11 */
+    FSEQ_OFF_BLOCKS = 21,      /* u8: block count bits 0..7 */
+    FSEQ_OFF_SPARSE = 22,      /* u8: sparse ranges */
+    FSEQ_OFF_RESERVED = 23,    /* u8 */
+    FSEQ_OFF_UNIQUE_ID = 24,   /* u64 */
 };
-#define FSEQ_BLOCK_ENTRY_BYTES  8u /* u32 first frame, u32 compressed length */
-#define FSEQ_SPARSE_ENTRY_BYTES 6u /* u24 first channel, u24 channel count */
-#define FSEQ_VAR_HEADER_BYTES   4u /* u16 length (with these 4 bytes), 2-character code */
+#define FSEQ_BLOCK_ENTRY_BYTES  8u      /* u32 first frame, u32 compressed length */
+#define FSEQ_SPARSE_ENTRY_BYTES 6u      /* u24 first channel, u24 channel count */
+#define FSEQ_VAR_HEADER_BYTES   4u      /* u16 length (with these 4 bytes), 2-character code */
 #define FSEQ_MAX_OFFSET         0xffffu /* the u16 offsets of the header */
 #define FSEQ_MAX_STEP_MS        255u
 
@@ -43,7 +43,9 @@ static inline void fseq_put_u32(uint8_t *p, uint32_t v) {
 static inline void fseq_put_u64(uint8_t *p, uint64_t v) {
     for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
-static inline uint32_t fseq_get_u16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static inline uint32_t fseq_get_u16(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
 static inline uint32_t fseq_get_u24(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
 }

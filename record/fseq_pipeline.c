@@ -51,8 +51,8 @@ static void pipeline_fail(sky_fseq_pipeline *p, sky_status st, const char *error
 }
 
 /* Under the lock: the next block to take, or false to wait (or stop: *stop). */
-static bool pipeline_take(sky_fseq_pipeline *p, uint64_t *first, uint32_t *count,
-                          uint64_t *seq, bool *stop) {
+static bool pipeline_take(sky_fseq_pipeline *p, uint64_t *first, uint32_t *count, uint64_t *seq,
+                          bool *stop) {
     *stop = p->status != SKY_OK || (p->finishing && p->taken == p->committed);
     if (*stop) return false;
     uint64_t want = sky_fseq_writer_block_frames(p->writer);
@@ -109,7 +109,8 @@ static void *pipeline_worker(void *arg) {
                                                   &packed, &packed_len, error, sizeof error)
                               : SKY_ERR_NOMEM;
         pthread_mutex_lock(&p->lock);
-        while (p->blocks_written != seq && p->status == SKY_OK) pthread_cond_wait(&p->wake, &p->lock);
+        while (p->blocks_written != seq && p->status == SKY_OK)
+            pthread_cond_wait(&p->wake, &p->lock);
         if (p->status != SKY_OK) { /* another block failed: this one is not written after it */
             free(packed);
             break;
@@ -135,9 +136,8 @@ static void *pipeline_worker(void *arg) {
     return NULL;
 }
 
-sky_status sky_fseq_pipeline_create(sky_fseq_writer *writer, uint32_t ring_frames,
-                                    unsigned workers, sky_fseq_pipeline **pipeline, char *error,
-                                    size_t error_len) {
+sky_status sky_fseq_pipeline_create(sky_fseq_writer *writer, uint32_t ring_frames, unsigned workers,
+                                    sky_fseq_pipeline **pipeline, char *error, size_t error_len) {
     if (!writer || !pipeline) return SKY_ERR_INVALID_ARG;
     *pipeline = NULL;
     if (fseq_writer_level(writer) == 0) {
@@ -150,10 +150,11 @@ sky_status sky_fseq_pipeline_create(sky_fseq_writer *writer, uint32_t ring_frame
     if (capacity < ring_frames) capacity = ring_frames;
     uint64_t bytes = capacity * fseq_writer_channels(writer);
     sky_fseq_pipeline *p = calloc(1, sizeof *p);
-    if (!p || capacity > UINT32_MAX || bytes > SIZE_MAX ||
-        !(p->ring = malloc((size_t)bytes))) {
-        fseq_error(error, error_len, "FSEQ pipeline: out of memory for a ring of %llu frames (%llu "
-                   "bytes)", (unsigned long long)capacity, (unsigned long long)bytes);
+    if (!p || capacity > UINT32_MAX || bytes > SIZE_MAX || !(p->ring = malloc((size_t)bytes))) {
+        fseq_error(error, error_len,
+                   "FSEQ pipeline: out of memory for a ring of %llu frames (%llu "
+                   "bytes)",
+                   (unsigned long long)capacity, (unsigned long long)bytes);
         free(p);
         return SKY_ERR_NOMEM;
     }

@@ -27,12 +27,12 @@ typedef struct fseq_block {
     uint32_t frames; /* frames it holds */
     uint64_t offset; /* of its compressed bytes in the file */
     uint32_t len;
-    uint32_t entry;  /* its index entry, for messages */
+    uint32_t entry; /* its index entry, for messages */
 } fseq_block;
 
 struct sky_fseq_reader {
     char *name;
-    int fd;              /* -1 for a memory source */
+    int fd; /* -1 for a memory source */
     const uint8_t *mem;
     uint64_t size;
     sky_fseq_info info;
@@ -135,7 +135,8 @@ static sky_status fseq_check_fields(sky_fseq_reader *r, const uint8_t *h, uint32
         return SKY_ERR_FORMAT;
     }
     if (in->compression > SKY_FSEQ_COMPRESS_ZSTD) {
-        fseq_error(error, error_len, "%s: offset 20 (compression type): %u (%s); 0 (none) and 1 "
+        fseq_error(error, error_len,
+                   "%s: offset 20 (compression type): %u (%s); 0 (none) and 1 "
                    "(zstd) are read",
                    r->name, in->compression, in->compression == 2 ? "zlib" : "unknown");
         return SKY_ERR_FORMAT;
@@ -212,8 +213,7 @@ static sky_status fseq_parse_sk(sky_fseq_reader *r, const char *text, uint32_t o
     return SKY_OK;
 }
 
-static sky_status fseq_read_vars(sky_fseq_reader *r, uint32_t from, char *error,
-                                 size_t error_len) {
+static sky_status fseq_read_vars(sky_fseq_reader *r, uint32_t from, char *error, size_t error_len) {
     uint32_t to = r->info.data_offset;
     uint32_t len = to - from;
     uint8_t *vars = malloc(len ? len : 1); /* at most 64 KiB: the offsets are u16 */
@@ -268,10 +268,14 @@ static sky_status fseq_read_index(sky_fseq_reader *r, uint32_t entries, char *er
         uint32_t len = fseq_get_u32(raw + i * FSEQ_BLOCK_ENTRY_BYTES + 4);
         if (len == 0) continue; /* players skip empty entries (room left for more blocks) */
         const char *bad = NULL;
-        if (n == 0 && first != 0) bad = "the first block must start at frame 0";
-        else if (n > 0 && first <= r->blocks[n - 1].first) bad = "frames must increase";
-        else if (first >= r->info.frame_count) bad = "past the frame count";
-        else if (len > r->size - offset) bad = "its bytes run past the end of the file";
+        if (n == 0 && first != 0)
+            bad = "the first block must start at frame 0";
+        else if (n > 0 && first <= r->blocks[n - 1].first)
+            bad = "frames must increase";
+        else if (first >= r->info.frame_count)
+            bad = "past the frame count";
+        else if (len > r->size - offset)
+            bad = "its bytes run past the end of the file";
         if (bad) {
             fseq_error(error, error_len,
                        "%s: block index entry %u at offset %u: first frame %u, %u bytes: %s "
@@ -327,7 +331,8 @@ static sky_status fseq_open(sky_fseq_reader *r, char *error, size_t error_len) {
     if (st == SKY_OK) st = fseq_check_fields(r, h, &entries, &vars_offset, error, error_len);
     if (st == SKY_OK) st = fseq_read_vars(r, vars_offset, error, error_len);
     if (st != SKY_OK) return st;
-    if (r->info.compression == SKY_FSEQ_COMPRESS_NONE) return fseq_check_uncompressed(r, error, error_len);
+    if (r->info.compression == SKY_FSEQ_COMPRESS_NONE)
+        return fseq_check_uncompressed(r, error, error_len);
     st = fseq_read_index(r, entries, error, error_len);
     if (st != SKY_OK) return st;
     r->ds = ZSTD_createDStream();
@@ -404,7 +409,9 @@ sky_status sky_fseq_reader_open_memory(const uint8_t *data, size_t size, const c
     return fseq_finish_open(r, reader, error, error_len);
 }
 
-const sky_fseq_info *sky_fseq_reader_info(const sky_fseq_reader *r) { return r ? &r->info : NULL; }
+const sky_fseq_info *sky_fseq_reader_info(const sky_fseq_reader *r) {
+    return r ? &r->info : NULL;
+}
 
 void sky_fseq_reader_free(sky_fseq_reader *r) {
     if (!r) return;
@@ -424,8 +431,7 @@ static sky_status fseq_block_error(sky_fseq_reader *r, const fseq_block *b, cons
                "%s: block %u (index entry %u, %u bytes at offset %llu, frames %u..%llu of %u "
                "channels): %s",
                r->name, (unsigned)(b - r->blocks), b->entry, b->len, (unsigned long long)b->offset,
-               b->first, (unsigned long long)b->first + b->frames - 1, r->info.channel_count,
-               what);
+               b->first, (unsigned long long)b->first + b->frames - 1, r->info.channel_count, what);
     return SKY_ERR_FORMAT;
 }
 
@@ -434,8 +440,8 @@ static sky_status fseq_refill(sky_fseq_reader *r, const fseq_block *b, char *err
                               size_t error_len) {
     if (r->in.pos < r->in.size || r->consumed == b->len) return SKY_OK;
     size_t n = b->len - r->consumed < r->in_cap ? (size_t)(b->len - r->consumed) : r->in_cap;
-    sky_status st = fseq_source_read(r, r->in_buf, n, b->offset + r->consumed, "block", error,
-                                     error_len);
+    sky_status st =
+        fseq_source_read(r, r->in_buf, n, b->offset + r->consumed, "block", error, error_len);
     if (st != SKY_OK) return st;
     r->in = (ZSTD_inBuffer){r->in_buf, n, 0};
     r->consumed += n;
@@ -499,8 +505,10 @@ static uint32_t fseq_find_block(const sky_fseq_reader *r, uint32_t index) {
     uint32_t lo = 0, hi = r->info.block_count; /* the last block with first <= index */
     while (hi - lo > 1) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (r->blocks[mid].first <= index) lo = mid;
-        else hi = mid;
+        if (r->blocks[mid].first <= index)
+            lo = mid;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -523,7 +531,8 @@ static sky_status fseq_read_zstd(sky_fseq_reader *r, uint32_t index, uint8_t *ds
         st = fseq_inflate(r, b, dst, cc, error, error_len);
         if (st == SKY_OK) r->next++;
     }
-    if (st == SKY_OK && r->next == b->first + b->frames) st = fseq_check_block_end(r, b, error, error_len);
+    if (st == SKY_OK && r->next == b->first + b->frames)
+        st = fseq_check_block_end(r, b, error, error_len);
     if (st != SKY_OK) r->cur = UINT32_MAX; /* a broken stream is restarted next time */
     return st;
 }

@@ -153,8 +153,8 @@ static sky_status fseq_write_layout(sky_fseq_writer *w, const sky_fseq_writer_op
     fseq_put_u32(head + FSEQ_OFF_CHANNELS, w->channels);
     fseq_put_u32(head + FSEQ_OFF_FRAMES, 0);
     head[FSEQ_OFF_STEP_MS] = (uint8_t)fseq_step_ms(o->fps);
-    head[FSEQ_OFF_COMPRESSION] = (uint8_t)((w->level ? SKY_FSEQ_COMPRESS_ZSTD : 0) |
-                                           ((w->capacity >> 8) & 0xfu) << 4);
+    head[FSEQ_OFF_COMPRESSION] =
+        (uint8_t)((w->level ? SKY_FSEQ_COMPRESS_ZSTD : 0) | ((w->capacity >> 8) & 0xfu) << 4);
     head[FSEQ_OFF_BLOCKS] = (uint8_t)(w->capacity & 0xffu);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -203,8 +203,12 @@ uint32_t sky_fseq_writer_block_frames(const sky_fseq_writer *w) {
     return w->base_frames > UINT32_MAX ? UINT32_MAX : (uint32_t)w->base_frames;
 }
 
-uint64_t sky_fseq_writer_frames(const sky_fseq_writer *w) { return w ? w->frames : 0; }
-uint64_t sky_fseq_writer_bytes(const sky_fseq_writer *w) { return w ? w->end : 0; }
+uint64_t sky_fseq_writer_frames(const sky_fseq_writer *w) {
+    return w ? w->frames : 0;
+}
+uint64_t sky_fseq_writer_bytes(const sky_fseq_writer *w) {
+    return w ? w->end : 0;
+}
 
 static sky_status fseq_check_count(sky_fseq_writer *w, uint32_t count, char *error,
                                    size_t error_len) {
@@ -251,8 +255,8 @@ sky_status sky_fseq_writer_add_compressed(sky_fseq_writer *w, uint32_t count, co
         return SKY_ERR_LIMIT;
     }
     if (len > UINT32_MAX) {
-        fseq_error(error, error_len, "%s: a compressed block of %zu bytes (FSEQ: < 4 GiB)",
-                   w->path, len);
+        fseq_error(error, error_len, "%s: a compressed block of %zu bytes (FSEQ: < 4 GiB)", w->path,
+                   len);
         return SKY_ERR_LIMIT;
     }
     st = fseq_pwrite_all(w, data, len, w->end, "block", error, error_len);
@@ -284,8 +288,8 @@ sky_status sky_fseq_writer_add_frames(sky_fseq_writer *w, const uint8_t *frames,
     void *packed = NULL;
     size_t packed_len = 0;
     st = sky_fseq_compress(frames, bytes, w->level, &packed, &packed_len, error, error_len);
-    if (st == SKY_OK) st = sky_fseq_writer_add_compressed(w, count, packed, packed_len, error,
-                                                          error_len);
+    if (st == SKY_OK)
+        st = sky_fseq_writer_add_compressed(w, count, packed, packed_len, error, error_len);
     free(packed);
     return st;
 }
@@ -314,8 +318,8 @@ void sky_fseq_writer_free(sky_fseq_writer *w) {
     free(w);
 }
 
-sky_status sky_fseq_compress(const uint8_t *src, size_t len, int level, void **out,
-                             size_t *out_len, char *error, size_t error_len) {
+sky_status sky_fseq_compress(const uint8_t *src, size_t len, int level, void **out, size_t *out_len,
+                             char *error, size_t error_len) {
     if (!src || !out || !out_len) return SKY_ERR_INVALID_ARG;
     *out = NULL;
     *out_len = 0;
@@ -350,5 +354,9 @@ sky_status sky_fseq_compress(const uint8_t *src, size_t len, int level, void **o
 uint64_t fseq_writer_max_block_frames(const sky_fseq_writer *w) {
     return w->base_frames;
 }
-uint32_t fseq_writer_channels(const sky_fseq_writer *w) { return w->channels; }
-int fseq_writer_level(const sky_fseq_writer *w) { return w->level; }
+uint32_t fseq_writer_channels(const sky_fseq_writer *w) {
+    return w->channels;
+}
+int fseq_writer_level(const sky_fseq_writer *w) {
+    return w->level;
+}

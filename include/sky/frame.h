@@ -156,7 +156,8 @@ sky_status sky_frame_reader_read(sky_frame_reader *reader, uint8_t *dst, size_t 
 /* What sky_frame_reader_read_frame found in frame f's slot. */
 typedef enum sky_frame_fetch {
     SKY_FRAME_FETCHED, /* frame f was copied whole */
-    SKY_FRAME_NOT_YET, /* f is not complete yet (the newest is older, or its slot is being written) */
+    SKY_FRAME_NOT_YET, /* f is not complete yet (the newest is older, or its slot is being written)
+                        */
     SKY_FRAME_GONE,    /* the writer lapped it: the slot holds a newer frame (or did mid-copy) */
 } sky_frame_fetch;
 

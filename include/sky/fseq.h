@@ -95,9 +95,8 @@ sky_status sky_fseq_writer_add_frames(sky_fseq_writer *writer, const uint8_t *fr
                                       uint32_t count, char *error, size_t error_len);
 /* Appends one block that sky_fseq_compress made of `count` frames (zstd files only).
  * SKY_ERR_LIMIT when the index is full or the frame count would pass 2^32 - 1. */
-sky_status sky_fseq_writer_add_compressed(sky_fseq_writer *writer, uint32_t count,
-                                          const void *data, size_t len, char *error,
-                                          size_t error_len);
+sky_status sky_fseq_writer_add_compressed(sky_fseq_writer *writer, uint32_t count, const void *data,
+                                          size_t len, char *error, size_t error_len);
 /* Flushes the header and closes the file; the writer is still to be freed. */
 sky_status sky_fseq_writer_finish(sky_fseq_writer *writer, char *error, size_t error_len);
 /* Closes without finishing: the file holds every block added so far. */
@@ -108,8 +107,8 @@ void sky_fseq_writer_free(sky_fseq_writer *writer);
  * it) at `level`. Thread-safe: workers compress blocks in parallel and a
  * single thread appends them in order.
  */
-sky_status sky_fseq_compress(const uint8_t *src, size_t len, int level, void **out,
-                             size_t *out_len, char *error, size_t error_len);
+sky_status sky_fseq_compress(const uint8_t *src, size_t len, int level, void **out, size_t *out_len,
+                             char *error, size_t error_len);
 
 /* ---------------------------------------------------------------- pipeline */
 
@@ -123,9 +122,8 @@ sky_status sky_fseq_compress(const uint8_t *src, size_t len, int level, void **o
 typedef struct sky_fseq_pipeline sky_fseq_pipeline;
 
 /* The writer stays the caller's (free it after sky_fseq_pipeline_free); zstd files only. */
-sky_status sky_fseq_pipeline_create(sky_fseq_writer *writer, uint32_t ring_frames,
-                                    unsigned workers, sky_fseq_pipeline **pipeline, char *error,
-                                    size_t error_len);
+sky_status sky_fseq_pipeline_create(sky_fseq_writer *writer, uint32_t ring_frames, unsigned workers,
+                                    sky_fseq_pipeline **pipeline, char *error, size_t error_len);
 /* The buffer for the next frame (channel_count bytes), or NULL while the ring is full. */
 uint8_t *sky_fseq_pipeline_slot(sky_fseq_pipeline *pipeline);
 /* The same, waiting for room (an offline renderer); NULL only after a failure. */

@@ -130,8 +130,8 @@ static void paths_make(setup_paths *s) {
 }
 
 static void start_show(cli_proc *run, const setup_paths *s, const char *slots) {
-    const char *args[] = {"run", s->pattern, "--layout", "strip:64", "--fps", "60",
-                          "--slots", slots, "--frame", s->frame, NULL};
+    const char *args[] = {"run",     s->pattern, "--layout", "strip:64", "--fps", "60",
+                          "--slots", slots,      "--frame",  s->frame,   NULL};
     cli_spawn(run, s->dir, args);
 }
 
@@ -267,12 +267,13 @@ static ind_fseq play_and_record(const char *dir, const char *file, const char *l
     const char *rec_args[] = {"record", "-o", out, "--frame", frame, NULL};
     cli_spawn(&rec, dir, rec_args);
     assert_true(wait_for_text(&rec, "waiting for", 120));
-    const char *play_args[] = {"play", file, "--frame", frame, "--slots", "64",
-                               layout ? "--layout" : NULL, layout, NULL};
+    const char *play_args[] = {
+        "play", file, "--frame", frame, "--slots", "64", layout ? "--layout" : NULL, layout, NULL};
     cli_spawn(&play, dir, play_args);
     assert_true(cli_wait(&play, 600));
     char *play_err = cli_slurp(play.err_path);
-    if (cli_exit_code(&play) != 0) fail_msg("sky play exited %d:\n%s", cli_exit_code(&play), play_err);
+    if (cli_exit_code(&play) != 0)
+        fail_msg("sky play exited %d:\n%s", cli_exit_code(&play), play_err);
     /* The recorder ends by itself once the player's lock is gone. */
     assert_true(cli_wait(&rec, 600));
     char *err = cli_slurp(rec.err_path);
@@ -359,8 +360,8 @@ static void test_play_record_waits_for_live_writer(void **state) {
     const char *rec_args[] = {"record", "-o", out, "--frame", frame, "--frames", "40", NULL};
     cli_spawn(&rec, dir, rec_args);
     assert_true(wait_for_text(&rec, "its writer is gone; waiting for a new one", 120));
-    const char *slow_args[] = {"play", a, "--frame", frame, "--layout", "strip:50", "--slots",
-                               "64", "--loop", NULL};
+    const char *slow_args[] = {"play",     a,         "--frame", frame,    "--layout",
+                               "strip:50", "--slots", "64",      "--loop", NULL};
     cli_spawn(&play, dir, slow_args);
     assert_true(cli_wait(&rec, 600));
     kill(play.pid, SIGTERM);
@@ -375,8 +376,8 @@ static void test_play_record_waits_for_live_writer(void **state) {
     assert_int_equal(got.frames, 40);
     for (uint32_t i = 0; i < got.frames; i++) {
         uint32_t index = (uint32_t)((first - 1 + i) % PLAY_FRAMES);
-        if (memcmp(got.data + (size_t)i * channels, frames + (size_t)index * channels,
-                   channels) != 0)
+        if (memcmp(got.data + (size_t)i * channels, frames + (size_t)index * channels, channels) !=
+            0)
             fail_msg("recorded frame %u is not the new player's frame %u", i, index);
     }
     free(got.data);
@@ -417,8 +418,8 @@ static void test_play_refuses(void **state) {
 static void render_and_check(const char *device_arg) {
     setup_paths s;
     paths_make(&s);
-    const char *args[] = {"render", s.pattern, "-o", s.out, "--layout", "strip:64", "--frames",
-                          "700", "--fps", "40", device_arg, NULL};
+    const char *args[] = {"render",   s.pattern, "-o",    s.out, "--layout", "strip:64",
+                          "--frames", "700",     "--fps", "40",  device_arg, NULL};
     char *err = NULL;
     int code = cli_run(s.dir, args, 600, &err);
     if (code != 0) fail_msg("sky render exited %d:\n%s", code, err);

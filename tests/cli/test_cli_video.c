@@ -85,8 +85,8 @@ static void check_video(const char *ext, enum AVCodecID codec) {
     cli_path(out, sizeof out, dir, ext);
     cli_write_file(pattern, "out hsv(theta / tau + t * 0.3, 1, 1)\n");
     /* 1.5 s at 30 fps: 45 frames; --size 101 makes an odd size, padded to 102. */
-    const char *args[] = {"preview", pattern, "--cpu", "--layout", "disc:12x8", "-o", out,
-                          "--duration", "1.5", "--fps", "30", "--size", "101", NULL};
+    const char *args[] = {"preview",    pattern, "--cpu", "--layout", "disc:12x8", "-o",  out,
+                          "--duration", "1.5",   "--fps", "30",       "--size",    "101", NULL};
     char *err = NULL;
     int code = cli_run(dir, args, 600, &err);
     if (code != 0) fail_msg("sky preview exited %d:\n%s", code, err);

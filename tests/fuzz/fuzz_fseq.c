@@ -20,11 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_NAME       "fuzz.fseq"
 #define FUZZ_READ_BYTES (8u << 20) /* frame bytes read per input at most */
-#define FUZZ_FAIL(...)                                 \
-    do {                                               \
-        fprintf(stderr, "fuzz_fseq: " __VA_ARGS__);    \
-        fputc('\n', stderr);                           \
-        abort();                                       \
+#define FUZZ_FAIL(...)                              \
+    do {                                            \
+        fprintf(stderr, "fuzz_fseq: " __VA_ARGS__); \
+        fputc('\n', stderr);                        \
+        abort();                                    \
     } while (0)
 
 static void fuzz_check_info(const sky_fseq_info *in) {

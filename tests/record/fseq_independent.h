@@ -30,11 +30,11 @@ __attribute__((unused)) static void ind_put(uint8_t *p, uint32_t v, int n) {
     for (int i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
-#define IND_FAIL(...)                                  \
-    do {                                               \
+#define IND_FAIL(...)                                      \
+    do {                                                   \
         fprintf(stderr, "independent FSEQ: " __VA_ARGS__); \
-        fputc('\n', stderr);                           \
-        abort();                                       \
+        fputc('\n', stderr);                               \
+        abort();                                           \
     } while (0)
 
 typedef struct ind_fseq {
@@ -67,8 +67,8 @@ __attribute__((unused)) static ind_fseq ind_read(const uint8_t *f, size_t size) 
         if (len == 0) continue;
         if ((size_t)first * s.channels != done) IND_FAIL("block %u starts at frame %u", b, first);
         if (at + len > size) IND_FAIL("block %u past the end", b);
-        size_t n = ZSTD_decompress(s.data + done, (size_t)s.frames * s.channels - done + 1,
-                                   f + at, len);
+        size_t n =
+            ZSTD_decompress(s.data + done, (size_t)s.frames * s.channels - done + 1, f + at, len);
         if (ZSTD_isError(n)) IND_FAIL("block %u: %s", b, ZSTD_getErrorName(n));
         done += n;
         at += len;
@@ -82,8 +82,9 @@ __attribute__((unused)) static ind_fseq ind_read(const uint8_t *f, size_t size) 
  * 10 frames then the rest, an empty index entry after them, or uncompressed
  * when `zstd` is 0. Returns the bytes (malloc'd), *size set.
  */
-__attribute__((unused)) static uint8_t *ind_write(const uint8_t *data, uint32_t channels, uint32_t frames, uint32_t step,
-                          int zstd, size_t *size) {
+__attribute__((unused)) static uint8_t *ind_write(const uint8_t *data, uint32_t channels,
+                                                  uint32_t frames, uint32_t step, int zstd,
+                                                  size_t *size) {
     uint32_t firsts[2] = {0, 10};
     uint32_t nblocks = !zstd ? 0 : frames > 10 ? 2 : 1;
     uint32_t entries = zstd ? nblocks + 1 : 0;

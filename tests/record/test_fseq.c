@@ -60,8 +60,11 @@ static uint8_t *read_all(const char *path, size_t *size) {
 /* Writes `frames` pattern frames through the block plan; returns nothing, asserts. */
 static void write_file(const char *path, uint32_t channels, uint32_t frames, uint64_t expected,
                        int level, double fps) {
-    sky_fseq_writer_options o = {.path = path, .channel_count = channels, .fps = fps,
-                                 .frames_expected = expected, .zstd_level = level,
+    sky_fseq_writer_options o = {.path = path,
+                                 .channel_count = channels,
+                                 .fps = fps,
+                                 .frames_expected = expected,
+                                 .zstd_level = level,
                                  .layout = "strip:4"};
     sky_fseq_writer *w = NULL;
     char error[512] = "";
@@ -72,8 +75,8 @@ static void write_file(const char *path, uint32_t channels, uint32_t frames, uin
     for (uint32_t f = 0; f < frames;) {
         uint32_t n = sky_fseq_writer_block_frames(w);
         if (n > frames - f) n = frames - f;
-        sky_status st = sky_fseq_writer_add_frames(w, buf + (size_t)f * channels, n, error,
-                                                   sizeof error);
+        sky_status st =
+            sky_fseq_writer_add_frames(w, buf + (size_t)f * channels, n, error, sizeof error);
         if (st != SKY_OK) fail_msg("%s", error);
         f += n;
     }
@@ -181,8 +184,8 @@ static void test_block_plan(void **state) {
     (void)state;
     char path[128];
     path_of(path, sizeof path, "plan.fseq");
-    sky_fseq_writer_options o = {.path = path, .channel_count = SKY_FSEQ_BLOCK_BYTES, .fps = 60,
-                                 .zstd_level = 1};
+    sky_fseq_writer_options o = {
+        .path = path, .channel_count = SKY_FSEQ_BLOCK_BYTES, .fps = 60, .zstd_level = 1};
     sky_fseq_writer *w = NULL;
     char error[512] = "";
     /* Unknown length, 1 MiB frames: 10 s of frames would be 600 MiB; 16 MiB caps it. */
@@ -219,9 +222,8 @@ static void test_block_plan(void **state) {
     assert_int_equal(sky_fseq_compress(tiny, 3, 1, &packed, &packed_len, error, sizeof error),
                      SKY_OK);
     for (uint32_t i = 0; i < SKY_FSEQ_MAX_BLOCKS; i++)
-        assert_int_equal(sky_fseq_writer_add_compressed(w, 1, packed, packed_len, error,
-                                                        sizeof error),
-                         SKY_OK);
+        assert_int_equal(
+            sky_fseq_writer_add_compressed(w, 1, packed, packed_len, error, sizeof error), SKY_OK);
     assert_int_equal(sky_fseq_writer_add_compressed(w, 1, packed, packed_len, error, sizeof error),
                      SKY_ERR_LIMIT);
     assert_non_null(strstr(error, "block index is full"));
@@ -317,10 +319,10 @@ static void test_bad_fields(void **state) {
     size_t size = 0;
     uint8_t *good = good_file(&size);
     uint8_t *b = malloc(size);
-#define MUTATE(stmt, needle)          \
-    do {                              \
-        memcpy(b, good, size);        \
-        stmt;                         \
+#define MUTATE(stmt, needle)           \
+    do {                               \
+        memcpy(b, good, size);         \
+        stmt;                          \
         expect_error(b, size, needle); \
     } while (0)
     MUTATE(memcpy(b, "FSEQ", 4), "FSEQ v1");

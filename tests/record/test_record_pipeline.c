@@ -64,20 +64,20 @@ static void test_read_frame(void **state) {
     uint64_t newest = 99;
     assert_int_equal(sky_frame_reader_newest(r, &newest, error, sizeof error), SKY_OK);
     assert_int_equal(newest, 0);
-    assert_int_equal(sky_frame_reader_read_frame(r, 1, got, sizeof got, &fetch, error,
-                                                 sizeof error),
-                     SKY_OK);
+    assert_int_equal(
+        sky_frame_reader_read_frame(r, 1, got, sizeof got, &fetch, error, sizeof error), SKY_OK);
     assert_int_equal(fetch, SKY_FRAME_NOT_YET);
     for (int i = 0; i < 5; i++) publish(w); /* frames 1..5 in 3 slots: 3, 4, 5 remain */
     assert_int_equal(sky_frame_reader_newest(r, &newest, error, sizeof error), SKY_OK);
     assert_int_equal(newest, 5);
     for (uint64_t f = 1; f <= 6; f++) {
         memset(got, 0xee, sizeof got);
-        assert_int_equal(sky_frame_reader_read_frame(r, f, got, sizeof got, &fetch, error,
-                                                     sizeof error),
-                         SKY_OK);
-        sky_frame_fetch expect = f <= 2 ? SKY_FRAME_GONE : f <= 5 ? SKY_FRAME_FETCHED
-                                                                  : SKY_FRAME_NOT_YET;
+        assert_int_equal(
+            sky_frame_reader_read_frame(r, f, got, sizeof got, &fetch, error, sizeof error),
+            SKY_OK);
+        sky_frame_fetch expect = f <= 2   ? SKY_FRAME_GONE
+                                 : f <= 5 ? SKY_FRAME_FETCHED
+                                          : SKY_FRAME_NOT_YET;
         assert_int_equal(fetch, expect);
         if (fetch == SKY_FRAME_FETCHED) {
             fill(want, f);
@@ -88,14 +88,12 @@ static void test_read_frame(void **state) {
     uint64_t f = 0;
     sky_frame_writer_begin(w, &f);
     assert_int_equal(f, 6);
-    assert_int_equal(sky_frame_reader_read_frame(r, 6, got, sizeof got, &fetch, error,
-                                                 sizeof error),
-                     SKY_OK);
+    assert_int_equal(
+        sky_frame_reader_read_frame(r, 6, got, sizeof got, &fetch, error, sizeof error), SKY_OK);
     assert_int_equal(fetch, SKY_FRAME_NOT_YET);
     /* ... and the frame it overwrites (3, same slot) is gone. */
-    assert_int_equal(sky_frame_reader_read_frame(r, 3, got, sizeof got, &fetch, error,
-                                                 sizeof error),
-                     SKY_OK);
+    assert_int_equal(
+        sky_frame_reader_read_frame(r, 3, got, sizeof got, &fetch, error, sizeof error), SKY_OK);
     assert_int_equal(fetch, SKY_FRAME_GONE);
     assert_int_equal(sky_frame_writer_publish(w), SKY_OK);
     assert_int_equal(sky_frame_reader_read_frame(r, 1, got, 5, &fetch, error, sizeof error),
@@ -109,8 +107,8 @@ static void test_pipeline_order(void **state) {
     (void)state;
     char path[128];
     snprintf(path, sizeof path, "%s/p.fseq", tmpdir);
-    sky_fseq_writer_options o = {.path = path, .channel_count = LEDS * 3, .fps = 50,
-                                 .zstd_level = 1};
+    sky_fseq_writer_options o = {
+        .path = path, .channel_count = LEDS * 3, .fps = 50, .zstd_level = 1};
     sky_fseq_writer *w = NULL;
     sky_fseq_pipeline *p = NULL;
     char error[512] = "";
@@ -157,8 +155,8 @@ static void test_pipeline_write_failure(void **state) {
     (void)state;
     char path[128];
     snprintf(path, sizeof path, "%s/full.fseq", tmpdir);
-    sky_fseq_writer_options o = {.path = "/dev/full", .channel_count = 1u << 20, .fps = 50,
-                                 .zstd_level = 1};
+    sky_fseq_writer_options o = {
+        .path = "/dev/full", .channel_count = 1u << 20, .fps = 50, .zstd_level = 1};
     sky_fseq_writer *w = NULL;
     sky_fseq_pipeline *p = NULL;
     char error[512] = "";
@@ -173,7 +171,7 @@ static void test_pipeline_write_failure(void **state) {
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
     small = old;
     small.rlim_cur = 256u << 10; /* the header fits; the first 1 MiB block does not */
-    signal(SIGXFSZ, SIG_IGN);     /* EFBIG instead of the signal */
+    signal(SIGXFSZ, SIG_IGN);    /* EFBIG instead of the signal */
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
     uint64_t x = 88172645463325252ull;
     uint32_t committed = 0;
