@@ -28,7 +28,7 @@ static const command commands[] = {
     {"play", cmd_play, "play an FSEQ recording into the frame file at its own rate"},
     {"render", cmd_render, "render a pattern offline into an FSEQ recording"},
     {"params", cmd_params, "list a pattern's params: type, default, range, doc"},
-    {"preview", cmd_preview, "render a pattern to a PNG, an animated GIF or the terminal"},
+    {"preview", cmd_preview, "render a pattern to a PNG, a GIF, a video or the terminal"},
     {"bench", cmd_bench, "measure frames/s on the device and on the CPU evaluator"},
     {"devices", cmd_devices, "list Vulkan devices"},
 };
