@@ -21,6 +21,9 @@ int cmd_preview(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_params(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_play(int argc, char **argv);
+int cmd_render(int argc, char **argv);
 
 /*
  * getopt_long over a subcommand's arguments, with the CLI's messages: options

@@ -5,6 +5,9 @@
  *                still black or uniform at t = 0)
  *   -o OUT.gif   an animation of --duration seconds: frames computed at
  *                t = k / fps, every n-th written (see "GIF rate" below)
+ *   -o OUT.mp4   a video of --duration seconds, every frame at --fps
+ *   -o OUT.webm  (H.264 in MP4, VP9 in WebM, through libavcodec:
+ *                preview_video.c); far smaller than a GIF
  *   --term       live in a truecolor terminal, until --duration or Ctrl-C
  *
  * Frames are rendered through the same Vulkan runtime as `sky run`, with no
@@ -36,6 +39,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "preview_video.h"
 #include "show.h"
 #include "sky/frame.h"
 #include "sky/runtime.h"
@@ -48,7 +52,7 @@
 #define PREVIEW_SHOW_FPS     60.0 /* `sky run`'s default rate */
 #define PREVIEW_GIF_MAX_FPS  50.0 /* 2 cs delays: viewers slow anything shorter */
 
-typedef enum preview_kind { PREVIEW_PNG, PREVIEW_GIF, PREVIEW_TERM } preview_kind;
+typedef enum preview_kind { PREVIEW_PNG, PREVIEW_GIF, PREVIEW_VIDEO, PREVIEW_TERM } preview_kind;
 
 typedef struct preview_options {
     live_common common;
@@ -62,13 +66,15 @@ typedef struct preview_options {
 
 static void preview_usage(FILE *out) {
     fprintf(out,
-            "usage: sky preview FILE -o OUT.png|OUT.gif [options]\n"
+            "usage: sky preview FILE -o OUT.png|OUT.gif|OUT.mp4|OUT.webm [options]\n"
             "       sky preview FILE --term [options]\n"
             "Renders FILE to a picture of the LEDs (soft dots on a dark background).\n\n"
-            "  -o, --output OUT  a PNG of one moment, or an animated GIF when OUT ends in .gif\n"
+            "  -o, --output OUT  a PNG of one moment, or an animated GIF when OUT ends in .gif,\n"
+            "                    or a video (H.264 / VP9) when it ends in .mp4 or .webm\n"
             "  --term            show it live in a truecolor terminal (until Ctrl-C)\n"
             "  --time T          the moment for a PNG, in seconds (default 1.0)\n"
-            "  --duration S      GIF length (default 3) or --term run time (default: forever)\n"
+            "  --duration S      GIF or video length (default 3) or --term run time (default:\n"
+            "                    forever); a video has every frame at --fps\n"
             "  --fps N           the show's frame rate (default 60, as `sky run`): frames are\n"
             "                    computed at t = k / N, so prev, dt and frame behave as in the\n"
             "                    show; patterns that use prev or frame run from t = 0;\n"
@@ -170,12 +176,17 @@ static int preview_parse(preview_options *o, int argc, char **argv) {
         return 2;
     }
     if (term == (o->out != NULL)) {
-        fprintf(stderr, "%s: give either -o OUT.png|OUT.gif or --term\n", PREVIEW_CMD);
+        fprintf(stderr, "%s: give either -o OUT.png|OUT.gif|OUT.mp4|OUT.webm or --term\n",
+                PREVIEW_CMD);
         return 2;
     }
-    o->kind = term ? PREVIEW_TERM : ends_with(o->out, ".gif") ? PREVIEW_GIF : PREVIEW_PNG;
+    o->kind = term                         ? PREVIEW_TERM
+              : ends_with(o->out, ".gif")  ? PREVIEW_GIF
+              : preview_video_path(o->out) ? PREVIEW_VIDEO
+                                           : PREVIEW_PNG;
     if (o->kind == PREVIEW_PNG && !ends_with(o->out, ".png")) {
-        fprintf(stderr, "%s: %s: the output must end in .png or .gif\n", PREVIEW_CMD, o->out);
+        fprintf(stderr, "%s: %s: the output must end in .png, .gif, .mp4 or .webm\n", PREVIEW_CMD,
+                o->out);
         return 2;
     }
     return -1;
@@ -392,6 +403,50 @@ done:
     return code;
 }
 
+/* Every frame from t = 0 at --fps, drawn and encoded as it comes: nothing is kept. */
+static int preview_video_run(const preview_options *o, const sky_layout *layout,
+                             preview_renderer *r) {
+    double want = o->duration * o->fps;
+    uint64_t frames = want < 1 ? 1 : (uint64_t)llround(want);
+    if (frames > PREVIEW_MAX_FRAMES) {
+        fprintf(stderr, "%s: %g s at %g fps is %llu frames (at most %u)\n", PREVIEW_CMD,
+                o->duration, o->fps, (unsigned long long)frames, PREVIEW_MAX_FRAMES);
+        return 2;
+    }
+    preview_geometry *g = NULL;
+    preview_canvas *canvas = NULL;
+    preview_video *video = NULL;
+    uint8_t *image = NULL;
+    int code = 2;
+    if (!preview_geometry_create(PREVIEW_CMD, layout->xy, layout->led_count, (uint32_t)o->size,
+                                 PREVIEW_GIF_MAX_AUTO, 0, 0, &g) ||
+        !preview_canvas_create(PREVIEW_CMD, g, &canvas))
+        goto done;
+    if (!(image = malloc((size_t)g->width * g->height * 3))) {
+        fprintf(stderr, "%s: out of memory for a %ux%u image\n", PREVIEW_CMD, g->width, g->height);
+        goto done;
+    }
+    if (!preview_video_open(PREVIEW_CMD, o->out, g->width, g->height, o->fps, &video)) goto done;
+    for (uint64_t k = 0; k < frames; k++) {
+        const uint8_t *bytes = NULL;
+        if (live_signals_stopped() ||
+            !renderer_frame(r, (double)k / o->fps, k ? 1.0 / o->fps : 0, &bytes))
+            goto done;
+        preview_canvas_draw(canvas, bytes, image);
+        if (!preview_video_add(video, image)) goto done;
+    }
+    if (!preview_video_close(video)) goto done;
+    fprintf(stderr, "%s: wrote %s (%ux%u, %llu frames at %g fps)\n", PREVIEW_CMD, o->out,
+            (g->width + 1) & ~1u, (g->height + 1) & ~1u, (unsigned long long)frames, o->fps);
+    code = 0;
+done:
+    preview_video_free(video);
+    free(image);
+    preview_canvas_free(canvas);
+    preview_geometry_free(g);
+    return code;
+}
+
 static int preview_term(const preview_options *o, const sky_layout *layout, preview_renderer *r) {
     uint32_t cols, rows;
     preview_term_size(&cols, &rows);
@@ -472,6 +527,9 @@ int cmd_preview(int argc, char **argv) {
         break;
     case PREVIEW_GIF:
         code = preview_gif_run(&o, layout, &r);
+        break;
+    case PREVIEW_VIDEO:
+        code = preview_video_run(&o, layout, &r);
         break;
     case PREVIEW_TERM:
         code = preview_term(&o, layout, &r);

@@ -74,6 +74,7 @@ typedef struct run_options {
     double duration; /* seconds; < 0: no limit */
     uint64_t frames; /* 0: no limit */
     double stats_s;  /* seconds between stats lines; 0: none */
+    uint64_t slots;  /* frame file slots; 0: the default */
     bool watch;
     uint32_t threads;        /* --threads: the CPU backend's; 0: every core */
     control_options control; /* --control, --control-token, --osc */
@@ -87,6 +88,8 @@ static void run_usage(FILE *out) {
             "  --layout SPEC     LED layout: disc:STRIPSxLEDS[:INNER], grid:WxH, strip:N,\n"
             "                    map:FILE (default %s)\n"
             "  --frame PATH      frame file to publish into (default %s)\n"
+            "  --slots N         frame slots in the file, 3..256 (default 4): a reader that\n"
+            "                    wants every frame (sky record) may fall N - 1 frames behind\n"
             "  --fps N           frames per second, paced on absolute deadlines (default 60;\n"
             "                    0 renders as fast as the device can); --rate N is the same\n"
             "  --set NAME=VALUE  set a param (repeatable; vectors as a,b,c); clamped to its range\n"
@@ -139,6 +142,7 @@ enum {
     RUN_OPT_OSC,
     RUN_OPT_EXAMPLES,
     RUN_OPT_THREADS,
+    RUN_OPT_SLOTS,
 };
 
 static const struct option run_long_options[] = {
@@ -158,6 +162,7 @@ static const struct option run_long_options[] = {
     {"osc", required_argument, NULL, RUN_OPT_OSC},
     {"examples", required_argument, NULL, RUN_OPT_EXAMPLES},
     {"threads", required_argument, NULL, RUN_OPT_THREADS},
+    {"slots", required_argument, NULL, RUN_OPT_SLOTS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -206,6 +211,9 @@ static bool run_take_option(run_options *o, int opt, int argc, char **argv) {
         o->threads = (uint32_t)n;
         return true;
     }
+    case RUN_OPT_SLOTS:
+        return live_parse_u64(RUN_CMD, "--slots", optarg, SKY_FRAME_MIN_SLOTS, SKY_FRAME_MAX_SLOTS,
+                              &o->slots);
     case RUN_OPT_STATS: {
         const char *value = cli_optional_number(argc, argv);
         o->stats_s = RUN_STATS_DEFAULT_S;
@@ -483,6 +491,7 @@ static sky_frame_writer *run_open_writer(const run_options *o, const sky_layout 
     wo.strip_sizes = layout->strip_sizes;
     wo.positions = layout->xy;
     wo.fps_nominal = (uint32_t)lround(o->fps);
+    wo.slot_count = (uint32_t)o->slots;
     wo.layout = layout->name;
     sky_frame_writer *writer = NULL;
     char error[1024] = "";

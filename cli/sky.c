@@ -24,8 +24,11 @@ static const command commands[] = {
     {"check", cmd_check, "check .sky files and print diagnostics"},
     {"compile", cmd_compile, "compile a .sky file to GLSL, SPIR-V or the optimized graph"},
     {"run", cmd_run, "render a pattern live into the shared frame file"},
+    {"record", cmd_record, "record every frame of the frame file into an FSEQ file"},
+    {"play", cmd_play, "play an FSEQ recording into the frame file at its own rate"},
+    {"render", cmd_render, "render a pattern offline into an FSEQ recording"},
     {"params", cmd_params, "list a pattern's params: type, default, range, doc"},
-    {"preview", cmd_preview, "render a pattern to a PNG, an animated GIF or the terminal"},
+    {"preview", cmd_preview, "render a pattern to a PNG, a GIF, a video or the terminal"},
     {"bench", cmd_bench, "measure frames/s on the device and on the CPU evaluator"},
     {"devices", cmd_devices, "list Vulkan devices"},
 };

@@ -405,6 +405,68 @@ sky_status sky_frame_reader_read(sky_frame_reader *reader, uint8_t *dst, size_t 
     return st;
 }
 
+/* ------------------------------------------------------- read a given frame */
+
+typedef struct reader_fetch_args {
+    uint8_t *dst;
+    uint64_t frame;
+    sky_frame_fetch fetch;
+} reader_fetch_args;
+
+static sky_status reader_load_newest(sky_frame_reader *r, void *arg, char *error,
+                                     size_t error_len) {
+    (void)error;
+    (void)error_len;
+    *(uint64_t *)arg =
+        atomic_load_explicit(frame_atomic_at(r->map, FRAME_OFF_FRAME), memory_order_acquire);
+    return SKY_OK;
+}
+
+sky_status sky_frame_reader_newest(sky_frame_reader *reader, uint64_t *newest, char *error,
+                                   size_t error_len) {
+    if (!reader || !newest) return SKY_ERR_INVALID_ARG;
+    return reader_guarded(reader, reader_load_newest, newest, error, error_len);
+}
+
+static sky_status reader_copy_frame(sky_frame_reader *r, void *arg, char *error, size_t error_len) {
+    (void)error;
+    (void)error_len;
+    reader_fetch_args *a = arg;
+    const sky_frame_info *info = &r->info;
+    uint64_t k = a->frame % info->slot_count;
+    _Atomic uint64_t *seq = frame_seq_word(r->map, info, k);
+    uint64_t s1 = atomic_load_explicit(seq, memory_order_acquire);
+    if (s1 != 2 * a->frame) { /* odd 2f - 1: being written; below: older; above: lapped */
+        a->fetch = s1 < 2 * a->frame ? SKY_FRAME_NOT_YET : SKY_FRAME_GONE;
+        return SKY_OK;
+    }
+    reader_copy_slot(a->dst, r->map + info->slots_offset + k * info->slot_stride,
+                     (size_t)info->led_count * FRAME_CHANNELS);
+    atomic_thread_fence(memory_order_acquire); /* the copy's loads before the re-check */
+    uint64_t s2 = atomic_load_explicit(seq, memory_order_relaxed);
+    a->fetch = s2 == s1 ? SKY_FRAME_FETCHED : SKY_FRAME_GONE;
+    return SKY_OK;
+}
+
+sky_status sky_frame_reader_read_frame(sky_frame_reader *reader, uint64_t f, uint8_t *dst,
+                                       size_t dst_len, sky_frame_fetch *fetch, char *error,
+                                       size_t error_len) {
+    if (!reader || !dst || !fetch || f == 0) {
+        frame_error(error, error_len, "frame reader: NULL argument or frame 0");
+        return SKY_ERR_INVALID_ARG;
+    }
+    if (dst_len < (size_t)reader->info.led_count * FRAME_CHANNELS) {
+        frame_error(error, error_len, "%s: destination has %zu bytes, a frame needs %llu",
+                    reader->path, dst_len,
+                    (unsigned long long)reader->info.led_count * FRAME_CHANNELS);
+        return SKY_ERR_INVALID_ARG;
+    }
+    reader_fetch_args args = {dst, f, SKY_FRAME_NOT_YET};
+    sky_status st = reader_guarded(reader, reader_copy_frame, &args, error, error_len);
+    *fetch = args.fetch;
+    return st;
+}
+
 /* --------------------------------------------------------------- liveness */
 
 static sky_status reader_load_heartbeat(sky_frame_reader *r, void *arg, char *error,

@@ -12,6 +12,8 @@ libcivetweb-dev liblo-dev liblo-tools
 python3 python3-numpy valgrind procps
 nodejs npm chromium chromium-driver
 gcc
+libzstd-dev zstd
+libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
 "
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

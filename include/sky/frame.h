@@ -153,6 +153,29 @@ const float *sky_frame_reader_positions(const sky_frame_reader *reader);
 sky_status sky_frame_reader_read(sky_frame_reader *reader, uint8_t *dst, size_t dst_len,
                                  uint64_t *frame, char *error, size_t error_len);
 
+/* What sky_frame_reader_read_frame found in frame f's slot. */
+typedef enum sky_frame_fetch {
+    SKY_FRAME_FETCHED, /* frame f was copied whole */
+    SKY_FRAME_NOT_YET, /* f is not complete yet (the newest is older, or its slot is being written)
+                        */
+    SKY_FRAME_GONE,    /* the writer lapped it: the slot holds a newer frame (or did mid-copy) */
+} sky_frame_fetch;
+
+/* The number of the newest complete frame (0 before the first); *newest is set on SKY_OK. */
+sky_status sky_frame_reader_newest(sky_frame_reader *reader, uint64_t *newest, char *error,
+                                   size_t error_len);
+/*
+ * For a reader that wants every frame (a recorder): copies frame f (not the
+ * newest) into dst with the seqlock protocol, once, without retrying: *fetch
+ * says whether it was copied, is not written yet, or was overwritten by the
+ * writer (f + k * slot_count) before or during the copy, which is a lost
+ * frame for the caller to count. Does not touch the counters of
+ * sky_frame_reader_read. Errors as sky_frame_reader_read.
+ */
+sky_status sky_frame_reader_read_frame(sky_frame_reader *reader, uint64_t f, uint8_t *dst,
+                                       size_t dst_len, sky_frame_fetch *fetch, char *error,
+                                       size_t error_len);
+
 /* Frames skipped between consecutive reads (a gap in frame numbers), since open. */
 uint64_t sky_frame_reader_dropped(const sky_frame_reader *reader);
 /* Copies discarded and retried since open: torn (the sequence word changed

@@ -266,7 +266,7 @@ static void test_usage_errors(void **state) {
     expect_usage_error(f, (const char *const[]){"run", "-", "--watch", NULL}, "--watch");
     expect_usage_error(f, (const char *const[]){"preview", f->pattern, NULL}, "-o");
     expect_usage_error(f, (const char *const[]){"preview", f->pattern, "-o", "x.jpg", NULL},
-                       ".png or .gif");
+                       ".png, .gif, .mp4 or .webm");
     expect_usage_error(
         f, (const char *const[]){"preview", f->pattern, "--term", "-o", f->png, NULL}, "either");
     expect_usage_error(f, (const char *const[]){"preview", missing, "-o", f->png, NULL},
