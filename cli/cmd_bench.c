@@ -50,22 +50,32 @@ static double bench_now(void) {
 
 static void bench_usage(FILE *out) {
     fprintf(out,
-            "usage: sky bench FILE [--layout L] [--frames N] [--device D] [--no-cpu]\n\n"
+            "usage: sky bench FILE [--layout L] [--frames N] [--device D] [--no-cpu] "
+            "[--validate]\n\n"
             "Renders FILE on the Vulkan device and on the CPU evaluator and compares them.\n"
             "  --layout L   LED layout (default %s)\n"
             "  --frames N   frames to time on each side (default %d, after %d warm-up frames)\n"
             "  --device D   Vulkan device index or name substring (default: $%s, else the best)\n"
-            "  --no-cpu     time the device only\n",
+            "  --no-cpu     time the device only\n"
+            "  --validate   run under the Vulkan validation layer (slow: not for timing); exit\n"
+            "               status 2 when it reports anything\n",
             SKY_LAYOUT_DEFAULT, BENCH_DEFAULT_FRAMES, BENCH_WARMUP_FRAMES, SKY_DEVICE_ENV);
 }
 
-enum { BENCH_OPT_LAYOUT = 256, BENCH_OPT_DEVICE, BENCH_OPT_FRAMES, BENCH_OPT_NO_CPU };
+enum {
+    BENCH_OPT_LAYOUT = 256,
+    BENCH_OPT_DEVICE,
+    BENCH_OPT_FRAMES,
+    BENCH_OPT_NO_CPU,
+    BENCH_OPT_VALIDATE
+};
 
 static const struct option bench_long_options[] = {
     {"layout", required_argument, NULL, BENCH_OPT_LAYOUT},
     {"device", required_argument, NULL, BENCH_OPT_DEVICE},
     {"frames", required_argument, NULL, BENCH_OPT_FRAMES},
     {"no-cpu", no_argument, NULL, BENCH_OPT_NO_CPU},
+    {"validate", no_argument, NULL, BENCH_OPT_VALIDATE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -83,6 +93,9 @@ static int bench_parse(int argc, char **argv, bench_options *o) {
             return 1;
         case BENCH_OPT_NO_CPU:
             o->skip_cpu = true;
+            break;
+        case BENCH_OPT_VALIDATE:
+            if (!cli_validation_enable(BENCH_CMD)) return 2;
             break;
         case BENCH_OPT_LAYOUT:
             o->layout_spec = optarg;
@@ -295,5 +308,6 @@ int cmd_bench(int argc, char **argv) {
     free(params);
     sky_layout_free(layout);
     sky_program_free(program);
+    if (cli_validation_summary(BENCH_CMD) && code == 0) code = 2;
     return code;
 }

@@ -5,6 +5,8 @@
  * type, Vulkan version, whether it can import host memory (zero-copy
  * publishing into the frame file) and which one `sky run` would choose for
  * the given --device / $SKY_DEVICE. Exit code 2 when there is no device.
+ * Also the --validate switch that `sky run`, `sky preview` and `sky bench`
+ * share (cli_validation_enable, cli_validation_summary).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +17,23 @@
 #include "sky/runtime.h"
 
 #define DEVICES_CMD "sky devices"
+
+bool cli_validation_enable(const char *cmd) {
+    /* The environment reaches the runtime of this process and of its build children. */
+    if (setenv(SKY_VALIDATE_ENV, "1", 1) == 0) return true;
+    fprintf(stderr, "%s: --validate: cannot set $%s\n", cmd, SKY_VALIDATE_ENV);
+    return false;
+}
+
+bool cli_validation_summary(const char *cmd) {
+    const char *env = getenv(SKY_VALIDATE_ENV);
+    if (!env || !env[0] || strcmp(env, "0") == 0) return false;
+    uint64_t messages = sky_vk_validation_messages();
+    fprintf(stderr, "%s: the Vulkan validation layer reported %llu message%s%s\n", cmd,
+            (unsigned long long)messages, messages == 1 ? "" : "s",
+            messages ? " (above)" : "");
+    return messages > 0;
+}
 
 static void devices_usage(FILE *out) {
     fprintf(out,

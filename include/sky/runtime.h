@@ -53,6 +53,15 @@ extern "C" {
 
 /* The environment variable that picks the device when the option is unset. */
 #define SKY_DEVICE_ENV "SKY_DEVICE"
+/*
+ * Set to anything but "" or "0": every runtime (and device listing) runs under
+ * the Khronos validation layer with synchronization validation, as with
+ * sky_runtime_options.validate (`sky run --validate`).
+ */
+#define SKY_VALIDATE_ENV "SKY_VULKAN_VALIDATE"
+/* For tests only: masks what the devices report down to a device profile (rpi4,
+ * orin, minimal, unusable; runtime/vk_profile.c), to exercise the fallbacks. */
+#define SKY_DEVICE_PROFILE_ENV "SKY_DEVICE_PROFILE"
 /* The message (prefix) for a machine without any usable Vulkan device. */
 #define SKY_NO_DEVICE_MESSAGE \
     "no Vulkan device found: install mesa-vulkan-drivers for the CPU device (lavapipe)"
@@ -135,6 +144,12 @@ typedef struct sky_runtime_options {
     /* Longest wait for the device before reporting SKY_ERR_DEVICE_LOST; 0: 2000 ms. Counted
      * while this process runs: a stall of the whole process or host does not count. */
     uint32_t wait_timeout_ms;
+    /* Run under the Khronos validation layer (VK_LAYER_KHRONOS_validation, Debian's
+     * vulkan-validationlayers) with synchronization validation: every warning and error
+     * it reports is printed on stderr and counted (sky_runtime_validation_messages).
+     * Slow; for a device that misbehaves. Also on when $SKY_VULKAN_VALIDATE is set.
+     * Without the layer installed, create fails with SKY_ERR_VULKAN saying so. */
+    bool validate;
 } sky_runtime_options;
 
 /* Fills *options with the defaults (everything 0/NULL). */
@@ -360,6 +375,12 @@ bool sky_runtime_led_texels(const sky_runtime *runtime);
 void sky_runtime_emit_options(const sky_runtime *runtime, sky_emit_options *options);
 /* The work-group size in use, after clamping to the device. */
 uint32_t sky_runtime_local_size(const sky_runtime *runtime);
+/* Whether the runtime runs under the validation layer (the option or $SKY_VULKAN_VALIDATE). */
+bool sky_runtime_validating(const sky_runtime *runtime);
+/* Validation warnings and errors the layer reported for this runtime so far (0 without it). */
+uint64_t sky_runtime_validation_messages(const sky_runtime *runtime);
+/* The same over every runtime and device listing of this process so far. */
+uint64_t sky_vk_validation_messages(void);
 
 #ifdef __cplusplus
 }
