@@ -41,9 +41,8 @@ static sky_layout *make_layout(const char *spec) {
 }
 
 /* sky_runtime_create under `profile`; the status, with the message in err. */
-static sky_status create_as(const char *profile, const sky_layout *layout,
-                            sky_frame_writer *writer, uint32_t local_size, sky_runtime **rt,
-                            char *err, size_t err_len) {
+static sky_status create_as(const char *profile, const sky_layout *layout, sky_frame_writer *writer,
+                            uint32_t local_size, sky_runtime **rt, char *err, size_t err_len) {
     setenv(SKY_DEVICE_PROFILE_ENV, profile, 1);
     sky_runtime_options o;
     sky_runtime_options_init(&o);
@@ -150,14 +149,14 @@ static void test_workgroup_clamped(void **state) {
         const char *profile;
         uint32_t asked, expected;
     } cases[] = {
-        {"rpi4", 0, 64},       {"rpi4", 256, 256},    {"rpi4", 1024, 256},
-        {"minimal", 256, 128}, {"minimal", 64, 64},   {"orin", 1024, 1024},
+        {"rpi4", 0, 64},       {"rpi4", 256, 256},  {"rpi4", 1024, 256},
+        {"minimal", 256, 128}, {"minimal", 64, 64}, {"orin", 1024, 1024},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sky_runtime *rt = runtime_as(cases[i].profile, layout, NULL, cases[i].asked);
         if (sky_runtime_local_size(rt) != cases[i].expected)
-            fail_msg("%s, local size %u asked: %u, expected %u", cases[i].profile,
-                     cases[i].asked, sky_runtime_local_size(rt), cases[i].expected);
+            fail_msg("%s, local size %u asked: %u, expected %u", cases[i].profile, cases[i].asked,
+                     sky_runtime_local_size(rt), cases[i].expected);
         sky_runtime_free(rt);
     }
     sky_layout_free(layout);
@@ -205,8 +204,7 @@ static void test_unknown_profile(void **state) {
     sky_layout *layout = make_layout("strip:8");
     sky_runtime *rt = NULL;
     char err[512] = "";
-    assert_int_equal(create_as("pi5", layout, NULL, 0, &rt, err, sizeof err),
-                     SKY_ERR_INVALID_ARG);
+    assert_int_equal(create_as("pi5", layout, NULL, 0, &rt, err, sizeof err), SKY_ERR_INVALID_ARG);
     assert_non_null(strstr(err, "`pi5`"));
     assert_non_null(strstr(err, "rpi4"));
     sky_layout_free(layout);
