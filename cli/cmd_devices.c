@@ -91,6 +91,10 @@ int cmd_devices(int argc, char **argv) {
         devices_print(&devices[i]);
         any_chosen |= devices[i].chosen;
     }
+    const char *profile = getenv(SKY_DEVICE_PROFILE_ENV);
+    if (profile && profile[0])
+        printf("(as masked by $" SKY_DEVICE_PROFILE_ENV "=%s, for tests: docs/hardware.md)\n",
+               profile);
     const char *effective = selector && selector[0] ? selector : getenv(SKY_DEVICE_ENV);
     if (!any_chosen) {
         fprintf(stderr, "sky devices: %s\n", error[0] ? error : "no usable device");

@@ -635,6 +635,22 @@ static sky_status dev_create_logical(vkrt_device *dev, const sky_vk_device_info 
     return SKY_OK;
 }
 
+/*
+ * Limits the shaders need beyond Vulkan 1.1 and a compute queue: the pattern
+ * shaders bind 6 storage buffers (docs/shader-abi.md), more than the 4 per
+ * stage the specification guarantees. Creating their layout on a device with
+ * fewer is invalid use; refused here by name instead.
+ */
+static sky_status dev_check_limits(const vkrt_device *dev, char *error, size_t error_len) {
+    uint32_t buffers = dev->props.limits.maxPerStageDescriptorStorageBuffers;
+    if (buffers >= VKRT_BINDINGS) return SKY_OK;
+    frame_error(error, error_len,
+                "Vulkan device %s cannot run skyscreen: it lacks %u storage buffers per shader "
+                "stage (maxPerStageDescriptorStorageBuffers is %u)",
+                dev->props.deviceName, (unsigned)VKRT_BINDINGS, buffers);
+    return SKY_ERR_NO_DEVICE;
+}
+
 sky_status vkrt_device_open(const char *selector, bool validate, vkrt_device *dev, char *error,
                             size_t error_len) {
     memset(dev, 0, sizeof *dev);
@@ -667,8 +683,9 @@ sky_status vkrt_device_open(const char *selector, bool validate, vkrt_device *de
         vkGetPhysicalDeviceProperties(dev->physical, &dev->props);
         vkrt_profile_mask_limits(dev->profile, &dev->props.limits);
         vkGetPhysicalDeviceMemoryProperties(dev->physical, &dev->memory);
-        status = dev_create_logical(dev, &infos[chosen], error, error_len);
+        status = dev_check_limits(dev, error, error_len);
     }
+    if (status == SKY_OK) status = dev_create_logical(dev, &infos[chosen], error, error_len);
     free(infos);
     free(physicals);
     if (status != SKY_OK) vkrt_device_close(dev);

@@ -62,6 +62,7 @@ typedef struct vkrt_profile {
     uint32_t max_invocations, max_size_x, max_count_x;
     uint32_t max_storage_range, max_uniform_range, max_texel_elements;
     uint32_t min_storage_alignment;
+    uint32_t max_storage_buffers; /* per shader stage; 0: as reported */
 } vkrt_profile;
 
 /* $SKY_DEVICE_PROFILE's profile in *profile (NULL when unset or empty); an unknown name

@@ -71,7 +71,9 @@ static const vkrt_profile profile_table[] = {
      * Limits" table: 128 invocations and 128 wide, 65535 groups, storage range
      * 2^27, uniform range 16384, 65536 texels, storage offset alignment up to
      * 256), no host import, and beyond the specification no RGBA32F uniform
-     * texel buffers, so the storage-buffer positions are what runs.
+     * texel buffers, so the storage-buffer positions are what runs. Storage
+     * buffers per stage are kept as reported: the minimum, 4, is below the 6
+     * the shader ABI binds (the `few-buffers` profile shows that refusal).
      */
     {.name = "minimal",
      .device = "the Vulkan 1.1 minimum limits, without texel buffers",
@@ -85,6 +87,18 @@ static const vkrt_profile profile_table[] = {
      .max_uniform_range = 16384,
      .max_texel_elements = 65536,
      .min_storage_alignment = 256},
+    /* The minimum above with 4 storage buffers per stage: refused, it names the limit. */
+    {.name = "few-buffers",
+     .device = "a Vulkan 1.1 device binding 4 storage buffers per shader stage",
+     .api_version = VK_API_VERSION_1_1,
+     .max_invocations = 128,
+     .max_size_x = 128,
+     .max_count_x = 65535,
+     .max_storage_range = 1u << 27,
+     .max_uniform_range = 16384,
+     .max_texel_elements = 65536,
+     .min_storage_alignment = 256,
+     .max_storage_buffers = 4},
     /* Nothing usable: Vulkan 1.0 and no compute queue (bad input for the device choice). */
     {.name = "unusable",
      .device = "a Vulkan 1.0 device without a compute queue",
@@ -112,7 +126,7 @@ sky_status vkrt_profile_from_env(const vkrt_profile **profile, char *error, size
         }
     frame_error(error, error_len,
                 "$" SKY_DEVICE_PROFILE_ENV " is `%s`, which is no device profile: rpi4, orin, "
-                "minimal or unusable (for tests only)",
+                "minimal, few-buffers or unusable (for tests only)",
                 name);
     return SKY_ERR_INVALID_ARG;
 }
@@ -149,4 +163,7 @@ void vkrt_profile_mask_limits(const vkrt_profile *profile, VkPhysicalDeviceLimit
         profile_min(limits->maxTexelBufferElements, profile->max_texel_elements);
     if (limits->minStorageBufferOffsetAlignment < profile->min_storage_alignment)
         limits->minStorageBufferOffsetAlignment = profile->min_storage_alignment;
+    if (profile->max_storage_buffers)
+        limits->maxPerStageDescriptorStorageBuffers =
+            profile_min(limits->maxPerStageDescriptorStorageBuffers, profile->max_storage_buffers);
 }

@@ -60,7 +60,7 @@ extern "C" {
  */
 #define SKY_VALIDATE_ENV "SKY_VULKAN_VALIDATE"
 /* For tests only: masks what the devices report down to a device profile (rpi4,
- * orin, minimal, unusable; runtime/vk_profile.c), to exercise the fallbacks. */
+ * orin, minimal, few-buffers, unusable; runtime/vk_profile.c), to exercise the fallbacks. */
 #define SKY_DEVICE_PROFILE_ENV "SKY_DEVICE_PROFILE"
 /* The message (prefix) for a machine without any usable Vulkan device. */
 #define SKY_NO_DEVICE_MESSAGE \

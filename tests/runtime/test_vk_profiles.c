@@ -7,8 +7,9 @@
  * copy path, with the reason), texel positions only where RGBA32F texel
  * buffers exist (else a shader reading them is refused with the reason), the
  * work-group size clamped to maxComputeWorkGroupInvocations/Size, the largest
- * layout maxStorageBufferRange allows with a clear error one LED past it, a
- * device reporting nothing usable (an error naming what it lacks, never a
+ * layout maxStorageBufferRange allows with a clear error one LED past it, too
+ * few storage buffers per shader stage for the shader ABI, a device reporting
+ * nothing usable (an error naming what it lacks, never a
  * crash), the choice among devices of which only a later one is usable, and an
  * unknown profile name. Whether the pictures stay right under each profile is
  * test_gpu_agreement's, run once per profile. Label "gpu".
@@ -199,6 +200,21 @@ static void test_nothing_usable(void **state) {
     sky_layout_free(layout);
 }
 
+/* The shaders bind 6 storage buffers: a device with the specification's minimum of 4 per
+ * stage is refused by name, before any layout is created (which would be invalid use). */
+static void test_too_few_storage_buffers(void **state) {
+    (void)state;
+    sky_layout *layout = make_layout("strip:8");
+    sky_runtime *rt = NULL;
+    char err[512] = "";
+    assert_int_equal(create_as("few-buffers", layout, NULL, 0, &rt, err, sizeof err),
+                     SKY_ERR_NO_DEVICE);
+    assert_null(rt);
+    assert_non_null(strstr(err, "lacks 6 storage buffers per shader stage"));
+    assert_non_null(strstr(err, "maxPerStageDescriptorStorageBuffers is 4"));
+    sky_layout_free(layout);
+}
+
 static void test_unknown_profile(void **state) {
     (void)state;
     sky_layout *layout = make_layout("strip:8");
@@ -242,6 +258,7 @@ int main(void) {
         cmocka_unit_test(test_workgroup_clamped),
         cmocka_unit_test(test_largest_layout),
         cmocka_unit_test(test_nothing_usable),
+        cmocka_unit_test(test_too_few_storage_buffers),
         cmocka_unit_test(test_unknown_profile),
         cmocka_unit_test(test_choice_names_missing_feature),
     };

@@ -7,8 +7,8 @@
  * Covers: a barrier whose access mask its stage cannot perform (core
  * validation), two unordered writes of one buffer (synchronization validation,
  * which must be on), the count per runtime and per process, the switch
- * (option and $SKY_VULKAN_VALIDATE, "0" meaning off), and a runtime without
- * validation counting nothing. Label "gpu": needs lavapipe and Debian's
+ * (option and $SKY_VULKAN_VALIDATE, "0" meaning off), a runtime without
+ * validation counting nothing, and the error when the layer is not installed. Label "gpu": needs lavapipe and Debian's
  * vulkan-validationlayers; fails without them, never skips.
  */
 #include <setjmp.h>
@@ -106,12 +106,33 @@ static void test_env_switch(void **state) {
     unsetenv(SKY_VALIDATE_ENV);
 }
 
+/* Asked for without the layer installed (the loader pointed at an empty layer path): a clear
+ * error naming the package, not a run without validation. */
+static void test_missing_layer_named(void **state) {
+    val_world *world = *state;
+    unsetenv(SKY_VALIDATE_ENV);
+    setenv("VK_LAYER_PATH", "/nonexistent/skyscreen-no-layers", 1);
+    sky_runtime_options o;
+    sky_runtime_options_init(&o);
+    o.layout = world->layout;
+    o.validate = true;
+    sky_runtime *rt = NULL;
+    char err[512] = "";
+    sky_status st = sky_runtime_create(&o, &rt, err, sizeof err);
+    unsetenv("VK_LAYER_PATH");
+    assert_int_equal(st, SKY_ERR_VULKAN);
+    assert_null(rt);
+    assert_non_null(strstr(err, "VK_LAYER_KHRONOS_validation"));
+    assert_non_null(strstr(err, "vulkan-validationlayers"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_core_misuse_reported),
         cmocka_unit_test(test_sync_hazard_reported),
         cmocka_unit_test(test_off_counts_nothing),
         cmocka_unit_test(test_env_switch),
+        cmocka_unit_test(test_missing_layer_named),
     };
     return cmocka_run_group_tests(tests, val_setup, val_teardown);
 }
