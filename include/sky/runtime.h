@@ -160,8 +160,12 @@ void sky_runtime_options_init(sky_runtime_options *options);
  * strip table, clears `prev` to 0 and, with a frame writer, maps its slots for
  * the device. No program is set yet: sky_runtime_render fails until
  * sky_runtime_set_program succeeds. SKY_ERR_NO_DEVICE (message starting with
- * SKY_NO_DEVICE_MESSAGE, or naming the selector that matched nothing),
- * SKY_ERR_INVALID_ARG, SKY_ERR_VULKAN or SKY_ERR_NOMEM otherwise.
+ * SKY_NO_DEVICE_MESSAGE, or naming the selector that matched nothing, or what
+ * the device lacks and the first device that has it), SKY_ERR_LIMIT when the
+ * layout has more LEDs than the device's maxStorageBufferRange holds (the
+ * message gives the most it can run), SKY_ERR_INVALID_ARG, SKY_ERR_VULKAN or
+ * SKY_ERR_NOMEM otherwise. Every choice it makes (zero-copy or copy, texel
+ * positions, the work-group size) follows what the device reports.
  */
 sky_status sky_runtime_create(const sky_runtime_options *options, sky_runtime **runtime,
                               char *error, size_t error_len);
