@@ -18,7 +18,7 @@
  * The only global state of libskyrt lives here: volk's loader entry points,
  * loaded once per process under a mutex, the process's count of validation
  * messages (and, in sanitizer builds only, an instance that keeps the driver
- * loaded: see dev_pin_driver).
+ * loaded and the validation layer kept loaded: see dev_pin_driver).
  */
 #include <ctype.h>
 #ifdef SKY_SANITIZE
