@@ -48,4 +48,12 @@ char *cli_read_file(const char *path, size_t *len, char *error, size_t error_len
 /* True when diagnostics should be coloured: stderr is a tty and NO_COLOR is unset. */
 bool cli_use_color(void);
 
+/* --validate (cmd_devices.c): sets $SKY_VULKAN_VALIDATE, so that every runtime of the
+ * command and of its build processes runs under the validation layer. False after
+ * printing why it could not. */
+bool cli_validation_enable(const char *cmd);
+/* With validation on: prints how many messages the layer reported in this process (0 too)
+ * and returns true when there were any. Silent and false with it off. */
+bool cli_validation_summary(const char *cmd);
+
 #endif

@@ -55,14 +55,17 @@ static double bench_now(void) {
 static void bench_usage(FILE *out) {
     fprintf(
         out,
-        "usage: sky bench FILE [--layout L] [--frames N] [--device D] [--no-cpu] [--no-compare]\n\n"
+        "usage: sky bench FILE [--layout L] [--frames N] [--device D] [--no-cpu] [--no-compare]\n"
+        "                 [--validate]\n\n"
         "Renders FILE on the Vulkan device and on the CPU evaluator and compares them.\n"
         "  --layout L   LED layout (default %s)\n"
         "  --frames N   frames to time on each side (default %d, after %d warm-up frames)\n"
         "  --device D   Vulkan device index or name substring, or `cpu` for the CPU backend\n"
         "               (default: $%s, else a GPU when there is one, else the CPU backend)\n"
         "  --no-cpu     time the device only\n"
-        "  --no-compare skip the table of every backend (each Vulkan device and cpu)\n",
+        "  --no-compare skip the table of every backend (each Vulkan device and cpu)\n"
+        "  --validate   run under the Vulkan validation layer (slow: not for timing); exit\n"
+        "               status 2 when it reports anything\n",
         SKY_LAYOUT_DEFAULT, BENCH_DEFAULT_FRAMES, BENCH_WARMUP_FRAMES, SKY_DEVICE_ENV);
 }
 
@@ -71,7 +74,8 @@ enum {
     BENCH_OPT_DEVICE,
     BENCH_OPT_FRAMES,
     BENCH_OPT_NO_CPU,
-    BENCH_OPT_NO_COMPARE
+    BENCH_OPT_NO_COMPARE,
+    BENCH_OPT_VALIDATE
 };
 
 static const struct option bench_long_options[] = {
@@ -80,6 +84,7 @@ static const struct option bench_long_options[] = {
     {"frames", required_argument, NULL, BENCH_OPT_FRAMES},
     {"no-cpu", no_argument, NULL, BENCH_OPT_NO_CPU},
     {"no-compare", no_argument, NULL, BENCH_OPT_NO_COMPARE},
+    {"validate", no_argument, NULL, BENCH_OPT_VALIDATE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -100,6 +105,9 @@ static int bench_parse(int argc, char **argv, bench_options *o) {
             break;
         case BENCH_OPT_NO_COMPARE:
             o->skip_compare = true;
+            break;
+        case BENCH_OPT_VALIDATE:
+            if (!cli_validation_enable(BENCH_CMD)) return 2;
             break;
         case BENCH_OPT_LAYOUT:
             o->layout_spec = optarg;
@@ -357,5 +365,6 @@ int cmd_bench(int argc, char **argv) {
     free(params);
     sky_layout_free(layout);
     sky_program_free(program);
+    if (cli_validation_summary(BENCH_CMD) && code == 0) code = 2;
     return code;
 }

@@ -8,6 +8,8 @@
  * the pattern compiled to C and run on every core), when a C compiler runs.
  * Without a selector the star follows `sky run`'s default rule
  * (sky_runtime_default_device). Exit code 2 when there is no device at all.
+ * Also the --validate switch that `sky run`, `sky preview` and `sky bench`
+ * share (cli_validation_enable, cli_validation_summary).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +21,23 @@
 #include "sky/runtime.h"
 
 #define DEVICES_CMD "sky devices"
+
+bool cli_validation_enable(const char *cmd) {
+    /* The environment reaches the runtime of this process and of its build children. */
+    if (setenv(SKY_VALIDATE_ENV, "1", 1) == 0) return true;
+    fprintf(stderr, "%s: --validate: cannot set $%s\n", cmd, SKY_VALIDATE_ENV);
+    return false;
+}
+
+bool cli_validation_summary(const char *cmd) {
+    const char *env = getenv(SKY_VALIDATE_ENV);
+    if (!env || !env[0] || strcmp(env, "0") == 0) return false;
+    uint64_t messages = sky_vk_validation_messages();
+    fprintf(stderr, "%s: the Vulkan validation layer reported %llu message%s%s\n", cmd,
+            (unsigned long long)messages, messages == 1 ? "" : "s",
+            messages ? " (above)" : "");
+    return messages > 0;
+}
 
 static void devices_usage(FILE *out) {
     fprintf(
@@ -94,6 +113,10 @@ int cmd_devices(int argc, char **argv) {
                SKY_CPU_DEVICE, "CPU backend");
     any_chosen |= cpu_chosen && cpu_ok;
     if (cpu_chosen && !cpu_ok) snprintf(error, sizeof error, "the CPU backend needs a C compiler");
+    const char *profile = getenv(SKY_DEVICE_PROFILE_ENV);
+    if (profile && profile[0])
+        printf("(as masked by $" SKY_DEVICE_PROFILE_ENV "=%s, for tests: docs/hardware.md)\n",
+               profile);
     if (!any_chosen) {
         fprintf(stderr, "sky devices: %s\n", error[0] ? error : "no usable device");
         sky_free(devices);

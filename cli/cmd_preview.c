@@ -85,6 +85,8 @@ static void preview_usage(FILE *out) {
             "  --set NAME=VALUE  set a param (repeatable; vectors as a,b,c)\n"
             "  --device N|NAME   Vulkan device by index or name, or `cpu` for the CPU backend\n"
             "                    (see `sky devices`)\n\n"
+            "  --validate        run under the Vulkan validation layer (slow); exit status 2\n"
+            "                    when it reports anything\n\n"
             "A GIF keeps every n-th computed frame, n the smallest that makes it at most\n"
             "50 fps (60 fps: every 2nd, a 30 fps GIF), because GIF delays are whole\n"
             "centiseconds and viewers slow frames under 2 cs; delays are rounded so the\n"
@@ -103,7 +105,8 @@ enum {
     PREVIEW_OPT_FPS,
     PREVIEW_OPT_SIZE,
     PREVIEW_OPT_TERM,
-    PREVIEW_OPT_CPU
+    PREVIEW_OPT_CPU,
+    PREVIEW_OPT_VALIDATE
 };
 
 static const struct option preview_long_options[] = {
@@ -116,6 +119,7 @@ static const struct option preview_long_options[] = {
     {"size", required_argument, NULL, PREVIEW_OPT_SIZE},
     {"term", no_argument, NULL, PREVIEW_OPT_TERM},
     {"cpu", no_argument, NULL, PREVIEW_OPT_CPU},
+    {"validate", no_argument, NULL, PREVIEW_OPT_VALIDATE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -142,6 +146,8 @@ static bool preview_take_option(preview_options *o, int opt, bool *term) {
     case PREVIEW_OPT_CPU:
         o->cpu = true;
         return true;
+    case PREVIEW_OPT_VALIDATE:
+        return cli_validation_enable(PREVIEW_CMD);
     default:
         return false; /* cli_getopt printed the error */
     }
@@ -543,5 +549,6 @@ done:
     live_common_free(&o.common);
     if (o.kind != PREVIEW_TERM && live_signals_stopped()) code = 128 + live_signals_stopped();
     live_signals_finish();
+    if (cli_validation_summary(PREVIEW_CMD) && code == 0) code = 2;
     return code;
 }

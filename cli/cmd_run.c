@@ -117,13 +117,16 @@ static void run_usage(FILE *out) {
             "                    /sky/next...); on 127.0.0.1 unless HOST is given\n"
             "  --examples DIR    the *.sky files the studio's gallery offers (with --control;\n"
             "                    default: the installed examples, else the source tree's)\n"
+            "  --validate        run under the Vulkan validation layer (vulkan-validationlayers;\n"
+            "                    slow), printing what it reports; as $" SKY_VALIDATE_ENV "=1\n"
             "Values go as `--fps 30` or `--fps=30`; options may follow FILE; `-` is stdin.\n\n"
             "Shaders are built in a child process under a budget: $SKY_BUILD_TIME_BUDGET\n"
             "seconds (default 180) and $SKY_BUILD_MEMORY_BUDGET MiB (default 2048); a frame\n"
             "must take at most $SKY_BUILD_FRAME_BUDGET ms (default 1000).\n"
             "SIGHUP reloads the pattern on the LEDs; SIGINT and SIGTERM stop within a second.\n"
             "A reload keeps the values of --set params that still exist, and t runs on.\n\n"
-            "Exit status: 0 ok, 1 the pattern has errors, 2 usage or system error.\n",
+            "Exit status: 0 ok, 1 the pattern has errors, 2 usage or system error (with\n"
+            "--validate, also when the validation layer reported anything).\n",
             SKY_LAYOUT_DEFAULT, SKY_FRAME_DEFAULT_PATH);
 }
 
@@ -143,6 +146,7 @@ enum {
     RUN_OPT_EXAMPLES,
     RUN_OPT_THREADS,
     RUN_OPT_SLOTS,
+    RUN_OPT_VALIDATE,
 };
 
 static const struct option run_long_options[] = {
@@ -163,6 +167,7 @@ static const struct option run_long_options[] = {
     {"examples", required_argument, NULL, RUN_OPT_EXAMPLES},
     {"threads", required_argument, NULL, RUN_OPT_THREADS},
     {"slots", required_argument, NULL, RUN_OPT_SLOTS},
+    {"validate", no_argument, NULL, RUN_OPT_VALIDATE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -214,6 +219,8 @@ static bool run_take_option(run_options *o, int opt, int argc, char **argv) {
     case RUN_OPT_SLOTS:
         return live_parse_u64(RUN_CMD, "--slots", optarg, SKY_FRAME_MIN_SLOTS, SKY_FRAME_MAX_SLOTS,
                               &o->slots);
+    case RUN_OPT_VALIDATE:
+        return cli_validation_enable(RUN_CMD);
     case RUN_OPT_STATS: {
         const char *value = cli_optional_number(argc, argv);
         o->stats_s = RUN_STATS_DEFAULT_S;
@@ -663,5 +670,6 @@ done:
     sky_layout_free(layout);
     live_common_free(&o.common);
     live_signals_finish();
+    if (cli_validation_summary(RUN_CMD) && code == 0) code = 2;
     return code;
 }

@@ -2,7 +2,10 @@
  * vk_internal.h - shared between the files of libskyrt (the Vulkan runtime).
  *
  * The runtime is split by concern:
- *   vk_device.c    loader, instance, device enumeration and choice, logical device
+ *   vk_device.c    loader, instance, device enumeration and choice, logical device,
+ *                  the validation layer's messenger
+ *   vk_profile.c   test-only device profiles ($SKY_DEVICE_PROFILE): lavapipe masked down
+ *                  to another device's published limits and extensions
  *   vk_memory.c    buffers: memory type choice, mapping, host-pointer import, upload
  *   vk_pipeline.c  the shared descriptor/pipeline layouts and one pipeline plus its
  *                  pre-recorded command buffers per program ("kernel")
@@ -16,6 +19,7 @@
 #define SKY_VK_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +44,33 @@ sky_status vkrt_check(VkResult result, const char *what, char *error, size_t err
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t vkrt_now_ns(void);
 
+/* ----------------------------------------------------------- vk_profile.c */
+
+/*
+ * What a profile lets through of what the device reports: extensions and
+ * features it lacks are hidden, limits are lowered to min(reported, profile)
+ * (alignments raised to the max), so a profile never promises more than the
+ * real device gives. `unusable` reports Vulkan 1.0 and no compute queue.
+ */
+typedef struct vkrt_profile {
+    const char *name;
+    const char *device; /* the device it describes */
+    bool unusable;
+    bool host_import;    /* may keep VK_EXT_external_memory_host */
+    bool texel_buffers;  /* may keep RGBA32F uniform texel buffers */
+    uint32_t api_version;
+    uint32_t max_invocations, max_size_x, max_count_x;
+    uint32_t max_storage_range, max_uniform_range, max_texel_elements;
+    uint32_t min_storage_alignment;
+    uint32_t max_storage_buffers; /* per shader stage; 0: as reported */
+} vkrt_profile;
+
+/* $SKY_DEVICE_PROFILE's profile in *profile (NULL when unset or empty); an unknown name
+ * is SKY_ERR_INVALID_ARG with a message listing the known ones. */
+sky_status vkrt_profile_from_env(const vkrt_profile **profile, char *error, size_t error_len);
+void vkrt_profile_mask_info(const vkrt_profile *profile, sky_vk_device_info *info);
+void vkrt_profile_mask_limits(const vkrt_profile *profile, VkPhysicalDeviceLimits *limits);
+
 /* ------------------------------------------------------------ vk_device.c */
 
 typedef struct vkrt_device {
@@ -56,15 +87,42 @@ typedef struct vkrt_device {
     bool has_host_import;          /* VK_EXT_external_memory_host enabled */
     uint64_t min_import_alignment; /* minImportedHostPointerAlignment */
     sky_device_type type;
+    const vkrt_profile *profile; /* $SKY_DEVICE_PROFILE (tests), or NULL: props are masked */
+    /* The Khronos validation layer (--validate, $SKY_VULKAN_VALIDATE): its messages
+     * (warnings and errors) are printed and counted here. */
+    bool validating;
+    VkDebugUtilsMessengerEXT messenger;
+    PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger;
+    _Atomic uint64_t validation_messages;
 } vkrt_device;
+
+/* True when `validate` or $SKY_VULKAN_VALIDATE (set, not "0") asks for the layer. */
+bool vkrt_validation_wanted(bool validate);
 
 /*
  * Loads the Vulkan loader, creates a Vulkan 1.1 instance (no surface), picks the
  * device for `selector` (see sky_vk_list_devices) and creates a logical device
  * with one compute queue. On failure everything created is destroyed.
  */
-sky_status vkrt_device_open(const char *selector, vkrt_device *dev, char *error, size_t error_len);
+sky_status vkrt_device_open(const char *selector, bool validate, vkrt_device *dev, char *error,
+                            size_t error_len);
 void vkrt_device_close(vkrt_device *dev);
+
+/* Whether the device can bind RGBA32F uniform texel buffers (after the profile). */
+bool vkrt_device_texel_format(const vkrt_device *dev);
+
+/*
+ * The index into `infos` of the device for `selector` (as sky_vk_list_devices),
+ * or -1 with a message naming what the device lacks and the first device that
+ * has it.
+ */
+long vkrt_device_choose(const sky_vk_device_info *infos, uint32_t count, const char *selector,
+                        char *error, size_t error_len);
+
+/* For tests: records a deliberate misuse on the device, which the validation layer must
+ * report: 0, a barrier whose access mask its stage cannot perform (core validation);
+ * 1, two fills of one buffer without a barrier between (synchronization validation). */
+sky_status vkrt_debug_misuse(sky_runtime *runtime, int kind, char *error, size_t error_len);
 
 /* vkQueueSubmit of one batch under the device's queue lock (any thread). */
 VkResult vkrt_queue_submit(vkrt_device *dev, const VkSubmitInfo *submit, VkFence fence);

@@ -238,6 +238,23 @@ static sky_status rt_check_range(const sky_runtime *rt, uint64_t bytes, const ch
     return SKY_ERR_LIMIT;
 }
 
+/*
+ * The largest layout the device can run: the biggest per-LED buffer, the LED
+ * inputs (32 bytes an LED), must fit maxStorageBufferRange (Raspberry Pi 4:
+ * 2^27 bytes, 4,194,304 LEDs). Checked before anything is allocated.
+ */
+static sky_status rt_check_fits(const sky_runtime *rt, char *error, size_t error_len) {
+    uint64_t range = rt->dev.props.limits.maxStorageBufferRange;
+    uint64_t max_leds = range / sizeof(sky_led_input);
+    if (rt->view.led_count <= max_leds) return SKY_OK;
+    frame_error(error, error_len,
+                "the layout has %u LEDs, more than %s can run: at most %llu (its "
+                "maxStorageBufferRange of %llu bytes must hold the LED inputs, %zu bytes an LED)",
+                rt->view.led_count, rt->dev.props.deviceName, (unsigned long long)max_leds,
+                (unsigned long long)range, sizeof(sky_led_input));
+    return SKY_ERR_LIMIT;
+}
+
 static uint64_t rt_out_bytes(const sky_runtime *rt) {
     return ((uint64_t)rt->view.led_count + 3) / 4 * 12;
 }
@@ -379,9 +396,7 @@ static void rt_choose_path(sky_runtime *rt, bool force_copy) {
  * leaves binding 6 out and shaders that read it are refused).
  */
 static const char *rt_create_texel_view(sky_runtime *rt, char *why, size_t why_len) {
-    VkFormatProperties props;
-    vkGetPhysicalDeviceFormatProperties(rt->dev.physical, VK_FORMAT_R32G32B32A32_SFLOAT, &props);
-    if (!(props.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT)) {
+    if (!vkrt_device_texel_format(&rt->dev)) {
         snprintf(why, why_len, "no RGBA32F uniform texel buffers");
         return why;
     }
@@ -540,8 +555,10 @@ sky_status sky_runtime_create(const sky_runtime_options *options, sky_runtime **
     rt->timeout_ms = options->wait_timeout_ms ? options->wait_timeout_ms : RT_DEFAULT_TIMEOUT_MS;
     rt->frame_bytes = (size_t)rt->view.led_count * 3;
 
-    status = vkrt_device_open(options->device, &rt->dev, error, error_len);
+    status = vkrt_device_open(options->device, options->validate, &rt->dev, error, error_len);
+    if (status == SKY_OK) status = rt_check_fits(rt, error, error_len);
     if (status != SKY_OK) {
+        vkrt_device_close(&rt->dev);
         free(rt);
         return status;
     }
@@ -1511,4 +1528,48 @@ void sky_runtime_emit_options(const sky_runtime *rt, sky_emit_options *options) 
 
 uint32_t sky_runtime_local_size(const sky_runtime *rt) {
     return rt ? rt->shared.local_size : 0;
+}
+
+bool sky_runtime_validating(const sky_runtime *rt) {
+    return rt && rt->dev.validating;
+}
+
+uint64_t sky_runtime_validation_messages(const sky_runtime *rt) {
+    return rt ? atomic_load(&rt->dev.validation_messages) : 0;
+}
+
+/* ----------------------------------------------------------- test hooks */
+
+/* Records (never submits) a misuse into a command buffer of its own, then frees it. */
+sky_status vkrt_debug_misuse(sky_runtime *rt, int kind, char *error, size_t error_len) {
+    vkrt_device *dev = &rt->dev;
+    VkCommandBufferAllocateInfo alloc = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+        .commandPool = rt->shared.commands,
+        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+        .commandBufferCount = 1,
+    };
+    VkCommandBuffer cmd;
+    VkResult r = dev->vk.vkAllocateCommandBuffers(dev->device, &alloc, &cmd);
+    if (r != VK_SUCCESS) return vkrt_check(r, "vkAllocateCommandBuffers", error, error_len);
+    VkCommandBufferBeginInfo begin = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    r = dev->vk.vkBeginCommandBuffer(cmd, &begin);
+    if (r == VK_SUCCESS && kind == 0) {
+        /* VUID-vkCmdPipelineBarrier-srcAccessMask-02815: the host stage writes, not compute. */
+        VkMemoryBarrier barrier = {
+            .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+            .srcAccessMask = VK_ACCESS_HOST_WRITE_BIT,
+            .dstAccessMask = VK_ACCESS_SHADER_READ_BIT,
+        };
+        dev->vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                                     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &barrier, 0,
+                                     NULL, 0, NULL);
+    } else if (r == VK_SUCCESS) {
+        /* SYNC-HAZARD-WRITE-AFTER-WRITE: the second fill is not ordered after the first. */
+        dev->vk.vkCmdFillBuffer(cmd, rt->warm_out.buffer, 0, VK_WHOLE_SIZE, 1);
+        dev->vk.vkCmdFillBuffer(cmd, rt->warm_out.buffer, 0, VK_WHOLE_SIZE, 2);
+    }
+    if (r == VK_SUCCESS) r = dev->vk.vkEndCommandBuffer(cmd);
+    dev->vk.vkFreeCommandBuffers(dev->device, rt->shared.commands, 1, &cmd);
+    return vkrt_check(r, "recording the misuse", error, error_len);
 }

@@ -14,6 +14,7 @@ nodejs npm chromium chromium-driver
 gcc
 libzstd-dev zstd
 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
+vulkan-validationlayers
 "
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -53,6 +53,15 @@ extern "C" {
 
 /* The environment variable that picks the device when the option is unset. */
 #define SKY_DEVICE_ENV "SKY_DEVICE"
+/*
+ * Set to anything but "" or "0": every runtime (and device listing) runs under
+ * the Khronos validation layer with synchronization validation, as with
+ * sky_runtime_options.validate (`sky run --validate`).
+ */
+#define SKY_VALIDATE_ENV "SKY_VULKAN_VALIDATE"
+/* For tests only: masks what the devices report down to a device profile (rpi4,
+ * orin, minimal, few-buffers, unusable; runtime/vk_profile.c), to exercise the fallbacks. */
+#define SKY_DEVICE_PROFILE_ENV "SKY_DEVICE_PROFILE"
 /* The message (prefix) for a machine without any usable Vulkan device. */
 #define SKY_NO_DEVICE_MESSAGE \
     "no Vulkan device found: install mesa-vulkan-drivers for the CPU device (lavapipe)"
@@ -138,6 +147,12 @@ typedef struct sky_runtime_options {
     uint32_t wait_timeout_ms;
     /* The CPU backend's threads (device "cpu"), the caller's included; 0: one per core. */
     uint32_t cpu_threads;
+    /* Run under the Khronos validation layer (VK_LAYER_KHRONOS_validation, Debian's
+     * vulkan-validationlayers) with synchronization validation: every warning and error
+     * it reports is printed on stderr and counted (sky_runtime_validation_messages).
+     * Slow; for a device that misbehaves. Also on when $SKY_VULKAN_VALIDATE is set.
+     * Without the layer installed, create fails with SKY_ERR_VULKAN saying so. */
+    bool validate;
 } sky_runtime_options;
 
 /* Fills *options with the defaults (everything 0/NULL). */
@@ -148,8 +163,12 @@ void sky_runtime_options_init(sky_runtime_options *options);
  * strip table, clears `prev` to 0 and, with a frame writer, maps its slots for
  * the device. No program is set yet: sky_runtime_render fails until
  * sky_runtime_set_program succeeds. SKY_ERR_NO_DEVICE (message starting with
- * SKY_NO_DEVICE_MESSAGE, or naming the selector that matched nothing),
- * SKY_ERR_INVALID_ARG, SKY_ERR_VULKAN or SKY_ERR_NOMEM otherwise.
+ * SKY_NO_DEVICE_MESSAGE, or naming the selector that matched nothing, or what
+ * the device lacks and the first device that has it), SKY_ERR_LIMIT when the
+ * layout has more LEDs than the device's maxStorageBufferRange holds (the
+ * message gives the most it can run), SKY_ERR_INVALID_ARG, SKY_ERR_VULKAN or
+ * SKY_ERR_NOMEM otherwise. Every choice it makes (zero-copy or copy, texel
+ * positions, the work-group size) follows what the device reports.
  */
 sky_status sky_runtime_create(const sky_runtime_options *options, sky_runtime **runtime,
                               char *error, size_t error_len);
@@ -363,6 +382,12 @@ bool sky_runtime_led_texels(const sky_runtime *runtime);
 void sky_runtime_emit_options(const sky_runtime *runtime, sky_emit_options *options);
 /* The work-group size in use, after clamping to the device. */
 uint32_t sky_runtime_local_size(const sky_runtime *runtime);
+/* Whether the runtime runs under the validation layer (the option or $SKY_VULKAN_VALIDATE). */
+bool sky_runtime_validating(const sky_runtime *runtime);
+/* Validation warnings and errors the layer reported for this runtime so far (0 without it). */
+uint64_t sky_runtime_validation_messages(const sky_runtime *runtime);
+/* The same over every runtime and device listing of this process so far. */
+uint64_t sky_vk_validation_messages(void);
 
 /* ------------------------------------------------------- the CPU backend */
 

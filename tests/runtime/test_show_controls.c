@@ -34,6 +34,7 @@
 #include "sky/frame.h"
 #include "sky/layout.h"
 #include "sky/runtime.h"
+#include "vk_validation_check.h"
 #include "sky/sky.h"
 
 #define SHOW_TOLERANCE 2 /* bytes per channel: the spec's device-vs-CPU promise */
@@ -749,5 +750,6 @@ int main(void) {
         cmocka_unit_test(test_warm_up_does_not_time_out_the_show),
         cmocka_unit_test(test_argument_errors),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    return failed + vk_validation_check("test_show_controls");
 }

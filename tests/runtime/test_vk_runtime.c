@@ -35,6 +35,7 @@
 #include "sky/frame.h"
 #include "sky/layout.h"
 #include "sky/runtime.h"
+#include "vk_validation_check.h"
 #include "vk_internal.h"
 #include "vk_test_noprev_spv.h"
 #include "vk_test_slow_spv.h"
@@ -933,5 +934,6 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_over_budget_refused),
         cmocka_unit_test(test_pipeline_built_off_thread),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    return failed + vk_validation_check("test_vk_runtime");
 }
