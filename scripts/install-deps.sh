@@ -10,6 +10,7 @@ libshaderc-dev glslang-dev glslang-tools spirv-tools spirv-headers
 libcmocka-dev libpng-dev libgif-dev libinih-dev libjson-c-dev
 libcivetweb-dev liblo-dev liblo-tools
 python3 python3-numpy valgrind procps
+libsystemd-dev
 "
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
