@@ -11,6 +11,7 @@ libcmocka-dev libpng-dev libgif-dev libinih-dev libjson-c-dev
 libcivetweb-dev liblo-dev liblo-tools
 python3 python3-numpy valgrind procps
 libsystemd-dev
+dpkg-dev adduser crossbuild-essential-arm64 qemu-user
 "
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -107,8 +107,10 @@ chown skyscreen:skyscreen "$TMP/home" "$TMP/show"
 frame="$TMP/show/frame"
 run_as /usr/bin/sky check /usr/share/skyscreen/examples/*.sky || fail "sky check"
 run_as /usr/bin/sky run /usr/share/skyscreen/examples/plasma.sky --layout grid:32x8 \
-    --frame "$frame" --frames 10 > "$TMP/run.log" 2>&1 || { cat "$TMP/run.log"; fail "sky run --frames 10"; }
-grep -q "after 10 frames\|10 frames" "$TMP/run.log" || { cat "$TMP/run.log"; fail "sky run did not report 10 frames"; }
+    --frame "$frame" --frames 10 --stats 600 > "$TMP/run.log" 2>&1 || { cat "$TMP/run.log"; fail "sky run --frames 10"; }
+cat "$TMP/run.log"
+# --stats: the closing stats line ends with the frame count.
+grep -q "| frame 10\$" "$TMP/run.log" || fail "sky run did not report 10 frames"
 [ -f "$frame" ] || fail "sky run left no frame file"
 [ "$(stat -c %a "$frame")" = 600 ] || fail "the frame file is mode $(stat -c %a "$frame"), not 600"
 run_as /usr/bin/sky-driver --check --out null:// --frame "$frame" > "$TMP/check.log" 2>&1 ||
