@@ -51,9 +51,22 @@ for n in $names; do
     dpkg-deb -R "$deb" "$DIR/pkgs/$n.tmp"
     mv "$DIR/pkgs/$n.tmp" "$DIR/pkgs/$n"
 done
-# One merged tree (the sysroot qemu -L takes); copies are cheap beside the debs.
-for p in "$DIR"/pkgs/*/; do
-    cp -a "$p." "$DIR/root/"
-done
-rm -rf "$DIR/root/DEBIAN"
+# One merged tree (the sysroot qemu -L takes), rebuilt only when the set of
+# packages changed, beside the old one and swapped in: a program running
+# from the old tree (a test under qemu, a build) keeps its mapped libraries,
+# where copying over them in place would crash it (SIGBUS).
+wanted=$(ls "$DIR/pkgs" | grep -v '\.tmp$')
+if [ ! -f "$DIR/root/.packages" ] || [ "$(cat "$DIR/root/.packages")" != "$wanted" ]; then
+    rm -rf "$DIR/root.new"
+    mkdir -p "$DIR/root.new"
+    for p in "$DIR"/pkgs/*/; do
+        cp -a "$p." "$DIR/root.new/"
+    done
+    rm -rf "$DIR/root.new/DEBIAN"
+    echo "$wanted" > "$DIR/root.new/.packages"
+    rm -rf "$DIR/root.old"
+    [ ! -d "$DIR/root" ] || mv "$DIR/root" "$DIR/root.old"
+    mv "$DIR/root.new" "$DIR/root"
+    rm -rf "$DIR/root.old"
+fi
 echo "arm64-sysroot: $(ls "$DIR/pkgs" | wc -l) packages unpacked in $DIR/root"
