@@ -20,7 +20,8 @@ endif
 # No test matched (a label renamed, an area not added) is an error, not a pass.
 CTEST      = ctest --output-on-failure --no-tests=error -j $(JOBS)
 
-.PHONY: run test deps build build-san build-fuzz test-plain test-san test-fuzz test-valgrind bench-reload bench-studio clean format
+.PHONY: run test deps build build-san build-fuzz test-plain test-san test-fuzz test-valgrind bench-reload bench-studio clean format \
+	deb test-arm64
 
 run: deps build
 	./scripts/main-job.sh $(BUILD)
@@ -71,8 +72,45 @@ bench-reload: build
 bench-studio: build
 	cmake --build $(BUILD) -j $(JOBS) --target bench-studio
 
+# Debian packages into dist/ (cmake/package.cmake: sky, sky-driver, libsky,
+# skyscreen-common): `make deb` for this machine, `make deb ARCH=arm64` cross-built
+# against an unpacked arm64 sysroot (scripts/arm64-sysroot.sh), its Depends
+# from that sysroot's shlibs (scripts/deb-arm64-depends.sh).
+HOST_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+ARCH      ?= $(HOST_ARCH)
+BUILD_DEB ?= build-deb-$(ARCH)
+ARM64_SYSROOT ?= build-arm64-sysroot
+DEB_CMAKE_ARGS = -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DSKY_BUILD_TESTS=OFF -DSKY_BUILD_BENCH=OFF -DSKY_WERROR=$(SKY_WERROR) $(CMAKE_ARGS)
+
+deb: deps
+ifeq ($(ARCH),$(HOST_ARCH))
+	cmake -S . -B $(BUILD_DEB) $(DEB_CMAKE_ARGS)
+	cmake --build $(BUILD_DEB) -j $(JOBS)
+else ifeq ($(ARCH),arm64)
+	./scripts/arm64-sysroot.sh $(ARM64_SYSROOT)
+	cmake -S . -B $(BUILD_DEB) $(DEB_CMAKE_ARGS) -DSKY_DEB_DEPENDS_FILE= \
+		-DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchain-aarch64-linux-gnu.cmake \
+		-DSKY_ARM64_SYSROOT=$(abspath $(ARM64_SYSROOT))/root
+	cmake --build $(BUILD_DEB) -j $(JOBS)
+	./scripts/deb-arm64-depends.sh $(ARM64_SYSROOT) $(BUILD_DEB) > $(BUILD_DEB)/depends.txt
+	cmake $(BUILD_DEB) -DSKY_DEB_DEPENDS_FILE=$(abspath $(BUILD_DEB))/depends.txt
+else
+	$(error make deb: ARCH=$(ARCH): only this machine's architecture ($(HOST_ARCH)) and arm64 are supported)
+endif
+	rm -rf $(BUILD_DEB)/cpack
+	cd $(BUILD_DEB) && cpack -B $(abspath $(BUILD_DEB))/cpack
+	mkdir -p dist
+	cp $(BUILD_DEB)/cpack/*.deb dist/
+	@ls -l dist/*_$(ARCH).deb dist/*_all.deb
+
+# arm64: cross-build with Debian's aarch64-linux-gnu toolchain and run the
+# non-GPU suites under qemu-aarch64 (scripts/test-arm64.sh; docs/arm64.md).
+test-arm64: deps
+	./scripts/test-arm64.sh
+
 clean:
-	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) build-deb-* build-arm64 dist
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

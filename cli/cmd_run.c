@@ -51,6 +51,7 @@
 #include "cli.h"
 #include "control.h"
 #include "control_parse.h"
+#include "notify.h"
 #include "show.h"
 #include "sky/frame.h"
 #include "sky/runtime.h"
@@ -422,6 +423,7 @@ static int run_loop(run_state *s) {
         uint64_t now = sky_frame_now_ns();
         live_show_frame_done(s->show, sky_runtime_frame_count(s->rt), now, s->counters.late,
                              s->counters.dropped);
+        service_alive(); /* systemd's READY=1, then its watchdog (service/notify.h) */
         if (o->stats_s > 0 && (double)(now - stats.last_ns) >= o->stats_s * 1e9)
             run_stats_print(&stats, s->rt, &s->counters, now);
         if (o->frames && rendered >= o->frames) break;

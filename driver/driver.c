@@ -13,6 +13,7 @@
  * rest carry on.
  */
 #include "driver.h"
+#include "notify.h"
 
 #include <errno.h>
 #include <math.h>
@@ -431,6 +432,7 @@ static void driver_sleep_until(uint64_t when_ns) {
 
 int driver_run(driver *d, const driver_signals *signals, driver_reload_fn reload_fn, void *user) {
     while (!*signals->quit) {
+        service_alive(); /* systemd's READY=1, then its watchdog (service/notify.h) */
         uint64_t now = drv_now_ns();
         if (*signals->reload) {
             *signals->reload = 0;

@@ -15,6 +15,8 @@ gcc
 libzstd-dev zstd
 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
 vulkan-validationlayers
+libsystemd-dev
+dpkg-dev adduser crossbuild-essential-arm64 qemu-user
 "
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -12,6 +12,11 @@
  * re-install it before each access if the program replaced it meanwhile, so
  * that a file shrinking under a reader is reported as SKY_ERR_FORMAT, never a
  * crash. Faults outside the readers' mappings go to the previous handler.
+ *
+ * Lifetimes: a writer or reader is the caller's from create/open to free;
+ * the pointers their getters return (info, strips, positions, slots) stay
+ * valid until that free, the slot of sky_frame_writer_begin until the next
+ * publish. Installed as libskyframe.a (pkg-config sky-frame).
  */
 #ifndef SKY_FRAME_H
 #define SKY_FRAME_H

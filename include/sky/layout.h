@@ -12,6 +12,8 @@
  * The default is disc:360x288, the Skyscreen. Part of libskyframe (no Vulkan).
  *
  * Thread safety: a sky_layout is immutable after creation.
+ * Lifetime: the caller's from sky_layout_create to sky_layout_free; a
+ * runtime or writer given one reads it while they live (runtime.h).
  */
 #ifndef SKY_LAYOUT_H
 #define SKY_LAYOUT_H

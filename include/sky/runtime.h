@@ -33,6 +33,11 @@
  * per word of its SPIR-V, since some drivers (lavapipe) compile the shader at
  * its first dispatch. After SKY_ERR_DEVICE_LOST every call fails the same way: free the
  * runtime and create a new one.
+ *
+ * Lifetimes: the runtime borrows its options' layout and writer and the
+ * program of sky_runtime_set_program (each field's comment says until when);
+ * free it first. Installed as libskyrt.a (pkg-config sky-runtime, which
+ * links libsky.so and libskyframe.a); the Vulkan loader is opened at run time.
  */
 #ifndef SKY_RUNTIME_H
 #define SKY_RUNTIME_H

@@ -13,6 +13,27 @@
  * call uses its own arena). A sky_diagnostics object belongs to one thread at a
  * time. Every function returns a status; none exits, asserts on input, or
  * longjmps across the API. Freeing NULL is a no-op.
+ *
+ * Lifetimes, across the installed libraries (the libsky package; pkg-config
+ * names in brackets):
+ *   libsky [sky, sky-shared]     this header, sky/abi.h
+ *   libskyframe [sky-frame]      sky/frame.h, sky/layout.h (no Vulkan)
+ *   libskyrt [sky-runtime]       sky/runtime.h (on libsky.so and libskyframe)
+ * - Every object is created by a sky_<object>_create (or sky_compile) and
+ *   owned by the caller until its sky_<object>_free; every string or array
+ *   a function hands out for keeps (GLSL, SPIR-V, IR text, rendered
+ *   diagnostics) is the caller's, freed with sky_free.
+ * - A pointer a getter returns into an object (sky_diagnostics_get's
+ *   entries, sky_program_param's, sky_frame_*_info, the reader's strips and
+ *   positions, sky_runtime_frame_bytes) is valid until that object is freed
+ *   (or, where its comment says so, changed); copy what must live longer.
+ * - Borrowed, not copied: a sky_runtime keeps the sky_layout and the
+ *   sky_frame_writer of its options, and the sky_program of
+ *   sky_runtime_set_program; each must outlive its use (runtime.h says
+ *   until when). Free the runtime before the writer and the layout.
+ * - sky_frame_writer_begin's slot pointer is valid until the matching
+ *   sky_frame_writer_publish; a reader's copy (sky_frame_reader_read) is the
+ *   caller's buffer.
  */
 #ifndef SKY_SKY_H
 #define SKY_SKY_H
