@@ -88,6 +88,7 @@ ifeq ($(ARCH),$(HOST_ARCH))
 	cmake -S . -B $(BUILD_DEB) $(DEB_CMAKE_ARGS)
 	cmake --build $(BUILD_DEB) -j $(JOBS)
 else ifeq ($(ARCH),arm64)
+	./scripts/install-deps.sh --arm64
 	./scripts/arm64-sysroot.sh $(ARM64_SYSROOT)
 	cmake -S . -B $(BUILD_DEB) $(DEB_CMAKE_ARGS) -DSKY_DEB_DEPENDS_FILE= \
 		-DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchain-aarch64-linux-gnu.cmake \
@@ -106,7 +107,8 @@ endif
 
 # arm64: cross-build with Debian's aarch64-linux-gnu toolchain and run the
 # non-GPU suites under qemu-aarch64 (scripts/test-arm64.sh; docs/arm64.md).
-test-arm64: deps
+test-arm64:
+	./scripts/install-deps.sh --arm64
 	./scripts/test-arm64.sh
 
 clean:

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "cpu_runtime.h"
+#include "vk_internal.h"
 
 enum { CPURT_CURRENT = 0, CPURT_INCOMING = 1 };
 
@@ -85,6 +86,10 @@ bool cpurt_selected(const char *device) {
 }
 
 const char *sky_runtime_default_device(void) {
+    /* Validation ($SKY_VULKAN_VALIDATE) and device profiles ($SKY_DEVICE_PROFILE) are
+     * about a Vulkan device: with either set, the rule keeps to Vulkan. */
+    const char *profile = getenv(SKY_DEVICE_PROFILE_ENV);
+    if (vkrt_validation_wanted(false) || (profile && profile[0])) return NULL;
     sky_vk_device_info *devices = NULL;
     size_t count = 0;
     bool gpu = false;

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs every Debian package Skyscreen needs to build, run and test.
 # Idempotent: packages already present are skipped by apt. Uses sudo when not root.
+# `--arm64` adds the cross toolchain and qemu for `make test-arm64` and
+# `make deb ARCH=arm64` (docs/arm64.md); `make test` does not need them.
 set -eu
 
 PACKAGES="
@@ -16,10 +18,19 @@ libzstd-dev zstd
 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
 vulkan-validationlayers
 libsystemd-dev
-dpkg-dev adduser crossbuild-essential-arm64 qemu-user
+dpkg-dev adduser
 "
+if [ "${1:-}" = "--arm64" ]; then PACKAGES="$PACKAGES crossbuild-essential-arm64 qemu-user"; fi
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+
+# A Node.js from elsewhere (NodeSource's nodejs bundles npm and conflicts with
+# Debian's npm package) serves as well as Debian's: the studio needs node >= 18
+# and npm, not a particular package.
+node_major=$(node --version 2>/dev/null | sed -n 's/^v\([0-9]*\)\..*/\1/p')
+if [ -n "$node_major" ] && [ "$node_major" -ge 18 ] && command -v npm > /dev/null 2>&1; then
+    PACKAGES=$(echo "$PACKAGES" | tr ' ' '\n' | grep -v -x -e nodejs -e npm | tr '\n' ' ')
+fi
 
 missing=""
 for p in $PACKAGES; do

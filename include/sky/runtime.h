@@ -410,6 +410,7 @@ uint64_t sky_vk_validation_messages(void);
  * choice); otherwise the CPU backend when a C compiler is installed, since it
  * runs the same patterns several times faster than lavapipe
  * (docs/performance.md); otherwise NULL (lavapipe, or no device at all).
+ * With $SKY_VULKAN_VALIDATE or $SKY_DEVICE_PROFILE set, NULL: both are about Vulkan.
  * Lists the Vulkan devices and runs `cc --version`: a few milliseconds.
  * sky_runtime_create's own default, without a selector, stays Vulkan's.
  */
