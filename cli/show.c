@@ -1271,6 +1271,11 @@ double live_show_set_crossfade(live_show *show, double seconds) {
     return seconds;
 }
 
+/*
+ * The running pattern's text, and the show's file as it is on disk: after a
+ * save with errors the two differ (the show keeps the pattern that compiled),
+ * and an editor opened then must show the file, not the running text.
+ */
 json_object *live_show_source(live_show *show) {
     json_object *out = json_object_new_object();
     if (!out) return NULL;
@@ -1281,7 +1286,15 @@ json_object *live_show_source(live_show *show) {
     json_object_object_add(out, "source",
                            json_object_new_string_len(show->meta.source ? show->meta.source : "",
                                                       (int)show->meta.source_len));
+    char *path = show_file(show) ? strdup(show_file(show)) : NULL;
     pthread_mutex_unlock(&show->lock);
+    /* Read outside the lock: the render thread must never wait on the disk. */
+    char error[256];
+    size_t len = 0;
+    char *file = path ? cli_read_file(path, &len, error, sizeof error) : NULL;
+    json_object_object_add(out, "file", file ? json_object_new_string_len(file, (int)len) : NULL);
+    free(file);
+    free(path);
     return out;
 }
 

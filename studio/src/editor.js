@@ -93,8 +93,15 @@ export class Editor {
       const src = await request("GET", "api/source");
       this.name = src.pattern || this.name;
       this.path = src.path;
-      this.setText(src.source ?? "");
       this.onStatus(src.path ? `editing ${src.path}` : `editing ${this.name} (no file: Ctrl-S cannot save)`);
+      // After a save with errors the file differs from the running pattern: edit the
+      // file, and compile it so that its diagnostics show (the show keeps running).
+      if (typeof src.file === "string" && src.file !== src.source) {
+        this.setText(src.file, { compile: true });
+        this.compileNow();
+      } else {
+        this.setText(src.source ?? "");
+      }
     } catch (e) {
       this.onStatus(`could not load the source: ${e.message}`);
     }

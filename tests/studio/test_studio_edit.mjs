@@ -2,7 +2,8 @@
 // its line and column (a lint mark over the bad name, the message in the
 // list) while the show keeps the running pattern and the preview keeps
 // drawing; fixing it swaps the pattern, on the LEDs and in the preview;
-// Ctrl-S writes the text to the show's file.
+// Ctrl-S writes the text to the show's file; a studio opened after a save
+// with errors edits the file, not the running text.
 import { readFileSync } from "node:fs";
 import { run, check, openStudio, frameAfter, canvasAt, rgbOf, waitFor } from "./harness.mjs";
 
@@ -67,5 +68,29 @@ await run(async ({ start, browser }) => {
   await waitFor(() => readFileSync(show.pattern, "utf8") === BLUE, "Ctrl-S to write the editor's text to the file");
   const said = await waitFor(() => page.$eval("#status", (e) => /^saved \d+ bytes/.test(e.textContent) && e.textContent), "the status to say saved");
   check(true, `Ctrl-S saved the text to the show's file (${said})`);
+
+  // Save a text with an error: the file takes it, the show keeps blue. A studio
+  // opened now edits the file as it is on disk (with its error marked), not the
+  // running pattern's text.
+  await page.keyboard.press("Control+End");
+  await page.keyboard.press("ArrowUp");
+  await page.keyboard.press("End");
+  await page.keyboard.type(" + oops");
+  await page.keyboard.press("Control+S");
+  await waitFor(() => readFileSync(show.pattern, "utf8").includes("oops"), "Ctrl-S to write the text with its error");
+  const second = await openStudio(chromium, show.url);
+  const reopened = await waitFor(
+    () =>
+      second.page.evaluate(() => {
+        const m = document.querySelector(".cm-lintRange-error");
+        return m && window.studio.editor.settled() ? { text: window.studio.editor.text(), mark: m.textContent } : null;
+      }),
+    "a new studio to load the saved file and mark its error",
+  );
+  check(reopened.text === readFileSync(show.pattern, "utf8") && reopened.mark === "oops",
+        `a studio opened after a save with errors shows the file and marks \`${reopened.mark}\``);
+  const still = await frameAfter(show, show.frames.newestNumber());
+  check(JSON.stringify(rgbOf(still, 0)) === "[0,0,255]", `the show keeps the blue pattern (${rgbOf(still, 0)})`);
+  check(second.problems.filter((p) => !/422/.test(p)).length === 0, `no console errors in the second studio (${second.problems.join("; ")})`);
   check(problems.filter((p) => !/422/.test(p)).length === 0, `no console errors beside the 422 replies (${problems.join("; ")})`);
 });
