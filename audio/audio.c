@@ -9,11 +9,20 @@
 
 #include "audio_int.h"
 
+/* A file source asked for a time more than AUDIO_JUMP_S ahead of what it has
+ * analysed starts a fresh analysis AUDIO_SETTLE_S before it: 7.5 time
+ * constants of the gain (4 s) and several bars for the tempo tracker, while
+ * `sky preview --time 3600` need not analyse an hour of sound (a second of
+ * audio costs about 6 ms: docs/performance.md). */
+#define AUDIO_JUMP_S   60.0
+#define AUDIO_SETTLE_S 30.0
+
 struct sky_audio {
     audio_file *file;
     audio_capture *capture;
     audio_analyser *analyser;
     unsigned rate;
+    uint64_t hops_skipped; /* a file source's hops jumped over (see step_file) */
     sky_audio_options options;
 };
 
@@ -90,18 +99,33 @@ sky_status sky_audio_open(const char *spec, const sky_audio_options *options, sk
                 : sky_audio_open_capture(spec, options, audio, error, error_len);
 }
 
+/* Hops analysed since stream time 0, jumped ones included. */
+static uint64_t stream_hops(const sky_audio *a) {
+    return a->hops_skipped + audio_analyser_hops(a->analyser);
+}
+
+/* Starts a fresh analysis at hop `at` of the stream. */
+static sky_status restart_at(sky_audio *a, uint64_t at, char *error, size_t error_len) {
+    sky_status st = audio_file_seek(a->file, at * AUDIO_HOP, error, error_len);
+    if (st == SKY_OK) st = start_analysis(a, error, error_len);
+    a->hops_skipped = at;
+    return st;
+}
+
 static sky_status step_file(sky_audio *a, double t, char *error, size_t error_len) {
-    if (t < audio_analyser_time(a->analyser)) {
-        /* Backwards (a restarted show): analyse again from the start, as a fresh stream. */
-        sky_status st = audio_file_rewind(a->file, error, error_len);
-        if (st == SKY_OK) st = start_analysis(a, error, error_len);
-        if (st != SKY_OK) return st;
-    }
     /* Hops that end at or before sample t * rate. */
     double end_hop = t * a->rate / AUDIO_HOP;
+    double jump_hops = AUDIO_JUMP_S * a->rate / AUDIO_HOP;
+    sky_status st = SKY_OK;
+    if (end_hop < (double)stream_hops(a)) /* backwards (a restarted show): a fresh stream */
+        st = restart_at(a, 0, error, error_len);
+    else if (end_hop - (double)stream_hops(a) > jump_hops) /* far ahead: the last 30 s only */
+        st = restart_at(a, (uint64_t)(end_hop - AUDIO_SETTLE_S * a->rate / AUDIO_HOP), error,
+                        error_len);
+    if (st != SKY_OK) return st;
     float hop[AUDIO_HOP];
-    while ((double)audio_analyser_hops(a->analyser) + 1 <= end_hop) {
-        sky_status st = audio_file_read_hop(a->file, hop, error, error_len);
+    while ((double)stream_hops(a) + 1 <= end_hop) {
+        st = audio_file_read_hop(a->file, hop, error, error_len);
         if (st != SKY_OK) return st;
         audio_analyser_hop(a->analyser, hop);
     }
@@ -128,7 +152,7 @@ sky_status sky_audio_update(sky_audio *a, double t, sky_audio_values *values, ch
 }
 
 double sky_audio_time(const sky_audio *a) {
-    return a ? audio_analyser_time(a->analyser) : 0;
+    return a ? (double)stream_hops(a) * AUDIO_HOP / a->rate : 0;
 }
 
 unsigned sky_audio_sample_rate(const sky_audio *a) {

@@ -110,6 +110,17 @@ sky_status audio_file_rewind(audio_file *file, char *error, size_t error_len) {
     return SKY_OK;
 }
 
+sky_status audio_file_seek(audio_file *file, uint64_t frame, char *error, size_t error_len) {
+    uint64_t length = (uint64_t)file->info.frames;
+    file->ended = !file->loop && frame >= length;
+    if (file->ended) return SKY_OK;
+    if (sf_seek(file->sf, (sf_count_t)(frame % length), SEEK_SET) < 0) {
+        audio_error(error, error_len, "%s: cannot seek: %s", file->path, sf_strerror(file->sf));
+        return SKY_ERR_IO;
+    }
+    return SKY_OK;
+}
+
 /* Reads up to `want` frames into mono[0..); returns how many, -1 on an error. */
 static sf_count_t read_mono(audio_file *file, float *mono, sf_count_t want) {
     sf_count_t got = sf_readf_float(file->sf, file->frames, want);

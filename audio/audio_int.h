@@ -43,6 +43,8 @@ sky_status audio_file_open(const char *path, bool loop, audio_file **file, unsig
 sky_status audio_file_read_hop(audio_file *file, float *hop, char *error, size_t error_len);
 /* Back to the first sample. */
 sky_status audio_file_rewind(audio_file *file, char *error, size_t error_len);
+/* To the sample `frame` of the stream (modulo the length when looping; past the end: silence). */
+sky_status audio_file_seek(audio_file *file, uint64_t frame, char *error, size_t error_len);
 void audio_file_close(audio_file *file);
 
 typedef struct audio_capture audio_capture;

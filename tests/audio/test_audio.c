@@ -209,6 +209,29 @@ static void test_deterministic(void **state) {
     free(s);
 }
 
+/* Far ahead (preview --time 3600): only the last 30 s are analysed, and they settle the same. */
+static void test_far_jump(void **state) {
+    (void)state;
+    size_t n;
+    float *s = wav_buffer(RATE, 2.0, &n);
+    wav_add_sine(s, n, RATE, 440, 0.3, 0, 2.0);
+    wav_add_sine(s, n, RATE, 90, 0.2, 0, 2.0);
+    sky_audio *stepped = open_wav("loop.wav", s, n, 1), *jumped = open_wav("loop.wav", s, n, 1);
+    sky_audio_values a = {0}, b;
+    for (double t = 0; t <= 100.0; t += 1.0) a = at(stepped, t); /* in steps under the jump */
+    b = at(jumped, 100.0);
+    assert_true(fabs(sky_audio_time(jumped) - 100.0) < 256.0 / RATE);
+    assert_true(fabs(sky_audio_time(stepped) - sky_audio_time(jumped)) < 1e-9);
+    assert_true(fabs(a.level - b.level) < 0.02);
+    for (int k = 0; k < SKY_AUDIO_BANDS; k++) assert_true(fabs(a.band[k] - b.band[k]) < 0.02);
+    b = at(jumped, 1e6);
+    assert_true(b.level > 0.5 && b.level <= 1);
+    assert_true(fabs(sky_audio_time(jumped) - 1e6) < 256.0 / RATE);
+    sky_audio_free(stepped);
+    sky_audio_free(jumped);
+    free(s);
+}
+
 static void expect_file_error(const char *path, sky_status want, const char *words) {
     sky_audio *a = (sky_audio *)1;
     char err[400] = "";
@@ -291,6 +314,7 @@ int main(void) {
         cmocka_unit_test(test_gain_loud_and_quiet),
         cmocka_unit_test(test_click_latency),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_far_jump),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_capture_without_device),
     };
