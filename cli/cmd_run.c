@@ -411,7 +411,11 @@ static int run_loop(run_state *s) {
         if (o->duration >= 0 && t >= o->duration) break;
         double dt = last_t < 0 ? 0.0 : t - last_t;
         char error[1024] = "";
-        if (s->audio.audio) sky_runtime_set_audio(s->rt, live_audio_frame(&s->audio, t));
+        if (s->audio.audio) {
+            const sky_audio_values *audio = live_audio_frame(&s->audio, t);
+            sky_runtime_set_audio(s->rt, audio);
+            live_show_set_audio(s->show, audio);
+        }
         sky_status st = live_show_render(s->show, t, dt, error, sizeof error);
         if (st != SKY_OK) {
             fprintf(stderr, "%s: rendering failed: %s\n", RUN_CMD,

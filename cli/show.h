@@ -240,6 +240,11 @@ void live_show_on_save(live_show *show, const char *path, const char *source, si
  */
 sky_status live_show_render(live_show *show, double t, double dt, char *error, size_t error_len);
 /*
+ * The audio values of the frame about to render (NULL: no source), for the
+ * state's "audio" (the runtime gets them from sky_runtime_set_audio).
+ */
+void live_show_set_audio(live_show *show, const sky_audio_values *values);
+/*
  * After each frame: the frame file's frame number, for the state and the
  * measured fps, and the render loop's late and dropped counts so far.
  */

@@ -16,7 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+#include <signal.h>
+
 #include "cli_harness.h"
+#include "control_client.h"
+#include "sky/sky.h"
 #include "wav_gen.h"
 
 #define PULSE SKY_SOURCE_DIR "/examples/pulse.sky"
@@ -133,11 +138,73 @@ static void test_run_plays_a_file(void **state) {
     free(err);
 }
 
+/* GET /api/state of a run without --audio: "audio" is null; the state as JSON. */
+static json_object *state_of(uint16_t port) {
+    control_reply reply = control_client_request(port, NULL, "GET", "/api/state", NULL);
+    assert_int_equal(reply.status, 200);
+    json_object *state = json_tokener_parse(reply.body);
+    assert_non_null(state);
+    control_reply_free(&reply);
+    return state;
+}
+
+static void audio_state(const char *audio_arg, bool expect_audio) {
+    char frame[320];
+    cli_path(frame, sizeof frame, dir, "state.frame");
+    const char *args[] = {"run",      PULSE,       "--device",  "cpu",        "--layout",
+                          "disc:24x16", "--fps",   "30",        "--frame",    frame,
+                          "--control", "127.0.0.1:0", "--audio", audio_arg,   NULL};
+    if (!expect_audio) args[12] = NULL;
+    cli_proc proc;
+    cli_spawn(&proc, dir, args);
+    double end = cli_now() + 120;
+    uint16_t port = 0;
+    while (!port) {
+        char *err = cli_slurp(proc.err_path);
+        port = control_find_port(err, "control API on http://127.0.0.1:");
+        free(err);
+        if (!cli_alive(&proc)) fail_msg("sky run exited: %s", cli_slurp(proc.err_path));
+        if (cli_now() > end) fail_msg("no control port in 120 s");
+        cli_sleep_ms(10);
+    }
+    /* Progress, not a guessed delay: poll until the state shows frames (and sound). */
+    for (;;) {
+        json_object *state = state_of(port), *audio = NULL, *frame_no = NULL;
+        assert_true(json_object_object_get_ex(state, "audio", &audio));
+        assert_true(json_object_object_get_ex(state, "frame", &frame_no));
+        bool done = false;
+        if (!expect_audio) {
+            assert_null(audio);
+            done = json_object_get_int64(frame_no) > 2;
+        } else if (audio) {
+            json_object *level = NULL, *bands = NULL;
+            assert_true(json_object_object_get_ex(audio, "level", &level));
+            assert_true(json_object_object_get_ex(audio, "bands", &bands));
+            assert_int_equal(json_object_array_length(bands), SKY_AUDIO_BANDS);
+            done = json_object_get_double(level) > 0;
+        }
+        json_object_put(state);
+        if (done) break;
+        if (cli_now() > end) fail_msg("the state never showed the expected audio");
+        cli_sleep_ms(20);
+    }
+    assert_int_equal(kill(proc.pid, SIGTERM), 0);
+    assert_true(cli_wait(&proc, 120));
+    assert_int_equal(cli_exit_code(&proc), 0);
+}
+
+static void test_state_has_the_levels(void **state) {
+    (void)state;
+    audio_state(wav, true);
+    audio_state(NULL, false);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_preview_is_deterministic),
         cmocka_unit_test(test_bad_sources),
         cmocka_unit_test(test_run_plays_a_file),
+        cmocka_unit_test(test_state_has_the_levels),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
