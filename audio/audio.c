@@ -2,6 +2,7 @@
  * audio.c - the public sky_audio object: one source (file or capture) and
  * its analyser, stepped to the time the caller asks for.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,6 +17,8 @@
  * audio costs about 6 ms: docs/performance.md). */
 #define AUDIO_JUMP_S   60.0
 #define AUDIO_SETTLE_S 30.0
+/* 31 years: a stream time whose hop count fits any integer type here. */
+#define AUDIO_MAX_T 1e9
 
 struct sky_audio {
     audio_file *file;
@@ -145,7 +148,11 @@ static sky_status step_capture(sky_audio *a, char *error, size_t error_len) {
 
 sky_status sky_audio_update(sky_audio *a, double t, sky_audio_values *values, char *error,
                             size_t error_len) {
-    if (!a || !values || !(t == t)) return SKY_ERR_INVALID_ARG;
+    if (!a || !values || !(fabs(t) <= AUDIO_MAX_T)) {
+        audio_error(error, error_len, "sky_audio_update: t = %g is not a time (|t| <= %g s)", t,
+                    AUDIO_MAX_T);
+        return SKY_ERR_INVALID_ARG;
+    }
     sky_status st = a->file ? step_file(a, t, error, error_len) : step_capture(a, error, error_len);
     audio_analyser_values(a->analyser, values);
     return st;

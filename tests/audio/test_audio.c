@@ -224,6 +224,10 @@ static void test_far_jump(void **state) {
     assert_true(fabs(sky_audio_time(stepped) - sky_audio_time(jumped)) < 1e-9);
     assert_true(fabs(a.level - b.level) < 0.02);
     for (int k = 0; k < SKY_AUDIO_BANDS; k++) assert_true(fabs(a.band[k] - b.band[k]) < 0.02);
+    char err[200] = "";
+    assert_int_equal(sky_audio_update(jumped, INFINITY, &b, err, sizeof err), SKY_ERR_INVALID_ARG);
+    assert_int_equal(sky_audio_update(jumped, NAN, &b, err, sizeof err), SKY_ERR_INVALID_ARG);
+    assert_int_equal(sky_audio_update(jumped, 1e300, &b, err, sizeof err), SKY_ERR_INVALID_ARG);
     b = at(jumped, 1e6);
     assert_true(b.level > 0.5 && b.level <= 1);
     assert_true(fabs(sky_audio_time(jumped) - 1e6) < 256.0 / RATE);
