@@ -26,19 +26,19 @@
 
 #include "audio_int.h"
 
-#define BAND_LO_HZ       40.0
-#define BAND_HI_HZ       16000.0
-#define BASS_HI_HZ       250.0
-#define MID_HI_HZ        4000.0
-#define FFT_SECONDS      0.040 /* the FFT is the first power of two >= 40 ms of samples */
-#define LEVEL_SECONDS    0.020
-#define GAIN_FALL_S      4.0
-#define GAIN_FLOOR       3.1622777e-4 /* -70 dBFS RMS */
-#define RELEASE_S        0.100
-#define BEAT_DECAY_S     0.100
-#define BEAT_PULSE_S     0.500 /* the pulse is 0 from this long after a beat (exp(-5) = 0.007) */
-#define TEMPO_LOST_S     5.0   /* no beat from aubio this long: bpm, phase and beat read 0 */
-#define TEMPO_WINDOW     1024u
+#define BAND_LO_HZ    40.0
+#define BAND_HI_HZ    16000.0
+#define BASS_HI_HZ    250.0
+#define MID_HI_HZ     4000.0
+#define FFT_SECONDS   0.040 /* the FFT is the first power of two >= 40 ms of samples */
+#define LEVEL_SECONDS 0.020
+#define GAIN_FALL_S   4.0
+#define GAIN_FLOOR    3.1622777e-4 /* -70 dBFS RMS */
+#define RELEASE_S     0.100
+#define BEAT_DECAY_S  0.100
+#define BEAT_PULSE_S  0.500 /* the pulse is 0 from this long after a beat (exp(-5) = 0.007) */
+#define TEMPO_LOST_S  5.0   /* no beat from aubio this long: bpm, phase and beat read 0 */
+#define TEMPO_WINDOW  1024u
 
 /* FFTW's planner is not thread-safe; plans are made and destroyed under this. */
 static pthread_mutex_t audio_fftw_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -54,7 +54,7 @@ struct audio_analyser {
     float *fft_in;
     fftwf_complex *fft_out;
     fftwf_plan plan;
-    double spectrum_norm;                  /* band power sum -> band RMS */
+    double spectrum_norm;                           /* band power sum -> band RMS */
     int band_bin_lo[F_COUNT], band_bin_hi[F_COUNT]; /* bins [lo, hi) per spectral feature */
     double peak[GROUP_COUNT];
     double smooth[F_COUNT];

@@ -21,7 +21,7 @@
 
 #include "audio_int.h"
 
-#define RING_SIZE  65536u /* a power of two */
+#define RING_SIZE       65536u /* a power of two */
 #define ALSA_LATENCY_US 20000u
 
 struct audio_capture {
@@ -80,7 +80,8 @@ static bool read_block(audio_capture *c, float *block) {
         fail(c, "ALSA", snd_strerror((int)got));
         return false;
     }
-    if ((snd_pcm_uframes_t)got < AUDIO_HOP) memset(block + got, 0, (AUDIO_HOP - got) * sizeof *block);
+    if ((snd_pcm_uframes_t)got < AUDIO_HOP)
+        memset(block + got, 0, (AUDIO_HOP - got) * sizeof *block);
     return true;
 }
 
@@ -95,7 +96,8 @@ static void *capture_main(void *arg) {
 }
 
 static bool open_pulse(audio_capture *c, const char *device, char *why, size_t why_len) {
-    const pa_sample_spec spec = {.format = PA_SAMPLE_FLOAT32NE, .rate = AUDIO_CAPTURE_RATE, .channels = 1};
+    const pa_sample_spec spec = {
+        .format = PA_SAMPLE_FLOAT32NE, .rate = AUDIO_CAPTURE_RATE, .channels = 1};
     /* fragsize: the server hands over a block every hop, not every 2 s (its default). */
     const pa_buffer_attr attr = {.maxlength = (uint32_t)-1,
                                  .fragsize = AUDIO_HOP * sizeof(float),
@@ -103,9 +105,9 @@ static bool open_pulse(audio_capture *c, const char *device, char *why, size_t w
                                  .prebuf = (uint32_t)-1,
                                  .minreq = (uint32_t)-1};
     int err = 0;
-    c->pulse = pa_simple_new(NULL, "sky", PA_STREAM_RECORD,
-                             strcmp(device, "default") == 0 ? NULL : device, "pattern audio input",
-                             &spec, NULL, &attr, &err);
+    c->pulse =
+        pa_simple_new(NULL, "sky", PA_STREAM_RECORD, strcmp(device, "default") == 0 ? NULL : device,
+                      "pattern audio input", &spec, NULL, &attr, &err);
     if (!c->pulse) audio_error(why, why_len, "PulseAudio: %s", pa_strerror(err));
     return c->pulse != NULL;
 }

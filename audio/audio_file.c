@@ -70,8 +70,7 @@ sky_status audio_file_open(const char *path, bool loop, audio_file **out, unsign
         audio_error(error, error_len,
                     "%s: unusable audio: %d channel(s), %lld sample(s) at %d Hz (need 1 to 64 "
                     "channels, at least one sample, 4000 to 768000 Hz)",
-                    path, file->info.channels, (long long)file->info.frames,
-                    file->info.samplerate);
+                    path, file->info.channels, (long long)file->info.frames, file->info.samplerate);
         audio_file_close(file);
         return SKY_ERR_FORMAT;
     }
@@ -140,8 +139,7 @@ sky_status audio_file_read_hop(audio_file *file, float *hop, char *error, size_t
     while (filled < (sf_count_t)AUDIO_HOP && !file->ended) {
         sf_count_t got = read_mono(file, hop + filled, AUDIO_HOP - filled);
         if (got < 0 || (got == 0 && sf_error(file->sf) != SF_ERR_NO_ERROR)) {
-            audio_error(error, error_len, "%s: read failed: %s", file->path,
-                        sf_strerror(file->sf));
+            audio_error(error, error_len, "%s: read failed: %s", file->path, sf_strerror(file->sf));
             return SKY_ERR_IO;
         }
         filled += got;

@@ -39,7 +39,8 @@ void audio_error(char *error, size_t error_len, const char *fmt, ...)
 typedef struct audio_file audio_file;
 sky_status audio_file_open(const char *path, bool loop, audio_file **file, unsigned *rate,
                            char *error, size_t error_len);
-/* Mono samples into hop[0 .. AUDIO_HOP): the next hop of the file (zeros past its end without loop). */
+/* Mono samples into hop[0 .. AUDIO_HOP): the next hop of the file (zeros past its end without
+ * loop). */
 sky_status audio_file_read_hop(audio_file *file, float *hop, char *error, size_t error_len);
 /* Back to the first sample. */
 sky_status audio_file_rewind(audio_file *file, char *error, size_t error_len);

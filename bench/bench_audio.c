@@ -38,9 +38,11 @@ static int compare(const void *a, const void *b) {
 
 static float music(size_t i) {
     double t = (double)i / RATE, beat = fmod(t, 0.5);
-    double kick = beat < 0.15 ? sin(2 * M_PI * (50 + 80 * exp(-beat * 30)) * beat) * exp(-beat * 20) : 0;
+    double kick =
+        beat < 0.15 ? sin(2 * M_PI * (50 + 80 * exp(-beat * 30)) * beat) * exp(-beat * 20) : 0;
     double bass = 0.25 * sin(2 * M_PI * (t < 30 ? 55 : 65.4) * t);
-    double chord = 0.08 * (sin(2 * M_PI * 440 * t) + sin(2 * M_PI * 554.4 * t) + sin(2 * M_PI * 659.3 * t));
+    double chord =
+        0.08 * (sin(2 * M_PI * 440 * t) + sin(2 * M_PI * 554.4 * t) + sin(2 * M_PI * 659.3 * t));
     double hiss = 0.03 * ((double)rand() / RAND_MAX - 0.5);
     return (float)(0.5 * kick + bass + chord + hiss);
 }

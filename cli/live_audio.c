@@ -10,14 +10,17 @@
 
 #include "live_audio.h"
 
-bool live_audio_open(live_audio *la, const char *cmd, const char *spec, const sky_program *program) {
+bool live_audio_open(live_audio *la, const char *cmd, const char *spec,
+                     const sky_program *program) {
     memset(la, 0, sizeof *la);
     la->cmd = cmd;
     la->spec = spec;
     if (!spec) {
         if (program && (sky_program_inputs(program) & SKY_INPUT_AUDIO))
-            fprintf(stderr, "%s: note: the pattern reads audio.* but no --audio source is given; "
-                            "they read 0\n", cmd);
+            fprintf(stderr,
+                    "%s: note: the pattern reads audio.* but no --audio source is given; "
+                    "they read 0\n",
+                    cmd);
         return true;
     }
     char error[512] = "";

@@ -26,7 +26,8 @@ typedef enum audio_leaf {
 } audio_leaf;
 
 /* The members that are values, by leaf, and the one function (`band`). */
-#define AUDIO_LEAF_NAMES {"level", "bass", "mid", "treble", "beat", "phase", "bpm"}
+#define AUDIO_LEAF_NAMES \
+    { "level", "bass", "mid", "treble", "beat", "phase", "bpm" }
 #define AUDIO_MEMBERS_HELP                                                                     \
     "the members of `audio` are `level`, `bass`, `mid`, `treble`, `beat`, `phase`, `bpm` and " \
     "`band(k)`"
@@ -35,13 +36,20 @@ typedef enum audio_leaf {
 static inline double audio_leaf_value(const sky_audio_values *values, unsigned leaf) {
     if (!values) return 0;
     switch (leaf) {
-    case AUDIO_LEAF_LEVEL: return values->level;
-    case AUDIO_LEAF_BASS: return values->bass;
-    case AUDIO_LEAF_MID: return values->mid;
-    case AUDIO_LEAF_TREBLE: return values->treble;
-    case AUDIO_LEAF_BEAT: return values->beat;
-    case AUDIO_LEAF_PHASE: return values->phase;
-    case AUDIO_LEAF_BPM: return values->bpm;
+    case AUDIO_LEAF_LEVEL:
+        return values->level;
+    case AUDIO_LEAF_BASS:
+        return values->bass;
+    case AUDIO_LEAF_MID:
+        return values->mid;
+    case AUDIO_LEAF_TREBLE:
+        return values->treble;
+    case AUDIO_LEAF_BEAT:
+        return values->beat;
+    case AUDIO_LEAF_PHASE:
+        return values->phase;
+    case AUDIO_LEAF_BPM:
+        return values->bpm;
     default:
         return leaf >= AUDIO_LEAF_BAND0 && leaf < AUDIO_LEAF_COUNT
                    ? values->band[leaf - AUDIO_LEAF_BAND0]

@@ -78,10 +78,10 @@ SKY_API sky_status sky_audio_open(const char *spec, const sky_audio_options *opt
  * a file source consumes its samples up to t (t earlier than the last call
  * starts again from the beginning; t more than 60 s ahead of the last call
  * starts a fresh analysis 30 s before t, so that a far moment costs 30 s of
- * analysis, not all of it; |t| must be at most 1e9 s, and finite); a capture source analyses what the
- * device delivered since the last call, and `t` is unused. Returns SKY_OK,
- * or SKY_ERR_STALE (values of silence, message in `error`) once a capture
- * device has failed; SKY_ERR_IO when reading a file fails.
+ * analysis, not all of it; |t| must be at most 1e9 s, and finite); a capture source analyses what
+ * the device delivered since the last call, and `t` is unused. Returns SKY_OK, or SKY_ERR_STALE
+ * (values of silence, message in `error`) once a capture device has failed; SKY_ERR_IO when reading
+ * a file fails.
  */
 SKY_API sky_status sky_audio_update(sky_audio *audio, double t, sky_audio_values *values,
                                     char *error, size_t error_len);

@@ -68,7 +68,8 @@ static int loudest_band(const sky_audio_values *v) {
     return best;
 }
 
-/* A tone at the geometric centre of band k lights band k most, and the right one of bass/mid/treble. */
+/* A tone at the geometric centre of band k lights band k most, and the right one of
+ * bass/mid/treble. */
 static void test_tone_lands_in_its_band(void **state) {
     (void)state;
     for (int k = 0; k < SKY_AUDIO_BANDS; k++) {
@@ -122,10 +123,12 @@ static void test_click_train_tempo(void **state) {
         if (v.beat > prev_beat + 0.3) {
             /* A pulse falls on a click (0.25 s + k * 0.5 s), within 3 frames. */
             double off = fmod(f / 60.0 - 0.25 + 1.0, 0.5);
-            if (fmin(off, 0.5 - off) > 0.05) fail_msg("a beat at %.3f s, between the clicks", f / 60.0);
+            if (fmin(off, 0.5 - off) > 0.05)
+                fail_msg("a beat at %.3f s, between the clicks", f / 60.0);
             pulses++;
         }
-        if (getenv("SKY_AUDIO_TRACE")) printf("%d beat %.3f phase %.3f bpm %.2f\n", f, v.beat, v.phase, v.bpm);
+        if (getenv("SKY_AUDIO_TRACE"))
+            printf("%d beat %.3f phase %.3f bpm %.2f\n", f, v.beat, v.phase, v.bpm);
         assert_true(v.phase >= 0 && v.phase < 1);
         if (f / 60.0 > 10 && v.phase > prev_phase) phase_steps++;
         prev_beat = v.beat;
@@ -166,7 +169,8 @@ static void test_gain_loud_and_quiet(void **state) {
     for (int k = 0; k < SKY_AUDIO_BANDS; k++) assert_true(fabs(v[0].band[k] - v[1].band[k]) < 0.05);
 }
 
-/* Latency in stream time: a click after silence shows at the first frame at most 30 ms + 1 frame later. */
+/* Latency in stream time: a click after silence shows at the first frame at most 30 ms + 1 frame
+ * later. */
 static void test_click_latency(void **state) {
     (void)state;
     const double click_s = 1.0 + 7.0 / RATE; /* off the frame and hop grid */

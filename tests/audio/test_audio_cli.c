@@ -54,8 +54,8 @@ static char *preview(const char *pattern, const char *audio, const char *name, c
                      char **err) {
     char out[320];
     cli_path(out, sizeof out, dir, name);
-    const char *with[] = {"preview", pattern, "--cpu", "--layout", "disc:24x16", "--time", time,
-                          "-o", out, "--audio", audio, NULL};
+    const char *with[] = {"preview", pattern, "--cpu", "--layout", "disc:24x16", "--time",
+                          time,      "-o",    out,     "--audio",  audio,        NULL};
     if (!audio) with[9] = NULL;
     int code = cli_run(dir, with, 300, err);
     if (code != 0) fail_msg("sky preview exited %d: %s", code, *err);
@@ -87,9 +87,8 @@ static void test_preview_is_deterministic(void **state) {
     /* The other example, as an animation: frame k analyses the audio at k / fps. */
     char gif[320];
     cli_path(gif, sizeof gif, dir, "bloom.gif");
-    const char *anim[] = {"preview", BLOOM,  "--cpu", "--layout", "disc:24x16", "--duration",
-                          "1",       "--fps", "20",   "-o",       gif,          "--audio",
-                          wav,       NULL};
+    const char *anim[] = {"preview", BLOOM, "--cpu", "--layout", "disc:24x16", "--duration", "1",
+                          "--fps",   "20",  "-o",    gif,        "--audio",    wav,          NULL};
     assert_int_equal(cli_run(dir, anim, 300, &err), 0);
     free(err);
     char *g = cli_slurp(gif);
@@ -119,8 +118,9 @@ static void test_bad_sources(void **state) {
     char server[400];
     snprintf(server, sizeof server, "unix:%s/no-pulse-server", dir);
     setenv("PULSE_SERVER", server, 1); /* the child inherits it: no server, at once */
-    const char *run_args[] = {"run",   PULSE,     "--device", "cpu",   "--frames", "3",
-                              "--frame", frame,   "--audio",  "sky-test-no-such-source", NULL};
+    const char *run_args[] = {"run", PULSE,     "--device", "cpu",     "--frames",
+                              "3",   "--frame", frame,      "--audio", "sky-test-no-such-source",
+                              NULL};
     expect_failure(run_args, "cannot open audio capture `sky-test-no-such-source`");
     unsetenv("PULSE_SERVER");
 }
@@ -129,8 +129,9 @@ static void test_run_plays_a_file(void **state) {
     (void)state;
     char frame[320];
     cli_path(frame, sizeof frame, dir, "leds.frame");
-    const char *args[] = {"run",   PULSE, "--device", "cpu", "--layout", "disc:24x16", "--frames",
-                          "30",    "--frame", frame, "--audio", wav, NULL};
+    const char *args[] = {"run",        PULSE,      "--device", "cpu",     "--layout",
+                          "disc:24x16", "--frames", "30",       "--frame", frame,
+                          "--audio",    wav,        NULL};
     char *err = NULL;
     int code = cli_run(dir, args, 300, &err);
     if (code != 0) fail_msg("sky run exited %d: %s", code, err);
@@ -151,9 +152,9 @@ static json_object *state_of(uint16_t port) {
 static void audio_state(const char *audio_arg, bool expect_audio) {
     char frame[320];
     cli_path(frame, sizeof frame, dir, "state.frame");
-    const char *args[] = {"run",      PULSE,       "--device",  "cpu",        "--layout",
-                          "disc:24x16", "--fps",   "30",        "--frame",    frame,
-                          "--control", "127.0.0.1:0", "--audio", audio_arg,   NULL};
+    const char *args[] = {"run",        PULSE,         "--device", "cpu",     "--layout",
+                          "disc:24x16", "--fps",       "30",       "--frame", frame,
+                          "--control",  "127.0.0.1:0", "--audio",  audio_arg, NULL};
     if (!expect_audio) args[12] = NULL;
     cli_proc proc;
     cli_spawn(&proc, dir, args);

@@ -110,8 +110,7 @@ static void render_against_evaluator(const char *device) {
         sky_frame_inputs in = {.t = t, .dt = 1.0 / 60, .frame = (uint64_t)f, .audio = &v};
         assert_int_equal(sky_program_eval(program, &view, inputs, &in, NULL, NULL, want), SKY_OK);
         in.audio = NULL;
-        assert_int_equal(sky_program_eval(program, &view, inputs, &in, NULL, NULL, silent),
-                         SKY_OK);
+        assert_int_equal(sky_program_eval(program, &view, inputs, &in, NULL, NULL, silent), SKY_OK);
         if (memcmp(want, silent, channels) != 0) frames_audio_mattered++;
         for (size_t i = 0; i < channels; i++) {
             int d = abs((int)got[i] - (int)want[i]);

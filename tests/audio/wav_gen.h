@@ -40,8 +40,8 @@ static inline void wav_add_clicks(float *s, size_t n, unsigned rate, double star
 /* Writes a 16-bit PCM WAV (channels copies of the mono signal); true on success. */
 static inline bool wav_write(const char *path, unsigned rate, int channels, const float *s,
                              size_t n) {
-    SF_INFO info = {.samplerate = (int)rate, .channels = channels,
-                    .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+    SF_INFO info = {
+        .samplerate = (int)rate, .channels = channels, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
     SNDFILE *f = sf_open(path, SFM_WRITE, &info);
     if (!f) return false;
     float *frames = malloc(sizeof(float) * n * (size_t)channels);

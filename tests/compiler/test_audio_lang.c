@@ -34,8 +34,13 @@ static sky_program *compile(const char *src) {
 }
 
 static sky_audio_values sample_values(void) {
-    sky_audio_values v = {.level = 0.11f, .bass = 0.22f, .mid = 0.33f, .treble = 0.44f,
-                          .beat = 0.55f, .phase = 0.66f, .bpm = 128.0f};
+    sky_audio_values v = {.level = 0.11f,
+                          .bass = 0.22f,
+                          .mid = 0.33f,
+                          .treble = 0.44f,
+                          .beat = 0.55f,
+                          .phase = 0.66f,
+                          .bpm = 128.0f};
     for (int k = 0; k < SKY_AUDIO_BANDS; k++) v.band[k] = (float)(k + 1) / 32.0f;
     return v;
 }
@@ -82,8 +87,8 @@ static void test_band_index(void **state) {
     (void)state;
     sky_audio_values v = sample_values();
     /* constants: floor, clamped to 0..15 */
-    expect_rgb("out rgb(audio.band(2.7), audio.band(-3), audio.band(99))", &v, 3 / 32.0f,
-               1 / 32.0f, 16 / 32.0f);
+    expect_rgb("out rgb(audio.band(2.7), audio.band(-3), audio.band(99))", &v, 3 / 32.0f, 1 / 32.0f,
+               16 / 32.0f);
     /* per LED (x = -0.5): floor(x * 10 + 12) = 7; below 0 and above 15; NaN reads band 0 */
     expect_rgb("out rgb(audio.band(x * 10 + 12), audio.band(x * 100), audio.band(-x * 100))", &v,
                8 / 32.0f, 1 / 32.0f, 16 / 32.0f);
@@ -94,7 +99,8 @@ static void test_band_index(void **state) {
                4 / 32.0f, 0);
 }
 
-/* What depends only on audio (and t, params) runs per frame: the LED section just reads uniforms. */
+/* What depends only on audio (and t, params) runs per frame: the LED section just reads uniforms.
+ */
 static void test_hoisted(void **state) {
     (void)state;
     sky_program *p = compile("let pulse = sin(audio.phase * tau) * audio.beat + audio.level\n"

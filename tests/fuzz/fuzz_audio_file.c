@@ -40,7 +40,8 @@ static void fuzz_write(const uint8_t *data, size_t size) {
         atexit(fuzz_remove);
     }
     FILE *f = fopen(fuzz_path, "wb");
-    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) FUZZ_FAIL("cannot write %s", fuzz_path);
+    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
+        FUZZ_FAIL("cannot write %s", fuzz_path);
 }
 
 static void fuzz_check(const sky_audio_values *v) {

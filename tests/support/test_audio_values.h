@@ -25,7 +25,8 @@ static inline sky_audio_values test_audio_values(uint64_t frame) {
                           .beat = test_audio_unit(0.53 * f + 0.75),
                           .phase = test_audio_unit(0.29 * f + 0.45),
                           .bpm = (float)(90 + fmod(7 * f + 31, 60))};
-    for (int k = 0; k < SKY_AUDIO_BANDS; k++) v.band[k] = test_audio_unit(0.13 * k + 0.31 * f + 0.05);
+    for (int k = 0; k < SKY_AUDIO_BANDS; k++)
+        v.band[k] = test_audio_unit(0.13 * k + 0.31 * f + 0.05);
     return v;
 }
 
