@@ -137,8 +137,12 @@ static sky_status step_file(sky_audio *a, double t, char *error, size_t error_le
 
 static sky_status step_capture(sky_audio *a, char *error, size_t error_len) {
     float hop[AUDIO_HOP];
-    while (audio_capture_take(a->capture, hop, AUDIO_HOP) == AUDIO_HOP)
+    /* At most a ring's worth per call: a device that delivers faster than real time
+     * (ALSA's `null` PCM delivers as fast as it is read) must not keep the frame here. */
+    for (size_t n = 0; n < AUDIO_CAPTURE_RING / AUDIO_HOP; n++) {
+        if (audio_capture_take(a->capture, hop, AUDIO_HOP) != AUDIO_HOP) break;
         audio_analyser_hop(a->analyser, hop);
+    }
     if (!audio_capture_failed(a->capture, error, error_len)) return SKY_OK;
     /* The device is gone: the values decay as for silence. */
     memset(hop, 0, sizeof hop);

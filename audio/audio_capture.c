@@ -21,8 +21,9 @@
 
 #include "audio_int.h"
 
-#define RING_SIZE       65536u /* a power of two */
+#define RING_SIZE       AUDIO_CAPTURE_RING
 #define ALSA_LATENCY_US 20000u
+#define ALSA_WAIT_MS    100
 
 struct audio_capture {
     pa_simple *pulse;
@@ -64,33 +65,43 @@ static void fail(audio_capture *c, const char *system, const char *why) {
     atomic_store(&c->failed, true);
 }
 
-/* One block from the device; false after recording a failure. */
-static bool read_block(audio_capture *c, float *block) {
+/* One block from the device: 1, 0 when ALSA had none within ALSA_WAIT_MS, -1 after a failure. */
+static int read_block(audio_capture *c, float *block) {
     if (c->pulse) {
         int err = 0;
         if (pa_simple_read(c->pulse, block, AUDIO_HOP * sizeof *block, &err) < 0) {
             fail(c, "PulseAudio", pa_strerror(err));
-            return false;
+            return -1;
         }
-        return true;
+        return 1;
     }
+    /* Waiting first bounds how long a stalled device can keep close from joining. */
+    int ready = snd_pcm_wait(c->alsa, ALSA_WAIT_MS);
+    if (ready == 0) return 0;
+    if (ready < 0 && snd_pcm_recover(c->alsa, ready, 1) < 0) {
+        fail(c, "ALSA", snd_strerror(ready));
+        return -1;
+    }
+    /* Zeroed first: ALSA's `null` PCM "reads" without writing the buffer. */
+    memset(block, 0, AUDIO_HOP * sizeof *block);
     snd_pcm_sframes_t got = snd_pcm_readi(c->alsa, block, AUDIO_HOP);
     if (got < 0) got = snd_pcm_recover(c->alsa, (int)got, 1); /* an overrun: restart the stream */
     if (got < 0) {
         fail(c, "ALSA", snd_strerror((int)got));
-        return false;
+        return -1;
     }
     if ((snd_pcm_uframes_t)got < AUDIO_HOP)
         memset(block + got, 0, (AUDIO_HOP - got) * sizeof *block);
-    return true;
+    return 1;
 }
 
 static void *capture_main(void *arg) {
     audio_capture *c = arg;
     float block[AUDIO_HOP];
     while (!atomic_load(&c->stop)) {
-        if (!read_block(c, block)) break;
-        ring_push(c, block, AUDIO_HOP);
+        int got = read_block(c, block);
+        if (got < 0) break;
+        if (got > 0) ring_push(c, block, AUDIO_HOP);
     }
     return NULL;
 }
@@ -184,7 +195,8 @@ unsigned long long audio_capture_dropped(const audio_capture *c) {
 void audio_capture_close(audio_capture *c) {
     if (!c) return;
     atomic_store(&c->stop, true);
-    /* The thread wakes within one block (5.3 ms) of captured sound. */
+    /* The thread sees `stop` after its current block: 5.3 ms of sound, or at most
+     * ALSA_WAIT_MS from a stalled ALSA device. */
     if (c->thread_started) pthread_join(c->thread, NULL);
     if (c->pulse) pa_simple_free(c->pulse);
     if (c->alsa) snd_pcm_close(c->alsa);

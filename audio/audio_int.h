@@ -50,6 +50,7 @@ void audio_file_close(audio_file *file);
 
 typedef struct audio_capture audio_capture;
 #define AUDIO_CAPTURE_RATE 48000u
+#define AUDIO_CAPTURE_RING 65536u /* samples (1.4 s), a power of two */
 sky_status audio_capture_open(const char *device, audio_capture **capture, char *error,
                               size_t error_len);
 /* Up to max_samples captured samples not yet taken; never blocks. */
