@@ -40,6 +40,7 @@
 
 #include "cli.h"
 #include "preview_video.h"
+#include "live_audio.h"
 #include "show.h"
 #include "sky/frame.h"
 #include "sky/runtime.h"
@@ -83,6 +84,8 @@ static void preview_usage(FILE *out) {
             "  --cpu             render with the CPU reference evaluator instead of Vulkan\n"
             "  --layout SPEC     LED layout (default %s)\n"
             "  --set NAME=VALUE  set a param (repeatable; vectors as a,b,c)\n"
+            "  --audio FILE      what audio.* hears: a WAV/FLAC file; frame k analyses it up to\n"
+            "                    t = k / fps, so the preview is the same every time\n"
             "  --device N|NAME   Vulkan device by index or name, or `cpu` for the CPU backend\n"
             "                    (see `sky devices`)\n\n"
             "  --validate        run under the Vulkan validation layer (slow); exit status 2\n"
@@ -211,6 +214,7 @@ typedef struct preview_renderer {
     float *prev, *cur;
     uint8_t *bytes;
     uint64_t frame;
+    live_audio audio; /* --audio: stepped to each frame's t */
 } preview_renderer;
 
 static bool renderer_open(preview_renderer *r, const preview_options *o, const sky_layout *layout,
@@ -219,6 +223,7 @@ static bool renderer_open(preview_renderer *r, const preview_options *o, const s
     r->program = program;
     r->params = params;
     char error[1024] = "";
+    if (!live_audio_open(&r->audio, PREVIEW_CMD, o->common.audio_spec, program)) return false;
     if (!o->cpu) {
         sky_runtime_options ro;
         sky_runtime_options_init(&ro);
@@ -254,6 +259,7 @@ static bool renderer_open(preview_renderer *r, const preview_options *o, const s
 
 static void renderer_close(preview_renderer *r) {
     sky_runtime_free(r->rt);
+    live_audio_close(&r->audio);
     free(r->inputs);
     free(r->prev);
     free(r->cur);
@@ -262,7 +268,9 @@ static void renderer_close(preview_renderer *r) {
 
 /* Renders the next frame; *bytes points at led_count * 3 colours until the next call. */
 static bool renderer_frame(preview_renderer *r, double t, double dt, const uint8_t **bytes) {
+    const sky_audio_values *audio = live_audio_frame(&r->audio, t);
     if (r->rt) {
+        sky_runtime_set_audio(r->rt, audio);
         char error[1024] = "";
         sky_status st = sky_runtime_render(r->rt, t, dt, r->params, error, sizeof error);
         size_t len = 0;
@@ -274,7 +282,7 @@ static bool renderer_frame(preview_renderer *r, double t, double dt, const uint8
         }
         return true;
     }
-    sky_frame_inputs fi = {t, dt, r->frame, r->params};
+    sky_frame_inputs fi = {t, dt, r->frame, r->params, audio};
     bool uses_prev = sky_program_uses_prev(r->program);
     sky_status st = sky_program_eval(r->program, &r->view, r->inputs, &fi,
                                      uses_prev ? r->prev : NULL, r->cur, r->bytes);

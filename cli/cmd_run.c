@@ -52,6 +52,7 @@
 #include "control.h"
 #include "control_parse.h"
 #include "notify.h"
+#include "live_audio.h"
 #include "show.h"
 #include "sky/frame.h"
 #include "sky/runtime.h"
@@ -94,6 +95,9 @@ static void run_usage(FILE *out) {
             "  --fps N           frames per second, paced on absolute deadlines (default 60;\n"
             "                    0 renders as fast as the device can); --rate N is the same\n"
             "  --set NAME=VALUE  set a param (repeatable; vectors as a,b,c); clamped to its range\n"
+            "  --audio SRC       what audio.* hears: `default` (the sound server's or ALSA's\n"
+            "                    capture), a PulseAudio source or ALSA PCM name, or a\n"
+            "                    WAV/FLAC file played in real time, looped (docs/audio.md)\n"
             "  --device N|NAME   Vulkan device by index or name, or `cpu` for the CPU\n"
             "                    backend (see `sky devices`; default: a GPU when there is\n"
             "                    one, else the CPU backend when cc is installed)\n"
@@ -386,6 +390,7 @@ typedef struct run_state {
     sky_frame_writer *writer; /* checked every frame: its path may be removed under it */
     live_show *show;
     run_counters counters;
+    live_audio audio; /* --audio */
 } run_state;
 
 static int run_loop(run_state *s) {
@@ -406,6 +411,11 @@ static int run_loop(run_state *s) {
         if (o->duration >= 0 && t >= o->duration) break;
         double dt = last_t < 0 ? 0.0 : t - last_t;
         char error[1024] = "";
+        if (s->audio.audio) {
+            const sky_audio_values *audio = live_audio_frame(&s->audio, t);
+            sky_runtime_set_audio(s->rt, audio);
+            live_show_set_audio(s->show, audio);
+        }
         sky_status st = live_show_render(s->show, t, dt, error, sizeof error);
         if (st != SKY_OK) {
             fprintf(stderr, "%s: rendering failed: %s\n", RUN_CMD,
@@ -615,6 +625,7 @@ int cmd_run(int argc, char **argv) {
     if (compiled == 2 || (compiled == 1 && !black_on_failure)) goto done;
     code = 2;
     if (compiled == 0 && !(params = run_params_for(&o, program))) goto done;
+    if (!live_audio_open(&s.audio, RUN_CMD, o.common.audio_spec, program)) goto done;
     if (!live_layout_create(RUN_CMD, o.common.layout_spec, &layout)) goto done;
     if (!o.common.device && !(getenv(SKY_DEVICE_ENV) && *getenv(SKY_DEVICE_ENV)))
         o.common.device = sky_runtime_default_device(); /* the documented rule: GPU, else cpu */
@@ -664,6 +675,7 @@ done:
     live_show_free(s.show); /* a pipeline not taken goes before its runtime */
     live_builder_free(builder);
     sky_runtime_free(s.rt); /* publishes frames in flight before the writer closes */
+    live_audio_close(&s.audio);
     sky_frame_writer_free(writer);
     sky_program_free(program);
     free(params);

@@ -45,6 +45,8 @@ typedef enum live_status {
  *    "frame": frame file number, "late": frames that missed their deadline,
  *   "playlist": {"entries": [paths], "index", "each": s, "crossfade": s},
  *   "brightness", "blackout", "freeze", "fading": bool,
+ *   "audio": the last frame's audio.* values {"level", "bass", "mid", "treble",
+ *   "beat", "phase", "bpm", "bands": [16]}, null without --audio,
  *   "diagnostics": the last compile's, as live_show_load returns them}
  * NULL only when out of memory.
  */

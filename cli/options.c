@@ -56,6 +56,9 @@ int live_common_option(live_common *common, int opt, const char *value) {
     case LIVE_OPT_DEVICE:
         common->device = value;
         return 1;
+    case LIVE_OPT_AUDIO:
+        common->audio_spec = value;
+        return 1;
     case LIVE_OPT_SET: {
         const char *eq = strchr(value, '=');
         if (!eq || eq == value) {

@@ -108,6 +108,8 @@ struct live_show {
     pthread_mutex_t lock;
     pthread_cond_t changed; /* a switch happened or failed; the playlist changed; stopping */
     /* ---- under lock */
+    bool has_audio; /* live_show_set_audio */
+    sky_audio_values audio;
     bool stopping;
     show_pattern pending; /* program NULL: nothing waiting */
     uint64_t next_seq, done_seq;
@@ -338,6 +340,36 @@ static json_object *show_json_path(const live_show *show) {
     return path ? json_object_new_string(path) : NULL;
 }
 
+void live_show_set_audio(live_show *show, const sky_audio_values *values) {
+    pthread_mutex_lock(&show->lock);
+    show->has_audio = values != NULL;
+    if (values) show->audio = *values;
+    pthread_mutex_unlock(&show->lock);
+}
+
+/* The state's "audio": null without a source. Under lock. */
+static json_object *show_audio_json(const live_show *show) {
+    if (!show->has_audio) return NULL;
+    const sky_audio_values *v = &show->audio;
+    json_object *o = json_object_new_object(), *bands = json_object_new_array();
+    if (!o || !bands) {
+        json_object_put(o);
+        json_object_put(bands);
+        return NULL;
+    }
+    const struct {
+        const char *name;
+        float value;
+    } fields[] = {{"level", v->level}, {"bass", v->bass},   {"mid", v->mid}, {"treble", v->treble},
+                  {"beat", v->beat},   {"phase", v->phase}, {"bpm", v->bpm}};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+        json_object_object_add(o, fields[i].name, json_object_new_double(fields[i].value));
+    for (int k = 0; k < SKY_AUDIO_BANDS; k++)
+        json_object_array_add(bands, json_object_new_double(v->band[k]));
+    json_object_object_add(o, "bands", bands);
+    return o;
+}
+
 json_object *live_show_state(live_show *show) {
     json_object *state = json_object_new_object();
     if (!state) return NULL;
@@ -355,6 +387,7 @@ json_object *live_show_state(live_show *show) {
     json_object_object_add(state, "blackout", json_object_new_boolean(show->blackout));
     json_object_object_add(state, "freeze", json_object_new_boolean(show->freeze));
     json_object_object_add(state, "fading", json_object_new_boolean(show->fading));
+    json_object_object_add(state, "audio", show_audio_json(show));
     json_object *diagnostics = NULL;
     if (show->diagnostics) json_object_deep_copy(show->diagnostics, &diagnostics, NULL);
     json_object_object_add(state, "diagnostics",

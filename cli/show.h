@@ -32,6 +32,7 @@ typedef struct live_common {
     const char *layout_spec; /* --layout, default SKY_LAYOUT_DEFAULT */
     const char *device;      /* --device N|NAME, NULL for the runtime's default */
     const char **sets;       /* --set NAME=VALUE strings, in order */
+    const char *audio_spec;  /* --audio default|DEVICE|FILE, NULL for none (live_audio.h) */
     size_t set_count;
     size_t set_cap;
 } live_common;
@@ -44,10 +45,11 @@ void live_common_free(live_common *common);
  * LIVE_OPT_LAYOUT on; a command numbers its own long-only options from
  * LIVE_OPT_NEXT).
  */
-enum { LIVE_OPT_LAYOUT = 256, LIVE_OPT_DEVICE, LIVE_OPT_SET, LIVE_OPT_NEXT };
+enum { LIVE_OPT_LAYOUT = 256, LIVE_OPT_DEVICE, LIVE_OPT_SET, LIVE_OPT_AUDIO, LIVE_OPT_NEXT };
 #define LIVE_COMMON_OPTIONS                                     \
     {"layout", required_argument, NULL, LIVE_OPT_LAYOUT},       \
-        {"device", required_argument, NULL, LIVE_OPT_DEVICE}, { \
+        {"device", required_argument, NULL, LIVE_OPT_DEVICE},   \
+        {"audio", required_argument, NULL, LIVE_OPT_AUDIO}, {   \
         "set", required_argument, NULL, LIVE_OPT_SET            \
     }
 /* Takes an option that cli_getopt returned: 1 one of LIVE_COMMON_OPTIONS, 0 not ours, -1 error. */
@@ -237,6 +239,11 @@ void live_show_on_save(live_show *show, const char *path, const char *source, si
  * completes the frame. Prints a line when a new pattern was switched in.
  */
 sky_status live_show_render(live_show *show, double t, double dt, char *error, size_t error_len);
+/*
+ * The audio values of the frame about to render (NULL: no source), for the
+ * state's "audio" (the runtime gets them from sky_runtime_set_audio).
+ */
+void live_show_set_audio(live_show *show, const sky_audio_values *values);
 /*
  * After each frame: the frame file's frame number, for the state and the
  * measured fps, and the render loop's late and dropped counts so far.

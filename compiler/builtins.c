@@ -16,6 +16,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "audio_leaf.h"
 #include "check_int.h"
 #include "eval.h"
 
@@ -43,6 +44,7 @@ typedef enum builtin_kind {
     B_HASH,
     B_NOISE,
     B_FBM,
+    B_AUDIO_BAND,
 } builtin_kind;
 
 const ck_builtin ck_builtins[] = {
@@ -78,6 +80,7 @@ const ck_builtin ck_builtins[] = {
     {"clamp", B_MAP3, 3, 3, OP_CLAMP, "clamp(x, lo, hi)"},
     {"mix", B_MAP3, 3, 3, OP_MIX, "mix(a, b, t)"},
     {"smoothstep", B_MAP3, 3, 3, OP_SMOOTHSTEP, "smoothstep(e0, e1, x)"},
+    {"audio.band", B_AUDIO_BAND, 1, 1, 0, "audio.band(k)"},
     {"length", B_LENGTH, 1, 1, 0, "length(v)"},
     {"normalize", B_NORMALIZE, 1, 1, 0, "normalize(v)"},
     {"distance", B_DISTANCE, 2, 2, 0, "distance(a, b)"},
@@ -398,6 +401,35 @@ static bool check_arity(ck_checker *ck, const ck_frame *f, const ast_expr *e, co
     return false;
 }
 
+/*
+ * audio.band(k): band floor(k) clamped to 0..15; a NaN k reads band 0. A
+ * constant k is one leaf; any other k selects among the 16 leaves, so it
+ * works at whatever rate k has (per frame: hoisted with it; per LED: 15
+ * comparisons and selects).
+ */
+static ck_value audio_band_call(ck_checker *ck, const ck_frame *f, const ast_expr *e,
+                                const ck_value *args) {
+    if (!ck_need_float(ck, f, e->args[0], args[0], "the band index of `audio.band`"))
+        return CK_ERR;
+    node_id k = args[0].n[0];
+    const graph_node *kn = graph_get(ck->g, k);
+    if (kn && kn->op == OP_CONST) {
+        double band = kn->imm >= SKY_AUDIO_BANDS - 1 ? SKY_AUDIO_BANDS - 1
+                      : kn->imm >= 0                 ? floor(kn->imm)
+                                                     : 0;
+        return ck_scalar(ck, CK_TY_FLOAT,
+                         ck_mk(ck, OP_AUDIO, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE,
+                               AUDIO_LEAF_BAND0 + band));
+    }
+    node_id v = ck_mk(ck, OP_AUDIO, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, AUDIO_LEAF_BAND0);
+    for (int band = 1; band < SKY_AUDIO_BANDS; band++) {
+        node_id leaf = ck_mk(ck, OP_AUDIO, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE,
+                             AUDIO_LEAF_BAND0 + band);
+        v = ck_mk3(ck, OP_SELECT, ck_mk2(ck, OP_GE, k, ck_const(ck, band)), leaf, v);
+    }
+    return ck_scalar(ck, CK_TY_FLOAT, v);
+}
+
 ck_value ck_builtin_call(ck_checker *ck, const ck_frame *f, const ast_expr *e, const ck_builtin *b,
                          ck_value *args) {
     if (!check_arity(ck, f, e, b)) return CK_ERR;
@@ -459,6 +491,8 @@ ck_value ck_builtin_call(ck_checker *ck, const ck_frame *f, const ast_expr *e, c
                    : CK_ERR;
     case B_FBM:
         return fbm_call(ck, f, e, args);
+    case B_AUDIO_BAND:
+        return audio_band_call(ck, f, e, args);
     }
     return CK_ERR;
 }

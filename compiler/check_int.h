@@ -95,6 +95,7 @@ typedef struct ck_sym {
     bool defined;         /* declared symbols: their declaration has been processed */
     bool used;            /* declared symbols: some body names it (for W_UNUSED) */
     uint16_t op;          /* CK_SYM_INPUT */
+    double imm;           /* CK_SYM_INPUT: its leaf's imm (which audio value) */
     double constant;      /* CK_SYM_CONST */
     const ck_builtin *fn; /* CK_SYM_BUILTIN */
     const ast_decl *decl; /* declared symbols: the first declaration of the name */

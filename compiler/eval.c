@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "eval.h"
+#include "audio_leaf.h"
 #include "graph.h"
 #include "kernels.h"
 #include "program.h"
@@ -218,6 +219,9 @@ static bool frame_leaf(const prog_insn *in, const double *params, uint32_t param
         return true;
     case OP_COUNT:
         *v = layout->led_count;
+        return true;
+    case OP_AUDIO:
+        *v = audio_leaf_value(frame->audio, (unsigned)in->imm);
         return true;
     default:
         return false;

@@ -15,6 +15,7 @@
  * reads the previous frame, which only the per-LED section can see, so it is
  * always per-LED whatever its operands.
  */
+#include "audio_leaf.h"
 #include "graph.h"
 
 #include <string.h>
@@ -64,7 +65,7 @@ const graph_node *graph_get(const graph *g, node_id id) {
 /* Ops whose imm means something; every other op is keyed with imm 0. */
 static bool op_uses_imm(sky_op op) {
     return op == OP_CONST || op == OP_PARAM || op == OP_PREV || op == OP_PREV_AT ||
-           op == OP_UNIFORM;
+           op == OP_UNIFORM || op == OP_AUDIO;
 }
 
 static uint64_t imm_bits(double imm) {
@@ -213,6 +214,8 @@ static bool imm_valid(const graph_node *n) {
     case OP_PREV:
     case OP_PREV_AT:
         return is_small_int(n->imm, 3);
+    case OP_AUDIO:
+        return is_small_int(n->imm, AUDIO_LEAF_COUNT);
     default:
         return imm_bits(n->imm) == imm_bits(0.0);
     }

@@ -54,7 +54,8 @@ static ck_value lower_name(ck_checker *ck, const ck_frame *f, const ast_expr *e)
     const ck_sym *s = e->sym;
     switch (s->kind) {
     case CK_SYM_INPUT:
-        return ck_scalar(ck, CK_TY_FLOAT, ck_mk(ck, s->op, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, 0));
+        return ck_scalar(ck, CK_TY_FLOAT,
+                         ck_mk(ck, s->op, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, s->imm));
     case CK_SYM_CONST:
         return ck_scalar(ck, CK_TY_FLOAT, ck_const(ck, s->constant));
     case CK_SYM_PREV: {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "audio_leaf.h"
 #include "check_int.h"
 
 /* The inputs of the language and the ops that read them (docs/language.md). */
@@ -76,6 +77,8 @@ static const char *known_mistake(const char *name, bool call) {
         {"true", false, "there are no boolean literals; write a comparison such as `x > 0`"},
         {"false", false, "there are no boolean literals; write a comparison such as `x > 0`"},
         {"iTime", false, "`t` is the time in seconds"},
+        {"audio", false, "`audio` is not a value: " AUDIO_MEMBERS_HELP},
+        {"audio", true, "`audio` is not a function: " AUDIO_MEMBERS_HELP},
         {"seconds", false, "`t` is the time in seconds"},
         {"radius", false, "`r` is the distance from the centre"},
         {"angle", false, "`theta` is the angle around the centre, in [0, tau)"},
@@ -108,6 +111,7 @@ static void consider(diag_suggest *s, const char **exact_case, const char *candi
 
 /* "did you mean" over what is in scope here: locals, earlier declarations, built-ins. */
 const char *ck_suggest_name(ck_checker *ck, const char *name, bool call) {
+    if (strncmp(name, "audio.", 6) == 0) return AUDIO_MEMBERS_HELP;
     const char *special = known_mistake(name, call);
     if (special) return special;
     diag_suggest s;
@@ -164,6 +168,16 @@ bool ck_add_builtins(ck_checker *ck) {
         ok &= add_builtin_sym(
             ck,
             (ck_sym){.name = ck_builtins[i].name, .kind = CK_SYM_BUILTIN, .fn = &ck_builtins[i]});
+    static const char *const audio_names[] = AUDIO_LEAF_NAMES;
+    static const char *const audio_inputs[] = {"audio.level", "audio.bass", "audio.mid",
+                                               "audio.treble", "audio.beat", "audio.phase",
+                                               "audio.bpm"};
+    _Static_assert(sizeof audio_names == sizeof audio_inputs, "one audio input per leaf name");
+    for (size_t i = 0; i < sizeof audio_inputs / sizeof audio_inputs[0]; i++)
+        ok &= add_builtin_sym(ck, (ck_sym){.name = audio_inputs[i],
+                                           .kind = CK_SYM_INPUT,
+                                           .op = OP_AUDIO,
+                                           .imm = (double)i});
     ok &= add_builtin_sym(ck, (ck_sym){.name = "prev", .kind = CK_SYM_PREV});
     ok &= add_builtin_sym(ck, (ck_sym){.name = "sum", .kind = CK_SYM_REDUCTION});
     ok &= add_builtin_sym(ck, (ck_sym){.name = "product", .kind = CK_SYM_REDUCTION});

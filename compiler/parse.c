@@ -487,14 +487,14 @@ static ast_expr *parse_reduce(parser *p) {
 }
 
 /* call = IDENT "(" [ expr { "," expr } ] ")" ; */
-static ast_expr *parse_call(parser *p) {
-    const token *name = advance(p);
+/* The arguments of a call whose name (`name`, spanning start..end) is parsed; at `(`. */
+static ast_expr *parse_call_args(parser *p, char *name, uint32_t start, uint32_t end) {
     const token *open = advance(p);
-    ast_expr *e = new_expr(p, AST_CALL, name->start, name->end);
+    ast_expr *e = new_expr(p, AST_CALL, start, end);
     if (!e) return NULL;
-    e->name = copy_text(p, name->start, name->end);
-    e->op_start = name->start;
-    e->op_end = name->end;
+    e->name = name;
+    e->op_start = start;
+    e->op_end = end;
     uint32_t cap = 0;
     while (!at(p, TOK_RPAREN)) {
         ast_expr *arg = parse_expr(p);
@@ -525,6 +525,38 @@ static ast_expr *parse_call(parser *p) {
     return e;
 }
 
+static ast_expr *parse_call(parser *p) {
+    const token *name = advance(p);
+    return parse_call_args(p, copy_text(p, name->start, name->end), name->start, name->end);
+}
+
+/*
+ * namespaced = "audio" "." IDENT [ "(" args ")" ] ; one name "audio.IDENT"
+ * (a value or a function) for the checker, which knows the members. `audio`
+ * followed by `.` is always this, never a swizzle.
+ */
+static ast_expr *parse_namespaced(parser *p) {
+    const token *space = advance(p);
+    advance(p); /* . */
+    const token *member = advance(p);
+    size_t len = (size_t)(space->end - space->start) + 1 + (member->end - member->start);
+    char *name = arena_alloc(p->a, len + 1);
+    if (!name) {
+        p->nomem = p->failed = true;
+        return NULL;
+    }
+    snprintf(name, len + 1, "%.*s.%.*s", (int)(space->end - space->start), p->src + space->start,
+             (int)(member->end - member->start), p->src + member->start);
+    if (at(p, TOK_LPAREN)) return parse_call_args(p, name, space->start, member->end);
+    ast_expr *e = new_expr(p, AST_NAME, space->start, member->end);
+    if (e) {
+        e->name = name;
+        e->op_start = member->start; /* errors about the member point at it */
+        e->op_end = member->end;
+    }
+    return e;
+}
+
 /* What an expression cannot start with, and what to write instead. */
 static const char *expression_help(const token *t) {
     switch (t->kind) {
@@ -548,6 +580,9 @@ static ast_expr *parse_primary(parser *p) {
         return e;
     }
     if (t->kind == TOK_IDENT) {
+        if (ahead(p, 1)->kind == TOK_DOT && ahead(p, 2)->kind == TOK_IDENT &&
+            t->end - t->start == 5 && memcmp(p->src + t->start, "audio", 5) == 0)
+            return parse_namespaced(p);
         if (ahead(p, 1)->kind == TOK_LPAREN) {
             if (ahead(p, 2)->kind == TOK_IDENT && ahead(p, 3)->kind == TOK_IN)
                 return parse_reduce(p);

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audio_leaf.h"
 #include "graph.h"
 #include "program.h"
 #include "text.h"
@@ -97,6 +98,7 @@ static uint32_t section_push(prog_section *s, sky_op op, const uint32_t arg[3], 
 static bool leaf_imm_valid(const graph_node *n, uint32_t param_slots) {
     if (n->op == OP_PARAM) return n->imm >= 0 && n->imm < param_slots && n->imm == floor(n->imm);
     if (n->op == OP_PREV || n->op == OP_PREV_AT) return n->imm == 0 || n->imm == 1 || n->imm == 2;
+    if (n->op == OP_AUDIO) return n->imm >= 0 && n->imm < AUDIO_LEAF_COUNT && n->imm == floor(n->imm);
     return true;
 }
 
@@ -212,6 +214,8 @@ static uint32_t op_input_bit(sky_op op) {
         return SKY_INPUT_STRIPS;
     case OP_COUNT:
         return SKY_INPUT_COUNT;
+    case OP_AUDIO:
+        return SKY_INPUT_AUDIO;
     default:
         return 0;
     }
@@ -409,6 +413,15 @@ static void ir_insn(text_buf *b, const sky_program *p, const prog_insn *in, uint
     case OP_PREV_AT:
         text_printf(b, " [%c]", "rgb"[(int)in->imm % 3]);
         break;
+    case OP_AUDIO: {
+        static const char *const names[] = AUDIO_LEAF_NAMES;
+        uint32_t leaf = (uint32_t)in->imm;
+        if (leaf < AUDIO_LEAF_BAND0)
+            text_printf(b, " %s", names[leaf]);
+        else
+            text_printf(b, " band %" PRIu32, leaf - AUDIO_LEAF_BAND0);
+        break;
+    }
     case OP_UNIFORM:
         text_printf(b, " u%" PRIu32 "  ; frame %%%" PRIu32, (uint32_t)in->imm,
                   p->uniform_src[(uint32_t)in->imm]);

@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "audio_leaf.h"
 #include "check_int.h"
 
 /* The slot of a local (reduction variable, fn parameter), or -1. */
@@ -65,6 +66,12 @@ static void resolve_name(ck_checker *ck, ast_expr *e) {
     e->slot = lookup_local(ck, e->name);
     if (e->slot >= 0) return;
     ck_sym *s = ck_map_get(&ck->globals, e->name);
+    if (!s && strncmp(e->name, "audio.", 6) == 0) {
+        diag_error(ck->d, E_UNKNOWN_NAME, e->op_start, e->op_end, AUDIO_MEMBERS_HELP,
+                   "`audio` has no member `%s`", e->name + 6);
+        e->bad = true;
+        return;
+    }
     if (!s) {
         diag_error(ck->d, E_UNKNOWN_NAME, e->start, e->end, ck_suggest_name(ck, e->name, false),
                    "unknown name `%s`", diag_snippet(ck->d, e->start, e->end, 40));
@@ -96,6 +103,12 @@ static void resolve_callee(ck_checker *ck, ast_expr *e) {
         return;
     }
     ck_sym *s = ck_map_get(&ck->globals, e->name);
+    if (!s && strncmp(e->name, "audio.", 6) == 0) {
+        diag_error(ck->d, E_UNKNOWN_FUNCTION, e->op_start, e->op_end, AUDIO_MEMBERS_HELP,
+                   "`audio` has no function `%s`", e->name + 6);
+        e->bad = true;
+        return;
+    }
     if (!s) {
         diag_error(ck->d, E_UNKNOWN_FUNCTION, e->op_start, e->op_end,
                    ck_suggest_name(ck, e->name, true), "unknown function `%s`",

@@ -34,6 +34,8 @@ struct cpurt_pipeline {
 };
 
 struct cpurt {
+    sky_audio_values audio; /* cpurt_set_audio; read when has_audio */
+    bool has_audio;
     const sky_layout *layout;
     sky_layout_view view;
     sky_frame_writer *writer;
@@ -224,13 +226,22 @@ sky_status cpurt_restart(cpurt *c, char *error, size_t error_len) {
     return SKY_OK;
 }
 
+void cpurt_set_audio(cpurt *c, const sky_audio_values *values) {
+    c->has_audio = values != NULL;
+    if (values) c->audio = *values;
+}
+
 /* -------------------------------------------------------------- frames */
 
 /* One pattern's frame into `dst` (led_count * 3 bytes), with its pair's prev. */
 static sky_status cpurt_run(cpurt *c, cpurt_pipeline *p, uint32_t pair, double t, double dt,
                             const double *params, uint8_t *dst, char *error, size_t error_len) {
     uint64_t t0 = cpurt_now_ns();
-    sky_frame_inputs in = {.t = t, .dt = dt, .frame = p->frame, .params = params};
+    sky_frame_inputs in = {.t = t,
+                           .dt = dt,
+                           .frame = p->frame,
+                           .params = params,
+                           .audio = c->has_audio ? &c->audio : NULL};
     sky_status st = sky_program_eval_frame(p->program, &c->view, &in, c->uniforms);
     if (st != SKY_OK) {
         cpurt_error(error, error_len, "evaluating the per-frame values failed (%s)",

@@ -77,6 +77,8 @@ typedef struct rt_flight {
 } rt_flight;
 
 struct sky_runtime {
+    sky_audio_values audio; /* sky_runtime_set_audio; read when has_audio */
+    bool has_audio;
     vkrt_device dev;
     vkrt_shared shared;
     const sky_layout *layout;
@@ -967,6 +969,13 @@ void sky_runtime_pipeline_free(sky_runtime *rt, sky_runtime_pipeline *pipeline) 
     free(pipeline);
 }
 
+void sky_runtime_set_audio(sky_runtime *rt, const sky_audio_values *values) {
+    if (!rt) return;
+    rt->has_audio = values != NULL;
+    if (values) rt->audio = *values;
+    if (rt->cpu) cpurt_set_audio(rt->cpu, values);
+}
+
 sky_status sky_runtime_restart(sky_runtime *rt, char *error, size_t error_len) {
     sky_status status = rt_check_usable(rt, error, error_len);
     if (status != SKY_OK) return status;
@@ -1086,8 +1095,11 @@ static sky_status rt_eval_frame(sky_runtime *rt, uint32_t role, uint32_t p, cons
     info[1] = rt->view.strip_count;
     info[2] = 0;
     info[3] = 0;
-    sky_frame_inputs frame = {
-        .t = job->t, .dt = job->dt, .frame = job->frame, .params = job->params};
+    sky_frame_inputs frame = {.t = job->t,
+                              .dt = job->dt,
+                              .frame = job->frame,
+                              .params = job->params,
+                              .audio = rt->has_audio ? &rt->audio : NULL};
     float *uniforms = (float *)((uint8_t *)block->map + RT_INFO_BYTES);
     sky_status status = job->eval(job->context, &rt->view, &frame, uniforms);
     if (status != SKY_OK) {

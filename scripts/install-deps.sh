@@ -19,6 +19,7 @@ libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
 vulkan-validationlayers
 libsystemd-dev
 dpkg-dev adduser
+libfftw3-dev libaubio-dev libsndfile1-dev libpulse-dev libasound2-dev
 "
 if [ "${1:-}" = "--arm64" ]; then PACKAGES="$PACKAGES crossbuild-essential-arm64 qemu-user"; fi
 

@@ -85,6 +85,8 @@ SKY_API size_t sky_program_uniform_count(const sky_program *program);
  * Runs the per-frame section in double precision and writes the hoisted
  * values, rounded to float, into uniforms[0 .. sky_program_uniform_count).
  * This is what the runtime uploads each frame. Params are clamped to their range.
+ * `audio.*` reads frame->audio (zeros when NULL): audio reaches the shader
+ * only through these values, so the shader ABI has no audio binding.
  */
 SKY_API sky_status sky_program_eval_frame(const sky_program *program, const sky_layout_view *layout,
                                           const sky_frame_inputs *frame, float *uniforms);

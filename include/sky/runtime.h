@@ -310,6 +310,14 @@ sky_status sky_runtime_render_mix(sky_runtime *runtime, double t, double dt, con
 sky_status sky_runtime_restart(sky_runtime *runtime, char *error, size_t error_len);
 
 /*
+ * The `audio.*` values of the frames rendered from now on (sky/audio.h makes
+ * them): copied, so `values` need not outlive the call. NULL, and the state
+ * of a new runtime, reads every `audio.*` as 0. They reach the shader as
+ * hoisted per-frame values (docs/shader-abi.md), through both backends.
+ */
+void sky_runtime_set_audio(sky_runtime *runtime, const sky_audio_values *values);
+
+/*
  * Renders one frame at time `t` (seconds since the pattern started), `dt`
  * seconds after the previous one, with `params` (sky_program_param_slots
  * values, clamped to their ranges; NULL: the defaults), and waits until it is

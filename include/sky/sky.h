@@ -177,6 +177,7 @@ enum {
     SKY_INPUT_FRAME = 1u << 12,
     SKY_INPUT_STRIPS = 1u << 13,
     SKY_INPUT_COUNT = 1u << 14,
+    SKY_INPUT_AUDIO = 1u << 15, /* any `audio.*` */
 };
 
 SKY_API size_t sky_program_param_count(const sky_program *program);
@@ -244,11 +245,28 @@ typedef struct sky_layout_view {
     const float *xy;             /* led_count (x, y) pairs, in [-1, 1], strip after strip */
 } sky_layout_view;
 
+/*
+ * What a pattern reads as `audio.*` (docs/language.md), as libskyaudio's
+ * analysis writes it each frame (sky/audio.h, docs/audio.md).
+ */
+#define SKY_AUDIO_BANDS 16
+typedef struct sky_audio_values {
+    float level, bass, mid, treble; /* 0..1 after the automatic gain */
+    float beat;                     /* 1 at a beat, decaying to 0 */
+    float phase;                    /* 0..1 through the beat, 0 without a tempo */
+    float bpm;                      /* beats per minute, 0 without a tempo */
+    float band[SKY_AUDIO_BANDS];    /* 0..1, log-spaced, low to high */
+} sky_audio_values;
+
 typedef struct sky_frame_inputs {
     double t;             /* seconds since the pattern started */
     double dt;            /* seconds since the previous frame, 0 at the first */
     uint64_t frame;       /* frame number, from 0 */
     const double *params; /* sky_program_param_slots values, or NULL for the defaults */
+    /* The audio values, or NULL: every `audio.*` reads 0. Last, so that
+     * initialisers written before it existed (positional or designated)
+     * leave it NULL. */
+    const sky_audio_values *audio;
 } sky_frame_inputs;
 
 /*

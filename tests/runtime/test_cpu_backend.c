@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "irregular_map.h"
+#include "test_audio_values.h"
 #include "sky/frame.h"
 #include "sky/layout.h"
 #include "sky/runtime.h"
@@ -241,8 +242,12 @@ static void test_agreement(void **state) {
             size_t frames = uses_prev ? CPU_PREV_FRAMES : sizeof cpu_times / sizeof cpu_times[0];
             for (size_t f = 0; f < frames && !failed; f++) {
                 double t = uses_prev ? 0.5 + (double)f / 60.0 : cpu_times[f];
-                sky_frame_inputs in = {
-                    .t = t, .dt = f ? 1.0 / 60.0 : 0.0, .frame = f, .params = params};
+                sky_audio_values audio = test_audio_values(f);
+                sky_frame_inputs in = {.t = t,
+                                       .dt = f ? 1.0 / 60.0 : 0.0,
+                                       .frame = f,
+                                       .params = params,
+                                       .audio = &audio};
                 char first[200] = "";
                 size_t bad = cpu_compare_frame(program, kernel, l, &in, &b, uses_prev, &max_diff,
                                                first, sizeof first);

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "irregular_map.h"
+#include "test_audio_values.h"
 #include "sky/frame.h"
 #include "sky/layout.h"
 #include "sky/runtime.h"
@@ -199,9 +200,12 @@ static bool agree_run(const char *file, const sky_program *program, agree_layout
     for (size_t f = 0; f < frames; f++) {
         double t = uses_prev ? 0.5 + (double)f / 60.0 : agree_times[f];
         double dt = f == 0 ? 0.0 : 1.0 / 60.0;
+        sky_audio_values audio = test_audio_values(f); /* audio.* as a show would see it */
+        sky_runtime_set_audio(l->rt, &audio);
         sky_status st = sky_runtime_render(l->rt, t, dt, variant->params, err, sizeof err);
         if (st != SKY_OK) fail_msg("%s on %s: render: %s", file, l->spec, err);
-        sky_frame_inputs in = {.t = t, .dt = dt, .frame = f, .params = variant->params};
+        sky_frame_inputs in = {
+            .t = t, .dt = dt, .frame = f, .params = variant->params, .audio = &audio};
         float *cur = cpu->rgb[f % 2];
         const float *prev = uses_prev ? cpu->rgb[(f + 1) % 2] : NULL;
         st = sky_program_eval(program, &l->view, l->inputs, &in, prev, cur, cpu->bytes);

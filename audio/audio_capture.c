@@ -1,0 +1,204 @@
+/*
+ * audio_capture.c - live sound from PulseAudio/PipeWire (pa_simple) or ALSA,
+ * read on a thread of its own into a lock-free single-producer,
+ * single-consumer ring, so the show never waits for the device.
+ *
+ * The device is asked for 48 kHz mono float in blocks of AUDIO_HOP samples
+ * (5.3 ms). The ring holds 2^16 samples (1.4 s): when the analysis falls
+ * further behind, whole blocks are dropped and counted rather than blocking
+ * the capture thread. When the device fails mid-show the thread stops and
+ * records why; the source then reads as silence (sky_audio_update says so).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <alsa/asoundlib.h>
+#include <pulse/error.h>
+#include <pulse/simple.h>
+
+#include "audio_int.h"
+
+#define RING_SIZE       AUDIO_CAPTURE_RING
+#define ALSA_LATENCY_US 20000u
+#define ALSA_WAIT_MS    100
+
+struct audio_capture {
+    pa_simple *pulse;
+    snd_pcm_t *alsa;
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop;
+    atomic_bool failed;
+    char failure[256]; /* written by the thread before `failed` is set */
+    float ring[RING_SIZE];
+    atomic_size_t head, tail; /* samples written / taken, ever (wrapping) */
+    atomic_ullong dropped;
+    char device[128];
+};
+
+static void ring_push(audio_capture *c, const float *block, size_t n) {
+    size_t head = atomic_load_explicit(&c->head, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&c->tail, memory_order_acquire);
+    if (RING_SIZE - (head - tail) < n) {
+        atomic_fetch_add(&c->dropped, 1);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) c->ring[(head + i) & (RING_SIZE - 1)] = block[i];
+    atomic_store_explicit(&c->head, head + n, memory_order_release);
+}
+
+size_t audio_capture_take(audio_capture *c, float *out, size_t max_samples) {
+    size_t tail = atomic_load_explicit(&c->tail, memory_order_relaxed);
+    size_t head = atomic_load_explicit(&c->head, memory_order_acquire);
+    size_t n = head - tail < max_samples ? head - tail : max_samples;
+    for (size_t i = 0; i < n; i++) out[i] = c->ring[(tail + i) & (RING_SIZE - 1)];
+    atomic_store_explicit(&c->tail, tail + n, memory_order_release);
+    return n;
+}
+
+static void fail(audio_capture *c, const char *system, const char *why) {
+    audio_error(c->failure, sizeof c->failure, "audio capture `%s` stopped: %s: %s", c->device,
+                system, why);
+    atomic_store(&c->failed, true);
+}
+
+/* One block from the device: 1, 0 when ALSA had none within ALSA_WAIT_MS, -1 after a failure. */
+static int read_block(audio_capture *c, float *block) {
+    if (c->pulse) {
+        int err = 0;
+        if (pa_simple_read(c->pulse, block, AUDIO_HOP * sizeof *block, &err) < 0) {
+            fail(c, "PulseAudio", pa_strerror(err));
+            return -1;
+        }
+        return 1;
+    }
+    /* Waiting first bounds how long a stalled device can keep close from joining. */
+    int ready = snd_pcm_wait(c->alsa, ALSA_WAIT_MS);
+    if (ready == 0) return 0;
+    if (ready < 0 && snd_pcm_recover(c->alsa, ready, 1) < 0) {
+        fail(c, "ALSA", snd_strerror(ready));
+        return -1;
+    }
+    /* Zeroed first: ALSA's `null` PCM "reads" without writing the buffer. */
+    memset(block, 0, AUDIO_HOP * sizeof *block);
+    snd_pcm_sframes_t got = snd_pcm_readi(c->alsa, block, AUDIO_HOP);
+    if (got < 0) got = snd_pcm_recover(c->alsa, (int)got, 1); /* an overrun: restart the stream */
+    if (got < 0) {
+        fail(c, "ALSA", snd_strerror((int)got));
+        return -1;
+    }
+    if ((snd_pcm_uframes_t)got < AUDIO_HOP)
+        memset(block + got, 0, (AUDIO_HOP - got) * sizeof *block);
+    return 1;
+}
+
+static void *capture_main(void *arg) {
+    audio_capture *c = arg;
+    float block[AUDIO_HOP];
+    while (!atomic_load(&c->stop)) {
+        int got = read_block(c, block);
+        if (got < 0) break;
+        if (got > 0) ring_push(c, block, AUDIO_HOP);
+    }
+    return NULL;
+}
+
+static bool open_pulse(audio_capture *c, const char *device, char *why, size_t why_len) {
+    const pa_sample_spec spec = {
+        .format = PA_SAMPLE_FLOAT32NE, .rate = AUDIO_CAPTURE_RATE, .channels = 1};
+    /* fragsize: the server hands over a block every hop, not every 2 s (its default). */
+    const pa_buffer_attr attr = {.maxlength = (uint32_t)-1,
+                                 .fragsize = AUDIO_HOP * sizeof(float),
+                                 .tlength = (uint32_t)-1,
+                                 .prebuf = (uint32_t)-1,
+                                 .minreq = (uint32_t)-1};
+    int err = 0;
+    c->pulse =
+        pa_simple_new(NULL, "sky", PA_STREAM_RECORD, strcmp(device, "default") == 0 ? NULL : device,
+                      "pattern audio input", &spec, NULL, &attr, &err);
+    if (!c->pulse) audio_error(why, why_len, "PulseAudio: %s", pa_strerror(err));
+    return c->pulse != NULL;
+}
+
+/* alsa-lib prints its errors to stderr by default; the message we return says it all. */
+static void alsa_quiet(const char *file, int line, const char *function, int err, const char *fmt,
+                       ...) {
+    (void)file, (void)line, (void)function, (void)err, (void)fmt;
+}
+
+static bool open_alsa(audio_capture *c, const char *device, char *why, size_t why_len) {
+    snd_lib_error_set_handler(alsa_quiet);
+    int err = snd_pcm_open(&c->alsa, device, SND_PCM_STREAM_CAPTURE, 0);
+    if (err >= 0)
+        err = snd_pcm_set_params(c->alsa, SND_PCM_FORMAT_FLOAT, SND_PCM_ACCESS_RW_INTERLEAVED, 1,
+                                 AUDIO_CAPTURE_RATE, 1, ALSA_LATENCY_US);
+    snd_lib_error_set_handler(NULL);
+    if (err < 0) {
+        audio_error(why, why_len, "ALSA: %s", snd_strerror(err));
+        if (c->alsa) snd_pcm_close(c->alsa);
+        c->alsa = NULL;
+        return false;
+    }
+    return true;
+}
+
+static bool is_alsa_name(const char *device) {
+    return strncmp(device, "hw:", 3) == 0 || strncmp(device, "plughw:", 7) == 0 ||
+           strncmp(device, "alsa:", 5) == 0;
+}
+
+sky_status audio_capture_open(const char *device, audio_capture **out, char *error,
+                              size_t error_len) {
+    *out = NULL;
+    audio_capture *c = calloc(1, sizeof *c);
+    if (!c) {
+        audio_error(error, error_len, "out of memory for audio capture");
+        return SKY_ERR_NOMEM;
+    }
+    snprintf(c->device, sizeof c->device, "%s", device);
+    char pulse_why[200] = "PulseAudio: not tried for an ALSA name", alsa_why[200] = "";
+    bool alsa_only = is_alsa_name(device);
+    const char *alsa_device = strncmp(device, "alsa:", 5) == 0 ? device + 5 : device;
+    bool opened = (!alsa_only && open_pulse(c, device, pulse_why, sizeof pulse_why)) ||
+                  open_alsa(c, alsa_device, alsa_why, sizeof alsa_why);
+    if (!opened) {
+        audio_error(error, error_len,
+                    "cannot open audio capture `%s`: %s; %s (is a sound server running and the "
+                    "device present?)",
+                    device, pulse_why, alsa_why);
+        free(c);
+        return SKY_ERR_NO_DEVICE;
+    }
+    if (pthread_create(&c->thread, NULL, capture_main, c) != 0) {
+        audio_error(error, error_len, "audio capture `%s`: cannot start its thread", device);
+        audio_capture_close(c);
+        return SKY_ERR_NOMEM;
+    }
+    c->thread_started = true;
+    *out = c;
+    return SKY_OK;
+}
+
+bool audio_capture_failed(audio_capture *c, char *error, size_t error_len) {
+    if (!atomic_load(&c->failed)) return false;
+    audio_error(error, error_len, "%s", c->failure);
+    return true;
+}
+
+unsigned long long audio_capture_dropped(const audio_capture *c) {
+    return atomic_load(&((audio_capture *)c)->dropped);
+}
+
+void audio_capture_close(audio_capture *c) {
+    if (!c) return;
+    atomic_store(&c->stop, true);
+    /* The thread sees `stop` after its current block: 5.3 ms of sound, or at most
+     * ALSA_WAIT_MS from a stalled ALSA device. */
+    if (c->thread_started) pthread_join(c->thread, NULL);
+    if (c->pulse) pa_simple_free(c->pulse);
+    if (c->alsa) snd_pcm_close(c->alsa);
+    free(c);
+}
