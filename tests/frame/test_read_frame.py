@@ -113,7 +113,7 @@ def test_bad_headers(tmp):
     run_writer(path, 100, 1, 1)
     good = open(path, "rb").read()
     bad = os.path.join(tmp, "bad")
-    cases = [(8, (2).to_bytes(4, "little"), "version"),
+    cases = [(8, (3).to_bytes(4, "little"), "version"),
              (24, (4).to_bytes(4, "little"), "channels"),
              (28, (2).to_bytes(4, "little"), "slot_count"),
              (32, (4097).to_bytes(8, "little"), "slot_stride"),
@@ -146,10 +146,10 @@ def header_for(leds, strips, slots, stride=None, slots_offset=None):
     is given) and the file size it claims."""
     seq, strips_at = 256, 256 + 64 * slots
     positions = (strips_at + 4 * strips + 7) // 8 * 8
-    slots_offset = slots_offset or (positions + 8 * leds + 4095) // 4096 * 4096
+    slots_offset = slots_offset or (positions + 12 * leds + 4095) // 4096 * 4096
     stride = stride or (max(1, (leds + 3) // 4 * 12) + 4095) // 4096 * 4096
     file_bytes = slots_offset + slots * stride
-    raw = read_frame._HEADER.pack(b"SKYFRAME", 1, 256, leds, strips, 3, slots, stride,
+    raw = read_frame._HEADER.pack(b"SKYFRAME", 2, 256, leds, strips, 3, slots, stride,
                                   slots_offset, strips_at, positions, seq, file_bytes,
                                   os.getpid(), 0, 0, b"")
     return raw + bytes(256 - len(raw)), file_bytes
