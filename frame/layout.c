@@ -489,7 +489,10 @@ static sky_status layout_json(const char *text, size_t len, layout_points *pts, 
                               char *error, size_t error_len) {
     json_object *root;
     sky_status st = layout_json_parse(text, len, file, &root, error, error_len);
-    if (st == SKY_OK) st = layout_json_walk(root, pts, file, error, error_len);
+    if (st == SKY_OK && json_object_is_type(root, json_type_object))
+        st = layout_param_points(root, pts, file, error, error_len);
+    else if (st == SKY_OK)
+        st = layout_json_walk(root, pts, file, error, error_len);
     json_object_put(root);
     return st;
 }
@@ -624,8 +627,8 @@ static sky_status layout_map_points(const char *spec, const char *file, layout_p
     if (st != SKY_OK) return st;
     const char *first = text;
     while (isspace((unsigned char)*first)) first++;
-    bool json =
-        layout_has_suffix(file, ".json") || (!layout_has_suffix(file, ".csv") && *first == '[');
+    bool json = layout_has_suffix(file, ".json") ||
+                (!layout_has_suffix(file, ".csv") && (*first == '[' || *first == '{'));
     st = json ? layout_json(text, len, pts, file, error, error_len)
               : layout_csv(text, pts, file, error, error_len);
     free(text);

@@ -55,6 +55,10 @@ sky_status layout_csv_lines(char *text, void *ctx,
                                                   char *error, size_t error_len),
                             char *error, size_t error_len);
 
+/* The points of a parametric map, {"strips": [shapes]} (layout_param.c). */
+sky_status layout_param_points(json_object *root, layout_points *pts, const char *file,
+                               char *error, size_t error_len);
+
 /* True when spec starts with an importer's `FORMAT:` (layout_import.c). */
 bool layout_import_kind(const char *spec);
 /* The points of an imported `FORMAT:FILE`, before normalisation. */

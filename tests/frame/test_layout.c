@@ -246,7 +246,8 @@ static void test_map_json_errors(void **state) {
         {"[[[0, 0], [1, 1]],\n [[2, 2] [3, 3]]]", ":2:"},          /* missing comma, line 2 */
         {"[[[0, 0], [1, 1]]", "unexpected end of file"},           /* unterminated */
         {"[[[0, 0]]] x", "1:12: unexpected data"},                 /* trailing data */
-        {"{\"strips\": 1}", "non-empty array of strips"},          /* not an array */
+        {"{\"strips\": 1}", "expected {\"strips\": [...]}"},       /* not an array */
+        {"\"strips\"", "non-empty array of strips"},               /* a string */
         {"[]", "non-empty array of strips"},                       /* empty */
         {"[[[0, 0]], []]", "strip 1: expected a non-empty array"}, /* empty strip */
         {"[[[0, 0]], 7]", "strip 1: expected a non-empty array"},  /* strip not an array */
@@ -339,7 +340,8 @@ static void test_map_csv_errors(void **state) {
         const char *text, *expect;
     } cases[] = {
         {"strip,x,y\n0,1,2\n0,1\n", "bad.csv:3: expected 3 fields"},
-        {"0,1,2\n0,1,2,3,4\n", "bad.csv:2: expected 3 fields \"strip,x,y\" or 4 \"strip,x,y,z\", found 5"},
+        {"0,1,2\n0,1,2,3,4\n",
+         "bad.csv:2: expected 3 fields \"strip,x,y\" or 4 \"strip,x,y,z\", found 5"},
         {"1,0,0\n", "bad.csv:1: strip \"1\" must be 0"},
         {"0,0,0\n2,0,0\n", "bad.csv:2: strip \"2\" must be 0 (this strip) or 1"},
         {"0,0,0\n1,0,0\n0,1,1\n", "bad.csv:3: strip \"0\" must be 1"},
