@@ -217,15 +217,16 @@ static sky_status import_wled(const char *text, size_t len, const char *file, la
 
 /* --------------------------------------------------------------- xLights */
 
-/* A grid cell: node n (from 1) at column, row, layer. */
+/* A grid cell holding node `node` (from 1) at column, row, layer. */
 typedef struct import_cell {
-    size_t col, row, layer;
+    size_t node, col, row, layer;
 } import_cell;
 
+/* The numbered cells in file order; memory follows the file's size, never a
+ * node number, so a lone "16777216" costs nothing. */
 typedef struct import_grid {
-    import_cell *node; /* per node - 1 */
-    bool *set;
-    size_t cap, nodes; /* nodes: the highest node number seen */
+    import_cell *cells;
+    size_t count, cap, nodes; /* nodes: the highest node number seen */
     const char *file;
     bool xmodel;
 } import_grid;
@@ -244,7 +245,7 @@ static sky_status import_grid_cell(import_grid *g, const char *cell, size_t cell
     while (cell_len && isspace((unsigned char)*cell)) cell++, cell_len--;
     while (cell_len && isspace((unsigned char)cell[cell_len - 1])) cell_len--;
     if (cell_len == 0) return SKY_OK;
-    char where[96], other[96];
+    char where[96];
     unsigned long long node = 0;
     bool ok = cell_len <= 9;
     for (size_t k = 0; ok && k < cell_len; k++) {
@@ -258,38 +259,26 @@ static sky_status import_grid_cell(import_grid *g, const char *cell, size_t cell
                     (int)(cell_len > 40 ? 40 : cell_len), cell, SKY_LAYOUT_MAX_LEDS);
         return SKY_ERR_FORMAT;
     }
-    if (node > g->cap) {
-        size_t cap = g->cap ? g->cap : 256;
-        while (cap < node) cap *= 2;
-        import_cell *cells = realloc(g->node, cap * sizeof *cells);
-        if (cells) g->node = cells;
-        bool *set = cells ? realloc(g->set, cap * sizeof *set) : NULL;
-        if (!set) {
+    if (g->count == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 256;
+        import_cell *cells = realloc(g->cells, cap * sizeof *cells);
+        if (!cells) {
             frame_error(error, error_len, "xlights %s: out of memory", g->file);
             return SKY_ERR_NOMEM;
         }
-        memset(set + g->cap, 0, (cap - g->cap) * sizeof *set);
-        g->set = set;
+        g->cells = cells;
         g->cap = cap;
     }
-    if (g->set[node - 1]) {
-        frame_error(error, error_len,
-                    "xlights %s: node %llu is at %s and at %s: a node in several cells is not "
-                    "supported",
-                    g->file, node, import_cell_name(g, g->node[node - 1], other, sizeof other),
-                    import_cell_name(g, at, where, sizeof where));
-        return SKY_ERR_FORMAT;
-    }
-    g->set[node - 1] = true;
-    g->node[node - 1] = at;
-    if (node > g->nodes) g->nodes = node;
+    at.node = (size_t)node;
+    g->cells[g->count++] = at;
+    if (node > g->nodes) g->nodes = (size_t)node;
     return SKY_OK;
 }
 
 /* Cells split by ',', rows by `row_sep`, layers by `layer_sep` (0: none). */
 static sky_status import_grid_scan(import_grid *g, const char *s, size_t len, char row_sep,
                                    char layer_sep, char *error, size_t error_len) {
-    import_cell at = {0, 0, 0};
+    import_cell at = {0, 0, 0, 0};
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
         char c = i < len ? s[i] : row_sep;
@@ -310,27 +299,50 @@ static sky_status import_grid_scan(import_grid *g, const char *s, size_t len, ch
     return SKY_OK;
 }
 
+/* Nodes 1 .. nodes, each in exactly one cell: with `count` cells, a node
+ * above `count` means one at or below it is missing. */
 static sky_status import_grid_points(import_grid *g, layout_points *pts, char *error,
                                      size_t error_len) {
-    if (g->nodes == 0) {
+    if (g->count == 0) {
         frame_error(error, error_len, "xlights %s: no node numbers in the grid", g->file);
         return SKY_ERR_FORMAT;
     }
-    for (size_t n = 0; n < g->nodes; n++) {
-        if (!g->set[n]) {
+    size_t *cell_of = calloc(g->count, sizeof *cell_of); /* per node: 1 + its cell, 0: none */
+    if (!cell_of) {
+        frame_error(error, error_len, "xlights %s: out of memory", g->file);
+        return SKY_ERR_NOMEM;
+    }
+    sky_status st = SKY_OK;
+    for (size_t i = 0; st == SKY_OK && i < g->count; i++) {
+        size_t node = g->cells[i].node;
+        if (node > g->count) continue;
+        if (cell_of[node - 1]) {
+            char first[96], again[96];
+            frame_error(error, error_len,
+                        "xlights %s: node %zu is at %s and at %s: a node in several cells is not "
+                        "supported",
+                        g->file, node,
+                        import_cell_name(g, g->cells[cell_of[node - 1] - 1], first, sizeof first),
+                        import_cell_name(g, g->cells[i], again, sizeof again));
+            st = SKY_ERR_FORMAT;
+        }
+        cell_of[node - 1] = i + 1;
+    }
+    for (size_t n = 0; st == SKY_OK && n < g->count && n < g->nodes; n++) {
+        if (!cell_of[n]) {
             frame_error(error, error_len,
                         "xlights %s: node %zu is missing: the grid numbers nodes 1 to %zu", g->file,
                         n + 1, g->nodes);
-            return SKY_ERR_FORMAT;
+            st = SKY_ERR_FORMAT;
         }
     }
-    for (size_t n = 0; n < g->nodes; n++) {
-        import_cell c = g->node[n];
-        sky_status st = layout_points_add(pts, 0, (double)c.col, 0.0 - (double)c.row,
-                                          (double)c.layer, g->file, error, error_len);
-        if (st != SKY_OK) return st;
+    for (size_t n = 0; st == SKY_OK && n < g->nodes; n++) {
+        import_cell c = g->cells[cell_of[n] - 1];
+        st = layout_points_add(pts, 0, (double)c.col, 0.0 - (double)c.row, (double)c.layer, g->file,
+                               error, error_len);
     }
-    return SKY_OK;
+    free(cell_of);
+    return st;
 }
 
 /* The value of attribute `name` in the first element carrying it. */
@@ -373,8 +385,7 @@ static sky_status import_xlights(const char *text, size_t len, const char *file,
         st = import_grid_scan(&g, text, len, '\n', 0, error, error_len);
     }
     if (st == SKY_OK) st = import_grid_points(&g, pts, error, error_len);
-    free(g.node);
-    free(g.set);
+    free(g.cells);
     return st;
 }
 

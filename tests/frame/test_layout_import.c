@@ -236,6 +236,8 @@ static void test_xlights_errors(void **state) {
     expect_error(fx, "xlights", "1,99999999999\n", SKY_ERR_FORMAT, "line 1, column 2");
     expect_error(fx, "xlights", "1\n,,999999\n", SKY_ERR_FORMAT, "node 2 is missing");
     expect_error(fx, "xlights", ",,\n\n", SKY_ERR_FORMAT, "no node numbers");
+    expect_error(fx, "xlights", "16777216\n", SKY_ERR_FORMAT,
+                 "node 1 is missing: the grid numbers nodes 1 to 16777216");
     expect_error(fx, "xlights", "<custommodel name=\"a\"/>", SKY_ERR_FORMAT,
                  "without a CustomModel");
     expect_error(fx, "xlights", "<custommodel CustomModel=\"1,2|2\"/>", SKY_ERR_FORMAT,
