@@ -24,6 +24,7 @@ int cmd_params(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_play(int argc, char **argv);
 int cmd_render(int argc, char **argv);
+int cmd_layout(int argc, char **argv);
 
 /*
  * getopt_long over a subcommand's arguments, with the CLI's messages: options

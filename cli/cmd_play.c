@@ -132,6 +132,7 @@ static sky_frame_writer *play_open_writer(const play_options *o, const sky_layou
     wo.strip_count = layout->strip_count;
     wo.strip_sizes = layout->strip_sizes;
     wo.positions = layout->xy;
+    wo.positions_z = layout->z;
     wo.fps_nominal = (uint32_t)lround(fps);
     wo.slot_count = (uint32_t)o->slots;
     wo.layout = layout->name;

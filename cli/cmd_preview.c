@@ -50,8 +50,8 @@
 #define PREVIEW_GIF_MAX_AUTO 512u
 #define PREVIEW_MAX_FRAMES   100000u
 #define PREVIEW_MAX_GIF_MEM  ((size_t)1 << 30) /* LED colours kept for the GIF's two passes */
-#define PREVIEW_SHOW_FPS     60.0 /* `sky run`'s default rate */
-#define PREVIEW_GIF_MAX_FPS  50.0 /* 2 cs delays: viewers slow anything shorter */
+#define PREVIEW_SHOW_FPS     60.0              /* `sky run`'s default rate */
+#define PREVIEW_GIF_MAX_FPS  50.0              /* 2 cs delays: viewers slow anything shorter */
 
 typedef enum preview_kind { PREVIEW_PNG, PREVIEW_GIF, PREVIEW_VIDEO, PREVIEW_TERM } preview_kind;
 
@@ -63,6 +63,7 @@ typedef struct preview_options {
     bool duration_set;
     uint64_t size; /* 0: automatic */
     bool cpu;
+    preview_view view; /* --view: a camera for 3-D layouts */
 } preview_options;
 
 static void preview_usage(FILE *out) {
@@ -81,6 +82,9 @@ static void preview_usage(FILE *out) {
             "                    show; patterns that use prev or frame run from t = 0;\n"
             "                    --rate N is the same\n"
             "  --size PX         the image's longer side (default: from the LED spacing)\n"
+            "  --view AZ,EL      see a 3-D layout from a camera AZ degrees around the vertical\n"
+            "                    z axis (0: from the front, -y) and EL degrees up (90: from\n"
+            "                    above, the default picture); near dots are bigger\n"
             "  --cpu             render with the CPU reference evaluator instead of Vulkan\n"
             "  --layout SPEC     LED layout (default %s)\n"
             "  --set NAME=VALUE  set a param (repeatable; vectors as a,b,c)\n"
@@ -109,7 +113,8 @@ enum {
     PREVIEW_OPT_SIZE,
     PREVIEW_OPT_TERM,
     PREVIEW_OPT_CPU,
-    PREVIEW_OPT_VALIDATE
+    PREVIEW_OPT_VALIDATE,
+    PREVIEW_OPT_VIEW
 };
 
 static const struct option preview_long_options[] = {
@@ -121,6 +126,7 @@ static const struct option preview_long_options[] = {
     {"rate", required_argument, NULL, PREVIEW_OPT_FPS}, /* sky-driver's name for the same */
     {"size", required_argument, NULL, PREVIEW_OPT_SIZE},
     {"term", no_argument, NULL, PREVIEW_OPT_TERM},
+    {"view", required_argument, NULL, PREVIEW_OPT_VIEW},
     {"cpu", no_argument, NULL, PREVIEW_OPT_CPU},
     {"validate", no_argument, NULL, PREVIEW_OPT_VALIDATE},
     {"help", no_argument, NULL, 'h'},
@@ -151,6 +157,8 @@ static bool preview_take_option(preview_options *o, int opt, bool *term) {
         return true;
     case PREVIEW_OPT_VALIDATE:
         return cli_validation_enable(PREVIEW_CMD);
+    case PREVIEW_OPT_VIEW:
+        return preview_view_parse(PREVIEW_CMD, optarg, &o->view);
     default:
         return false; /* cli_getopt printed the error */
     }
@@ -329,8 +337,8 @@ static int preview_png(const preview_options *o, const sky_layout *layout, previ
     preview_canvas *canvas = NULL;
     uint8_t *image = NULL;
     int code = 2;
-    if (!preview_geometry_create(PREVIEW_CMD, layout->xy, layout->led_count, (uint32_t)o->size,
-                                 PREVIEW_PNG_MAX_AUTO, 0, 0, &g) ||
+    if (!preview_geometry_for(PREVIEW_CMD, layout, &o->view, (uint32_t)o->size,
+                              PREVIEW_PNG_MAX_AUTO, 0, 0, &g) ||
         !preview_canvas_create(PREVIEW_CMD, g, &canvas))
         goto done;
     if (!(image = malloc((size_t)g->width * g->height * 3))) {
@@ -379,14 +387,15 @@ static int preview_gif_run(const preview_options *o, const sky_layout *layout,
                 (unsigned long long)frames);
         goto done;
     }
-    /* Every frame from t = 0, consecutively at the show's rate, so that prev and frame are right. */
+    /* Every frame from t = 0, consecutively at the show's rate, so that prev and frame are right.
+     */
     for (uint64_t k = 0; k < computed; k++) {
         const uint8_t *bytes = NULL;
         if (!renderer_frame(r, (double)k / o->fps, k ? 1.0 / o->fps : 0, &bytes)) goto done;
         if (k % step == 0) memcpy(leds + (k / step) * frame_bytes, bytes, frame_bytes);
     }
-    if (!preview_geometry_create(PREVIEW_CMD, layout->xy, layout->led_count, (uint32_t)o->size,
-                                 PREVIEW_GIF_MAX_AUTO, 0, 0, &g) ||
+    if (!preview_geometry_for(PREVIEW_CMD, layout, &o->view, (uint32_t)o->size,
+                              PREVIEW_GIF_MAX_AUTO, 0, 0, &g) ||
         !preview_canvas_create(PREVIEW_CMD, g, &canvas) ||
         !preview_gif_create(PREVIEW_CMD, g->width, g->height, (uint32_t)frames, &gif))
         goto done;
@@ -432,8 +441,8 @@ static int preview_video_run(const preview_options *o, const sky_layout *layout,
     preview_video *video = NULL;
     uint8_t *image = NULL;
     int code = 2;
-    if (!preview_geometry_create(PREVIEW_CMD, layout->xy, layout->led_count, (uint32_t)o->size,
-                                 PREVIEW_GIF_MAX_AUTO, 0, 0, &g) ||
+    if (!preview_geometry_for(PREVIEW_CMD, layout, &o->view, (uint32_t)o->size,
+                              PREVIEW_GIF_MAX_AUTO, 0, 0, &g) ||
         !preview_canvas_create(PREVIEW_CMD, g, &canvas))
         goto done;
     if (!(image = malloc((size_t)g->width * g->height * 3))) {
@@ -468,8 +477,7 @@ static int preview_term(const preview_options *o, const sky_layout *layout, prev
     preview_canvas *canvas = NULL;
     uint8_t *image = NULL;
     int code = 2;
-    if (!preview_geometry_create(PREVIEW_CMD, layout->xy, layout->led_count, 0, 0, cols, rows * 2,
-                                 &g) ||
+    if (!preview_geometry_for(PREVIEW_CMD, layout, &o->view, 0, 0, cols, rows * 2, &g) ||
         !preview_canvas_create(PREVIEW_CMD, g, &canvas))
         goto done;
     if (!(image = malloc((size_t)g->width * g->height * 3))) {

@@ -509,6 +509,7 @@ static sky_frame_writer *run_open_writer(const run_options *o, const sky_layout 
     wo.strip_count = layout->strip_count;
     wo.strip_sizes = layout->strip_sizes;
     wo.positions = layout->xy;
+    wo.positions_z = layout->z;
     wo.fps_nominal = (uint32_t)lround(o->fps);
     wo.slot_count = (uint32_t)o->slots;
     wo.layout = layout->name;

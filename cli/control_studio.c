@@ -197,7 +197,11 @@ char *control_layout_json(const char *frame_path, char *message, size_t message_
     const sky_frame_info *info = sky_frame_reader_info(reader);
     const uint32_t *strips = sky_frame_reader_strips(reader);
     const float *xy = sky_frame_reader_positions(reader);
+    const float *z = sky_frame_reader_positions_z(reader);
     size_t leds = info->led_count;
+    int dims = 2; /* 3 (x, y, z) when some LED is off the x, y plane */
+    for (size_t i = 0; i < leds && dims == 2; i++)
+        if (z && z[i] != 0.0f) dims = 3;
     float minx = 0, miny = 0, maxx = 0, maxy = 0;
     for (size_t i = 0; i < leds; i++) {
         float x = xy[2 * i], y = xy[2 * i + 1];
@@ -209,13 +213,15 @@ char *control_layout_json(const char *frame_path, char *message, size_t message_
     text_buf t = {0};
     text_printf(&t, "{\"layout\":");
     text_json_string(&t, info->layout);
-    text_printf(&t, ",\"leds\":%zu,\"dims\":2,\"strips\":[", leds);
+    text_printf(&t, ",\"leds\":%zu,\"dims\":%d,\"strips\":[", leds, dims);
     for (uint32_t s = 0; s < info->strip_count; s++)
         text_printf(&t, "%s%u", s ? "," : "", strips ? strips[s] : (uint32_t)leds);
     text_printf(&t, "],\"spacing\":%.5g,\"bounds\":[%.5g,%.5g,%.5g,%.5g],\"positions\":[",
                 control_layout_spacing(xy, leds), minx, miny, maxx, maxy);
-    for (size_t i = 0; i < leds; i++)
+    for (size_t i = 0; i < leds; i++) {
         text_printf(&t, "%s%.5g,%.5g", i ? "," : "", xy[2 * i], xy[2 * i + 1]);
+        if (dims == 3) text_printf(&t, ",%.5g", z[i]);
+    }
     text_printf(&t, "]}");
     sky_frame_reader_free(reader);
     char *out = text_take(&t);

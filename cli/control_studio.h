@@ -18,8 +18,10 @@
 #define CONTROL_EXAMPLES_MAX 256
 
 /*
- * GET /api/layout: {"layout", "leds", "dims": 2, "strips": [sizes],
+ * GET /api/layout: {"layout", "leds", "dims", "strips": [sizes],
  * "spacing", "bounds": [minx, miny, maxx, maxy], "positions": [x0, y0, ...]}
+ * with dims 2, or dims 3 and positions [x0, y0, z0, ...] when some LED has
+ * z != 0 (spacing and bounds stay those of the x, y projection)
  * from the frame file at `frame_path` (its header, strip table and
  * positions). Malloc'd JSON text, or NULL with a message (the file is not
  * there yet, or is not a frame file).

@@ -322,7 +322,7 @@ bool live_layout_create(const char *cmd, const char *spec, sky_layout **layout) 
 
 sky_layout_view live_layout_view(const sky_layout *layout) {
     sky_layout_view view = {layout->led_count, layout->strip_count, layout->strip_sizes,
-                            layout->xy};
+                            layout->xy, layout->z};
     return view;
 }
 

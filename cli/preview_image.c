@@ -281,6 +281,7 @@ void preview_geometry_free(preview_geometry *geometry) {
     free(geometry->centre_x);
     free(geometry->centre_y);
     free(geometry->pos);
+    free(geometry->dot_scale);
     free(geometry);
 }
 
@@ -322,11 +323,12 @@ void preview_canvas_free(preview_canvas *canvas) {
  */
 static void canvas_splat(preview_canvas *c, uint32_t i, const uint8_t *rgb) {
     const preview_geometry *g = c->g;
-    const int r = g->radius;
+    const float sigma = g->dot_scale ? g->sigma * g->dot_scale[i] : g->sigma;
+    const int r = g->dot_scale ? (int)ceilf(3.0f * sigma) + 1 : g->radius;
     const float u = g->pos[2 * i], v = g->pos[2 * i + 1];
     const long cx = g->centre_x[i], cy = g->centre_y[i];
-    const float inv = 1.0f / (2.0f * g->sigma * g->sigma);
-    const float cut = 9.0f * g->sigma * g->sigma + 1.0f;
+    const float inv = 1.0f / (2.0f * sigma * sigma);
+    const float cut = 9.0f * sigma * sigma + 1.0f;
     const float ox = (float)cx + 0.5f - u, oy = (float)cy + 0.5f - v;
     const float d0 = ox * ox + oy * oy;
     const float cr = rgb[0] / 255.0f, cg = rgb[1] / 255.0f, cb = rgb[2] / 255.0f;

@@ -299,6 +299,7 @@ typedef struct preview_geometry {
     uint32_t *centre_x, *centre_y; /* each LED's centre pixel */
     float
         *pos; /* each LED's (x, y) in image coordinates (pixel (i, j) spans [i, i+1) x [j, j+1)) */
+    float *dot_scale; /* per LED, its dot's size relative to sigma (--view); NULL: all 1 */
 } preview_geometry;
 
 #define PREVIEW_BACKGROUND_R 10
@@ -316,6 +317,19 @@ bool preview_geometry_create(const char *cmd, const float *xy, uint32_t led_coun
                              uint32_t max_size, uint32_t box_w, uint32_t box_h,
                              preview_geometry **geometry);
 void preview_geometry_free(preview_geometry *geometry);
+
+/* --view AZIMUTH,ELEVATION (preview_view.c): a camera for 3-D layouts. */
+typedef struct preview_view {
+    bool set;
+    double azimuth, elevation; /* degrees */
+} preview_view;
+/* Parses "AZ,EL"; false after printing why it is wrong. */
+bool preview_view_parse(const char *cmd, const char *text, preview_view *view);
+/* preview_geometry_create over the layout's x, y, or, with a view, over the
+ * layout seen from that camera, with dots sized by distance. */
+bool preview_geometry_for(const char *cmd, const sky_layout *layout, const preview_view *view,
+                          uint32_t size, uint32_t max_size, uint32_t box_w, uint32_t box_h,
+                          preview_geometry **geometry);
 
 /* Draws LED colours (led_count * 3 bytes) as soft dots into rgb (width * height * 3 bytes). */
 typedef struct preview_canvas preview_canvas;

@@ -31,6 +31,7 @@ static const command commands[] = {
     {"preview", cmd_preview, "render a pattern to a PNG, a GIF, a video or the terminal"},
     {"bench", cmd_bench, "measure frames/s on the device and on the CPU evaluator"},
     {"devices", cmd_devices, "list Vulkan devices"},
+    {"layout", cmd_layout, "import another tool's LED map, or describe a layout"},
 };
 
 static void usage(FILE *out) {

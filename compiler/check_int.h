@@ -89,12 +89,15 @@ typedef enum ck_sym_kind {
     CK_SYM_POISON, /* declared */
 } ck_sym_kind;
 
+/* The input `pos`, vec3(x, y, z): not one ops.def leaf but three. */
+#define CK_INPUT_POS 0xffffu
+
 typedef struct ck_sym {
     const char *name;
     ck_sym_kind kind;
     bool defined;         /* declared symbols: their declaration has been processed */
     bool used;            /* declared symbols: some body names it (for W_UNUSED) */
-    uint16_t op;          /* CK_SYM_INPUT */
+    uint16_t op;          /* CK_SYM_INPUT: an ops.def leaf, or CK_INPUT_POS */
     double imm;           /* CK_SYM_INPUT: its leaf's imm (which audio value) */
     double constant;      /* CK_SYM_CONST */
     const ck_builtin *fn; /* CK_SYM_BUILTIN */

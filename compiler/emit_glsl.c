@@ -43,6 +43,7 @@ static bool emit_is_led_leaf(sky_op op) {
     case OP_Y:
     case OP_R:
     case OP_THETA:
+    case OP_Z:
     case OP_STRIP:
     case OP_LED:
     case OP_LEDS:
@@ -159,6 +160,9 @@ static void emit_leaf(emit_ctx *cx, const prog_insn *in) {
         break;
     case OP_THETA:
         text_puts(t, cx->led_texels ? "sky_led_pos(i).w" : "sky_led[i].pos.w");
+        break;
+    case OP_Z:
+        text_puts(t, cx->led_texels ? "sky_led_z(i)" : "sky_led[i].geo.x");
         break;
     case OP_STRIP:
         text_puts(t, "float(sky_led[i].ids.x)");
@@ -501,10 +505,14 @@ static sky_status emit_shader(const sky_program *p, const sky_emit_options *o, t
         text_puts(out,
                        "\n"
                        "// binding 6 (optional, sky_emit_options.led_texels): binding 1's buffer\n"
-                       "// as RGBA32F texels; texel 2i is LED i's (x, y, r, theta)\n"
+                       "// as RGBA32F texels; texel 3i is LED i's (x, y, r, theta), texel\n"
+                       "// 3i + 2 its (z, 0, 0, 0)\n"
                        "layout(set = 0, binding = 6) uniform samplerBuffer sky_led_texels;\n"
                        "vec4 sky_led_pos(uint i) {\n"
-                       "    return texelFetch(sky_led_texels, int(2u * i));\n"
+                       "    return texelFetch(sky_led_texels, int(3u * i));\n"
+                       "}\n"
+                       "float sky_led_z(uint i) {\n"
+                       "    return texelFetch(sky_led_texels, int(3u * i + 2u)).x;\n"
                        "}\n");
     if (strstr(body.data, "sky_zero()"))
         text_printf(out,

@@ -152,7 +152,8 @@ sky_status sky_led_inputs_build(const sky_layout_view *layout, sky_led_input *in
         return SKY_ERR_INVALID_ARG;
     if (!layout_consistent(layout)) return SKY_ERR_INVALID_ARG;
     for (uint32_t i = 0; i < layout->led_count; i++)
-        if (!isfinite(layout->xy[2 * i]) || !isfinite(layout->xy[2 * i + 1]))
+        if (!isfinite(layout->xy[2 * i]) || !isfinite(layout->xy[2 * i + 1]) ||
+            (layout->z && !isfinite(layout->z[i])))
             return SKY_ERR_INVALID_ARG;
 
     uint32_t i = 0;
@@ -169,6 +170,7 @@ sky_status sky_led_inputs_build(const sky_layout_view *layout, sky_led_input *in
                 .led = l,
                 .leds = layout->strip_sizes[s],
                 .strip_first = first,
+                .z = layout->z ? layout->z[i] : 0.0f,
             };
         }
     }
@@ -385,6 +387,9 @@ static void eval_leaf(const eval_ctx *e, const prog_insn *in, uint32_t base, uin
         break;
     case OP_THETA:
         for (uint32_t i = 0; i < n; i++) d[i] = li[i].theta;
+        break;
+    case OP_Z:
+        for (uint32_t i = 0; i < n; i++) d[i] = li[i].z;
         break;
     case OP_STRIP:
         for (uint32_t i = 0; i < n; i++) d[i] = (float)li[i].strip;

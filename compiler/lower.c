@@ -54,8 +54,14 @@ static ck_value lower_name(ck_checker *ck, const ck_frame *f, const ast_expr *e)
     const ck_sym *s = e->sym;
     switch (s->kind) {
     case CK_SYM_INPUT:
-        return ck_scalar(ck, CK_TY_FLOAT,
-                         ck_mk(ck, s->op, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, s->imm));
+        if (s->op == CK_INPUT_POS) {
+            static const sky_op axes[3] = {OP_X, OP_Y, OP_Z};
+            ck_value v = {CK_TY_VEC3, {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE}};
+            for (int c = 0; c < 3; c++)
+                v.n[c] = ck_mk(ck, axes[c], GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, 0);
+            return ck_done(ck, v);
+        }
+        return ck_scalar(ck, CK_TY_FLOAT, ck_mk(ck, s->op, GRAPH_NONE, GRAPH_NONE, GRAPH_NONE, s->imm));
     case CK_SYM_CONST:
         return ck_scalar(ck, CK_TY_FLOAT, ck_const(ck, s->constant));
     case CK_SYM_PREV: {

@@ -24,7 +24,7 @@ static const input_name inputs[] = {
     {"x", OP_X},         {"y", OP_Y},     {"r", OP_R},         {"theta", OP_THETA},
     {"strip", OP_STRIP}, {"led", OP_LED}, {"leds", OP_LEDS},   {"index", OP_INDEX},
     {"t", OP_T},         {"dt", OP_DT},   {"frame", OP_FRAME}, {"strips", OP_STRIPS},
-    {"count", OP_COUNT},
+    {"count", OP_COUNT}, {"z", OP_Z},     {"pos", CK_INPUT_POS},
 };
 
 static const struct {
@@ -184,11 +184,20 @@ bool ck_add_builtins(ck_checker *ck) {
     return ok;
 }
 
+/* The 3-D inputs came after patterns that use `z` and `pos` as their own names
+ * (`let z = ...`): a declaration of either hides the input instead of being an
+ * error, so those patterns keep compiling and meaning what they meant. */
+static bool ck_input_shadowable(const ck_sym *s) {
+    return s->kind == CK_SYM_INPUT && !ck_is_declared(s) &&
+           (s->op == OP_Z || s->op == CK_INPUT_POS);
+}
+
 /* The first declaration of a name wins; a later one is reported by check.c. */
 bool ck_collect_names(ck_checker *ck) {
     for (uint32_t i = 0; i < ck->prog->count; i++) {
         const ast_decl *d = &ck->prog->decls[i];
-        if (!d->name || ck_map_get(&ck->globals, d->name)) continue;
+        const ck_sym *old = d->name ? ck_map_get(&ck->globals, d->name) : NULL;
+        if (!d->name || (old && !ck_input_shadowable(old))) continue;
         ck_sym *s = arena_alloc(ck->a, sizeof *s);
         if (!s) return false;
         *s = (ck_sym){.name = d->name, .kind = CK_SYM_POISON, .decl = d, .val = CK_ERR};

@@ -192,6 +192,8 @@ static uint32_t op_input_bit(sky_op op) {
         return SKY_INPUT_R;
     case OP_THETA:
         return SKY_INPUT_THETA;
+    case OP_Z:
+        return SKY_INPUT_Z;
     case OP_STRIP:
         return SKY_INPUT_STRIP;
     case OP_LED:

@@ -62,7 +62,7 @@ sky_status frame_plan(uint32_t led_count, uint32_t strip_count, uint32_t slot_co
     info->strips_offset = end;
     end += (uint64_t)strip_count * 4u;
     info->positions_offset = fmt_round_up(end, 8);
-    end = info->positions_offset + (uint64_t)led_count * 8u;
+    end = info->positions_offset + (uint64_t)led_count * frame_position_bytes(info->version);
     info->slots_offset = fmt_round_up(end, FRAME_PAGE);
 
     uint64_t slots_bytes;
@@ -195,7 +195,8 @@ static sky_status fmt_check_limits(const char *path, const sky_frame_info *info,
     }
     /* Every factor is at most 2^24 here: no overflow. */
     uint64_t tables = SKY_FRAME_HEADER_BYTES + (uint64_t)info->slot_count * FRAME_SEQ_STRIDE +
-                      (uint64_t)info->strip_count * 4u + (uint64_t)info->led_count * 8u +
+                      (uint64_t)info->strip_count * 4u +
+                      (uint64_t)info->led_count * frame_position_bytes(info->version) +
                       FRAME_ALIGN_SLACK;
     uint64_t slots_max = fmt_round_up(tables, FRAME_PAGE);
     if (info->slots_offset > slots_max) {
@@ -211,9 +212,10 @@ static sky_status fmt_check_limits(const char *path, const sky_frame_info *info,
 
 static sky_status fmt_check_counts(const char *path, const sky_frame_info *info, char *error,
                                    size_t error_len) {
-    if (info->version != SKY_FRAME_VERSION) {
-        frame_error(error, error_len, "%s: header field version = %u, this reader reads version %u",
-                    path, info->version, SKY_FRAME_VERSION);
+    if (info->version < SKY_FRAME_VERSION_OLDEST || info->version > SKY_FRAME_VERSION) {
+        frame_error(error, error_len,
+                    "%s: header field version = %u, this reader reads versions %u to %u", path,
+                    info->version, SKY_FRAME_VERSION_OLDEST, SKY_FRAME_VERSION);
         return SKY_ERR_FORMAT;
     }
     if (info->header_bytes != SKY_FRAME_HEADER_BYTES) {
@@ -296,7 +298,8 @@ static sky_status fmt_check_tables(const char *path, const sky_frame_info *info,
                                    size_t error_len) {
     fmt_region r[3] = {
         {"strips_offset", "strip_count", info->strips_offset, info->strip_count, 4, 4, 0},
-        {"positions_offset", "led_count", info->positions_offset, info->led_count, 8, 4, 0},
+        {"positions_offset", "led_count", info->positions_offset, info->led_count,
+         frame_position_bytes(info->version), 4, 0},
         {"seq_offset", "slot_count", info->seq_offset, info->slot_count, FRAME_SEQ_STRIDE, 8, 0},
     };
     for (int i = 0; i < 3; i++) {
@@ -326,8 +329,8 @@ static sky_status fmt_check_rest(const uint8_t *hdr, const char *path, const sky
         return SKY_ERR_FORMAT;
     }
     if (info->flags != 0) {
-        frame_error(error, error_len, "%s: header field flags = 0x%x, must be 0 in version 1", path,
-                    info->flags);
+        frame_error(error, error_len, "%s: header field flags = 0x%x, must be 0 in version %u",
+                    path, info->flags, info->version);
         return SKY_ERR_FORMAT;
     }
     const uint8_t *layout = hdr + FRAME_OFF_LAYOUT;
@@ -391,14 +394,17 @@ sky_status frame_strips_validate(const uint32_t *strips, const sky_frame_info *i
     return SKY_OK;
 }
 
-sky_status frame_positions_validate(const float *xy, uint32_t led_count, const char *path,
-                                    char *error, size_t error_len) {
-    for (uint32_t i = 0; i < led_count; i++) {
-        float x = xy[2 * (size_t)i], y = xy[2 * (size_t)i + 1];
-        if (!isfinite(x) || !isfinite(y) || fabsf(x) > 1.0f || fabsf(y) > 1.0f) {
+sky_status frame_positions_validate(const float *xy, const float *z, uint32_t first,
+                                    uint32_t count, const char *path, char *error,
+                                    size_t error_len) {
+    for (uint32_t k = 0; k < count; k++) {
+        float x = xy[2 * (size_t)k], y = xy[2 * (size_t)k + 1], zk = z ? z[k] : 0.0f;
+        if (!isfinite(x) || !isfinite(y) || !isfinite(zk) || fabsf(x) > 1.0f || fabsf(y) > 1.0f ||
+            fabsf(zk) > 1.0f) {
             frame_error(error, error_len,
-                        "%s: positions (positions_offset): LED %u is at (%g, %g), outside [-1, 1]",
-                        path, i, (double)x, (double)y);
+                        "%s: positions (positions_offset): LED %u is at (%g, %g, %g), outside "
+                        "[-1, 1]",
+                        path, first + k, (double)x, (double)y, (double)zk);
             return SKY_ERR_FORMAT;
         }
     }

@@ -83,9 +83,16 @@ sky_status frame_header_validate(const uint8_t *hdr, uint64_t file_size, const c
 /* Checks the strip table (LE u32s) sums to led_count. */
 sky_status frame_strips_validate(const uint32_t *strips, const sky_frame_info *info,
                                  const char *path, char *error, size_t error_len);
-/* Checks every position is a finite number in [-1, 1]. */
-sky_status frame_positions_validate(const float *xy, uint32_t led_count, const char *path,
-                                    char *error, size_t error_len);
+/* Checks every coordinate of LEDs first .. first + count (xy pairs and z
+ * values, z NULL: all 0) is a finite number in [-1, 1]. */
+sky_status frame_positions_validate(const float *xy, const float *z, uint32_t first,
+                                    uint32_t count, const char *path, char *error,
+                                    size_t error_len);
+
+/* Bytes per LED in the positions table: x, y in version 1; x, y, z since 2. */
+static inline uint32_t frame_position_bytes(uint32_t version) {
+    return version >= 2 ? 12u : 8u;
+}
 
 /* ----------------------------------------------- atomics in the mapping */
 

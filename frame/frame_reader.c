@@ -44,7 +44,8 @@ struct sky_frame_reader {
     size_t map_len;
     sky_frame_info info;
     uint32_t *strips;
-    float *positions;
+    float *positions;   /* (x, y) pairs */
+    float *positions_z; /* z values */
     char *path;
     dev_t dev;
     ino_t ino;
@@ -222,6 +223,30 @@ static sky_status reader_open_file(sky_frame_reader *r, struct stat *st, char *e
     return SKY_OK;
 }
 
+/* The positions table into the (x, y) pairs and the z values, in chunks of
+ * 4096 LEDs (48 KiB on the stack) so that a 3-D table costs no second copy. */
+static sky_status reader_load_positions(sky_frame_reader *r, char *error, size_t error_len) {
+    enum { CHUNK = 4096 };
+    float buf[CHUNK * 3];
+    uint32_t per_led = frame_position_bytes(r->info.version) / 4u; /* 2 or 3 floats */
+    for (uint32_t first = 0; first < r->info.led_count; first += CHUNK) {
+        uint32_t n = r->info.led_count - first < CHUNK ? r->info.led_count - first : CHUNK;
+        sky_status st = reader_pread_all(r->fd, buf, (size_t)n * per_led * 4u,
+                                         r->info.positions_offset + (uint64_t)first * per_led * 4u,
+                                         r->path, "positions", error, error_len);
+        if (st != SKY_OK) return st;
+        float *xy = r->positions + 2 * (size_t)first, *z = r->positions_z + first;
+        for (uint32_t k = 0; k < n; k++) {
+            xy[2 * k] = buf[per_led * k];
+            xy[2 * k + 1] = buf[per_led * k + 1];
+            if (per_led == 3) z[k] = buf[3 * k + 2];
+        }
+        st = frame_positions_validate(xy, z, first, n, r->path, error, error_len);
+        if (st != SKY_OK) return st;
+    }
+    return SKY_OK;
+}
+
 /* Header, strip table and positions: pread and validated, nothing mapped. */
 static sky_status reader_load_tables(sky_frame_reader *r, uint64_t file_size, char *error,
                                      size_t error_len) {
@@ -237,20 +262,17 @@ static sky_status reader_load_tables(sky_frame_reader *r, uint64_t file_size, ch
 
     r->strips = malloc((size_t)r->info.strip_count * sizeof *r->strips);
     r->positions = malloc((size_t)r->info.led_count * 2u * sizeof *r->positions);
-    if (!r->strips || !r->positions) {
+    r->positions_z = calloc(r->info.led_count, sizeof *r->positions_z);
+    if (!r->strips || !r->positions || !r->positions_z) {
         frame_error(error, error_len, "%s: out of memory for %u LEDs", r->path, r->info.led_count);
         return SKY_ERR_NOMEM;
     }
     st = reader_pread_all(r->fd, r->strips, (size_t)r->info.strip_count * 4u, r->info.strips_offset,
                           r->path, "strip table", error, error_len);
-    if (st == SKY_OK)
-        st = reader_pread_all(r->fd, r->positions, (size_t)r->info.led_count * 8u,
-                              r->info.positions_offset, r->path, "positions", error, error_len);
     if (st != SKY_OK) return st;
     /* Stored little-endian, which this (little-endian) host reads directly. */
     st = frame_strips_validate(r->strips, &r->info, r->path, error, error_len);
-    if (st == SKY_OK)
-        st = frame_positions_validate(r->positions, r->info.led_count, r->path, error, error_len);
+    if (st == SKY_OK) st = reader_load_positions(r, error, error_len);
     return st;
 }
 
@@ -302,6 +324,7 @@ void sky_frame_reader_free(sky_frame_reader *reader) {
     if (reader->fd >= 0) close(reader->fd);
     free(reader->strips);
     free(reader->positions);
+    free(reader->positions_z);
     free(reader->path);
     free(reader);
 }
@@ -314,6 +337,10 @@ const uint32_t *sky_frame_reader_strips(const sky_frame_reader *reader) {
 }
 const float *sky_frame_reader_positions(const sky_frame_reader *reader) {
     return reader ? reader->positions : NULL;
+}
+
+const float *sky_frame_reader_positions_z(const sky_frame_reader *reader) {
+    return reader ? reader->positions_z : NULL;
 }
 uint64_t sky_frame_reader_dropped(const sky_frame_reader *reader) {
     return reader ? reader->dropped : 0;

@@ -99,10 +99,14 @@ static sky_status writer_check_counts(const sky_frame_writer_options *o, const c
                     SKY_FRAME_MIN_SLOTS, SKY_FRAME_MAX_SLOTS);
         return SKY_ERR_INVALID_ARG;
     }
-    if (o->positions) {
-        sky_status st =
-            frame_positions_validate(o->positions, o->led_count, path, error, error_len);
-        if (st != SKY_OK) return SKY_ERR_INVALID_ARG;
+    if (o->positions || o->positions_z) {
+        static const float origin[2] = {0.0f, 0.0f};
+        for (uint32_t i = 0; i < o->led_count; i++) {
+            const float *xy = o->positions ? o->positions + 2 * (size_t)i : origin;
+            const float *z = o->positions_z ? o->positions_z + i : NULL;
+            if (frame_positions_validate(xy, z, i, 1, path, error, error_len) != SKY_OK)
+                return SKY_ERR_INVALID_ARG;
+        }
     }
     return SKY_OK;
 }
@@ -286,8 +290,13 @@ static void writer_fill(sky_frame_writer *w, const sky_frame_writer_options *o) 
     } else {
         frame_put_u32(strips, info->led_count);
     }
-    if (o->positions) { /* f32 little-endian: the host's own floats */
-        memcpy(w->map + info->positions_offset, o->positions, (size_t)info->led_count * 8u);
+    if (o->positions || o->positions_z) { /* f32 little-endian: the host's own floats */
+        float *xyz = (float *)(void *)(w->map + info->positions_offset); /* 8-aligned */
+        for (size_t i = 0; i < info->led_count; i++) {
+            xyz[3 * i] = o->positions ? o->positions[2 * i] : 0.0f;
+            xyz[3 * i + 1] = o->positions ? o->positions[2 * i + 1] : 0.0f;
+            xyz[3 * i + 2] = o->positions_z ? o->positions_z[i] : 0.0f;
+        }
     }
     atomic_store_explicit(frame_atomic_at(w->map, FRAME_OFF_FRAME), 0, memory_order_relaxed);
     atomic_store_explicit(frame_atomic_at(w->map, FRAME_OFF_HEARTBEAT), sky_frame_now_ns(),

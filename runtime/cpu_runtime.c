@@ -137,7 +137,7 @@ sky_status cpurt_create(const sky_runtime_options *o, cpurt **out, char *error, 
     if (!c) return SKY_ERR_NOMEM;
     c->layout = o->layout;
     c->view = (sky_layout_view){o->layout->led_count, o->layout->strip_count,
-                                o->layout->strip_sizes, o->layout->xy};
+                                o->layout->strip_sizes, o->layout->xy, o->layout->z};
     c->writer = o->writer;
     c->channels = (size_t)c->view.led_count * 3;
     c->brightness = 1.0f;

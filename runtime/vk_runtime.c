@@ -242,8 +242,8 @@ static sky_status rt_check_range(const sky_runtime *rt, uint64_t bytes, const ch
 
 /*
  * The largest layout the device can run: the biggest per-LED buffer, the LED
- * inputs (32 bytes an LED), must fit maxStorageBufferRange (Raspberry Pi 4:
- * 2^27 bytes, 4,194,304 LEDs). Checked before anything is allocated.
+ * inputs (48 bytes an LED), must fit maxStorageBufferRange (Raspberry Pi 4:
+ * 2^27 bytes, 2,796,202 LEDs). Checked before anything is allocated.
  */
 static sky_status rt_check_fits(const sky_runtime *rt, char *error, size_t error_len) {
     uint64_t range = rt->dev.props.limits.maxStorageBufferRange;
@@ -393,8 +393,8 @@ static void rt_choose_path(sky_runtime *rt, bool force_copy) {
 }
 
 /*
- * The optional binding 6: an RGBA32F texel view of the LED inputs (two texels
- * per LED). NULL when created, else why the device cannot (the layout then
+ * The optional binding 6: an RGBA32F texel view of the LED inputs (three
+ * texels per LED, as sky_led_input is 48 bytes). NULL when created, else why the device cannot (the layout then
  * leaves binding 6 out and shaders that read it are refused).
  */
 static const char *rt_create_texel_view(sky_runtime *rt, char *why, size_t why_len) {
@@ -402,7 +402,7 @@ static const char *rt_create_texel_view(sky_runtime *rt, char *why, size_t why_l
         snprintf(why, why_len, "no RGBA32F uniform texel buffers");
         return why;
     }
-    uint64_t texels = 2 * (uint64_t)rt->view.led_count;
+    uint64_t texels = (sizeof(sky_led_input) / 16) * (uint64_t)rt->view.led_count;
     if (texels > rt->dev.props.limits.maxTexelBufferElements) {
         snprintf(why, why_len, "%llu texels exceed maxTexelBufferElements %u",
                  (unsigned long long)texels, rt->dev.props.limits.maxTexelBufferElements);
@@ -551,7 +551,8 @@ sky_status sky_runtime_create(const sky_runtime_options *options, sky_runtime **
     }
     rt->layout = options->layout;
     rt->view = (sky_layout_view){options->layout->led_count, options->layout->strip_count,
-                                 options->layout->strip_sizes, options->layout->xy};
+                                 options->layout->strip_sizes, options->layout->xy,
+                                 options->layout->z};
     rt->writer = options->writer;
     rt->frames_in_flight = options->frames_in_flight ? options->frames_in_flight : 2;
     rt->timeout_ms = options->wait_timeout_ms ? options->wait_timeout_ms : RT_DEFAULT_TIMEOUT_MS;

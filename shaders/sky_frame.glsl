@@ -19,10 +19,11 @@ layout(std430, set = 0, binding = 0) readonly restrict buffer SkyFrame {
     float sky_u[];
 };
 
-// binding 1: per LED, exactly sky_led_input of sky/sky.h (32 bytes)
+// binding 1: per LED, exactly sky_led_input of sky/abi.h (48 bytes)
 struct SkyLed {
     vec4 pos;  // x, y, r, theta
     uvec4 ids; // strip, led, leds (LED count of the strip), strip_first
+    vec4 geo;  // z, then three zeros (reserved)
 };
 layout(std430, set = 0, binding = 1) readonly restrict buffer SkyLeds {
     SkyLed sky_led[];

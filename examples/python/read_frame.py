@@ -54,7 +54,8 @@ import numpy as np
 
 DEFAULT_PATH = "/dev/shm/skyscreen"
 MAGIC = b"SKYFRAME"
-VERSION = 1
+VERSION = 2          # what writers write
+VERSION_OLDEST = 1   # the oldest this reader reads: version 1 has no z
 HEADER_BYTES = 256
 PAGE = 4096
 SEQ_STRIDE = 64
@@ -100,6 +101,11 @@ def slot_stride_for(led_count):
     return (groups_bytes + PAGE - 1) // PAGE * PAGE
 
 
+def position_bytes(version):
+    """Bytes per LED in the positions table: x, y in version 1; x, y, z since 2."""
+    return 12 if version >= 2 else 8
+
+
 def _check_limits(path, h):
     """The writer's limits, checked before anything is read for the file."""
     leds, strips, slots = h["led_count"], h["strip_count"], h["slot_count"]
@@ -110,7 +116,8 @@ def _check_limits(path, h):
     if h["slot_stride"] > slot_stride_for(leds):
         _fail(path, f"header field slot_stride = {h['slot_stride']}, at most "
                     f"{slot_stride_for(leds)} for led_count = {leds}")
-    tables = HEADER_BYTES + SEQ_STRIDE * slots + 4 * strips + 8 * leds + ALIGN_SLACK
+    tables = (HEADER_BYTES + SEQ_STRIDE * slots + 4 * strips + position_bytes(h["version"]) * leds
+              + ALIGN_SLACK)
     slots_max = (tables + PAGE - 1) // PAGE * PAGE
     if h["slots_offset"] > slots_max:
         _fail(path, f"header field slots_offset = {h['slots_offset']}, at most {slots_max} for "
@@ -124,8 +131,9 @@ def validate_header(raw, file_size, path="<frame file>"):
     h = dict(zip(_FIELDS, _HEADER.unpack_from(raw, 0)))
     if h["magic"] != MAGIC:
         _fail(path, f"header field magic is {h['magic']!r}, not {MAGIC!r}")
-    if h["version"] != VERSION:
-        _fail(path, f"header field version = {h['version']}, this reader reads version {VERSION}")
+    if not VERSION_OLDEST <= h["version"] <= VERSION:
+        _fail(path, f"header field version = {h['version']}, this reader reads versions "
+                    f"{VERSION_OLDEST} to {VERSION}")
     if h["header_bytes"] != HEADER_BYTES:
         _fail(path, f"header field header_bytes = {h['header_bytes']}, must be {HEADER_BYTES}")
     if h["led_count"] == 0:
@@ -155,7 +163,8 @@ def validate_header(raw, file_size, path="<frame file>"):
         _fail(path, f"header field file_bytes = {h['file_bytes']}, but the file has only "
                     f"{file_size} bytes (truncated?)")
     regions = [_check_region(path, h, "strips_offset", "strip_count", 4, 4),
-               _check_region(path, h, "positions_offset", "led_count", 8, 4),
+               _check_region(path, h, "positions_offset", "led_count",
+                             position_bytes(h["version"]), 4),
                _check_region(path, h, "seq_offset", "slot_count", SEQ_STRIDE, 8)]
     for i in range(3):
         for j in range(i + 1, 3):
@@ -165,7 +174,7 @@ def validate_header(raw, file_size, path="<frame file>"):
     if not 0 < h["writer_pid"] <= 0x7FFFFFFF:
         _fail(path, f"header field writer_pid = {h['writer_pid']} is not a process id")
     if h["flags"] != 0:
-        _fail(path, f"header field flags = {h['flags']:#x}, must be 0 in version 1")
+        _fail(path, f"header field flags = {h['flags']:#x}, must be 0 in version {h['version']}")
     name, _, pad = h["layout"].partition(b"\0")
     if pad.strip(b"\0"):
         _fail(path, "header field layout is not NUL-padded")
@@ -237,8 +246,13 @@ class FrameFile:
         if int(self.strips.sum(dtype=np.uint64)) != h["led_count"]:
             _fail(self.path, f"the strip table sums to {int(self.strips.sum(dtype=np.uint64))} "
                              f"LEDs, but led_count = {h['led_count']}")
-        pos = _pread_all(fd, 8 * h["led_count"], h["positions_offset"], self.path, "positions")
-        self.positions = np.frombuffer(pos, dtype="<f4").reshape(h["led_count"], 2).copy()
+        per_led = position_bytes(h["version"]) // 4  # floats: x, y (version 1) or x, y, z
+        pos = _pread_all(fd, 4 * per_led * h["led_count"], h["positions_offset"], self.path,
+                         "positions")
+        # Always (led_count, 3): x, y, z; z = 0 in a version 1 file.
+        self.positions = np.zeros((h["led_count"], 3), dtype=np.float32)
+        self.positions[:, :per_led] = np.frombuffer(pos, dtype="<f4").reshape(h["led_count"],
+                                                                             per_led)
         bad = ~(np.isfinite(self.positions).all(axis=1) & (np.abs(self.positions) <= 1).all(axis=1))
         if bad.any():
             i = int(np.argmax(bad))

@@ -29,12 +29,15 @@ extern "C" {
 /*
  * The per-LED inputs as the GPU reads them (binding 1 of the shader ABI):
  * x, y, r = sqrt(x^2 + y^2) and theta = atan2(y, x) wrapped into [0, tau),
- * the last two computed in double precision and rounded once. The CPU
+ * the last two computed in double precision and rounded once (in the x, y
+ * plane also on a 3-D layout), then z (0 on a flat layout). The CPU
  * evaluator uses exactly these values too, so both backends see the same inputs.
  */
 struct sky_led_input {
     float x, y, r, theta;
     uint32_t strip, led, leds, strip_first; /* strip_first: index of the strip's first LED */
+    float z;
+    float reserved[3];                      /* zeros: keeps the std430 stride at 48 bytes */
 };
 
 /* Fills inputs[0 .. led_count). Fails on an inconsistent view (sizes not summing). */
@@ -119,7 +122,8 @@ SKY_API sky_status sky_program_eval_leds(const sky_program *program, const sky_l
     ROW(THETA, theta)       \
     ROW(STRIP, strip)       \
     ROW(LED, led)           \
-    ROW(LEDS, leds)
+    ROW(LEDS, leds)         \
+    ROW(Z, z) /* last: kernels built before it keep their column numbers */
 
 typedef enum sky_cpu_input {
 #define SKY_CPU_INPUT_ENUM(op, field) SKY_CPU_INPUT_##op,

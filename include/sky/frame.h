@@ -33,7 +33,8 @@ extern "C" {
 #endif
 
 #define SKY_FRAME_MAGIC         "SKYFRAME"
-#define SKY_FRAME_VERSION       1u
+#define SKY_FRAME_VERSION       2u /* what writers write */
+#define SKY_FRAME_VERSION_OLDEST 1u /* the oldest that readers read (docs/frame-format.md) */
 #define SKY_FRAME_HEADER_BYTES  256u
 #define SKY_FRAME_DEFAULT_PATH  "/dev/shm/skyscreen"
 #define SKY_FRAME_MIN_SLOTS     3u
@@ -67,6 +68,7 @@ typedef struct sky_frame_writer_options {
     const uint32_t *strip_sizes; /* strip_count entries summing to led_count; NULL (with
                                     strip_count 0 or 1): one strip of every LED */
     const float *positions;      /* led_count (x, y) pairs, each in [-1, 1]; NULL: all (0, 0) */
+    const float *positions_z;    /* led_count z values in [-1, 1]; NULL: all 0 (flat) */
     uint32_t slot_count;         /* 0: SKY_FRAME_DEFAULT_SLOTS, else 3..256 */
     uint32_t fps_nominal;        /* 0: unpaced */
     const char *layout;          /* layout string for the header; longer than 32 bytes is
@@ -142,9 +144,12 @@ sky_status sky_frame_reader_open(const char *path, sky_frame_reader **reader, ch
 void sky_frame_reader_free(sky_frame_reader *reader);
 
 const sky_frame_info *sky_frame_reader_info(const sky_frame_reader *reader);
-/* The strip table and LED positions, copied out at open time. */
+/* The strip table and LED positions, copied out at open time: positions as
+ * led_count (x, y) pairs, positions_z as led_count z values (all 0 in a
+ * version 1 file, which has no z). */
 const uint32_t *sky_frame_reader_strips(const sky_frame_reader *reader);
 const float *sky_frame_reader_positions(const sky_frame_reader *reader);
+const float *sky_frame_reader_positions_z(const sky_frame_reader *reader);
 
 /*
  * Copies the newest complete frame into dst (led_count * 3 bytes) with the

@@ -7,8 +7,11 @@
  *                             INNER + (1 - INNER)(l + 0.5)/LEDS (INNER default 0)
  *   grid:WxH                  H rows (strips) of W LEDs, row 0 at the top
  *   strip:N                   one strip of N LEDs along x
- *   map:FILE                  a JSON or CSV list of strips of (x, y) positions,
- *                             normalised into [-1, 1] keeping the aspect ratio
+ *   map:FILE                  a JSON or CSV list of strips of (x, y) or (x, y, z)
+ *                             positions, normalised into [-1, 1] keeping the
+ *                             proportions
+ *   pixelblaze:FILE, wled:FILE, xlights:FILE, csv:FILE
+ *                             other tools' maps (frame/layout_import.c)
  * The default is disc:360x288, the Skyscreen. Part of libskyframe (no Vulkan).
  *
  * Thread safety: a sky_layout is immutable after creation.
@@ -20,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sky/status.h"
 
@@ -35,6 +39,7 @@ typedef struct sky_layout {
     uint32_t strip_count;
     uint32_t *strip_sizes; /* strip_count entries */
     float *xy;             /* led_count (x, y) pairs in [-1, 1] */
+    float *z;              /* led_count z values in [-1, 1]; all 0 on a flat layout */
     char name[33];         /* the layout string as stored in the frame header (truncated) */
 } sky_layout;
 
@@ -48,6 +53,16 @@ typedef struct sky_layout {
  */
 sky_status sky_layout_create(const char *spec, sky_layout **layout, char *error, size_t error_len);
 void sky_layout_free(sky_layout *layout);
+
+/*
+ * Writes the layout `spec` names to `out` as our JSON map (an array of strips
+ * of [x, y] points, or [x, y, z] when some z is not 0): a layout read from a
+ * file (map:, pixelblaze:, wled:, xlights:, csv:) with the file's points in
+ * its own units, before normalisation; a built-in kind with its positions.
+ * `sky layout import` is this. Errors as sky_layout_create, SKY_ERR_IO when
+ * `out` fails.
+ */
+sky_status sky_layout_export_json(const char *spec, FILE *out, char *error, size_t error_len);
 
 #ifdef __cplusplus
 }

@@ -178,6 +178,7 @@ enum {
     SKY_INPUT_STRIPS = 1u << 13,
     SKY_INPUT_COUNT = 1u << 14,
     SKY_INPUT_AUDIO = 1u << 15, /* any `audio.*` */
+    SKY_INPUT_Z = 1u << 16,
 };
 
 SKY_API size_t sky_program_param_count(const sky_program *program);
@@ -243,6 +244,7 @@ typedef struct sky_layout_view {
     uint32_t strip_count;
     const uint32_t *strip_sizes; /* strip_count entries; they sum to led_count */
     const float *xy;             /* led_count (x, y) pairs, in [-1, 1], strip after strip */
+    const float *z;              /* led_count z values in [-1, 1], or NULL: all 0 (flat) */
 } sky_layout_view;
 
 /*

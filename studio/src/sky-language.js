@@ -7,7 +7,8 @@ import { tags } from "@lezer/highlight";
 
 const KEYWORDS = new Set(["param", "let", "fn", "out", "in"]);
 const INPUTS = new Set([
-  "x", "y", "r", "theta", "strip", "led", "leds", "index", "prev", "t", "dt", "frame", "strips", "count",
+  "x", "y", "z", "pos", "r", "theta", "strip", "led", "leds", "index", "prev", "t", "dt", "frame", "strips",
+  "count",
 ]);
 const CONSTANTS = new Set(["pi", "tau", "e"]);
 const BUILTINS = new Set([

@@ -56,8 +56,8 @@ static image read_png(const char *path) {
 static uint8_t *expected_colours(const char *source, const sky_layout *layout, const double *params,
                                  const double *times, size_t count) {
     sky_program *program = cli_compile(source);
-    sky_layout_view view = {layout->led_count, layout->strip_count, layout->strip_sizes,
-                            layout->xy};
+    sky_layout_view view = {layout->led_count, layout->strip_count, layout->strip_sizes, layout->xy,
+                            layout->z};
     size_t n = layout->led_count;
     sky_led_input *inputs = malloc(n * sizeof *inputs);
     float *prev = calloc(n * 3, sizeof *prev), *cur = malloc(n * 3 * sizeof *cur);
@@ -238,6 +238,50 @@ static void test_png_size(void **state) {
     cli_tmpdir_remove(dir);
 }
 
+/* --view: a 3-D layout from a camera. A column along z and one LED off to the
+ * side: from the front (0,0) the column stands up in the picture, each dot
+ * the evaluator's colour for its z; from above (0,90) the top of the column
+ * is nearer, so its dot is bigger than the bottom's. */
+static void test_png_view(void **state) {
+    (void)state;
+    static const char source[] = "out rgb(z * 0.5 + 0.5, 0.2, 1 - (z * 0.5 + 0.5))\n";
+    char dir[256], file[512], out[512], map[512], spec[600];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(file, sizeof file, dir, "v.sky");
+    cli_path(out, sizeof out, dir, "v.png");
+    cli_path(map, sizeof map, dir, "column.json");
+    cli_write_file(file, source);
+    cli_write_file(map, "[[0, 0, 0], [0, 0, 2], [0, 0, 4], [0, 0, 6], [2, 0, 3]]");
+    snprintf(spec, sizeof spec, "pixelblaze:%s", map);
+    preview(dir, file, (const char *const[]){"-o", out, "--layout", spec, "--view", "0,0", NULL});
+    sky_layout *layout = layout_of(spec);
+    preview_view front = {true, 0, 0}, above = {true, 0, 90};
+    preview_geometry *g = NULL;
+    assert_true(preview_geometry_for("test", layout, &front, 0, 1024, 0, 0, &g));
+    image img = read_png(out);
+    assert_int_equal(img.width, g->width);
+    assert_int_equal(img.height, g->height);
+    assert_true(img.height > img.width);          /* the column stands up */
+    assert_true(g->centre_y[0] > g->centre_y[3]); /* z = -1 below z = 1 */
+    const double t[1] = {1.0};
+    uint8_t *expected = expected_colours(source, layout, NULL, t, 1);
+    check_centres(g, img.rgb, expected, tolerance(), "view png");
+    preview_geometry_free(g);
+    assert_true(preview_geometry_for("test", layout, &above, 0, 1024, 0, 0, &g));
+    assert_non_null(g->dot_scale);
+    assert_true(g->dot_scale[3] > g->dot_scale[0]); /* the top is nearer the camera above */
+    preview_geometry_free(g);
+    free(expected);
+    free(img.rgb);
+    sky_layout_free(layout);
+    char *err = NULL;
+    const char *bad[] = {"preview", file, "-o", out, "--view", "30", NULL};
+    assert_int_equal(cli_run(dir, bad, 120, &err), 2);
+    assert_non_null(strstr(err, "AZIMUTH,ELEVATION"));
+    free(err);
+    cli_tmpdir_remove(dir);
+}
+
 /* Colour of pixel (x, y) of frame k of a decoded GIF. */
 static const GifColorType *gif_pixel(const GifFileType *gif, int k, uint32_t x, uint32_t y) {
     const SavedImage *frame = &gif->SavedImages[k];
@@ -364,6 +408,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_png_prev_history),
         cmocka_unit_test(test_png_default_show_rate),
         cmocka_unit_test(test_png_size),
+        cmocka_unit_test(test_png_view),
         cmocka_unit_test(test_gif_frames),
         cmocka_unit_test(test_gif_show_rate),
     };

@@ -531,6 +531,56 @@ static void test_frames_match_evaluator(void **state) {
     cli_tmpdir_remove(dir);
 }
 
+/* A 3-D map through `sky run` (CPU backend): the frame file carries every
+ * LED's z, and the colours of a pattern of z and pos are the evaluator's. */
+static void test_run_3d_layout(void **state) {
+    (void)state;
+    static const char source[] = "out vec3(z * 0.5 + 0.5, length(pos) / 2, 0.25)\n";
+    char dir[256], pattern[512], frame_path[512], map[512], spec[600];
+    cli_tmpdir(dir, sizeof dir);
+    cli_path(pattern, sizeof pattern, dir, "p.sky");
+    cli_path(frame_path, sizeof frame_path, dir, "frame");
+    cli_path(map, sizeof map, dir, "cube.csv");
+    cli_write_file(pattern, source);
+    cli_write_file(map, "x,y,z\n0,0,0\n1,0,0\n0,1,0\n0,0,1\n1,1,1\n0.5,0.5,0.25\n");
+    snprintf(spec, sizeof spec, "csv:%s", map);
+    setenv("XDG_CACHE_HOME", dir, 1);
+    char *err = NULL;
+    int code = cli_run(dir,
+                       (const char *const[]){"run", pattern, "--frame", frame_path, "--layout",
+                                             spec, "--device", "cpu", "--frames", "1", NULL},
+                       300, &err);
+    if (code != 0) fail_msg("sky run exited with %d:\n%s", code, err);
+    free(err);
+    sky_layout *layout = NULL;
+    char error[512];
+    assert_int_equal(sky_layout_create(spec, &layout, error, sizeof error), SKY_OK);
+    sky_frame_reader *reader = NULL;
+    assert_int_equal(sky_frame_reader_open(frame_path, &reader, error, sizeof error), SKY_OK);
+    size_t n = layout->led_count;
+    assert_int_equal(sky_frame_reader_info(reader)->led_count, n);
+    assert_memory_equal(sky_frame_reader_positions_z(reader), layout->z, n * sizeof *layout->z);
+    assert_true(layout->z[3] == 1.0f && layout->z[0] == -1.0f);
+    uint8_t got[18], want[18];
+    uint64_t frame = 0;
+    assert_int_equal(sky_frame_reader_read(reader, got, sizeof got, &frame, error, sizeof error),
+                     SKY_OK);
+    sky_program *program = cli_compile(source);
+    sky_layout_view view = {layout->led_count, layout->strip_count, layout->strip_sizes, layout->xy,
+                            layout->z};
+    sky_led_input inputs[6];
+    assert_int_equal(sky_led_inputs_build(&view, inputs), SKY_OK);
+    sky_frame_inputs fi = {0, 0, 0, NULL};
+    assert_int_equal(sky_program_eval(program, &view, inputs, &fi, NULL, NULL, want), SKY_OK);
+    for (size_t i = 0; i < n * 3; i++)
+        if (abs((int)got[i] - (int)want[i]) > 2)
+            fail_msg("byte %zu: frame file %d, evaluator %d", i, got[i], want[i]);
+    sky_program_free(program);
+    sky_layout_free(layout);
+    sky_frame_reader_free(reader);
+    cli_tmpdir_remove(dir);
+}
+
 static void test_sigint(void **state) {
     (void)state;
     char dir[256], pattern[512], frame_path[512];
@@ -730,6 +780,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_watch, cli_kill_children),
         cmocka_unit_test_teardown(test_frames_match_evaluator, cli_kill_children),
+        cmocka_unit_test_teardown(test_run_3d_layout, cli_kill_children),
         cmocka_unit_test_teardown(test_sigint, cli_kill_children),
         cmocka_unit_test_teardown(test_duration, cli_kill_children),
         cmocka_unit_test_teardown(test_device, cli_kill_children),

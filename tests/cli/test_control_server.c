@@ -777,6 +777,33 @@ static void test_layout_spacing(void **state) {
     free(xy);
 }
 
+/* A 3-D frame file: dims 3 and x, y, z triples; bounds of the x, y projection. */
+static void layout_3d(const char *dir) {
+    char path[300], message[256] = "";
+    snprintf(path, sizeof path, "%s/frames3d", dir);
+    static const float xy[] = {0, 0, 1, 0.5f}, z[] = {-1, 0.25f};
+    sky_frame_writer_options wo = {
+        .path = path, .led_count = 2, .positions = xy, .positions_z = z, .layout = "map:3d"};
+    sky_frame_writer *writer = NULL;
+    assert_int_equal(sky_frame_writer_create(&wo, &writer, NULL, 0), SKY_OK);
+    char *text = control_layout_json(path, message, sizeof message);
+    if (!text) fail_msg("%s", message);
+    json_object *layout = json_tokener_parse(text), *v = NULL;
+    free(text);
+    assert_non_null(layout);
+    assert_true(json_object_object_get_ex(layout, "dims", &v) && json_object_get_int(v) == 3);
+    assert_true(json_object_object_get_ex(layout, "positions", &v));
+    static const float want[] = {0, 0, -1, 1, 0.5f, 0.25f};
+    assert_int_equal(json_object_array_length(v), 6);
+    for (size_t i = 0; i < 6; i++)
+        assert_true(json_object_get_double(json_object_array_get_idx(v, i)) == want[i]);
+    assert_true(json_object_object_get_ex(layout, "bounds", &v));
+    assert_true(json_object_get_double(json_object_array_get_idx(v, 3)) == 0.5);
+    json_object_put(layout);
+    sky_frame_writer_free(writer);
+    unlink(path);
+}
+
 /* The studio's API routes against the fake show, the layout of a frame file, the gallery. */
 static void test_studio_api(void **state) {
     (void)state;
@@ -836,6 +863,7 @@ static void test_studio_api(void **state) {
     for (size_t i = 0; i < 8; i++)
         assert_true(json_object_get_double(json_object_array_get_idx(v, i)) == positions[i]);
     json_object_put(layout);
+    layout_3d(dir);
 
     /* The gallery: regular *.sky files of at most CONTROL_EXAMPLE_MAX bytes, by name. */
     r = control_client_request(port, tok, "GET", "/api/examples", NULL);

@@ -88,6 +88,39 @@ static double clamp_d(double v, double lo, double hi) {
 
 /* ----------------------------------------------------------------- tests */
 
+/* z and pos on a 3-D view; a pattern's own `z` (written before the input
+ * existed) hides the input instead of failing to compile. */
+static void test_inputs_3d(void **state) {
+    (void)state;
+    static const float z[LEDS] = {-1.0f, -0.5f, 0.0f, 0.25f, 0.5f, 0.75f, 1.0f, -0.125f};
+    const sky_layout_view view3 = {LEDS, 2, strip_sizes, positions, z};
+    sky_led_input in[LEDS];
+    assert_int_equal(sky_led_inputs_build(&view3, in), SKY_OK);
+    const char *srcs[] = {"out pos * 0.5 + 0.5", "out vec3(x, y, z) * 0.5 + 0.5",
+                          "let z = 0.25\nout vec3(z)", "fn f(z) = z * 2\nout vec3(f(0.25))"};
+    for (int k = 0; k < 4; k++) {
+        sky_program *program = compile_ok(srcs[k]);
+        if (k < 2) assert_int_equal(sky_program_inputs(program) & SKY_INPUT_Z, SKY_INPUT_Z);
+        float rgb[LEDS * 3];
+        sky_frame_inputs frame = {.t = 0};
+        assert_int_equal(sky_program_eval(program, &view3, in, &frame, NULL, rgb, NULL), SKY_OK);
+        for (int i = 0; i < LEDS; i++) {
+            double want[3] = {positions[2 * i] * 0.5 + 0.5, positions[2 * i + 1] * 0.5 + 0.5,
+                              z[i] * 0.5 + 0.5};
+            for (int c = 0; c < 3; c++)
+                expect_near(srcs[k], i, c, rgb[3 * i + c], k < 2 ? want[c] : k == 2 ? 0.25 : 0.5,
+                            1e-6);
+        }
+        sky_program_free(program);
+    }
+    /* r and theta stay in the x, y plane */
+    for (int i = 0; i < LEDS; i++)
+        expect_near("r", i, 0, in[i].r, hypot(positions[2 * i], positions[2 * i + 1]), 1e-6);
+    /* a flat view (z NULL) reads z = 0 */
+    assert_int_equal(sky_led_inputs_build(&layout, in), SKY_OK);
+    for (int i = 0; i < LEDS; i++) assert_true(in[i].z == 0.0f);
+}
+
 static void test_inputs(void **state) {
     (void)state;
     float rgb[LEDS * 3];
@@ -508,6 +541,7 @@ int main(void) {
         cmocka_unit_test(test_param_defaults_fold_constants),
         cmocka_unit_test(test_param_color),
         cmocka_unit_test(test_grey_and_colour_out),
+        cmocka_unit_test(test_inputs_3d),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

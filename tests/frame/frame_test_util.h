@@ -103,22 +103,25 @@ static inline long ft_check(const uint8_t *p, size_t n, uint64_t frame) {
 }
 
 /* A writer for `leds` LEDs in `strips` equal strips on one line (positions
- * spread over [-1, 1]). Returns the status; the message goes to stderr. */
+ * spread over [-1, 1], y and z cycling through -0.5, 0, 0.5 and 0.5, 0, -0.5).
+ * Returns the status; the message goes to stderr. */
 static inline sky_status ft_writer(const char *path, uint32_t leds, uint32_t strips, uint32_t slots,
                                    sky_frame_writer **w) {
     uint32_t *sizes = calloc(strips, sizeof *sizes);
-    float *xy = calloc((size_t)leds * 2, sizeof *xy);
-    if (!sizes || !xy) abort();
+    float *xy = calloc((size_t)leds * 2, sizeof *xy), *z = calloc(leds, sizeof *z);
+    if (!sizes || !xy || !z) abort();
     for (uint32_t s = 0; s < strips; s++) sizes[s] = leds / strips + (s < leds % strips);
     for (uint32_t i = 0; i < leds; i++) {
         xy[2 * i] = leds > 1 ? -1.0f + 2.0f * (float)i / (float)(leds - 1) : 0.0f;
         xy[2 * i + 1] = (float)(i % 3) * 0.5f - 0.5f;
+        z[i] = 0.5f - (float)(i % 3) * 0.5f;
     }
     sky_frame_writer_options o = {.path = path,
                                   .led_count = leds,
                                   .strip_count = strips,
                                   .strip_sizes = sizes,
                                   .positions = xy,
+                                  .positions_z = z,
                                   .slot_count = slots,
                                   .fps_nominal = 60,
                                   .layout = "strip:test"};
@@ -127,6 +130,7 @@ static inline sky_status ft_writer(const char *path, uint32_t leds, uint32_t str
     if (st != SKY_OK) fprintf(stderr, "ft_writer: %s\n", err);
     free(sizes);
     free(xy);
+    free(z);
     return st;
 }
 

@@ -87,7 +87,7 @@ static void test_header_as_written(void **state) {
     char err[512];
     assert_int_equal(sky_frame_reader_open(fx->path, &r, err, sizeof err), SKY_OK);
     const sky_frame_info *in = sky_frame_reader_info(r);
-    assert_int_equal(in->version, 1);
+    assert_int_equal(in->version, 2);
     assert_int_equal(in->header_bytes, 256);
     assert_int_equal(in->led_count, 1000);
     assert_int_equal(in->strip_count, 3);
@@ -144,7 +144,8 @@ static void test_every_field_corrupted(void **state) {
     const corruption cases[] = {
         {"magic", 0, 1, 'X', "magic"},
         {"magic with a control byte", 7, 1, 0x01, "\\x01"},
-        {"version", 8, 4, 2, "version"},
+        {"version", 8, 4, 3, "version"},
+        {"version 0", 8, 4, 0, "versions 1 to 2"},
         {"header_bytes", 12, 4, 4096, "header_bytes"},
         {"led_count 0", 16, 4, 0, "led_count"},
         {"led_count beyond the stride", 16, 4, 5000, "led_count"},

@@ -123,11 +123,13 @@ static void test_positions_and_strips(void **state) {
     fixture *fx = *state;
     const uint32_t sizes[] = {2, 0, 3};
     const float xy[] = {-1, 1, 0.5f, 0.25f, 0, 0, 1, -1, 0.125f, -0.75f};
+    const float z[] = {1, -1, 0.5f, 0, -0.375f};
     sky_frame_writer_options o = {.path = fx->path,
                                   .led_count = 5,
                                   .strip_count = 3,
                                   .strip_sizes = sizes,
                                   .positions = xy,
+                                  .positions_z = z,
                                   .layout = "a-layout-name-longer-than-32-bytes-is-cut"};
     sky_frame_writer *w;
     char err[512];
@@ -135,6 +137,7 @@ static void test_positions_and_strips(void **state) {
     sky_frame_reader *r = open_reader(fx->path);
     assert_memory_equal(sky_frame_reader_strips(r), sizes, sizeof sizes);
     assert_memory_equal(sky_frame_reader_positions(r), xy, sizeof xy);
+    assert_memory_equal(sky_frame_reader_positions_z(r), z, sizeof z);
     assert_string_equal(sky_frame_reader_info(r)->layout, "a-layout-name-longer-than-32-byt");
     assert_int_equal(sky_frame_reader_info(r)->fps_nominal, 0);
     sky_frame_reader_free(r);
@@ -143,13 +146,44 @@ static void test_positions_and_strips(void **state) {
     o.strip_count = 0;
     o.strip_sizes = NULL;
     o.positions = NULL;
+    o.positions_z = NULL;
     o.layout = NULL;
     assert_int_equal(sky_frame_writer_create(&o, &w, err, sizeof err), SKY_OK);
     r = open_reader(fx->path);
     assert_int_equal(sky_frame_reader_info(r)->strip_count, 1);
     assert_int_equal(sky_frame_reader_strips(r)[0], 5);
     for (int i = 0; i < 10; i++) assert_true(sky_frame_reader_positions(r)[i] == 0.0f);
+    for (int i = 0; i < 5; i++) assert_true(sky_frame_reader_positions_z(r)[i] == 0.0f);
     assert_string_equal(sky_frame_reader_info(r)->layout, "");
+    sky_frame_reader_free(r);
+    sky_frame_writer_free(w);
+}
+
+/* A version 1 file (x, y per LED, no z) still reads, with z = 0: a driver
+ * upgraded before the writer keeps working. Made from a version 2 file by
+ * rewriting its version and its positions table the version 1 way. */
+static void test_reads_version_1(void **state) {
+    fixture *fx = *state;
+    const float xy[] = {-1, 1, 0.5f, 0.25f, 0, 0.75f};
+    const float z[] = {0.5f, 0.5f, 0.5f};
+    sky_frame_writer_options o = {
+        .path = fx->path, .led_count = 3, .positions = xy, .positions_z = z};
+    sky_frame_writer *w;
+    char err[512];
+    assert_int_equal(sky_frame_writer_create(&o, &w, err, sizeof err), SKY_OK);
+    sky_frame_reader *r = open_reader(fx->path);
+    uint64_t positions_offset = sky_frame_reader_info(r)->positions_offset;
+    sky_frame_reader_free(r);
+    int fd = open(fx->path, O_WRONLY);
+    assert_true(fd >= 0);
+    const uint32_t v1 = 1;
+    assert_int_equal(pwrite(fd, &v1, 4, 8), 4);
+    assert_int_equal(pwrite(fd, xy, sizeof xy, (off_t)positions_offset), (ssize_t)sizeof xy);
+    close(fd);
+    r = open_reader(fx->path);
+    assert_int_equal(sky_frame_reader_info(r)->version, 1);
+    assert_memory_equal(sky_frame_reader_positions(r), xy, sizeof xy);
+    for (int i = 0; i < 3; i++) assert_true(sky_frame_reader_positions_z(r)[i] == 0.0f);
     sky_frame_reader_free(r);
     sky_frame_writer_free(w);
 }
@@ -176,6 +210,9 @@ static void test_bad_writer_options(void **state) {
         {{.path = fx->path, .led_count = 4, .slot_count = 2}, SKY_ERR_INVALID_ARG, "slot_count"},
         {{.path = fx->path, .led_count = 4, .slot_count = 257}, SKY_ERR_INVALID_ARG, "slot_count"},
         {{.path = fx->path, .led_count = 4, .positions = bad_xy}, SKY_ERR_INVALID_ARG, "LED 2"},
+        {{.path = fx->path, .led_count = 4, .positions_z = bad_xy + 1},
+         SKY_ERR_INVALID_ARG,
+         "LED 3 is at (0, 0, 1.5)"},
         {{.path = "/nonexistent-dir/frames", .led_count = 4}, SKY_ERR_IO, "nonexistent-dir"},
         {{.path = "", .led_count = 4}, SKY_ERR_INVALID_ARG, "path is empty"},
     };
@@ -522,6 +559,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_publish_and_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slots_region, setup, teardown),
         cmocka_unit_test_setup_teardown(test_positions_and_strips, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_writer_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mode_and_symlink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_writer_per_file, setup, teardown),

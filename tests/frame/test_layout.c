@@ -246,12 +246,13 @@ static void test_map_json_errors(void **state) {
         {"[[[0, 0], [1, 1]],\n [[2, 2] [3, 3]]]", ":2:"},          /* missing comma, line 2 */
         {"[[[0, 0], [1, 1]]", "unexpected end of file"},           /* unterminated */
         {"[[[0, 0]]] x", "1:12: unexpected data"},                 /* trailing data */
-        {"{\"strips\": 1}", "non-empty array of strips"},          /* not an array */
+        {"{\"strips\": 1}", "expected {\"strips\": [...]}"},       /* not an array */
+        {"\"strips\"", "non-empty array of strips"},               /* a string */
         {"[]", "non-empty array of strips"},                       /* empty */
         {"[[[0, 0]], []]", "strip 1: expected a non-empty array"}, /* empty strip */
         {"[[[0, 0]], 7]", "strip 1: expected a non-empty array"},  /* strip not an array */
         {"[[[0, 0], [1]]]", "strip 0, LED 1: expected an [x, y]"}, /* one coordinate */
-        {"[[[0, 0], [1, 2, 3]]]", "strip 0, LED 1"},               /* three */
+        {"[[[0, 0], [1, 2, 3, 4]]]", "strip 0, LED 1"},            /* four */
         {"[[[0, \"a\"]]]", "strip 0, LED 0"},                      /* a string */
         {"[[[0, 0]], [[1, 1], [1e999, 0]]]", "strip 1, LED 1"},    /* infinite */
     };
@@ -265,6 +266,39 @@ static void test_map_json_errors(void **state) {
     char missing[300];
     snprintf(missing, sizeof missing, "map:%s/missing.json", fx->dir);
     expect_error(missing, SKY_ERR_IO, "missing.json: No such file");
+}
+
+static void expect_xyz(const sky_layout *l, uint32_t i, float x, float y, float z) {
+    expect_xy(l, i, x, y);
+    if (fabsf(l->z[i] - z) > EPS)
+        fail_msg("LED %u at z = %.9g, expected %.9g", i, (double)l->z[i], (double)z);
+}
+
+/* x, y and z scale together: the longest axis (here z, 0..8) spans [-1, 1],
+ * the others keep their proportions around the centre of the bounding box. */
+static void test_map_3d(void **state) {
+    fixture *fx = *state;
+    char spec[300];
+    write_map(fx, "cube.json", "[[[0, 0, 0], [2, 4, 8]], [[1, 2]]]", spec, sizeof spec);
+    sky_layout *l = make(spec);
+    assert_int_equal(l->led_count, 3);
+    expect_xyz(l, 0, -0.25f, -0.5f, -1.0f);
+    expect_xyz(l, 1, 0.25f, 0.5f, 1.0f);
+    expect_xyz(l, 2, 0.0f, 0.0f, -1.0f); /* [x, y] has z = 0 */
+    sky_layout_free(l);
+    write_map(fx, "cube.csv", "strip,x,y,z\n0,0,0,0\n0,2,4,8\n1,1,2,0\n", spec, sizeof spec);
+    l = make(spec);
+    expect_xyz(l, 0, -0.25f, -0.5f, -1.0f);
+    expect_xyz(l, 1, 0.25f, 0.5f, 1.0f);
+    expect_xyz(l, 2, 0.0f, 0.0f, -1.0f);
+    sky_layout_free(l);
+    /* flat kinds and flat maps have z = 0 everywhere */
+    const char *flat[] = {"disc:5x3", "grid:3x2", "strip:4"};
+    for (size_t k = 0; k < 3; k++) {
+        l = make(flat[k]);
+        for (uint32_t i = 0; i < l->led_count; i++) assert_true(l->z[i] == 0.0f);
+        sky_layout_free(l);
+    }
 }
 
 static void test_map_csv(void **state) {
@@ -306,14 +340,16 @@ static void test_map_csv_errors(void **state) {
         const char *text, *expect;
     } cases[] = {
         {"strip,x,y\n0,1,2\n0,1\n", "bad.csv:3: expected 3 fields"},
-        {"0,1,2\n0,1,2,3\n", "bad.csv:2: expected 3 fields \"strip,x,y\", found 4"},
+        {"0,1,2\n0,1,2,3,4\n",
+         "bad.csv:2: expected 3 fields \"strip,x,y\" or 4 \"strip,x,y,z\", found 5"},
         {"1,0,0\n", "bad.csv:1: strip \"1\" must be 0"},
         {"0,0,0\n2,0,0\n", "bad.csv:2: strip \"2\" must be 0 (this strip) or 1"},
         {"0,0,0\n1,0,0\n0,1,1\n", "bad.csv:3: strip \"0\" must be 1"},
         {"0,0,0\n0.5,0,0\n", "bad.csv:2: strip \"0.5\""},
         {"0,0,0\nzero,0,0\n", "bad.csv:2: strip \"zero\""},
-        {"0,a,0\n", "bad.csv:1: x \"a\" and y \"0\" must be finite numbers"},
-        {"0,1,\n", "bad.csv:1: x \"1\" and y \"\""},
+        {"0,a,0\n", "bad.csv:1: x \"a\" must be a finite number"},
+        {"0,1,\n", "bad.csv:1: y \"\" must be a finite number"},
+        {"0,1,2,nan\n", "bad.csv:1: z \"nan\" must be a finite number"},
         {"0,1,inf\n", "bad.csv:1"},
         {"# only a comment\n\n", "no LEDs"},
         {"strip,x,y\n", "no LEDs"},
@@ -343,6 +379,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_map_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_json_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_csv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_3d, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_csv_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

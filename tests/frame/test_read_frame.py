@@ -64,6 +64,9 @@ def test_newest_frame(tmp):
         check(ff.strips.tolist() == [334, 333, 333], str(ff.strips))
         check(abs(ff.positions[0, 0] + 1) < 1e-6 and abs(ff.positions[-1, 0] - 1) < 1e-6,
               "positions")
+        # version 2: x, y, z per LED; the writer's z runs 0.5, 0, -0.5 (frame_test_util.h)
+        check(ff.info["version"] == 2 and ff.positions.shape == (1000, 3), str(ff.positions.shape))
+        check(ff.positions[:4, 2].tolist() == [0.5, 0.0, -0.5, 0.5], str(ff.positions[:4]))
         check(ff.writer_state() == "dead", "the writer exited: its lock is free")
         got = ff.read()
         check(got is not None and got[0] == 5, "read")
@@ -113,7 +116,7 @@ def test_bad_headers(tmp):
     run_writer(path, 100, 1, 1)
     good = open(path, "rb").read()
     bad = os.path.join(tmp, "bad")
-    cases = [(8, (2).to_bytes(4, "little"), "version"),
+    cases = [(8, (3).to_bytes(4, "little"), "version"),
              (24, (4).to_bytes(4, "little"), "channels"),
              (28, (2).to_bytes(4, "little"), "slot_count"),
              (32, (4097).to_bytes(8, "little"), "slot_stride"),
@@ -141,15 +144,16 @@ def test_bad_headers(tmp):
     print("bad headers: ok")
 
 
-def header_for(leds, strips, slots, stride=None, slots_offset=None):
+def header_for(leds, strips, slots, stride=None, slots_offset=None, version=2):
     """A consistent header (the writer's layout unless stride or slots_offset
     is given) and the file size it claims."""
     seq, strips_at = 256, 256 + 64 * slots
     positions = (strips_at + 4 * strips + 7) // 8 * 8
-    slots_offset = slots_offset or (positions + 8 * leds + 4095) // 4096 * 4096
+    per_led = 12 if version >= 2 else 8
+    slots_offset = slots_offset or (positions + per_led * leds + 4095) // 4096 * 4096
     stride = stride or (max(1, (leds + 3) // 4 * 12) + 4095) // 4096 * 4096
     file_bytes = slots_offset + slots * stride
-    raw = read_frame._HEADER.pack(b"SKYFRAME", 1, 256, leds, strips, 3, slots, stride,
+    raw = read_frame._HEADER.pack(b"SKYFRAME", version, 256, leds, strips, 3, slots, stride,
                                   slots_offset, strips_at, positions, seq, file_bytes,
                                   os.getpid(), 0, 0, b"")
     return raw + bytes(256 - len(raw)), file_bytes
@@ -158,6 +162,8 @@ def header_for(leds, strips, slots, stride=None, slots_offset=None):
 def test_limits():
     raw, size = header_for(4, 4, 3)
     read_frame.validate_header(raw, size)  # the writer's layout passes
+    raw, size = header_for(4, 4, 3, version=1)
+    read_frame.validate_header(raw, size)  # version 1: x, y only, still read
     cases = [((1 << 24) + 4, 1, 3, None, None, "led_count = 16777220, at most 16777216"),
              (100_000_000, 1, 3, None, None, "led_count = 100000000"),
              (4, 5, 3, None, None, "strip_count = 5, at most led_count = 4"),

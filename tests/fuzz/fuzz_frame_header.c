@@ -66,7 +66,8 @@ static void fuzz_check_accepted(const uint8_t *hdr, const sky_frame_info *info, 
         FUZZ_FAIL("accepted slot_stride %llu for %u LEDs", (unsigned long long)info->slot_stride,
                   info->led_count);
     const uint64_t begin[3] = {info->strips_offset, info->positions_offset, info->seq_offset};
-    const uint64_t bytes[3] = {(uint64_t)info->strip_count * 4u, (uint64_t)info->led_count * 8u,
+    const uint64_t bytes[3] = {(uint64_t)info->strip_count * 4u,
+                               (uint64_t)info->led_count * frame_position_bytes(info->version),
                                (uint64_t)info->slot_count * FRAME_SEQ_STRIDE};
     for (int i = 0; i < 3; i++) {
         if (begin[i] < SKY_FRAME_HEADER_BYTES || begin[i] + bytes[i] > info->slots_offset)
@@ -87,7 +88,9 @@ static void fuzz_check_accepted(const uint8_t *hdr, const sky_frame_info *info, 
 
 /* The reader's next step: strip table and positions, read from the file. */
 static void fuzz_check_tables(const fuzz_file *f, const sky_frame_info *info) {
-    size_t strips_bytes = (size_t)info->strip_count * 4u, pos_bytes = (size_t)info->led_count * 8u;
+    uint32_t per_led = frame_position_bytes(info->version) / 4u; /* floats: 2 or 3 */
+    size_t strips_bytes = (size_t)info->strip_count * 4u,
+           pos_bytes = (size_t)info->led_count * per_led * 4u;
     if (strips_bytes + pos_bytes > FUZZ_TABLE_MAX) return;
     uint32_t *strips = malloc(strips_bytes);
     float *positions = malloc(pos_bytes);
@@ -95,11 +98,14 @@ static void fuzz_check_tables(const fuzz_file *f, const sky_frame_info *info) {
         char error[512] = "";
         fuzz_pread(f, strips, strips_bytes, info->strips_offset);
         fuzz_pread(f, positions, pos_bytes, info->positions_offset);
-        if (frame_strips_validate(strips, info, FUZZ_PATH, error, sizeof error) != SKY_OK)
-            fuzz_expect_message(error, "rejected strip table");
-        else if (frame_positions_validate(positions, info->led_count, FUZZ_PATH, error,
-                                          sizeof error) != SKY_OK)
-            fuzz_expect_message(error, "rejected positions");
+        sky_status st = frame_strips_validate(strips, info, FUZZ_PATH, error, sizeof error);
+        if (st != SKY_OK) fuzz_expect_message(error, "rejected strip table");
+        for (uint32_t i = 0; st == SKY_OK && i < info->led_count; i++) {
+            const float *p = positions + (size_t)i * per_led;
+            st = frame_positions_validate(p, per_led == 3 ? p + 2 : NULL, i, 1, FUZZ_PATH, error,
+                                          sizeof error);
+            if (st != SKY_OK) fuzz_expect_message(error, "rejected positions");
+        }
     }
     free(strips);
     free(positions);

@@ -279,7 +279,7 @@ static bool setup(runner *R) {
         }
         R->layout_count++;
         l->view = (sky_layout_view){l->layout->led_count, l->layout->strip_count,
-                                    l->layout->strip_sizes, l->layout->xy};
+                                    l->layout->strip_sizes, l->layout->xy, l->layout->z};
         l->inputs = calloc(l->layout->led_count, sizeof *l->inputs);
         if (!l->inputs || sky_led_inputs_build(&l->view, l->inputs) != SKY_OK) return false;
         if (l->layout->led_count > R->max_leds) R->max_leds = l->layout->led_count;

@@ -67,7 +67,7 @@ static void cpu_layout_init(cpu_layout *l, const char *spec) {
     if (sky_layout_create(spec, &l->layout, err, sizeof err) != SKY_OK)
         fail_msg("layout %s: %s", spec, err);
     uint32_t n = l->layout->led_count, s = l->layout->strip_count;
-    l->view = (sky_layout_view){n, s, l->layout->strip_sizes, l->layout->xy};
+    l->view = (sky_layout_view){n, s, l->layout->strip_sizes, l->layout->xy, l->layout->z};
     l->inputs = calloc(n, sizeof *l->inputs);
     l->columns = calloc((size_t)n * SKY_CPU_INPUT_COUNT, sizeof *l->columns);
     l->strip_first = calloc(s + 1, sizeof *l->strip_first);

@@ -83,7 +83,7 @@ static int agree_setup(void **state) {
             return -1;
         }
         l->view = (sky_layout_view){l->layout->led_count, l->layout->strip_count,
-                                    l->layout->strip_sizes, l->layout->xy};
+                                    l->layout->strip_sizes, l->layout->xy, l->layout->z};
         l->inputs = calloc(l->layout->led_count, sizeof *l->inputs);
         if (!l->inputs || sky_led_inputs_build(&l->view, l->inputs) != SKY_OK) return -1;
         sky_runtime_options o;

@@ -204,8 +204,8 @@ typedef struct cpu_pattern {
 static void cpu_init(cpu_pattern *c, const sky_program *program, const sky_layout *layout) {
     memset(c, 0, sizeof *c);
     c->program = program;
-    c->view =
-        (sky_layout_view){layout->led_count, layout->strip_count, layout->strip_sizes, layout->xy};
+    c->view = (sky_layout_view){layout->led_count, layout->strip_count, layout->strip_sizes,
+                                layout->xy, layout->z};
     size_t n = layout->led_count;
     c->inputs = calloc(n, sizeof *c->inputs);
     c->prev = calloc(n * 3, sizeof(float));

@@ -1,8 +1,9 @@
 /*
  * irregular_map.h - a map: layout file for tests that want an installation
  * that is neither a disc nor a grid: three strips of different lengths (a
- * spiral, an arc, a line), off-centre and scaled, so the layout code has to
- * normalise them (used by the device agreement test and tests/gen).
+ * helix, an arc, a line), in 3-D, off-centre and scaled, so the layout code
+ * has to normalise them and patterns see z (used by the device agreement
+ * test, the CPU backend test and tests/gen).
  */
 #ifndef SKY_TESTS_IRREGULAR_MAP_H
 #define SKY_TESTS_IRREGULAR_MAP_H
