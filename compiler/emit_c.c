@@ -76,6 +76,7 @@ static bool emit_c_program_ok(const sky_program *p) {
         if ((in->op == OP_PREV || in->op == OP_PREV_AT) &&
             (!emit_c_is_channel(in->imm) || !p->uses_prev))
             return false;
+        if (in->op == OP_PIC && !(in->imm >= 0 && in->imm < 3.0 * p->picture_count)) return false;
     }
     for (int c = 0; c < 3; c++)
         if (p->out[c] >= s->count) return false;
@@ -141,6 +142,9 @@ static void emit_c_insn(text_buf *t, const sky_program *p, uint32_t i) {
                     "sky_prev_at(prev, a->strip_first, a->strip_size, a->strip_count, v%u, v%u, "
                     "%uu)",
                     (unsigned)in->arg[0], (unsigned)in->arg[1], (unsigned)in->imm);
+    } else if (in->op == OP_PIC) {
+        text_printf(t, "sky_pic_sample(pics, %uu, %uu, v%u, v%u)", (unsigned)in->imm / 3u,
+                    (unsigned)in->imm % 3u, (unsigned)in->arg[0], (unsigned)in->arg[1]);
     } else {
         emit_c_kernel(t, in);
     }
@@ -172,6 +176,7 @@ static void emit_c_prologue(text_buf *t, const sky_program *p, const bool *live)
     if (p->uses_prev)
         text_puts(t, "    const float *restrict prev = a->prev;\n"
                      "    float *restrict cur = a->cur;\n");
+    if (p->picture_count) text_puts(t, "    const uint32_t *restrict pics = a->pictures;\n");
     text_puts(t, "    uint8_t *restrict out = a->bytes;\n");
 }
 
@@ -200,6 +205,7 @@ static sky_status emit_c_unit(const sky_program *p, text_buf *t) {
                 "    const uint32_t *strip_size;\n"
                 "    uint32_t strip_count;\n"
                 "    uint32_t led_count;\n"
+                "    const uint32_t *pictures;\n"
                 "} sky_cpu_args;\n\n"
                 "const uint32_t sky_kernel_abi = %uu;\n"
                 "const uint32_t sky_kernel_args_size = (uint32_t)sizeof(sky_cpu_args);\n\n"

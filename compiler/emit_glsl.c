@@ -71,7 +71,9 @@ static bool emit_program_ok(const sky_program *p) {
         if (in->op >= OP__COUNT) return false;
         const sky_op_info *info = &sky_op_table[in->op];
         if (info->arity == 0 && !emit_is_led_leaf(in->op)) return false;
-        if (info->arity > 0 && in->op != OP_PREV_AT && !info->glsl) return false;
+        if (info->arity > 0 && in->op != OP_PREV_AT && in->op != OP_PIC && !info->glsl)
+            return false;
+        if (in->op == OP_PIC && !(in->imm >= 0 && in->imm < 3.0 * p->picture_count)) return false;
         for (unsigned a = 0; a < info->arity; a++)
             if (in->arg[a] >= i) return false;
         if (in->op == OP_UNIFORM &&
@@ -201,6 +203,15 @@ static void emit_operation(emit_ctx *cx, const prog_insn *in) {
         text_printf(cx->text, ", %uu)", (unsigned)in->imm);
         return;
     }
+    if (in->op == OP_PIC) {
+        text_printf(cx->text, "sky_pic_sample(%uu, %uu, ", (unsigned)in->imm / 3u,
+                    (unsigned)in->imm % 3u);
+        emit_value(cx, in->arg[0]);
+        text_puts(cx->text, ", ");
+        emit_value(cx, in->arg[1]);
+        text_puts(cx->text, ")");
+        return;
+    }
     for (const char *s = tpl; *s;) {
         if (s[0] == '%' && s[1] >= '0' && s[1] <= '2') {
             emit_value(cx, in->arg[s[1] - '0']);
@@ -227,7 +238,7 @@ static void emit_value(emit_ctx *cx, uint32_t i) {
 /* Helper calls and prev(s, l) get a line of their own even when used once. */
 static bool emit_is_call(const prog_insn *in) {
     const char *tpl = sky_op_table[in->op].glsl;
-    return in->op == OP_PREV_AT || (tpl && strncmp(tpl, "sky_", 4) == 0);
+    return in->op == OP_PREV_AT || in->op == OP_PIC || (tpl && strncmp(tpl, "sky_", 4) == 0);
 }
 
 /*

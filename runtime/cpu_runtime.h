@@ -35,6 +35,7 @@ sky_status cpurt_render_mix(cpurt *c, double t, double dt, const double *params,
 sky_status cpurt_render_hold(cpurt *c, char *error, size_t error_len);
 sky_status cpurt_set_brightness(cpurt *c, double level, char *error, size_t error_len);
 sky_status cpurt_restart(cpurt *c, char *error, size_t error_len);
+sky_status cpurt_set_pictures(cpurt *c, const uint32_t *block, char *error, size_t error_len);
 
 const uint8_t *cpurt_frame_bytes(const cpurt *c, size_t *len);
 const float *cpurt_frame_floats(const cpurt *c, size_t *count);

@@ -45,7 +45,7 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
     shared->groups = (uint32_t)groups;
 
     /* Bindings 0-5 (storage), 7 (binding 0 as a uniform buffer), then 6 when available. */
-    VkDescriptorSetLayoutBinding bindings[VKRT_BINDINGS + 2];
+    VkDescriptorSetLayoutBinding bindings[VKRT_BINDINGS + 3];
     uint32_t binding_count = 0;
     for (uint32_t i = 0; i < VKRT_BINDINGS; i++)
         bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
@@ -57,6 +57,12 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
     bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
         .binding = VKRT_BIND_FRAME_UNIFORMS,
         .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER,
+        .descriptorCount = 1,
+        .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+    };
+    bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
+        .binding = VKRT_BIND_PICTURES,
+        .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
         .descriptorCount = 1,
         .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
     };
@@ -88,7 +94,7 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
     if (r == VK_SUCCESS) {
         VkDescriptorPoolSize sizes[3] = {
             {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-             .descriptorCount = VKRT_BINDINGS * set_count},
+             .descriptorCount = (VKRT_BINDINGS + 1) * set_count},
             {.type = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, .descriptorCount = set_count},
             {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, .descriptorCount = set_count},
         };
@@ -140,8 +146,8 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
 
 void vkrt_shared_write_set(vkrt_device *dev, vkrt_shared *shared, uint32_t set,
                            const vkrt_set_buffers *buffers) {
-    VkDescriptorBufferInfo info[VKRT_BINDINGS + 1];
-    VkWriteDescriptorSet writes[VKRT_BINDINGS + 2];
+    VkDescriptorBufferInfo info[VKRT_BINDINGS + 2];
+    VkWriteDescriptorSet writes[VKRT_BINDINGS + 3];
     for (uint32_t i = 0; i < VKRT_BINDINGS; i++) {
         info[i] = (VkDescriptorBufferInfo){
             .buffer = buffers->buffer[i],
@@ -170,6 +176,15 @@ void vkrt_shared_write_set(vkrt_device *dev, vkrt_shared *shared, uint32_t set,
         .descriptorCount = 1,
         .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER,
         .pBufferInfo = &info[VKRT_BINDINGS],
+    };
+    info[VKRT_BINDINGS + 1] = (VkDescriptorBufferInfo){buffers->pictures, 0, VK_WHOLE_SIZE};
+    writes[count++] = (VkWriteDescriptorSet){
+        .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+        .dstSet = shared->sets[set],
+        .dstBinding = VKRT_BIND_PICTURES,
+        .descriptorCount = 1,
+        .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        .pBufferInfo = &info[VKRT_BINDINGS + 1],
     };
     if (shared->has_texels)
         writes[count++] = (VkWriteDescriptorSet){

@@ -558,4 +558,46 @@ SKY_INLINE uint8_t sky_byte(float c) {
     return (uint8_t)(int32_t)(c * 255.0f + 0.5f);
 }
 
+/* ------------------------------------------------ pic(u, v) */
+
+/*
+ * compiler/picture_sample.h's formula with selects (the picture block of
+ * sky/picture.h). The runtime hands the kernel a block with an entry for
+ * every picture the program samples (cpu_runtime.c), so the entry reads are
+ * in range; an absent picture reads word 0 as a 1 x 1 level and returns 0.
+ */
+SKY_INLINE float sky_pic_texel(const uint32_t *b, uint32_t off, uint32_t w, int32_t x, int32_t y,
+                               uint32_t c) {
+    return (float)(int32_t)((b[off + (uint32_t)y * w + (uint32_t)x] >> (8u * c)) & 255u);
+}
+
+SKY_INLINE float sky_pic_level(const uint32_t *b, uint32_t off, uint32_t w, uint32_t h, float u,
+                               float v, uint32_t c) {
+    float px = u * (float)(int32_t)w - 0.5f, py = v * (float)(int32_t)h - 0.5f;
+    float fx = sky_f_floor(px), fy = sky_f_floor(py);
+    float ax = px - fx, ay = py - fy;
+    int32_t wl = (int32_t)w - 1, hl = (int32_t)h - 1;
+    int32_t x0 = (int32_t)fx, y0 = (int32_t)fy;
+    int32_t x1 = x0 + 1 > wl ? wl : x0 + 1, y1 = y0 + 1 > hl ? hl : y0 + 1;
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    float t00 = sky_pic_texel(b, off, w, x0, y0, c), t10 = sky_pic_texel(b, off, w, x1, y0, c);
+    float t01 = sky_pic_texel(b, off, w, x0, y1, c), t11 = sky_pic_texel(b, off, w, x1, y1, c);
+    float top = t00 + (t10 - t00) * ax;
+    float bottom = t01 + (t11 - t01) * ax;
+    return (top + (bottom - top) * ay) / 255.0f;
+}
+
+SKY_INLINE float sky_pic_sample(const uint32_t *b, uint32_t p, uint32_t c, float u, float v) {
+    const uint32_t *e = b + 4u + 8u * p;
+    int ok = e[0] != 0;
+    float weight = ok ? sky_asfloat(e[1]) : 0.0f;
+    u = sky_isnan(u) ? 0.0f : (u > 0.0f ? (u < 1.0f ? u : 1.0f) : 0.0f);
+    v = sky_isnan(v) ? 0.0f : (v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f);
+    float fine = sky_pic_level(b, ok ? e[2] : 0u, ok ? e[3] : 1u, ok ? e[4] : 1u, u, v, c);
+    float coarse = sky_pic_level(b, ok ? e[5] : 0u, ok ? e[6] : 1u, ok ? e[7] : 1u, u, v, c);
+    float r = fine + (coarse - fine) * weight;
+    return ok ? r : 0.0f;
+}
+
 #endif

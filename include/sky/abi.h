@@ -134,7 +134,7 @@ SKY_API void sky_cpu_columns_build(const sky_led_input *inputs, size_t led_count
  * carries the same struct (compiler/emit_c.c) and exports its size and
  * SKY_CPU_ABI_VERSION, which a loader checks before calling it.
  */
-#define SKY_CPU_ABI_VERSION 1u
+#define SKY_CPU_ABI_VERSION 2u
 typedef struct sky_cpu_args {
     const float *const *columns; /* SKY_CPU_INPUT_COUNT columns of led_count floats */
     const float *uniforms;       /* sky_program_eval_frame's values */
@@ -146,6 +146,8 @@ typedef struct sky_cpu_args {
     const uint32_t *strip_size;  /* per strip (at least one entry): its LED count */
     uint32_t strip_count;
     uint32_t led_count;
+    const uint32_t *pictures;    /* the picture block (sky/picture.h), with an entry for every
+                                    picture the program samples */
 } sky_cpu_args;
 
 /* An emitted kernel: LEDs begin .. end - 1 of the frame `args` describes. */

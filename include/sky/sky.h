@@ -249,6 +249,7 @@ typedef struct sky_frame_inputs {
     double dt;            /* seconds since the previous frame, 0 at the first */
     uint64_t frame;       /* frame number, from 0 */
     const double *params; /* sky_program_param_slots values, or NULL for the defaults */
+    const uint32_t *pictures; /* the picture block (sky/picture.h), or NULL: pictures black */
 } sky_frame_inputs;
 
 /*
