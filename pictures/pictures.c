@@ -34,6 +34,8 @@ struct sky_pictures {
     sky_pictures_stats stats;
 };
 
+static bool pics_update(sky_pictures *p, double t, bool sync);
+
 void pics_error(char *error, size_t error_len, const char *fmt, ...) {
     if (!error || error_len == 0) return;
     va_list ap;
@@ -217,13 +219,21 @@ void sky_pictures_free(sky_pictures *p) {
 }
 
 bool sky_pictures_update(sky_pictures *p, double t) {
+    return pics_update(p, t, false);
+}
+
+bool sky_pictures_update_sync(sky_pictures *p, double t) {
+    return pics_update(p, t, true);
+}
+
+static bool pics_update(sky_pictures *p, double t, bool sync) {
     if (!p) return false;
     bool changed = !p->reported;
     p->reported = true;
     for (uint32_t i = 0; i < p->count; i++) {
         pics_source *s = &p->src[i];
         uint64_t t0 = pics_now_ns();
-        if (s->video && pics_video_frame(s->video, t, p->block, i)) {
+        if (s->video && pics_video_frame(s->video, t, sync, p->block, i)) {
             changed = true;
             p->stats.video_shown++;
         }

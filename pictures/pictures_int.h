@@ -32,9 +32,10 @@ sky_status pics_video_open(const char *path, pics_video **out, uint32_t *width, 
                            double footprint, char *error, size_t error_len);
 /*
  * The frame due at show time t (the video looped) into entry `index` of
- * `block`; true when it differs from the one given last time.
+ * `block`; true when it differs from the one given last time. With `sync`,
+ * first waits until the thread has that very frame (previews, recordings).
  */
-bool pics_video_frame(pics_video *v, double t, uint32_t *block, uint32_t index);
+bool pics_video_frame(pics_video *v, double t, bool sync, uint32_t *block, uint32_t index);
 void pics_video_stats(const pics_video *v, sky_pictures_stats *stats);
 void pics_video_free(pics_video *v);
 /* Decodes the file in memory (the fuzz target): SKY_OK when a first frame came out. */

@@ -42,9 +42,14 @@ struct pics_video {
     bool started;
     pthread_mutex_t lock;
     pthread_cond_t cond;
+    pthread_cond_t held; /* signalled when the thread holds a frame not yet due, or ends */
     bool stop;
+    bool holding;        /* the thread waits with a frame due at hold_due */
+    double hold_due;
+    bool ended;          /* the thread stopped (nothing more decodes) */
     double want;   /* the show's newest t */
     bool want_set;
+    bool restart;  /* the show's t went back: start over from the top */
     uint64_t seq, seq_taken;
 
     /* the thread's own */
@@ -132,12 +137,17 @@ static bool video_convert(pics_video *v, uint32_t *block) {
     return st == SKY_OK;
 }
 
-/* Waits until the show's t reaches `due` (or it restarted earlier, or stop); false on stop. */
+/* Waits until the show's t reaches `due` (or went back, or stop); false on stop. */
 static bool video_wait_due(pics_video *v, double due, bool *restarted) {
     pthread_mutex_lock(&v->lock);
-    while (!v->stop && (!v->want_set || v->want < due) && !(v->want_set && v->want < v->offset))
+    v->holding = true;
+    v->hold_due = due;
+    pthread_cond_broadcast(&v->held);
+    while (!v->stop && !v->restart && (!v->want_set || v->want < due))
         pthread_cond_wait(&v->cond, &v->lock);
-    *restarted = v->want_set && v->want < v->offset;
+    v->holding = false;
+    *restarted = v->restart;
+    v->restart = false;
     bool go = !v->stop;
     pthread_mutex_unlock(&v->lock);
     return go;
@@ -174,7 +184,7 @@ static void *video_thread(void *arg) {
         v->decode_ns += decode;
         pthread_mutex_unlock(&v->lock);
         double due = v->offset + rel;
-        if (want_set && want >= v->offset && due + v->frame_dur <= want) {
+        if (want_set && due + v->frame_dur <= want) {
             pthread_mutex_lock(&v->lock);
             v->dropped++; /* its successor is due already: never converted */
             pthread_mutex_unlock(&v->lock);
@@ -190,18 +200,26 @@ static void *video_thread(void *arg) {
         bool restarted = false;
         if (!video_wait_due(v, due, &restarted)) break;
         pthread_mutex_lock(&v->lock);
-        if (v->front >= 0 && v->seq != v->seq_taken) v->dropped++; /* replaced, never shown */
-        v->front = back;
-        v->seq++;
+        if (restarted) {
+            v->dropped++; /* held for a time that is no longer coming */
+        } else {
+            if (v->front >= 0 && v->seq != v->seq_taken) v->dropped++; /* replaced, never shown */
+            v->front = back;
+            v->seq++;
+        }
         pthread_mutex_unlock(&v->lock);
         if (restarted) {
-            /* The show's t went back before this loop (a restart): from the top, at 0. */
+            /* The show's t went back (a restart): from the top, the first pass at t = 0. */
             v->offset = 0;
             v->loop_frames = 0;
             v->last_rel = 0;
             if (video_rewind(v) < 0) break;
         }
     }
+    pthread_mutex_lock(&v->lock);
+    v->ended = true;
+    pthread_cond_broadcast(&v->held);
+    pthread_mutex_unlock(&v->lock);
     return NULL;
 }
 
@@ -216,6 +234,7 @@ void pics_video_free(pics_video *v) {
     }
     pthread_mutex_destroy(&v->lock);
     pthread_cond_destroy(&v->cond);
+    pthread_cond_destroy(&v->held);
     sws_freeContext(v->sws);
     av_frame_free(&v->frame);
     av_packet_free(&v->pkt);
@@ -299,6 +318,7 @@ sky_status pics_video_open(const char *path, pics_video **out, uint32_t *width, 
     v->front = -1;
     pthread_mutex_init(&v->lock, NULL);
     pthread_cond_init(&v->cond, NULL);
+    pthread_cond_init(&v->held, NULL);
     int r = avformat_open_input(&v->fmt, path, NULL, NULL);
     sky_status st = SKY_OK;
     if (r < 0) {
@@ -332,12 +352,18 @@ sky_status pics_video_open(const char *path, pics_video **out, uint32_t *width, 
     return SKY_OK;
 }
 
-bool pics_video_frame(pics_video *v, double t, uint32_t *block, uint32_t index) {
+bool pics_video_frame(pics_video *v, double t, bool sync, uint32_t *block, uint32_t index) {
     bool changed = false;
     pthread_mutex_lock(&v->lock);
+    if (v->want_set && t < v->want) {
+        v->restart = true;
+        v->holding = false; /* what it holds belongs to the old timeline */
+    }
     v->want = t;
     v->want_set = true;
     pthread_cond_signal(&v->cond);
+    /* In step: the thread holds the frame after the one due at t (it waits), or has ended. */
+    while (sync && !v->ended && !(v->holding && v->hold_due > t)) pthread_cond_wait(&v->held, &v->lock);
     if (v->front >= 0 && v->seq != v->seq_taken) {
         pics_copy_entry(block, index, v->one[v->front]);
         v->seq_taken = v->seq;
@@ -391,6 +417,7 @@ sky_status pics_video_probe_memory(const uint8_t *data, size_t len, char *error,
     if (!v) return SKY_ERR_NOMEM;
     pthread_mutex_init(&v->lock, NULL);
     pthread_cond_init(&v->cond, NULL);
+    pthread_cond_init(&v->held, NULL);
     sky_status st = SKY_ERR_NOMEM;
     const size_t io_size = 4096;
     uint8_t *io_buf = av_malloc(io_size);

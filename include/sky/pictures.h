@@ -67,6 +67,13 @@ SKY_API void sky_pictures_free(sky_pictures *pictures);
  * again: sky_runtime_set_pictures), false when nothing changed.
  */
 SKY_API bool sky_pictures_update(sky_pictures *pictures, double t);
+/*
+ * sky_pictures_update that first waits until every video has decoded the
+ * very frame due at t (not just the newest one ready): for previews and
+ * renders, which run faster or slower than real time and must show each
+ * frame as it is at t. Cameras are not waited for.
+ */
+SKY_API bool sky_pictures_update_sync(sky_pictures *pictures, double t);
 
 /* The picture block, valid until the next update or free; its size is block[1] words. */
 SKY_API const uint32_t *sky_pictures_block(const sky_pictures *pictures);

@@ -453,6 +453,34 @@ static void test_video_loops_in_step_with_t(void **state) {
     sky_program_free(p);
 }
 
+/* In step (previews): exactly the frame due at t, around the red -> blue cut at t = 1. */
+static void test_video_sync_exact_frame(void **state) {
+    (void)state;
+    sky_program *p = pics_compile(pics_pattern("input pic = video(\"clip.mp4\")"));
+    pics_layout l;
+    pics_layout_init(&l, "grid:4x3");
+    sky_pictures *pics = NULL;
+    char err[512] = "";
+    if (sky_pictures_open(p, dir, NULL, &l.view, &pics, err, sizeof err) != SKY_OK)
+        fail_msg("%s", err);
+    static const struct {
+        double t;
+        bool red;
+    } steps[] = {{0, true}, {0.95, true}, {1.0, false}, {1.95, false}, {2.05, true}, {3.5, false}, {0.5, true}, {1.2, false}};
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+        sky_pictures_update_sync(pics, steps[k].t);
+        uint8_t *bytes = pics_eval(p, &l, sky_pictures_block(pics), steps[k].t);
+        bool red = bytes[0] > 230 && bytes[2] < 25, blue = bytes[2] > 230 && bytes[0] < 25;
+        if (steps[k].red ? !red : !blue)
+            fail_msg("t = %g: %u %u %u, want %s", steps[k].t, bytes[0], bytes[1], bytes[2],
+                     steps[k].red ? "red" : "blue");
+        free(bytes);
+    }
+    sky_pictures_free(pics);
+    pics_layout_free(&l);
+    sky_program_free(p);
+}
+
 /* -------------------------------------------------------------- main */
 
 static int pics_setup(void **state) {
@@ -478,6 +506,7 @@ int main(void) {
         cmocka_unit_test(test_mip_level_checkerboard_is_grey),
         cmocka_unit_test(test_missing_truncated_junk),
         cmocka_unit_test(test_video_loops_in_step_with_t),
+        cmocka_unit_test(test_video_sync_exact_frame),
     };
     return cmocka_run_group_tests(tests, pics_setup, pics_teardown);
 }
