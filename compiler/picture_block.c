@@ -76,6 +76,14 @@ size_t sky_picture_block_words(uint32_t count, const uint32_t *widths, const uin
     return words;
 }
 
+size_t sky_picture_block_bound(uint32_t count, double footprint) {
+    double max = SKY_PICTURE_MAX_SIDE;
+    double fine = footprint > 0 ? fmin(max, 2.0 / footprint + 1) : max;
+    double coarse = footprint > 0 ? fmin(max, 1.0 / footprint + 1) : max;
+    double texels = ceil(fine) * ceil(fine) + ceil(coarse) * ceil(coarse);
+    return SKY_PICTURE_HEADER_WORDS + (size_t)count * (SKY_PICTURE_ENTRY_WORDS + (size_t)texels);
+}
+
 sky_status sky_picture_block_init(uint32_t *block, size_t words, uint32_t count,
                                   const uint32_t *widths, const uint32_t *heights,
                                   double footprint) {

@@ -75,6 +75,14 @@ SKY_API double sky_picture_footprint(const sky_layout_view *layout);
  */
 SKY_API size_t sky_picture_block_words(uint32_t count, const uint32_t *widths,
                                        const uint32_t *heights, double footprint);
+/*
+ * The most words a block of `count` pictures of any size can need at this
+ * footprint: the finer level's long side is below 2 / footprint + 1 texels,
+ * the coarser one's below 1 / footprint + 1, whatever the picture (a
+ * picture's size is not known before it is opened: a runtime's
+ * picture_words). For footprint 0, pictures of SKY_PICTURE_MAX_SIDE.
+ */
+SKY_API size_t sky_picture_block_bound(uint32_t count, double footprint);
 /* Lays out a block of `words` words (sky_picture_block_words) with every picture absent. */
 SKY_API sky_status sky_picture_block_init(uint32_t *block, size_t words, uint32_t count,
                                           const uint32_t *widths, const uint32_t *heights,

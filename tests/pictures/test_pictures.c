@@ -278,6 +278,21 @@ static void test_footprint(void **state) {
     pics_layout_free(&l);
 }
 
+/* The bound a runtime is sized by holds for every picture size and aspect. */
+static void test_block_bound(void **state) {
+    (void)state;
+    static const double footprints[] = {0.5, 1.0 / 32, 0.0031, 0.001};
+    for (size_t k = 0; k < sizeof footprints / sizeof footprints[0]; k++)
+        for (uint32_t w = 1; w <= 16384; w = w * 3 + 1)
+            for (uint32_t h = 1; h <= 16384; h = h * 5 + 2) {
+                size_t need = sky_picture_block_words(1, &w, &h, footprints[k]);
+                size_t bound = sky_picture_block_bound(1, footprints[k]);
+                if (need > bound)
+                    fail_msg("%u x %u at %g: %zu words, bound %zu", w, h, footprints[k], need,
+                             bound);
+            }
+}
+
 /* The block, checked by hand: level choice and a bilinear sample between texels. */
 static void test_block_levels_by_hand(void **state) {
     (void)state;
@@ -499,6 +514,7 @@ static int pics_teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_footprint),
+        cmocka_unit_test(test_block_bound),
         cmocka_unit_test(test_block_levels_by_hand),
         cmocka_unit_test(test_language_errors),
         cmocka_unit_test(test_image_png_all_backends),
