@@ -363,7 +363,8 @@ static void run_stats_pictures(live_show *show) {
     sky_pictures_stats p;
     if (!show || !live_show_picture_stats(show, &p)) return;
     uint64_t frames = p.video_decoded + p.camera_frames;
-    double per = frames ? 1e6 * (double)frames : 1.0;
+    if (frames == 0) return; /* images only: decoded once, at the start */
+    double per = 1e6 * (double)frames;
     printf("%s:   pictures | video decoded %llu shown %llu dropped %llu | camera frames %llu "
            "lost %llu | ms/picture decode %.3f convert %.3f mip %.3f\n",
            RUN_CMD, (unsigned long long)p.video_decoded, (unsigned long long)p.video_shown,

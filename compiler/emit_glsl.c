@@ -204,12 +204,12 @@ static void emit_operation(emit_ctx *cx, const prog_insn *in) {
         return;
     }
     if (in->op == OP_PIC) {
-        text_printf(cx->text, "sky_pic_sample(%uu, %uu, ", (unsigned)in->imm / 3u,
-                    (unsigned)in->imm % 3u);
+        /* The same call for the three channels, so the driver computes it once. */
+        text_printf(cx->text, "sky_pic_rgb(%uu, ", (unsigned)in->imm / 3u);
         emit_value(cx, in->arg[0]);
         text_puts(cx->text, ", ");
         emit_value(cx, in->arg[1]);
-        text_puts(cx->text, ")");
+        text_printf(cx->text, ").%c", "xyz"[(unsigned)in->imm % 3u]);
         return;
     }
     for (const char *s = tpl; *s;) {

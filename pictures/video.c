@@ -9,7 +9,11 @@
  * ahead and waits, holding it, until the show's t reaches it; a frame whose
  * successor is already due is dropped before conversion (counted), and a
  * frame the show never took because a newer one came is counted dropped
- * too. At the end of the file it seeks back to the start: the video loops,
+ * too. But a late frame is shown all the same when none was for
+ * VIDEO_MAX_GAP_S of video time: a decoder slower than the video's frame
+ * rate (a 1080p file on a busy Raspberry Pi) then shows what it can, at
+ * least every VIDEO_MAX_GAP_S, instead of dropping every frame for ever.
+ * At the end of the file it seeks back to the start: the video loops,
  * each loop as long as its last frame's time plus one frame. The show's
  * thread never waits on decoding: it only copies the newest finished levels.
  */
@@ -23,6 +27,8 @@
 #include <libswscale/swscale.h>
 
 #include "pictures_int.h"
+
+#define VIDEO_MAX_GAP_S 0.1 /* a late frame is still shown after this long without one */
 
 struct pics_video {
     AVFormatContext *fmt;
@@ -57,6 +63,7 @@ struct pics_video {
     double first_pts;  /* presentation time of the file's first frame, seconds */
     bool have_first;
     double last_rel;   /* time of the newest frame in this loop, relative to the loop */
+    double last_shown; /* show time of the newest frame converted for showing */
     double frame_dur;
     uint32_t loop_frames;
 
@@ -184,13 +191,15 @@ static void *video_thread(void *arg) {
         v->decode_ns += decode;
         pthread_mutex_unlock(&v->lock);
         double due = v->offset + rel;
-        if (want_set && due + v->frame_dur <= want) {
+        bool stale = due - v->last_shown >= VIDEO_MAX_GAP_S || due < v->last_shown;
+        if (want_set && due + v->frame_dur <= want && !stale) {
             pthread_mutex_lock(&v->lock);
             v->dropped++; /* its successor is due already: never converted */
             pthread_mutex_unlock(&v->lock);
             continue;
         }
         int back = v->front == 0 ? 1 : 0;
+        v->last_shown = due;
         if (!video_convert(v, v->one[back])) {
             pthread_mutex_lock(&v->lock);
             v->dropped++;

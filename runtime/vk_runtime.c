@@ -355,7 +355,7 @@ static sky_status rt_create_buffers(sky_runtime *rt, char *error, size_t error_l
     }
     /* No block yet: a count of 0, so every picture samples black. */
     for (int p = 0; p < 2 && status == SKY_OK; p++) {
-        memset(rt->pictures[p].map, 0, SKY_PICTURE_HEADER_WORDS * 4u);
+        memset(rt->pictures[p].map, 0, rt->picture_words * 4u);
         status = vkrt_buffer_flush(&rt->dev, &rt->pictures[p], error, error_len);
     }
     return status;
@@ -569,9 +569,9 @@ sky_status sky_runtime_create(const sky_runtime_options *options, sky_runtime **
     rt->frames_in_flight = options->frames_in_flight ? options->frames_in_flight : 2;
     rt->timeout_ms = options->wait_timeout_ms ? options->wait_timeout_ms : RT_DEFAULT_TIMEOUT_MS;
     rt->frame_bytes = (size_t)rt->view.led_count * 3;
-    /* At least the header, so that a runtime without pictures still binds a valid block. */
-    rt->picture_words =
-        options->picture_words > SKY_PICTURE_HEADER_WORDS ? options->picture_words : 64;
+    /* At least the header and every entry: shaders read an entry before checking the count. */
+    const size_t entries = SKY_PICTURE_HEADER_WORDS + SKY_MAX_PICTURES * SKY_PICTURE_ENTRY_WORDS;
+    rt->picture_words = options->picture_words > entries ? options->picture_words : entries;
 
     status = vkrt_device_open(options->device, options->validate, &rt->dev, error, error_len);
     if (status == SKY_OK) status = rt_check_fits(rt, error, error_len);

@@ -1,11 +1,15 @@
-// sky_picture.glsl - pic(u, v): one channel of a picture input, read from the
+// sky_picture.glsl - pic(u, v): a picture input's colour, read from the
 // picture block (binding 8, sky/picture.h, docs/shader-abi.md).
 //
-// The very formula of compiler/picture_sample.h, operation for operation:
-// u, v clamped to [0, 1] (NaN: 0); in each of the picture's two levels a
-// bilinear filter with the edge texels repeated; the two mixed with the
-// weight the host chose from the LEDs' footprint. Everything is `precise`,
-// so no driver fuses a * b + c where the C rounds twice.
+// The very formula of compiler/picture_sample.h, operation for operation,
+// on the three channels at once: u, v clamped to [0, 1] (NaN: 0); in each of
+// the picture's two levels a bilinear filter with the edge texels repeated;
+// the two mixed with the weight the host chose from the LEDs' footprint.
+// Everything is `precise`, so no driver fuses a * b + c where the C rounds
+// twice. The emitter spells each channel as sky_pic_rgb(p, u, v).x (.y, .z):
+// straight-line code with the same loads, which the driver's compiler merges
+// into one call (llvmpipe turns every storage-buffer load into a loop over
+// the SIMD lanes; three separate fetches per texel cost three times that).
 
 // binding 8: the picture block, one uint per word
 layout(std430, set = 0, binding = 8) readonly restrict buffer SkyPictures {
@@ -13,15 +17,16 @@ layout(std430, set = 0, binding = 8) readonly restrict buffer SkyPictures {
 };
 
 precise float sky_pic_clamp01(float u) {
-    if (sky_isnan(u)) return 0.0;
-    return u > 0.0 ? (u < 1.0 ? u : 1.0) : 0.0;
+    float c = u > 0.0 ? (u < 1.0 ? u : 1.0) : 0.0;
+    return sky_isnan(u) ? 0.0 : c;
 }
 
-precise float sky_pic_texel(uint off, uint w, int x, int y, uint c) {
-    return float((sky_pic[off + uint(y) * w + uint(x)] >> (8u * c)) & 255u);
+vec3 sky_pic_texel(uint off, uint w, int x, int y) {
+    uint t = sky_pic[off + uint(y) * w + uint(x)];
+    return vec3(float(t & 255u), float((t >> 8u) & 255u), float((t >> 16u) & 255u));
 }
 
-precise float sky_pic_level(uint off, uint w, uint h, float u, float v, uint c) {
+precise vec3 sky_pic_level(uint off, uint w, uint h, float u, float v) {
     precise float px = u * float(w) - 0.5;
     precise float py = v * float(h) - 0.5;
     precise float fx = floor(px);
@@ -33,25 +38,30 @@ precise float sky_pic_level(uint off, uint w, uint h, float u, float v, uint c) 
     int x1 = min(x0 + 1, wl), y1 = min(y0 + 1, hl);
     x0 = max(x0, 0);
     y0 = max(y0, 0);
-    precise float t00 = sky_pic_texel(off, w, x0, y0, c);
-    precise float t10 = sky_pic_texel(off, w, x1, y0, c);
-    precise float t01 = sky_pic_texel(off, w, x0, y1, c);
-    precise float t11 = sky_pic_texel(off, w, x1, y1, c);
-    precise float top = t00 + (t10 - t00) * ax;
-    precise float bottom = t01 + (t11 - t01) * ax;
+    precise vec3 t00 = sky_pic_texel(off, w, x0, y0);
+    precise vec3 t10 = sky_pic_texel(off, w, x1, y0);
+    precise vec3 t01 = sky_pic_texel(off, w, x0, y1);
+    precise vec3 t11 = sky_pic_texel(off, w, x1, y1);
+    precise vec3 top = t00 + (t10 - t00) * ax;
+    precise vec3 bottom = t01 + (t11 - t01) * ax;
     return (top + (bottom - top) * ay) / 255.0;
 }
 
-// Channel c of picture p at (u, v); 0 for a picture the block does not hold.
-precise float sky_pic_sample(uint p, uint c, float u, float v) {
-    if (p >= sky_pic[0]) return 0.0;
-    uint e = 4u + 8u * p;
-    if (sky_pic[e] == 0u) return 0.0;
-    precise float weight = uintBitsToFloat(sky_pic[e + 1u]);
+// Picture p's colour at (u, v); black for a picture the block does not hold.
+// Branch-free: an absent picture reads word 0 as a 1 x 1 level (the runtime's
+// buffers hold every entry, SKY_MAX_PICTURES of them, at least).
+precise vec3 sky_pic_rgb(uint p, float u, float v) {
+    bool has = p < sky_pic[0];
+    uint e = 4u + 8u * (has ? p : 0u);
+    bool present = has && sky_pic[e] != 0u;
+    precise float weight = present ? uintBitsToFloat(sky_pic[e + 1u]) : 0.0;
     precise float cu = sky_pic_clamp01(u);
     precise float cv = sky_pic_clamp01(v);
-    precise float fine = sky_pic_level(sky_pic[e + 2u], sky_pic[e + 3u], sky_pic[e + 4u], cu, cv, c);
-    precise float coarse =
-        sky_pic_level(sky_pic[e + 5u], sky_pic[e + 6u], sky_pic[e + 7u], cu, cv, c);
-    return fine + (coarse - fine) * weight;
+    precise vec3 fine = sky_pic_level(present ? sky_pic[e + 2u] : 0u, present ? sky_pic[e + 3u] : 1u,
+                                      present ? sky_pic[e + 4u] : 1u, cu, cv);
+    precise vec3 coarse = sky_pic_level(present ? sky_pic[e + 5u] : 0u,
+                                        present ? sky_pic[e + 6u] : 1u,
+                                        present ? sky_pic[e + 7u] : 1u, cu, cv);
+    precise vec3 c = fine + (coarse - fine) * weight;
+    return present ? c : vec3(0.0);
 }
