@@ -132,6 +132,26 @@ static void block_halve(const uint32_t *src, uint32_t w, uint32_t h, uint32_t *d
     }
 }
 
+/* block_halve straight from RGB8 rows (level 0 is never packed when it is not sampled). */
+static void block_halve_rgb(const uint8_t *rgb, size_t stride, uint32_t w, uint32_t h,
+                            uint32_t *dst) {
+    uint32_t w2 = level_side(w, 1), h2 = level_side(h, 1);
+    for (uint32_t y = 0; y < h2; y++) {
+        const uint8_t *r0 = rgb + (size_t)(2 * y < h ? 2 * y : h - 1) * stride;
+        const uint8_t *r1 = rgb + (size_t)(2 * y + 1 < h ? 2 * y + 1 : h - 1) * stride;
+        for (uint32_t x = 0; x < w2; x++) {
+            size_t x0 = 3 * (size_t)(2 * x < w ? 2 * x : w - 1);
+            size_t x1 = 3 * (size_t)(2 * x + 1 < w ? 2 * x + 1 : w - 1);
+            uint32_t out = 0;
+            for (uint32_t k = 0; k < 3; k++) {
+                uint32_t sum = (uint32_t)r0[x0 + k] + r0[x1 + k] + r1[x0 + k] + r1[x1 + k];
+                out |= ((sum + 2) / 4) << (8 * k);
+            }
+            dst[(size_t)y * w2 + x] = out;
+        }
+    }
+}
+
 static void block_pack(const uint8_t *rgb, size_t stride, uint32_t w, uint32_t h, uint32_t *dst) {
     for (uint32_t y = 0; y < h; y++) {
         const uint8_t *row = rgb + (size_t)y * stride;
@@ -155,26 +175,33 @@ sky_status sky_picture_block_put(uint32_t *block, uint32_t index, const uint8_t 
         fine++;
     if (fine == 32 || level_side(width, fine + 1) != e[6] || level_side(height, fine + 1) != e[7])
         return SKY_ERR_INVALID_ARG;
-    uint32_t *a = malloc((size_t)width * height * sizeof *a);
-    uint32_t *b = fine ? malloc((size_t)level_side(width, 1) * level_side(height, 1) * sizeof *b)
-                       : NULL;
-    if (!a || (fine && !b)) {
+    if (fine == 0) { /* level 0 itself is sampled */
+        block_pack(rgb, stride, width, height, block + e[2]);
+        block_halve(block + e[2], width, height, block + e[5]);
+        e[0] = 1;
+        return SKY_OK;
+    }
+    /* Levels 1 .. fine - 1 in scratch (the last of them into the block), two buffers. */
+    size_t half = (size_t)level_side(width, 1) * level_side(height, 1);
+    uint32_t *a = fine > 1 ? malloc(half * sizeof *a) : NULL;
+    size_t quarter = (size_t)level_side(width, 2) * level_side(height, 2); /* level 2, b's largest */
+    uint32_t *b = fine > 2 ? malloc(quarter * sizeof *b) : NULL;
+    if ((fine > 1 && !a) || (fine > 2 && !b)) {
         free(a);
         free(b);
         return SKY_ERR_NOMEM;
     }
-    block_pack(rgb, stride, width, height, a);
-    uint32_t w = width, h = height;
-    for (uint32_t l = 0; l < fine; l++) {
-        block_halve(a, w, h, b);
+    uint32_t *level = fine == 1 ? block + e[2] : a;
+    block_halve_rgb(rgb, stride, width, height, level);
+    uint32_t w = level_side(width, 1), h = level_side(height, 1);
+    for (uint32_t l = 1; l < fine; l++) {
+        uint32_t *next = l + 1 == fine ? block + e[2] : (level == a ? b : a);
+        block_halve(level, w, h, next);
         w = level_side(w, 1);
         h = level_side(h, 1);
-        uint32_t *t = a;
-        a = b;
-        b = t;
+        level = next;
     }
-    memcpy(block + e[2], a, (size_t)w * h * sizeof *a);
-    block_halve(a, w, h, block + e[5]);
+    block_halve(level, w, h, block + e[5]);
     free(a);
     free(b);
     e[0] = 1;

@@ -241,7 +241,7 @@ static bool pics_update(sky_pictures *p, double t, bool sync) {
             int got = pics_camera_frame(s->camera, p->block, i);
             changed |= got != 0;
         }
-        p->stats.mip_ns += pics_now_ns() - t0;
+        p->stats.copy_ns += pics_now_ns() - t0;
     }
     if (changed) p->stats.updates++;
     return changed;

@@ -44,7 +44,8 @@ typedef struct sky_pictures_stats {
     uint64_t updates;        /* new blocks (sky_pictures_update returning true) */
     uint64_t decode_ns;      /* time in decoding (video and camera threads, images at open) */
     uint64_t convert_ns;     /* ... in scaling / colour conversion to RGB8 */
-    uint64_t mip_ns;         /* ... in building the mip levels into the block (update) */
+    uint64_t mip_ns;         /* ... in building the mip levels (the threads; images at open) */
+    uint64_t copy_ns;        /* ... in copying new levels into the block (the show's thread) */
 } sky_pictures_stats;
 
 /*

@@ -316,6 +316,80 @@ static void test_block_levels_by_hand(void **state) {
     free(block);
 }
 
+/* The box filter as docs/language.md states it, texel by texel, for one channel. */
+static uint8_t *ref_halve(const uint8_t *src, uint32_t w, uint32_t h, uint32_t *w2, uint32_t *h2) {
+    *w2 = w / 2 ? w / 2 : 1;
+    *h2 = h / 2 ? h / 2 : 1;
+    uint8_t *dst = malloc((size_t)*w2 * *h2 * 3);
+    assert_non_null(dst);
+    for (uint32_t y = 0; y < *h2; y++)
+        for (uint32_t x = 0; x < *w2; x++)
+            for (int c = 0; c < 3; c++) {
+                uint32_t xs[2] = {2 * x < w ? 2 * x : w - 1, 2 * x + 1 < w ? 2 * x + 1 : w - 1};
+                uint32_t ys[2] = {2 * y < h ? 2 * y : h - 1, 2 * y + 1 < h ? 2 * y + 1 : h - 1};
+                uint32_t sum = 0;
+                for (int i = 0; i < 2; i++)
+                    for (int j = 0; j < 2; j++) sum += src[((size_t)ys[i] * w + xs[j]) * 3 + c];
+                dst[((size_t)y * *w2 + x) * 3 + c] = (uint8_t)((sum + 2) / 4);
+            }
+    return dst;
+}
+
+static void ref_compare_level(const uint32_t *block, uint32_t off, const uint8_t *level,
+                              uint32_t w, uint32_t h, const char *what) {
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        for (int c = 0; c < 3; c++)
+            if (((block[off + i] >> (8 * c)) & 255) != level[3 * i + c])
+                fail_msg("%s level texel %zu channel %d: %u, the box filter %u", what, i, c,
+                         (block[off + i] >> (8 * c)) & 255, level[3 * i + c]);
+}
+
+/* The block's two levels are the documented box-filter chain, for odd sizes and every depth. */
+static void test_block_mip_chain(void **state) {
+    (void)state;
+    static const uint32_t sizes[][2] = {{37, 23}, {64, 1}, {1, 50}, {255, 130}, {640, 361}};
+    static const double footprints[] = {0.0, 0.02, 0.05, 0.1, 0.3, 2.0};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        uint32_t w = sizes[s][0], h = sizes[s][1];
+        size_t stride = (size_t)w * 3 + 5; /* rows with padding */
+        uint8_t *rgb = malloc(stride * h);
+        assert_non_null(rgb);
+        for (size_t i = 0; i < stride * h; i++) rgb[i] = (uint8_t)(i * 2654435761u >> 13);
+        for (size_t k = 0; k < sizeof footprints / sizeof footprints[0]; k++) {
+            size_t words = sky_picture_block_words(1, &w, &h, footprints[k]);
+            uint32_t *block = calloc(words, sizeof *block);
+            assert_non_null(block);
+            assert_int_equal(sky_picture_block_init(block, words, 1, &w, &h, footprints[k]), SKY_OK);
+            assert_int_equal(sky_picture_block_put(block, 0, rgb, stride, w, h), SKY_OK);
+            const uint32_t *e = block + SKY_PICTURE_HEADER_WORDS;
+            /* Level 0 without the padding, then halve down to the finer level, then once more. */
+            uint8_t *level = malloc((size_t)w * h * 3);
+            assert_non_null(level);
+            for (uint32_t y = 0; y < h; y++) memcpy(level + (size_t)y * w * 3, rgb + y * stride, (size_t)w * 3);
+            uint32_t lw = w, lh = h;
+            while (lw != e[3] || lh != e[4]) {
+                uint32_t nw, nh;
+                uint8_t *next = ref_halve(level, lw, lh, &nw, &nh);
+                free(level);
+                level = next;
+                lw = nw;
+                lh = nh;
+                assert_true(lw >= 1 && lh >= 1 && (lw > 1 || lh > 1 || (e[3] == 1 && e[4] == 1)));
+            }
+            ref_compare_level(block, e[2], level, lw, lh, "finer");
+            uint32_t cw, ch;
+            uint8_t *coarse = ref_halve(level, lw, lh, &cw, &ch);
+            assert_int_equal(cw, e[6]);
+            assert_int_equal(ch, e[7]);
+            ref_compare_level(block, e[5], coarse, cw, ch, "coarser");
+            free(coarse);
+            free(level);
+            free(block);
+        }
+        free(rgb);
+    }
+}
+
 /* ------------------------------------------------------------- errors */
 
 static void pics_open_fails(const char *decl, const char *want1, const char *want2) {
@@ -516,6 +590,7 @@ int main(void) {
         cmocka_unit_test(test_footprint),
         cmocka_unit_test(test_block_bound),
         cmocka_unit_test(test_block_levels_by_hand),
+        cmocka_unit_test(test_block_mip_chain),
         cmocka_unit_test(test_language_errors),
         cmocka_unit_test(test_image_png_all_backends),
         cmocka_unit_test(test_image_smooth_disc),
