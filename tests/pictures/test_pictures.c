@@ -438,6 +438,9 @@ static void test_missing_truncated_junk(void **state) {
                     "No such file");
     pics_open_fails("input pic = camera(\"/dev/no-such-video\")",
                     "cannot open camera `/dev/no-such-video`", "No such file");
+    /* A device that is no camera (VIDIOC_QUERYCAP fails): named, not a hang. */
+    pics_open_fails("input pic = camera(\"/dev/null\")", "cannot open camera `/dev/null`",
+                    "not a V4L2 device");
 }
 
 static void pics_compile_fails(const char *src, const char *code, const char *message) {
