@@ -493,6 +493,14 @@ static sky_status emit_shader(const sky_program *p, const sky_emit_options *o, t
                      "// specialization constant 0: the work-group size\n"
                      "layout(local_size_x = %d, local_size_x_id = 0) in;\n",
                      SKY_VERSION_STRING, GLSL_LOCAL_SIZE);
+    if (p->picture_count && cx.led_texels)
+        text_puts(out, "\n"
+                       "// binding 9 (with binding 6, sky_emit_options.led_texels): binding 8's\n"
+                       "// buffer as R32_UINT texels, read by sky_picture.glsl\n"
+                       "layout(set = 0, binding = 9) uniform usamplerBuffer sky_pic_texels;\n"
+                       "#define SKY_PIC_WORD(i) texelFetch(sky_pic_texels, int(i)).x\n");
+    else if (p->picture_count)
+        text_puts(out, "\n#define SKY_PIC_WORD(i) sky_pic[i]\n");
     for (int k = 0; k < set.count; k++) {
         text_puts(out, "\n");
         text_puts(out, sky_shader_files[set.order[k]].text);

@@ -96,6 +96,7 @@ struct sky_runtime {
 
     vkrt_buffer leds, strips;
     VkBufferView led_texels; /* binding 6: RGBA32F view of `leds`, or VK_NULL_HANDLE */
+    VkBufferView picture_texels[2]; /* binding 9: R32_UINT views of `pictures`, with binding 6 */
     vkrt_buffer prev[2][2];  /* [pair][side]: a frame reads side 1-w and writes side w */
     uint32_t prev_w[2];      /* per pair: the side its next frame writes */
     uint32_t cur_pair;       /* the current pattern's pair; the incoming one has the other */
@@ -334,8 +335,8 @@ static sky_status rt_create_buffers(sky_runtime *rt, char *error, size_t error_l
         {&rt->post_params[0], sizeof(vkrt_post_params), host, coherent, 0, "post parameters"},
         {&rt->post_params[1], sizeof(vkrt_post_params), host, coherent, 0, "post parameters"},
         /* Written once per new picture, read by every LED: device-local where host-visible. */
-        {&rt->pictures[0], 4u * rt->picture_words, host, local | coherent, 0, "pictures"},
-        {&rt->pictures[1], 4u * rt->picture_words, host, local | coherent, 0, "pictures"},
+        {&rt->pictures[0], 4u * rt->picture_words, host, local | coherent, texels, "pictures"},
+        {&rt->pictures[1], 4u * rt->picture_words, host, local | coherent, texels, "pictures"},
         /* The warm-up's scratch: the same sizes as the show's buffers. */
         {&rt->warm_prev[0], leds * 12, 0, local, 0, "warm-up prev"},
         {&rt->warm_prev[1], leds * 12, 0, local, 0, "warm-up prev"},
@@ -431,6 +432,29 @@ static const char *rt_create_texel_view(sky_runtime *rt, char *why, size_t why_l
         snprintf(why, why_len, "vkCreateBufferView failed: %s", vkrt_result_str(r));
         return why;
     }
+    /* Binding 9 comes with binding 6: one option (sky_emit_options.led_texels) for both.
+     * R32_UINT uniform texel buffers are required of every Vulkan device. */
+    if (rt->picture_words > rt->dev.props.limits.maxTexelBufferElements) {
+        snprintf(why, why_len, "a picture block of %zu words exceeds maxTexelBufferElements %u",
+                 rt->picture_words, rt->dev.props.limits.maxTexelBufferElements);
+        return why;
+    }
+    for (int p = 0; p < 2; p++) {
+        VkBufferViewCreateInfo pic = {
+            .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+            .buffer = rt->pictures[p].buffer,
+            .format = VK_FORMAT_R32_UINT,
+            .offset = 0,
+            .range = 4u * rt->picture_words,
+        };
+        r = rt->dev.vk.vkCreateBufferView(rt->dev.device, &pic, NULL, &rt->picture_texels[p]);
+        if (r != VK_SUCCESS) {
+            rt->picture_texels[p] = VK_NULL_HANDLE;
+            snprintf(why, why_len, "vkCreateBufferView (pictures) failed: %s",
+                     vkrt_result_str(r));
+            return why;
+        }
+    }
     return NULL;
 }
 
@@ -480,6 +504,7 @@ static void rt_write_set(sky_runtime *rt, uint32_t set, const vkrt_buffer *block
         .led_texels = rt->led_texels,
         .frame_uniform_range = rt_frame_uniform_range(rt),
         .pictures = pictures->buffer,
+        .picture_texels = rt->picture_texels[pictures == &rt->pictures[1]],
     };
     vkrt_shared_write_set(&rt->dev, &rt->shared, set, &b);
 }
@@ -1504,6 +1529,9 @@ void sky_runtime_free(sky_runtime *rt) {
         vkrt_buffer_destroy(dev, &rt->warm_block);
         vkrt_buffer_destroy(dev, &rt->warm_out);
         if (rt->led_texels) dev->vk.vkDestroyBufferView(dev->device, rt->led_texels, NULL);
+        for (int i = 0; i < 2; i++)
+            if (rt->picture_texels[i])
+                dev->vk.vkDestroyBufferView(dev->device, rt->picture_texels[i], NULL);
         vkrt_buffer_destroy(dev, &rt->leds);
         vkrt_buffer_destroy(dev, &rt->strips);
         vkrt_buffer_destroy(dev, &rt->slots);

@@ -11,7 +11,11 @@
 // into one call (llvmpipe turns every storage-buffer load into a loop over
 // the SIMD lanes; three separate fetches per texel cost three times that).
 
-// binding 8: the picture block, one uint per word
+// binding 8: the picture block, one uint per word. Every read goes through
+// SKY_PIC_WORD(i), which the emitter defines: sky_pic[i], or with texels
+// (sky_emit_options.led_texels) a fetch from binding 9, the same buffer as
+// R32_UINT texels, which llvmpipe turns into one vector gather where a
+// storage-buffer load is a loop over the SIMD lanes.
 layout(std430, set = 0, binding = 8) readonly restrict buffer SkyPictures {
     uint sky_pic[];
 };
@@ -22,7 +26,7 @@ precise float sky_pic_clamp01(float u) {
 }
 
 vec3 sky_pic_texel(uint off, uint w, int x, int y) {
-    uint t = sky_pic[off + uint(y) * w + uint(x)];
+    uint t = SKY_PIC_WORD(off + uint(y) * w + uint(x));
     return vec3(float(t & 255u), float((t >> 8u) & 255u), float((t >> 16u) & 255u));
 }
 
@@ -51,17 +55,18 @@ precise vec3 sky_pic_level(uint off, uint w, uint h, float u, float v) {
 // Branch-free: an absent picture reads word 0 as a 1 x 1 level (the runtime's
 // buffers hold every entry, SKY_MAX_PICTURES of them, at least).
 precise vec3 sky_pic_rgb(uint p, float u, float v) {
-    bool has = p < sky_pic[0];
+    bool has = p < SKY_PIC_WORD(0u);
     uint e = 4u + 8u * (has ? p : 0u);
-    bool present = has && sky_pic[e] != 0u;
-    precise float weight = present ? uintBitsToFloat(sky_pic[e + 1u]) : 0.0;
+    bool present = has && SKY_PIC_WORD(e) != 0u;
+    precise float weight = present ? uintBitsToFloat(SKY_PIC_WORD(e + 1u)) : 0.0;
     precise float cu = sky_pic_clamp01(u);
     precise float cv = sky_pic_clamp01(v);
-    precise vec3 fine = sky_pic_level(present ? sky_pic[e + 2u] : 0u, present ? sky_pic[e + 3u] : 1u,
-                                      present ? sky_pic[e + 4u] : 1u, cu, cv);
-    precise vec3 coarse = sky_pic_level(present ? sky_pic[e + 5u] : 0u,
-                                        present ? sky_pic[e + 6u] : 1u,
-                                        present ? sky_pic[e + 7u] : 1u, cu, cv);
+    precise vec3 fine = sky_pic_level(present ? SKY_PIC_WORD(e + 2u) : 0u,
+                                      present ? SKY_PIC_WORD(e + 3u) : 1u,
+                                      present ? SKY_PIC_WORD(e + 4u) : 1u, cu, cv);
+    precise vec3 coarse = sky_pic_level(present ? SKY_PIC_WORD(e + 5u) : 0u,
+                                        present ? SKY_PIC_WORD(e + 6u) : 1u,
+                                        present ? SKY_PIC_WORD(e + 7u) : 1u, cu, cv);
     precise vec3 c = fine + (coarse - fine) * weight;
     return present ? c : vec3(0.0);
 }

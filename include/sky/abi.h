@@ -52,7 +52,9 @@ struct sky_emit_options {
      * a uniform texel buffer (docs/shader-abi.md), instead of the storage
      * buffer of binding 1: much faster on llvmpipe (lavapipe). Only for a
      * device and layout that can bind it (sky_runtime_led_texels); off by
-     * default, so plain emission suits every Vulkan 1.1 device.
+     * default, so plain emission suits every Vulkan 1.1 device. With it, a
+     * program's pictures are read through binding 9 too (R32_UINT texels of
+     * binding 8's buffer), which the runtime provides with binding 6.
      */
     bool led_texels;
 };
