@@ -123,8 +123,34 @@ static void emit_c_kernel(text_buf *t, const prog_insn *in) {
     }
 }
 
-static void emit_c_insn(text_buf *t, const sky_program *p, uint32_t i) {
+/*
+ * The first live instruction sampling the same picture at the same point as
+ * instruction i (OP_PIC, any channel): the one that emits the sky_pic_rgb
+ * call the others read.
+ */
+static uint32_t emit_c_pic_first(const sky_program *p, const bool *live, uint32_t i) {
     const prog_insn *in = &p->led.insns[i];
+    for (uint32_t j = 0; j < i; j++) {
+        const prog_insn *o = &p->led.insns[j];
+        if (live[j] && o->op == OP_PIC && (uint32_t)o->imm / 3u == (uint32_t)in->imm / 3u &&
+            o->arg[0] == in->arg[0] && o->arg[1] == in->arg[1])
+            return j;
+    }
+    return i;
+}
+
+static void emit_c_insn(text_buf *t, const sky_program *p, const bool *live, uint32_t i) {
+    const prog_insn *in = &p->led.insns[i];
+    if (in->op == OP_PIC && emit_c_pic_first(p, live, i) == i) {
+        char name[64];
+        snprintf(name, sizeof name, "pic%u_%u_%u_%u", (unsigned)in->imm / 3u,
+                 (unsigned)in->arg[0], (unsigned)in->arg[1], (unsigned)i);
+        text_printf(t,
+                    "        float %s[3];\n"
+                    "        sky_pic_rgb(pics, %uu, v%u, v%u, &%s[0], &%s[1], &%s[2]);\n",
+                    name, (unsigned)in->imm / 3u, (unsigned)in->arg[0], (unsigned)in->arg[1],
+                    name, name, name);
+    }
     int column = emit_c_column((sky_op)in->op);
     text_printf(t, "        const float v%u = ", (unsigned)i);
     if (column >= 0) {
@@ -143,8 +169,9 @@ static void emit_c_insn(text_buf *t, const sky_program *p, uint32_t i) {
                     "%uu)",
                     (unsigned)in->arg[0], (unsigned)in->arg[1], (unsigned)in->imm);
     } else if (in->op == OP_PIC) {
-        text_printf(t, "sky_pic_sample(pics, %uu, %uu, v%u, v%u)", (unsigned)in->imm / 3u,
-                    (unsigned)in->imm % 3u, (unsigned)in->arg[0], (unsigned)in->arg[1]);
+        /* the channels of one picture at one point come from one sky_pic_rgb call */
+        text_printf(t, "pic%u_%u_%u_%u[%u]", (unsigned)in->imm / 3u, (unsigned)in->arg[0],
+                    (unsigned)in->arg[1], emit_c_pic_first(p, live, i), (unsigned)in->imm % 3u);
     } else {
         emit_c_kernel(t, in);
     }
@@ -216,7 +243,7 @@ static sky_status emit_c_unit(const sky_program *p, text_buf *t) {
     text_puts(t, "#pragma omp simd\n"
                  "    for (size_t i = begin; i < end; i++) { /* size_t: 3 * i is affine */\n");
     for (uint32_t i = 0; i < p->led.count; i++)
-        if (live[i]) emit_c_insn(t, p, i);
+        if (live[i]) emit_c_insn(t, p, live, i);
     text_printf(t,
                 "        const float c0 = sky_channel(v%u), c1 = sky_channel(v%u), "
                 "c2 = sky_channel(v%u);\n",

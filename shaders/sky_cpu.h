@@ -588,6 +588,28 @@ SKY_INLINE float sky_pic_level(const uint32_t *b, uint32_t off, uint32_t w, uint
     return (top + (bottom - top) * ay) / 255.0f;
 }
 
+/* The three channels at once (the emitter calls this once per picture and point). */
+SKY_INLINE void sky_pic_rgb(const uint32_t *b, uint32_t p, float u, float v, float *r, float *g,
+                            float *bl) {
+    const uint32_t *e = b + 4u + 8u * p;
+    int ok = e[0] != 0;
+    float weight = ok ? sky_asfloat(e[1]) : 0.0f;
+    u = sky_isnan(u) ? 0.0f : (u > 0.0f ? (u < 1.0f ? u : 1.0f) : 0.0f);
+    v = sky_isnan(v) ? 0.0f : (v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f);
+    uint32_t f0 = ok ? e[2] : 0u, fw = ok ? e[3] : 1u, fh = ok ? e[4] : 1u;
+    uint32_t c0 = ok ? e[5] : 0u, cw = ok ? e[6] : 1u, ch = ok ? e[7] : 1u;
+    float out[3];
+    for (uint32_t c = 0; c < 3; c++) {
+        float fine = sky_pic_level(b, f0, fw, fh, u, v, c);
+        float coarse = sky_pic_level(b, c0, cw, ch, u, v, c);
+        float x = fine + (coarse - fine) * weight;
+        out[c] = ok ? x : 0.0f;
+    }
+    *r = out[0];
+    *g = out[1];
+    *bl = out[2];
+}
+
 SKY_INLINE float sky_pic_sample(const uint32_t *b, uint32_t p, uint32_t c, float u, float v) {
     const uint32_t *e = b + 4u + 8u * p;
     int ok = e[0] != 0;

@@ -253,6 +253,32 @@ static void test_image_smooth_disc(void **state) {
     sky_program_free(p);
 }
 
+/* Single channels at several points: the CPU backend's one-call-per-point sharing (the
+ * first live sibling) with red never sampled, and two pictures of one file. */
+static void test_single_channels(void **state) {
+    (void)state;
+    sky_program *p = pics_compile(
+        "input a = image(\"smooth.png\")\n"
+        "input b = image(\"quadrants.png\")\n"
+        "let u = (x + 1) / 2\n"
+        "let v = (1 - y) / 2\n"
+        "out vec3(a(u, v).g, a(v, u).b, b(u, v).b * 0.5 + a(u, v).b * 0.5)\n");
+    assert_int_equal(sky_program_picture_count(p), 2);
+    pics_layout l;
+    pics_layout_init(&l, "grid:20x15");
+    sky_pictures *pics = NULL;
+    char err[512] = "";
+    if (sky_pictures_open(p, dir, NULL, &l.view, &pics, err, sizeof err) != SKY_OK)
+        fail_msg("%s", err);
+    sky_pictures_update(pics, 0);
+    uint8_t *bytes = pics_eval(p, &l, sky_pictures_block(pics), 0);
+    pics_all_backends(p, &l, sky_pictures_block(pics), 0, bytes);
+    free(bytes);
+    sky_pictures_free(pics);
+    pics_layout_free(&l);
+    sky_program_free(p);
+}
+
 /* One-pixel checkerboard: far finer than the LEDs. */
 static uint32_t pixel_checker(uint32_t x, uint32_t y, uint32_t w, uint32_t h) {
     (void)w, (void)h;
@@ -615,6 +641,7 @@ int main(void) {
         cmocka_unit_test(test_language_errors),
         cmocka_unit_test(test_image_png_all_backends),
         cmocka_unit_test(test_image_smooth_disc),
+        cmocka_unit_test(test_single_channels),
         cmocka_unit_test(test_mip_level_checkerboard_is_grey),
         cmocka_unit_test(test_missing_truncated_junk),
         cmocka_unit_test(test_video_loops_in_step_with_t),
