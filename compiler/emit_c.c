@@ -145,11 +145,12 @@ static void emit_c_insn(text_buf *t, const sky_program *p, const bool *live, uin
         char name[64];
         snprintf(name, sizeof name, "pic%u_%u_%u_%u", (unsigned)in->imm / 3u,
                  (unsigned)in->arg[0], (unsigned)in->arg[1], (unsigned)i);
+        /* three scalars, not an array: GCC keeps an array in memory and the loop scalar */
         text_printf(t,
-                    "        float %s[3];\n"
-                    "        sky_pic_rgb(pics, %uu, v%u, v%u, &%s[0], &%s[1], &%s[2]);\n",
-                    name, (unsigned)in->imm / 3u, (unsigned)in->arg[0], (unsigned)in->arg[1],
-                    name, name, name);
+                    "        float %s_0, %s_1, %s_2;\n"
+                    "        sky_pic_rgb(pics, %uu, v%u, v%u, &%s_0, &%s_1, &%s_2);\n",
+                    name, name, name, (unsigned)in->imm / 3u, (unsigned)in->arg[0],
+                    (unsigned)in->arg[1], name, name, name);
     }
     int column = emit_c_column((sky_op)in->op);
     text_printf(t, "        const float v%u = ", (unsigned)i);
@@ -170,7 +171,7 @@ static void emit_c_insn(text_buf *t, const sky_program *p, const bool *live, uin
                     (unsigned)in->arg[0], (unsigned)in->arg[1], (unsigned)in->imm);
     } else if (in->op == OP_PIC) {
         /* the channels of one picture at one point come from one sky_pic_rgb call */
-        text_printf(t, "pic%u_%u_%u_%u[%u]", (unsigned)in->imm / 3u, (unsigned)in->arg[0],
+        text_printf(t, "pic%u_%u_%u_%u_%u", (unsigned)in->imm / 3u, (unsigned)in->arg[0],
                     (unsigned)in->arg[1], emit_c_pic_first(p, live, i), (unsigned)in->imm % 3u);
     } else {
         emit_c_kernel(t, in);
@@ -203,9 +204,16 @@ static void emit_c_prologue(text_buf *t, const sky_program *p, const bool *live)
     if (p->uses_prev)
         text_puts(t, "    const float *restrict prev = a->prev;\n"
                      "    float *restrict cur = a->cur;\n");
-    if (p->picture_count) text_puts(t, "    const uint32_t *restrict pics = a->pictures;\n");
+    /* NULL pictures (an embedder's own args): every picture black, as in the evaluator. */
+    if (p->picture_count)
+        text_puts(t, "    const uint32_t *restrict pics = a->pictures ? a->pictures : sky_no_pictures;\n");
     text_puts(t, "    uint8_t *restrict out = a->bytes;\n");
 }
+
+/* A block with every entry absent (sky/picture.h): 8 pictures, magic "PIC1". */
+static const char *const no_pictures =
+    "/* no picture block given: every picture black */\n"
+    "static const uint32_t sky_no_pictures[4 + 8 * 8] = {8u, 4u + 8u * 8u, 0x31434950u};\n\n";
 
 static sky_status emit_c_unit(const sky_program *p, text_buf *t) {
     bool *live = emit_c_live(p);
@@ -234,11 +242,12 @@ static sky_status emit_c_unit(const sky_program *p, text_buf *t) {
                 "    uint32_t led_count;\n"
                 "    const uint32_t *pictures;\n"
                 "} sky_cpu_args;\n\n"
+                "%s"
                 "const uint32_t sky_kernel_abi = %uu;\n"
                 "const uint32_t sky_kernel_args_size = (uint32_t)sizeof(sky_cpu_args);\n\n"
                 "void sky_kernel(const sky_cpu_args *a, uint32_t begin, uint32_t end);\n"
                 "void sky_kernel(const sky_cpu_args *a, uint32_t begin, uint32_t end) {\n",
-                SKY_CPU_ABI_VERSION);
+                p->picture_count ? no_pictures : "", SKY_CPU_ABI_VERSION);
     emit_c_prologue(t, p, live);
     text_puts(t, "#pragma omp simd\n"
                  "    for (size_t i = begin; i < end; i++) { /* size_t: 3 * i is affine */\n");

@@ -565,61 +565,58 @@ SKY_INLINE uint8_t sky_byte(float c) {
  * sky/picture.h). The runtime hands the kernel a block with an entry for
  * every picture the program samples (cpu_runtime.c), so the entry reads are
  * in range; an absent picture reads word 0 as a 1 x 1 level and returns 0.
+ * Texel indices are int32 (GCC gathers with them; with unsigned ones, or a
+ * loop over the channels, the kernel's loop stayed scalar).
  */
-SKY_INLINE float sky_pic_texel(const uint32_t *b, uint32_t off, uint32_t w, int32_t x, int32_t y,
-                               uint32_t c) {
-    return (float)(int32_t)((b[off + (uint32_t)y * w + (uint32_t)x] >> (8u * c)) & 255u);
-}
 
-SKY_INLINE float sky_pic_level(const uint32_t *b, uint32_t off, uint32_t w, uint32_t h, float u,
-                               float v, uint32_t c) {
-    float px = u * (float)(int32_t)w - 0.5f, py = v * (float)(int32_t)h - 0.5f;
+/* One level's bilinear filter, the three channels at once. */
+SKY_INLINE void sky_pic_level3(const uint32_t *b, int32_t off, int32_t w, int32_t h, float u,
+                               float v, float *r, float *g, float *bl) {
+    float px = u * (float)w - 0.5f, py = v * (float)h - 0.5f;
     float fx = sky_f_floor(px), fy = sky_f_floor(py);
     float ax = px - fx, ay = py - fy;
-    int32_t wl = (int32_t)w - 1, hl = (int32_t)h - 1;
     int32_t x0 = (int32_t)fx, y0 = (int32_t)fy;
-    int32_t x1 = x0 + 1 > wl ? wl : x0 + 1, y1 = y0 + 1 > hl ? hl : y0 + 1;
+    int32_t x1 = x0 + 1 > w - 1 ? w - 1 : x0 + 1, y1 = y0 + 1 > h - 1 ? h - 1 : y0 + 1;
     x0 = x0 < 0 ? 0 : x0;
     y0 = y0 < 0 ? 0 : y0;
-    float t00 = sky_pic_texel(b, off, w, x0, y0, c), t10 = sky_pic_texel(b, off, w, x1, y0, c);
-    float t01 = sky_pic_texel(b, off, w, x0, y1, c), t11 = sky_pic_texel(b, off, w, x1, y1, c);
-    float top = t00 + (t10 - t00) * ax;
-    float bottom = t01 + (t11 - t01) * ax;
-    return (top + (bottom - top) * ay) / 255.0f;
+    uint32_t t00 = b[off + y0 * w + x0], t10 = b[off + y0 * w + x1];
+    uint32_t t01 = b[off + y1 * w + x0], t11 = b[off + y1 * w + x1];
+#define SKY_PIC_CH(t, k) ((float)(int32_t)(((t) >> (k)) & 255u))
+#define SKY_PIC_MIX(k)                                                                  \
+    (((SKY_PIC_CH(t00, k) + (SKY_PIC_CH(t10, k) - SKY_PIC_CH(t00, k)) * ax) +           \
+      ((SKY_PIC_CH(t01, k) + (SKY_PIC_CH(t11, k) - SKY_PIC_CH(t01, k)) * ax) -          \
+       (SKY_PIC_CH(t00, k) + (SKY_PIC_CH(t10, k) - SKY_PIC_CH(t00, k)) * ax)) *         \
+          ay) /                                                                         \
+     255.0f)
+    *r = SKY_PIC_MIX(0);
+    *g = SKY_PIC_MIX(8);
+    *bl = SKY_PIC_MIX(16);
+#undef SKY_PIC_MIX
+#undef SKY_PIC_CH
 }
 
 /* The three channels at once (the emitter calls this once per picture and point). */
 SKY_INLINE void sky_pic_rgb(const uint32_t *b, uint32_t p, float u, float v, float *r, float *g,
                             float *bl) {
+    /* The entry's words are read unconditionally, then selected: a load under a
+     * condition keeps GCC from if-converting (and so vectorising) the loop. */
     const uint32_t *e = b + 4u + 8u * p;
-    int ok = e[0] != 0;
-    float weight = ok ? sky_asfloat(e[1]) : 0.0f;
+    uint32_t e0 = e[0], e1 = e[1], e2 = e[2], e3 = e[3], e4 = e[4], e5 = e[5], e6 = e[6],
+             e7 = e[7];
+    int ok = e0 != 0;
+    float weight = ok ? sky_asfloat(e1) : 0.0f;
     u = sky_isnan(u) ? 0.0f : (u > 0.0f ? (u < 1.0f ? u : 1.0f) : 0.0f);
     v = sky_isnan(v) ? 0.0f : (v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f);
-    uint32_t f0 = ok ? e[2] : 0u, fw = ok ? e[3] : 1u, fh = ok ? e[4] : 1u;
-    uint32_t c0 = ok ? e[5] : 0u, cw = ok ? e[6] : 1u, ch = ok ? e[7] : 1u;
-    float out[3];
-    for (uint32_t c = 0; c < 3; c++) {
-        float fine = sky_pic_level(b, f0, fw, fh, u, v, c);
-        float coarse = sky_pic_level(b, c0, cw, ch, u, v, c);
-        float x = fine + (coarse - fine) * weight;
-        out[c] = ok ? x : 0.0f;
-    }
-    *r = out[0];
-    *g = out[1];
-    *bl = out[2];
+    float fr, fg, fb, cr, cg, cb;
+    sky_pic_level3(b, ok ? (int32_t)e2 : 0, ok ? (int32_t)e3 : 1, ok ? (int32_t)e4 : 1, u, v,
+                   &fr, &fg, &fb);
+    sky_pic_level3(b, ok ? (int32_t)e5 : 0, ok ? (int32_t)e6 : 1, ok ? (int32_t)e7 : 1, u, v,
+                   &cr, &cg, &cb);
+    float xr = fr + (cr - fr) * weight, xg = fg + (cg - fg) * weight, xb = fb + (cb - fb) * weight;
+    *r = ok ? xr : 0.0f;
+    *g = ok ? xg : 0.0f;
+    *bl = ok ? xb : 0.0f;
 }
 
-SKY_INLINE float sky_pic_sample(const uint32_t *b, uint32_t p, uint32_t c, float u, float v) {
-    const uint32_t *e = b + 4u + 8u * p;
-    int ok = e[0] != 0;
-    float weight = ok ? sky_asfloat(e[1]) : 0.0f;
-    u = sky_isnan(u) ? 0.0f : (u > 0.0f ? (u < 1.0f ? u : 1.0f) : 0.0f);
-    v = sky_isnan(v) ? 0.0f : (v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f);
-    float fine = sky_pic_level(b, ok ? e[2] : 0u, ok ? e[3] : 1u, ok ? e[4] : 1u, u, v, c);
-    float coarse = sky_pic_level(b, ok ? e[5] : 0u, ok ? e[6] : 1u, ok ? e[7] : 1u, u, v, c);
-    float r = fine + (coarse - fine) * weight;
-    return ok ? r : 0.0f;
-}
 
 #endif
