@@ -25,8 +25,8 @@ bool live_pictures_open(const char *cmd, const char *path, const sky_program *pr
     sky_layout_view view = {0};
     if (layout) view = live_layout_view(layout);
     char error[1024] = "";
-    sky_status st = sky_pictures_open(program, dir, path, layout ? &view : NULL, pictures, error,
-                                      sizeof error);
+    sky_status st =
+        sky_pictures_open(program, dir, path, layout ? &view : NULL, pictures, error, sizeof error);
     free(copy);
     if (st != SKY_OK) {
         snprintf(message, message_len, "%s", error[0] ? error : sky_status_str(st));

@@ -123,8 +123,8 @@ static void block_halve(const uint32_t *src, uint32_t w, uint32_t h, uint32_t *d
             uint32_t c = src[(size_t)y1 * w + x0], d = src[(size_t)y1 * w + x1];
             uint32_t out = 0;
             for (uint32_t k = 0; k < 24; k += 8) {
-                uint32_t sum = ((a >> k) & 255) + ((b >> k) & 255) + ((c >> k) & 255) +
-                               ((d >> k) & 255);
+                uint32_t sum =
+                    ((a >> k) & 255) + ((b >> k) & 255) + ((c >> k) & 255) + ((d >> k) & 255);
                 out |= ((sum + 2) / 4) << k;
             }
             dst[(size_t)y * w2 + x] = out;
@@ -161,8 +161,8 @@ static void block_pack(const uint8_t *rgb, size_t stride, uint32_t w, uint32_t h
     }
 }
 
-sky_status sky_picture_block_put(uint32_t *block, uint32_t index, const uint8_t *rgb,
-                                 size_t stride, uint32_t width, uint32_t height) {
+sky_status sky_picture_block_put(uint32_t *block, uint32_t index, const uint8_t *rgb, size_t stride,
+                                 uint32_t width, uint32_t height) {
     if (!block || !rgb || block[2] != SKY_PICTURE_MAGIC || index >= block[0])
         return SKY_ERR_INVALID_ARG;
     uint32_t *e = block + SKY_PICTURE_HEADER_WORDS + index * SKY_PICTURE_ENTRY_WORDS;
@@ -184,7 +184,8 @@ sky_status sky_picture_block_put(uint32_t *block, uint32_t index, const uint8_t 
     /* Levels 1 .. fine - 1 in scratch (the last of them into the block), two buffers. */
     size_t half = (size_t)level_side(width, 1) * level_side(height, 1);
     uint32_t *a = fine > 1 ? malloc(half * sizeof *a) : NULL;
-    size_t quarter = (size_t)level_side(width, 2) * level_side(height, 2); /* level 2, b's largest */
+    size_t quarter =
+        (size_t)level_side(width, 2) * level_side(height, 2); /* level 2, b's largest */
     uint32_t *b = fine > 2 ? malloc(quarter * sizeof *b) : NULL;
     if ((fine > 1 && !a) || (fine > 2 && !b)) {
         free(a);

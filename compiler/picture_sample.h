@@ -42,8 +42,10 @@ static inline float picture_level(const uint32_t *block, uint32_t off, uint32_t 
     int32_t x1 = x0 + 1 > wl ? wl : x0 + 1, y1 = y0 + 1 > hl ? hl : y0 + 1;
     x0 = x0 < 0 ? 0 : x0;
     y0 = y0 < 0 ? 0 : y0;
-    float t00 = picture_texel(block, off, w, x0, y0, c), t10 = picture_texel(block, off, w, x1, y0, c);
-    float t01 = picture_texel(block, off, w, x0, y1, c), t11 = picture_texel(block, off, w, x1, y1, c);
+    float t00 = picture_texel(block, off, w, x0, y0, c),
+          t10 = picture_texel(block, off, w, x1, y0, c);
+    float t01 = picture_texel(block, off, w, x0, y1, c),
+          t11 = picture_texel(block, off, w, x1, y1, c);
     float top = t00 + (t10 - t00) * ax;
     float bottom = t01 + (t11 - t01) * ax;
     return (top + (bottom - top) * ay) / 255.0f;

@@ -92,8 +92,9 @@ ck_value ck_picture_call(ck_checker *ck, const ck_frame *f, const ast_expr *e, c
                          const ck_value *args) {
     if (e->nargs != 2) {
         ck_error(ck, f, E_ARITY, e->start, e->end,
-                 diag_fmt(ck->d, "sample the picture at a point: `%s(u, v)`, u and v in 0..1, "
-                                 "(0, 0) its top-left corner",
+                 diag_fmt(ck->d,
+                          "sample the picture at a point: `%s(u, v)`, u and v in 0..1, "
+                          "(0, 0) its top-left corner",
                           s->name),
                  "picture `%s` takes 2 arguments, but %u %s given", s->name, e->nargs,
                  ck_was_were(e->nargs));

@@ -21,9 +21,9 @@
 
 #include "pictures_int.h"
 
-#define CAMERA_BUFFERS     4
-#define CAMERA_POLL_MS     200  /* how often the thread checks for stop while no frame comes */
-#define CAMERA_RETRY_MS    1000 /* between attempts to reopen a camera that went away */
+#define CAMERA_BUFFERS  4
+#define CAMERA_POLL_MS  200  /* how often the thread checks for stop while no frame comes */
+#define CAMERA_RETRY_MS 1000 /* between attempts to reopen a camera that went away */
 
 typedef struct camera_buffer {
     void *map;
@@ -46,7 +46,7 @@ struct pics_camera {
     pthread_mutex_t lock;
     bool stop;
     uint64_t seq, seq_taken;
-    bool gone;          /* the front is black: the device went away */
+    bool gone; /* the front is black: the device went away */
     uint64_t frames, lost, decode_ns, convert_ns, mip_ns;
 };
 
@@ -129,8 +129,8 @@ static sky_status camera_start(pics_camera *c, char *error, size_t error_len) {
 }
 
 /* Opens the device and starts streaming at want_w x want_h (0: its current size). */
-static sky_status camera_open_device(pics_camera *c, uint32_t want_w, uint32_t want_h,
-                                     char *error, size_t error_len) {
+static sky_status camera_open_device(pics_camera *c, uint32_t want_w, uint32_t want_h, char *error,
+                                     size_t error_len) {
     c->fd = open(c->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (c->fd < 0) {
         pics_error(error, error_len, "%s", strerror(errno));
@@ -142,7 +142,8 @@ static sky_status camera_open_device(pics_camera *c, uint32_t want_w, uint32_t w
         pics_error(error, error_len, "not a V4L2 device (%s)", strerror(errno));
         st = SKY_ERR_FORMAT;
     } else {
-        uint32_t caps = cap.capabilities & V4L2_CAP_DEVICE_CAPS ? cap.device_caps : cap.capabilities;
+        uint32_t caps =
+            cap.capabilities & V4L2_CAP_DEVICE_CAPS ? cap.device_caps : cap.capabilities;
         if (!(caps & V4L2_CAP_VIDEO_CAPTURE) || !(caps & V4L2_CAP_STREAMING)) {
             pics_error(error, error_len, "not a V4L2 capture device with streaming");
             st = SKY_ERR_FORMAT;
@@ -174,8 +175,8 @@ static bool camera_convert(pics_camera *c, const uint8_t *data, size_t used, uin
         free(rgb);
     }
     uint64_t t1 = pics_now_ns();
-    ok = ok && sky_picture_block_put(back, 0, c->rgb, (size_t)c->width * 3, c->width,
-                                     c->height) == SKY_OK;
+    ok = ok && sky_picture_block_put(back, 0, c->rgb, (size_t)c->width * 3, c->width, c->height) ==
+                   SKY_OK;
     pthread_mutex_lock(&c->lock);
     c->convert_ns += t1 - t0;
     c->mip_ns += pics_now_ns() - t1;
@@ -259,8 +260,8 @@ void pics_camera_free(pics_camera *c) {
     free(c);
 }
 
-sky_status pics_camera_open(const char *path, pics_camera **out, uint32_t *width,
-                            uint32_t *height, double footprint, char *error, size_t error_len) {
+sky_status pics_camera_open(const char *path, pics_camera **out, uint32_t *width, uint32_t *height,
+                            double footprint, char *error, size_t error_len) {
     *out = NULL;
     pics_camera *c = calloc(1, sizeof *c);
     if (!c) return SKY_ERR_NOMEM;

@@ -123,8 +123,7 @@ static sky_status pics_open_image(const char *path, uint8_t **rgb, uint32_t *w, 
 
 /* Opens source i; an image's pixels come back in *rgb for the block. */
 static sky_status pics_open_source(sky_pictures *p, uint32_t i, const sky_picture_info *info,
-                                   const char *path, uint8_t **rgb, char *error,
-                                   size_t error_len) {
+                                   const char *path, uint8_t **rgb, char *error, size_t error_len) {
     pics_source *s = &p->src[i];
     s->kind = info->kind;
     switch (info->kind) {
@@ -178,8 +177,7 @@ sky_status sky_pictures_open(const sky_program *program, const char *base_dir,
         char *path = pics_resolve(base_dir, info->path);
         char why[256] = "out of memory";
         uint64_t t0 = pics_now_ns();
-        st = path ? pics_open_source(p, i, info, path, &images[i], why, sizeof why)
-                  : SKY_ERR_NOMEM;
+        st = path ? pics_open_source(p, i, info, path, &images[i], why, sizeof why) : SKY_ERR_NOMEM;
         p->stats.decode_ns += pics_now_ns() - t0;
         if (st != SKY_OK)
             pics_error(error, error_len, "%s%s%u:%u: cannot open %s `%s`%s%s%s: %s",

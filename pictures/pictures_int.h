@@ -44,8 +44,8 @@ sky_status pics_video_probe_memory(const uint8_t *data, size_t len, char *error,
 /* --------------------------------------------------------------- camera.c */
 
 typedef struct pics_camera pics_camera;
-sky_status pics_camera_open(const char *path, pics_camera **out, uint32_t *width,
-                            uint32_t *height, double footprint, char *error, size_t error_len);
+sky_status pics_camera_open(const char *path, pics_camera **out, uint32_t *width, uint32_t *height,
+                            double footprint, char *error, size_t error_len);
 /*
  * The newest frame into entry `index` of `block`: 1 for a new frame, -1 when
  * the camera went away since the last call (the entry is then black), 0 otherwise.

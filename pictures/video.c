@@ -39,10 +39,10 @@ struct pics_video {
     int stream;
     double time_base;
     uint32_t width, height;
-    uint8_t *rgb;      /* the thread's RGB8 frame */
-    uint32_t *one[2];  /* one-picture blocks: front (the show's) and back (the thread's) */
+    uint8_t *rgb;     /* the thread's RGB8 frame */
+    uint32_t *one[2]; /* one-picture blocks: front (the show's) and back (the thread's) */
     size_t one_words;
-    int front;         /* index into one[], -1 before the first frame */
+    int front; /* index into one[], -1 before the first frame */
 
     pthread_t thread;
     bool started;
@@ -50,17 +50,17 @@ struct pics_video {
     pthread_cond_t cond;
     pthread_cond_t held; /* signalled when the thread holds a frame not yet due, or ends */
     bool stop;
-    bool holding;        /* the thread waits with a frame due at hold_due */
+    bool holding; /* the thread waits with a frame due at hold_due */
     double hold_due;
-    bool ended;          /* the thread stopped (nothing more decodes) */
-    double want;   /* the show's newest t */
+    bool ended;  /* the thread stopped (nothing more decodes) */
+    double want; /* the show's newest t */
     bool want_set;
-    bool restart;  /* the show's t went back: start over from the top */
+    bool restart; /* the show's t went back: start over from the top */
     uint64_t seq, seq_taken;
 
     /* the thread's own */
-    double offset;     /* show time at which the current loop started */
-    double first_pts;  /* presentation time of the file's first frame, seconds */
+    double offset;    /* show time at which the current loop started */
+    double first_pts; /* presentation time of the file's first frame, seconds */
     bool have_first;
     double last_rel;   /* time of the newest frame in this loop, relative to the loop */
     double last_shown; /* show time of the newest frame converted for showing */
@@ -99,9 +99,10 @@ static int video_decode_next(pics_video *v) {
 }
 
 static int video_rewind(pics_video *v) {
-    int r = av_seek_frame(v->fmt, v->stream, v->fmt->streams[v->stream]->start_time == AV_NOPTS_VALUE
-                                                 ? 0
-                                                 : v->fmt->streams[v->stream]->start_time,
+    int r = av_seek_frame(v->fmt, v->stream,
+                          v->fmt->streams[v->stream]->start_time == AV_NOPTS_VALUE
+                              ? 0
+                              : v->fmt->streams[v->stream]->start_time,
                           AVSEEK_FLAG_BACKWARD);
     avcodec_flush_buffers(v->dec);
     return r;
@@ -126,16 +127,15 @@ static bool video_convert(pics_video *v, uint32_t *block) {
         return false; /* a size change mid-file: the frame is skipped (counted dropped) */
     v->sws = sws_getCachedContext(v->sws, v->frame->width, v->frame->height,
                                   (enum AVPixelFormat)v->frame->format, (int)v->width,
-                                  (int)v->height, AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL,
-                                  NULL);
+                                  (int)v->height, AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
     if (!v->sws) return false;
     uint8_t *dst[4] = {v->rgb};
     int stride[4] = {(int)v->width * 3};
     sws_scale(v->sws, (const uint8_t *const *)v->frame->data, v->frame->linesize, 0,
               v->frame->height, dst, stride);
     uint64_t t1 = pics_now_ns();
-    sky_status st = sky_picture_block_put(block, 0, v->rgb, (size_t)v->width * 3, v->width,
-                                          v->height);
+    sky_status st =
+        sky_picture_block_put(block, 0, v->rgb, (size_t)v->width * 3, v->width, v->height);
     uint64_t t2 = pics_now_ns();
     pthread_mutex_lock(&v->lock);
     v->convert_ns += t1 - t0;
@@ -312,8 +312,8 @@ static sky_status video_blocks(pics_video *v, double footprint) {
     v->rgb = malloc((size_t)v->width * v->height * 3);
     for (int k = 0; k < 2; k++) {
         v->one[k] = v->one_words ? malloc(v->one_words * sizeof *v->one[k]) : NULL;
-        if (!v->one[k] || sky_picture_block_init(v->one[k], v->one_words, 1, &v->width,
-                                                 &v->height, footprint) != SKY_OK)
+        if (!v->one[k] || sky_picture_block_init(v->one[k], v->one_words, 1, &v->width, &v->height,
+                                                 footprint) != SKY_OK)
             return SKY_ERR_NOMEM;
     }
     return v->rgb ? SKY_OK : SKY_ERR_NOMEM;
@@ -351,7 +351,8 @@ sky_status pics_video_open(const char *path, pics_video **out, uint32_t *width, 
         }
     }
     if (st != SKY_OK) {
-        if (st == SKY_ERR_NOMEM && error && !error[0]) pics_error(error, error_len, "out of memory");
+        if (st == SKY_ERR_NOMEM && error && !error[0])
+            pics_error(error, error_len, "out of memory");
         pics_video_free(v);
         return st;
     }
@@ -372,7 +373,8 @@ bool pics_video_frame(pics_video *v, double t, bool sync, uint32_t *block, uint3
     v->want_set = true;
     pthread_cond_signal(&v->cond);
     /* In step: the thread holds the frame after the one due at t (it waits), or has ended. */
-    while (sync && !v->ended && !(v->holding && v->hold_due > t)) pthread_cond_wait(&v->held, &v->lock);
+    while (sync && !v->ended && !(v->holding && v->hold_due > t))
+        pthread_cond_wait(&v->held, &v->lock);
     if (v->front >= 0 && v->seq != v->seq_taken) {
         pics_copy_entry(block, index, v->one[v->front]);
         v->seq_taken = v->seq;
@@ -412,15 +414,16 @@ static int video_memory_read(void *opaque, uint8_t *buf, int size) {
 static int64_t video_memory_seek(void *opaque, int64_t offset, int whence) {
     video_memory *m = opaque;
     if (whence == AVSEEK_SIZE) return (int64_t)m->len;
-    int64_t base = (whence & 3) == SEEK_CUR ? (int64_t)m->pos : (whence & 3) == SEEK_END ? (int64_t)m->len : 0;
+    int64_t base = (whence & 3) == SEEK_CUR   ? (int64_t)m->pos
+                   : (whence & 3) == SEEK_END ? (int64_t)m->len
+                                              : 0;
     int64_t to = base + offset;
     if (to < 0 || to > (int64_t)m->len) return -1;
     m->pos = (size_t)to;
     return to;
 }
 
-sky_status pics_video_probe_memory(const uint8_t *data, size_t len, char *error,
-                                   size_t error_len) {
+sky_status pics_video_probe_memory(const uint8_t *data, size_t len, char *error, size_t error_len) {
     video_memory m = {data, len, 0};
     pics_video *v = calloc(1, sizeof *v);
     if (!v) return SKY_ERR_NOMEM;

@@ -37,7 +37,7 @@ extern "C" {
 /* Pictures a program may declare: a shader samples each through its own entry. */
 #define SKY_MAX_PICTURES 8
 /* The largest width or height accepted (16384: a 16K frame, 1 GiB of texels at most). */
-#define SKY_PICTURE_MAX_SIDE 16384u
+#define SKY_PICTURE_MAX_SIDE     16384u
 #define SKY_PICTURE_HEADER_WORDS 4u
 #define SKY_PICTURE_ENTRY_WORDS  8u
 #define SKY_PICTURE_MAGIC        0x31434950u /* "PIC1" */
@@ -49,10 +49,10 @@ typedef enum sky_picture_kind {
 } sky_picture_kind;
 
 typedef struct sky_picture_info {
-    const char *name;      /* the declared name */
+    const char *name; /* the declared name */
     sky_picture_kind kind;
-    const char *path;      /* as written; a relative path is relative to the .sky file */
-    uint32_t line, col;    /* of the path in the source, for errors at start */
+    const char *path;   /* as written; a relative path is relative to the .sky file */
+    uint32_t line, col; /* of the path in the source, for errors at start */
 } sky_picture_info;
 
 /* The pictures a program declares, in declaration order (entry i of the block is picture i). */

@@ -35,17 +35,17 @@ extern "C" {
 typedef struct sky_pictures sky_pictures;
 
 typedef struct sky_pictures_stats {
-    uint64_t video_decoded;  /* video frames decoded */
-    uint64_t video_dropped;  /* decoded frames replaced by a newer one before the show used them,
-                                or skipped as already late */
-    uint64_t video_shown;    /* video frames put into the block */
-    uint64_t camera_frames;  /* camera frames captured */
-    uint64_t camera_lost;    /* times a camera went away */
-    uint64_t updates;        /* new blocks (sky_pictures_update returning true) */
-    uint64_t decode_ns;      /* time in decoding (video and camera threads, images at open) */
-    uint64_t convert_ns;     /* ... in scaling / colour conversion to RGB8 */
-    uint64_t mip_ns;         /* ... in building the mip levels (the threads; images at open) */
-    uint64_t copy_ns;        /* ... in copying new levels into the block (the show's thread) */
+    uint64_t video_decoded; /* video frames decoded */
+    uint64_t video_dropped; /* decoded frames replaced by a newer one before the show used them,
+                               or skipped as already late */
+    uint64_t video_shown;   /* video frames put into the block */
+    uint64_t camera_frames; /* camera frames captured */
+    uint64_t camera_lost;   /* times a camera went away */
+    uint64_t updates;       /* new blocks (sky_pictures_update returning true) */
+    uint64_t decode_ns;     /* time in decoding (video and camera threads, images at open) */
+    uint64_t convert_ns;    /* ... in scaling / colour conversion to RGB8 */
+    uint64_t mip_ns;        /* ... in building the mip levels (the threads; images at open) */
+    uint64_t copy_ns;       /* ... in copying new levels into the block (the show's thread) */
 } sky_pictures_stats;
 
 /*
@@ -89,9 +89,8 @@ SKY_API void sky_pictures_get_stats(const sky_pictures *pictures, sky_pictures_s
  * damaged (truncated), SKY_ERR_LIMIT for a side above SKY_PICTURE_MAX_SIDE;
  * the message says which. Also the fuzz target's entry point.
  */
-SKY_API sky_status sky_image_decode(const uint8_t *data, size_t len, uint8_t **rgb,
-                                    uint32_t *width, uint32_t *height, char *error,
-                                    size_t error_len);
+SKY_API sky_status sky_image_decode(const uint8_t *data, size_t len, uint8_t **rgb, uint32_t *width,
+                                    uint32_t *height, char *error, size_t error_len);
 
 #ifdef __cplusplus
 }

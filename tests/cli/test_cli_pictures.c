@@ -52,8 +52,8 @@ static void test_run_shows_the_image(void **state) {
     write_solid_png(png, 200, 100, 50);
     cli_write_file(sky, "input pic = image(\"solid.png\")\nout pic((x + 1) / 2, (1 - y) / 2)\n");
     /* Run from `dir`, not from the pattern's directory: the path is the .sky file's. */
-    const char *args[] = {"run", sky, "--layout", "grid:6x4", "--frame",
-                          frames,       "--device", "cpu", "--duration", "120", NULL};
+    const char *args[] = {"run",      sky,   "--layout",   "grid:6x4", "--frame", frames,
+                          "--device", "cpu", "--duration", "120",      NULL};
     cli_proc proc;
     cli_spawn(&proc, dir, args);
     double end = cli_now() + PICS_CLI_TIMEOUT_S;
@@ -67,8 +67,8 @@ static void test_run_shows_the_image(void **state) {
     uint8_t bytes[24 * 3];
     uint64_t frame = 0;
     sky_status st;
-    while ((st = sky_frame_reader_read(reader, bytes, sizeof bytes, &frame, error,
-                                       sizeof error)) != SKY_OK) {
+    while ((st = sky_frame_reader_read(reader, bytes, sizeof bytes, &frame, error, sizeof error)) !=
+           SKY_OK) {
         if (st != SKY_ERR_AGAIN) fail_msg("reading a frame: %s", error);
         if (cli_now() > end) fail_msg("no frame published");
         cli_sleep_ms(10);
@@ -98,15 +98,14 @@ static void test_missing_image_stops(void **state) {
     cli_path(frames, sizeof frames, dir, "frames");
     cli_path(out, sizeof out, dir, "out.png");
     cli_write_file(sky, "input pic = image(\"nowhere.png\")\nout pic(0.5, 0.5)\n");
-    const char *run[] = {"run", sky, "--layout", "grid:4x4", "--frame", frames,
-                         "--device", "cpu", "--duration", "60", NULL};
+    const char *run[] = {"run",      sky,   "--layout",   "grid:4x4", "--frame", frames,
+                         "--device", "cpu", "--duration", "60",       NULL};
     expect_missing(dir, run);
-    const char *preview[] = {"preview", sky, "--layout", "grid:4x4", "--cpu",
-                             "-o", out, NULL};
+    const char *preview[] = {"preview", sky, "--layout", "grid:4x4", "--cpu", "-o", out, NULL};
     expect_missing(dir, preview);
     cli_path(out, sizeof out, dir, "out.fseq");
-    const char *render[] = {"render", sky, "--layout", "grid:4x4", "--cpu",
-                            "--frames", "2", "-o", out, NULL};
+    const char *render[] = {"render",   sky, "--layout", "grid:4x4", "--cpu",
+                            "--frames", "2", "-o",       out,        NULL};
     expect_missing(dir, render);
     cli_tmpdir_remove(dir);
 }

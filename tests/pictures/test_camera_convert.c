@@ -50,9 +50,9 @@ static void test_stride_and_pairs(void **state) {
     uint8_t in[24];
     memset(in, 0xEE, sizeof in); /* padding that must not be read as pixels */
     for (int x = 0; x < 4; x++) {
-        in[2 * x] = 126;       /* Y, row 0 */
-        in[12 + 2 * x] = 235;  /* Y, row 1 */
-        in[2 * x + 1] = 128;   /* U or V */
+        in[2 * x] = 126;      /* Y, row 0 */
+        in[12 + 2 * x] = 235; /* Y, row 1 */
+        in[2 * x + 1] = 128;  /* U or V */
         in[12 + 2 * x + 1] = 128;
     }
     uint8_t out[4 * 2 * 3];

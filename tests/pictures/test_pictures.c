@@ -29,7 +29,7 @@
 #include "sky/runtime.h"
 #include "sky/sky.h"
 
-#define PICS_TOLERANCE 2 /* bytes per channel between backends: 2/255 */
+#define PICS_TOLERANCE 2     /* bytes per channel between backends: 2/255 */
 #define PICS_WAIT_S    300.0 /* safety net for the video thread, never an expected duration */
 
 static char dir[256];
@@ -150,7 +150,9 @@ static void pics_backend_agrees_as(const char *device, bool portable, const sky_
         for (size_t i = 0; i < len; i++)
             if (abs((int)got[i] - (int)want[i]) > PICS_TOLERANCE)
                 fail_msg("%s: LED %zu channel %zu: %u, the evaluator %u",
-                         device ? device : portable ? "vulkan, portable shader" : "vulkan",
+                         device     ? device
+                         : portable ? "vulkan, portable shader"
+                                    : "vulkan",
                          i / 3, i % 3, got[i], want[i]);
     }
     assert_int_equal(sky_runtime_validation_messages(rt), 0);
@@ -257,12 +259,12 @@ static void test_image_smooth_disc(void **state) {
  * first live sibling) with red never sampled, and two pictures of one file. */
 static void test_single_channels(void **state) {
     (void)state;
-    sky_program *p = pics_compile(
-        "input a = image(\"smooth.png\")\n"
-        "input b = image(\"quadrants.png\")\n"
-        "let u = (x + 1) / 2\n"
-        "let v = (1 - y) / 2\n"
-        "out vec3(a(u, v).g, a(v, u).b, b(u, v).b * 0.5 + a(u, v).b * 0.5)\n");
+    sky_program *p =
+        pics_compile("input a = image(\"smooth.png\")\n"
+                     "input b = image(\"quadrants.png\")\n"
+                     "let u = (x + 1) / 2\n"
+                     "let v = (1 - y) / 2\n"
+                     "out vec3(a(u, v).g, a(v, u).b, b(u, v).b * 0.5 + a(u, v).b * 0.5)\n");
     assert_int_equal(sky_program_picture_count(p), 2);
     pics_layout l;
     pics_layout_init(&l, "grid:20x15");
@@ -347,7 +349,8 @@ static void test_block_levels_by_hand(void **state) {
     uint32_t *block = calloc(words, sizeof *block);
     assert_int_equal(sky_picture_block_init(block, words, 1, &w, &h, 0.25), SKY_OK);
     uint8_t rgb[8 * 4 * 3];
-    for (uint32_t i = 0; i < 32; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = (uint8_t)(i % 8 * 10);
+    for (uint32_t i = 0; i < 32; i++)
+        rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = (uint8_t)(i % 8 * 10);
     assert_int_equal(sky_picture_block_put(block, 0, rgb, 24, w, h), SKY_OK);
     const uint32_t *e = block + SKY_PICTURE_HEADER_WORDS;
     assert_int_equal(e[0], 1);
@@ -379,8 +382,8 @@ static uint8_t *ref_halve(const uint8_t *src, uint32_t w, uint32_t h, uint32_t *
     return dst;
 }
 
-static void ref_compare_level(const uint32_t *block, uint32_t off, const uint8_t *level,
-                              uint32_t w, uint32_t h, const char *what) {
+static void ref_compare_level(const uint32_t *block, uint32_t off, const uint8_t *level, uint32_t w,
+                              uint32_t h, const char *what) {
     for (size_t i = 0; i < (size_t)w * h; i++)
         for (int c = 0; c < 3; c++)
             if (((block[off + i] >> (8 * c)) & 255) != level[3 * i + c])
@@ -403,13 +406,15 @@ static void test_block_mip_chain(void **state) {
             size_t words = sky_picture_block_words(1, &w, &h, footprints[k]);
             uint32_t *block = calloc(words, sizeof *block);
             assert_non_null(block);
-            assert_int_equal(sky_picture_block_init(block, words, 1, &w, &h, footprints[k]), SKY_OK);
+            assert_int_equal(sky_picture_block_init(block, words, 1, &w, &h, footprints[k]),
+                             SKY_OK);
             assert_int_equal(sky_picture_block_put(block, 0, rgb, stride, w, h), SKY_OK);
             const uint32_t *e = block + SKY_PICTURE_HEADER_WORDS;
             /* Level 0 without the padding, then halve down to the finer level, then once more. */
             uint8_t *level = malloc((size_t)w * h * 3);
             assert_non_null(level);
-            for (uint32_t y = 0; y < h; y++) memcpy(level + (size_t)y * w * 3, rgb + y * stride, (size_t)w * 3);
+            for (uint32_t y = 0; y < h; y++)
+                memcpy(level + (size_t)y * w * 3, rgb + y * stride, (size_t)w * 3);
             uint32_t lw = w, lh = h;
             while (lw != e[3] || lh != e[4]) {
                 uint32_t nw, nh;
@@ -460,8 +465,9 @@ static void pics_write_bytes(const char *name, const void *data, size_t len) {
 
 static void test_missing_truncated_junk(void **state) {
     (void)state;
-    pics_open_fails("input pic = image(\"nowhere.png\")", "show.sky:1:19: cannot open image "
-                                                          "`nowhere.png`",
+    pics_open_fails("input pic = image(\"nowhere.png\")",
+                    "show.sky:1:19: cannot open image "
+                    "`nowhere.png`",
                     "No such file");
     /* A PNG cut in half. */
     pics_write_png("whole.png", 64, 64, pixel_smooth);
@@ -602,11 +608,12 @@ static void test_video_sync_exact_frame(void **state) {
     static const struct {
         double t;
         bool red;
-    } steps[] = {{0, true}, {0.95, true}, {1.0, false}, {1.95, false}, {2.05, true}, {3.5, false}, {0.5, true}, {1.2, false}};
+    } steps[] = {{0, true},    {0.95, true}, {1.0, false}, {1.95, false},
+                 {2.05, true}, {3.5, false}, {0.5, true},  {1.2, false}};
     for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
         sky_pictures_update_sync(pics, steps[k].t);
         uint8_t *bytes = pics_eval(p, &l, sky_pictures_block(pics), steps[k].t);
-        bool red = bytes[0] > 230 && bytes[2] < 25, blue = bytes[2] > 230 && bytes[0] < 25;
+        bool red = bytes[0] > 230 && bytes[2]<25, blue = bytes[2]> 230 && bytes[0] < 25;
         if (steps[k].red ? !red : !blue)
             fail_msg("t = %g: %u %u %u, want %s", steps[k].t, bytes[0], bytes[1], bytes[2],
                      steps[k].red ? "red" : "blue");
