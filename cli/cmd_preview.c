@@ -272,9 +272,10 @@ static bool renderer_frame(preview_renderer *r, double t, double dt, const uint8
     bool new_pictures = sky_pictures_update_sync(r->pictures, t);
     if (r->rt) {
         char error[1024] = "";
-        sky_status ps = new_pictures ? sky_runtime_set_pictures(r->rt, sky_pictures_block(r->pictures),
-                                                                error, sizeof error)
-                                     : SKY_OK;
+        sky_status ps = new_pictures
+                            ? sky_runtime_set_pictures(r->rt, sky_pictures_block(r->pictures),
+                                                       error, sizeof error)
+                            : SKY_OK;
         if (ps != SKY_OK) {
             fprintf(stderr, "%s: %s\n", PREVIEW_CMD, error);
             return false;

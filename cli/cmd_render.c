@@ -210,9 +210,10 @@ static const uint8_t *source_frame(render_source *s, double t, double dt) {
     if (s->rt) {
         char error[1024] = "";
         size_t len = 0;
-        sky_status st = new_pictures ? sky_runtime_set_pictures(s->rt, sky_pictures_block(s->pictures),
-                                                                error, sizeof error)
-                                     : SKY_OK;
+        sky_status st = new_pictures
+                            ? sky_runtime_set_pictures(s->rt, sky_pictures_block(s->pictures),
+                                                       error, sizeof error)
+                            : SKY_OK;
         if (st == SKY_OK) st = sky_runtime_render(s->rt, t, dt, s->params, error, sizeof error);
         const uint8_t *bytes = st == SKY_OK ? sky_runtime_frame_bytes(s->rt, &len) : NULL;
         if (!bytes)

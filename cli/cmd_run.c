@@ -369,11 +369,11 @@ static void run_stats_pictures(live_show *show) {
            "lost %llu | ms/picture decode %.3f convert %.3f mip %.3f copy %.3f\n",
            RUN_CMD, (unsigned long long)p.video_decoded, (unsigned long long)p.video_shown,
            (unsigned long long)p.video_dropped, (unsigned long long)p.camera_frames,
-           (unsigned long long)p.camera_lost, (double)p.decode_ns / per,
-           (double)p.convert_ns / per, (double)p.mip_ns / per,
-           p.video_shown + p.camera_frames ? (double)p.copy_ns / 1e6 /
-                                                 (double)(p.video_shown + p.camera_frames)
-                                           : 0.0);
+           (unsigned long long)p.camera_lost, (double)p.decode_ns / per, (double)p.convert_ns / per,
+           (double)p.mip_ns / per,
+           p.video_shown + p.camera_frames
+               ? (double)p.copy_ns / 1e6 / (double)(p.video_shown + p.camera_frames)
+               : 0.0);
 }
 
 static void run_stats_print(run_stats_state *s, const sky_runtime *rt, const run_counters *c,

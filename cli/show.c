@@ -645,8 +645,8 @@ static double *show_params_for(live_show *show, const sky_program *program, char
  */
 static bool show_open_pictures(live_show *show, const char *name, const sky_program *program,
                                sky_pictures **pictures, char *message, size_t message_len) {
-    if (!live_pictures_open(show->config.cmd, name, program, show->config.layout, pictures,
-                            message, message_len))
+    if (!live_pictures_open(show->config.cmd, name, program, show->config.layout, pictures, message,
+                            message_len))
         return false;
     size_t words = sky_pictures_max_words(*pictures);
     if (*pictures && words > show->config.picture_words) {
@@ -1120,8 +1120,8 @@ static bool show_set_first(live_show *show, const char *name, const char *source
         st = words ? sky_runtime_set_program_spirv(show->config.runtime, program, words, word_count,
                                                    error, sizeof error)
                    : sky_runtime_set_program(show->config.runtime, program, error, sizeof error);
-    if (st == SKY_OK && !show_open_pictures(show, name, program, &pattern.pictures, error,
-                                            sizeof error)) {
+    if (st == SKY_OK &&
+        !show_open_pictures(show, name, program, &pattern.pictures, error, sizeof error)) {
         free(values);
         show_pattern_free(show, &pattern);
         return false; /* printed */

@@ -62,7 +62,7 @@ static void define(ck_checker *ck, const ast_decl *d, ck_sym_kind kind, ck_value
         return;
     }
     s->kind = val.type == CK_TY_ERROR && kind != CK_SYM_FN && kind != CK_SYM_PICTURE ? CK_SYM_POISON
-                                                                                   : kind;
+                                                                                     : kind;
     s->val = val;
     s->defined = true;
 }

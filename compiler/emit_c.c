@@ -143,8 +143,8 @@ static void emit_c_insn(text_buf *t, const sky_program *p, const bool *live, uin
     const prog_insn *in = &p->led.insns[i];
     if (in->op == OP_PIC && emit_c_pic_first(p, live, i) == i) {
         char name[64];
-        snprintf(name, sizeof name, "pic%u_%u_%u_%u", (unsigned)in->imm / 3u,
-                 (unsigned)in->arg[0], (unsigned)in->arg[1], (unsigned)i);
+        snprintf(name, sizeof name, "pic%u_%u_%u_%u", (unsigned)in->imm / 3u, (unsigned)in->arg[0],
+                 (unsigned)in->arg[1], (unsigned)i);
         /* three scalars, not an array: GCC keeps an array in memory and the loop scalar */
         text_printf(t,
                     "        float %s_0, %s_1, %s_2;\n"
@@ -206,7 +206,9 @@ static void emit_c_prologue(text_buf *t, const sky_program *p, const bool *live)
                      "    float *restrict cur = a->cur;\n");
     /* NULL pictures (an embedder's own args): every picture black, as in the evaluator. */
     if (p->picture_count)
-        text_puts(t, "    const uint32_t *restrict pics = a->pictures ? a->pictures : sky_no_pictures;\n");
+        text_puts(
+            t,
+            "    const uint32_t *restrict pics = a->pictures ? a->pictures : sky_no_pictures;\n");
     text_puts(t, "    uint8_t *restrict out = a->bytes;\n");
 }
 

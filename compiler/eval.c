@@ -433,7 +433,8 @@ static void eval_batch(const eval_ctx *e, uint32_t base, uint32_t n) {
         }
         if (in->op == OP_PIC) {
             uint32_t pic = (uint32_t)in->imm / 3, ch = (uint32_t)in->imm % 3;
-            for (uint32_t i = 0; i < n; i++) d[i] = picture_sample(e->pictures, pic, ch, a[i], b[i]);
+            for (uint32_t i = 0; i < n; i++)
+                d[i] = picture_sample(e->pictures, pic, ch, a[i], b[i]);
             continue;
         }
         eval_batch_op((sky_op)in->op, n, d, a, b, c);
@@ -503,8 +504,7 @@ sky_status sky_program_eval_leds(const sky_program *program, const sky_layout_vi
                                           bytes);
 }
 
-sky_status sky_program_eval_leds_pictures(const sky_program *program,
-                                          const sky_layout_view *layout,
+sky_status sky_program_eval_leds_pictures(const sky_program *program, const sky_layout_view *layout,
                                           const sky_led_input *inputs, const float *uniforms,
                                           const uint32_t *pictures, const float *prev, float *rgb,
                                           uint8_t *bytes) {

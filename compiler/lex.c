@@ -35,15 +35,14 @@ typedef struct lexer {
 
 /* ORDER TOK */
 static const char *const spellings[TOK__COUNT] = {
-    [TOK_PARAM] = "param", [TOK_LET] = "let",  [TOK_FN] = "fn",     [TOK_OUT] = "out",
-    [TOK_INPUT] = "input",
-    [TOK_IN] = "in",       [TOK_LPAREN] = "(", [TOK_RPAREN] = ")",  [TOK_COMMA] = ",",
-    [TOK_SEMI] = ";",      [TOK_DOT] = ".",    [TOK_DOTDOT] = "..", [TOK_ASSIGN] = "=",
-    [TOK_QUESTION] = "?",  [TOK_COLON] = ":",  [TOK_OROR] = "||",   [TOK_ANDAND] = "&&",
-    [TOK_LT] = "<",        [TOK_LE] = "<=",    [TOK_GT] = ">",      [TOK_GE] = ">=",
-    [TOK_EQ] = "==",       [TOK_NE] = "!=",    [TOK_PLUS] = "+",    [TOK_MINUS] = "-",
-    [TOK_STAR] = "*",      [TOK_SLASH] = "/",  [TOK_PERCENT] = "%", [TOK_CARET] = "^",
-    [TOK_BANG] = "!",
+    [TOK_PARAM] = "param", [TOK_LET] = "let",    [TOK_FN] = "fn",    [TOK_OUT] = "out",
+    [TOK_INPUT] = "input", [TOK_IN] = "in",      [TOK_LPAREN] = "(", [TOK_RPAREN] = ")",
+    [TOK_COMMA] = ",",     [TOK_SEMI] = ";",     [TOK_DOT] = ".",    [TOK_DOTDOT] = "..",
+    [TOK_ASSIGN] = "=",    [TOK_QUESTION] = "?", [TOK_COLON] = ":",  [TOK_OROR] = "||",
+    [TOK_ANDAND] = "&&",   [TOK_LT] = "<",       [TOK_LE] = "<=",    [TOK_GT] = ">",
+    [TOK_GE] = ">=",       [TOK_EQ] = "==",      [TOK_NE] = "!=",    [TOK_PLUS] = "+",
+    [TOK_MINUS] = "-",     [TOK_STAR] = "*",     [TOK_SLASH] = "/",  [TOK_PERCENT] = "%",
+    [TOK_CARET] = "^",     [TOK_BANG] = "!",
 };
 
 const char *lex_token_spelling(tok_kind kind) {
@@ -309,8 +308,7 @@ static tok_kind operator_kind(const lexer *lx, size_t *width) {
  */
 static void lex_string(lexer *lx) {
     size_t start = lx->pos++;
-    while (lx->pos < lx->len && lx->src[lx->pos] != '"' && lx->src[lx->pos] != '\n')
-        lx->pos++;
+    while (lx->pos < lx->len && lx->src[lx->pos] != '"' && lx->src[lx->pos] != '\n') lx->pos++;
     if (lx->pos >= lx->len || lx->src[lx->pos] != '"') {
         diag_error(lx->d, E_BAD_STRING, (uint32_t)start, (uint32_t)lx->pos,
                    "close the string with `\"` on the same line", "unterminated string");

@@ -415,7 +415,7 @@ static void ir_insn(text_buf *b, const sky_program *p, const prog_insn *in, uint
     case OP_PIC:
         if ((uint32_t)in->imm / 3 < p->picture_count)
             text_printf(b, " [%c]  ; %s", "rgb"[(int)in->imm % 3],
-                        p->pictures[(uint32_t)in->imm / 3].name);
+                        p -> pictures[(uint32_t)in->imm / 3].name);
         break;
     case OP_UNIFORM:
         text_printf(b, " u%" PRIu32 "  ; frame %%%" PRIu32, (uint32_t)in->imm,

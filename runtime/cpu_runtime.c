@@ -228,10 +228,10 @@ sky_status cpurt_restart(cpurt *c, char *error, size_t error_len) {
 /* ------------------------------------------------------------ pictures */
 
 /* Every picture absent: what a kernel reads without a block that covers its pictures. */
-static const uint32_t cpurt_no_pictures[SKY_PICTURE_HEADER_WORDS +
-                                        SKY_MAX_PICTURES * SKY_PICTURE_ENTRY_WORDS] = {
-    SKY_MAX_PICTURES, SKY_PICTURE_HEADER_WORDS + SKY_MAX_PICTURES * SKY_PICTURE_ENTRY_WORDS,
-    SKY_PICTURE_MAGIC};
+static const uint32_t
+    cpurt_no_pictures[SKY_PICTURE_HEADER_WORDS + SKY_MAX_PICTURES * SKY_PICTURE_ENTRY_WORDS] = {
+        SKY_MAX_PICTURES, SKY_PICTURE_HEADER_WORDS + SKY_MAX_PICTURES *SKY_PICTURE_ENTRY_WORDS,
+        SKY_PICTURE_MAGIC};
 
 sky_status cpurt_set_pictures(cpurt *c, const uint32_t *block, char *error, size_t error_len) {
     (void)error;
@@ -240,7 +240,8 @@ sky_status cpurt_set_pictures(cpurt *c, const uint32_t *block, char *error, size
     return SKY_OK;
 }
 
-/* The block the kernel of `program` reads: entries for all its pictures (sky_cpu.h relies on it). */
+/* The block the kernel of `program` reads: entries for all its pictures (sky_cpu.h relies on it).
+ */
 static const uint32_t *cpurt_pictures_for(const cpurt *c, const sky_program *program) {
     if (c->pictures && c->pictures[0] >= sky_program_picture_count(program)) return c->pictures;
     return cpurt_no_pictures;

@@ -450,8 +450,7 @@ static const char *rt_create_texel_view(sky_runtime *rt, char *why, size_t why_l
         r = rt->dev.vk.vkCreateBufferView(rt->dev.device, &pic, NULL, &rt->picture_texels[p]);
         if (r != VK_SUCCESS) {
             rt->picture_texels[p] = VK_NULL_HANDLE;
-            snprintf(why, why_len, "vkCreateBufferView (pictures) failed: %s",
-                     vkrt_result_str(r));
+            snprintf(why, why_len, "vkCreateBufferView (pictures) failed: %s", vkrt_result_str(r));
             return why;
         }
     }
@@ -518,11 +517,10 @@ static void rt_write_sets(sky_runtime *rt) {
                                  &rt->prev[q][1 - w], &rt->prev[q][w], rt_out_binding(rt, p, k),
                                  &rt->pictures[p]);
                 for (uint32_t role = 0; role < 2; role++)
-                    rt_write_set(
-                        rt, rt_layer_set(rt, role, q, w, p), &rt->block[role][p],
-                        &rt->prev[q][1 - w], &rt->prev[q][w],
-                        (VkDescriptorBufferInfo){rt->layer[role].buffer, 0, VK_WHOLE_SIZE},
-                        &rt->pictures[p]);
+                    rt_write_set(rt, rt_layer_set(rt, role, q, w, p), &rt->block[role][p],
+                                 &rt->prev[q][1 - w], &rt->prev[q][w],
+                                 (VkDescriptorBufferInfo){rt->layer[role].buffer, 0, VK_WHOLE_SIZE},
+                                 &rt->pictures[p]);
             }
     rt_write_set(rt, rt_warm_set(rt), &rt->warm_block, &rt->warm_prev[0], &rt->warm_prev[1],
                  (VkDescriptorBufferInfo){rt->warm_out.buffer, 0, VK_WHOLE_SIZE}, &rt->pictures[0]);

@@ -582,11 +582,11 @@ SKY_INLINE void sky_pic_level3(const uint32_t *b, int32_t off, int32_t w, int32_
     uint32_t t00 = b[off + y0 * w + x0], t10 = b[off + y0 * w + x1];
     uint32_t t01 = b[off + y1 * w + x0], t11 = b[off + y1 * w + x1];
 #define SKY_PIC_CH(t, k) ((float)(int32_t)(((t) >> (k)) & 255u))
-#define SKY_PIC_MIX(k)                                                                  \
-    (((SKY_PIC_CH(t00, k) + (SKY_PIC_CH(t10, k) - SKY_PIC_CH(t00, k)) * ax) +           \
-      ((SKY_PIC_CH(t01, k) + (SKY_PIC_CH(t11, k) - SKY_PIC_CH(t01, k)) * ax) -          \
-       (SKY_PIC_CH(t00, k) + (SKY_PIC_CH(t10, k) - SKY_PIC_CH(t00, k)) * ax)) *         \
-          ay) /                                                                         \
+#define SKY_PIC_MIX(k)                                                          \
+    (((SKY_PIC_CH(t00, k) + (SKY_PIC_CH(t10, k) - SKY_PIC_CH(t00, k)) * ax) +   \
+      ((SKY_PIC_CH(t01, k) + (SKY_PIC_CH(t11, k) - SKY_PIC_CH(t01, k)) * ax) -  \
+       (SKY_PIC_CH(t00, k) + (SKY_PIC_CH(t10, k) - SKY_PIC_CH(t00, k)) * ax)) * \
+          ay) /                                                                 \
      255.0f)
     *r = SKY_PIC_MIX(0);
     *g = SKY_PIC_MIX(8);
@@ -601,22 +601,20 @@ SKY_INLINE void sky_pic_rgb(const uint32_t *b, uint32_t p, float u, float v, flo
     /* The entry's words are read unconditionally, then selected: a load under a
      * condition keeps GCC from if-converting (and so vectorising) the loop. */
     const uint32_t *e = b + 4u + 8u * p;
-    uint32_t e0 = e[0], e1 = e[1], e2 = e[2], e3 = e[3], e4 = e[4], e5 = e[5], e6 = e[6],
-             e7 = e[7];
+    uint32_t e0 = e[0], e1 = e[1], e2 = e[2], e3 = e[3], e4 = e[4], e5 = e[5], e6 = e[6], e7 = e[7];
     int ok = e0 != 0;
     float weight = ok ? sky_asfloat(e1) : 0.0f;
     u = sky_isnan(u) ? 0.0f : (u > 0.0f ? (u < 1.0f ? u : 1.0f) : 0.0f);
     v = sky_isnan(v) ? 0.0f : (v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f);
     float fr, fg, fb, cr, cg, cb;
-    sky_pic_level3(b, ok ? (int32_t)e2 : 0, ok ? (int32_t)e3 : 1, ok ? (int32_t)e4 : 1, u, v,
-                   &fr, &fg, &fb);
-    sky_pic_level3(b, ok ? (int32_t)e5 : 0, ok ? (int32_t)e6 : 1, ok ? (int32_t)e7 : 1, u, v,
-                   &cr, &cg, &cb);
+    sky_pic_level3(b, ok ? (int32_t)e2 : 0, ok ? (int32_t)e3 : 1, ok ? (int32_t)e4 : 1, u, v, &fr,
+                   &fg, &fb);
+    sky_pic_level3(b, ok ? (int32_t)e5 : 0, ok ? (int32_t)e6 : 1, ok ? (int32_t)e7 : 1, u, v, &cr,
+                   &cg, &cb);
     float xr = fr + (cr - fr) * weight, xg = fg + (cg - fg) * weight, xb = fb + (cb - fb) * weight;
     *r = ok ? xr : 0.0f;
     *g = ok ? xg : 0.0f;
     *bl = ok ? xb : 0.0f;
 }
-
 
 #endif

@@ -148,8 +148,8 @@ typedef struct sky_cpu_args {
     const uint32_t *strip_size;  /* per strip (at least one entry): its LED count */
     uint32_t strip_count;
     uint32_t led_count;
-    const uint32_t *pictures;    /* the picture block (sky/picture.h), with an entry for every
-                                    picture the program samples */
+    const uint32_t *pictures; /* the picture block (sky/picture.h), with an entry for every
+                                 picture the program samples */
 } sky_cpu_args;
 
 /* An emitted kernel: LEDs begin .. end - 1 of the frame `args` describes. */
