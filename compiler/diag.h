@@ -62,7 +62,6 @@
 #define E_REDUCE_BOUNDS    "E0413"
 #define E_PARAM_COLOR      "E0414"
 #define E_INPUT_KIND       "E0415"
-#define E_NOT_PICTURE      "E0416"
 #define E_LIMIT_SOURCE     "E0501"
 #define E_LIMIT_NESTING    "E0502"
 #define E_LIMIT_NODES      "E0503"
