@@ -223,6 +223,7 @@ typedef struct preview_renderer {
     uint8_t *bytes;
     uint64_t frame;
     live_audio audio; /* --audio: stepped to each frame's t */
+    sky_pictures *pictures; /* the pattern's picture inputs, NULL without */
 } preview_renderer;
 
 static bool renderer_open(preview_renderer *r, const preview_options *o, const sky_layout *layout,
@@ -232,11 +233,15 @@ static bool renderer_open(preview_renderer *r, const preview_options *o, const s
     r->params = params;
     char error[1024] = "";
     if (!live_audio_open(&r->audio, PREVIEW_CMD, o->common.audio_spec, program)) return false;
+    if (!live_pictures_open(PREVIEW_CMD, o->file, program, layout, &r->pictures, error,
+                            sizeof error))
+        return false;
     if (!o->cpu) {
         sky_runtime_options ro;
         sky_runtime_options_init(&ro);
         ro.device = o->common.device;
         ro.layout = layout;
+        ro.picture_words = sky_pictures_max_words(r->pictures);
         sky_status st = sky_runtime_create(&ro, &r->rt, error, sizeof error);
         if (st == SKY_OK) st = sky_runtime_set_program(r->rt, program, error, sizeof error);
         if (st != SKY_OK) {
@@ -268,6 +273,7 @@ static bool renderer_open(preview_renderer *r, const preview_options *o, const s
 static void renderer_close(preview_renderer *r) {
     sky_runtime_free(r->rt);
     live_audio_close(&r->audio);
+    sky_pictures_free(r->pictures);
     free(r->inputs);
     free(r->prev);
     free(r->cur);
@@ -277,9 +283,19 @@ static void renderer_close(preview_renderer *r) {
 /* Renders the next frame; *bytes points at led_count * 3 colours until the next call. */
 static bool renderer_frame(preview_renderer *r, double t, double dt, const uint8_t **bytes) {
     const sky_audio_values *audio = live_audio_frame(&r->audio, t);
+    /* Offline: each frame shows the video frame due at its t, however long rendering takes. */
+    bool new_pictures = sky_pictures_update_sync(r->pictures, t);
     if (r->rt) {
         sky_runtime_set_audio(r->rt, audio);
         char error[1024] = "";
+        sky_status ps = new_pictures
+                            ? sky_runtime_set_pictures(r->rt, sky_pictures_block(r->pictures),
+                                                       error, sizeof error)
+                            : SKY_OK;
+        if (ps != SKY_OK) {
+            fprintf(stderr, "%s: %s\n", PREVIEW_CMD, error);
+            return false;
+        }
         sky_status st = sky_runtime_render(r->rt, t, dt, r->params, error, sizeof error);
         size_t len = 0;
         *bytes = st == SKY_OK ? sky_runtime_frame_bytes(r->rt, &len) : NULL;
@@ -290,7 +306,8 @@ static bool renderer_frame(preview_renderer *r, double t, double dt, const uint8
         }
         return true;
     }
-    sky_frame_inputs fi = {t, dt, r->frame, r->params, audio};
+    sky_frame_inputs fi = {.t = t, .dt = dt, .frame = r->frame, .params = r->params,
+                           .audio = audio, .pictures = sky_pictures_block(r->pictures)};
     bool uses_prev = sky_program_uses_prev(r->program);
     sky_status st = sky_program_eval(r->program, &r->view, r->inputs, &fi,
                                      uses_prev ? r->prev : NULL, r->cur, r->bytes);

@@ -156,15 +156,20 @@ typedef struct render_source {
     float *prev, *cur;
     uint8_t *bytes;
     uint64_t frame;
+    sky_pictures *pictures; /* the pattern's picture inputs, NULL without */
 } render_source;
 
 static bool source_open(render_source *s, const render_options *o, const sky_layout *layout) {
     char error[1024] = "";
+    if (!live_pictures_open(RENDER_CMD, o->file, s->program, layout, &s->pictures, error,
+                            sizeof error))
+        return false;
     if (!o->cpu) {
         sky_runtime_options ro;
         sky_runtime_options_init(&ro);
         ro.device = o->common.device;
         ro.layout = layout;
+        ro.picture_words = sky_pictures_max_words(s->pictures);
         sky_status st = sky_runtime_create(&ro, &s->rt, error, sizeof error);
         if (st == SKY_OK) st = sky_runtime_set_program(s->rt, s->program, error, sizeof error);
         if (st != SKY_OK) {
@@ -192,6 +197,7 @@ static bool source_open(render_source *s, const render_options *o, const sky_lay
 
 static void source_close(render_source *s) {
     sky_runtime_free(s->rt);
+    sky_pictures_free(s->pictures);
     free(s->inputs);
     free(s->prev);
     free(s->cur);
@@ -199,17 +205,24 @@ static void source_close(render_source *s) {
 }
 
 static const uint8_t *source_frame(render_source *s, double t, double dt) {
+    /* Offline: every frame shows the video frame due at its t. */
+    bool new_pictures = sky_pictures_update_sync(s->pictures, t);
     if (s->rt) {
         char error[1024] = "";
         size_t len = 0;
-        sky_status st = sky_runtime_render(s->rt, t, dt, s->params, error, sizeof error);
+        sky_status st = new_pictures
+                            ? sky_runtime_set_pictures(s->rt, sky_pictures_block(s->pictures),
+                                                       error, sizeof error)
+                            : SKY_OK;
+        if (st == SKY_OK) st = sky_runtime_render(s->rt, t, dt, s->params, error, sizeof error);
         const uint8_t *bytes = st == SKY_OK ? sky_runtime_frame_bytes(s->rt, &len) : NULL;
         if (!bytes)
             fprintf(stderr, "%s: rendering failed: %s\n", RENDER_CMD,
                     error[0] ? error : sky_status_str(st));
         return bytes;
     }
-    sky_frame_inputs fi = {t, dt, s->frame, s->params};
+    sky_frame_inputs fi = {
+        .t = t, .dt = dt, .frame = s->frame, .params = s->params, .pictures = sky_pictures_block(s->pictures)};
     sky_status st =
         sky_program_eval(s->program, &s->view, s->inputs, &fi,
                          sky_program_uses_prev(s->program) ? s->prev : NULL, s->cur, s->bytes);

@@ -360,8 +360,28 @@ static double stage_ms(const sky_runtime_stage *now, const sky_runtime_stage *be
     return frames ? (double)(now->total_ns - before->total_ns) / (double)frames / 1e6 : 0.0;
 }
 
+/* The picture inputs' line under --stats: video frames decoded, shown and dropped (the LED
+ * frames' late and dropped are on the line above), camera frames, and the mean host time
+ * per decoded frame of each stage (on the decoding threads, and the show's copy). */
+static void run_stats_pictures(live_show *show) {
+    sky_pictures_stats p;
+    if (!show || !live_show_picture_stats(show, &p)) return;
+    uint64_t frames = p.video_decoded + p.camera_frames;
+    if (frames == 0) return; /* images only: decoded once, at the start */
+    double per = 1e6 * (double)frames;
+    printf("%s:   pictures | video decoded %llu shown %llu dropped %llu | camera frames %llu "
+           "lost %llu | ms/picture decode %.3f convert %.3f mip %.3f copy %.3f\n",
+           RUN_CMD, (unsigned long long)p.video_decoded, (unsigned long long)p.video_shown,
+           (unsigned long long)p.video_dropped, (unsigned long long)p.camera_frames,
+           (unsigned long long)p.camera_lost, (double)p.decode_ns / per, (double)p.convert_ns / per,
+           (double)p.mip_ns / per,
+           p.video_shown + p.camera_frames
+               ? (double)p.copy_ns / 1e6 / (double)(p.video_shown + p.camera_frames)
+               : 0.0);
+}
+
 static void run_stats_print(run_stats_state *s, const sky_runtime *rt, const run_counters *c,
-                            uint64_t now_ns) {
+                            uint64_t now_ns, live_show *show) {
     sky_runtime_stats st;
     sky_runtime_get_stats(rt, &st);
     uint64_t frames = st.frames - s->last.frames;
@@ -376,6 +396,7 @@ static void run_stats_print(run_stats_state *s, const sky_runtime *rt, const run
            (unsigned long long)(c->late - s->last_counters.late),
            (unsigned long long)(c->dropped - s->last_counters.dropped),
            (unsigned long long)sky_runtime_frame_count(rt));
+    run_stats_pictures(show);
     fflush(stdout);
     s->last = st;
     s->last_ns = now_ns;
@@ -435,7 +456,7 @@ static int run_loop(run_state *s) {
                              s->counters.dropped);
         service_alive(); /* systemd's READY=1, then its watchdog (service/notify.h) */
         if (o->stats_s > 0 && (double)(now - stats.last_ns) >= o->stats_s * 1e9)
-            run_stats_print(&stats, s->rt, &s->counters, now);
+            run_stats_print(&stats, s->rt, &s->counters, now, s->show);
         if (o->frames && rendered >= o->frames) break;
         if (period_ns <= 0) continue;
         /* Next deadline on the grid; skip the ones already past. */
@@ -453,7 +474,7 @@ static int run_loop(run_state *s) {
         k = next;
         if (!live_signals_sleep_until(next_ns)) break;
     }
-    if (o->stats_s > 0) run_stats_print(&stats, s->rt, &s->counters, sky_frame_now_ns());
+    if (o->stats_s > 0) run_stats_print(&stats, s->rt, &s->counters, sky_frame_now_ns(), s->show);
     return 0;
 }
 
@@ -525,9 +546,10 @@ static sky_frame_writer *run_open_writer(const run_options *o, const sky_layout 
 }
 
 static sky_runtime *run_open_runtime(const run_options *o, const sky_layout *layout,
-                                     sky_frame_writer *writer) {
+                                     sky_frame_writer *writer, size_t picture_words) {
     sky_runtime_options ro;
     sky_runtime_options_init(&ro);
+    ro.picture_words = picture_words;
     ro.device = o->common.device;
     ro.cpu_threads = o->threads;
     ro.layout = layout;
@@ -564,7 +586,7 @@ static bool run_follows_file(const run_options *o) {
 }
 
 static bool run_show_create(const run_options *o, sky_runtime *rt, live_builder *builder,
-                            live_show **show) {
+                            const sky_layout *layout, size_t picture_words, live_show **show) {
     live_show_config config = {
         .cmd = RUN_CMD,
         .runtime = rt,
@@ -578,6 +600,8 @@ static bool run_show_create(const run_options *o, sky_runtime *rt, live_builder 
         .crossfade_s = o->crossfade_s,
         .brightness = o->brightness,
         .file_watched = run_follows_file(o),
+        .layout = layout,
+        .picture_words = picture_words,
     };
     return live_show_create(&config, show);
 }
@@ -633,12 +657,14 @@ int cmd_run(int argc, char **argv) {
     if (!run_check_device(&o)) goto done;
     if (!(writer = run_open_writer(&o, layout))) goto done;
     s.writer = writer;
-    if (!(s.rt = run_open_runtime(&o, layout, writer))) goto done;
+    /* The first pattern's pictures, and room for two, at this layout's footprint. */
+    size_t picture_words = live_pictures_capacity(program, layout);
+    if (!(s.rt = run_open_runtime(&o, layout, writer, picture_words))) goto done;
     sky_emit_options emit;
     sky_runtime_emit_options(s.rt, &emit);
     if (!live_builder_create(RUN_CMD, o.common.device, &emit, layout->led_count, &builder))
         goto done;
-    if (!run_show_create(&o, s.rt, builder, &s.show)) goto done;
+    if (!run_show_create(&o, s.rt, builder, layout, picture_words, &s.show)) goto done;
     code = live_show_first(s.show, o.file, source, source_len, program, params, diagnostics,
                            black_on_failure);
     program = NULL; /* the show's now */

@@ -93,6 +93,7 @@ typedef struct show_pattern {
     show_meta meta;
     long entry; /* the playlist entry it is, or -1 */
     uint64_t seq;
+    sky_pictures *pictures; /* its picture inputs, NULL without */
 } show_pattern;
 
 typedef struct show_listener {
@@ -136,6 +137,7 @@ struct live_show {
     /* ---- the render thread's own */
     sky_program *program; /* running */
     sky_program *retired; /* replaced; freed once a frame with the new one completed */
+    sky_pictures *pictures; /* the running pattern's picture inputs, NULL without */
     double *params;       /* the running program's slot values, as rendered */
     uint64_t values_seen;
     show_pattern incoming; /* the pattern fading in (program NULL: no fade) */
@@ -243,6 +245,7 @@ static double show_clamp(const show_param *p, double v) {
 
 static void show_pattern_free(live_show *show, show_pattern *pattern) {
     sky_runtime_pipeline_free(show->config.runtime, pattern->pipeline); /* before its program */
+    sky_pictures_free(pattern->pictures);
     sky_program_free(pattern->program);
     free(pattern->params);
     show_meta_free(&pattern->meta);
@@ -670,6 +673,29 @@ static double *show_params_for(live_show *show, const sky_program *program, char
 }
 
 /*
+ * A pattern's picture inputs, opened when it loads so that a missing file
+ * keeps the running pattern; refused when the runtime cannot hold them.
+ */
+static bool show_open_pictures(live_show *show, const char *name, const sky_program *program,
+                               sky_pictures **pictures, char *message, size_t message_len) {
+    if (!live_pictures_open(show->config.cmd, name, program, show->config.layout, pictures, message,
+                            message_len))
+        return false;
+    size_t words = sky_pictures_max_words(*pictures);
+    if (*pictures && words > show->config.picture_words) {
+        show_message(message, message_len,
+                     "its pictures need %.1f MiB, more than the %.1f MiB the show holds (sized "
+                     "for the first pattern's pictures, or two); restart the show with it",
+                     words * 4.0 / 1048576.0, show->config.picture_words * 4.0 / 1048576.0);
+        fprintf(stderr, "%s: %s\n", show->config.cmd, message);
+        sky_pictures_free(*pictures);
+        *pictures = NULL;
+        return false;
+    }
+    return true;
+}
+
+/*
  * The shared path to a new pattern: compile, cost, build in the child,
  * pipeline. On LIVE_OK *out is ready to post. *diagnostics (when not NULL)
  * gets the compile's diagnostics. Failures print and keep the running pattern.
@@ -710,6 +736,8 @@ static live_status show_prepare(live_show *show, const char *name, const char *s
     } else if (!(out->params = show_params_for(show, program, message, message_len)) ||
                !show_meta_build(&out->meta, name, program, source, len)) {
         if (out->params) show_message(message, message_len, "out of memory");
+        status = LIVE_FAILED;
+    } else if (!show_open_pictures(show, name, program, &out->pictures, message, message_len)) {
         status = LIVE_FAILED;
     } else {
         out->program = program;
@@ -921,6 +949,12 @@ static bool show_set_running(live_show *show, show_pattern *pattern, double *swa
 
 /* The program and values of a pattern the runtime now runs become the render side's. */
 static void show_take_running(live_show *show, show_pattern *pattern) {
+    /* The runtime lets go of the old block before it is freed; the new one is set at the
+     * next frame, the first update of a picture set reporting it new. */
+    sky_runtime_set_pictures(show->config.runtime, NULL, NULL, 0);
+    sky_pictures_free(show->pictures);
+    show->pictures = pattern->pictures;
+    pattern->pictures = NULL;
     sky_program_free(show->retired); /* (only set if two switches came without a frame between) */
     show->retired = show->program;
     show->program = pattern->program;
@@ -1049,6 +1083,12 @@ sky_status live_show_render(live_show *show, double t, double dt, char *error, s
     bool freeze = show_controls(show, error, error_len, &st);
     if (st != SKY_OK) return st;
     sky_runtime *rt = show->config.runtime;
+    /* A new video or camera frame: the runtime uploads it once (not per LED, not per frame).
+     * During a cross-fade both patterns see the running pattern's pictures. */
+    if (show->pictures && sky_pictures_update(show->pictures, t)) {
+        st = sky_runtime_set_pictures(rt, sky_pictures_block(show->pictures), error, error_len);
+        if (st != SKY_OK) return st;
+    }
     uint64_t render_start = sky_frame_now_ns();
     if (freeze && show->rendered)
         st = sky_runtime_render_hold(rt, error, error_len);
@@ -1087,6 +1127,12 @@ void live_show_frame_done(live_show *show, uint64_t frame, uint64_t now_ns, uint
     pthread_mutex_unlock(&show->lock);
 }
 
+bool live_show_picture_stats(live_show *show, sky_pictures_stats *stats) {
+    if (!show->pictures) return false;
+    sky_pictures_get_stats(show->pictures, stats);
+    return true;
+}
+
 void live_show_get_stats(live_show *show, live_show_stats *stats) {
     pthread_mutex_lock(&show->lock);
     *stats = (live_show_stats){show->fps, show->frame, show->late, show->dropped};
@@ -1107,6 +1153,12 @@ static bool show_set_first(live_show *show, const char *name, const char *source
         st = words ? sky_runtime_set_program_spirv(show->config.runtime, program, words, word_count,
                                                    error, sizeof error)
                    : sky_runtime_set_program(show->config.runtime, program, error, sizeof error);
+    if (st == SKY_OK &&
+        !show_open_pictures(show, name, program, &pattern.pictures, error, sizeof error)) {
+        free(values);
+        show_pattern_free(show, &pattern);
+        return false; /* printed */
+    }
     if (st != SKY_OK) {
         fprintf(stderr, "%s: %s\n", show->config.cmd, error[0] ? error : sky_status_str(st));
         free(values);
@@ -1116,6 +1168,7 @@ static bool show_set_first(live_show *show, const char *name, const char *source
     show_install(show, &pattern, values, NULL, NULL);
     show->program = program;
     show->params = params;
+    show->pictures = pattern.pictures;
     show_meta_free(&pattern.meta);
     return true;
 }
@@ -1465,6 +1518,7 @@ void live_show_free(live_show *show) {
     json_object_put(show->diagnostics);
     sky_program_free(show->retired);
     sky_program_free(show->program);
+    sky_pictures_free(show->pictures);
     free(show->params);
     free(show->values);
     close(show->stop_fd);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "sky/layout.h"
+#include "sky/pictures.h"
 #include "sky/runtime.h"
 #include "sky/sky.h"
 
@@ -101,6 +102,15 @@ const char *live_did_you_mean(const char *word, const char *const *names, size_t
 bool live_layout_create(const char *cmd, const char *spec, sky_layout **layout);
 /* A view of a layout for the compiler's evaluator. */
 sky_layout_view live_layout_view(const sky_layout *layout);
+
+/* pictures_cli.c: a pattern's picture inputs, relative to the .sky file `path`; a pattern
+ * without pictures gets NULL. False (the error in `message`, and printed with `cmd`) when
+ * one cannot be opened. */
+bool live_pictures_open(const char *cmd, const char *path, const sky_program *program,
+                        const sky_layout *layout, sky_pictures **pictures, char *message,
+                        size_t message_len);
+/* Words of picture block a runtime for this layout needs (sky_runtime_options.picture_words). */
+size_t live_pictures_capacity(const sky_program *program, const sky_layout *layout);
 
 /* ------------------------------------------------------------- watch.c */
 
@@ -195,6 +205,8 @@ typedef struct live_show_config {
     double crossfade_s; /* seconds of cross-fade between patterns; 0: a cut */
     double brightness;  /* initial master dimmer, in [0, 1] */
     bool file_watched;  /* a watcher follows the file (--watch or --control): it loads saves */
+    const sky_layout *layout; /* the LEDs, for patterns' picture inputs (NULL: no pictures) */
+    size_t picture_words;     /* what the runtime was created to hold (picture_words) */
 } live_show_config;
 
 typedef struct live_show live_show;
@@ -209,6 +221,8 @@ int live_compile_json(const char *cmd, const char *path, const char *source, siz
                       sky_program **program, json_object **diagnostics, size_t *error_count);
 
 bool live_show_create(const live_show_config *config, live_show **show);
+/* The running pattern's picture inputs' counters; false when it has none. Render thread only. */
+bool live_show_picture_stats(live_show *show, sky_pictures_stats *stats);
 /* Stops the playlist and any load in flight (live_show_stop), then frees. NULL is a no-op. */
 void live_show_free(live_show *show);
 

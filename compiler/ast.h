@@ -60,7 +60,7 @@ struct ast_expr {
     bool bad;     /* resolution failed and was reported: lowering yields an error value */
 };
 
-typedef enum ast_decl_kind { DECL_PARAM, DECL_LET, DECL_FN, DECL_OUT } ast_decl_kind;
+typedef enum ast_decl_kind { DECL_PARAM, DECL_LET, DECL_FN, DECL_OUT, DECL_INPUT } ast_decl_kind;
 
 typedef struct ast_decl {
     ast_decl_kind kind;
@@ -81,6 +81,9 @@ typedef struct ast_decl {
     /* param: a trailing `color` (a vec3 shown as a colour picker) */
     bool is_color;
     uint32_t color_start, color_end;
+    /* input: `input name = source("path")` (compiler/pictures.c); NULL source when it failed */
+    const char *source, *path; /* the source's name ("image") and the path, without quotes */
+    uint32_t source_start, source_end, path_start, path_end;
 } ast_decl;
 
 typedef struct ast_program {

@@ -61,9 +61,14 @@ static void define(ck_checker *ck, const ast_decl *d, ck_sym_kind kind, ck_value
         s->val = CK_ERR;
         return;
     }
-    s->kind = val.type == CK_TY_ERROR && kind != CK_SYM_FN ? CK_SYM_POISON : kind;
+    s->kind = val.type == CK_TY_ERROR && kind != CK_SYM_FN && kind != CK_SYM_PICTURE ? CK_SYM_POISON
+                                                                                     : kind;
     s->val = val;
     s->defined = true;
+}
+
+void ck_define(ck_checker *ck, const ast_decl *d, ck_sym_kind kind, ck_value val) {
+    define(ck, d, kind, val);
 }
 
 static void check_let(ck_checker *ck, const ast_decl *d) {
@@ -251,6 +256,9 @@ static void check_decls(ck_checker *ck) {
         case DECL_OUT:
             check_out(ck, d);
             break;
+        case DECL_INPUT:
+            ck_check_input(ck, d);
+            break;
         }
     }
 }
@@ -285,5 +293,7 @@ sky_status check_program(arena *a, diag_list *d, const ast_program *prog, graph_
     out->params = ck.params;
     out->param_count = ck.param_count;
     out->param_slots = ck.param_slots;
+    out->pictures = ck.pictures;
+    out->picture_count = ck.picture_count;
     return SKY_OK;
 }

@@ -86,7 +86,8 @@ typedef enum ck_sym_kind {
     CK_SYM_PARAM,
     CK_SYM_LET,
     CK_SYM_FN,
-    CK_SYM_POISON, /* declared */
+    CK_SYM_PICTURE, /* `input pic = image(...)`: called as pic(u, v); id is its index */
+    CK_SYM_POISON,  /* declared */
 } ck_sym_kind;
 
 /* The input `pos`, vec3(x, y, z): not one ops.def leaf but three. */
@@ -155,6 +156,8 @@ typedef struct ck_checker {
     uint32_t param_count, param_slots;
     const ast_decl *first_out;
     ck_value out;
+    sky_picture_info *pictures; /* SKY_MAX_PICTURES of them (pictures.c) */
+    uint32_t picture_count;
     bool fatal; /* a limit was hit or memory ran out: stop lowering */
     bool nomem;
 } ck_checker;
@@ -207,6 +210,19 @@ ck_value ck_inline_call(ck_checker *ck, const ck_frame *f, const ast_expr *e, co
 ck_value ck_builtin_call(ck_checker *ck, const ck_frame *f, const ast_expr *e, const ck_builtin *b,
                          ck_value *args);
 ck_value ck_prev_at_call(ck_checker *ck, const ck_frame *f, const ast_expr *e,
+                         const ck_value *args);
+
+/* ------------------------------------------------------------------ check.c */
+
+/* Binds a declaration's name (reporting reuse); a CK_ERR value poisons it unless a fn. */
+void ck_define(ck_checker *ck, const ast_decl *d, ck_sym_kind kind, ck_value val);
+
+/* --------------------------------------------------------------- pictures.c */
+
+/* `input name = image|video|camera("path")`: records the picture, binds the name. */
+void ck_check_input(ck_checker *ck, const ast_decl *d);
+/* pic(u, v): three pic nodes, one per channel. */
+ck_value ck_picture_call(ck_checker *ck, const ck_frame *f, const ast_expr *e, const ck_sym *s,
                          const ck_value *args);
 
 /* ----------------------------------------------------------------- types.c */

@@ -76,6 +76,7 @@ static bool emit_c_program_ok(const sky_program *p) {
         if ((in->op == OP_PREV || in->op == OP_PREV_AT) &&
             (!emit_c_is_channel(in->imm) || !p->uses_prev))
             return false;
+        if (in->op == OP_PIC && !(in->imm >= 0 && in->imm < 3.0 * p->picture_count)) return false;
     }
     for (int c = 0; c < 3; c++)
         if (p->out[c] >= s->count) return false;
@@ -122,8 +123,35 @@ static void emit_c_kernel(text_buf *t, const prog_insn *in) {
     }
 }
 
-static void emit_c_insn(text_buf *t, const sky_program *p, uint32_t i) {
+/*
+ * The first live instruction sampling the same picture at the same point as
+ * instruction i (OP_PIC, any channel): the one that emits the sky_pic_rgb
+ * call the others read.
+ */
+static uint32_t emit_c_pic_first(const sky_program *p, const bool *live, uint32_t i) {
     const prog_insn *in = &p->led.insns[i];
+    for (uint32_t j = 0; j < i; j++) {
+        const prog_insn *o = &p->led.insns[j];
+        if (live[j] && o->op == OP_PIC && (uint32_t)o->imm / 3u == (uint32_t)in->imm / 3u &&
+            o->arg[0] == in->arg[0] && o->arg[1] == in->arg[1])
+            return j;
+    }
+    return i;
+}
+
+static void emit_c_insn(text_buf *t, const sky_program *p, const bool *live, uint32_t i) {
+    const prog_insn *in = &p->led.insns[i];
+    if (in->op == OP_PIC && emit_c_pic_first(p, live, i) == i) {
+        char name[64];
+        snprintf(name, sizeof name, "pic%u_%u_%u_%u", (unsigned)in->imm / 3u, (unsigned)in->arg[0],
+                 (unsigned)in->arg[1], (unsigned)i);
+        /* three scalars, not an array: GCC keeps an array in memory and the loop scalar */
+        text_printf(t,
+                    "        float %s_0, %s_1, %s_2;\n"
+                    "        sky_pic_rgb(pics, %uu, v%u, v%u, &%s_0, &%s_1, &%s_2);\n",
+                    name, name, name, (unsigned)in->imm / 3u, (unsigned)in->arg[0],
+                    (unsigned)in->arg[1], name, name, name);
+    }
     int column = emit_c_column((sky_op)in->op);
     text_printf(t, "        const float v%u = ", (unsigned)i);
     if (column >= 0) {
@@ -141,6 +169,10 @@ static void emit_c_insn(text_buf *t, const sky_program *p, uint32_t i) {
                     "sky_prev_at(prev, a->strip_first, a->strip_size, a->strip_count, v%u, v%u, "
                     "%uu)",
                     (unsigned)in->arg[0], (unsigned)in->arg[1], (unsigned)in->imm);
+    } else if (in->op == OP_PIC) {
+        /* the channels of one picture at one point come from one sky_pic_rgb call */
+        text_printf(t, "pic%u_%u_%u_%u_%u", (unsigned)in->imm / 3u, (unsigned)in->arg[0],
+                    (unsigned)in->arg[1], emit_c_pic_first(p, live, i), (unsigned)in->imm % 3u);
     } else {
         emit_c_kernel(t, in);
     }
@@ -172,8 +204,18 @@ static void emit_c_prologue(text_buf *t, const sky_program *p, const bool *live)
     if (p->uses_prev)
         text_puts(t, "    const float *restrict prev = a->prev;\n"
                      "    float *restrict cur = a->cur;\n");
+    /* NULL pictures (an embedder's own args): every picture black, as in the evaluator. */
+    if (p->picture_count)
+        text_puts(
+            t,
+            "    const uint32_t *restrict pics = a->pictures ? a->pictures : sky_no_pictures;\n");
     text_puts(t, "    uint8_t *restrict out = a->bytes;\n");
 }
+
+/* A block with every entry absent (sky/picture.h): 8 pictures, magic "PIC1". */
+static const char *const no_pictures =
+    "/* no picture block given: every picture black */\n"
+    "static const uint32_t sky_no_pictures[4 + 8 * 8] = {8u, 4u + 8u * 8u, 0x31434950u};\n\n";
 
 static sky_status emit_c_unit(const sky_program *p, text_buf *t) {
     bool *live = emit_c_live(p);
@@ -200,17 +242,19 @@ static sky_status emit_c_unit(const sky_program *p, text_buf *t) {
                 "    const uint32_t *strip_size;\n"
                 "    uint32_t strip_count;\n"
                 "    uint32_t led_count;\n"
+                "    const uint32_t *pictures;\n"
                 "} sky_cpu_args;\n\n"
+                "%s"
                 "const uint32_t sky_kernel_abi = %uu;\n"
                 "const uint32_t sky_kernel_args_size = (uint32_t)sizeof(sky_cpu_args);\n\n"
                 "void sky_kernel(const sky_cpu_args *a, uint32_t begin, uint32_t end);\n"
                 "void sky_kernel(const sky_cpu_args *a, uint32_t begin, uint32_t end) {\n",
-                SKY_CPU_ABI_VERSION);
+                p->picture_count ? no_pictures : "", SKY_CPU_ABI_VERSION);
     emit_c_prologue(t, p, live);
     text_puts(t, "#pragma omp simd\n"
                  "    for (size_t i = begin; i < end; i++) { /* size_t: 3 * i is affine */\n");
     for (uint32_t i = 0; i < p->led.count; i++)
-        if (live[i]) emit_c_insn(t, p, i);
+        if (live[i]) emit_c_insn(t, p, live, i);
     text_printf(t,
                 "        const float c0 = sky_channel(v%u), c1 = sky_channel(v%u), "
                 "c2 = sky_channel(v%u);\n",

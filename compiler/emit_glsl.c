@@ -72,7 +72,9 @@ static bool emit_program_ok(const sky_program *p) {
         if (in->op >= OP__COUNT) return false;
         const sky_op_info *info = &sky_op_table[in->op];
         if (info->arity == 0 && !emit_is_led_leaf(in->op)) return false;
-        if (info->arity > 0 && in->op != OP_PREV_AT && !info->glsl) return false;
+        if (info->arity > 0 && in->op != OP_PREV_AT && in->op != OP_PIC && !info->glsl)
+            return false;
+        if (in->op == OP_PIC && !(in->imm >= 0 && in->imm < 3.0 * p->picture_count)) return false;
         for (unsigned a = 0; a < info->arity; a++)
             if (in->arg[a] >= i) return false;
         if (in->op == OP_UNIFORM &&
@@ -205,6 +207,15 @@ static void emit_operation(emit_ctx *cx, const prog_insn *in) {
         text_printf(cx->text, ", %uu)", (unsigned)in->imm);
         return;
     }
+    if (in->op == OP_PIC) {
+        /* The same call for the three channels, so the driver computes it once. */
+        text_printf(cx->text, "sky_pic_rgb(%uu, ", (unsigned)in->imm / 3u);
+        emit_value(cx, in->arg[0]);
+        text_puts(cx->text, ", ");
+        emit_value(cx, in->arg[1]);
+        text_printf(cx->text, ").%c", "xyz"[(unsigned)in->imm % 3u]);
+        return;
+    }
     for (const char *s = tpl; *s;) {
         if (s[0] == '%' && s[1] >= '0' && s[1] <= '2') {
             emit_value(cx, in->arg[s[1] - '0']);
@@ -231,7 +242,7 @@ static void emit_value(emit_ctx *cx, uint32_t i) {
 /* Helper calls and prev(s, l) get a line of their own even when used once. */
 static bool emit_is_call(const prog_insn *in) {
     const char *tpl = sky_op_table[in->op].glsl;
-    return in->op == OP_PREV_AT || (tpl && strncmp(tpl, "sky_", 4) == 0);
+    return in->op == OP_PREV_AT || in->op == OP_PIC || (tpl && strncmp(tpl, "sky_", 4) == 0);
 }
 
 /*
@@ -486,6 +497,14 @@ static sky_status emit_shader(const sky_program *p, const sky_emit_options *o, t
                      "// specialization constant 0: the work-group size\n"
                      "layout(local_size_x = %d, local_size_x_id = 0) in;\n",
                      SKY_VERSION_STRING, GLSL_LOCAL_SIZE);
+    if (p->picture_count && cx.led_texels)
+        text_puts(out, "\n"
+                       "// binding 9 (with binding 6, sky_emit_options.led_texels): binding 8's\n"
+                       "// buffer as R32_UINT texels, read by sky_picture.glsl\n"
+                       "layout(set = 0, binding = 9) uniform usamplerBuffer sky_pic_texels;\n"
+                       "#define SKY_PIC_WORD(i) texelFetch(sky_pic_texels, int(i)).x\n");
+    else if (p->picture_count)
+        text_puts(out, "\n#define SKY_PIC_WORD(i) sky_pic[i]\n");
     for (int k = 0; k < set.count; k++) {
         text_puts(out, "\n");
         text_puts(out, sky_shader_files[set.order[k]].text);

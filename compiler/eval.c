@@ -24,6 +24,7 @@
 #include "graph.h"
 #include "kernels.h"
 #include "program.h"
+#include "picture_sample.h"
 #include "sky/abi.h"
 
 #define EVAL_BATCH 256u
@@ -106,7 +107,7 @@ static bool eval_batch_op(sky_op op, uint32_t n, float *restrict d, const float 
     case op:                                            \
         for (uint32_t i = 0; i < n; i++) d[i] = kernel; \
         return true;
-    if (op == OP_PREV_AT) return false;
+    if (op == OP_PREV_AT || op == OP_PIC) return false;
     switch (op) {
 #include "ops.def"
     default:
@@ -244,7 +245,7 @@ static sky_status frame_run(const sky_program *p, const sky_layout_view *layout,
                 return SKY_ERR_INTERNAL;
             continue;
         }
-        if (in->op == OP_PREV_AT) return SKY_ERR_INTERNAL;
+        if (in->op == OP_PREV_AT || in->op == OP_PIC) return SKY_ERR_INTERNAL;
         int arity = sky_op_table[in->op].arity;
         double a = vals[in->arg[0]];
         double b = arity > 1 ? vals[in->arg[1]] : 0;
@@ -345,6 +346,7 @@ typedef struct eval_ctx {
     const sky_led_input *inputs;
     const float *prev;
     const uint32_t *strip_first; /* per strip, for prev_at */
+    const uint32_t *pictures;    /* the picture block (sky/picture.h), or NULL */
     float *regs;                 /* slot_count registers of EVAL_BATCH floats */
     const eval_plan *plan;
 } eval_ctx;
@@ -438,6 +440,12 @@ static void eval_batch(const eval_ctx *e, uint32_t base, uint32_t n) {
             for (uint32_t i = 0; i < n; i++) d[i] = eval_prev_at(e, a[i], b[i], ch);
             continue;
         }
+        if (in->op == OP_PIC) {
+            uint32_t pic = (uint32_t)in->imm / 3, ch = (uint32_t)in->imm % 3;
+            for (uint32_t i = 0; i < n; i++)
+                d[i] = picture_sample(e->pictures, pic, ch, a[i], b[i]);
+            continue;
+        }
         eval_batch_op((sky_op)in->op, n, d, a, b, c);
     }
 }
@@ -482,6 +490,7 @@ static bool led_section_valid(const sky_program *p) {
         if (info->leaf_rate == RATE_FRAME) return false;
         if ((in->op == OP_PREV || in->op == OP_PREV_AT) && !(in->imm >= 0 && in->imm < 3))
             return false;
+        if (in->op == OP_PIC && !(in->imm >= 0 && in->imm < 3.0 * p->picture_count)) return false;
     }
     return true;
 }
@@ -500,6 +509,14 @@ static uint32_t *strip_firsts(const sky_layout_view *layout) {
 sky_status sky_program_eval_leds(const sky_program *program, const sky_layout_view *layout,
                                  const sky_led_input *inputs, const float *uniforms,
                                  const float *prev, float *rgb, uint8_t *bytes) {
+    return sky_program_eval_leds_pictures(program, layout, inputs, uniforms, NULL, prev, rgb,
+                                          bytes);
+}
+
+sky_status sky_program_eval_leds_pictures(const sky_program *program, const sky_layout_view *layout,
+                                          const sky_led_input *inputs, const float *uniforms,
+                                          const uint32_t *pictures, const float *prev, float *rgb,
+                                          uint8_t *bytes) {
     if (!program || !layout || (!inputs && layout->led_count) ||
         (!uniforms && program->uniform_count) || (layout->strip_count && !layout->strip_sizes))
         return SKY_ERR_INVALID_ARG;
@@ -508,7 +525,12 @@ sky_status sky_program_eval_leds(const sky_program *program, const sky_layout_vi
     if (program->led.count == 0) return SKY_ERR_INTERNAL;
 
     eval_plan plan = {0};
-    eval_ctx e = {.p = program, .layout = layout, .inputs = inputs, .prev = prev, .plan = &plan};
+    eval_ctx e = {.p = program,
+                  .layout = layout,
+                  .inputs = inputs,
+                  .prev = prev,
+                  .pictures = pictures,
+                  .plan = &plan};
     uint32_t *first = NULL;
     sky_status st = plan_build(program, &plan);
     if (st != SKY_OK) goto done;
@@ -542,7 +564,8 @@ sky_status sky_program_eval(const sky_program *program, const sky_layout_view *l
     if (!uniforms) return SKY_ERR_NOMEM;
     sky_status st = sky_program_eval_frame(program, layout, frame, uniforms);
     if (st == SKY_OK)
-        st = sky_program_eval_leds(program, layout, inputs, uniforms, prev, rgb, bytes);
+        st = sky_program_eval_leds_pictures(program, layout, inputs, uniforms,
+                                            frame ? frame->pictures : NULL, prev, rgb, bytes);
     free(uniforms);
     return st;
 }

@@ -17,6 +17,7 @@
  */
 #include "audio_leaf.h"
 #include "graph.h"
+#include "sky/picture.h"
 
 #include <string.h>
 
@@ -65,7 +66,7 @@ const graph_node *graph_get(const graph *g, node_id id) {
 /* Ops whose imm means something; every other op is keyed with imm 0. */
 static bool op_uses_imm(sky_op op) {
     return op == OP_CONST || op == OP_PARAM || op == OP_PREV || op == OP_PREV_AT ||
-           op == OP_UNIFORM || op == OP_AUDIO;
+           op == OP_UNIFORM || op == OP_AUDIO || op == OP_PIC;
 }
 
 static uint64_t imm_bits(double imm) {
@@ -141,7 +142,7 @@ static bool node_is_bool(const graph *g, const graph_node *n) {
 static uint8_t node_rate(const graph *g, sky_op op, const node_id arg[3]) {
     const sky_op_info *info = &sky_op_table[op];
     if (info->leaf_rate >= 0) return (uint8_t)info->leaf_rate;
-    if (op == OP_PREV_AT) return RATE_LED;
+    if (op == OP_PREV_AT || op == OP_PIC) return RATE_LED;
     uint8_t rate = RATE_CONST;
     for (int k = 0; k < info->arity; k++)
         if (g->nodes[arg[k]].rate > rate) rate = g->nodes[arg[k]].rate;
@@ -216,6 +217,8 @@ static bool imm_valid(const graph_node *n) {
         return is_small_int(n->imm, 3);
     case OP_AUDIO:
         return is_small_int(n->imm, AUDIO_LEAF_COUNT);
+    case OP_PIC:
+        return is_small_int(n->imm, SKY_MAX_PICTURES * 3);
     default:
         return imm_bits(n->imm) == imm_bits(0.0);
     }

@@ -24,6 +24,7 @@
 
 #include "arena.h"
 #include "ops.h"
+#include "sky/picture.h"
 #include "sky/sky.h"
 
 typedef uint32_t node_id;
@@ -64,6 +65,8 @@ typedef struct graph_result {
     sky_param_info *params; /* in the arena; names in the arena too */
     uint32_t param_count;
     uint32_t param_slots;
+    sky_picture_info *pictures; /* in the arena, strings too */
+    uint32_t picture_count;
 } graph_result;
 
 /* Checks the graph's invariants (operand order, arity, result kinds, rates). False on a bug. */

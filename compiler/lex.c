@@ -35,14 +35,14 @@ typedef struct lexer {
 
 /* ORDER TOK */
 static const char *const spellings[TOK__COUNT] = {
-    [TOK_PARAM] = "param", [TOK_LET] = "let",  [TOK_FN] = "fn",     [TOK_OUT] = "out",
-    [TOK_IN] = "in",       [TOK_LPAREN] = "(", [TOK_RPAREN] = ")",  [TOK_COMMA] = ",",
-    [TOK_SEMI] = ";",      [TOK_DOT] = ".",    [TOK_DOTDOT] = "..", [TOK_ASSIGN] = "=",
-    [TOK_QUESTION] = "?",  [TOK_COLON] = ":",  [TOK_OROR] = "||",   [TOK_ANDAND] = "&&",
-    [TOK_LT] = "<",        [TOK_LE] = "<=",    [TOK_GT] = ">",      [TOK_GE] = ">=",
-    [TOK_EQ] = "==",       [TOK_NE] = "!=",    [TOK_PLUS] = "+",    [TOK_MINUS] = "-",
-    [TOK_STAR] = "*",      [TOK_SLASH] = "/",  [TOK_PERCENT] = "%", [TOK_CARET] = "^",
-    [TOK_BANG] = "!",
+    [TOK_PARAM] = "param", [TOK_LET] = "let",    [TOK_FN] = "fn",    [TOK_OUT] = "out",
+    [TOK_INPUT] = "input", [TOK_IN] = "in",      [TOK_LPAREN] = "(", [TOK_RPAREN] = ")",
+    [TOK_COMMA] = ",",     [TOK_SEMI] = ";",     [TOK_DOT] = ".",    [TOK_DOTDOT] = "..",
+    [TOK_ASSIGN] = "=",    [TOK_QUESTION] = "?", [TOK_COLON] = ":",  [TOK_OROR] = "||",
+    [TOK_ANDAND] = "&&",   [TOK_LT] = "<",       [TOK_LE] = "<=",    [TOK_GT] = ">",
+    [TOK_GE] = ">=",       [TOK_EQ] = "==",      [TOK_NE] = "!=",    [TOK_PLUS] = "+",
+    [TOK_MINUS] = "-",     [TOK_STAR] = "*",     [TOK_SLASH] = "/",  [TOK_PERCENT] = "%",
+    [TOK_CARET] = "^",     [TOK_BANG] = "!",
 };
 
 const char *lex_token_spelling(tok_kind kind) {
@@ -50,7 +50,8 @@ const char *lex_token_spelling(tok_kind kind) {
 }
 
 bool lex_is_decl_keyword(tok_kind kind) {
-    return kind == TOK_PARAM || kind == TOK_LET || kind == TOK_FN || kind == TOK_OUT;
+    return kind == TOK_PARAM || kind == TOK_LET || kind == TOK_FN || kind == TOK_OUT ||
+           kind == TOK_INPUT;
 }
 
 static void emit(lexer *lx, tok_kind kind, size_t start, size_t end, double num) {
@@ -235,7 +236,7 @@ static void lex_number(lexer *lx) {
 }
 
 static tok_kind keyword_kind(const unsigned char *s, size_t n) {
-    static const tok_kind keywords[] = {TOK_PARAM, TOK_LET, TOK_FN, TOK_OUT, TOK_IN};
+    static const tok_kind keywords[] = {TOK_PARAM, TOK_LET, TOK_FN, TOK_OUT, TOK_INPUT, TOK_IN};
     for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++) {
         const char *k = spellings[keywords[i]];
         if (strlen(k) == n && memcmp(k, s, n) == 0) return keywords[i];
@@ -301,6 +302,23 @@ static tok_kind operator_kind(const lexer *lx, size_t *width) {
     }
 }
 
+/*
+ * A string: "..." on one line, no escapes (an input's file name, which a
+ * pattern writes once). The token's span includes the quotes.
+ */
+static void lex_string(lexer *lx) {
+    size_t start = lx->pos++;
+    while (lx->pos < lx->len && lx->src[lx->pos] != '"' && lx->src[lx->pos] != '\n') lx->pos++;
+    if (lx->pos >= lx->len || lx->src[lx->pos] != '"') {
+        diag_error(lx->d, E_BAD_STRING, (uint32_t)start, (uint32_t)lx->pos,
+                   "close the string with `\"` on the same line", "unterminated string");
+        emit(lx, TOK_ERROR, start, lx->pos, 0);
+        return;
+    }
+    lx->pos++;
+    emit(lx, TOK_STRING, start, lx->pos, 0);
+}
+
 static void lex_one(lexer *lx) {
     int c = lx->src[lx->pos];
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
@@ -311,6 +329,8 @@ static void lex_one(lexer *lx) {
         lex_number(lx);
     } else if (is_ident_start(c)) {
         lex_word(lx);
+    } else if (c == '"') {
+        lex_string(lx);
     } else if (!skip_bad_bytes(lx)) {
         size_t width;
         tok_kind kind = operator_kind(lx, &width);

@@ -23,11 +23,13 @@ typedef enum tok_kind {
     TOK_ERROR, /* bad input, already reported by the lexer */
     TOK_NUMBER,
     TOK_IDENT,
+    TOK_STRING, /* "text": no escapes, one line (an input's file name) */
     /* keywords */
     TOK_PARAM,
     TOK_LET,
     TOK_FN,
     TOK_OUT,
+    TOK_INPUT,
     TOK_IN,
     /* punctuation and operators */
     TOK_LPAREN,
@@ -76,7 +78,7 @@ bool lex_source(arena *a, diag_list *d, const char *src, size_t len, token_list 
 
 /* The fixed text of a keyword or operator ("let", "&&"), NULL for numbers, names, EOF, errors. */
 const char *lex_token_spelling(tok_kind kind);
-/* True for the keywords that start a declaration: param let fn out. */
+/* True for the keywords that start a declaration: param let fn out input. */
 bool lex_is_decl_keyword(tok_kind kind);
 
 #endif

@@ -340,6 +340,8 @@ static ck_value lower_call(ck_checker *ck, const ck_frame *f, const ast_expr *e)
         return ck_builtin_call(ck, f, e, s->fn, args);
     case CK_SYM_PREV:
         return ck_prev_at_call(ck, f, e, args);
+    case CK_SYM_PICTURE:
+        return ck_picture_call(ck, f, e, s, args);
     default:
         return CK_ERR;
     }

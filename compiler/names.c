@@ -126,7 +126,7 @@ const char *ck_suggest_name(ck_checker *ck, const char *name, bool call) {
     for (const ast_decl *d = ck->prog->decls; d < ck->cur_decl; d++) {
         const ck_sym *decl_sym = d->name ? ck_map_get(&ck->globals, d->name) : NULL;
         if (decl_sym && decl_sym->decl == d && decl_sym->defined &&
-            (decl_sym->kind == CK_SYM_FN) == call)
+            (decl_sym->kind == CK_SYM_FN || decl_sym->kind == CK_SYM_PICTURE) == call)
             consider(&s, &exact_case, d->name);
     }
     if (call) {

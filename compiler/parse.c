@@ -78,10 +78,13 @@ static const char *describe(parser *p, const token *t) {
         return diag_fmt(p->d, "number `%s`", diag_snippet(p->d, t->start, t->end, 24));
     case TOK_IDENT:
         return diag_fmt(p->d, "`%s`", diag_snippet(p->d, t->start, t->end, 40));
+    case TOK_STRING:
+        return diag_fmt(p->d, "string `%s`", diag_snippet(p->d, t->start, t->end, 40));
     case TOK_PARAM:
     case TOK_LET:
     case TOK_FN:
     case TOK_OUT:
+    case TOK_INPUT:
     case TOK_IN:
         return diag_fmt(p->d, "keyword `%s`", lex_token_spelling(t->kind));
     default:
@@ -724,6 +727,36 @@ static void parse_fn_decl(parser *p, ast_decl *decl) {
     decl->body = parse_expr(p);
 }
 
+/* "input" IDENT "=" IDENT "(" STRING ")": the source's name is checked by the checker. */
+static void parse_input_decl(parser *p, ast_decl *decl) {
+    if (!parse_decl_name(p, decl, "input") || !expect_assign(p, decl, "input")) return;
+    const char *usage = "an input is declared as `input pic = image(\"logo.png\")`, "
+                        "`video(\"show.mp4\")` or `camera(\"/dev/video0\")`";
+    const token *src = cur(p);
+    if (src->kind != TOK_IDENT) {
+        fail_at(p, src, E_SYNTAX, usage, "expected `image`, `video` or `camera`, found %s",
+                describe(p, src));
+        return;
+    }
+    advance(p);
+    if (!expect(p, TOK_LPAREN, "`(` and a file name in quotes")) return;
+    const token *path = cur(p);
+    if (path->kind != TOK_STRING) {
+        fail_at(p, path, E_SYNTAX, usage, "expected a file name in quotes, found %s",
+                describe(p, path));
+        return;
+    }
+    advance(p);
+    if (!expect(p, TOK_RPAREN, "`)` after the file name")) return;
+    decl->source = copy_text(p, src->start, src->end);
+    decl->path = copy_text(p, path->start + 1, path->end - 1);
+    decl->source_start = src->start;
+    decl->source_end = src->end;
+    decl->path_start = path->start;
+    decl->path_end = path->end;
+    if (!decl->source || !decl->path) p->nomem = p->failed = true;
+}
+
 /* Keywords people bring from other languages. */
 static const char *declaration_help(parser *p, const token *t) {
     if (t->kind != TOK_IDENT) return NULL;
@@ -801,6 +834,10 @@ static bool parse_decl(parser *p, ast_decl *decl) {
     case TOK_FN:
         decl->kind = DECL_FN;
         parse_fn_decl(p, decl);
+        break;
+    case TOK_INPUT:
+        decl->kind = DECL_INPUT;
+        parse_input_decl(p, decl);
         break;
     default:
         decl->kind = DECL_OUT;

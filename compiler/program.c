@@ -25,6 +25,7 @@
 
 #include "audio_leaf.h"
 #include "graph.h"
+#include "pictures.h"
 #include "program.h"
 #include "text.h"
 
@@ -234,6 +235,7 @@ static void program_scan_inputs(sky_program *p) {
 static sky_status flat_run(flat_ctx *f, const graph_result *in) {
     sky_program *p = f->p;
     sky_status st = flat_params(p, in);
+    if (st == SKY_OK) st = pictures_copy(p, in);
     if (st != SKY_OK) return st;
     flat_mark(f, in->out);
     uint32_t frame_n = 0, uniform_n = 0, ledconst_n = 0, led_n = 0;
@@ -290,6 +292,7 @@ void sky_program_free(sky_program *program) {
     free(program->uniform_src);
     free(program->params);
     free(program->name_pool);
+    pictures_free(program);
     free(program);
 }
 
@@ -424,6 +427,11 @@ static void ir_insn(text_buf *b, const sky_program *p, const prog_insn *in, uint
             text_printf(b, " band %" PRIu32, leaf - AUDIO_LEAF_BAND0);
         break;
     }
+    case OP_PIC:
+        if ((uint32_t)in->imm / 3 < p->picture_count)
+            text_printf(b, " [%c]  ; %s", "rgb"[(int)in->imm % 3],
+                        p->pictures[(uint32_t)in->imm / 3].name);
+        break;
     case OP_UNIFORM:
         text_printf(b, " u%" PRIu32 "  ; frame %%%" PRIu32, (uint32_t)in->imm,
                   p->uniform_src[(uint32_t)in->imm]);

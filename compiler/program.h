@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "ops.h"
+#include "sky/picture.h"
 #include "sky/sky.h"
 
 typedef struct prog_insn {
@@ -54,6 +55,8 @@ struct sky_program {
     uint32_t inputs; /* SKY_INPUT_* bits */
     bool uses_prev;
     char *name_pool; /* storage for param names */
+    sky_picture_info *pictures; /* declared picture inputs (sky/picture.h), with their strings */
+    uint32_t picture_count;
 };
 
 /* Flattens an (optimized) graph of graph.h into the two-section program. */

@@ -86,6 +86,11 @@ static void resolve_name(ck_checker *ck, ast_expr *e) {
     if (s->kind == CK_SYM_BUILTIN || s->kind == CK_SYM_FN) {
         not_a_value(ck, s, e);
         e->bad = true;
+    } else if (s->kind == CK_SYM_PICTURE) {
+        diag_error(ck->d, E_NOT_CALLABLE, e->start, e->end,
+                   diag_fmt(ck->d, "sample it at a point: `%s(u, v)`, u and v in 0..1", s->name),
+                   "`%s` is a picture input, not a value", s->name);
+        e->bad = true;
     } else if (s->kind == CK_SYM_REDUCTION) {
         diag_error(ck->d, E_NOT_CALLABLE, e->start, e->end, reduction_help(s->name),
                    "`%s` is a reduction, not a value", s->name);
@@ -125,6 +130,7 @@ static void resolve_callee(ck_checker *ck, ast_expr *e) {
     case CK_SYM_BUILTIN:
     case CK_SYM_FN:
     case CK_SYM_PREV:
+    case CK_SYM_PICTURE:
     case CK_SYM_POISON:
         e->sym = s;
         return;

@@ -138,6 +138,7 @@ const char *ck_dependency_name(ck_checker *ck, node_id n, uint8_t rate) {
         if (!node) return "an input";
         int arity = sky_op_table[node->op].arity;
         if (node->op == OP_PREV_AT) return "`prev(s, l)`";
+        if (node->op == OP_PIC) return "a picture input";
         if (node->op == OP_PARAM) {
             for (uint32_t i = 0; i < ck->param_count; i++) {
                 const sky_param_info *p = &ck->params[i];

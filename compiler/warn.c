@@ -10,7 +10,10 @@
 #define CHECK_MAX_UNUSED_WARNINGS 10
 
 static const char *decl_kind_word(ast_decl_kind kind) {
-    return kind == DECL_PARAM ? "param" : kind == DECL_LET ? "let" : "fn";
+    return kind == DECL_PARAM   ? "param"
+           : kind == DECL_LET   ? "let"
+           : kind == DECL_INPUT ? "input"
+                                : "fn";
 }
 
 /*

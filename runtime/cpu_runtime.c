@@ -52,6 +52,7 @@ struct cpurt {
     uint64_t mix_owner; /* the pipeline whose state the other pair holds */
     uint64_t pipeline_ids;
     float *uniforms;
+    const uint32_t *pictures; /* the caller's picture block (sky_runtime_set_pictures) or NULL */
 
     uint8_t *host;     /* no writer: the output */
     uint8_t *layer[2]; /* [role]: undimmed bytes for the post formula */
@@ -231,6 +232,28 @@ void cpurt_set_audio(cpurt *c, const sky_audio_values *values) {
     if (values) c->audio = *values;
 }
 
+/* ------------------------------------------------------------ pictures */
+
+/* Every picture absent: what a kernel reads without a block that covers its pictures. */
+static const uint32_t
+    cpurt_no_pictures[SKY_PICTURE_HEADER_WORDS + SKY_MAX_PICTURES * SKY_PICTURE_ENTRY_WORDS] = {
+        SKY_MAX_PICTURES, SKY_PICTURE_HEADER_WORDS + SKY_MAX_PICTURES *SKY_PICTURE_ENTRY_WORDS,
+        SKY_PICTURE_MAGIC};
+
+sky_status cpurt_set_pictures(cpurt *c, const uint32_t *block, char *error, size_t error_len) {
+    (void)error;
+    (void)error_len;
+    c->pictures = block;
+    return SKY_OK;
+}
+
+/* The block the kernel of `program` reads: entries for all its pictures (sky_cpu.h relies on it).
+ */
+static const uint32_t *cpurt_pictures_for(const cpurt *c, const sky_program *program) {
+    if (c->pictures && c->pictures[0] >= sky_program_picture_count(program)) return c->pictures;
+    return cpurt_no_pictures;
+}
+
 /* -------------------------------------------------------------- frames */
 
 /* One pattern's frame into `dst` (led_count * 3 bytes), with its pair's prev. */
@@ -258,7 +281,8 @@ static sky_status cpurt_run(cpurt *c, cpurt_pipeline *p, uint32_t pair, double t
                          .strip_first = c->strip_first,
                          .strip_size = c->strip_size,
                          .strip_count = c->view.strip_count,
-                         .led_count = c->view.led_count};
+                         .led_count = c->view.led_count,
+                         .pictures = cpurt_pictures_for(c, p->program)};
     sky_cpu_pool_run(c->pool, p->kernel, &args);
     cpurt_stage(&c->stats.eval, t1 - t0);
     cpurt_stage(&c->stats.wait, cpurt_now_ns() - t1);

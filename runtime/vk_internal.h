@@ -29,6 +29,7 @@
 #endif
 #include <volk.h>
 
+#include "sky/picture.h"
 #include "sky/runtime.h"
 
 /* The name of a VkResult ("VK_ERROR_DEVICE_LOST"). Never NULL. */
@@ -191,7 +192,11 @@ enum {
     /* Binding 0's buffer again, as a uniform buffer (std140 vec4s, the same bytes), from
      * which shaders with up to 4092 per-frame values read them: llvmpipe turns a
      * uniform-buffer load into one scalar load rather than a per-lane loop. */
-    VKRT_BIND_FRAME_UNIFORMS = 7
+    VKRT_BIND_FRAME_UNIFORMS = 7,
+    /* The picture block (sky/picture.h), a storage buffer per frame parity. */
+    VKRT_BIND_PICTURES = 8,
+    /* Binding 8's buffer again as R32_UINT texels, with binding 6 (the same option). */
+    VKRT_BIND_PICTURE_TEXELS = 9
 };
 
 /* One buffer range per binding for one descriptor set. */
@@ -201,6 +206,8 @@ typedef struct vkrt_set_buffers {
     VkDeviceSize range[VKRT_BINDINGS];
     VkBufferView led_texels;          /* binding 6, when vkrt_shared.has_texels */
     VkDeviceSize frame_uniform_range; /* binding 7: binding 0's buffer, at most this many bytes */
+    VkBuffer pictures;                /* binding 8, whole */
+    VkBufferView picture_texels;      /* binding 9, when vkrt_shared.has_texels */
 } vkrt_set_buffers;
 
 /* What the runtime shares between programs: layouts, the sets, the command pool. */

@@ -45,7 +45,7 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
     shared->groups = (uint32_t)groups;
 
     /* Bindings 0-5 (storage), 7 (binding 0 as a uniform buffer), then 6 when available. */
-    VkDescriptorSetLayoutBinding bindings[VKRT_BINDINGS + 2];
+    VkDescriptorSetLayoutBinding bindings[VKRT_BINDINGS + 4];
     uint32_t binding_count = 0;
     for (uint32_t i = 0; i < VKRT_BINDINGS; i++)
         bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
@@ -60,13 +60,26 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
         .descriptorCount = 1,
         .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
     };
-    if (shared->has_texels)
+    bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
+        .binding = VKRT_BIND_PICTURES,
+        .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        .descriptorCount = 1,
+        .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+    };
+    if (shared->has_texels) {
         bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
             .binding = VKRT_BIND_LED_TEXELS,
             .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
             .descriptorCount = 1,
             .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
         };
+        bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
+            .binding = VKRT_BIND_PICTURE_TEXELS,
+            .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+            .descriptorCount = 1,
+            .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+        };
+    }
     VkDescriptorSetLayoutCreateInfo set_info = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
         .bindingCount = binding_count,
@@ -88,9 +101,9 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
     if (r == VK_SUCCESS) {
         VkDescriptorPoolSize sizes[3] = {
             {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-             .descriptorCount = VKRT_BINDINGS * set_count},
+             .descriptorCount = (VKRT_BINDINGS + 1) * set_count},
             {.type = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, .descriptorCount = set_count},
-            {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, .descriptorCount = set_count},
+            {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, .descriptorCount = 2 * set_count},
         };
         VkDescriptorPoolCreateInfo pool_info = {
             .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
@@ -140,8 +153,8 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
 
 void vkrt_shared_write_set(vkrt_device *dev, vkrt_shared *shared, uint32_t set,
                            const vkrt_set_buffers *buffers) {
-    VkDescriptorBufferInfo info[VKRT_BINDINGS + 1];
-    VkWriteDescriptorSet writes[VKRT_BINDINGS + 2];
+    VkDescriptorBufferInfo info[VKRT_BINDINGS + 2];
+    VkWriteDescriptorSet writes[VKRT_BINDINGS + 4];
     for (uint32_t i = 0; i < VKRT_BINDINGS; i++) {
         info[i] = (VkDescriptorBufferInfo){
             .buffer = buffers->buffer[i],
@@ -171,6 +184,15 @@ void vkrt_shared_write_set(vkrt_device *dev, vkrt_shared *shared, uint32_t set,
         .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER,
         .pBufferInfo = &info[VKRT_BINDINGS],
     };
+    info[VKRT_BINDINGS + 1] = (VkDescriptorBufferInfo){buffers->pictures, 0, VK_WHOLE_SIZE};
+    writes[count++] = (VkWriteDescriptorSet){
+        .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+        .dstSet = shared->sets[set],
+        .dstBinding = VKRT_BIND_PICTURES,
+        .descriptorCount = 1,
+        .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        .pBufferInfo = &info[VKRT_BINDINGS + 1],
+    };
     if (shared->has_texels)
         writes[count++] = (VkWriteDescriptorSet){
             .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
@@ -179,6 +201,15 @@ void vkrt_shared_write_set(vkrt_device *dev, vkrt_shared *shared, uint32_t set,
             .descriptorCount = 1,
             .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
             .pTexelBufferView = &buffers->led_texels,
+        };
+    if (shared->has_texels)
+        writes[count++] = (VkWriteDescriptorSet){
+            .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+            .dstSet = shared->sets[set],
+            .dstBinding = VKRT_BIND_PICTURE_TEXELS,
+            .descriptorCount = 1,
+            .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+            .pTexelBufferView = &buffers->picture_texels,
         };
     dev->vk.vkUpdateDescriptorSets(dev->device, count, writes, 0, NULL);
 }
@@ -313,10 +344,12 @@ sky_status vkrt_kernel_create(vkrt_device *dev, vkrt_shared *shared, const uint3
                     word_count);
         return SKY_ERR_INVALID_ARG;
     }
-    if (!shared->has_texels && pipe_spirv_uses_binding(spirv, word_count, VKRT_BIND_LED_TEXELS)) {
+    if (!shared->has_texels &&
+        (pipe_spirv_uses_binding(spirv, word_count, VKRT_BIND_LED_TEXELS) ||
+         pipe_spirv_uses_binding(spirv, word_count, VKRT_BIND_PICTURE_TEXELS))) {
         frame_error(error, error_len,
-                    "the shader reads the LED inputs as texels (binding 6), which this device "
-                    "cannot provide for this layout: %s",
+                    "the shader reads the LED inputs or pictures as texels (binding 6, 9), which "
+                    "this device cannot provide for this layout: %s",
                     shared->texel_reason);
         return SKY_ERR_LIMIT;
     }

@@ -98,6 +98,7 @@ struct sky_runtime {
 
     vkrt_buffer leds, strips;
     VkBufferView led_texels; /* binding 6: RGBA32F view of `leds`, or VK_NULL_HANDLE */
+    VkBufferView picture_texels[2]; /* binding 9: R32_UINT views of `pictures`, with binding 6 */
     vkrt_buffer prev[2][2];  /* [pair][side]: a frame reads side 1-w and writes side w */
     uint32_t prev_w[2];      /* per pair: the side its next frame writes */
     uint32_t cur_pair;       /* the current pattern's pair; the incoming one has the other */
@@ -107,6 +108,10 @@ struct sky_runtime {
     vkrt_buffer layer[2];    /* [role]: undimmed bytes for the post pass */
     vkrt_buffer post_params[2];
     vkrt_post post;
+    vkrt_buffer pictures[2];       /* binding 8 per parity: the picture block (sky/picture.h) */
+    size_t picture_words;          /* what each holds */
+    const uint32_t *picture_block; /* the caller's (sky_runtime_set_pictures), NULL: none */
+    uint64_t picture_gen, picture_copied[2]; /* the block's generation, and each buffer's */
     VkFence fences[2];
     VkCommandBuffer clear[2]; /* per pair: zeroes both sides */
     bool clear_pending[2];
@@ -331,6 +336,9 @@ static sky_status rt_create_buffers(sky_runtime *rt, char *error, size_t error_l
         {&rt->layer[1], rt_out_bytes(rt), host, local | cached, 0, "layer"},
         {&rt->post_params[0], sizeof(vkrt_post_params), host, coherent, 0, "post parameters"},
         {&rt->post_params[1], sizeof(vkrt_post_params), host, coherent, 0, "post parameters"},
+        /* Written once per new picture, read by every LED: device-local where host-visible. */
+        {&rt->pictures[0], 4u * rt->picture_words, host, local | coherent, texels, "pictures"},
+        {&rt->pictures[1], 4u * rt->picture_words, host, local | coherent, texels, "pictures"},
         /* The warm-up's scratch: the same sizes as the show's buffers. */
         {&rt->warm_prev[0], leds * 12, 0, local, 0, "warm-up prev"},
         {&rt->warm_prev[1], leds * 12, 0, local, 0, "warm-up prev"},
@@ -347,6 +355,11 @@ static sky_status rt_create_buffers(sky_runtime *rt, char *error, size_t error_l
             status =
                 vkrt_buffer_create(&rt->dev, plan[i].bytes, plan[i].required, plan[i].preferred,
                                    plan[i].usage, plan[i].what, plan[i].buf, error, error_len);
+    }
+    /* No block yet: a count of 0, so every picture samples black. */
+    for (int p = 0; p < 2 && status == SKY_OK; p++) {
+        memset(rt->pictures[p].map, 0, rt->picture_words * 4u);
+        status = vkrt_buffer_flush(&rt->dev, &rt->pictures[p], error, error_len);
     }
     return status;
 }
@@ -421,6 +434,28 @@ static const char *rt_create_texel_view(sky_runtime *rt, char *why, size_t why_l
         snprintf(why, why_len, "vkCreateBufferView failed: %s", vkrt_result_str(r));
         return why;
     }
+    /* Binding 9 comes with binding 6: one option (sky_emit_options.led_texels) for both.
+     * R32_UINT uniform texel buffers are required of every Vulkan device. */
+    if (rt->picture_words > rt->dev.props.limits.maxTexelBufferElements) {
+        snprintf(why, why_len, "a picture block of %zu words exceeds maxTexelBufferElements %u",
+                 rt->picture_words, rt->dev.props.limits.maxTexelBufferElements);
+        return why;
+    }
+    for (int p = 0; p < 2; p++) {
+        VkBufferViewCreateInfo pic = {
+            .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+            .buffer = rt->pictures[p].buffer,
+            .format = VK_FORMAT_R32_UINT,
+            .offset = 0,
+            .range = 4u * rt->picture_words,
+        };
+        r = rt->dev.vk.vkCreateBufferView(rt->dev.device, &pic, NULL, &rt->picture_texels[p]);
+        if (r != VK_SUCCESS) {
+            rt->picture_texels[p] = VK_NULL_HANDLE;
+            snprintf(why, why_len, "vkCreateBufferView (pictures) failed: %s", vkrt_result_str(r));
+            return why;
+        }
+    }
     return NULL;
 }
 
@@ -460,7 +495,7 @@ static VkDescriptorBufferInfo rt_out_binding(const sky_runtime *rt, uint32_t p, 
 
 static void rt_write_set(sky_runtime *rt, uint32_t set, const vkrt_buffer *block,
                          const vkrt_buffer *prev, const vkrt_buffer *cur,
-                         VkDescriptorBufferInfo out) {
+                         VkDescriptorBufferInfo out, const vkrt_buffer *pictures) {
     vkrt_set_buffers b = {
         .buffer = {block->buffer, rt->leds.buffer, rt->strips.buffer, prev->buffer, cur->buffer,
                    out.buffer},
@@ -469,6 +504,8 @@ static void rt_write_set(sky_runtime *rt, uint32_t set, const vkrt_buffer *block
                   out.range},
         .led_texels = rt->led_texels,
         .frame_uniform_range = rt_frame_uniform_range(rt),
+        .pictures = pictures->buffer,
+        .picture_texels = rt->picture_texels[pictures == &rt->pictures[1]],
     };
     vkrt_shared_write_set(&rt->dev, &rt->shared, set, &b);
 }
@@ -479,15 +516,16 @@ static void rt_write_sets(sky_runtime *rt) {
             for (uint32_t p = 0; p < 2; p++) {
                 for (uint32_t k = 0; k < rt->slot_sets; k++)
                     rt_write_set(rt, rt_direct_set(rt, q, w, p, k), &rt->block[RT_CURRENT][p],
-                                 &rt->prev[q][1 - w], &rt->prev[q][w], rt_out_binding(rt, p, k));
+                                 &rt->prev[q][1 - w], &rt->prev[q][w], rt_out_binding(rt, p, k),
+                                 &rt->pictures[p]);
                 for (uint32_t role = 0; role < 2; role++)
-                    rt_write_set(
-                        rt, rt_layer_set(rt, role, q, w, p), &rt->block[role][p],
-                        &rt->prev[q][1 - w], &rt->prev[q][w],
-                        (VkDescriptorBufferInfo){rt->layer[role].buffer, 0, VK_WHOLE_SIZE});
+                    rt_write_set(rt, rt_layer_set(rt, role, q, w, p), &rt->block[role][p],
+                                 &rt->prev[q][1 - w], &rt->prev[q][w],
+                                 (VkDescriptorBufferInfo){rt->layer[role].buffer, 0, VK_WHOLE_SIZE},
+                                 &rt->pictures[p]);
             }
     rt_write_set(rt, rt_warm_set(rt), &rt->warm_block, &rt->warm_prev[0], &rt->warm_prev[1],
-                 (VkDescriptorBufferInfo){rt->warm_out.buffer, 0, VK_WHOLE_SIZE});
+                 (VkDescriptorBufferInfo){rt->warm_out.buffer, 0, VK_WHOLE_SIZE}, &rt->pictures[0]);
     for (uint32_t p = 0; p < 2; p++)
         for (uint32_t k = 0; k < rt->slot_sets; k++) {
             VkDescriptorBufferInfo b[4] = {
@@ -557,6 +595,9 @@ sky_status sky_runtime_create(const sky_runtime_options *options, sky_runtime **
     rt->frames_in_flight = options->frames_in_flight ? options->frames_in_flight : 2;
     rt->timeout_ms = options->wait_timeout_ms ? options->wait_timeout_ms : RT_DEFAULT_TIMEOUT_MS;
     rt->frame_bytes = (size_t)rt->view.led_count * 3;
+    /* At least the header and every entry: shaders read an entry before checking the count. */
+    const size_t entries = SKY_PICTURE_HEADER_WORDS + SKY_MAX_PICTURES * SKY_PICTURE_ENTRY_WORDS;
+    rt->picture_words = options->picture_words > entries ? options->picture_words : entries;
 
     status = vkrt_device_open(options->device, options->validate, &rt->dev, error, error_len);
     if (status == SKY_OK) status = rt_check_fits(rt, error, error_len);
@@ -1088,6 +1129,47 @@ typedef struct rt_job {
 } rt_job;
 
 /* Writes sky_info and the job's per-frame values into binding-0 buffer [role][p]. */
+/*
+ * The picture block into parity p's buffer, when it changed since that
+ * buffer was last written: the frame that last read this buffer (parity p)
+ * is complete by now, as for binding 0.
+ */
+static sky_status rt_copy_pictures(sky_runtime *rt, uint32_t p, char *error, size_t error_len) {
+    if (rt->picture_copied[p] == rt->picture_gen) return SKY_OK;
+    vkrt_buffer *buf = &rt->pictures[p];
+    if (rt->picture_block)
+        memcpy(buf->map, rt->picture_block, (size_t)rt->picture_block[1] * 4u);
+    else
+        memset(buf->map, 0, SKY_PICTURE_HEADER_WORDS * 4u);
+    rt->picture_copied[p] = rt->picture_gen;
+    return vkrt_buffer_flush(&rt->dev, buf, error, error_len);
+}
+
+sky_status sky_runtime_set_pictures(sky_runtime *rt, const uint32_t *block, char *error,
+                                    size_t error_len) {
+    if (!rt) {
+        frame_error(error, error_len, "sky_runtime_set_pictures: runtime is NULL");
+        return SKY_ERR_INVALID_ARG;
+    }
+    if (block && (block[2] != SKY_PICTURE_MAGIC || block[1] < SKY_PICTURE_HEADER_WORDS ||
+                  block[0] > SKY_MAX_PICTURES ||
+                  block[1] < SKY_PICTURE_HEADER_WORDS + block[0] * SKY_PICTURE_ENTRY_WORDS)) {
+        frame_error(error, error_len, "sky_runtime_set_pictures: not a picture block");
+        return SKY_ERR_INVALID_ARG;
+    }
+    if (rt->cpu) return cpurt_set_pictures(rt->cpu, block, error, error_len);
+    if (block && block[1] > rt->picture_words) {
+        frame_error(error, error_len,
+                    "the pictures need %.1f MiB, more than the %.1f MiB this runtime was created "
+                    "for (sky_runtime_options.picture_words)",
+                    block[1] * 4.0 / 1048576.0, rt->picture_words * 4.0 / 1048576.0);
+        return SKY_ERR_LIMIT;
+    }
+    rt->picture_block = block;
+    rt->picture_gen++;
+    return SKY_OK;
+}
+
 static sky_status rt_eval_frame(sky_runtime *rt, uint32_t role, uint32_t p, const rt_job *job,
                                 char *error, size_t error_len) {
     vkrt_buffer *block = &rt->block[role][p];
@@ -1108,6 +1190,8 @@ static sky_status rt_eval_frame(sky_runtime *rt, uint32_t role, uint32_t p, cons
                     role == RT_INCOMING ? "incoming " : "", sky_status_str(status));
         return status;
     }
+    status = rt_copy_pictures(rt, p, error, error_len);
+    if (status != SKY_OK) return status;
     return vkrt_buffer_flush(&rt->dev, block, error, error_len);
 }
 
@@ -1450,11 +1534,15 @@ void sky_runtime_free(sky_runtime *rt) {
             vkrt_buffer_destroy(dev, &rt->out[i]);
             vkrt_buffer_destroy(dev, &rt->layer[i]);
             vkrt_buffer_destroy(dev, &rt->post_params[i]);
+            vkrt_buffer_destroy(dev, &rt->pictures[i]);
             vkrt_buffer_destroy(dev, &rt->warm_prev[i]);
         }
         vkrt_buffer_destroy(dev, &rt->warm_block);
         vkrt_buffer_destroy(dev, &rt->warm_out);
         if (rt->led_texels) dev->vk.vkDestroyBufferView(dev->device, rt->led_texels, NULL);
+        for (int i = 0; i < 2; i++)
+            if (rt->picture_texels[i])
+                dev->vk.vkDestroyBufferView(dev->device, rt->picture_texels[i], NULL);
         vkrt_buffer_destroy(dev, &rt->leds);
         vkrt_buffer_destroy(dev, &rt->strips);
         vkrt_buffer_destroy(dev, &rt->slots);

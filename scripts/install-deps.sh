@@ -16,6 +16,7 @@ nodejs npm chromium chromium-driver
 gcc
 libzstd-dev zstd
 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
+libjpeg62-turbo-dev
 vulkan-validationlayers
 libsystemd-dev
 dpkg-dev adduser

@@ -558,4 +558,63 @@ SKY_INLINE uint8_t sky_byte(float c) {
     return (uint8_t)(int32_t)(c * 255.0f + 0.5f);
 }
 
+/* ------------------------------------------------ pic(u, v) */
+
+/*
+ * compiler/picture_sample.h's formula with selects (the picture block of
+ * sky/picture.h). The runtime hands the kernel a block with an entry for
+ * every picture the program samples (cpu_runtime.c), so the entry reads are
+ * in range; an absent picture reads word 0 as a 1 x 1 level and returns 0.
+ * Texel indices are int32 (GCC gathers with them; with unsigned ones, or a
+ * loop over the channels, the kernel's loop stayed scalar).
+ */
+
+/* One level's bilinear filter, the three channels at once. */
+SKY_INLINE void sky_pic_level3(const uint32_t *b, int32_t off, int32_t w, int32_t h, float u,
+                               float v, float *r, float *g, float *bl) {
+    float px = u * (float)w - 0.5f, py = v * (float)h - 0.5f;
+    float fx = sky_f_floor(px), fy = sky_f_floor(py);
+    float ax = px - fx, ay = py - fy;
+    int32_t x0 = (int32_t)fx, y0 = (int32_t)fy;
+    int32_t x1 = x0 + 1 > w - 1 ? w - 1 : x0 + 1, y1 = y0 + 1 > h - 1 ? h - 1 : y0 + 1;
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    uint32_t t00 = b[off + y0 * w + x0], t10 = b[off + y0 * w + x1];
+    uint32_t t01 = b[off + y1 * w + x0], t11 = b[off + y1 * w + x1];
+#define SKY_PIC_CH(t, k) ((float)(int32_t)(((t) >> (k)) & 255u))
+#define SKY_PIC_MIX(k)                                                          \
+    (((SKY_PIC_CH(t00, k) + (SKY_PIC_CH(t10, k) - SKY_PIC_CH(t00, k)) * ax) +   \
+      ((SKY_PIC_CH(t01, k) + (SKY_PIC_CH(t11, k) - SKY_PIC_CH(t01, k)) * ax) -  \
+       (SKY_PIC_CH(t00, k) + (SKY_PIC_CH(t10, k) - SKY_PIC_CH(t00, k)) * ax)) * \
+          ay) /                                                                 \
+     255.0f)
+    *r = SKY_PIC_MIX(0);
+    *g = SKY_PIC_MIX(8);
+    *bl = SKY_PIC_MIX(16);
+#undef SKY_PIC_MIX
+#undef SKY_PIC_CH
+}
+
+/* The three channels at once (the emitter calls this once per picture and point). */
+SKY_INLINE void sky_pic_rgb(const uint32_t *b, uint32_t p, float u, float v, float *r, float *g,
+                            float *bl) {
+    /* The entry's words are read unconditionally, then selected: a load under a
+     * condition keeps GCC from if-converting (and so vectorising) the loop. */
+    const uint32_t *e = b + 4u + 8u * p;
+    uint32_t e0 = e[0], e1 = e[1], e2 = e[2], e3 = e[3], e4 = e[4], e5 = e[5], e6 = e[6], e7 = e[7];
+    int ok = e0 != 0;
+    float weight = ok ? sky_asfloat(e1) : 0.0f;
+    u = sky_isnan(u) ? 0.0f : (u > 0.0f ? (u < 1.0f ? u : 1.0f) : 0.0f);
+    v = sky_isnan(v) ? 0.0f : (v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f);
+    float fr, fg, fb, cr, cg, cb;
+    sky_pic_level3(b, ok ? (int32_t)e2 : 0, ok ? (int32_t)e3 : 1, ok ? (int32_t)e4 : 1, u, v, &fr,
+                   &fg, &fb);
+    sky_pic_level3(b, ok ? (int32_t)e5 : 0, ok ? (int32_t)e6 : 1, ok ? (int32_t)e7 : 1, u, v, &cr,
+                   &cg, &cb);
+    float xr = fr + (cr - fr) * weight, xg = fg + (cg - fg) * weight, xb = fb + (cb - fb) * weight;
+    *r = ok ? xr : 0.0f;
+    *g = ok ? xg : 0.0f;
+    *bl = ok ? xb : 0.0f;
+}
+
 #endif

@@ -55,7 +55,9 @@ struct sky_emit_options {
      * a uniform texel buffer (docs/shader-abi.md), instead of the storage
      * buffer of binding 1: much faster on llvmpipe (lavapipe). Only for a
      * device and layout that can bind it (sky_runtime_led_texels); off by
-     * default, so plain emission suits every Vulkan 1.1 device.
+     * default, so plain emission suits every Vulkan 1.1 device. With it, a
+     * program's pictures are read through binding 9 too (R32_UINT texels of
+     * binding 8's buffer), which the runtime provides with binding 6.
      */
     bool led_texels;
 };
@@ -140,7 +142,7 @@ SKY_API void sky_cpu_columns_build(const sky_led_input *inputs, size_t led_count
  * carries the same struct (compiler/emit_c.c) and exports its size and
  * SKY_CPU_ABI_VERSION, which a loader checks before calling it.
  */
-#define SKY_CPU_ABI_VERSION 1u
+#define SKY_CPU_ABI_VERSION 2u
 typedef struct sky_cpu_args {
     const float *const *columns; /* SKY_CPU_INPUT_COUNT columns of led_count floats */
     const float *uniforms;       /* sky_program_eval_frame's values */
@@ -152,6 +154,8 @@ typedef struct sky_cpu_args {
     const uint32_t *strip_size;  /* per strip (at least one entry): its LED count */
     uint32_t strip_count;
     uint32_t led_count;
+    const uint32_t *pictures; /* the picture block (sky/picture.h), with an entry for every
+                                 picture the program samples */
 } sky_cpu_args;
 
 /* An emitted kernel: LEDs begin .. end - 1 of the frame `args` describes. */

@@ -158,6 +158,10 @@ typedef struct sky_runtime_options {
      * Slow; for a device that misbehaves. Also on when $SKY_VULKAN_VALIDATE is set.
      * Without the layer installed, create fails with SKY_ERR_VULKAN saying so. */
     bool validate;
+    /* Words of picture block (sky/picture.h) the runtime can hold for patterns with picture
+     * inputs (sky_runtime_set_pictures); 0: none (pictures sample black). Two buffers of
+     * this size (one per frame parity) are made at create. */
+    size_t picture_words;
 } sky_runtime_options;
 
 /* Fills *options with the defaults (everything 0/NULL). */
@@ -337,6 +341,18 @@ sky_status sky_runtime_submit(sky_runtime *runtime, double t, double dt, const d
 
 /* Waits for every frame in flight and completes them in order. */
 sky_status sky_runtime_finish(sky_runtime *runtime, char *error, size_t error_len);
+
+/*
+ * The pictures that frames from the next submitted one on sample: a picture
+ * block (sky/picture.h, e.g. from sky_pictures_update), borrowed until the
+ * next call or sky_runtime_free, or NULL (every picture black). The Vulkan
+ * runtime copies it into the device buffer of each frame parity once per call
+ * (so once per new video frame, never per LED or per frame otherwise); the CPU
+ * backend reads it in place. SKY_ERR_LIMIT when the block is larger than
+ * sky_runtime_options.picture_words, SKY_ERR_INVALID_ARG for a block that is not one.
+ */
+sky_status sky_runtime_set_pictures(sky_runtime *runtime, const uint32_t *block, char *error,
+                                    size_t error_len);
 
 /*
  * The bytes (led_count * 3, RGB, LED after LED) of the newest completed frame,

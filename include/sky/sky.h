@@ -269,6 +269,9 @@ typedef struct sky_frame_inputs {
      * initialisers written before it existed (positional or designated)
      * leave it NULL. */
     const sky_audio_values *audio;
+    /* The picture block (sky/picture.h), or NULL: every picture reads black. After
+     * `audio` for the same reason. */
+    const uint32_t *pictures;
 } sky_frame_inputs;
 
 /*

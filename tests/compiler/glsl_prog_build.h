@@ -47,6 +47,7 @@ static inline uint32_t test_insn(test_prog *t, sky_op op, uint32_t a, uint32_t b
     in->imm = imm;
     if (op == OP_UNIFORM && imm + 1 > t->p.uniform_count) t->p.uniform_count = (uint32_t)imm + 1;
     if (op == OP_PREV || op == OP_PREV_AT) t->p.uses_prev = true;
+    if (op == OP_PIC && t->p.picture_count == 0) t->p.picture_count = 1; /* picture 0 */
     return s->count++;
 }
 

@@ -503,7 +503,7 @@ static node_id random_leaf(tb *t, rng *r, node_id param) {
 static node_id random_node(tb *t, rng *r, const node_id *pool, uint32_t n) {
     sky_op op;
     do op = (sky_op)(rng_next(r) % OP__COUNT);
-    while (sky_op_table[op].arity == 0);
+    while (sky_op_table[op].arity == 0 || op == OP_PIC); /* pic needs a declared picture */
     node_id arg[3] = {GRAPH_NONE, GRAPH_NONE, GRAPH_NONE};
     for (int k = 0; k < sky_op_table[op].arity; k++) {
         arg[k] = pool[rng_next(r) % n];
