@@ -12,8 +12,11 @@ export class FrameFile {
     this.fd = openSync(path, "r");
     const h = this.pread(0, HEADER_BYTES);
     if (h.toString("latin1", 0, 8) !== "SKYFRAME") throw new Error(`${path}: not a frame file (bad magic)`);
+    // Versions 1 (positions x, y) and 2 (x, y, z): docs/frame-format.md, "Versions".
     const version = h.readUInt32LE(8);
-    if (version !== 1) throw new Error(`${path}: frame format version ${version}, this reader knows 1`);
+    if (version !== 1 && version !== 2)
+      throw new Error(`${path}: header field version = ${version}, this reader reads versions 1 to 2`);
+    this.dims = version === 1 ? 2 : 3;
     this.ledCount = h.readUInt32LE(16);
     this.stripCount = h.readUInt32LE(20);
     this.channels = h.readUInt32LE(24);
@@ -29,8 +32,8 @@ export class FrameFile {
     const end = this.slotsOffset + this.slotCount * this.slotStride;
     if (this.channels !== 3 || this.slotCount < 3 || this.slotStride < this.ledCount * 3 || end > size)
       throw new Error(`${path}: header does not fit the file (${size} bytes)`);
-    const pos = this.pread(this.positionsOffset, this.ledCount * 8);
-    this.positions = new Float32Array(pos.buffer.slice(pos.byteOffset, pos.byteOffset + pos.length));
+    const pos = this.pread(this.positionsOffset, this.ledCount * this.dims * 4);
+    this.positions = new Float32Array(pos.buffer.slice(pos.byteOffset, pos.byteOffset + pos.length)); // dims floats an LED
   }
 
   pread(offset, length) {

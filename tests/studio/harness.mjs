@@ -58,17 +58,26 @@ export async function startShow(sky, source, { layout = "grid:24x16", fps = 30, 
     stderr += `cannot start ${sky}: ${e.message}\n`;
     exited = "not started";
   });
-  const url = await waitFor(() => {
-    if (exited !== null) throw new Error(`sky run exited (${exited}) before its control API was up:\n${stderr}`);
-    return /control API on (http:\/\/\S+)/.exec(stderr)?.[1];
-  }, "the control API's address on sky run's stderr");
-  const frames = await waitFor(() => {
-    if (!existsSync(framePath)) return null;
-    const f = new FrameFile(framePath);
-    if (f.newestNumber() > 0) return f;
-    f.close();
-    return null;
-  }, "the first frame in the frame file");
+  let url, frames;
+  try {
+    url = await waitFor(() => {
+      if (exited !== null) throw new Error(`sky run exited (${exited}) before its control API was up:\n${stderr}`);
+      return /control API on (http:\/\/\S+)/.exec(stderr)?.[1];
+    }, "the control API's address on sky run's stderr");
+    frames = await waitFor(() => {
+      if (!existsSync(framePath)) return null;
+      const f = new FrameFile(framePath);
+      if (f.newestNumber() > 0) return f;
+      f.close();
+      return null;
+    }, "the first frame in the frame file");
+  } catch (e) {
+    // The caller never gets a show to stop: stop sky run here, or this process
+    // (its stderr pipe open) would never exit.
+    if (exited === null) child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${e.message}\n--- sky run's stderr:\n${stderr}`);
+  }
   return {
     dir,
     url,

@@ -23,8 +23,8 @@ await run(async ({ start, browser }) => {
   await waitFor(async () => (await canvasAt(page, [0])).drawn >= frame.frame, "the preview to draw the frame file's frame");
   const { colours } = await canvasAt(page, probe);
   for (const [k, i] of probe.entries()) {
-    const x = show.frames.positions[2 * i];
-    const y = show.frames.positions[2 * i + 1];
+    const x = show.frames.positions[show.frames.dims * i];
+    const y = show.frames.positions[show.frames.dims * i + 1];
     const expected = [x * 0.5 + 0.5, y * 0.5 + 0.5, 0.25].map((c) => c * 255);
     const file = rgbOf(frame, i);
     check(
@@ -36,7 +36,7 @@ await run(async ({ start, browser }) => {
 
   // Geometry: one scale for x and y, y up; checked against the frame file's positions.
   const at = await page.evaluate((n) => Array.from({ length: n }, (_, i) => window.studio.preview.ledToCanvas(i)), leds);
-  const pos = (i) => [show.frames.positions[2 * i], show.frames.positions[2 * i + 1]];
+  const pos = (i) => [show.frames.positions[show.frames.dims * i], show.frames.positions[show.frames.dims * i + 1]];
   const [a, b] = [0, leds - 1];
   const sx = (at[b][0] - at[a][0]) / (pos(b)[0] - pos(a)[0]);
   const sy = (at[b][1] - at[a][1]) / (pos(b)[1] - pos(a)[1]);
