@@ -40,7 +40,7 @@
 
 #include "cli.h"
 #include "preview_video.h"
-#include "live_audio.h"
+#include "frame_source.h"
 #include "show.h"
 #include "sky/frame.h"
 #include "sky/runtime.h"
@@ -211,118 +211,6 @@ static int preview_parse(preview_options *o, int argc, char **argv) {
 
 /* ---------------------------------------------------------------- rendering */
 
-/* One frame source: the Vulkan runtime in host memory, or the CPU evaluator. */
-typedef struct preview_renderer {
-    const sky_program *program;
-    const double *params;
-    sky_runtime *rt;
-    /* --cpu */
-    sky_layout_view view;
-    sky_led_input *inputs;
-    float *prev, *cur;
-    uint8_t *bytes;
-    uint64_t frame;
-    live_audio audio; /* --audio: stepped to each frame's t */
-    sky_pictures *pictures; /* the pattern's picture inputs, NULL without */
-} preview_renderer;
-
-static bool renderer_open(preview_renderer *r, const preview_options *o, const sky_layout *layout,
-                          const sky_program *program, const double *params) {
-    memset(r, 0, sizeof *r);
-    r->program = program;
-    r->params = params;
-    char error[1024] = "";
-    if (!live_audio_open(&r->audio, PREVIEW_CMD, o->common.audio_spec, program)) return false;
-    if (!live_pictures_open(PREVIEW_CMD, o->file, program, layout, &r->pictures, error,
-                            sizeof error))
-        return false;
-    if (!o->cpu) {
-        sky_runtime_options ro;
-        sky_runtime_options_init(&ro);
-        ro.device = o->common.device;
-        ro.layout = layout;
-        ro.picture_words = sky_pictures_max_words(r->pictures);
-        sky_status st = sky_runtime_create(&ro, &r->rt, error, sizeof error);
-        if (st == SKY_OK) st = sky_runtime_set_program(r->rt, program, error, sizeof error);
-        if (st != SKY_OK) {
-            fprintf(stderr, "%s: %s\n", PREVIEW_CMD, error[0] ? error : sky_status_str(st));
-            if (st == SKY_ERR_NO_DEVICE)
-                fprintf(stderr, "%s: --cpu renders with the CPU evaluator instead\n", PREVIEW_CMD);
-            return false;
-        }
-        return true;
-    }
-    size_t n = layout->led_count;
-    r->view = live_layout_view(layout);
-    r->inputs = malloc(n * sizeof *r->inputs);
-    r->prev = calloc(n * 3, sizeof *r->prev);
-    r->cur = malloc(n * 3 * sizeof *r->cur);
-    r->bytes = malloc(n * 3);
-    if (!r->inputs || !r->prev || !r->cur || !r->bytes) {
-        fprintf(stderr, "%s: out of memory for %zu LEDs\n", PREVIEW_CMD, n);
-        return false;
-    }
-    sky_status st = sky_led_inputs_build(&r->view, r->inputs);
-    if (st != SKY_OK) {
-        fprintf(stderr, "%s: the layout is inconsistent: %s\n", PREVIEW_CMD, sky_status_str(st));
-        return false;
-    }
-    return true;
-}
-
-static void renderer_close(preview_renderer *r) {
-    sky_runtime_free(r->rt);
-    live_audio_close(&r->audio);
-    sky_pictures_free(r->pictures);
-    free(r->inputs);
-    free(r->prev);
-    free(r->cur);
-    free(r->bytes);
-}
-
-/* Renders the next frame; *bytes points at led_count * 3 colours until the next call. */
-static bool renderer_frame(preview_renderer *r, double t, double dt, const uint8_t **bytes) {
-    const sky_audio_values *audio = live_audio_frame(&r->audio, t);
-    /* Offline: each frame shows the video frame due at its t, however long rendering takes. */
-    bool new_pictures = sky_pictures_update_sync(r->pictures, t);
-    if (r->rt) {
-        sky_runtime_set_audio(r->rt, audio);
-        char error[1024] = "";
-        sky_status ps = new_pictures
-                            ? sky_runtime_set_pictures(r->rt, sky_pictures_block(r->pictures),
-                                                       error, sizeof error)
-                            : SKY_OK;
-        if (ps != SKY_OK) {
-            fprintf(stderr, "%s: %s\n", PREVIEW_CMD, error);
-            return false;
-        }
-        sky_status st = sky_runtime_render(r->rt, t, dt, r->params, error, sizeof error);
-        size_t len = 0;
-        *bytes = st == SKY_OK ? sky_runtime_frame_bytes(r->rt, &len) : NULL;
-        if (st != SKY_OK || !*bytes) {
-            fprintf(stderr, "%s: rendering failed: %s\n", PREVIEW_CMD,
-                    error[0] ? error : sky_status_str(st));
-            return false;
-        }
-        return true;
-    }
-    sky_frame_inputs fi = {.t = t, .dt = dt, .frame = r->frame, .params = r->params,
-                           .audio = audio, .pictures = sky_pictures_block(r->pictures)};
-    bool uses_prev = sky_program_uses_prev(r->program);
-    sky_status st = sky_program_eval(r->program, &r->view, r->inputs, &fi,
-                                     uses_prev ? r->prev : NULL, r->cur, r->bytes);
-    if (st != SKY_OK) {
-        fprintf(stderr, "%s: the CPU evaluator failed: %s\n", PREVIEW_CMD, sky_status_str(st));
-        return false;
-    }
-    float *swap = r->prev;
-    r->prev = r->cur;
-    r->cur = swap;
-    r->frame++;
-    *bytes = r->bytes;
-    return true;
-}
-
 /* True when a moment cannot be rendered alone: the colours depend on earlier frames. */
 static bool needs_history(const sky_program *program) {
     return sky_program_uses_prev(program) || (sky_program_inputs(program) & SKY_INPUT_FRAME);
@@ -330,7 +218,7 @@ static bool needs_history(const sky_program *program) {
 
 /* --------------------------------------------------------------- the outputs */
 
-static int preview_png(const preview_options *o, const sky_layout *layout, preview_renderer *r) {
+static int preview_png(const preview_options *o, const sky_layout *layout, frame_source *r) {
     const uint8_t *bytes = NULL;
     if (needs_history(r->program)) {
         /* Frames k = 0 .. K-1 at k / fps, then the moment itself (frame K). */
@@ -343,11 +231,11 @@ static int preview_png(const preview_options *o, const sky_layout *layout, previ
         double last = 0;
         for (uint64_t k = 0; k < frames; k++) {
             double t = (double)k / o->fps;
-            if (!renderer_frame(r, t, k ? t - last : 0, &bytes)) return 2;
+            if (!(bytes = frame_source_next(r, t, k ? t - last : 0))) return 2;
             last = t;
         }
-        if (!renderer_frame(r, o->time, frames ? o->time - last : 0, &bytes)) return 2;
-    } else if (!renderer_frame(r, o->time, o->time > 0 ? 1.0 / o->fps : 0, &bytes)) {
+        if (!(bytes = frame_source_next(r, o->time, frames ? o->time - last : 0))) return 2;
+    } else if (!(bytes = frame_source_next(r, o->time, o->time > 0 ? 1.0 / o->fps : 0))) {
         return 2;
     }
     preview_geometry *g = NULL;
@@ -380,8 +268,7 @@ static uint64_t gif_frame_step(double fps) {
     return n < 1 ? 1 : (uint64_t)n;
 }
 
-static int preview_gif_run(const preview_options *o, const sky_layout *layout,
-                           preview_renderer *r) {
+static int preview_gif_run(const preview_options *o, const sky_layout *layout, frame_source *r) {
     double want = o->duration * o->fps;
     uint64_t computed = want < 1 ? 1 : (uint64_t)llround(want);
     uint64_t step = gif_frame_step(o->fps);
@@ -408,7 +295,7 @@ static int preview_gif_run(const preview_options *o, const sky_layout *layout,
      */
     for (uint64_t k = 0; k < computed; k++) {
         const uint8_t *bytes = NULL;
-        if (!renderer_frame(r, (double)k / o->fps, k ? 1.0 / o->fps : 0, &bytes)) goto done;
+        if (!(bytes = frame_source_next(r, (double)k / o->fps, k ? 1.0 / o->fps : 0))) goto done;
         if (k % step == 0) memcpy(leds + (k / step) * frame_bytes, bytes, frame_bytes);
     }
     if (!preview_geometry_for(PREVIEW_CMD, layout, &o->view, (uint32_t)o->size,
@@ -444,8 +331,7 @@ done:
 }
 
 /* Every frame from t = 0 at --fps, drawn and encoded as it comes: nothing is kept. */
-static int preview_video_run(const preview_options *o, const sky_layout *layout,
-                             preview_renderer *r) {
+static int preview_video_run(const preview_options *o, const sky_layout *layout, frame_source *r) {
     double want = o->duration * o->fps;
     uint64_t frames = want < 1 ? 1 : (uint64_t)llround(want);
     if (frames > PREVIEW_MAX_FRAMES) {
@@ -470,7 +356,7 @@ static int preview_video_run(const preview_options *o, const sky_layout *layout,
     for (uint64_t k = 0; k < frames; k++) {
         const uint8_t *bytes = NULL;
         if (live_signals_stopped() ||
-            !renderer_frame(r, (double)k / o->fps, k ? 1.0 / o->fps : 0, &bytes))
+            !(bytes = frame_source_next(r, (double)k / o->fps, k ? 1.0 / o->fps : 0)))
             goto done;
         preview_canvas_draw(canvas, bytes, image);
         if (!preview_video_add(video, image)) goto done;
@@ -487,7 +373,7 @@ done:
     return code;
 }
 
-static int preview_term(const preview_options *o, const sky_layout *layout, preview_renderer *r) {
+static int preview_term(const preview_options *o, const sky_layout *layout, frame_source *r) {
     uint32_t cols, rows;
     preview_term_size(&cols, &rows);
     preview_geometry *g = NULL;
@@ -509,7 +395,7 @@ static int preview_term(const preview_options *o, const sky_layout *layout, prev
         double t = (double)k / o->fps;
         if (o->duration_set && t >= o->duration) break;
         const uint8_t *bytes = NULL;
-        if (!renderer_frame(r, t, k ? 1.0 / o->fps : 0, &bytes)) {
+        if (!(bytes = frame_source_next(r, t, k ? 1.0 / o->fps : 0))) {
             code = 2;
             break;
         }
@@ -546,7 +432,7 @@ int cmd_preview(int argc, char **argv) {
     sky_program *program = NULL;
     sky_layout *layout = NULL;
     double *params = NULL;
-    preview_renderer r;
+    frame_source r;
     memset(&r, 0, sizeof r);
     code = live_compile_file(PREVIEW_CMD, o.file, &program);
     if (code != 0) goto done;
@@ -558,7 +444,7 @@ int cmd_preview(int argc, char **argv) {
     }
     if (!live_params_apply(PREVIEW_CMD, program, o.common.sets, o.common.set_count, true, params) ||
         !live_layout_create(PREVIEW_CMD, o.common.layout_spec, &layout) ||
-        !renderer_open(&r, &o, layout, program, params))
+        !frame_source_open(&r, PREVIEW_CMD, &o.common, o.cpu, o.file, layout, program, params))
         goto done;
     switch (o.kind) {
     case PREVIEW_PNG:
@@ -575,7 +461,7 @@ int cmd_preview(int argc, char **argv) {
         break;
     }
 done:
-    renderer_close(&r);
+    frame_source_close(&r);
     free(params);
     sky_program_free(program);
     sky_layout_free(layout);

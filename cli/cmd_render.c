@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "frame_source.h"
 #include "show.h"
 #include "sky/frame.h"
 #include "sky/fseq.h"
@@ -47,7 +48,10 @@ static void render_usage(FILE *out) {
             "  --fps N           the show's frame rate (default 60): frame k at t = k / N\n"
             "  --layout SPEC     LED layout (default %s)\n"
             "  --set NAME=VALUE  set a param (repeatable; vectors as a,b,c)\n"
-            "  --device N|NAME   Vulkan device by index or name (see `sky devices`)\n"
+            "  --device N|NAME   Vulkan device by index or name, or `cpu` for the CPU backend\n"
+            "                    (see `sky devices`)\n"
+            "  --audio FILE      what audio.* hears: a WAV/FLAC file; frame k analyses it up to\n"
+            "                    t = k / fps (docs/audio.md)\n"
             "  --cpu             render with the CPU reference evaluator instead of Vulkan\n"
             "  --level N         zstd level 1..19 (default 3)\n"
             "  --threads N       compression threads (default: one per CPU)\n\n"
@@ -146,98 +150,7 @@ static int render_parse(render_options *o, int argc, char **argv) {
 
 /* ---------------------------------------------------------------- rendering */
 
-/* The Vulkan runtime in host memory, or the CPU evaluator (--cpu). */
-typedef struct render_source {
-    const sky_program *program;
-    const double *params;
-    sky_runtime *rt;
-    sky_layout_view view;
-    sky_led_input *inputs;
-    float *prev, *cur;
-    uint8_t *bytes;
-    uint64_t frame;
-    sky_pictures *pictures; /* the pattern's picture inputs, NULL without */
-} render_source;
-
-static bool source_open(render_source *s, const render_options *o, const sky_layout *layout) {
-    char error[1024] = "";
-    if (!live_pictures_open(RENDER_CMD, o->file, s->program, layout, &s->pictures, error,
-                            sizeof error))
-        return false;
-    if (!o->cpu) {
-        sky_runtime_options ro;
-        sky_runtime_options_init(&ro);
-        ro.device = o->common.device;
-        ro.layout = layout;
-        ro.picture_words = sky_pictures_max_words(s->pictures);
-        sky_status st = sky_runtime_create(&ro, &s->rt, error, sizeof error);
-        if (st == SKY_OK) st = sky_runtime_set_program(s->rt, s->program, error, sizeof error);
-        if (st != SKY_OK) {
-            fprintf(stderr, "%s: %s\n", RENDER_CMD, error[0] ? error : sky_status_str(st));
-            return false;
-        }
-        return true;
-    }
-    size_t n = layout->led_count;
-    s->view = live_layout_view(layout);
-    s->inputs = malloc(n * sizeof *s->inputs);
-    s->prev = calloc(n * 3, sizeof *s->prev);
-    s->cur = malloc(n * 3 * sizeof *s->cur);
-    s->bytes = malloc(n * 3);
-    if (!s->inputs || !s->prev || !s->cur || !s->bytes) {
-        fprintf(stderr, "%s: out of memory for %zu LEDs\n", RENDER_CMD, n);
-        return false;
-    }
-    if (sky_led_inputs_build(&s->view, s->inputs) != SKY_OK) {
-        fprintf(stderr, "%s: the layout is inconsistent\n", RENDER_CMD);
-        return false;
-    }
-    return true;
-}
-
-static void source_close(render_source *s) {
-    sky_runtime_free(s->rt);
-    sky_pictures_free(s->pictures);
-    free(s->inputs);
-    free(s->prev);
-    free(s->cur);
-    free(s->bytes);
-}
-
-static const uint8_t *source_frame(render_source *s, double t, double dt) {
-    /* Offline: every frame shows the video frame due at its t. */
-    bool new_pictures = sky_pictures_update_sync(s->pictures, t);
-    if (s->rt) {
-        char error[1024] = "";
-        size_t len = 0;
-        sky_status st = new_pictures
-                            ? sky_runtime_set_pictures(s->rt, sky_pictures_block(s->pictures),
-                                                       error, sizeof error)
-                            : SKY_OK;
-        if (st == SKY_OK) st = sky_runtime_render(s->rt, t, dt, s->params, error, sizeof error);
-        const uint8_t *bytes = st == SKY_OK ? sky_runtime_frame_bytes(s->rt, &len) : NULL;
-        if (!bytes)
-            fprintf(stderr, "%s: rendering failed: %s\n", RENDER_CMD,
-                    error[0] ? error : sky_status_str(st));
-        return bytes;
-    }
-    sky_frame_inputs fi = {
-        .t = t, .dt = dt, .frame = s->frame, .params = s->params, .pictures = sky_pictures_block(s->pictures)};
-    sky_status st =
-        sky_program_eval(s->program, &s->view, s->inputs, &fi,
-                         sky_program_uses_prev(s->program) ? s->prev : NULL, s->cur, s->bytes);
-    if (st != SKY_OK) {
-        fprintf(stderr, "%s: the CPU evaluator failed: %s\n", RENDER_CMD, sky_status_str(st));
-        return NULL;
-    }
-    float *swap = s->prev;
-    s->prev = s->cur;
-    s->cur = swap;
-    s->frame++;
-    return s->bytes;
-}
-
-static int render_frames(const render_options *o, const sky_layout *layout, render_source *src) {
+static int render_frames(const render_options *o, const sky_layout *layout, frame_source *src) {
     size_t frame_bytes = (size_t)layout->led_count * 3;
     sky_fseq_writer_options wo = {.path = o->out,
                                   .channel_count = (uint32_t)frame_bytes,
@@ -261,7 +174,7 @@ static int render_frames(const render_options *o, const sky_layout *layout, rend
     uint64_t start = sky_frame_now_ns();
     for (uint64_t k = 0; k < o->frames; k++) {
         if (live_signals_stopped()) goto done;
-        const uint8_t *bytes = source_frame(src, (double)k / o->fps, k ? 1.0 / o->fps : 0);
+        const uint8_t *bytes = frame_source_next(src, (double)k / o->fps, k ? 1.0 / o->fps : 0);
         uint8_t *slot = bytes ? sky_fseq_pipeline_slot_wait(pipeline) : NULL;
         if (!slot) break;
         memcpy(slot, bytes, frame_bytes);
@@ -301,7 +214,7 @@ int cmd_render(int argc, char **argv) {
     sky_program *program = NULL;
     sky_layout *layout = NULL;
     double *params = NULL;
-    render_source src;
+    frame_source src;
     memset(&src, 0, sizeof src);
     code = live_compile_file(RENDER_CMD, o.file, &program);
     if (code != 0) goto done;
@@ -311,14 +224,12 @@ int cmd_render(int argc, char **argv) {
         fprintf(stderr, "%s: out of memory\n", RENDER_CMD);
         goto done;
     }
-    src.program = program;
-    src.params = params;
     if (live_params_apply(RENDER_CMD, program, o.common.sets, o.common.set_count, true, params) &&
         live_layout_create(RENDER_CMD, o.common.layout_spec, &layout) &&
-        source_open(&src, &o, layout))
+        frame_source_open(&src, RENDER_CMD, &o.common, o.cpu, o.file, layout, program, params))
         code = render_frames(&o, layout, &src);
 done:
-    source_close(&src);
+    frame_source_close(&src);
     free(params);
     sky_program_free(program);
     sky_layout_free(layout);

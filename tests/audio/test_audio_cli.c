@@ -3,7 +3,8 @@
  * examples/pulse.sky from a WAV made here is the same every time and differs
  * from one without audio (which prints the note instead), bad files and a
  * missing capture device end the command with an error naming them, and
- * `sky run` plays a file into a frame file.
+ * `sky run` plays a file into a frame file; `sky render --audio` hears it
+ * too, the same way every time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 
 #include "cli_harness.h"
 #include "control_client.h"
+#include "sky/fseq.h"
 #include "sky/sky.h"
 #include "wav_gen.h"
 
@@ -94,6 +96,49 @@ static void test_preview_is_deterministic(void **state) {
     char *g = cli_slurp(gif);
     assert_memory_equal(g, "GIF89a", 6);
     free(g);
+}
+
+#define RENDER_FRAMES 40u
+#define RENDER_BYTES  (24u * 16u * 3u)
+
+/* `sky render` of pulse.sky (CPU evaluator, 20 fps), with `audio` or none: every frame's bytes. */
+static uint8_t *render(const char *audio, const char *name) {
+    char out[320];
+    cli_path(out, sizeof out, dir, name);
+    const char *args[] = {"render", PULSE, "--cpu", "--layout", "disc:24x16", "--frames", "40",
+                          "--fps",  "20",  "-o",    out,        "--audio",    audio,      NULL};
+    if (!audio) args[11] = NULL;
+    char *err = NULL;
+    int code = cli_run(dir, args, 300, &err);
+    if (code != 0) fail_msg("sky render exited %d: %s", code, err);
+    if (!audio) assert_non_null(strstr(err, "note: the pattern reads audio.*"));
+    free(err);
+    sky_fseq_reader *reader = NULL;
+    char error[256];
+    assert_int_equal(sky_fseq_reader_open(out, &reader, error, sizeof error), SKY_OK);
+    assert_int_equal(sky_fseq_reader_info(reader)->frame_count, RENDER_FRAMES);
+    uint8_t *frames = malloc((size_t)RENDER_FRAMES * RENDER_BYTES);
+    assert_non_null(frames);
+    for (uint32_t k = 0; k < RENDER_FRAMES; k++)
+        assert_int_equal(sky_fseq_reader_read(reader, k, frames + (size_t)k * RENDER_BYTES,
+                                              RENDER_BYTES, error, sizeof error),
+                         SKY_OK);
+    sky_fseq_reader_free(reader);
+    return frames;
+}
+
+/* sky render takes --audio as sky preview does: frame k hears the file up to k / fps. */
+static void test_render_hears_audio(void **state) {
+    (void)state;
+    uint8_t *a = render(wav, "a.fseq");
+    uint8_t *b = render(wav, "b.fseq");
+    uint8_t *silent = render(NULL, "c.fseq");
+    size_t size = (size_t)RENDER_FRAMES * RENDER_BYTES;
+    assert_memory_equal(a, b, size);
+    assert_memory_not_equal(a, silent, size);
+    free(a);
+    free(b);
+    free(silent);
 }
 
 static void expect_failure(const char *const *args, const char *words) {
@@ -203,6 +248,7 @@ static void test_state_has_the_levels(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_preview_is_deterministic),
+        cmocka_unit_test(test_render_hears_audio),
         cmocka_unit_test(test_bad_sources),
         cmocka_unit_test(test_run_plays_a_file),
         cmocka_unit_test(test_state_has_the_levels),

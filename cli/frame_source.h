@@ -1,0 +1,47 @@
+/*
+ * frame_source.h - the frames of the offline commands, `sky preview` and
+ * `sky render`: the runtime (a Vulkan device or the CPU backend) rendering
+ * into host memory, or the CPU reference evaluator (--cpu). Each frame gets
+ * the pattern's picture inputs as due at its t (the video frame of that
+ * moment, however long rendering takes) and, with --audio, the sound
+ * analysed up to t, so both commands give the same frames for the same t.
+ */
+#ifndef SKY_CLI_FRAME_SOURCE_H
+#define SKY_CLI_FRAME_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "live_audio.h"
+#include "show.h"
+
+typedef struct frame_source {
+    const char *cmd; /* for messages */
+    const sky_program *program;
+    const double *params;
+    sky_runtime *rt; /* NULL with --cpu */
+    /* --cpu: the evaluator's inputs and its prev/cur ping-pong */
+    sky_layout_view view;
+    sky_led_input *inputs;
+    float *prev, *cur;
+    uint8_t *bytes;
+    uint64_t frame;
+    live_audio audio;       /* --audio: stepped to each frame's t */
+    sky_pictures *pictures; /* the pattern's picture inputs, NULL without */
+} frame_source;
+
+/*
+ * Opens the source for `program` (from the .sky file `path`, against which
+ * picture paths are relative) on `layout`: `common` gives the device and
+ * --audio, `cpu` picks the evaluator. False after printing why. Close it
+ * whatever the result (a zeroed source closes too).
+ */
+bool frame_source_open(frame_source *s, const char *cmd, const live_common *common, bool cpu,
+                       const char *path, const sky_layout *layout, const sky_program *program,
+                       const double *params);
+/* The frame at t (dt since the previous, 0 at the first): led_count * 3 bytes valid until
+ * the next call, or NULL after printing why. */
+const uint8_t *frame_source_next(frame_source *s, double t, double dt);
+void frame_source_close(frame_source *s);
+
+#endif
