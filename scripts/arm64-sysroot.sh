@@ -22,6 +22,7 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 DEV="libjson-c-dev libinih-dev libcmocka-dev libpng-dev libgif-dev libcivetweb-dev
 liblo-dev libsystemd-dev libshaderc-dev glslang-dev spirv-tools libvulkan-volk-dev
 libfftw3-dev libaubio-dev libsndfile1-dev libpulse-dev libasound2-dev
+libzstd-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libjpeg62-turbo-dev
 libc6-dev libstdc++6 libgcc-s1"
 HEADERS_ONLY="libvulkan-dev libvulkan-volk-dev"
 # Packages the recursion names that a library tree does not need.
