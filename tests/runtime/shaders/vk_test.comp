@@ -10,7 +10,7 @@
 #version 450
 layout(local_size_x_id = 0) in;
 
-struct SkyLed { vec4 pos; uvec4 ids; };
+struct SkyLed { vec4 pos; uvec4 ids; vec4 geo; }; // sky_led_input: 48 bytes (geo: z, 0, 0, 0)
 layout(std430, set = 0, binding = 0) readonly buffer SkyFrame { uvec4 sky_info; float sky_u[]; };
 layout(std430, set = 0, binding = 1) readonly buffer SkyLeds { SkyLed sky_led[]; };
 layout(std430, set = 0, binding = 2) readonly buffer SkyStrips { uvec2 sky_strip[]; };
@@ -18,9 +18,9 @@ layout(std430, set = 0, binding = 3) readonly buffer SkyPrev { float sky_prev[];
 layout(std430, set = 0, binding = 4) writeonly buffer SkyCur { float sky_cur[]; };
 layout(std430, set = 0, binding = 5) writeonly buffer SkyOut { uint sky_out[]; };
 #ifdef TEXELS
-// The optional binding 6: binding 1 again as RGBA32F texels (texel 2i = pos of LED i).
+// The optional binding 6: binding 1 again as RGBA32F texels (texel 3i = pos of LED i).
 layout(set = 0, binding = 6) uniform samplerBuffer sky_led_texels;
-#define SKY_LED_X(i) texelFetch(sky_led_texels, int(2u * (i))).x
+#define SKY_LED_X(i) texelFetch(sky_led_texels, int(3u * (i))).x
 #else
 #define SKY_LED_X(i) sky_led[i].pos.x
 #endif
