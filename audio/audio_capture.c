@@ -10,6 +10,7 @@
  * records why; the source then reads as silence (sky_audio_update says so).
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -123,21 +124,36 @@ static bool open_pulse(audio_capture *c, const char *device, char *why, size_t w
     return c->pulse != NULL;
 }
 
-/* alsa-lib prints its errors to stderr by default; the message we return says it all. */
-static void alsa_quiet(const char *file, int line, const char *function, int err, const char *fmt,
-                       ...) {
-    (void)file, (void)line, (void)function, (void)err, (void)fmt;
+/* alsa-lib prints its errors to stderr by default. While opening, its first message (what
+ * failed inside it: "Unknown PCM x", "open /path for reading failed") is kept instead, for
+ * ours; thread-local, since the handler is one for the whole process. */
+static _Thread_local char alsa_said[160];
+
+static void alsa_keep(const char *file, int line, const char *function, int err, const char *fmt,
+                      ...) {
+    (void)file, (void)line, (void)function;
+    if (alsa_said[0]) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(alsa_said, sizeof alsa_said, fmt, ap);
+    va_end(ap);
+    if (err) {
+        size_t used = strlen(alsa_said);
+        snprintf(alsa_said + used, sizeof alsa_said - used, ": %s", snd_strerror(err));
+    }
 }
 
 static bool open_alsa(audio_capture *c, const char *device, char *why, size_t why_len) {
-    snd_lib_error_set_handler(alsa_quiet);
+    alsa_said[0] = '\0';
+    snd_lib_error_set_handler(alsa_keep);
     int err = snd_pcm_open(&c->alsa, device, SND_PCM_STREAM_CAPTURE, 0);
     if (err >= 0)
         err = snd_pcm_set_params(c->alsa, SND_PCM_FORMAT_FLOAT, SND_PCM_ACCESS_RW_INTERLEAVED, 1,
                                  AUDIO_CAPTURE_RATE, 1, ALSA_LATENCY_US);
     snd_lib_error_set_handler(NULL);
     if (err < 0) {
-        audio_error(why, why_len, "ALSA: %s", snd_strerror(err));
+        audio_error(why, why_len, "ALSA PCM `%s`: %s%s%s%s", device, snd_strerror(err),
+                    alsa_said[0] ? " (" : "", alsa_said, alsa_said[0] ? ")" : "");
         if (c->alsa) snd_pcm_close(c->alsa);
         c->alsa = NULL;
         return false;
@@ -159,7 +175,7 @@ sky_status audio_capture_open(const char *device, audio_capture **out, char *err
         return SKY_ERR_NOMEM;
     }
     snprintf(c->device, sizeof c->device, "%s", device);
-    char pulse_why[200] = "PulseAudio: not tried for an ALSA name", alsa_why[200] = "";
+    char pulse_why[200] = "PulseAudio: not tried for an ALSA name", alsa_why[320] = "";
     bool alsa_only = is_alsa_name(device);
     const char *alsa_device = strncmp(device, "alsa:", 5) == 0 ? device + 5 : device;
     bool opened = (!alsa_only && open_pulse(c, device, pulse_why, sizeof pulse_why)) ||
