@@ -130,10 +130,15 @@ static void pulse_read(pa_stream *stream, size_t nbytes, void *userdata) {
 static void pulse_state(pa_stream *stream, void *userdata) {
     audio_capture *c = userdata;
     pa_stream_state_t state = pa_stream_get_state(stream);
-    if (state == PA_STREAM_FAILED || state == PA_STREAM_TERMINATED)
-        fail(c, "PulseAudio",
-             state == PA_STREAM_TERMINATED ? "the stream was closed by the server"
-                                           : pa_strerror(pa_context_errno(c->context)));
+    if (state != PA_STREAM_FAILED && state != PA_STREAM_TERMINATED) return;
+    int err = pa_context_errno(c->context);
+    /* PA_ERR_KILLED: the server ended the stream because its source was removed (a USB
+     * microphone unplugged) and there was no other to move it to. */
+    char why[160];
+    snprintf(why, sizeof why, "%s%s%s",
+             err == PA_ERR_KILLED ? "the source went away (" : "", pa_strerror(err),
+             err == PA_ERR_KILLED ? ")" : "");
+    fail(c, "PulseAudio", why);
 }
 
 static void pulse_context_state(pa_context *context, void *userdata) {

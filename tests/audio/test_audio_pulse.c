@@ -5,9 +5,9 @@
  * null sink `skytest`), plays a generated WAV into the sink with paplay and
  * captures the sink's monitor, `skytest.monitor`, through sky_audio_open
  * (what `--audio` calls); the tones show in their bands and the clicks give
- * beats on the click grid. A server killed mid-stream leaves a source that
- * reads as silence and says why; a stopped (frozen) server does not keep
- * sky_audio_free from returning.
+ * beats on the click grid. A server killed mid-stream, or the source removed
+ * under the stream, leaves a source that reads as silence and says why; a
+ * stopped (frozen) server does not keep sky_audio_free from returning.
  *
  * The daemon runs as root too: it warns ("not intended to be run as root")
  * but serves a per-user instance, which is all the test needs (--system
@@ -129,13 +129,11 @@ static int group_teardown(void **state) {
 }
 
 /* pactl info answers: the daemon serves its socket. */
+static int pactl(char *const argv[]);
+
 static bool server_answers(void) {
     char *const argv[] = {"pactl", "info", NULL};
-    pid_t pid = spawn("pactl.log", argv);
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) fail_msg("waitpid: %s", strerror(errno));
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    return pactl(argv) == 0;
 }
 
 static int start_daemon(void **state) {
@@ -333,6 +331,38 @@ static void test_server_dies_mid_stream(void **state) {
     assert_true(v.level == 0);
 }
 
+/* Runs `pactl args...` to its end; its exit status. */
+static int pactl(char *const argv[]) {
+    pid_t pid = spawn("pactl.log", argv);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) fail_msg("waitpid: %s", strerror(errno));
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* The source goes away (a USB microphone unplugged: here its sink's module unloaded, and no
+ * other source to move to): the server ends the stream and the source says so. */
+static void test_source_removed(void **state) {
+    (void)state;
+    open_monitor();
+    analyse_hops(10);
+    char *const argv[] = {"pactl", "unload-module", "module-null-sink", NULL};
+    assert_int_equal(pactl(argv), 0);
+    sky_audio_values v;
+    char err[500] = "";
+    sky_status st;
+    double start = now_s();
+    while ((st = sky_audio_update(capture, 0, &v, err, sizeof err)) == SKY_OK) {
+        if (now_s() - start > STUCK_S) fail_msg("the capture never noticed the source go");
+        usleep(1000);
+    }
+    printf("%s\n", err);
+    assert_int_equal(st, SKY_ERR_STALE);
+    assert_non_null(strstr(err, "skytest.monitor"));
+    assert_non_null(strstr(err, "the source went away"));
+    assert_non_null(strstr(err, "PulseAudio"));
+}
+
 /* A frozen server (SIGSTOP: its socket open, no data): closing returns all the same. */
 static void test_server_stalls(void **state) {
     (void)state;
@@ -354,6 +384,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_capture_hears_the_playback, start_daemon, stop_all),
         cmocka_unit_test_setup_teardown(test_server_dies_mid_stream, start_daemon, stop_all),
+        cmocka_unit_test_setup_teardown(test_source_removed, start_daemon, stop_all),
         cmocka_unit_test_setup_teardown(test_server_stalls, start_daemon, stop_all),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
