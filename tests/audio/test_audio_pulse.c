@@ -7,7 +7,9 @@
  * (what `--audio` calls); the tones show in their bands and the clicks give
  * beats on the click grid. A server killed mid-stream, or the source removed
  * under the stream, leaves a source that reads as silence and says why; a
- * stopped (frozen) server does not keep sky_audio_free from returning.
+ * stopped (frozen) server does not keep sky_audio_free from returning. And
+ * `sky run --audio skytest.monitor` end to end: its frames light with the
+ * tone, and it notes the server's death and goes on.
  *
  * The daemon runs as root too: it warns ("not intended to be run as root")
  * but serves a per-user instance, which is all the test needs (--system
@@ -34,7 +36,9 @@
 
 #include <cmocka.h>
 
+#include "cli_harness.h"
 #include "sky/audio.h"
+#include "sky/frame.h"
 #include "wav_gen.h"
 
 #define RATE    48000u
@@ -173,7 +177,7 @@ static int start_daemon(void **state) {
 }
 
 static int stop_all(void **state) {
-    (void)state;
+    cli_kill_children(state); /* a sky run a failed test left */
     stop_child(&player_pid);
     /* A stopped server must be continued before the capture can close (test_server_stalls). */
     if (daemon_pid > 0) kill(daemon_pid, SIGCONT);
@@ -380,12 +384,142 @@ static void test_server_stalls(void **state) {
     capture = NULL;
 }
 
+/* The sky run of test_sky_run_hears_the_monitor: its frames, as they come. */
+typedef struct {
+    cli_proc proc;
+    sky_frame_reader *reader;
+    uint8_t pixels[3 * 4]; /* strip:4 */
+    uint64_t last;
+} show_t;
+
+/* The next new frame of the show; its brightest byte (the pattern's audio.level * 255). */
+static int next_frame(show_t *show) {
+    double start = now_s();
+    for (;;) {
+        uint64_t frame = 0;
+        char error[512] = "";
+        sky_status st = sky_frame_reader_read(show->reader, show->pixels, sizeof show->pixels,
+                                              &frame, error, sizeof error);
+        if (st == SKY_OK && frame > show->last) {
+            show->last = frame;
+            int brightest = 0;
+            for (size_t i = 0; i < sizeof show->pixels; i++)
+                if (show->pixels[i] > brightest) brightest = show->pixels[i];
+            return brightest;
+        }
+        if (st != SKY_OK && st != SKY_ERR_AGAIN) fail_msg("reading the frame file: %s", error);
+        if (!cli_alive(&show->proc))
+            fail_msg("sky run exited with %d: %s", cli_exit_code(&show->proc),
+                     cli_slurp(show->proc.err_path));
+        if (now_s() - start > STUCK_S) fail_msg("no new frame in %g s", STUCK_S);
+        usleep(1000);
+    }
+}
+
+static bool player_done(void) {
+    int status;
+    if (player_pid <= 0) return true;
+    if (waitpid(player_pid, &status, WNOHANG) != player_pid) return false;
+    player_pid = -1;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("paplay failed (%d): %s", status, slurp(path_in("paplay.log")));
+    return true;
+}
+
+/*
+ * `sky run --audio skytest.monitor` end to end: a pattern that shows audio.level is dark while
+ * the sink is silent, lights while paplay plays a tone into it, and goes dark again after;
+ * when the server dies the show notes it once and goes on.
+ */
+static void test_sky_run_hears_the_monitor(void **state) {
+    (void)state;
+    size_t n;
+    float *s = wav_buffer(RATE, 1.0, &n);
+    assert_non_null(s);
+    wav_add_sine(s, n, RATE, 440, 0.5, 0, 1.0);
+    assert_true(wav_write(path_in("tone.wav"), RATE, 1, s, n));
+    free(s);
+    FILE *f = fopen(path_in("level.sky"), "w");
+    assert_non_null(f);
+    assert_true(fputs("out vec3(audio.level)\n", f) >= 0 && fclose(f) == 0);
+    static show_t show;
+    memset(&show, 0, sizeof show);
+    char frame_path[320], pattern[320];
+    snprintf(frame_path, sizeof frame_path, "%s", path_in("leds.frame"));
+    snprintf(pattern, sizeof pattern, "%s", path_in("level.sky"));
+    cli_spawn(&show.proc, dir,
+              (const char *const[]){"run", pattern, "--device", "cpu", "--layout", "strip:4",
+                                    "--fps", "30", "--frame", frame_path, "--audio",
+                                    "skytest.monitor", NULL});
+    double start = now_s();
+    char error[512] = "";
+    while (sky_frame_reader_open(frame_path, &show.reader, error, sizeof error) != SKY_OK) {
+        if (!cli_alive(&show.proc))
+            fail_msg("sky run exited with %d: %s", cli_exit_code(&show.proc),
+                     cli_slurp(show.proc.err_path));
+        if (now_s() - start > STUCK_S) fail_msg("no frame file in %g s: %s", STUCK_S, error);
+        usleep(10000);
+    }
+    assert_int_equal(sky_frame_reader_info(show.reader)->led_count, 4);
+    /* Silence: 10 frames, all dark. */
+    for (int i = 0; i < 10; i++) {
+        int b = next_frame(&show);
+        if (b > 2) fail_msg("frame %llu lit (%d) before anything played",
+                            (unsigned long long)show.last, b);
+    }
+    char *const argv[] = {"paplay", "--device=skytest", (char *)path_in("tone.wav"), NULL};
+    player_pid = spawn("paplay.log", argv);
+    /* The tone: a bright frame before paplay is done, or within 30 frames (1 s) after. */
+    int brightest = 0, after = 0;
+    unsigned lit = 0, frames = 0;
+    while (brightest < 200) {
+        int b = next_frame(&show);
+        frames++;
+        if (b > brightest) brightest = b;
+        if (b >= 200) lit++;
+        if (player_done() && ++after > 30) break;
+    }
+    /* Dark again: the level falls with its 100 ms time constant; within 60 frames (2 s). */
+    int dark_after = -1;
+    for (int i = 0; i < 60 * 4 && dark_after < 0; i++) {
+        int b = next_frame(&show);
+        frames++;
+        if (b >= 200) lit++;
+        if (player_done() && b <= 2) dark_after = i;
+        if (player_done() && i > 60 + after) break;
+    }
+    printf("sky run: brightest %d, %u of %u frames lit, dark again %d frames after it first lit\n",
+           brightest, lit, frames, dark_after);
+    assert_true(brightest >= 200);
+    assert_true(dark_after >= 0);
+    /* The server dies: one note, the show goes on (5 more frames), exit 0 on SIGTERM. */
+    stop_child(&daemon_pid);
+    start = now_s();
+    for (;;) {
+        char *err = cli_slurp(show.proc.err_path);
+        bool noted = strstr(err, "note: audio capture `skytest.monitor` stopped: PulseAudio") != NULL;
+        free(err);
+        if (noted) break;
+        next_frame(&show);
+        if (now_s() - start > STUCK_S) fail_msg("no note on the server's death");
+    }
+    for (int i = 0; i < 5; i++) next_frame(&show);
+    assert_int_equal(kill(show.proc.pid, SIGTERM), 0);
+    assert_true(cli_wait(&show.proc, STUCK_S));
+    char *err = cli_slurp(show.proc.err_path);
+    printf("%s", err);
+    assert_int_equal(cli_exit_code(&show.proc), 0);
+    free(err);
+    sky_frame_reader_free(show.reader);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_capture_hears_the_playback, start_daemon, stop_all),
         cmocka_unit_test_setup_teardown(test_server_dies_mid_stream, start_daemon, stop_all),
         cmocka_unit_test_setup_teardown(test_source_removed, start_daemon, stop_all),
         cmocka_unit_test_setup_teardown(test_server_stalls, start_daemon, stop_all),
+        cmocka_unit_test_setup_teardown(test_sky_run_hears_the_monitor, start_daemon, stop_all),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
