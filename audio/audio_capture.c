@@ -135,9 +135,8 @@ static void pulse_state(pa_stream *stream, void *userdata) {
     /* PA_ERR_KILLED: the server ended the stream because its source was removed (a USB
      * microphone unplugged) and there was no other to move it to. */
     char why[160];
-    snprintf(why, sizeof why, "%s%s%s",
-             err == PA_ERR_KILLED ? "the source went away (" : "", pa_strerror(err),
-             err == PA_ERR_KILLED ? ")" : "");
+    snprintf(why, sizeof why, "%s%s%s", err == PA_ERR_KILLED ? "the source went away (" : "",
+             pa_strerror(err), err == PA_ERR_KILLED ? ")" : "");
     fail(c, "PulseAudio", why);
 }
 

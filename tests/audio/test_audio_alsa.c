@@ -70,8 +70,7 @@ static int setup(void **state) {
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/sky-alsa-XXXXXX");
     if (!mkdtemp(dir)) return -1;
-    if (mkfifo(path_in("in.fifo"), 0600) != 0 || mkfifo(path_in("fail.fifo"), 0600) != 0)
-        return -1;
+    if (mkfifo(path_in("in.fifo"), 0600) != 0 || mkfifo(path_in("fail.fifo"), 0600) != 0) return -1;
     FILE *f = fopen(path_in("asound.conf"), "w");
     if (!f) return -1;
     /* skytest: capture reads in.fifo (raw native float, what sky asks for). skyfail: the
@@ -147,7 +146,7 @@ static uint64_t hops_of(const sky_audio *a) {
 }
 
 /* The generated sound: tones, then 120 bpm clicks; times in seconds. */
-#define LOW_HZ      100.0 /* band 2 (85-123 Hz), bass */
+#define LOW_HZ      100.0  /* band 2 (85-123 Hz), bass */
 #define HIGH_HZ     6000.0 /* band 13 (5203-7566 Hz), treble */
 #define LOW_FROM    0.5
 #define LOW_TO      1.5
@@ -221,7 +220,8 @@ static void check(seen_t *seen, double t, const sky_audio_values *v) {
         seen->high_seen++;
     }
     /* 0.4 s after a tone: 4 release time constants, e^-4 = 0.018. */
-    if (in(t, 0.0, LOW_FROM) || in(t, LOW_TO + 0.4, HIGH_FROM) || in(t, HIGH_TO + 0.4, CLICK_FROM)) {
+    if (in(t, 0.0, LOW_FROM) || in(t, LOW_TO + 0.4, HIGH_FROM) ||
+        in(t, HIGH_TO + 0.4, CLICK_FROM)) {
         if (v->level > seen->max_level_silence) seen->max_level_silence = v->level;
         seen->quiet_seen++;
     }
@@ -270,14 +270,14 @@ static void test_capture_hears_the_sound(void **state) {
             usleep(200);
             continue;
         }
-        if (h > written) fail_msg("analysed %llu hops of %llu written", (unsigned long long)h,
-                                  (unsigned long long)written);
+        if (h > written)
+            fail_msg("analysed %llu hops of %llu written", (unsigned long long)h,
+                     (unsigned long long)written);
         analysed = h;
         updates++;
         last_progress = now_s();
-        assert_int_equal(sky_audio_update(file_audio, (h + 0.5) * HOP / RATE, &want, err,
-                                          sizeof err),
-                         SKY_OK);
+        assert_int_equal(
+            sky_audio_update(file_audio, (h + 0.5) * HOP / RATE, &want, err, sizeof err), SKY_OK);
         assert_int_equal(hops_of(file_audio), h);
         if (memcmp(&v, &want, sizeof v) != 0)
             fail_msg("hop %llu: capture level %.6f bass %.6f beat %.6f, file %.6f %.6f %.6f",
@@ -287,9 +287,9 @@ static void test_capture_hears_the_sound(void **state) {
     }
     printf("%llu hops in %llu looks; %u/%u/%u looks in the low tone/high tone/silence (level "
            "there at most %.3f); %u beat pulses, %u off the clicks; bpm %.2f; %llu dropped\n",
-           (unsigned long long)analysed, (unsigned long long)updates, seen.low_seen,
-           seen.high_seen, seen.quiet_seen, seen.max_level_silence, seen.pulses, seen.off_click,
-           seen.last.bpm, sky_audio_dropped(capture));
+           (unsigned long long)analysed, (unsigned long long)updates, seen.low_seen, seen.high_seen,
+           seen.quiet_seen, seen.max_level_silence, seen.pulses, seen.off_click, seen.last.bpm,
+           sky_audio_dropped(capture));
     assert_int_equal(sky_audio_dropped(capture), 0);
     assert_true(seen.low_seen > 0 && seen.high_seen > 0 && seen.quiet_seen > 0);
     assert_true(seen.max_level_silence < 0.05);

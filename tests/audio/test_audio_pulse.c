@@ -144,8 +144,8 @@ static int start_daemon(void **state) {
     (void)state;
     unlink(path_in("native"));
     char socket_arg[400];
-    snprintf(socket_arg, sizeof socket_arg, "module-native-protocol-unix socket=%s auth-anonymous=1",
-             path_in("native"));
+    snprintf(socket_arg, sizeof socket_arg,
+             "module-native-protocol-unix socket=%s auth-anonymous=1", path_in("native"));
     char *const argv[] = {"pulseaudio",
                           "-n", /* no default.pa: only the modules below */
                           "--daemonize=no",
@@ -464,8 +464,9 @@ static void test_sky_run_hears_the_monitor(void **state) {
     /* Silence: 10 frames, all dark. */
     for (int i = 0; i < 10; i++) {
         int b = next_frame(&show);
-        if (b > 2) fail_msg("frame %llu lit (%d) before anything played",
-                            (unsigned long long)show.last, b);
+        if (b > 2)
+            fail_msg("frame %llu lit (%d) before anything played", (unsigned long long)show.last,
+                     b);
     }
     char *const argv[] = {"paplay", "--device=skytest", (char *)path_in("tone.wav"), NULL};
     player_pid = spawn("paplay.log", argv);
@@ -497,7 +498,8 @@ static void test_sky_run_hears_the_monitor(void **state) {
     start = now_s();
     for (;;) {
         char *err = cli_slurp(show.proc.err_path);
-        bool noted = strstr(err, "note: audio capture `skytest.monitor` stopped: PulseAudio") != NULL;
+        bool noted =
+            strstr(err, "note: audio capture `skytest.monitor` stopped: PulseAudio") != NULL;
         free(err);
         if (noted) break;
         next_frame(&show);
