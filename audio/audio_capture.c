@@ -45,7 +45,7 @@ struct audio_capture {
     bool thread_started;
     atomic_bool stop;
     atomic_bool failed;
-    char failure[256]; /* written by the thread before `failed` is set */
+    char failure[400]; /* written by the thread before `failed` is set */
     float ring[RING_SIZE];
     atomic_size_t head, tail; /* samples written / taken, ever (wrapping) */
     atomic_ullong dropped;
@@ -79,13 +79,63 @@ static void fail(audio_capture *c, const char *system, const char *why) {
     atomic_store(&c->failed, true);
 }
 
-/* One block from ALSA: 1, 0 when it had none within ALSA_WAIT_MS, -1 after a failure. */
+/*
+ * alsa-lib prints its errors to stderr by default. On a thread that is
+ * opening a PCM or capturing from one, its first message since the last
+ * reset (what failed inside it: "Unknown PCM x", "/dev/full write failed
+ * ...: No space left on device") is kept instead and goes into our message;
+ * elsewhere it is printed as alsa-lib would. The handler is one for the
+ * whole process, installed once and never swapped, so opens on several
+ * threads do not race on it.
+ */
+static _Thread_local bool alsa_keeping;
+static _Thread_local char alsa_said[160];
+static pthread_once_t alsa_handler_once = PTHREAD_ONCE_INIT;
+
+static void alsa_handler(const char *file, int line, const char *function, int err, const char *fmt,
+                         ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (!alsa_keeping) {
+        fprintf(stderr, "ALSA lib %s:%i:(%s) ", file, line, function);
+        vfprintf(stderr, fmt, ap);
+        if (err) fprintf(stderr, ": %s", snd_strerror(err));
+        fputc('\n', stderr);
+    } else if (!alsa_said[0]) {
+        vsnprintf(alsa_said, sizeof alsa_said, fmt, ap);
+        if (err) {
+            size_t used = strlen(alsa_said);
+            snprintf(alsa_said + used, sizeof alsa_said - used, ": %s", snd_strerror(err));
+        }
+    }
+    va_end(ap);
+}
+
+static void install_alsa_handler(void) {
+    snd_lib_error_set_handler(alsa_handler);
+}
+
+/* " (what alsa-lib said)", or "" when it said nothing. */
+static const char *alsa_detail(char *buf, size_t len) {
+    snprintf(buf, len, "%s%s%s", alsa_said[0] ? " (" : "", alsa_said, alsa_said[0] ? ")" : "");
+    return buf;
+}
+
+static void fail_alsa(audio_capture *c, int err) {
+    char why[240], detail[170];
+    snprintf(why, sizeof why, "%s%s", snd_strerror(err), alsa_detail(detail, sizeof detail));
+    fail(c, "ALSA", why);
+}
+
+/* Samples from ALSA into block: how many (up to AUDIO_HOP; 0 when none came within
+ * ALSA_WAIT_MS), -1 after a failure. */
 static int read_alsa_block(audio_capture *c, float *block) {
+    alsa_said[0] = '\0'; /* what alsa-lib says now is about this read */
     /* Waiting first bounds how long a stalled device can keep close from joining. */
     int ready = snd_pcm_wait(c->alsa, ALSA_WAIT_MS);
     if (ready == 0) return 0;
     if (ready < 0 && snd_pcm_recover(c->alsa, ready, 1) < 0) {
-        fail(c, "ALSA", snd_strerror(ready));
+        fail_alsa(c, ready);
         return -1;
     }
     /* Zeroed first: ALSA's `null` PCM "reads" without writing the buffer. */
@@ -93,12 +143,12 @@ static int read_alsa_block(audio_capture *c, float *block) {
     snd_pcm_sframes_t got = snd_pcm_readi(c->alsa, block, AUDIO_HOP);
     if (got < 0) got = snd_pcm_recover(c->alsa, (int)got, 1); /* an overrun: restart the stream */
     if (got < 0) {
-        fail(c, "ALSA", snd_strerror((int)got));
+        fail_alsa(c, (int)got);
         return -1;
     }
-    if ((snd_pcm_uframes_t)got < AUDIO_HOP)
-        memset(block + got, 0, (AUDIO_HOP - got) * sizeof *block);
-    return 1;
+    /* A short read (the stream stopped part way: an overrun) passes on what came, no padding:
+     * zeros here would be silence the room never made. */
+    return (int)got;
 }
 
 /* PulseAudio: whatever fragments arrived, cut into blocks of AUDIO_HOP samples. */
@@ -157,10 +207,11 @@ static void *capture_main(void *arg) {
         return NULL;
     }
     float block[AUDIO_HOP];
+    alsa_keeping = true;
     while (!atomic_load(&c->stop)) {
         int got = read_alsa_block(c, block);
         if (got < 0) break;
-        if (got > 0) ring_push(c, block, AUDIO_HOP);
+        if (got > 0) ring_push(c, block, (size_t)got);
     }
     return NULL;
 }
@@ -238,36 +289,20 @@ static bool open_pulse(audio_capture *c, const char *device, char *why, size_t w
     return true;
 }
 
-/* alsa-lib prints its errors to stderr by default. While opening, its first message (what
- * failed inside it: "Unknown PCM x", "open /path for reading failed") is kept instead, for
- * ours; thread-local, since the handler is one for the whole process. */
-static _Thread_local char alsa_said[160];
-
-static void alsa_keep(const char *file, int line, const char *function, int err, const char *fmt,
-                      ...) {
-    (void)file, (void)line, (void)function;
-    if (alsa_said[0]) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(alsa_said, sizeof alsa_said, fmt, ap);
-    va_end(ap);
-    if (err) {
-        size_t used = strlen(alsa_said);
-        snprintf(alsa_said + used, sizeof alsa_said - used, ": %s", snd_strerror(err));
-    }
-}
-
 static bool open_alsa(audio_capture *c, const char *device, char *why, size_t why_len) {
+    pthread_once(&alsa_handler_once, install_alsa_handler);
+    bool was_keeping = alsa_keeping;
+    alsa_keeping = true;
     alsa_said[0] = '\0';
-    snd_lib_error_set_handler(alsa_keep);
     int err = snd_pcm_open(&c->alsa, device, SND_PCM_STREAM_CAPTURE, 0);
     if (err >= 0)
         err = snd_pcm_set_params(c->alsa, SND_PCM_FORMAT_FLOAT, SND_PCM_ACCESS_RW_INTERLEAVED, 1,
                                  AUDIO_CAPTURE_RATE, 1, ALSA_LATENCY_US);
-    snd_lib_error_set_handler(NULL);
+    alsa_keeping = was_keeping;
     if (err < 0) {
-        audio_error(why, why_len, "ALSA PCM `%s`: %s%s%s%s", device, snd_strerror(err),
-                    alsa_said[0] ? " (" : "", alsa_said, alsa_said[0] ? ")" : "");
+        char detail[170];
+        audio_error(why, why_len, "ALSA PCM `%s`: %s%s", device, snd_strerror(err),
+                    alsa_detail(detail, sizeof detail));
         if (c->alsa) snd_pcm_close(c->alsa);
         c->alsa = NULL;
         return false;
