@@ -88,6 +88,10 @@ static pid_t spawn(const char *log_name, char *const argv[]) {
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
         execvp(argv[0], argv);
+        dprintf(2,
+                "cannot run %s: %s (scripts/install-deps.sh installs pulseaudio and "
+                "pulseaudio-utils)\n",
+                argv[0], strerror(errno));
         _exit(127);
     }
     return pid;
@@ -341,6 +345,8 @@ static int pactl(char *const argv[]) {
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) fail_msg("waitpid: %s", strerror(errno));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        fail_msg("%s", slurp(path_in("pactl.log")));
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
