@@ -5,7 +5,7 @@
  * null sink `skytest`), plays a generated WAV into the sink with paplay and
  * captures the sink's monitor, `skytest.monitor`, through sky_audio_open
  * (what `--audio` calls); the tones show in their bands and the clicks give
- * beats on the click grid. A server killed mid-stream, or the source removed
+ * beats on the click grid; "default" is that monitor too. A server killed mid-stream, or the source removed
  * under the stream, leaves a source that reads as silence and says why; a
  * stopped (frozen) server does not keep sky_audio_free from returning. And
  * `sky run --audio skytest.monitor` end to end: its frames light with the
@@ -339,6 +339,37 @@ static void test_server_dies_mid_stream(void **state) {
     assert_true(v.level == 0);
 }
 
+/* `--audio default` is the server's default source: here the null sink's monitor. */
+static void test_default_is_the_servers_default(void **state) {
+    (void)state;
+    size_t n;
+    float *s = wav_buffer(RATE, 0.5, &n);
+    assert_non_null(s);
+    wav_add_sine(s, n, RATE, 440, 0.5, 0, 0.5);
+    assert_true(wav_write(path_in("beep.wav"), RATE, 1, s, n));
+    free(s);
+    char err[500] = "";
+    if (sky_audio_open("default", NULL, &capture, err, sizeof err) != SKY_OK)
+        fail_msg("default: %s", err);
+    analyse_hops(10);
+    char *const argv[] = {"paplay", "--device=skytest", (char *)path_in("beep.wav"), NULL};
+    player_pid = spawn("paplay.log", argv);
+    sky_audio_values v = {0};
+    double played_until = -1, start = now_s();
+    /* Until the level shows the beep, or 0.3 s of stream after paplay is done without it. */
+    while (v.level < 0.5 && (played_until < 0 || sky_audio_time(capture) < played_until + 0.3)) {
+        if (sky_audio_update(capture, 0, &v, err, sizeof err) != SKY_OK) fail_msg("%s", err);
+        int status;
+        if (player_pid > 0 && waitpid(player_pid, &status, WNOHANG) == player_pid) {
+            player_pid = -1;
+            played_until = sky_audio_time(capture);
+        }
+        if (now_s() - start > STUCK_S) fail_msg("the beep never ended");
+        usleep(1000);
+    }
+    assert_true(v.level >= 0.5);
+}
+
 /* Runs `pactl args...` to its end; its exit status. */
 static int pactl(char *const argv[]) {
     pid_t pid = spawn("pactl.log", argv);
@@ -524,6 +555,8 @@ static void test_sky_run_hears_the_monitor(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_capture_hears_the_playback, start_daemon, stop_all),
+        cmocka_unit_test_setup_teardown(test_default_is_the_servers_default, start_daemon,
+                                        stop_all),
         cmocka_unit_test_setup_teardown(test_server_dies_mid_stream, start_daemon, stop_all),
         cmocka_unit_test_setup_teardown(test_source_removed, start_daemon, stop_all),
         cmocka_unit_test_setup_teardown(test_server_stalls, start_daemon, stop_all),
