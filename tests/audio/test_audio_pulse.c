@@ -5,11 +5,12 @@
  * null sink `skytest`), plays a generated WAV into the sink with paplay and
  * captures the sink's monitor, `skytest.monitor`, through sky_audio_open
  * (what `--audio` calls); the tones show in their bands and the clicks give
- * beats on the click grid; "default" is that monitor too. A server killed mid-stream, or the source removed
- * under the stream, leaves a source that reads as silence and says why; a
- * stopped (frozen) server does not keep sky_audio_free from returning. And
- * `sky run --audio skytest.monitor` end to end: its frames light with the
- * tone, and it notes the server's death and goes on.
+ * beats on the click grid; "default" is that monitor too. A server killed
+ * mid-stream, or the source removed under the stream, leaves a source that
+ * reads as silence and says why; a stopped (frozen) server does not keep
+ * sky_audio_free from returning. And `sky run --audio skytest.monitor` end
+ * to end: its frames light with the tone, and it notes the server's death
+ * and goes on.
  *
  * The daemon runs as root too: it warns ("not intended to be run as root")
  * but serves a per-user instance, which is all the test needs (--system
