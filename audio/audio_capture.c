@@ -5,9 +5,9 @@
  *
  * PulseAudio runs on a pa_mainloop that the capture thread iterates, not
  * pa_simple: pa_simple_read waits without end for data, so a server that
- * stops sending (frozen, or its source suspended) kept close from joining
- * the thread (test_audio_pulse: test_server_stalls); pa_mainloop_wakeup ends
- * the wait at once.
+ * stops sending kept close from joining the thread for ever
+ * (test_audio_pulse: test_server_stalls freezes one with SIGSTOP);
+ * pa_mainloop_wakeup ends the wait at once.
  *
  * The device is asked for 48 kHz mono float in blocks of AUDIO_HOP samples
  * (5.3 ms). The ring holds 2^16 samples (1.4 s): when the analysis falls
