@@ -1,7 +1,13 @@
 /*
- * audio_capture.c - live sound from PulseAudio/PipeWire (pa_simple) or ALSA,
- * read on a thread of its own into a lock-free single-producer,
- * single-consumer ring, so the show never waits for the device.
+ * audio_capture.c - live sound from PulseAudio/PipeWire or ALSA, read on a
+ * thread of its own into a lock-free single-producer, single-consumer ring,
+ * so the show never waits for the device.
+ *
+ * PulseAudio runs on a pa_mainloop that the capture thread iterates, not
+ * pa_simple: pa_simple_read waits without end for data, so a server that
+ * stops sending kept close from joining the thread for ever
+ * (test_audio_pulse: test_server_stalls freezes one with SIGSTOP);
+ * pa_mainloop_wakeup ends the wait at once.
  *
  * The device is asked for 48 kHz mono float in blocks of AUDIO_HOP samples
  * (5.3 ms). The ring holds 2^16 samples (1.4 s): when the analysis falls
@@ -10,6 +16,7 @@
  * records why; the source then reads as silence (sky_audio_update says so).
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -17,7 +24,9 @@
 
 #include <alsa/asoundlib.h>
 #include <pulse/error.h>
-#include <pulse/simple.h>
+#include <pulse/mainloop.h>
+#include <pulse/context.h>
+#include <pulse/stream.h>
 
 #include "audio_int.h"
 
@@ -26,13 +35,17 @@
 #define ALSA_WAIT_MS    100
 
 struct audio_capture {
-    pa_simple *pulse;
+    pa_mainloop *pulse; /* with its context and record stream; NULL for ALSA */
+    pa_context *context;
+    pa_stream *stream;
+    float block[AUDIO_HOP]; /* PulseAudio: samples gathered towards the next block */
+    size_t block_fill;
     snd_pcm_t *alsa;
     pthread_t thread;
     bool thread_started;
     atomic_bool stop;
     atomic_bool failed;
-    char failure[256]; /* written by the thread before `failed` is set */
+    char failure[400]; /* written by the thread before `failed` is set */
     float ring[RING_SIZE];
     atomic_size_t head, tail; /* samples written / taken, ever (wrapping) */
     atomic_ullong dropped;
@@ -60,26 +73,69 @@ size_t audio_capture_take(audio_capture *c, float *out, size_t max_samples) {
 }
 
 static void fail(audio_capture *c, const char *system, const char *why) {
+    if (atomic_load(&c->failed)) return; /* the first reason stands */
     audio_error(c->failure, sizeof c->failure, "audio capture `%s` stopped: %s: %s", c->device,
                 system, why);
     atomic_store(&c->failed, true);
 }
 
-/* One block from the device: 1, 0 when ALSA had none within ALSA_WAIT_MS, -1 after a failure. */
-static int read_block(audio_capture *c, float *block) {
-    if (c->pulse) {
-        int err = 0;
-        if (pa_simple_read(c->pulse, block, AUDIO_HOP * sizeof *block, &err) < 0) {
-            fail(c, "PulseAudio", pa_strerror(err));
-            return -1;
+/*
+ * alsa-lib prints its errors to stderr by default. On a thread that is
+ * opening a PCM or capturing from one, its first message since the last
+ * reset (what failed inside it: "Unknown PCM x", "/dev/full write failed
+ * ...: No space left on device") is kept instead and goes into our message;
+ * elsewhere it is printed as alsa-lib would. The handler is one for the
+ * whole process, installed once and never swapped, so opens on several
+ * threads do not race on it.
+ */
+static _Thread_local bool alsa_keeping;
+static _Thread_local char alsa_said[160];
+static pthread_once_t alsa_handler_once = PTHREAD_ONCE_INIT;
+
+static void alsa_handler(const char *file, int line, const char *function, int err, const char *fmt,
+                         ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (!alsa_keeping) {
+        fprintf(stderr, "ALSA lib %s:%i:(%s) ", file, line, function);
+        vfprintf(stderr, fmt, ap);
+        if (err) fprintf(stderr, ": %s", snd_strerror(err));
+        fputc('\n', stderr);
+    } else if (!alsa_said[0]) {
+        vsnprintf(alsa_said, sizeof alsa_said, fmt, ap);
+        if (err) {
+            size_t used = strlen(alsa_said);
+            snprintf(alsa_said + used, sizeof alsa_said - used, ": %s", snd_strerror(err));
         }
-        return 1;
     }
+    va_end(ap);
+}
+
+static void install_alsa_handler(void) {
+    snd_lib_error_set_handler(alsa_handler);
+}
+
+/* " (what alsa-lib said)", or "" when it said nothing. */
+static const char *alsa_detail(char *buf, size_t len) {
+    snprintf(buf, len, "%s%s%s", alsa_said[0] ? " (" : "", alsa_said, alsa_said[0] ? ")" : "");
+    return buf;
+}
+
+static void fail_alsa(audio_capture *c, int err) {
+    char why[240], detail[170];
+    snprintf(why, sizeof why, "%s%s", snd_strerror(err), alsa_detail(detail, sizeof detail));
+    fail(c, "ALSA", why);
+}
+
+/* Samples from ALSA into block: how many (up to AUDIO_HOP; 0 when none came within
+ * ALSA_WAIT_MS), -1 after a failure. */
+static int read_alsa_block(audio_capture *c, float *block) {
+    alsa_said[0] = '\0'; /* what alsa-lib says now is about this read */
     /* Waiting first bounds how long a stalled device can keep close from joining. */
     int ready = snd_pcm_wait(c->alsa, ALSA_WAIT_MS);
     if (ready == 0) return 0;
     if (ready < 0 && snd_pcm_recover(c->alsa, ready, 1) < 0) {
-        fail(c, "ALSA", snd_strerror(ready));
+        fail_alsa(c, ready);
         return -1;
     }
     /* Zeroed first: ALSA's `null` PCM "reads" without writing the buffer. */
@@ -87,23 +143,113 @@ static int read_block(audio_capture *c, float *block) {
     snd_pcm_sframes_t got = snd_pcm_readi(c->alsa, block, AUDIO_HOP);
     if (got < 0) got = snd_pcm_recover(c->alsa, (int)got, 1); /* an overrun: restart the stream */
     if (got < 0) {
-        fail(c, "ALSA", snd_strerror((int)got));
+        fail_alsa(c, (int)got);
         return -1;
     }
-    if ((snd_pcm_uframes_t)got < AUDIO_HOP)
-        memset(block + got, 0, (AUDIO_HOP - got) * sizeof *block);
-    return 1;
+    /* A short read (the stream stopped part way: an overrun) passes on what came, no padding:
+     * zeros here would be silence the room never made. */
+    return (int)got;
+}
+
+/* PulseAudio: whatever fragments arrived, cut into blocks of AUDIO_HOP samples. */
+static void pulse_read(pa_stream *stream, size_t nbytes, void *userdata) {
+    (void)nbytes;
+    audio_capture *c = userdata;
+    const void *data;
+    size_t len;
+    while (pa_stream_readable_size(stream) > 0) {
+        if (pa_stream_peek(stream, &data, &len) < 0) {
+            fail(c, "PulseAudio", pa_strerror(pa_context_errno(c->context)));
+            return;
+        }
+        if (len == 0) return;
+        /* data NULL: a hole in the stream (len bytes lost); the next samples go on. */
+        const float *samples = data;
+        for (size_t i = 0; data && i < len / sizeof(float); i++) {
+            c->block[c->block_fill++] = samples[i];
+            if (c->block_fill == AUDIO_HOP) {
+                ring_push(c, c->block, AUDIO_HOP);
+                c->block_fill = 0;
+            }
+        }
+        pa_stream_drop(stream);
+    }
+}
+
+/* The server went away, or the source did: reported once, the thread ends. */
+static void pulse_state(pa_stream *stream, void *userdata) {
+    audio_capture *c = userdata;
+    pa_stream_state_t state = pa_stream_get_state(stream);
+    if (state != PA_STREAM_FAILED && state != PA_STREAM_TERMINATED) return;
+    int err = pa_context_errno(c->context);
+    /* PA_ERR_KILLED: the server ended the stream because its source was removed (a USB
+     * microphone unplugged) and there was no other to move it to. */
+    char why[160];
+    snprintf(why, sizeof why, "%s%s%s", err == PA_ERR_KILLED ? "the source went away (" : "",
+             pa_strerror(err), err == PA_ERR_KILLED ? ")" : "");
+    fail(c, "PulseAudio", why);
+}
+
+static void pulse_context_state(pa_context *context, void *userdata) {
+    audio_capture *c = userdata;
+    pa_context_state_t state = pa_context_get_state(context);
+    if (state == PA_CONTEXT_FAILED || state == PA_CONTEXT_TERMINATED)
+        fail(c, "PulseAudio", pa_strerror(pa_context_errno(context)));
 }
 
 static void *capture_main(void *arg) {
     audio_capture *c = arg;
+    if (c->pulse) {
+        /* Blocks in poll until the server sends or close wakes it (pa_mainloop_wakeup). */
+        while (!atomic_load(&c->stop) && !atomic_load(&c->failed))
+            if (pa_mainloop_iterate(c->pulse, 1, NULL) < 0)
+                fail(c, "PulseAudio", "its main loop stopped");
+        return NULL;
+    }
     float block[AUDIO_HOP];
+    alsa_keeping = true;
     while (!atomic_load(&c->stop)) {
-        int got = read_block(c, block);
+        int got = read_alsa_block(c, block);
         if (got < 0) break;
-        if (got > 0) ring_push(c, block, AUDIO_HOP);
+        if (got > 0) ring_push(c, block, (size_t)got);
     }
     return NULL;
+}
+
+static void close_pulse(audio_capture *c) {
+    if (c->stream) {
+        pa_stream_set_read_callback(c->stream, NULL, NULL);
+        pa_stream_set_state_callback(c->stream, NULL, NULL);
+        pa_stream_disconnect(c->stream);
+        pa_stream_unref(c->stream);
+    }
+    if (c->context) {
+        pa_context_set_state_callback(c->context, NULL, NULL);
+        pa_context_disconnect(c->context);
+        pa_context_unref(c->context);
+    }
+    if (c->pulse) pa_mainloop_free(c->pulse);
+    c->stream = NULL;
+    c->context = NULL;
+    c->pulse = NULL;
+}
+
+/* Runs the main loop on this thread until the context or stream is ready or has failed
+ * (libpulse gives up on a server that does not answer after its 30 s request timeout). */
+static bool pulse_wait_context(audio_capture *c) {
+    for (;;) {
+        pa_context_state_t state = pa_context_get_state(c->context);
+        if (state == PA_CONTEXT_READY) return true;
+        if (!PA_CONTEXT_IS_GOOD(state) || pa_mainloop_iterate(c->pulse, 1, NULL) < 0) return false;
+    }
+}
+
+static bool pulse_wait_stream(audio_capture *c) {
+    for (;;) {
+        pa_stream_state_t state = pa_stream_get_state(c->stream);
+        if (state == PA_STREAM_READY) return true;
+        if (!PA_STREAM_IS_GOOD(state) || pa_mainloop_iterate(c->pulse, 1, NULL) < 0) return false;
+    }
 }
 
 static bool open_pulse(audio_capture *c, const char *device, char *why, size_t why_len) {
@@ -115,29 +261,48 @@ static bool open_pulse(audio_capture *c, const char *device, char *why, size_t w
                                  .tlength = (uint32_t)-1,
                                  .prebuf = (uint32_t)-1,
                                  .minreq = (uint32_t)-1};
-    int err = 0;
-    c->pulse =
-        pa_simple_new(NULL, "sky", PA_STREAM_RECORD, strcmp(device, "default") == 0 ? NULL : device,
-                      "pattern audio input", &spec, NULL, &attr, &err);
-    if (!c->pulse) audio_error(why, why_len, "PulseAudio: %s", pa_strerror(err));
-    return c->pulse != NULL;
-}
-
-/* alsa-lib prints its errors to stderr by default; the message we return says it all. */
-static void alsa_quiet(const char *file, int line, const char *function, int err, const char *fmt,
-                       ...) {
-    (void)file, (void)line, (void)function, (void)err, (void)fmt;
+    c->pulse = pa_mainloop_new();
+    if (c->pulse) c->context = pa_context_new(pa_mainloop_get_api(c->pulse), "sky");
+    if (!c->context) {
+        audio_error(why, why_len, "PulseAudio: out of memory");
+        close_pulse(c);
+        return false;
+    }
+    /* The server from $PULSE_SERVER, client.conf or the session, as pa_simple would. */
+    bool ok = pa_context_connect(c->context, NULL, PA_CONTEXT_NOFLAGS, NULL) >= 0 &&
+              pulse_wait_context(c);
+    if (ok) {
+        c->stream = pa_stream_new(c->context, "pattern audio input", &spec, NULL);
+        ok = c->stream &&
+             pa_stream_connect_record(c->stream, strcmp(device, "default") == 0 ? NULL : device,
+                                      &attr, PA_STREAM_ADJUST_LATENCY) >= 0 &&
+             pulse_wait_stream(c);
+    }
+    if (!ok) {
+        audio_error(why, why_len, "PulseAudio: %s", pa_strerror(pa_context_errno(c->context)));
+        close_pulse(c);
+        return false;
+    }
+    pa_stream_set_read_callback(c->stream, pulse_read, c);
+    pa_stream_set_state_callback(c->stream, pulse_state, c);
+    pa_context_set_state_callback(c->context, pulse_context_state, c);
+    return true;
 }
 
 static bool open_alsa(audio_capture *c, const char *device, char *why, size_t why_len) {
-    snd_lib_error_set_handler(alsa_quiet);
+    pthread_once(&alsa_handler_once, install_alsa_handler);
+    bool was_keeping = alsa_keeping;
+    alsa_keeping = true;
+    alsa_said[0] = '\0';
     int err = snd_pcm_open(&c->alsa, device, SND_PCM_STREAM_CAPTURE, 0);
     if (err >= 0)
         err = snd_pcm_set_params(c->alsa, SND_PCM_FORMAT_FLOAT, SND_PCM_ACCESS_RW_INTERLEAVED, 1,
                                  AUDIO_CAPTURE_RATE, 1, ALSA_LATENCY_US);
-    snd_lib_error_set_handler(NULL);
+    alsa_keeping = was_keeping;
     if (err < 0) {
-        audio_error(why, why_len, "ALSA: %s", snd_strerror(err));
+        char detail[170];
+        audio_error(why, why_len, "ALSA PCM `%s`: %s%s", device, snd_strerror(err),
+                    alsa_detail(detail, sizeof detail));
         if (c->alsa) snd_pcm_close(c->alsa);
         c->alsa = NULL;
         return false;
@@ -159,7 +324,7 @@ sky_status audio_capture_open(const char *device, audio_capture **out, char *err
         return SKY_ERR_NOMEM;
     }
     snprintf(c->device, sizeof c->device, "%s", device);
-    char pulse_why[200] = "PulseAudio: not tried for an ALSA name", alsa_why[200] = "";
+    char pulse_why[200] = "PulseAudio: not tried for an ALSA name", alsa_why[320] = "";
     bool alsa_only = is_alsa_name(device);
     const char *alsa_device = strncmp(device, "alsa:", 5) == 0 ? device + 5 : device;
     bool opened = (!alsa_only && open_pulse(c, device, pulse_why, sizeof pulse_why)) ||
@@ -195,10 +360,11 @@ unsigned long long audio_capture_dropped(const audio_capture *c) {
 void audio_capture_close(audio_capture *c) {
     if (!c) return;
     atomic_store(&c->stop, true);
-    /* The thread sees `stop` after its current block: 5.3 ms of sound, or at most
-     * ALSA_WAIT_MS from a stalled ALSA device. */
+    /* The thread sees `stop` at once in PulseAudio's poll (woken here), or after its current
+     * block from ALSA: at most ALSA_WAIT_MS from a stalled device. */
+    if (c->pulse) pa_mainloop_wakeup(c->pulse);
     if (c->thread_started) pthread_join(c->thread, NULL);
-    if (c->pulse) pa_simple_free(c->pulse);
+    close_pulse(c);
     if (c->alsa) snd_pcm_close(c->alsa);
     free(c);
 }

@@ -21,6 +21,7 @@ vulkan-validationlayers
 libsystemd-dev
 dpkg-dev adduser
 libfftw3-dev libaubio-dev libsndfile1-dev libpulse-dev libasound2-dev
+pulseaudio pulseaudio-utils
 "
 if [ "${1:-}" = "--arm64" ]; then PACKAGES="$PACKAGES crossbuild-essential-arm64 qemu-user"; fi
 
