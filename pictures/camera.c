@@ -273,24 +273,32 @@ static void camera_sleep_ms(unsigned ms) {
     }
 }
 
+/* CAMERA_RETRY_MS, in steps of CAMERA_POLL_MS so that a stop is seen. */
+static void camera_wait_retry(pics_camera *c) {
+    for (unsigned waited = 0; waited < CAMERA_RETRY_MS && !camera_stopping(c);
+         waited += CAMERA_POLL_MS)
+        camera_sleep_ms(CAMERA_POLL_MS);
+}
+
 static void *camera_thread(void *arg) {
     pics_camera *c = arg;
     while (!camera_stopping(c)) {
         if (c->fd < 0) {
-            if (camera_open_device(c, c->width, c->height, NULL, 0) != SKY_OK) {
-                for (unsigned waited = 0; waited < CAMERA_RETRY_MS && !camera_stopping(c);
-                     waited += CAMERA_POLL_MS)
-                    camera_sleep_ms(CAMERA_POLL_MS);
-            }
+            if (camera_open_device(c, c->width, c->height, NULL, 0) != SKY_OK) camera_wait_retry(c);
             continue;
         }
         if (camera_capture(c) < 0) {
             camera_close_device(c);
             pthread_mutex_lock(&c->lock);
-            c->gone = true;
             c->lost++;
-            c->seq++;
+            if (!c->gone) { /* black once, not once per failed attempt */
+                c->gone = true;
+                c->seq++;
+            }
             pthread_mutex_unlock(&c->lock);
+            /* Also after a device that opened and failed at once (a broken one, still
+             * plugged in): without this wait it was reopened in a tight loop. */
+            camera_wait_retry(c);
         }
     }
     return NULL;

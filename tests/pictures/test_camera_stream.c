@@ -92,6 +92,7 @@ typedef struct vdev_config {
     int mmap_fail;        /* mmap of this index fails */
     int qbuf_fail;        /* QBUF of this index fails */
     int streamon_errno;   /* STREAMON fails with this */
+    int dqbuf_errno;      /* DQBUF fails with this (a device broken while plugged in) */
     size_t length;        /* QUERYBUF's length (0: sizeimage rounded up to pages) */
     uint8_t scene[3][3];  /* YUYV frames: top quarter, left, right, as Y, U, V */
     const uint8_t *mjpeg; /* MJPEG frames: these bytes (the rest of the buffer zeros) */
@@ -286,6 +287,7 @@ static int vdev_dqbuf(struct v4l2_buffer *b) {
     if (b->type != V4L2_BUF_TYPE_VIDEO_CAPTURE || b->memory != V4L2_MEMORY_MMAP) return EINVAL;
     if (!vdev.streaming) return EINVAL;
     if (!vdev_frame_ready()) return EAGAIN;
+    if (vdev.cfg.dqbuf_errno) return vdev.cfg.dqbuf_errno;
     uint32_t i = vdev.queue[vdev.qhead];
     vdev.qhead = (vdev.qhead + 1) % 64;
     vdev.qlen--;
@@ -1067,6 +1069,33 @@ static void test_unplug_and_back(void **state) {
     cam_close(&s);
 }
 
+/* A device that opens and starts but fails at once (DQBUF says EIO, plugged in): reopened
+ * once a second, not in a loop; the picture goes black once. */
+static void test_broken_device_retried_each_second(void **state) {
+    (void)state;
+    vdev_set_scene(YUV_WHITE, YUV_RED, YUV_BLUE);
+    cam_show s;
+    cam_open(&s);
+    cam_wait_yuyv_scene(&s, YUV_WHITE, YUV_RED, YUV_BLUE, "before breaking");
+    VDEV_SET(vdev.cfg.dqbuf_errno = EIO);
+    free(cam_wait_for(&s, NULL, "black after DQBUF EIO"));
+    /* 3 more opens take at least 2 retry periods (1 s each): a lower bound, which a busy
+     * machine only makes longer. */
+    double start = cam_seconds();
+    vdev_wait_opens(3, "a broken device");
+    double took = cam_seconds() - start;
+    if (took < 1.9) fail_msg("3 reopens in %.3f s: the thread retries without waiting", took);
+    /* Black once: no new block per failed attempt. */
+    assert_false(sky_pictures_update(s.pics, s.t));
+    sky_pictures_stats st;
+    cam_stats(&s, &st);
+    assert_true(st.camera_lost >= 3);
+    VDEV_SET(vdev.cfg.dqbuf_errno = 0);
+    vdev_set_scene(YUV_GREY, YUV_CYAN, YUV_YELLOW);
+    cam_wait_yuyv_scene(&s, YUV_GREY, YUV_CYAN, YUV_YELLOW, "repaired");
+    cam_close(&s);
+}
+
 /* A device's wrong answers while the show starts: an error naming the step, nothing left
  * open or mapped. */
 static void test_start_errors(void **state) {
@@ -1358,6 +1387,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_mjpeg_frames, cam_setup, cam_teardown),
         cmocka_unit_test_setup_teardown(test_buffers_as_granted, cam_setup, cam_teardown),
         cmocka_unit_test_setup_teardown(test_unplug_and_back, cam_setup, cam_teardown),
+        cmocka_unit_test_setup_teardown(test_broken_device_retried_each_second, cam_setup,
+                                        cam_teardown),
         cmocka_unit_test_setup_teardown(test_start_errors, cam_setup, cam_teardown),
         cmocka_unit_test_setup_teardown(test_bad_yuyv_frames, cam_setup, cam_teardown),
         cmocka_unit_test_setup_teardown(test_bad_mjpeg_frames, cam_setup, cam_teardown),
