@@ -13,8 +13,9 @@
  *
  * Checked: YUYV and MJPEG frames reach the picture and sample (CPU evaluator) within
  * 2/255 of a reference conversion written here (float BT.601; libjpeg for MJPEG); the
- * time statistics; buffers as granted (2, 8, 40 > VIDEO_MAX_FRAME); unplug (DQBUF
+ * time statistics; buffers as granted (1, 2, 8, 40 > VIDEO_MAX_FRAME); unplug (DQBUF
  * ENODEV, poll POLLERR) -> black, reopened when it comes back (at the same size only);
+ * a device broken while plugged in (DQBUF EIO) -> black once, retried once a second;
  * a device's wrong answers at start (no buffers, QUERYBUF, mmap, QBUF, STREAMON
  * failing, buffers too small) -> an error naming the step; wrong frames mid-stream
  * (bytesused beyond the buffer, truncated, junk or resized MJPEG, short YUYV, the error
