@@ -1067,6 +1067,10 @@ static void test_unplug_and_back(void **state) {
     cam_wait_yuyv_scene(&s, YUV_GREY, YUV_GREEN, YUV_BLUE, "back at 160 x 120");
     cam_stats(&s, &st);
     assert_int_equal(st.camera_lost, 2);
+    /* The show ends while the camera is away (the thread waiting to retry): it stops,
+     * and the teardown finds nothing open or mapped. */
+    VDEV_SET(vdev.cfg.present = false);
+    free(cam_wait_for(&s, NULL, "black before the end"));
     cam_close(&s);
 }
 
