@@ -6,7 +6,11 @@
  * the newest one. When the device goes away (unplugged: ENODEV, or any
  * error while streaming) the picture turns black and the thread tries to
  * reopen it once a second, asking for the same size; the show goes on
- * either way. One copy per frame: the driver's buffer into RGB8.
+ * either way. One copy per frame: the driver's buffer into RGB8 (MJPEG:
+ * libjpeg's output, which the mip levels read). The driver's answers are not
+ * trusted: every buffer it grants is used (up to VIDEO_MAX_FRAME), bytesused
+ * is clamped to the buffer, start failures name their step. Tested against an
+ * emulated device: tests/pictures/test_camera_stream.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +25,9 @@
 
 #include "pictures_int.h"
 
+/* Buffers asked of VIDIOC_REQBUFS: one being converted, one being filled, two queued
+ * for a late thread. A driver may grant more or fewer (its minimum, its memory): all
+ * it grants are used, up to VIDEO_MAX_FRAME (32, the V4L2 limit). */
 #define CAMERA_BUFFERS  4
 #define CAMERA_POLL_MS  200  /* how often the thread checks for stop while no frame comes */
 #define CAMERA_RETRY_MS 1000 /* between attempts to reopen a camera that went away */
@@ -34,7 +41,7 @@ struct pics_camera {
     char *path;
     int fd;
     uint32_t width, height, stride, pixfmt;
-    camera_buffer buf[CAMERA_BUFFERS];
+    camera_buffer buf[VIDEO_MAX_FRAME];
     uint32_t nbuf;
     uint8_t *rgb;
     uint32_t *one[2];
@@ -103,26 +110,62 @@ static sky_status camera_format(pics_camera *c, uint32_t want_w, uint32_t want_h
     return SKY_ERR_FORMAT;
 }
 
+/* The bytes a YUYV frame needs in its buffer: every row but the last at the stride. */
+static size_t camera_yuyv_bytes(const pics_camera *c) {
+    return (size_t)c->stride * (c->height - 1) + (size_t)c->width * 2;
+}
+
+/* Asks for buffers, maps and queues every one granted, starts streaming; each failure
+ * names its step (the caller closes the device, unmapping what was mapped). */
 static sky_status camera_start(pics_camera *c, char *error, size_t error_len) {
     struct v4l2_requestbuffers req = {
         .count = CAMERA_BUFFERS, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
-    if (camera_ioctl(c->fd, VIDIOC_REQBUFS, &req) < 0 || req.count == 0) {
-        pics_error(error, error_len, "no mmap capture buffers (%s)", strerror(errno));
+    if (camera_ioctl(c->fd, VIDIOC_REQBUFS, &req) < 0) {
+        pics_error(error, error_len, "VIDIOC_REQBUFS for %u mmap capture buffers failed (%s)",
+                   CAMERA_BUFFERS, strerror(errno));
         return SKY_ERR_IO;
     }
-    c->nbuf = req.count < CAMERA_BUFFERS ? req.count : CAMERA_BUFFERS;
+    if (req.count == 0) {
+        pics_error(error, error_len,
+                   "VIDIOC_REQBUFS granted no mmap capture buffers (%u asked for)", CAMERA_BUFFERS);
+        return SKY_ERR_IO;
+    }
+    c->nbuf = req.count < VIDEO_MAX_FRAME ? req.count : VIDEO_MAX_FRAME;
     for (uint32_t i = 0; i < c->nbuf; i++) {
         struct v4l2_buffer b = {
             .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP, .index = i};
-        if (camera_ioctl(c->fd, VIDIOC_QUERYBUF, &b) < 0) return SKY_ERR_IO;
+        if (camera_ioctl(c->fd, VIDIOC_QUERYBUF, &b) < 0) {
+            pics_error(error, error_len, "VIDIOC_QUERYBUF of buffer %u of %u failed (%s)", i,
+                       c->nbuf, strerror(errno));
+            return SKY_ERR_IO;
+        }
+        /* A buffer too small for a whole frame would have every frame dropped: say so now. */
+        if (b.length == 0) {
+            pics_error(error, error_len, "VIDIOC_QUERYBUF gave buffer %u a length of 0", i);
+            return SKY_ERR_FORMAT;
+        }
+        if (c->pixfmt == V4L2_PIX_FMT_YUYV && b.length < camera_yuyv_bytes(c)) {
+            pics_error(error, error_len,
+                       "buffer %u is %u bytes, too small for a %u x %u YUYV frame (%zu bytes)", i,
+                       b.length, c->width, c->height, camera_yuyv_bytes(c));
+            return SKY_ERR_FORMAT;
+        }
         void *m = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, b.m.offset);
-        if (m == MAP_FAILED) return SKY_ERR_IO;
+        if (m == MAP_FAILED) {
+            pics_error(error, error_len, "mmap of buffer %u (%u bytes) failed (%s)", i, b.length,
+                       strerror(errno));
+            return SKY_ERR_IO;
+        }
         c->buf[i] = (camera_buffer){m, b.length};
-        if (camera_ioctl(c->fd, VIDIOC_QBUF, &b) < 0) return SKY_ERR_IO;
+        if (camera_ioctl(c->fd, VIDIOC_QBUF, &b) < 0) {
+            pics_error(error, error_len, "VIDIOC_QBUF of buffer %u failed (%s)", i,
+                       strerror(errno));
+            return SKY_ERR_IO;
+        }
     }
     enum v4l2_buf_type type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
     if (camera_ioctl(c->fd, VIDIOC_STREAMON, &type) < 0) {
-        pics_error(error, error_len, "cannot start streaming (%s)", strerror(errno));
+        pics_error(error, error_len, "VIDIOC_STREAMON failed (%s)", strerror(errno));
         return SKY_ERR_IO;
     }
     return SKY_OK;
@@ -155,30 +198,36 @@ static sky_status camera_open_device(pics_camera *c, uint32_t want_w, uint32_t w
     return st;
 }
 
-/* One captured buffer into the back block; false when it could not be used. */
+/*
+ * One captured buffer (`used` bytes of it, already clamped to the buffer) into the back
+ * block; false when it could not be used (a short YUYV frame, a damaged or resized JPEG).
+ * YUYV time counts as conversion, MJPEG as decoding (libjpeg converts while it decodes).
+ */
 static bool camera_convert(pics_camera *c, const uint8_t *data, size_t used, uint32_t *back) {
     uint64_t t0 = pics_now_ns();
     bool ok = false;
+    uint8_t *jpeg_rgb = NULL;
+    const uint8_t *rgb = c->rgb;
     if (c->pixfmt == V4L2_PIX_FMT_YUYV) {
-        if (used >= (size_t)c->stride * (c->height - 1) + (size_t)c->width * 2) {
+        if (used >= camera_yuyv_bytes(c)) {
             pics_yuyv_to_rgb(data, c->stride, c->width, c->height, c->rgb);
             ok = true;
         }
     } else {
-        uint8_t *rgb = NULL;
         uint32_t w, h;
-        if (sky_image_decode(data, used, &rgb, &w, &h, NULL, 0) == SKY_OK && w == c->width &&
-            h == c->height) {
-            memcpy(c->rgb, rgb, (size_t)w * h * 3);
-            ok = true;
-        }
-        free(rgb);
+        ok = sky_image_decode(data, used, &jpeg_rgb, &w, &h, NULL, 0) == SKY_OK && w == c->width &&
+             h == c->height;
+        rgb = jpeg_rgb; /* the mip levels read libjpeg's pixels: no copy */
     }
     uint64_t t1 = pics_now_ns();
-    ok = ok && sky_picture_block_put(back, 0, c->rgb, (size_t)c->width * 3, c->width, c->height) ==
-                   SKY_OK;
+    ok = ok &&
+         sky_picture_block_put(back, 0, rgb, (size_t)c->width * 3, c->width, c->height) == SKY_OK;
+    free(jpeg_rgb);
     pthread_mutex_lock(&c->lock);
-    c->convert_ns += t1 - t0;
+    if (c->pixfmt == V4L2_PIX_FMT_YUYV)
+        c->convert_ns += t1 - t0;
+    else
+        c->decode_ns += t1 - t0;
     c->mip_ns += pics_now_ns() - t1;
     pthread_mutex_unlock(&c->lock);
     return ok;
@@ -192,9 +241,13 @@ static int camera_capture(pics_camera *c) {
     if (r < 0 || (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))) return -1;
     struct v4l2_buffer b = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
     if (camera_ioctl(c->fd, VIDIOC_DQBUF, &b) < 0) return errno == EAGAIN ? 0 : -1;
+    if (b.index >= c->nbuf) return -1; /* not a buffer of ours: nothing to requeue */
     int back = c->front == 0 ? 1 : 0;
-    bool ok = b.index < c->nbuf && !(b.flags & V4L2_BUF_FLAG_ERROR) &&
-              camera_convert(c, c->buf[b.index].map, b.bytesused, c->one[back]);
+    /* bytesused comes from the driver: never read past the mapping (a larger value made
+     * libjpeg read beyond it). */
+    size_t used = b.bytesused < c->buf[b.index].len ? b.bytesused : c->buf[b.index].len;
+    bool ok = !(b.flags & V4L2_BUF_FLAG_ERROR) &&
+              camera_convert(c, c->buf[b.index].map, used, c->one[back]);
     if (camera_ioctl(c->fd, VIDIOC_QBUF, &b) < 0) return -1;
     if (ok) {
         pthread_mutex_lock(&c->lock);
@@ -220,24 +273,32 @@ static void camera_sleep_ms(unsigned ms) {
     }
 }
 
+/* CAMERA_RETRY_MS, in steps of CAMERA_POLL_MS so that a stop is seen. */
+static void camera_wait_retry(pics_camera *c) {
+    for (unsigned waited = 0; waited < CAMERA_RETRY_MS && !camera_stopping(c);
+         waited += CAMERA_POLL_MS)
+        camera_sleep_ms(CAMERA_POLL_MS);
+}
+
 static void *camera_thread(void *arg) {
     pics_camera *c = arg;
     while (!camera_stopping(c)) {
         if (c->fd < 0) {
-            if (camera_open_device(c, c->width, c->height, NULL, 0) != SKY_OK) {
-                for (unsigned waited = 0; waited < CAMERA_RETRY_MS && !camera_stopping(c);
-                     waited += CAMERA_POLL_MS)
-                    camera_sleep_ms(CAMERA_POLL_MS);
-            }
+            if (camera_open_device(c, c->width, c->height, NULL, 0) != SKY_OK) camera_wait_retry(c);
             continue;
         }
         if (camera_capture(c) < 0) {
             camera_close_device(c);
             pthread_mutex_lock(&c->lock);
-            c->gone = true;
             c->lost++;
-            c->seq++;
+            if (!c->gone) { /* black once, not once per failed attempt */
+                c->gone = true;
+                c->seq++;
+            }
             pthread_mutex_unlock(&c->lock);
+            /* Also after a device that opened and failed at once (a broken one, still
+             * plugged in): without this wait it was reopened in a tight loop. */
+            camera_wait_retry(c);
         }
     }
     return NULL;
@@ -319,6 +380,7 @@ void pics_camera_stats(const pics_camera *c, sky_pictures_stats *stats) {
     pthread_mutex_lock((pthread_mutex_t *)&c->lock);
     stats->camera_frames += c->frames;
     stats->camera_lost += c->lost;
+    stats->decode_ns += c->decode_ns;
     stats->convert_ns += c->convert_ns;
     stats->mip_ns += c->mip_ns;
     pthread_mutex_unlock((pthread_mutex_t *)&c->lock);
