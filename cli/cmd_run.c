@@ -370,10 +370,11 @@ static void run_stats_pictures(live_show *show) {
     if (frames == 0) return; /* images only: decoded once, at the start */
     double per = 1e6 * (double)frames;
     printf("%s:   pictures | video decoded %llu shown %llu dropped %llu | camera frames %llu "
-           "lost %llu | ms/picture decode %.3f convert %.3f mip %.3f copy %.3f\n",
+           "lost %llu damaged %llu | ms/picture decode %.3f convert %.3f mip %.3f copy %.3f\n",
            RUN_CMD, (unsigned long long)p.video_decoded, (unsigned long long)p.video_shown,
            (unsigned long long)p.video_dropped, (unsigned long long)p.camera_frames,
-           (unsigned long long)p.camera_lost, (double)p.decode_ns / per, (double)p.convert_ns / per,
+           (unsigned long long)p.camera_lost, (unsigned long long)p.camera_damaged,
+           (double)p.decode_ns / per, (double)p.convert_ns / per,
            (double)p.mip_ns / per,
            p.video_shown + p.camera_frames
                ? (double)p.copy_ns / 1e6 / (double)(p.video_shown + p.camera_frames)

@@ -54,7 +54,7 @@ struct pics_camera {
     bool stop;
     uint64_t seq, seq_taken;
     bool gone; /* the front is black: the device went away */
-    uint64_t frames, lost, decode_ns, convert_ns, mip_ns;
+    uint64_t frames, lost, damaged, decode_ns, convert_ns, mip_ns;
 };
 
 static int camera_ioctl(int fd, unsigned long req, void *arg) {
@@ -248,16 +248,19 @@ static int camera_capture(pics_camera *c) {
     size_t used = b.bytesused < c->buf[b.index].len ? b.bytesused : c->buf[b.index].len;
     bool ok = !(b.flags & V4L2_BUF_FLAG_ERROR) &&
               camera_convert(c, c->buf[b.index].map, used, c->one[back]);
-    if (camera_ioctl(c->fd, VIDIOC_QBUF, &b) < 0) return -1;
+    /* Counted before the buffer goes back, so a frame the driver has again is in the
+     * counts (the emulated device of test_camera_stream relies on it). */
+    pthread_mutex_lock(&c->lock);
     if (ok) {
-        pthread_mutex_lock(&c->lock);
         c->front = back;
         c->gone = false;
         c->seq++;
         c->frames++;
-        pthread_mutex_unlock(&c->lock);
+    } else {
+        c->damaged++;
     }
-    return 1;
+    pthread_mutex_unlock(&c->lock);
+    return camera_ioctl(c->fd, VIDIOC_QBUF, &b) < 0 ? -1 : 1;
 }
 
 static bool camera_stopping(pics_camera *c) {
@@ -380,6 +383,7 @@ void pics_camera_stats(const pics_camera *c, sky_pictures_stats *stats) {
     pthread_mutex_lock((pthread_mutex_t *)&c->lock);
     stats->camera_frames += c->frames;
     stats->camera_lost += c->lost;
+    stats->camera_damaged += c->damaged;
     stats->decode_ns += c->decode_ns;
     stats->convert_ns += c->convert_ns;
     stats->mip_ns += c->mip_ns;

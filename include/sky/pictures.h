@@ -41,6 +41,8 @@ typedef struct sky_pictures_stats {
     uint64_t video_shown;   /* video frames put into the block */
     uint64_t camera_frames; /* camera frames captured */
     uint64_t camera_lost;   /* times a camera went away */
+    uint64_t camera_damaged; /* camera frames dropped as unreadable (error flag, short, bad MJPEG);
+                                the picture keeps the last good one */
     uint64_t updates;       /* new blocks (sky_pictures_update returning true) */
     uint64_t decode_ns;     /* time in decoding (video and camera threads, images at open) */
     uint64_t convert_ns;    /* ... in scaling / colour conversion to RGB8 */

@@ -913,6 +913,7 @@ static void test_yuyv_frames(void **state) {
     cam_stats(&s, &st);
     assert_true(st.camera_frames >= 2);
     assert_int_equal(st.camera_lost, 0);
+    assert_int_equal(st.camera_damaged, 0);
     assert_true(st.convert_ns > 0);
     assert_true(st.mip_ns > 0);
     assert_int_equal(st.decode_ns, at_open.decode_ns); /* YUYV: nothing decoded */
@@ -1180,11 +1181,19 @@ static void cam_expect_dropped(cam_show *s, const uint8_t *want, const char *wha
         fail_msg("%s: the picture changed (LED %ld channel %ld: %u, was %u)", what, bad / 3,
                  bad % 3, bytes[bad], want[bad]);
     free(bytes);
+    /* A bad frame is counted before its buffer goes back, so the damaged count is at least
+     * the bad frames requeued before the stats are read (one more may be in hand). */
+    pthread_mutex_lock(&vdev.lock);
+    uint64_t bad_given = vdev.bad_requeued;
+    pthread_mutex_unlock(&vdev.lock);
     sky_pictures_stats st;
     cam_stats(s, &st);
     pthread_mutex_lock(&vdev.lock);
     uint64_t good = vdev.good_requeued;
     pthread_mutex_unlock(&vdev.lock);
+    if (st.camera_damaged < bad_given)
+        fail_msg("%s: %llu frames counted as damaged, %llu bad ones given", what,
+                 (unsigned long long)st.camera_damaged, (unsigned long long)bad_given);
     if (st.camera_frames != good)
         fail_msg("%s: %llu frames counted, %llu good ones given", what,
                  (unsigned long long)st.camera_frames, (unsigned long long)good);
