@@ -1123,8 +1123,8 @@ sky_status live_show_render(live_show *show, double t, double dt, char *error, s
     }
     if (fading && show->incoming.pictures && sky_pictures_update(show->incoming.pictures, t)) {
         char why[1024] = "";
-        st = sky_runtime_set_incoming_pictures(rt, sky_pictures_block(show->incoming.pictures),
-                                               why, sizeof why);
+        st = sky_runtime_set_incoming_pictures(rt, sky_pictures_block(show->incoming.pictures), why,
+                                               sizeof why);
         if (st != SKY_OK) { /* not expected (show_open_pictures checked the size): the old
                                pattern goes on rather than the show stopping */
             show_fade_end(show, why);
@@ -1132,15 +1132,16 @@ sky_status live_show_render(live_show *show, double t, double dt, char *error, s
         }
     }
     uint64_t render_start = sky_frame_now_ns();
-    if (freeze && show->rendered)
+    if (freeze && show->rendered) {
         st = sky_runtime_render_hold(rt, error, error_len);
-    else if (fading)
+    } else if (fading) {
         st = sky_runtime_render_mix(
             rt, t, dt, show->params, show->incoming.pipeline, t, dt, show->incoming.params,
             (t - show->fade_start_t) / show->fade_s, error, error_len);
-    if (st == SKY_OK && fading && !(freeze && show->rendered)) show->incoming_mixed = true;
-    else
+        show->incoming_mixed = show->incoming_mixed || st == SKY_OK;
+    } else {
         st = sky_runtime_render(rt, t, dt, show->params, error, error_len);
+    }
     if (st != SKY_OK) return st;
     show->rendered = true;
     if (switched) /* the render thread's whole cost of a switch: swap + first frame */

@@ -118,7 +118,8 @@ struct sky_runtime {
     vkrt_buffer pictures[2][2];
     size_t picture_words;             /* what each holds */
     const uint32_t *picture_block[2]; /* [pair]: the caller's block, NULL: none */
-    uint64_t picture_gen[2], picture_copied[2][2]; /* [pair] the block's generation, each buffer's */
+    uint64_t picture_gen[2];          /* [pair]: the block's generation */
+    uint64_t picture_copied[2][2];    /* [pair][parity]: the generation each buffer holds */
     VkFence fences[2];
     VkCommandBuffer clear[2]; /* per pair: zeroes both sides */
     bool clear_pending[2];
@@ -528,8 +529,8 @@ static void rt_write_sets(sky_runtime *rt) {
             for (uint32_t p = 0; p < 2; p++) {
                 for (uint32_t k = 0; k < rt->slot_sets; k++)
                     rt_write_set(rt, rt_direct_set(rt, q, w, p, k), &rt->block[RT_CURRENT][p],
-                                 &rt->prev[q][1 - w], &rt->prev[q][w], rt_out_binding(rt, p, k),
-                                 q, p);
+                                 &rt->prev[q][1 - w], &rt->prev[q][w], rt_out_binding(rt, p, k), q,
+                                 p);
                 for (uint32_t role = 0; role < 2; role++)
                     rt_write_set(rt, rt_layer_set(rt, role, q, w, p), &rt->block[role][p],
                                  &rt->prev[q][1 - w], &rt->prev[q][w],

@@ -85,8 +85,10 @@ typedef struct show {
 static void write_pattern(show *s, char *path, const char *name, const char *png, int marker) {
     cli_path(path, 512, s->dir, name);
     char text[256];
-    snprintf(text, sizeof text, "input pic = image(\"%s\")\nlet c = pic(0.5, 0.5)\n"
-                                "out rgb(c.r, c.g, %d)\n", png, marker);
+    snprintf(text, sizeof text,
+             "input pic = image(\"%s\")\nlet c = pic(0.5, 0.5)\n"
+             "out rgb(c.r, c.g, %d)\n",
+             png, marker);
     cli_write_file(path, text);
 }
 
@@ -107,9 +109,21 @@ static void show_start(show *s, const char *crossfade) {
     write_pattern(s, s->c, "c.sky", "c.png", 0);
     write_pattern(s, s->bad, "bad.sky", "missing.png", 1);
     cli_path(frame_path, sizeof frame_path, s->dir, "frame");
-    const char *argv[] = {"run",       s->a,          "--frame",     frame_path, "--fps",
-                          "10",        "--layout",    LAYOUT,        "--control", "127.0.0.1:0",
-                          "--crossfade", crossfade,         device ? "--device" : NULL, device, NULL};
+    const char *argv[] = {"run",
+                          s->a,
+                          "--frame",
+                          frame_path,
+                          "--fps",
+                          "10",
+                          "--layout",
+                          LAYOUT,
+                          "--control",
+                          "127.0.0.1:0",
+                          "--crossfade",
+                          crossfade,
+                          device ? "--device" : NULL,
+                          device,
+                          NULL};
     cli_spawn(&s->proc, s->dir, argv);
     double end = cli_now() + SAFETY_S;
     char error[512] = "";

@@ -133,8 +133,7 @@ static void fade_fixture_init(fade_fixture *f) {
     fade_write_png("a.png", 128, 96, pixel_a);
     fade_write_png("b.png", 128, 96, pixel_b);
     char err[256] = "";
-    if (sky_layout_create("grid:24x18", &f->layout, err, sizeof err) != SKY_OK)
-        fail_msg("%s", err);
+    if (sky_layout_create("grid:24x18", &f->layout, err, sizeof err) != SKY_OK) fail_msg("%s", err);
     f->view = (sky_layout_view){f->layout->led_count, f->layout->strip_count,
                                 f->layout->strip_sizes, f->layout->xy};
     f->inputs = calloc(f->view.led_count, sizeof *f->inputs);
