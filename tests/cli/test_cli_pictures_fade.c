@@ -21,6 +21,9 @@
  *   4. (--crossfade 3600) A -> B; during it, C: the first fade ends at once
  *      (B takes over with its own picture, no reopen), and B -> C fades
  *      from there.
+ *   5. Frozen: A, then B during that fade; the fade to A rendered no mix
+ *      frame, so its pictures were never handed over: A must still show its
+ *      own once unfrozen.
  *
  * Run with `--device cpu` and with the default device (lavapipe, label
  * "gpu"). Waits are on frame numbers and replies; time limits are safety
@@ -45,7 +48,7 @@
 #include "sky/frame.h"
 
 #define LAYOUT    "grid:8x4"
-#define SAFETY_S  300.0 /* a bound on anything a loaded machine does, never an expected time */
+#define SAFETY_S  120.0 /* a bound on anything a loaded machine does, never an expected time */
 #define MIX_SLACK 3     /* the blend of bytes (1/255), and blue's own rounding as the amount */
 
 static const char *device; /* NULL: the default (Vulkan); "cpu" */
@@ -209,9 +212,17 @@ static void expect_only(show *s, colour c, int frames, const char *what) {
     }
 }
 
+/* For loops that wait for a frame to become something while frames keep coming. */
+static void check_deadline(const show *s, double end, const char *what) {
+    if (cli_now() > end) fail_frame(s, what);
+}
+
 static void wait_only(show *s, colour c, const char *what) {
-    do next_frame(s, what);
-    while (!frame_is_only(s, c));
+    double end = cli_now() + SAFETY_S;
+    do {
+        next_frame(s, what);
+        check_deadline(s, end, what);
+    } while (!frame_is_only(s, c));
 }
 
 static void post_pattern(show *s, const char *path, int want_status, const char *want_text) {
@@ -224,6 +235,12 @@ static void post_pattern(show *s, const char *path, int want_status, const char 
     control_reply_free(&r);
 }
 
+static void put_flag(show *s, const char *path, const char *value) {
+    control_reply r = control_client_request(s->http, NULL, "PUT", path, value);
+    if (r.status != 200) fail_msg("PUT %s %s: %d %s", path, value, r.status, r.body);
+    control_reply_free(&r);
+}
+
 static void put_crossfade(show *s, const char *seconds) {
     control_reply r = control_client_request(s->http, NULL, "PUT", "/api/crossfade", seconds);
     if (r.status != 200) fail_msg("PUT /api/crossfade %s: %d %s", seconds, r.status, r.body);
@@ -233,8 +250,10 @@ static void put_crossfade(show *s, const char *seconds) {
 /* Frames of a fade from -> to until one is at least `until` along; each must be the blend. */
 static void follow_fade(show *s, colour from, colour to, double until, bool *middle,
                         const char *what) {
+    double end = cli_now() + SAFETY_S;
     for (;;) {
         next_frame(s, what);
+        check_deadline(s, end, what);
         double amount = amount_of(s, from, to);
         if (!frame_is(s, from, to, amount, MIX_SLACK)) fail_frame(s, what);
         if (middle) *middle = *middle || (amount >= 0.3 && amount <= 0.7);
@@ -268,8 +287,10 @@ static void test_fade_between_pictures(void **state) {
     put_crossfade(&s, "0");
     post_pattern(&s, s.a, 200, NULL);
     /* Frames rendered before the cut are the B -> C fade still. */
+    double end = cli_now() + SAFETY_S;
     for (;;) {
         next_frame(&s, "the cut to A");
+        check_deadline(&s, end, "the cut to A");
         if (frame_is_only(&s, COL_A)) break;
         if (!frame_is(&s, COL_B, COL_C, amount_of(&s, COL_B, COL_C), MIX_SLACK))
             fail_frame(&s, "before the cut to A");
@@ -296,13 +317,27 @@ static void test_fade_during_fade(void **state) {
         fail_frame(&s, "A -> B (an hour)");
     post_pattern(&s, s.c, 200, NULL);
     /* Frames rendered before the switch are A -> B, near A; then B alone. */
+    double end = cli_now() + SAFETY_S;
     for (;;) {
         next_frame(&s, "B after A -> B was cut short");
+        check_deadline(&s, end, "B after A -> B was cut short");
         if (frame_is_only(&s, COL_B)) break;
         if (!frame_is(&s, COL_A, COL_B, amount_of(&s, COL_A, COL_B), MIX_SLACK))
             fail_frame(&s, "before B took over");
     }
     expect_only(&s, COL_B, 10, "B fading to C over an hour");
+
+    /* 5. Frozen, B -> C ends (C takes over), and a fade C -> A that renders no mix frame
+     * ends too (A takes over with no hand-over from a mix: its pictures are set anew),
+     * then B fades in. Held frames are B; unfrozen, A (an hour from B): not C's picture. */
+    put_flag(&s, "/api/freeze", "true");
+    expect_only(&s, COL_B, 3, "held while frozen");
+    post_pattern(&s, s.a, 200, NULL);
+    post_pattern(&s, s.b, 200, NULL);
+    expect_only(&s, COL_B, 3, "held while frozen, after two switches");
+    put_flag(&s, "/api/freeze", "false");
+    wait_only(&s, COL_A, "A once unfrozen");
+    expect_only(&s, COL_A, 10, "A fading to B over an hour");
     show_stop(&s);
 }
 
