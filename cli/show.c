@@ -140,7 +140,9 @@ struct live_show {
     sky_pictures *pictures; /* the running pattern's picture inputs, NULL without */
     double *params;       /* the running program's slot values, as rendered */
     uint64_t values_seen;
-    show_pattern incoming; /* the pattern fading in (program NULL: no fade) */
+    show_pattern incoming; /* the pattern fading in (program NULL: no fade), its pictures */
+    bool incoming_mixed;   /* a mix frame with it was rendered: the runtime hands its pictures
+                              over at the end of the fade (sky_runtime_set_incoming_pictures) */
     double fade_start_t;
     double fade_s;             /* the fade's length, as crossfade_s was when it began */
     show_meta outgoing_meta;   /* the description and values of the pattern fading out, */
@@ -935,6 +937,7 @@ static bool show_set_running(live_show *show, show_pattern *pattern, double *swa
     sky_status st =
         sky_runtime_set_pipeline(show->config.runtime, pattern->pipeline, error, sizeof error);
     *swap_ms = (double)(sky_frame_now_ns() - t0) / 1e6;
+    pattern->pipeline = NULL; /* the runtime took it, whatever it returned */
     if (st != SKY_OK) {
         char why[1200];
         snprintf(why, sizeof why, "cannot switch to the new pattern: %s",
@@ -943,15 +946,23 @@ static bool show_set_running(live_show *show, show_pattern *pattern, double *swa
         show_fail_switch(show, pattern->seq, why);
         return false;
     }
-    pattern->pipeline = NULL; /* the runtime's now */
     return true;
 }
 
-/* The program and values of a pattern the runtime now runs become the render side's. */
-static void show_take_running(live_show *show, show_pattern *pattern) {
-    /* The runtime lets go of the old block before it is freed; the new one is set at the
-     * next frame, the first update of a picture set reporting it new. */
-    sky_runtime_set_pictures(show->config.runtime, NULL, NULL, 0);
+/*
+ * The program, values and pictures of a pattern the runtime now runs become
+ * the render side's. `handed_over`: the runtime already samples the
+ * pattern's pictures as the current ones (the end of a fade that rendered a
+ * mix frame: sky_runtime_set_pipeline moved them over, no copy) and let go of
+ * the old block. Else the runtime gets the new block (valid from open: images
+ * are in it; a video's or camera's first frame follows with an update) before
+ * the old one is freed.
+ */
+static void show_take_running(live_show *show, show_pattern *pattern, bool handed_over) {
+    if (!handed_over)
+        sky_runtime_set_pictures(show->config.runtime,
+                                 pattern->pictures ? sky_pictures_block(pattern->pictures) : NULL,
+                                 NULL, 0); /* cannot fail: show_open_pictures checked the size */
     sky_pictures_free(show->pictures);
     show->pictures = pattern->pictures;
     pattern->pictures = NULL;
@@ -979,20 +990,35 @@ static bool show_cut(live_show *show, show_pattern *pattern, double *swap_ms) {
     }
     bool moved = pattern->entry >= 0;
     show_install(show, pattern, values, NULL, NULL);
-    show_take_running(show, pattern);
+    show_take_running(show, pattern, false);
     show_pattern_free(show, pattern);
     show_pattern_event(show, moved);
     return true;
 }
 
 /*
- * Ends the fade: the incoming pattern becomes the running one. If the runtime
- * refuses it, the outgoing pattern stays, with its description and values.
+ * Ends the fade: the incoming pattern becomes the running one, and its
+ * pictures, open and updated since the fade began, the running pictures (no
+ * reopening); the outgoing pattern's are closed. If the runtime refuses it,
+ * or `abort_why` is not NULL, the outgoing pattern stays, with its
+ * description, values and pictures, and the incoming one is closed.
  */
-static void show_fade_end(live_show *show) {
+static void show_fade_end(live_show *show, const char *abort_why) {
+    sky_runtime *rt = show->config.runtime;
     double swap_ms = 0;
-    bool ok = show_set_running(show, &show->incoming, &swap_ms);
-    if (ok) show_take_running(show, &show->incoming);
+    bool ok = false;
+    if (abort_why) {
+        /* show->meta is the incoming pattern's during a fade (show_fade_start) */
+        fprintf(stderr, "%s: the cross-fade to %s stops: %s; keeping %s\n", show->config.cmd,
+                show->meta.name, abort_why, show->outgoing_meta.name);
+    } else {
+        ok = show_set_running(show, &show->incoming, &swap_ms);
+    }
+    if (ok) show_take_running(show, &show->incoming, show->incoming_mixed);
+    /* The runtime lets go of the incoming block before it is freed (after a hand-over it
+     * holds none: this clears the other pair, which is the outgoing pattern's). */
+    sky_runtime_set_incoming_pictures(rt, NULL, NULL, 0);
+    show->incoming_mixed = false;
     pthread_mutex_lock(&show->lock);
     if (!ok) {
         show_meta_free(&show->meta);
@@ -1022,11 +1048,14 @@ static void show_fade_start(live_show *show, show_pattern *pattern, double t, do
         show_pattern_free(show, pattern);
         return;
     }
-    if (show->incoming.program) show_fade_end(show); /* a fade in progress ends at once */
     bool moved = pattern->entry >= 0;
     show_install(show, pattern, values, &show->outgoing_meta, &show->outgoing_values);
     show->incoming = *pattern;
     memset(pattern, 0, sizeof *pattern);
+    /* Its pictures reach the runtime at the first mix frame (their first update reports
+     * them new); until then the incoming pattern samples none, never a stale block. */
+    sky_runtime_set_incoming_pictures(show->config.runtime, NULL, NULL, 0);
+    show->incoming_mixed = false;
     show->fade_start_t = t;
     show->fade_s = fade_s;
     pthread_mutex_lock(&show->lock);
@@ -1062,13 +1091,16 @@ sky_status live_show_render(live_show *show, double t, double dt, char *error, s
 
     double swap_ms = 0;
     bool switched = false;
+    /* A change during a fade ends the fade first (the incoming pattern takes over at
+     * once, with its pictures), then cuts or fades from there: one fade at a time. */
+    if (pattern.program && show->incoming.program) show_fade_end(show, NULL);
     if (pattern.program && crossfade_s > 0)
         show_fade_start(show, &pattern, t, crossfade_s);
     else if (pattern.program)
         switched = show_cut(show, &pattern, &swap_ms);
     if (show->incoming.program &&
         (t - show->fade_start_t) / show->fade_s >= 1) /* the fade is over */
-        show_fade_end(show);
+        show_fade_end(show, NULL);
 
     bool fading = show->incoming.program != NULL;
     double *target = fading ? show->incoming.params : show->params;
@@ -1084,20 +1116,32 @@ sky_status live_show_render(live_show *show, double t, double dt, char *error, s
     if (st != SKY_OK) return st;
     sky_runtime *rt = show->config.runtime;
     /* A new video or camera frame: the runtime uploads it once (not per LED, not per frame).
-     * During a cross-fade both patterns see the running pattern's pictures. */
+     * During a cross-fade each pattern samples its own pictures, both kept up to date. */
     if (show->pictures && sky_pictures_update(show->pictures, t)) {
         st = sky_runtime_set_pictures(rt, sky_pictures_block(show->pictures), error, error_len);
         if (st != SKY_OK) return st;
     }
+    if (fading && show->incoming.pictures && sky_pictures_update(show->incoming.pictures, t)) {
+        char why[1024] = "";
+        st = sky_runtime_set_incoming_pictures(rt, sky_pictures_block(show->incoming.pictures), why,
+                                               sizeof why);
+        if (st != SKY_OK) { /* not expected (show_open_pictures checked the size): the old
+                               pattern goes on rather than the show stopping */
+            show_fade_end(show, why);
+            fading = false;
+        }
+    }
     uint64_t render_start = sky_frame_now_ns();
-    if (freeze && show->rendered)
+    if (freeze && show->rendered) {
         st = sky_runtime_render_hold(rt, error, error_len);
-    else if (fading)
+    } else if (fading) {
         st = sky_runtime_render_mix(
             rt, t, dt, show->params, show->incoming.pipeline, t, dt, show->incoming.params,
             (t - show->fade_start_t) / show->fade_s, error, error_len);
-    else
+        show->incoming_mixed = show->incoming_mixed || st == SKY_OK;
+    } else {
         st = sky_runtime_render(rt, t, dt, show->params, error, error_len);
+    }
     if (st != SKY_OK) return st;
     show->rendered = true;
     if (switched) /* the render thread's whole cost of a switch: swap + first frame */

@@ -52,7 +52,9 @@ struct cpurt {
     uint64_t mix_owner; /* the pipeline whose state the other pair holds */
     uint64_t pipeline_ids;
     float *uniforms;
-    const uint32_t *pictures; /* the caller's picture block (sky_runtime_set_pictures) or NULL */
+    /* [pair]: the picture block its pattern reads in place (sky_runtime_set_pictures for the
+     * current pattern, sky_runtime_set_incoming_pictures for the incoming one), or NULL */
+    const uint32_t *pictures[2];
 
     uint8_t *host;     /* no writer: the output */
     uint8_t *layer[2]; /* [role]: undimmed bytes for the post formula */
@@ -206,8 +208,10 @@ sky_status cpurt_set_pipeline(cpurt *c, cpurt_pipeline *p, char *error, size_t e
     (void)error;
     (void)error_len;
     if (p->id == c->mix_owner && c->current) {
-        /* the end of a crossfade: the incoming pattern keeps its prev and frame counter */
+        /* the end of a crossfade: the incoming pattern keeps its prev, frame counter and
+         * pictures; the outgoing one's block, about to be freed by the caller, is let go */
         c->cur_pair ^= 1u;
+        c->pictures[1u - c->cur_pair] = NULL;
     } else {
         bool keep = c->current && c->current->uses_prev && p->uses_prev;
         if (!keep) cpurt_clear_pair(c, c->cur_pair);
@@ -240,17 +244,20 @@ static const uint32_t
         SKY_MAX_PICTURES, SKY_PICTURE_HEADER_WORDS + SKY_MAX_PICTURES *SKY_PICTURE_ENTRY_WORDS,
         SKY_PICTURE_MAGIC};
 
-sky_status cpurt_set_pictures(cpurt *c, const uint32_t *block, char *error, size_t error_len) {
+sky_status cpurt_set_pictures(cpurt *c, bool incoming, const uint32_t *block, char *error,
+                              size_t error_len) {
     (void)error;
     (void)error_len;
-    c->pictures = block;
+    c->pictures[incoming ? 1u - c->cur_pair : c->cur_pair] = block;
     return SKY_OK;
 }
 
 /* The block the kernel of `program` reads: entries for all its pictures (sky_cpu.h relies on it).
  */
-static const uint32_t *cpurt_pictures_for(const cpurt *c, const sky_program *program) {
-    if (c->pictures && c->pictures[0] >= sky_program_picture_count(program)) return c->pictures;
+static const uint32_t *cpurt_pictures_for(const cpurt *c, uint32_t pair,
+                                          const sky_program *program) {
+    const uint32_t *block = c->pictures[pair];
+    if (block && block[0] >= sky_program_picture_count(program)) return block;
     return cpurt_no_pictures;
 }
 
@@ -282,7 +289,7 @@ static sky_status cpurt_run(cpurt *c, cpurt_pipeline *p, uint32_t pair, double t
                          .strip_size = c->strip_size,
                          .strip_count = c->view.strip_count,
                          .led_count = c->view.led_count,
-                         .pictures = cpurt_pictures_for(c, p->program)};
+                         .pictures = cpurt_pictures_for(c, pair, p->program)};
     sky_cpu_pool_run(c->pool, p->kernel, &args);
     cpurt_stage(&c->stats.eval, t1 - t0);
     cpurt_stage(&c->stats.wait, cpurt_now_ns() - t1);

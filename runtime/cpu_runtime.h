@@ -37,7 +37,9 @@ sky_status cpurt_set_brightness(cpurt *c, double level, char *error, size_t erro
 sky_status cpurt_restart(cpurt *c, char *error, size_t error_len);
 /* sky_runtime_set_audio: copied; NULL reads zeros. */
 void cpurt_set_audio(cpurt *c, const sky_audio_values *values);
-sky_status cpurt_set_pictures(cpurt *c, const uint32_t *block, char *error, size_t error_len);
+/* The current pattern's pictures, or (incoming) the incoming pattern's of a crossfade. */
+sky_status cpurt_set_pictures(cpurt *c, bool incoming, const uint32_t *block, char *error,
+                              size_t error_len);
 
 const uint8_t *cpurt_frame_bytes(const cpurt *c, size_t *len);
 const float *cpurt_frame_floats(const cpurt *c, size_t *count);

@@ -20,7 +20,11 @@
  * one descriptor set per (pair, ping-pong side, parity, slot) for a pattern
  * writing the output ("direct" sets), one per (role, pair, side, parity) for a
  * pattern writing a layer for the post pass (vk_post.c: brightness below 1 and
- * crossfades), and one for the warm-up dispatch of a new pipeline.
+ * crossfades), and one for the warm-up dispatch of a new pipeline. The picture
+ * block (binding 8) has a buffer per (pair, parity) too: each pattern of a
+ * crossfade reads its own pictures (sky_runtime_set_pictures for the current,
+ * sky_runtime_set_incoming_pictures for the incoming one), and at the end of
+ * the fade they stay with the pattern, as its prev does, with no new copy.
  *
  * Publishing follows the frame file's seqlock: with zero-copy the slot is
  * marked "being written" (sky_frame_writer_begin) before the dispatch that
@@ -98,7 +102,7 @@ struct sky_runtime {
 
     vkrt_buffer leds, strips;
     VkBufferView led_texels; /* binding 6: RGBA32F view of `leds`, or VK_NULL_HANDLE */
-    VkBufferView picture_texels[2]; /* binding 9: R32_UINT views of `pictures`, with binding 6 */
+    VkBufferView picture_texels[2][2]; /* binding 9: R32_UINT views of `pictures`, with binding 6 */
     vkrt_buffer prev[2][2];  /* [pair][side]: a frame reads side 1-w and writes side w */
     uint32_t prev_w[2];      /* per pair: the side its next frame writes */
     uint32_t cur_pair;       /* the current pattern's pair; the incoming one has the other */
@@ -108,10 +112,14 @@ struct sky_runtime {
     vkrt_buffer layer[2];    /* [role]: undimmed bytes for the post pass */
     vkrt_buffer post_params[2];
     vkrt_post post;
-    vkrt_buffer pictures[2];       /* binding 8 per parity: the picture block (sky/picture.h) */
-    size_t picture_words;          /* what each holds */
-    const uint32_t *picture_block; /* the caller's (sky_runtime_set_pictures), NULL: none */
-    uint64_t picture_gen, picture_copied[2]; /* the block's generation, and each buffer's */
+    /* Binding 8, [pair][parity]: the picture block (sky/picture.h) of the pattern in that pair,
+     * so the two patterns of a crossfade each sample their own pictures. They follow the pair
+     * like prev does: at the end of a fade the incoming pattern's become the current ones. */
+    vkrt_buffer pictures[2][2];
+    size_t picture_words;             /* what each holds */
+    const uint32_t *picture_block[2]; /* [pair]: the caller's block, NULL: none */
+    uint64_t picture_gen[2];          /* [pair]: the block's generation */
+    uint64_t picture_copied[2][2];    /* [pair][parity]: the generation each buffer holds */
     VkFence fences[2];
     VkCommandBuffer clear[2]; /* per pair: zeroes both sides */
     bool clear_pending[2];
@@ -337,8 +345,10 @@ static sky_status rt_create_buffers(sky_runtime *rt, char *error, size_t error_l
         {&rt->post_params[0], sizeof(vkrt_post_params), host, coherent, 0, "post parameters"},
         {&rt->post_params[1], sizeof(vkrt_post_params), host, coherent, 0, "post parameters"},
         /* Written once per new picture, read by every LED: device-local where host-visible. */
-        {&rt->pictures[0], 4u * rt->picture_words, host, local | coherent, texels, "pictures"},
-        {&rt->pictures[1], 4u * rt->picture_words, host, local | coherent, texels, "pictures"},
+        {&rt->pictures[0][0], 4u * rt->picture_words, host, local | coherent, texels, "pictures"},
+        {&rt->pictures[0][1], 4u * rt->picture_words, host, local | coherent, texels, "pictures"},
+        {&rt->pictures[1][0], 4u * rt->picture_words, host, local | coherent, texels, "pictures"},
+        {&rt->pictures[1][1], 4u * rt->picture_words, host, local | coherent, texels, "pictures"},
         /* The warm-up's scratch: the same sizes as the show's buffers. */
         {&rt->warm_prev[0], leds * 12, 0, local, 0, "warm-up prev"},
         {&rt->warm_prev[1], leds * 12, 0, local, 0, "warm-up prev"},
@@ -357,9 +367,10 @@ static sky_status rt_create_buffers(sky_runtime *rt, char *error, size_t error_l
                                    plan[i].usage, plan[i].what, plan[i].buf, error, error_len);
     }
     /* No block yet: a count of 0, so every picture samples black. */
-    for (int p = 0; p < 2 && status == SKY_OK; p++) {
-        memset(rt->pictures[p].map, 0, rt->picture_words * 4u);
-        status = vkrt_buffer_flush(&rt->dev, &rt->pictures[p], error, error_len);
+    for (int i = 0; i < 4 && status == SKY_OK; i++) {
+        vkrt_buffer *buf = &rt->pictures[i / 2][i % 2];
+        memset(buf->map, 0, rt->picture_words * 4u);
+        status = vkrt_buffer_flush(&rt->dev, buf, error, error_len);
     }
     return status;
 }
@@ -441,17 +452,18 @@ static const char *rt_create_texel_view(sky_runtime *rt, char *why, size_t why_l
                  rt->picture_words, rt->dev.props.limits.maxTexelBufferElements);
         return why;
     }
-    for (int p = 0; p < 2; p++) {
+    for (int i = 0; i < 4; i++) {
+        VkBufferView *view = &rt->picture_texels[i / 2][i % 2];
         VkBufferViewCreateInfo pic = {
             .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
-            .buffer = rt->pictures[p].buffer,
+            .buffer = rt->pictures[i / 2][i % 2].buffer,
             .format = VK_FORMAT_R32_UINT,
             .offset = 0,
             .range = 4u * rt->picture_words,
         };
-        r = rt->dev.vk.vkCreateBufferView(rt->dev.device, &pic, NULL, &rt->picture_texels[p]);
+        r = rt->dev.vk.vkCreateBufferView(rt->dev.device, &pic, NULL, view);
         if (r != VK_SUCCESS) {
-            rt->picture_texels[p] = VK_NULL_HANDLE;
+            *view = VK_NULL_HANDLE;
             snprintf(why, why_len, "vkCreateBufferView (pictures) failed: %s", vkrt_result_str(r));
             return why;
         }
@@ -493,9 +505,10 @@ static VkDescriptorBufferInfo rt_out_binding(const sky_runtime *rt, uint32_t p, 
     return (VkDescriptorBufferInfo){rt->out[p].buffer, 0, VK_WHOLE_SIZE};
 }
 
+/* Set `set`: binding 8 (and 9) are pair q's picture buffer of parity p. */
 static void rt_write_set(sky_runtime *rt, uint32_t set, const vkrt_buffer *block,
                          const vkrt_buffer *prev, const vkrt_buffer *cur,
-                         VkDescriptorBufferInfo out, const vkrt_buffer *pictures) {
+                         VkDescriptorBufferInfo out, uint32_t q, uint32_t p) {
     vkrt_set_buffers b = {
         .buffer = {block->buffer, rt->leds.buffer, rt->strips.buffer, prev->buffer, cur->buffer,
                    out.buffer},
@@ -504,8 +517,8 @@ static void rt_write_set(sky_runtime *rt, uint32_t set, const vkrt_buffer *block
                   out.range},
         .led_texels = rt->led_texels,
         .frame_uniform_range = rt_frame_uniform_range(rt),
-        .pictures = pictures->buffer,
-        .picture_texels = rt->picture_texels[pictures == &rt->pictures[1]],
+        .pictures = rt->pictures[q][p].buffer,
+        .picture_texels = rt->picture_texels[q][p],
     };
     vkrt_shared_write_set(&rt->dev, &rt->shared, set, &b);
 }
@@ -516,16 +529,16 @@ static void rt_write_sets(sky_runtime *rt) {
             for (uint32_t p = 0; p < 2; p++) {
                 for (uint32_t k = 0; k < rt->slot_sets; k++)
                     rt_write_set(rt, rt_direct_set(rt, q, w, p, k), &rt->block[RT_CURRENT][p],
-                                 &rt->prev[q][1 - w], &rt->prev[q][w], rt_out_binding(rt, p, k),
-                                 &rt->pictures[p]);
+                                 &rt->prev[q][1 - w], &rt->prev[q][w], rt_out_binding(rt, p, k), q,
+                                 p);
                 for (uint32_t role = 0; role < 2; role++)
                     rt_write_set(rt, rt_layer_set(rt, role, q, w, p), &rt->block[role][p],
                                  &rt->prev[q][1 - w], &rt->prev[q][w],
                                  (VkDescriptorBufferInfo){rt->layer[role].buffer, 0, VK_WHOLE_SIZE},
-                                 &rt->pictures[p]);
+                                 q, p);
             }
     rt_write_set(rt, rt_warm_set(rt), &rt->warm_block, &rt->warm_prev[0], &rt->warm_prev[1],
-                 (VkDescriptorBufferInfo){rt->warm_out.buffer, 0, VK_WHOLE_SIZE}, &rt->pictures[0]);
+                 (VkDescriptorBufferInfo){rt->warm_out.buffer, 0, VK_WHOLE_SIZE}, 0, 0);
     for (uint32_t p = 0; p < 2; p++)
         for (uint32_t k = 0; k < rt->slot_sets; k++) {
             VkDescriptorBufferInfo b[4] = {
@@ -995,6 +1008,12 @@ sky_status sky_runtime_set_pipeline(sky_runtime *rt, sky_runtime_pipeline *pipel
     if (from_mix) {
         rt->clear_pending[rt->cur_pair] = false;
         rt->program_frame = pipeline->frame;
+        /* The incoming pictures (its pair's, already in both parities' buffers) are now the
+         * current ones; the outgoing pattern's block, which its caller is about to free, is
+         * let go. */
+        uint32_t out = 1 - rt->cur_pair;
+        rt->picture_block[out] = NULL;
+        rt->picture_gen[out]++;
     }
     free(pipeline);
     return SKY_OK;
@@ -1128,48 +1147,63 @@ typedef struct rt_job {
     const double *params;
 } rt_job;
 
-/* Writes sky_info and the job's per-frame values into binding-0 buffer [role][p]. */
 /*
- * The picture block into parity p's buffer, when it changed since that
- * buffer was last written: the frame that last read this buffer (parity p)
- * is complete by now, as for binding 0.
+ * Pair q's picture block into its buffer of parity p, when it changed since
+ * that buffer was last written: the frame that last read this buffer (parity
+ * p, whichever role pair q had then) is complete by now, as for binding 0.
  */
-static sky_status rt_copy_pictures(sky_runtime *rt, uint32_t p, char *error, size_t error_len) {
-    if (rt->picture_copied[p] == rt->picture_gen) return SKY_OK;
-    vkrt_buffer *buf = &rt->pictures[p];
-    if (rt->picture_block)
-        memcpy(buf->map, rt->picture_block, (size_t)rt->picture_block[1] * 4u);
+static sky_status rt_copy_pictures(sky_runtime *rt, uint32_t q, uint32_t p, char *error,
+                                   size_t error_len) {
+    if (rt->picture_copied[q][p] == rt->picture_gen[q]) return SKY_OK;
+    vkrt_buffer *buf = &rt->pictures[q][p];
+    if (rt->picture_block[q])
+        memcpy(buf->map, rt->picture_block[q], (size_t)rt->picture_block[q][1] * 4u);
     else
         memset(buf->map, 0, SKY_PICTURE_HEADER_WORDS * 4u);
-    rt->picture_copied[p] = rt->picture_gen;
+    rt->picture_copied[q][p] = rt->picture_gen[q];
     return vkrt_buffer_flush(&rt->dev, buf, error, error_len);
 }
 
-sky_status sky_runtime_set_pictures(sky_runtime *rt, const uint32_t *block, char *error,
-                                    size_t error_len) {
+/* sky_runtime_set_pictures (incoming false) and sky_runtime_set_incoming_pictures. */
+static sky_status rt_set_pictures(sky_runtime *rt, bool incoming, const uint32_t *block,
+                                  char *error, size_t error_len) {
+    const char *fn = incoming ? "sky_runtime_set_incoming_pictures" : "sky_runtime_set_pictures";
     if (!rt) {
-        frame_error(error, error_len, "sky_runtime_set_pictures: runtime is NULL");
+        frame_error(error, error_len, "%s: runtime is NULL", fn);
         return SKY_ERR_INVALID_ARG;
     }
     if (block && (block[2] != SKY_PICTURE_MAGIC || block[1] < SKY_PICTURE_HEADER_WORDS ||
                   block[0] > SKY_MAX_PICTURES ||
                   block[1] < SKY_PICTURE_HEADER_WORDS + block[0] * SKY_PICTURE_ENTRY_WORDS)) {
-        frame_error(error, error_len, "sky_runtime_set_pictures: not a picture block");
+        frame_error(error, error_len, "%s: not a picture block", fn);
         return SKY_ERR_INVALID_ARG;
     }
-    if (rt->cpu) return cpurt_set_pictures(rt->cpu, block, error, error_len);
+    if (rt->cpu) return cpurt_set_pictures(rt->cpu, incoming, block, error, error_len);
     if (block && block[1] > rt->picture_words) {
         frame_error(error, error_len,
-                    "the pictures need %.1f MiB, more than the %.1f MiB this runtime was created "
-                    "for (sky_runtime_options.picture_words)",
-                    block[1] * 4.0 / 1048576.0, rt->picture_words * 4.0 / 1048576.0);
+                    "%s: the pictures need %.1f MiB, more than the %.1f MiB this runtime was "
+                    "created for (sky_runtime_options.picture_words)",
+                    fn, block[1] * 4.0 / 1048576.0, rt->picture_words * 4.0 / 1048576.0);
         return SKY_ERR_LIMIT;
     }
-    rt->picture_block = block;
-    rt->picture_gen++;
+    uint32_t q = incoming ? 1 - rt->cur_pair : rt->cur_pair;
+    rt->picture_block[q] = block;
+    rt->picture_gen[q]++;
     return SKY_OK;
 }
 
+sky_status sky_runtime_set_pictures(sky_runtime *rt, const uint32_t *block, char *error,
+                                    size_t error_len) {
+    return rt_set_pictures(rt, false, block, error, error_len);
+}
+
+sky_status sky_runtime_set_incoming_pictures(sky_runtime *rt, const uint32_t *block, char *error,
+                                             size_t error_len) {
+    return rt_set_pictures(rt, true, block, error, error_len);
+}
+
+/* Writes sky_info and the job's per-frame values into binding-0 buffer [role][p], and the
+ * pictures of the job's pair into its picture buffer of parity p. */
 static sky_status rt_eval_frame(sky_runtime *rt, uint32_t role, uint32_t p, const rt_job *job,
                                 char *error, size_t error_len) {
     vkrt_buffer *block = &rt->block[role][p];
@@ -1190,7 +1224,8 @@ static sky_status rt_eval_frame(sky_runtime *rt, uint32_t role, uint32_t p, cons
                     role == RT_INCOMING ? "incoming " : "", sky_status_str(status));
         return status;
     }
-    status = rt_copy_pictures(rt, p, error, error_len);
+    status = rt_copy_pictures(rt, role == RT_CURRENT ? rt->cur_pair : 1 - rt->cur_pair, p, error,
+                              error_len);
     if (status != SKY_OK) return status;
     return vkrt_buffer_flush(&rt->dev, block, error, error_len);
 }
@@ -1534,15 +1569,15 @@ void sky_runtime_free(sky_runtime *rt) {
             vkrt_buffer_destroy(dev, &rt->out[i]);
             vkrt_buffer_destroy(dev, &rt->layer[i]);
             vkrt_buffer_destroy(dev, &rt->post_params[i]);
-            vkrt_buffer_destroy(dev, &rt->pictures[i]);
+            for (int j = 0; j < 2; j++) vkrt_buffer_destroy(dev, &rt->pictures[i][j]);
             vkrt_buffer_destroy(dev, &rt->warm_prev[i]);
         }
         vkrt_buffer_destroy(dev, &rt->warm_block);
         vkrt_buffer_destroy(dev, &rt->warm_out);
         if (rt->led_texels) dev->vk.vkDestroyBufferView(dev->device, rt->led_texels, NULL);
-        for (int i = 0; i < 2; i++)
-            if (rt->picture_texels[i])
-                dev->vk.vkDestroyBufferView(dev->device, rt->picture_texels[i], NULL);
+        for (int i = 0; i < 4; i++)
+            if (rt->picture_texels[i / 2][i % 2])
+                dev->vk.vkDestroyBufferView(dev->device, rt->picture_texels[i / 2][i % 2], NULL);
         vkrt_buffer_destroy(dev, &rt->leds);
         vkrt_buffer_destroy(dev, &rt->strips);
         vkrt_buffer_destroy(dev, &rt->slots);

@@ -159,8 +159,9 @@ typedef struct sky_runtime_options {
      * Without the layer installed, create fails with SKY_ERR_VULKAN saying so. */
     bool validate;
     /* Words of picture block (sky/picture.h) the runtime can hold for patterns with picture
-     * inputs (sky_runtime_set_pictures); 0: none (pictures sample black). Two buffers of
-     * this size (one per frame parity) are made at create. */
+     * inputs (sky_runtime_set_pictures); 0: none (pictures sample black). The Vulkan runtime
+     * makes four buffers of this size at create: one per frame parity for each of the two
+     * patterns of a crossfade (sky_runtime_set_incoming_pictures). */
     size_t picture_words;
 } sky_runtime_options;
 
@@ -295,7 +296,8 @@ sky_status sky_runtime_render_hold(sky_runtime *runtime, char *error, size_t err
  * allowed and do not disturb the incoming pattern's state. The runtime does
  * not take `incoming`: end the fade with sky_runtime_set_pipeline(incoming),
  * which then keeps the `prev` and frame counter it had in the mix (when it
- * was the pipeline mixed last), or abort it with sky_runtime_pipeline_free
+ * was the pipeline mixed last) and the pictures set for it with
+ * sky_runtime_set_incoming_pictures, or abort it with sky_runtime_pipeline_free
  * (after this call returns, no frame in flight uses it) and go on rendering
  * the current program. Completes the frame (and any still in flight) like
  * sky_runtime_render. SKY_ERR_INVALID_ARG for a NULL `incoming`, one built
@@ -343,16 +345,40 @@ sky_status sky_runtime_submit(sky_runtime *runtime, double t, double dt, const d
 sky_status sky_runtime_finish(sky_runtime *runtime, char *error, size_t error_len);
 
 /*
- * The pictures that frames from the next submitted one on sample: a picture
- * block (sky/picture.h, e.g. from sky_pictures_update), borrowed until the
- * next call or sky_runtime_free, or NULL (every picture black). The Vulkan
+ * The pictures that the current pattern samples in frames from the next
+ * submitted one on: a picture block (sky/picture.h, e.g. from
+ * sky_pictures_update), borrowed until the next call, the end of a crossfade
+ * (below) or sky_runtime_free, or NULL (every picture black). The Vulkan
  * runtime copies it into the device buffer of each frame parity once per call
  * (so once per new video frame, never per LED or per frame otherwise); the CPU
- * backend reads it in place. SKY_ERR_LIMIT when the block is larger than
- * sky_runtime_options.picture_words, SKY_ERR_INVALID_ARG for a block that is not one.
+ * backend reads it in place. Only the current pattern reads it: in a crossfade
+ * (sky_runtime_render_mix) the incoming pattern samples its own pictures,
+ * sky_runtime_set_incoming_pictures. Switching programs (set_program,
+ * set_pipeline other than ending a crossfade) keeps the block; set the new
+ * pattern's. SKY_ERR_LIMIT when the block is larger than
+ * sky_runtime_options.picture_words, SKY_ERR_INVALID_ARG for a block that is
+ * not one.
  */
 sky_status sky_runtime_set_pictures(sky_runtime *runtime, const uint32_t *block, char *error,
                                     size_t error_len);
+
+/*
+ * The pictures that the incoming pattern of a crossfade (sky_runtime_render_mix)
+ * samples from the next mix frame on, as sky_runtime_set_pictures is for the
+ * current one (same checks, errors and copies; NULL, the state of a new
+ * runtime: every picture black). Set them before a fade's first mix frame:
+ * a new incoming pipeline does not reset them. Ending the fade with
+ * sky_runtime_set_pipeline(incoming) on the pipeline mixed last makes this
+ * block the current pattern's pictures, without a new copy (the Vulkan
+ * runtime's buffers go with the pattern, as its `prev` does): the caller then
+ * keeps it updated with sky_runtime_set_pictures, and the outgoing pattern's
+ * block is let go (it may be freed once that call returns), leaving the
+ * incoming pictures NULL. Borrowed until the next call, that end of the fade
+ * or sky_runtime_free: a caller that aborts a fade sets NULL (or the next
+ * fade's block) before freeing it.
+ */
+sky_status sky_runtime_set_incoming_pictures(sky_runtime *runtime, const uint32_t *block,
+                                             char *error, size_t error_len);
 
 /*
  * The bytes (led_count * 3, RGB, LED after LED) of the newest completed frame,
