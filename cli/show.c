@@ -1171,9 +1171,24 @@ void live_show_frame_done(live_show *show, uint64_t frame, uint64_t now_ns, uint
     pthread_mutex_unlock(&show->lock);
 }
 
+/* During a fade both patterns' pictures decode, so both count (the render thread's own). */
 bool live_show_picture_stats(live_show *show, sky_pictures_stats *stats) {
-    if (!show->pictures) return false;
+    if (!show->pictures && !show->incoming.pictures) return false;
     sky_pictures_get_stats(show->pictures, stats);
+    if (!show->incoming.pictures) return true;
+    sky_pictures_stats in;
+    sky_pictures_get_stats(show->incoming.pictures, &in);
+    stats->video_decoded += in.video_decoded;
+    stats->video_dropped += in.video_dropped;
+    stats->video_shown += in.video_shown;
+    stats->camera_frames += in.camera_frames;
+    stats->camera_lost += in.camera_lost;
+    stats->camera_damaged += in.camera_damaged;
+    stats->updates += in.updates;
+    stats->decode_ns += in.decode_ns;
+    stats->convert_ns += in.convert_ns;
+    stats->mip_ns += in.mip_ns;
+    stats->copy_ns += in.copy_ns;
     return true;
 }
 

@@ -221,7 +221,8 @@ int live_compile_json(const char *cmd, const char *path, const char *source, siz
                       sky_program **program, json_object **diagnostics, size_t *error_count);
 
 bool live_show_create(const live_show_config *config, live_show **show);
-/* The running pattern's picture inputs' counters; false when it has none. Render thread only. */
+/* The picture inputs' counters of the running pattern, plus the incoming one's during a fade;
+ * false when neither has pictures. Render thread only. */
 bool live_show_picture_stats(live_show *show, sky_pictures_stats *stats);
 /* Stops the playlist and any load in flight (live_show_stop), then frees. NULL is a no-op. */
 void live_show_free(live_show *show);
