@@ -123,30 +123,6 @@ static bool play_layout(const play_options *o, const sky_fseq_info *info, sky_la
     return true;
 }
 
-static sky_frame_writer *play_open_writer(const play_options *o, const sky_layout *layout,
-                                          double fps) {
-    sky_frame_writer_options wo;
-    memset(&wo, 0, sizeof wo);
-    wo.path = o->frame_path;
-    wo.led_count = layout->led_count;
-    wo.strip_count = layout->strip_count;
-    wo.strip_sizes = layout->strip_sizes;
-    wo.positions = layout->xy;
-    wo.positions_z = layout->z;
-    wo.fps_nominal = (uint32_t)lround(fps);
-    wo.slot_count = (uint32_t)o->slots;
-    wo.layout = layout->name;
-    sky_frame_writer *writer = NULL;
-    char error[1024] = "";
-    sky_status st = sky_frame_writer_create(&wo, &writer, error, sizeof error);
-    if (st != SKY_OK) {
-        fprintf(stderr, "%s: cannot create the frame file: %s\n", PLAY_CMD,
-                error[0] ? error : sky_status_str(st));
-        return NULL;
-    }
-    return writer;
-}
-
 /* Publishes every frame on the grid of deadlines; 0 at the end or on a stop, 2 on errors. */
 static int play_loop(const play_options *o, sky_fseq_reader *reader, sky_frame_writer *writer,
                      uint64_t *published, uint64_t *late) {
@@ -209,7 +185,8 @@ int cmd_play(int argc, char **argv) {
         goto done;
     }
     if (!play_layout(&o, info, &layout)) goto done;
-    if (!(writer = play_open_writer(&o, layout, info->fps))) goto done;
+    if (!live_frame_writer_create(PLAY_CMD, layout, o.frame_path, info->fps, o.slots, &writer))
+        goto done;
     fprintf(stderr, "%s: %s (%u frames at %g fps%s%s) on %s (%u LEDs) into %s%s\n", PLAY_CMD,
             o.file, info->frame_count, info->fps, info->producer[0] ? ", from " : "",
             info->producer, layout->name, layout->led_count, o.frame_path,

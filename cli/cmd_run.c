@@ -523,29 +523,6 @@ static bool run_check_device(const run_options *o) {
     return chosen;
 }
 
-static sky_frame_writer *run_open_writer(const run_options *o, const sky_layout *layout) {
-    sky_frame_writer_options wo;
-    memset(&wo, 0, sizeof wo);
-    wo.path = o->frame_path;
-    wo.led_count = layout->led_count;
-    wo.strip_count = layout->strip_count;
-    wo.strip_sizes = layout->strip_sizes;
-    wo.positions = layout->xy;
-    wo.positions_z = layout->z;
-    wo.fps_nominal = (uint32_t)lround(o->fps);
-    wo.slot_count = (uint32_t)o->slots;
-    wo.layout = layout->name;
-    sky_frame_writer *writer = NULL;
-    char error[1024] = "";
-    sky_status st = sky_frame_writer_create(&wo, &writer, error, sizeof error);
-    if (st != SKY_OK) {
-        fprintf(stderr, "%s: cannot create the frame file: %s\n", RUN_CMD,
-                error[0] ? error : sky_status_str(st));
-        return NULL;
-    }
-    return writer;
-}
-
 static sky_runtime *run_open_runtime(const run_options *o, const sky_layout *layout,
                                      sky_frame_writer *writer, size_t picture_words) {
     sky_runtime_options ro;
@@ -656,7 +633,8 @@ int cmd_run(int argc, char **argv) {
     if (!o.common.device && !(getenv(SKY_DEVICE_ENV) && *getenv(SKY_DEVICE_ENV)))
         o.common.device = sky_runtime_default_device(); /* the documented rule: GPU, else cpu */
     if (!run_check_device(&o)) goto done;
-    if (!(writer = run_open_writer(&o, layout))) goto done;
+    if (!live_frame_writer_create(RUN_CMD, layout, o.frame_path, o.fps, o.slots, &writer))
+        goto done;
     s.writer = writer;
     /* The first pattern's pictures, and room for two, at this layout's footprint. */
     size_t picture_words = live_pictures_capacity(program, layout);

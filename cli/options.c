@@ -2,8 +2,9 @@
  * options.c - what `sky run` and `sky preview` share before a frame is drawn:
  * option parsing (--layout, --device, --set and strict numbers), compiling a
  * file with rendered diagnostics, applying --set values to a program's
- * parameters (clamping to their range, did-you-mean for unknown names) and
- * building the layout.
+ * parameters (clamping to their range, did-you-mean for unknown names),
+ * building the layout and creating the frame file (`sky run` and `sky play`
+ * publish into it: one place fills its header from the layout).
  *
  * Every error is printed here, prefixed with the command's name, so that the
  * commands only turn failures into exit codes (1 for pattern errors, 2 for
@@ -324,6 +325,32 @@ sky_layout_view live_layout_view(const sky_layout *layout) {
     sky_layout_view view = {layout->led_count, layout->strip_count, layout->strip_sizes,
                             layout->xy, layout->z};
     return view;
+}
+
+/* ----------------------------------------------------------- the frame file */
+
+bool live_frame_writer_create(const char *cmd, const sky_layout *layout, const char *path,
+                              double fps, uint64_t slots, sky_frame_writer **writer) {
+    sky_frame_writer_options wo;
+    memset(&wo, 0, sizeof wo);
+    wo.path = path;
+    wo.led_count = layout->led_count;
+    wo.strip_count = layout->strip_count;
+    wo.strip_sizes = layout->strip_sizes;
+    wo.positions = layout->xy;
+    wo.positions_z = layout->z;
+    wo.fps_nominal = (uint32_t)lround(fps);
+    wo.slot_count = (uint32_t)slots;
+    wo.layout = layout->name;
+    *writer = NULL;
+    char error[1024] = "";
+    sky_status st = sky_frame_writer_create(&wo, writer, error, sizeof error);
+    if (st != SKY_OK) {
+        fprintf(stderr, "%s: cannot create the frame file: %s\n", cmd,
+                error[0] ? error : sky_status_str(st));
+        return false;
+    }
+    return true;
 }
 
 /* ------------------------------------------------------------ param docs */

@@ -4,7 +4,8 @@
  * Both commands compile a pattern, build a layout, apply --set values and
  * render frames through the Vulkan runtime (or, for `preview --cpu`, the CPU
  * reference evaluator). The pieces they share live here, one file per concern:
- *   options.c        option parsing, numbers, --set and parameters, compiling
+ *   options.c        option parsing, numbers, --set and parameters, compiling,
+ *                    the layout and the frame file (`sky play` uses these too)
  *   watch.c          the --watch file watcher (inotify, background thread)
  *   preview_image.c  LED colours -> soft-dot images, PNG, GIF, terminal drawing
  * Functions that fail print a message prefixed with the command's name to
@@ -102,6 +103,13 @@ const char *live_did_you_mean(const char *word, const char *const *names, size_t
 bool live_layout_create(const char *cmd, const char *spec, sky_layout **layout);
 /* A view of a layout for the compiler's evaluator. */
 sky_layout_view live_layout_view(const sky_layout *layout);
+/*
+ * Creates the frame file at `path` (NULL: the default) for `layout`: its LEDs, strips,
+ * positions and name, `fps` as the nominal rate (0: unpaced) and `slots` (0: the
+ * default). `sky run` and `sky play` both publish through it. False after printing.
+ */
+bool live_frame_writer_create(const char *cmd, const sky_layout *layout, const char *path,
+                              double fps, uint64_t slots, sky_frame_writer **writer);
 
 /* pictures_cli.c: a pattern's picture inputs, relative to the .sky file `path`; a pattern
  * without pictures gets NULL. False (the error in `message`, and printed with `cmd`) when
