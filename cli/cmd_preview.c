@@ -429,42 +429,25 @@ int cmd_preview(int argc, char **argv) {
         live_common_free(&o.common);
         return 2;
     }
-    sky_program *program = NULL;
-    sky_layout *layout = NULL;
-    double *params = NULL;
-    frame_source r;
-    memset(&r, 0, sizeof r);
-    code = live_compile_file(PREVIEW_CMD, o.file, &program);
-    if (code != 0) goto done;
-    code = 2;
-    size_t slots = sky_program_param_slots(program);
-    if (!(params = calloc(slots ? slots : 1, sizeof *params))) {
-        fprintf(stderr, "%s: out of memory\n", PREVIEW_CMD);
-        goto done;
+    frame_pattern p;
+    code = frame_pattern_open(&p, PREVIEW_CMD, &o.common, o.cpu, o.file);
+    if (code == 0) {
+        switch (o.kind) {
+        case PREVIEW_PNG:
+            code = preview_png(&o, p.layout, &p.source);
+            break;
+        case PREVIEW_GIF:
+            code = preview_gif_run(&o, p.layout, &p.source);
+            break;
+        case PREVIEW_VIDEO:
+            code = preview_video_run(&o, p.layout, &p.source);
+            break;
+        case PREVIEW_TERM:
+            code = preview_term(&o, p.layout, &p.source);
+            break;
+        }
     }
-    if (!live_params_apply(PREVIEW_CMD, program, o.common.sets, o.common.set_count, true, params) ||
-        !live_layout_create(PREVIEW_CMD, o.common.layout_spec, &layout) ||
-        !frame_source_open(&r, PREVIEW_CMD, &o.common, o.cpu, o.file, layout, program, params))
-        goto done;
-    switch (o.kind) {
-    case PREVIEW_PNG:
-        code = preview_png(&o, layout, &r);
-        break;
-    case PREVIEW_GIF:
-        code = preview_gif_run(&o, layout, &r);
-        break;
-    case PREVIEW_VIDEO:
-        code = preview_video_run(&o, layout, &r);
-        break;
-    case PREVIEW_TERM:
-        code = preview_term(&o, layout, &r);
-        break;
-    }
-done:
-    frame_source_close(&r);
-    free(params);
-    sky_program_free(program);
-    sky_layout_free(layout);
+    frame_pattern_close(&p);
     live_common_free(&o.common);
     if (o.kind != PREVIEW_TERM && live_signals_stopped()) code = 128 + live_signals_stopped();
     live_signals_finish();

@@ -211,28 +211,10 @@ int cmd_render(int argc, char **argv) {
         live_common_free(&o.common);
         return 2;
     }
-    sky_program *program = NULL;
-    sky_layout *layout = NULL;
-    double *params = NULL;
-    frame_source src;
-    memset(&src, 0, sizeof src);
-    code = live_compile_file(RENDER_CMD, o.file, &program);
-    if (code != 0) goto done;
-    code = 2;
-    size_t slots = sky_program_param_slots(program);
-    if (!(params = calloc(slots ? slots : 1, sizeof *params))) {
-        fprintf(stderr, "%s: out of memory\n", RENDER_CMD);
-        goto done;
-    }
-    if (live_params_apply(RENDER_CMD, program, o.common.sets, o.common.set_count, true, params) &&
-        live_layout_create(RENDER_CMD, o.common.layout_spec, &layout) &&
-        frame_source_open(&src, RENDER_CMD, &o.common, o.cpu, o.file, layout, program, params))
-        code = render_frames(&o, layout, &src);
-done:
-    frame_source_close(&src);
-    free(params);
-    sky_program_free(program);
-    sky_layout_free(layout);
+    frame_pattern p;
+    code = frame_pattern_open(&p, RENDER_CMD, &o.common, o.cpu, o.file);
+    if (code == 0) code = render_frames(&o, p.layout, &p.source);
+    frame_pattern_close(&p);
     live_common_free(&o.common);
     if (live_signals_stopped()) code = 128 + live_signals_stopped();
     live_signals_finish();

@@ -1,7 +1,8 @@
 /*
  * frame_source.c - the frames of `sky preview` and `sky render`
  * (frame_source.h): one way to render a pattern offline, through the
- * runtime or the CPU evaluator, with its pictures and audio at each t.
+ * runtime or the CPU evaluator, with its pictures and audio at each t, and
+ * one way to get there from the file and options (frame_pattern_open).
  */
 #include "frame_source.h"
 
@@ -115,4 +116,29 @@ void frame_source_close(frame_source *s) {
     free(s->cur);
     free(s->bytes);
     memset(s, 0, sizeof *s);
+}
+
+int frame_pattern_open(frame_pattern *p, const char *cmd, const live_common *common, bool cpu,
+                       const char *path) {
+    memset(p, 0, sizeof *p);
+    int code = live_compile_file(cmd, path, &p->program);
+    if (code != 0) return code;
+    size_t slots = sky_program_param_slots(p->program);
+    if (!(p->params = calloc(slots ? slots : 1, sizeof *p->params))) {
+        fprintf(stderr, "%s: out of memory\n", cmd);
+        return 2;
+    }
+    if (!live_params_apply(cmd, p->program, common->sets, common->set_count, true, p->params) ||
+        !live_layout_create(cmd, common->layout_spec, &p->layout) ||
+        !frame_source_open(&p->source, cmd, common, cpu, path, p->layout, p->program, p->params))
+        return 2;
+    return 0;
+}
+
+void frame_pattern_close(frame_pattern *p) {
+    frame_source_close(&p->source);
+    free(p->params);
+    sky_program_free(p->program);
+    sky_layout_free(p->layout);
+    memset(p, 0, sizeof *p);
 }

@@ -5,6 +5,8 @@
  * the pattern's picture inputs as due at its t (the video frame of that
  * moment, however long rendering takes) and, with --audio, the sound
  * analysed up to t, so both commands give the same frames for the same t.
+ * frame_pattern_open is the setup both do before the first frame (compile,
+ * --set, --layout, the source), so that they cannot drift apart.
  */
 #ifndef SKY_CLI_FRAME_SOURCE_H
 #define SKY_CLI_FRAME_SOURCE_H
@@ -43,5 +45,24 @@ bool frame_source_open(frame_source *s, const char *cmd, const live_common *comm
  * the next call, or NULL after printing why. */
 const uint8_t *frame_source_next(frame_source *s, double t, double dt);
 void frame_source_close(frame_source *s);
+
+/*
+ * What both commands do after parsing: compile the .sky file `path`, apply
+ * --set to its params (strict: an unknown name is an error), build the
+ * layout (--layout) and open the frame source over them. The pattern owns
+ * all four; the source points into it.
+ */
+typedef struct frame_pattern {
+    sky_program *program;
+    double *params; /* sky_program_param_slots values */
+    sky_layout *layout;
+    frame_source source;
+} frame_pattern;
+
+/* 0 when ready, 1 when the pattern has errors, 2 on other failures (printed). Close it
+ * whatever the result. */
+int frame_pattern_open(frame_pattern *p, const char *cmd, const live_common *common, bool cpu,
+                       const char *path);
+void frame_pattern_close(frame_pattern *p);
 
 #endif
