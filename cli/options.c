@@ -115,7 +115,7 @@ bool live_parse_u64(const char *cmd, const char *what, const char *text, uint64_
 
 /* ---------------------------------------------------------------- compiling */
 
-static int compile_report(const char *cmd, sky_status status, sky_diagnostics *diagnostics) {
+int live_compile_report(const char *cmd, sky_status status, const sky_diagnostics *diagnostics) {
     if (diagnostics && sky_diagnostics_count(diagnostics) > 0) {
         char *text = NULL;
         if (sky_diagnostics_render(diagnostics, cli_use_color(), &text) == SKY_OK && text) {
@@ -143,7 +143,7 @@ int live_compile_source(const char *cmd, const char *path, const char *source, s
     sky_diagnostics *diagnostics = NULL;
     *program = NULL;
     sky_status status = sky_compile(path, source, len, NULL, program, &diagnostics);
-    int code = compile_report(cmd, status, diagnostics);
+    int code = live_compile_report(cmd, status, diagnostics);
     sky_diagnostics_free(diagnostics);
     if (code != 0 && *program) {
         sky_program_free(*program);

@@ -562,40 +562,20 @@ static void show_keep_diagnostics(live_show *show, const char *name, json_object
     show_emit(show, event);
 }
 
-/* Prints the diagnostics as `sky check` does. */
-static void show_print_diagnostics(const char *cmd, const sky_diagnostics *diagnostics) {
-    if (!diagnostics || sky_diagnostics_count(diagnostics) == 0) return;
-    char *text = NULL;
-    if (sky_diagnostics_render(diagnostics, cli_use_color(), &text) == SKY_OK && text) {
-        fputs(text, stderr);
-        size_t n = strlen(text);
-        if (n > 0 && text[n - 1] != '\n') fputc('\n', stderr);
-    } else {
-        fprintf(stderr, "%s: could not render the diagnostics\n", cmd);
-    }
-    sky_free(text);
-}
-
 int live_compile_json(const char *cmd, const char *path, const char *source, size_t len,
                       sky_program **program, json_object **diagnostics, size_t *error_count) {
     sky_diagnostics *diags = NULL;
     *program = NULL;
     sky_status st = sky_compile(path, source, len, NULL, program, &diags);
-    show_print_diagnostics(cmd, diags);
+    int code = live_compile_report(cmd, st, diags);
     *diagnostics = show_diagnostics_json(diags);
-    size_t errors = diags ? sky_diagnostics_error_count(diags) : 0;
-    if (error_count) *error_count = errors;
+    if (error_count) *error_count = diags ? sky_diagnostics_error_count(diags) : 0;
     sky_diagnostics_free(diags);
-    if (st == SKY_OK) return 0;
-    sky_program_free(*program);
-    *program = NULL;
-    if (st == SKY_ERR_COMPILE) {
-        fprintf(stderr, "%s: %zu error%s; the pattern was not compiled\n", cmd, errors,
-                errors == 1 ? "" : "s");
-        return 1;
+    if (code != 0) {
+        sky_program_free(*program);
+        *program = NULL;
     }
-    fprintf(stderr, "%s: the compiler failed: %s\n", cmd, sky_status_str(st));
-    return 2;
+    return code;
 }
 
 /* -------------------------------------------------------------- loading */

@@ -72,6 +72,12 @@ int live_compile_file(const char *cmd, const char *path, sky_program **program);
 /* The same for a source already in memory (the watcher's reloads). */
 int live_compile_source(const char *cmd, const char *path, const char *source, size_t len,
                         sky_program **program);
+/*
+ * What the two print after sky_compile (also live_compile_json): the diagnostics, then, when
+ * `status` is not SKY_OK, why there is no program. Returns 0 (SKY_OK), 1 (SKY_ERR_COMPILE:
+ * the source has errors) or 2 (the compiler failed).
+ */
+int live_compile_report(const char *cmd, sky_status status, const sky_diagnostics *diagnostics);
 
 /*
  * Writes the program's defaults into params (sky_program_param_slots values)
