@@ -34,6 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "layout_writer.h"
 #include "pattern_agreement.h"
 #include "sky/frame.h"
 #include "sky/layout.h"
@@ -272,17 +273,9 @@ static void run_frame_file(bool force_copy) {
         pattern = SKY_SOURCE_DIR "/tests/compiler/corpus/prev_trail.sky";
     sky_program *program = agree_compile(pattern);
     agree_layout *l = &world.layouts[0];
-    sky_frame_writer_options wo = {
-        .path = path,
-        .led_count = l->layout->led_count,
-        .strip_count = l->layout->strip_count,
-        .strip_sizes = l->layout->strip_sizes,
-        .positions = l->layout->xy,
-        .layout = l->layout->name,
-    };
     sky_frame_writer *writer = NULL;
     char err[1024] = "";
-    if (sky_frame_writer_create(&wo, &writer, err, sizeof err) != SKY_OK)
+    if (test_layout_writer(l->layout, path, &writer, err, sizeof err) != SKY_OK)
         fail_msg("frame writer: %s", err);
     sky_runtime_options o;
     sky_runtime_options_init(&o);
