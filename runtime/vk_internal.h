@@ -199,6 +199,18 @@ enum {
     VKRT_BIND_PICTURE_TEXELS = 9
 };
 
+/* One descriptor of `type` at `binding`, read by the compute stage: every binding the
+ * pattern and post pipelines declare. */
+static inline VkDescriptorSetLayoutBinding vkrt_compute_binding(uint32_t binding,
+                                                                VkDescriptorType type) {
+    return (VkDescriptorSetLayoutBinding){
+        .binding = binding,
+        .descriptorType = type,
+        .descriptorCount = 1,
+        .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+    };
+}
+
 /* One buffer range per binding for one descriptor set. */
 typedef struct vkrt_set_buffers {
     VkBuffer buffer[VKRT_BINDINGS];

@@ -48,37 +48,16 @@ sky_status vkrt_shared_create(vkrt_device *dev, uint32_t set_count, uint32_t led
     VkDescriptorSetLayoutBinding bindings[VKRT_BINDINGS + 4];
     uint32_t binding_count = 0;
     for (uint32_t i = 0; i < VKRT_BINDINGS; i++)
-        bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
-            .binding = i,
-            .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-            .descriptorCount = 1,
-            .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
-        };
-    bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
-        .binding = VKRT_BIND_FRAME_UNIFORMS,
-        .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER,
-        .descriptorCount = 1,
-        .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
-    };
-    bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
-        .binding = VKRT_BIND_PICTURES,
-        .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-        .descriptorCount = 1,
-        .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
-    };
+        bindings[binding_count++] = vkrt_compute_binding(i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER);
+    bindings[binding_count++] =
+        vkrt_compute_binding(VKRT_BIND_FRAME_UNIFORMS, VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER);
+    bindings[binding_count++] =
+        vkrt_compute_binding(VKRT_BIND_PICTURES, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER);
     if (shared->has_texels) {
-        bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
-            .binding = VKRT_BIND_LED_TEXELS,
-            .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
-            .descriptorCount = 1,
-            .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
-        };
-        bindings[binding_count++] = (VkDescriptorSetLayoutBinding){
-            .binding = VKRT_BIND_PICTURE_TEXELS,
-            .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
-            .descriptorCount = 1,
-            .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
-        };
+        bindings[binding_count++] =
+            vkrt_compute_binding(VKRT_BIND_LED_TEXELS, VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER);
+        bindings[binding_count++] =
+            vkrt_compute_binding(VKRT_BIND_PICTURE_TEXELS, VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER);
     }
     VkDescriptorSetLayoutCreateInfo set_info = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,

@@ -30,12 +30,7 @@ static VkResult post_layouts(vkrt_device *dev, uint32_t set_count, vkrt_post *po
                              const char **what) {
     VkDescriptorSetLayoutBinding bindings[POST_BINDINGS];
     for (uint32_t i = 0; i < POST_BINDINGS; i++)
-        bindings[i] = (VkDescriptorSetLayoutBinding){
-            .binding = i,
-            .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-            .descriptorCount = 1,
-            .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
-        };
+        bindings[i] = vkrt_compute_binding(i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER);
     VkDescriptorSetLayoutCreateInfo set_info = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
         .bindingCount = POST_BINDINGS,

@@ -18,6 +18,18 @@
 #include "frame_error.h"
 #include "vk_internal.h"
 
+/*
+ * The least a Vulkan 1.1 device may report (the specification's "Required
+ * Limits" table: 128 invocations and 128 wide, 65535 groups, storage range
+ * 2^27, uniform range 16384, 65536 texels, storage offset alignment up to
+ * 256). Written once: the `minimal`, `few-buffers` and `unusable` rows below
+ * all mask down to it and must not drift apart.
+ */
+#define VK_1_1_MINIMUM_LIMITS                                                               \
+    .max_invocations = 128, .max_size_x = 128, .max_count_x = 65535,                        \
+    .max_storage_range = 1u << 27, .max_uniform_range = 16384, .max_texel_elements = 65536, \
+    .min_storage_alignment = 256
+
 static const vkrt_profile profile_table[] = {
     /*
      * Raspberry Pi 4: Mesa's v3dv (V3D 4.2), as v3dv_GetPhysicalDeviceProperties
@@ -67,11 +79,9 @@ static const vkrt_profile profile_table[] = {
      .max_texel_elements = 134217728u,
      .min_storage_alignment = 16},
     /*
-     * The least a Vulkan 1.1 device may report (the specification's "Required
-     * Limits" table: 128 invocations and 128 wide, 65535 groups, storage range
-     * 2^27, uniform range 16384, 65536 texels, storage offset alignment up to
-     * 256), no host import, and beyond the specification no RGBA32F uniform
-     * texel buffers, so the storage-buffer positions are what runs. Storage
+     * The least a Vulkan 1.1 device may report (VK_1_1_MINIMUM_LIMITS), no host
+     * import, and beyond the specification no RGBA32F uniform texel buffers,
+     * so the storage-buffer positions are what runs. Storage
      * buffers per stage are kept as reported: the minimum, 4, is below the 6
      * the shader ABI binds (the `few-buffers` profile shows that refusal).
      */
@@ -80,37 +90,19 @@ static const vkrt_profile profile_table[] = {
      .host_import = false,
      .texel_buffers = false,
      .api_version = VK_API_VERSION_1_1,
-     .max_invocations = 128,
-     .max_size_x = 128,
-     .max_count_x = 65535,
-     .max_storage_range = 1u << 27,
-     .max_uniform_range = 16384,
-     .max_texel_elements = 65536,
-     .min_storage_alignment = 256},
+     VK_1_1_MINIMUM_LIMITS},
     /* The minimum above with 4 storage buffers per stage: refused, it names the limit. */
     {.name = "few-buffers",
      .device = "a Vulkan 1.1 device binding 4 storage buffers per shader stage",
      .api_version = VK_API_VERSION_1_1,
-     .max_invocations = 128,
-     .max_size_x = 128,
-     .max_count_x = 65535,
-     .max_storage_range = 1u << 27,
-     .max_uniform_range = 16384,
-     .max_texel_elements = 65536,
-     .min_storage_alignment = 256,
+     VK_1_1_MINIMUM_LIMITS,
      .max_storage_buffers = 4},
     /* Nothing usable: Vulkan 1.0 and no compute queue (bad input for the device choice). */
     {.name = "unusable",
      .device = "a Vulkan 1.0 device without a compute queue",
      .unusable = true,
      .api_version = VK_API_VERSION_1_0,
-     .max_invocations = 128,
-     .max_size_x = 128,
-     .max_count_x = 65535,
-     .max_storage_range = 1u << 27,
-     .max_uniform_range = 16384,
-     .max_texel_elements = 65536,
-     .min_storage_alignment = 256},
+     VK_1_1_MINIMUM_LIMITS},
 };
 
 #define PROFILE_COUNT (sizeof profile_table / sizeof profile_table[0])

@@ -759,6 +759,19 @@ static sky_status rt_eval_program(void *context, const sky_layout_view *layout,
     return sky_program_eval_frame((const sky_program *)context, layout, frame, uniforms);
 }
 
+/* A program's kernel: its SPIR-V, and its per-frame section evaluated on the CPU. */
+static vkrt_kernel_source rt_program_source(const sky_program *program, const uint32_t *words,
+                                            size_t word_count) {
+    return (vkrt_kernel_source){
+        .spirv = words,
+        .word_count = word_count,
+        .uniform_count = sky_program_uniform_count(program),
+        .uses_prev = sky_program_uses_prev(program),
+        .eval = rt_eval_program,
+        .context = (void *)program,
+    };
+}
+
 /* The CPU backend's pipeline: its compiled kernel (cc, or the cache). */
 static sky_status rt_cpu_pipeline_build(sky_runtime *rt, const sky_program *program,
                                         sky_runtime_pipeline **pipeline, char *error,
@@ -824,14 +837,7 @@ sky_status sky_runtime_set_program_spirv(sky_runtime *rt, const sky_program *pro
         return SKY_ERR_INVALID_ARG;
     }
     if ((status = rt_check_cost(program, error, error_len)) != SKY_OK) return status;
-    vkrt_kernel_source source = {
-        .spirv = words,
-        .word_count = word_count,
-        .uniform_count = sky_program_uniform_count(program),
-        .uses_prev = sky_program_uses_prev(program),
-        .eval = rt_eval_program,
-        .context = (void *)program,
-    };
+    vkrt_kernel_source source = rt_program_source(program, words, word_count);
     return vkrt_runtime_set_kernel(rt, &source, error, error_len);
 }
 
@@ -947,14 +953,7 @@ sky_status sky_runtime_pipeline_build(sky_runtime *rt, const sky_program *progra
         frame_error(error, error_len, "out of memory for a pipeline");
         return SKY_ERR_NOMEM;
     }
-    vkrt_kernel_source source = {
-        .spirv = words,
-        .word_count = word_count,
-        .uniform_count = sky_program_uniform_count(program),
-        .uses_prev = sky_program_uses_prev(program),
-        .eval = rt_eval_program,
-        .context = (void *)program,
-    };
+    vkrt_kernel_source source = rt_program_source(program, words, word_count);
     status = rt_build_kernel(rt, &source, &p->kernel, error, error_len);
     bool stuck = false;
     if (status == SKY_OK) status = rt_warm_kernel(rt, p, &source, &stuck, error, error_len);

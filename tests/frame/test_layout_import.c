@@ -86,6 +86,22 @@ static void expect_error(const fixture *fx, const char *format, const char *text
     assert_null(l);
 }
 
+/* A file that must not load: its text, and what the message must contain. */
+typedef struct bad_file {
+    const char *text;
+    const char *expect;
+} bad_file;
+
+/* Every row of `bad` as FORMAT fails with SKY_ERR_FORMAT and its message, naming the file. */
+static void expect_errors(const fixture *fx, const char *format, const bad_file *bad,
+                          size_t count) {
+    for (size_t i = 0; i < count; i++)
+        expect_error(fx, format, bad[i].text, SKY_ERR_FORMAT, bad[i].expect);
+}
+
+#define EXPECT_ERRORS(fx, format, table) \
+    expect_errors(fx, format, table, sizeof table / sizeof table[0])
+
 /* The exported JSON map loads back to the same positions. */
 static void expect_round_trip(const fixture *fx, const char *spec) {
     char path[256], err[512] = "", map_spec[300];
@@ -130,18 +146,19 @@ static void test_pixelblaze(void **state) {
     expect_round_trip(fx, spec);
 }
 
+static const bad_file pixelblaze_bad[] = {
+    {"[]", "non-empty array"},
+    {"{\"a\": 1}", "non-empty array"},
+    {"[[0, 0], [1, 0, 2]]", "element 1 has 3 coordinates, element 0 has 2"},
+    {"[[0, 0], [1]]", "element 1: expected"},
+    {"[[0, 0], [1, NaN]]", "element 1"},
+    {"[[0, 0], [1, 1e999]]", "element 1"},
+    {"[[0, 0],\n [1, 1]", "unexpected end"},
+    {"function (pixelCount) { return [] }", "mapper function"},
+};
+
 static void test_pixelblaze_errors(void **state) {
-    fixture *fx = *state;
-    expect_error(fx, "pixelblaze", "[]", SKY_ERR_FORMAT, "non-empty array");
-    expect_error(fx, "pixelblaze", "{\"a\": 1}", SKY_ERR_FORMAT, "non-empty array");
-    expect_error(fx, "pixelblaze", "[[0, 0], [1, 0, 2]]", SKY_ERR_FORMAT,
-                 "element 1 has 3 coordinates, element 0 has 2");
-    expect_error(fx, "pixelblaze", "[[0, 0], [1]]", SKY_ERR_FORMAT, "element 1: expected");
-    expect_error(fx, "pixelblaze", "[[0, 0], [1, NaN]]", SKY_ERR_FORMAT, "element 1");
-    expect_error(fx, "pixelblaze", "[[0, 0], [1, 1e999]]", SKY_ERR_FORMAT, "element 1");
-    expect_error(fx, "pixelblaze", "[[0, 0],\n [1, 1]", SKY_ERR_FORMAT, "unexpected end");
-    expect_error(fx, "pixelblaze", "function (pixelCount) { return [] }", SKY_ERR_FORMAT,
-                 "mapper function");
+    EXPECT_ERRORS(*state, "pixelblaze", pixelblaze_bad);
 }
 
 /* ----------------------------------------------------------------- WLED */
@@ -172,22 +189,24 @@ static void test_wled(void **state) {
     sky_layout_free(l);
 }
 
+static const bad_file wled_bad[] = {
+    {"[0, 1]", "an object with \"map\""},
+    {"{\"map\": []}", "an object with \"map\""},
+    {"{\"map\": [0, 1, 2], \"width\": 2, \"height\": 2}",
+     "\"map\" has 3 entries, but width x height is 2 x 2"},
+    {"{\"map\": [0, 1], \"width\": 2}", "2 x 0"},
+    {"{\"map\": [0, 1, 1, 2]}", "map[2] = 1: LED 1 is also at map[1]"},
+    {"{\"map\": [0, 2, -1]}", "LED 1 is not in the map"},
+    {"{\"map\": [0, 1.5]}", "map[1] must be -1"},
+    {"{\"map\": [0, -2]}", "map[1] must be -1"},
+    {"{\"map\": [0, \"1\"]}", "map[1] must be -1"},
+    {"{\"map\": [-1, -1]}", "no LEDs"},
+    {"{\"map\": [0], \"width\": 99999999, \"height\": 1}",
+     "\"width\" must be an integer from 1 to 16777216"},
+};
+
 static void test_wled_errors(void **state) {
-    fixture *fx = *state;
-    expect_error(fx, "wled", "[0, 1]", SKY_ERR_FORMAT, "an object with \"map\"");
-    expect_error(fx, "wled", "{\"map\": []}", SKY_ERR_FORMAT, "an object with \"map\"");
-    expect_error(fx, "wled", "{\"map\": [0, 1, 2], \"width\": 2, \"height\": 2}", SKY_ERR_FORMAT,
-                 "\"map\" has 3 entries, but width x height is 2 x 2");
-    expect_error(fx, "wled", "{\"map\": [0, 1], \"width\": 2}", SKY_ERR_FORMAT, "2 x 0");
-    expect_error(fx, "wled", "{\"map\": [0, 1, 1, 2]}", SKY_ERR_FORMAT,
-                 "map[2] = 1: LED 1 is also at map[1]");
-    expect_error(fx, "wled", "{\"map\": [0, 2, -1]}", SKY_ERR_FORMAT, "LED 1 is not in the map");
-    expect_error(fx, "wled", "{\"map\": [0, 1.5]}", SKY_ERR_FORMAT, "map[1] must be -1");
-    expect_error(fx, "wled", "{\"map\": [0, -2]}", SKY_ERR_FORMAT, "map[1] must be -1");
-    expect_error(fx, "wled", "{\"map\": [0, \"1\"]}", SKY_ERR_FORMAT, "map[1] must be -1");
-    expect_error(fx, "wled", "{\"map\": [-1, -1]}", SKY_ERR_FORMAT, "no LEDs");
-    expect_error(fx, "wled", "{\"map\": [0], \"width\": 99999999, \"height\": 1}", SKY_ERR_FORMAT,
-                 "\"width\" must be an integer from 1 to 16777216");
+    EXPECT_ERRORS(*state, "wled", wled_bad);
 }
 
 /* -------------------------------------------------------------- xLights */
@@ -223,25 +242,23 @@ static void test_xlights(void **state) {
     expect_round_trip(fx, spec);
 }
 
+static const bad_file xlights_bad[] = {
+    {"1,,2\n,3,\n5,,5\n", "node 5 is at line 3, column 1 and at line 3, column 3"},
+    {"1,,2\n,4,\n", "node 3 is missing: the grid numbers nodes 1 to 4"},
+    {"1,x\n", "line 1, column 2: \"x\" is not a node number"},
+    {"1,0\n", "line 1, column 2: \"0\""},
+    {"1,-3\n", "line 1, column 2"},
+    {"1,99999999999\n", "line 1, column 2"},
+    {"1\n,,999999\n", "node 2 is missing"},
+    {",,\n\n", "no node numbers"},
+    {"16777216\n", "node 1 is missing: the grid numbers nodes 1 to 16777216"},
+    {"<custommodel name=\"a\"/>", "without a CustomModel"},
+    {"<custommodel CustomModel=\"1,2|2\"/>",
+     "node 2 is at layer 1, row 1, column 2 and at layer 2, row 1, column 1"},
+};
+
 static void test_xlights_errors(void **state) {
-    fixture *fx = *state;
-    expect_error(fx, "xlights", "1,,2\n,3,\n5,,5\n", SKY_ERR_FORMAT,
-                 "node 5 is at line 3, column 1 and at line 3, column 3");
-    expect_error(fx, "xlights", "1,,2\n,4,\n", SKY_ERR_FORMAT,
-                 "node 3 is missing: the grid numbers nodes 1 to 4");
-    expect_error(fx, "xlights", "1,x\n", SKY_ERR_FORMAT,
-                 "line 1, column 2: \"x\" is not a node number");
-    expect_error(fx, "xlights", "1,0\n", SKY_ERR_FORMAT, "line 1, column 2: \"0\"");
-    expect_error(fx, "xlights", "1,-3\n", SKY_ERR_FORMAT, "line 1, column 2");
-    expect_error(fx, "xlights", "1,99999999999\n", SKY_ERR_FORMAT, "line 1, column 2");
-    expect_error(fx, "xlights", "1\n,,999999\n", SKY_ERR_FORMAT, "node 2 is missing");
-    expect_error(fx, "xlights", ",,\n\n", SKY_ERR_FORMAT, "no node numbers");
-    expect_error(fx, "xlights", "16777216\n", SKY_ERR_FORMAT,
-                 "node 1 is missing: the grid numbers nodes 1 to 16777216");
-    expect_error(fx, "xlights", "<custommodel name=\"a\"/>", SKY_ERR_FORMAT,
-                 "without a CustomModel");
-    expect_error(fx, "xlights", "<custommodel CustomModel=\"1,2|2\"/>", SKY_ERR_FORMAT,
-                 "node 2 is at layer 1, row 1, column 2 and at layer 2, row 1, column 1");
+    EXPECT_ERRORS(*state, "xlights", xlights_bad);
 }
 
 /* ------------------------------------------------------------------ CSV */
@@ -278,24 +295,23 @@ static void test_csv(void **state) {
     sky_layout_free(l);
 }
 
+static const bad_file csv_bad[] = {
+    {"", "no LEDs"},
+    {"0,0\n1,nan\n", ":2: y \"nan\" must be a finite"},
+    {"0,0\n1,2,3\n", ":2: 3 fields, the first line has 2"},
+    {"0,0,0,0\n", ":1: 4 fields without a header"},
+    {"x,y,colour\n0,0,red\n", ":1: column 3 \"colour\" is unknown"},
+    {"x,x,y\n", "column 2 \"x\" is named twice"},
+    {"x,z\n0,0\n", "names no y column"},
+    {"x,y,index\n0,0,0\n1,1,0\n", ":3: strip 0, index 0 again (also on line 2)"},
+    {"x,y,index\n0,0,0\n1,1,2\n", "strip 0 has no LED with index 1 (line 3 has index 2)"},
+    {"x,y,strip\n0,0,0\n1,1,2\n", "no LED on strip 1"},
+    {"x,y,strip\n0,0,0.5\n", ":2: strip \"0.5\" must be a whole number"},
+    {"x,y,index\n0,0,-1\n", ":2: index \"-1\""},
+};
+
 static void test_csv_errors(void **state) {
-    fixture *fx = *state;
-    expect_error(fx, "csv", "", SKY_ERR_FORMAT, "no LEDs");
-    expect_error(fx, "csv", "0,0\n1,nan\n", SKY_ERR_FORMAT, ":2: y \"nan\" must be a finite");
-    expect_error(fx, "csv", "0,0\n1,2,3\n", SKY_ERR_FORMAT, ":2: 3 fields, the first line has 2");
-    expect_error(fx, "csv", "0,0,0,0\n", SKY_ERR_FORMAT, ":1: 4 fields without a header");
-    expect_error(fx, "csv", "x,y,colour\n0,0,red\n", SKY_ERR_FORMAT,
-                 ":1: column 3 \"colour\" is unknown");
-    expect_error(fx, "csv", "x,x,y\n", SKY_ERR_FORMAT, "column 2 \"x\" is named twice");
-    expect_error(fx, "csv", "x,z\n0,0\n", SKY_ERR_FORMAT, "names no y column");
-    expect_error(fx, "csv", "x,y,index\n0,0,0\n1,1,0\n", SKY_ERR_FORMAT,
-                 ":3: strip 0, index 0 again (also on line 2)");
-    expect_error(fx, "csv", "x,y,index\n0,0,0\n1,1,2\n", SKY_ERR_FORMAT,
-                 "strip 0 has no LED with index 1 (line 3 has index 2)");
-    expect_error(fx, "csv", "x,y,strip\n0,0,0\n1,1,2\n", SKY_ERR_FORMAT, "no LED on strip 1");
-    expect_error(fx, "csv", "x,y,strip\n0,0,0.5\n", SKY_ERR_FORMAT,
-                 ":2: strip \"0.5\" must be a whole number");
-    expect_error(fx, "csv", "x,y,index\n0,0,-1\n", SKY_ERR_FORMAT, ":2: index \"-1\"");
+    EXPECT_ERRORS(*state, "csv", csv_bad);
 }
 
 /* ----------------------------------------------------- shared behaviour */

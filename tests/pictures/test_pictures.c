@@ -166,6 +166,38 @@ static void pics_all_backends(const sky_program *p, const pics_layout *l, const 
     pics_backend_agrees_as("cpu", false, p, l, block, t, want);
 }
 
+/* A pattern's pictures opened on a layout: what every end-to-end test starts from. */
+typedef struct pics_case {
+    sky_program *program;
+    pics_layout l;
+    sky_pictures *pics;
+} pics_case;
+
+/* Compiles `src`, makes the layout `spec` and opens the pictures (relative to dir; `show`,
+ * the show file's name in messages, may be NULL); fails the test, naming the error. */
+static void pics_case_open(pics_case *c, const char *src, const char *spec, const char *show) {
+    c->program = pics_compile(src);
+    pics_layout_init(&c->l, spec);
+    c->pics = NULL;
+    char err[512] = "";
+    if (sky_pictures_open(c->program, dir, show, &c->l.view, &c->pics, err, sizeof err) != SKY_OK)
+        fail_msg("%s", err);
+}
+
+static void pics_case_free(pics_case *c) {
+    sky_pictures_free(c->pics);
+    pics_layout_free(&c->l);
+    sky_program_free(c->program);
+}
+
+/* The current block at time t on every backend, against the evaluator. */
+static void pics_case_agree(const pics_case *c, double t) {
+    const uint32_t *block = sky_pictures_block(c->pics);
+    uint8_t *bytes = pics_eval(c->program, &c->l, block, t);
+    pics_all_backends(c->program, &c->l, block, t, bytes);
+    free(bytes);
+}
+
 static const char *pics_pattern(const char *decl) {
     static char src[1024];
     snprintf(src, sizeof src, "%s\nout pic((x + 1) / 2, (1 - y) / 2)\n", decl);
@@ -185,22 +217,17 @@ static void test_image_png_all_backends(void **state) {
     pics_write_png("quadrants.png", 256, 192, pixel_quadrants);
     char decl[600];
     snprintf(decl, sizeof decl, "input pic = image(\"quadrants.png\")");
-    sky_program *p = pics_compile(pics_pattern(decl));
-    assert_int_equal(sky_program_picture_count(p), 1);
-    assert_int_equal(sky_program_picture(p, 0)->kind, SKY_PICTURE_IMAGE);
-    pics_layout l;
-    pics_layout_init(&l, "grid:24x18");
-    sky_pictures *pics = NULL;
-    char err[512] = "";
-    if (sky_pictures_open(p, dir, "test.sky", &l.view, &pics, err, sizeof err) != SKY_OK)
-        fail_msg("%s", err);
-    assert_true(sky_pictures_update(pics, 0));
-    const uint32_t *block = sky_pictures_block(pics);
-    uint8_t *bytes = pics_eval(p, &l, block, 0);
+    pics_case pc;
+    pics_case_open(&pc, pics_pattern(decl), "grid:24x18", "test.sky");
+    assert_int_equal(sky_program_picture_count(pc.program), 1);
+    assert_int_equal(sky_program_picture(pc.program, 0)->kind, SKY_PICTURE_IMAGE);
+    assert_true(sky_pictures_update(pc.pics, 0));
+    const pics_layout *l = &pc.l;
+    uint8_t *bytes = pics_eval(pc.program, l, sky_pictures_block(pc.pics), 0);
     /* Known colours away from the edges between regions (the filter blurs a few texels). */
     uint32_t checked = 0;
-    for (uint32_t i = 0; i < l.view.led_count; i++) {
-        float x = l.inputs[i].x, y = l.inputs[i].y;
+    for (uint32_t i = 0; i < l->view.led_count; i++) {
+        float x = l->inputs[i].x, y = l->inputs[i].y;
         const uint8_t *c = bytes + 3 * (size_t)i;
         if (y > 0.7f) {
             assert_true(c[0] < 8 && c[1] > 247 && c[2] < 8); /* top rows: green */
@@ -213,12 +240,10 @@ static void test_image_png_all_backends(void **state) {
             checked++;
         }
     }
-    assert_true(checked > l.view.led_count / 2);
-    pics_all_backends(p, &l, block, 0, bytes);
+    assert_true(checked > l->view.led_count / 2);
     free(bytes);
-    sky_pictures_free(pics);
-    pics_layout_free(&l);
-    sky_program_free(p);
+    pics_case_agree(&pc, 0);
+    pics_case_free(&pc);
 }
 
 /* A smooth picture sampled off the texel centres: the filters' arithmetic is compared. */
@@ -230,55 +255,38 @@ static uint32_t pixel_smooth(uint32_t x, uint32_t y, uint32_t w, uint32_t h) {
 static void test_image_smooth_disc(void **state) {
     (void)state;
     pics_write_png("smooth.png", 640, 360, pixel_smooth);
-    sky_program *p = pics_compile(
+    pics_case c;
+    pics_case_open(
+        &c,
         "input pic = image(\"smooth.png\")\n"
-        "out pic(0.5 + r * cos(theta + t) / 2, 0.5 + r * sin(theta + t) / 2) * 0.8 + 0.1\n");
-    pics_layout l;
-    pics_layout_init(&l, "disc:60x24");
-    sky_pictures *pics = NULL;
-    char err[512] = "";
-    if (sky_pictures_open(p, dir, NULL, &l.view, &pics, err, sizeof err) != SKY_OK)
-        fail_msg("%s", err);
-    sky_pictures_update(pics, 0);
-    const uint32_t *block = sky_pictures_block(pics);
+        "out pic(0.5 + r * cos(theta + t) / 2, 0.5 + r * sin(theta + t) / 2) * 0.8 + 0.1\n",
+        "disc:60x24", NULL);
+    sky_pictures_update(c.pics, 0);
+    const uint32_t *block = sky_pictures_block(c.pics);
     /* The footprint lands between two levels: both are sampled with a weight. */
     float weight;
     memcpy(&weight, &block[SKY_PICTURE_HEADER_WORDS + 1], sizeof weight);
     assert_true(weight > 0.0f && weight < 1.0f);
-    for (double t = 0; t < 2; t += 0.7) {
-        uint8_t *bytes = pics_eval(p, &l, block, t);
-        pics_all_backends(p, &l, block, t, bytes);
-        free(bytes);
-    }
-    sky_pictures_free(pics);
-    pics_layout_free(&l);
-    sky_program_free(p);
+    for (double t = 0; t < 2; t += 0.7) pics_case_agree(&c, t);
+    pics_case_free(&c);
 }
 
 /* Single channels at several points: the CPU backend's one-call-per-point sharing (the
  * first live sibling) with red never sampled, and two pictures of one file. */
 static void test_single_channels(void **state) {
     (void)state;
-    sky_program *p =
-        pics_compile("input a = image(\"smooth.png\")\n"
-                     "input b = image(\"quadrants.png\")\n"
-                     "let u = (x + 1) / 2\n"
-                     "let v = (1 - y) / 2\n"
-                     "out vec3(a(u, v).g, a(v, u).b, b(u, v).b * 0.5 + a(u, v).b * 0.5)\n");
-    assert_int_equal(sky_program_picture_count(p), 2);
-    pics_layout l;
-    pics_layout_init(&l, "grid:20x15");
-    sky_pictures *pics = NULL;
-    char err[512] = "";
-    if (sky_pictures_open(p, dir, NULL, &l.view, &pics, err, sizeof err) != SKY_OK)
-        fail_msg("%s", err);
-    sky_pictures_update(pics, 0);
-    uint8_t *bytes = pics_eval(p, &l, sky_pictures_block(pics), 0);
-    pics_all_backends(p, &l, sky_pictures_block(pics), 0, bytes);
-    free(bytes);
-    sky_pictures_free(pics);
-    pics_layout_free(&l);
-    sky_program_free(p);
+    pics_case c;
+    pics_case_open(&c,
+                   "input a = image(\"smooth.png\")\n"
+                   "input b = image(\"quadrants.png\")\n"
+                   "let u = (x + 1) / 2\n"
+                   "let v = (1 - y) / 2\n"
+                   "out vec3(a(u, v).g, a(v, u).b, b(u, v).b * 0.5 + a(u, v).b * 0.5)\n",
+                   "grid:20x15", NULL);
+    assert_int_equal(sky_program_picture_count(c.program), 2);
+    sky_pictures_update(c.pics, 0);
+    pics_case_agree(&c, 0);
+    pics_case_free(&c);
 }
 
 /* One-pixel checkerboard: far finer than the LEDs. */
@@ -290,24 +298,16 @@ static uint32_t pixel_checker(uint32_t x, uint32_t y, uint32_t w, uint32_t h) {
 static void test_mip_level_checkerboard_is_grey(void **state) {
     (void)state;
     pics_write_png("checker.png", 1024, 1024, pixel_checker);
-    sky_program *p = pics_compile(pics_pattern("input pic = image(\"checker.png\")"));
-    pics_layout l;
-    pics_layout_init(&l, "grid:32x32");
-    sky_pictures *pics = NULL;
-    char err[512] = "";
-    if (sky_pictures_open(p, dir, NULL, &l.view, &pics, err, sizeof err) != SKY_OK)
-        fail_msg("%s", err);
-    sky_pictures_update(pics, 0);
-    const uint32_t *block = sky_pictures_block(pics);
-    uint8_t *bytes = pics_eval(p, &l, block, 0);
+    pics_case c;
+    pics_case_open(&c, pics_pattern("input pic = image(\"checker.png\")"), "grid:32x32", NULL);
+    sky_pictures_update(c.pics, 0);
+    uint8_t *bytes = pics_eval(c.program, &c.l, sky_pictures_block(c.pics), 0);
     /* The box filter makes every level below the first 50% grey: (0 + 255 + 0 + 255 + 2) / 4. */
-    for (size_t i = 0; i < (size_t)l.view.led_count * 3; i++)
+    for (size_t i = 0; i < (size_t)c.l.view.led_count * 3; i++)
         if (bytes[i] < 126 || bytes[i] > 130) fail_msg("LED %zu: %u, not grey", i / 3, bytes[i]);
-    pics_all_backends(p, &l, block, 0, bytes);
     free(bytes);
-    sky_pictures_free(pics);
-    pics_layout_free(&l);
-    sky_program_free(p);
+    pics_case_agree(&c, 0);
+    pics_case_free(&c);
 }
 
 /* The footprint formula: half the spacing, sqrt(area / n) of the bounding box. */
@@ -567,61 +567,45 @@ static uint8_t *pics_wait_colour(sky_pictures *pics, const sky_program *p, const
 static void test_video_loops_in_step_with_t(void **state) {
     (void)state;
     assert_true(pics_make_video("clip.mp4"));
-    sky_program *p = pics_compile(pics_pattern("input pic = video(\"clip.mp4\")"));
-    assert_int_equal(sky_program_picture(p, 0)->kind, SKY_PICTURE_VIDEO);
-    pics_layout l;
-    pics_layout_init(&l, "grid:16x12");
-    sky_pictures *pics = NULL;
-    char err[512] = "";
-    if (sky_pictures_open(p, dir, NULL, &l.view, &pics, err, sizeof err) != SKY_OK)
-        fail_msg("%s", err);
-    uint8_t *bytes = pics_wait_colour(pics, p, &l, 0.25, true);
-    pics_all_backends(p, &l, sky_pictures_block(pics), 0.25, bytes);
-    free(bytes);
-    bytes = pics_wait_colour(pics, p, &l, 1.55, false);
-    pics_all_backends(p, &l, sky_pictures_block(pics), 1.55, bytes);
-    free(bytes);
+    pics_case c;
+    pics_case_open(&c, pics_pattern("input pic = video(\"clip.mp4\")"), "grid:16x12", NULL);
+    assert_int_equal(sky_program_picture(c.program, 0)->kind, SKY_PICTURE_VIDEO);
+    free(pics_wait_colour(c.pics, c.program, &c.l, 0.25, true));
+    pics_case_agree(&c, 0.25);
+    free(pics_wait_colour(c.pics, c.program, &c.l, 1.55, false));
+    pics_case_agree(&c, 1.55);
     /* Looped: the third second is the first again. */
-    free(pics_wait_colour(pics, p, &l, 2.35, true));
-    free(pics_wait_colour(pics, p, &l, 3.55, false));
+    free(pics_wait_colour(c.pics, c.program, &c.l, 2.35, true));
+    free(pics_wait_colour(c.pics, c.program, &c.l, 3.55, false));
     sky_pictures_stats s;
-    sky_pictures_get_stats(pics, &s);
+    sky_pictures_get_stats(c.pics, &s);
     /* Jumping from 0.25 to 1.55 skips frames: they are counted, not shown. */
     assert_true(s.video_dropped > 0);
     assert_true(s.video_shown >= 4);
     assert_true(s.video_decoded >= s.video_shown);
-    sky_pictures_free(pics);
-    pics_layout_free(&l);
-    sky_program_free(p);
+    pics_case_free(&c);
 }
 
 /* In step (previews): exactly the frame due at t, around the red -> blue cut at t = 1. */
 static void test_video_sync_exact_frame(void **state) {
     (void)state;
-    sky_program *p = pics_compile(pics_pattern("input pic = video(\"clip.mp4\")"));
-    pics_layout l;
-    pics_layout_init(&l, "grid:4x3");
-    sky_pictures *pics = NULL;
-    char err[512] = "";
-    if (sky_pictures_open(p, dir, NULL, &l.view, &pics, err, sizeof err) != SKY_OK)
-        fail_msg("%s", err);
+    pics_case c;
+    pics_case_open(&c, pics_pattern("input pic = video(\"clip.mp4\")"), "grid:4x3", NULL);
     static const struct {
         double t;
         bool red;
     } steps[] = {{0, true},    {0.95, true}, {1.0, false}, {1.95, false},
                  {2.05, true}, {3.5, false}, {0.5, true},  {1.2, false}};
     for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
-        sky_pictures_update_sync(pics, steps[k].t);
-        uint8_t *bytes = pics_eval(p, &l, sky_pictures_block(pics), steps[k].t);
+        sky_pictures_update_sync(c.pics, steps[k].t);
+        uint8_t *bytes = pics_eval(c.program, &c.l, sky_pictures_block(c.pics), steps[k].t);
         bool red = bytes[0] > 230 && bytes[2]<25, blue = bytes[2]> 230 && bytes[0] < 25;
         if (steps[k].red ? !red : !blue)
             fail_msg("t = %g: %u %u %u, want %s", steps[k].t, bytes[0], bytes[1], bytes[2],
                      steps[k].red ? "red" : "blue");
         free(bytes);
     }
-    sky_pictures_free(pics);
-    pics_layout_free(&l);
-    sky_program_free(p);
+    pics_case_free(&c);
 }
 
 /* -------------------------------------------------------------- main */

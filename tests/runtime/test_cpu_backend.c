@@ -30,19 +30,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "irregular_map.h"
-#include "test_audio_values.h"
+#include "pattern_agreement.h"
 #include "sky/frame.h"
 #include "sky/layout.h"
 #include "sky/runtime.h"
 #include "sky/sky.h"
 
-#define CPU_TOLERANCE   2 /* bytes, per channel */
-#define CPU_PREV_FRAMES 32
-#define CPU_MAX_FILES   256
-#define CPU_THREADS     3 /* more than this machine's cores: the split is exercised */
-
-static const double cpu_times[] = {0.0, 0.37, 2.5, 61.3, 1234.5};
+#define CPU_TOLERANCE 2 /* bytes, per channel */
+#define CPU_THREADS   3 /* more than this machine's cores: the split is exercised */
 
 typedef struct cpu_layout {
     const char *spec;
@@ -57,7 +52,7 @@ typedef struct cpu_layout {
 static struct {
     char cache[256];
     char map_path[256];
-    cpu_layout layouts[4];
+    cpu_layout layouts[PA_LAYOUT_COUNT];
     sky_cpu_pool *pool;
 } world;
 
@@ -89,12 +84,9 @@ static int cpu_setup(void **state) {
     if (!mkdtemp(world.cache)) return -1;
     setenv("XDG_CACHE_HOME", world.cache, 1);
     unsetenv("SKY_CC");
-    if (!test_irregular_map_write(world.map_path, sizeof world.map_path, "test-cpu", 11, 7))
-        return -1;
-    static char map_spec[300];
-    snprintf(map_spec, sizeof map_spec, "map:%s", world.map_path);
-    const char *specs[] = {"disc:12x10", "grid:9x7", "strip:37", map_spec};
-    for (int i = 0; i < 4; i++) cpu_layout_init(&world.layouts[i], specs[i]);
+    const char *specs[PA_LAYOUT_COUNT];
+    if (!pa_layout_specs("test-cpu", world.map_path, sizeof world.map_path, specs)) return -1;
+    for (int i = 0; i < PA_LAYOUT_COUNT; i++) cpu_layout_init(&world.layouts[i], specs[i]);
     char err[256] = "";
     if (sky_cpu_pool_create(CPU_THREADS, &world.pool, err, sizeof err) != SKY_OK) return -1;
     return 0;
@@ -103,7 +95,7 @@ static int cpu_setup(void **state) {
 static int cpu_teardown(void **state) {
     (void)state;
     sky_cpu_pool_free(world.pool);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < PA_LAYOUT_COUNT; i++) {
         cpu_layout *l = &world.layouts[i];
         sky_layout_free(l->layout);
         free(l->inputs);
@@ -134,14 +126,8 @@ static sky_program *cpu_compile_source(const char *name, const char *src, size_t
 }
 
 static sky_program *cpu_compile_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("%s: cannot open", path);
-    char *src = malloc(SKY_MAX_SOURCE_BYTES + 1);
-    assert_non_null(src);
-    size_t len = fread(src, 1, SKY_MAX_SOURCE_BYTES, f);
-    fclose(f);
-    sky_program *program = cpu_compile_source(path, src, len);
-    free(src);
+    sky_program *program = pa_compile_file(path);
+    if (!program) fail_msg("%s: no program (the reason is above)", path);
     return program;
 }
 
@@ -220,42 +206,30 @@ static void test_agreement(void **state) {
     sky_program *program = cpu_compile_file(file);
     sky_cpu_kernel *kernel = cpu_build(program, NULL);
     bool uses_prev = sky_program_uses_prev(program);
-    size_t slots = sky_program_param_slots(program);
-    bool ranged = false;
-    for (size_t i = 0; i < sky_program_param_count(program); i++)
-        ranged |= sky_program_param(program, i)->has_range;
+    pa_variant variants[PA_MAX_VARIANTS];
+    size_t variant_count = pa_variants(program, variants);
+    assert_true(variant_count > 0);
     int max_diff = 0;
     bool failed = false;
-    for (int v = 0; v < (ranged ? 3 : 1) && !failed; v++) {
-        double *params = calloc(slots + 1, sizeof *params);
-        assert_non_null(params);
-        sky_program_param_defaults(program, params);
-        for (size_t i = 0; i < sky_program_param_count(program) && v > 0; i++) {
-            const sky_param_info *p = sky_program_param(program, i);
-            if (p->has_range) params[p->slot] = v == 1 ? p->min : p->max;
-        }
-        for (int li = 0; li < 4 && !failed; li++) {
+    for (size_t v = 0; v < variant_count && !failed; v++) {
+        for (int li = 0; li < PA_LAYOUT_COUNT && !failed; li++) {
             cpu_layout *l = &world.layouts[li];
             size_t channels = (size_t)l->layout->led_count * 3;
             cpu_frame_bufs b;
             cpu_bufs_alloc(&b, program, channels);
-            size_t frames = uses_prev ? CPU_PREV_FRAMES : sizeof cpu_times / sizeof cpu_times[0];
+            size_t frames = pa_frame_count(program);
             for (size_t f = 0; f < frames && !failed; f++) {
-                double t = uses_prev ? 0.5 + (double)f / 60.0 : cpu_times[f];
-                sky_audio_values audio = test_audio_values(f);
-                sky_frame_inputs in = {.t = t,
-                                       .dt = f ? 1.0 / 60.0 : 0.0,
-                                       .frame = f,
-                                       .params = params,
-                                       .audio = &audio};
+                sky_audio_values audio;
+                sky_frame_inputs in = pa_frame(program, f, variants[v].params, &audio);
+                double t = in.t;
                 char first[200] = "";
                 size_t bad = cpu_compare_frame(program, kernel, l, &in, &b, uses_prev, &max_diff,
                                                first, sizeof first);
                 if (bad) {
                     fprintf(stderr,
-                            "%s: layout %s, variant %d, frame %zu (t = %g): %zu channels "
+                            "%s: layout %s, %s, frame %zu (t = %g): %zu channels "
                             "differ by more than %d/255; first: %s\n",
-                            file, l->spec, v, f, t, bad, CPU_TOLERANCE, first);
+                            file, l->spec, variants[v].name, f, t, bad, CPU_TOLERANCE, first);
                     failed = true;
                 }
                 float *swap = b.kprev;
@@ -267,8 +241,8 @@ static void test_agreement(void **state) {
             }
             cpu_bufs_free(&b);
         }
-        free(params);
     }
+    pa_variants_free(variants, variant_count);
     fprintf(stderr, "%s: largest difference %d/255\n", file, max_diff);
     sky_cpu_kernel_free(kernel);
     sky_program_free(program);
@@ -631,19 +605,10 @@ static void test_runtime_prev_frame_file(void **state) {
     sky_program_free(program);
 }
 
-static size_t cpu_glob(const char *pattern, char **files, size_t count) {
-    glob_t g;
-    if (glob(pattern, 0, NULL, &g) != 0) return count;
-    for (size_t i = 0; i < g.gl_pathc && count < CPU_MAX_FILES; i++)
-        files[count++] = strdup(g.gl_pathv[i]);
-    globfree(&g);
-    return count;
-}
-
 int main(void) {
-    static char *files[CPU_MAX_FILES];
-    size_t examples = cpu_glob(SKY_SOURCE_DIR "/examples/*.sky", files, 0);
-    size_t count = cpu_glob(SKY_SOURCE_DIR "/tests/compiler/corpus/*.sky", files, examples);
+    static char *files[PA_MAX_FILES];
+    size_t examples = 0;
+    size_t count = pa_pattern_files(SKY_SOURCE_DIR, files, &examples);
     if (examples == 0) {
         fprintf(stderr, "no examples/*.sky found under %s\n", SKY_SOURCE_DIR);
         return 1;
@@ -671,7 +636,7 @@ int main(void) {
     tests[n++] = (struct CMUnitTest){.name = "runtime_prev_frame_file",
                                      .test_func = test_runtime_prev_frame_file};
     int failed = _cmocka_run_group_tests("cpu_backend", tests, n, cpu_setup, cpu_teardown);
-    for (size_t i = 0; i < count; i++) free(files[i]);
+    pa_pattern_files_free(files, count);
     free(tests);
     return failed;
 }

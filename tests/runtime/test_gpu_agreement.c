@@ -28,26 +28,21 @@
 
 #include <cmocka.h>
 
-#include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "irregular_map.h"
-#include "test_audio_values.h"
+#include "layout_writer.h"
+#include "pattern_agreement.h"
 #include "sky/frame.h"
 #include "sky/layout.h"
 #include "sky/runtime.h"
 #include "vk_validation_check.h"
 #include "sky/sky.h"
 
-#define AGREE_TOLERANCE   2  /* bytes, per channel */
-#define AGREE_PREV_FRAMES 32 /* consecutive frames for patterns that read prev */
-#define AGREE_MAX_FILES   256
-
-static const double agree_times[] = {0.0, 0.37, 2.5, 61.3, 1234.5};
+#define AGREE_TOLERANCE 2 /* bytes, per channel */
 
 /* ------------------------------------------------------------------ layouts */
 
@@ -61,7 +56,7 @@ typedef struct agree_layout {
 
 typedef struct agree_world {
     char map_path[256];
-    agree_layout layouts[4];
+    agree_layout layouts[PA_LAYOUT_COUNT];
     size_t layout_count;
 } agree_world;
 
@@ -69,12 +64,9 @@ static agree_world world;
 
 static int agree_setup(void **state) {
     (void)state;
-    assert_true(
-        test_irregular_map_write(world.map_path, sizeof world.map_path, "test-agree", 11, 7));
-    static char map_spec[300];
-    snprintf(map_spec, sizeof map_spec, "map:%s", world.map_path);
-    const char *specs[] = {"disc:12x10", "grid:9x7", "strip:37", map_spec};
-    for (size_t i = 0; i < 4; i++) {
+    const char *specs[PA_LAYOUT_COUNT];
+    assert_true(pa_layout_specs("test-agree", world.map_path, sizeof world.map_path, specs));
+    for (size_t i = 0; i < PA_LAYOUT_COUNT; i++) {
         agree_layout *l = &world.layouts[i];
         char err[512] = "";
         l->spec = specs[i];
@@ -102,7 +94,7 @@ static int agree_setup(void **state) {
 
 static int agree_teardown(void **state) {
     (void)state;
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < PA_LAYOUT_COUNT; i++) {
         sky_runtime_free(world.layouts[i].rt);
         free(world.layouts[i].inputs);
         sky_layout_free(world.layouts[i].layout);
@@ -114,51 +106,9 @@ static int agree_teardown(void **state) {
 /* ------------------------------------------------------------------ programs */
 
 static sky_program *agree_compile(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("%s: cannot open", path);
-    char *src = malloc(SKY_MAX_SOURCE_BYTES + 1);
-    assert_non_null(src);
-    size_t len = fread(src, 1, SKY_MAX_SOURCE_BYTES, f);
-    fclose(f);
-    sky_program *program = NULL;
-    sky_diagnostics *diags = NULL;
-    sky_status st = sky_compile(path, src, len, NULL, &program, &diags);
-    free(src);
-    if (st != SKY_OK) {
-        char *text = NULL;
-        sky_diagnostics_render(diags, false, &text);
-        fprintf(stderr, "%s", text ? text : "");
-        sky_free(text);
-        sky_diagnostics_free(diags);
-        fail_msg("%s does not compile (%s)", path, sky_status_str(st));
-    }
-    sky_diagnostics_free(diags);
+    sky_program *program = pa_compile_file(path);
+    if (!program) fail_msg("%s: no program (the reason is above)", path);
     return program;
-}
-
-typedef struct agree_variant {
-    const char *name;
-    double *params;
-} agree_variant;
-
-/* defaults, and when the pattern has ranged params: all at min, all at max. */
-static size_t agree_variants(const sky_program *program, agree_variant *variants) {
-    size_t slots = sky_program_param_slots(program), n = 0;
-    bool ranged = false;
-    for (size_t i = 0; i < sky_program_param_count(program); i++)
-        ranged |= sky_program_param(program, i)->has_range;
-    const char *names[] = {"defaults", "params at min", "params at max"};
-    for (int v = 0; v < (ranged ? 3 : 1); v++) {
-        double *params = calloc(slots ? slots : 1, sizeof *params);
-        assert_non_null(params);
-        sky_program_param_defaults(program, params);
-        for (size_t i = 0; i < sky_program_param_count(program) && v > 0; i++) {
-            const sky_param_info *p = sky_program_param(program, i);
-            if (p->has_range) params[p->slot] = v == 1 ? p->min : p->max;
-        }
-        variants[n++] = (agree_variant){names[v], params};
-    }
-    return n;
 }
 
 /* ---------------------------------------------------------------- comparing */
@@ -190,22 +140,20 @@ static size_t agree_compare(const uint8_t *device, const uint8_t *cpu, size_t ch
 
 /* Renders one program on one layout for one parameter variant; false after printing. */
 static bool agree_run(const char *file, const sky_program *program, agree_layout *l,
-                      const agree_variant *variant, agree_cpu *cpu) {
+                      const pa_variant *variant, agree_cpu *cpu) {
     char err[1024] = "";
     if (sky_runtime_restart(l->rt, err, sizeof err) != SKY_OK) fail_msg("restart: %s", err);
     bool uses_prev = sky_program_uses_prev(program);
-    size_t frames = uses_prev ? AGREE_PREV_FRAMES : sizeof agree_times / sizeof agree_times[0];
+    size_t frames = pa_frame_count(program);
     size_t channels = (size_t)l->layout->led_count * 3;
     memset(cpu->rgb[1], 0, channels * sizeof(float));
     for (size_t f = 0; f < frames; f++) {
-        double t = uses_prev ? 0.5 + (double)f / 60.0 : agree_times[f];
-        double dt = f == 0 ? 0.0 : 1.0 / 60.0;
-        sky_audio_values audio = test_audio_values(f); /* audio.* as a show would see it */
+        sky_audio_values audio;
+        sky_frame_inputs in = pa_frame(program, f, variant->params, &audio);
+        double t = in.t;
         sky_runtime_set_audio(l->rt, &audio);
-        sky_status st = sky_runtime_render(l->rt, t, dt, variant->params, err, sizeof err);
+        sky_status st = sky_runtime_render(l->rt, t, in.dt, variant->params, err, sizeof err);
         if (st != SKY_OK) fail_msg("%s on %s: render: %s", file, l->spec, err);
-        sky_frame_inputs in = {
-            .t = t, .dt = dt, .frame = f, .params = variant->params, .audio = &audio};
         float *cur = cpu->rgb[f % 2];
         const float *prev = uses_prev ? cpu->rgb[(f + 1) % 2] : NULL;
         st = sky_program_eval(program, &l->view, l->inputs, &in, prev, cur, cpu->bytes);
@@ -257,8 +205,9 @@ static void agree_one_variant(const char *file, bool texels) {
     emit.led_texels = texels;
     if (sky_program_emit_spirv(program, &emit, &words, &word_count, &emit_error) != SKY_OK)
         fail_msg("%s: SPIR-V: %s", file, emit_error ? emit_error : "?");
-    agree_variant variants[3];
-    size_t variant_count = agree_variants(program, variants);
+    pa_variant variants[PA_MAX_VARIANTS];
+    size_t variant_count = pa_variants(program, variants);
+    assert_true(variant_count > 0);
     bool ok = true;
     agree_max_diff = 0;
     agree_diff_channels = 0;
@@ -279,9 +228,7 @@ static void agree_one_variant(const char *file, bool texels) {
         assert_true(cpu.uniforms && cpu.rgb[0] && cpu.rgb[1] && cpu.bytes);
         for (size_t v = 0; v < variant_count; v++) {
             ok &= agree_run(file, program, l, &variants[v], &cpu);
-            compared += channels * (sky_program_uses_prev(program)
-                                        ? AGREE_PREV_FRAMES
-                                        : sizeof agree_times / sizeof agree_times[0]);
+            compared += channels * pa_frame_count(program);
         }
         free(cpu.uniforms);
         free(cpu.rgb[0]);
@@ -292,7 +239,7 @@ static void agree_one_variant(const char *file, bool texels) {
     fprintf(stderr, "%s (%s): %zu channels compared, %zu differ, largest difference %d/255\n",
             base ? base + 1 : file, texels ? "texel positions" : "portable", compared,
             agree_diff_channels, agree_max_diff);
-    for (size_t v = 0; v < variant_count; v++) free(variants[v].params);
+    pa_variants_free(variants, variant_count);
     sky_free(words);
     sky_free(emit_error);
     sky_program_free(program);
@@ -326,17 +273,9 @@ static void run_frame_file(bool force_copy) {
         pattern = SKY_SOURCE_DIR "/tests/compiler/corpus/prev_trail.sky";
     sky_program *program = agree_compile(pattern);
     agree_layout *l = &world.layouts[0];
-    sky_frame_writer_options wo = {
-        .path = path,
-        .led_count = l->layout->led_count,
-        .strip_count = l->layout->strip_count,
-        .strip_sizes = l->layout->strip_sizes,
-        .positions = l->layout->xy,
-        .layout = l->layout->name,
-    };
     sky_frame_writer *writer = NULL;
     char err[1024] = "";
-    if (sky_frame_writer_create(&wo, &writer, err, sizeof err) != SKY_OK)
+    if (test_layout_writer(l->layout, path, &writer, err, sizeof err) != SKY_OK)
         fail_msg("frame writer: %s", err);
     sky_runtime_options o;
     sky_runtime_options_init(&o);
@@ -398,19 +337,10 @@ static void test_frame_file_copy(void **state) {
 
 /* ---------------------------------------------------------------------- main */
 
-static size_t agree_glob(const char *pattern, char **files, size_t count) {
-    glob_t g;
-    if (glob(pattern, 0, NULL, &g) != 0) return count;
-    for (size_t i = 0; i < g.gl_pathc && count < AGREE_MAX_FILES; i++)
-        files[count++] = strdup(g.gl_pathv[i]);
-    globfree(&g);
-    return count;
-}
-
 int main(void) {
-    static char *files[AGREE_MAX_FILES];
-    size_t examples = agree_glob(SKY_SOURCE_DIR "/examples/*.sky", files, 0);
-    size_t count = agree_glob(SKY_SOURCE_DIR "/tests/compiler/corpus/*.sky", files, examples);
+    static char *files[PA_MAX_FILES];
+    size_t examples = 0;
+    size_t count = pa_pattern_files(SKY_SOURCE_DIR, files, &examples);
     const char *profile = getenv(SKY_DEVICE_PROFILE_ENV);
     fprintf(stderr, "agreement: %zu examples, %zu corpus patterns%s%s\n", examples,
             count - examples, profile && profile[0] ? ", device profile " : "",
@@ -433,7 +363,7 @@ int main(void) {
         (struct CMUnitTest){.name = "frame_file_zero_copy", .test_func = test_frame_file_zero_copy};
     tests[n++] = (struct CMUnitTest){.name = "frame_file_copy", .test_func = test_frame_file_copy};
     int failed = _cmocka_run_group_tests("gpu_agreement", tests, n, agree_setup, agree_teardown);
-    for (size_t i = 0; i < count; i++) free(files[i]);
+    pa_pattern_files_free(files, count);
     free(tests);
     return failed + vk_validation_check("test_gpu_agreement");
 }

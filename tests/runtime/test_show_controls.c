@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "layout_writer.h"
 #include "sky/frame.h"
 #include "sky/layout.h"
 #include "sky/runtime.h"
@@ -89,15 +90,7 @@ static void rig_open(rig *r, const char *spec, show_path path) {
         assert_true(fd >= 0);
         close(fd);
         unlink(r->path); /* the writer creates it beside and renames */
-        sky_frame_writer_options o = {
-            .path = r->path,
-            .led_count = r->layout->led_count,
-            .strip_count = r->layout->strip_count,
-            .strip_sizes = r->layout->strip_sizes,
-            .positions = r->layout->xy,
-            .layout = r->layout->name,
-        };
-        if (sky_frame_writer_create(&o, &r->writer, err, sizeof err) != SKY_OK)
+        if (test_layout_writer(r->layout, r->path, &r->writer, err, sizeof err) != SKY_OK)
             fail_msg("frame writer: %s", err);
         if (sky_frame_reader_open(r->path, &r->reader, err, sizeof err) != SKY_OK)
             fail_msg("reader: %s", err);

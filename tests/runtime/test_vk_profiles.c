@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "layout_writer.h"
 #include "sky/frame.h"
 #include "sky/layout.h"
 #include "sky/runtime.h"
@@ -71,17 +72,9 @@ static sky_output_path path_as(const char *profile, char *reason, size_t reason_
     char path[256];
     snprintf(path, sizeof path, "%s/sky-test-profiles-%ld-%s",
              access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (long)getpid(), profile);
-    sky_frame_writer_options wo = {
-        .path = path,
-        .led_count = layout->led_count,
-        .strip_count = layout->strip_count,
-        .strip_sizes = layout->strip_sizes,
-        .positions = layout->xy,
-        .layout = layout->name,
-    };
     sky_frame_writer *writer = NULL;
     char err[512] = "";
-    if (sky_frame_writer_create(&wo, &writer, err, sizeof err) != SKY_OK)
+    if (test_layout_writer(layout, path, &writer, err, sizeof err) != SKY_OK)
         fail_msg("frame writer: %s", err);
     sky_runtime *rt = runtime_as(profile, layout, writer, 0);
     sky_output_path out = sky_runtime_output_path(rt);

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "layout_writer.h"
 #include "sky/frame.h"
 #include "sky/layout.h"
 #include "sky/runtime.h"
@@ -299,17 +300,9 @@ static char *temp_frame_path(void) {
 }
 
 static sky_frame_writer *make_writer(const sky_layout *layout, const char *path) {
-    sky_frame_writer_options o = {
-        .path = path,
-        .led_count = layout->led_count,
-        .strip_count = layout->strip_count,
-        .strip_sizes = layout->strip_sizes,
-        .positions = layout->xy,
-        .layout = layout->name,
-    };
     sky_frame_writer *writer = NULL;
     char err[512] = "";
-    if (sky_frame_writer_create(&o, &writer, err, sizeof err) != SKY_OK)
+    if (test_layout_writer(layout, path, &writer, err, sizeof err) != SKY_OK)
         fail_msg("frame writer: %s", err);
     return writer;
 }
