@@ -175,8 +175,12 @@ typedef struct fixture {
 
 static int setup(void **state) {
     fixture *fx = calloc(1, sizeof *fx);
+    if (!fx) return -1;
     snprintf(fx->dir, sizeof fx->dir, "/tmp/skylayout-XXXXXX");
-    if (!mkdtemp(fx->dir)) return -1;
+    if (!mkdtemp(fx->dir)) {
+        free(fx);
+        return -1;
+    }
     *state = fx;
     return 0;
 }
