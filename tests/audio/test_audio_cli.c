@@ -203,16 +203,8 @@ static void audio_state(const char *audio_arg, bool expect_audio) {
     if (!expect_audio) args[12] = NULL;
     cli_proc proc;
     cli_spawn(&proc, dir, args);
+    uint16_t port = control_wait_port(&proc, "control API on http://127.0.0.1:");
     double end = cli_now() + 120;
-    uint16_t port = 0;
-    while (!port) {
-        char *err = cli_slurp(proc.err_path);
-        port = control_find_port(err, "control API on http://127.0.0.1:");
-        free(err);
-        if (!cli_alive(&proc)) fail_msg("sky run exited: %s", cli_slurp(proc.err_path));
-        if (cli_now() > end) fail_msg("no control port in 120 s");
-        cli_sleep_ms(10);
-    }
     /* Progress, not a guessed delay: poll until the state shows frames (and sound). */
     for (;;) {
         json_object *state = state_of(port), *audio = NULL, *frame_no = NULL;

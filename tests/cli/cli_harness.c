@@ -228,3 +228,51 @@ sky_program *cli_compile(const char *source) {
     sky_diagnostics_free(diagnostics);
     return program;
 }
+
+/* ------------------------------------------------------------ a live show */
+
+void cli_show_open_frames(cli_show *show, const char *frame_path) {
+    double end = cli_now() + CLI_SHOW_SAFETY_S;
+    char error[512] = "";
+    while (sky_frame_reader_open(frame_path, &show->reader, error, sizeof error) != SKY_OK) {
+        if (!cli_alive(&show->proc))
+            fail_msg("sky run exited with %d before creating the frame file:\n%s",
+                     cli_exit_code(&show->proc), cli_slurp(show->proc.err_path));
+        if (cli_now() > end) fail_msg("no frame file after %g s: %s", CLI_SHOW_SAFETY_S, error);
+        cli_sleep_ms(10);
+    }
+    show->len = (size_t)sky_frame_reader_info(show->reader)->led_count * 3;
+    show->pixels = malloc(show->len);
+    assert_non_null(show->pixels);
+}
+
+void cli_show_next_frame(cli_show *show, const char *what) {
+    double end = cli_now() + CLI_SHOW_SAFETY_S;
+    for (;;) {
+        uint64_t frame = 0;
+        char error[512] = "";
+        sky_status st = sky_frame_reader_read(show->reader, show->pixels, show->len, &frame, error,
+                                              sizeof error);
+        if (st == SKY_OK) {
+            assert_true(frame > show->last_frame);
+            show->last_frame = frame;
+            return;
+        }
+        if (st != SKY_ERR_AGAIN) fail_msg("%s: reading the frame file: %s", what, error);
+        if (!cli_alive(&show->proc))
+            fail_msg("%s: sky run exited with %d:\n%s", what, cli_exit_code(&show->proc),
+                     cli_slurp(show->proc.err_path));
+        if (cli_now() > end) fail_msg("%s: no new frame within %g s", what, CLI_SHOW_SAFETY_S);
+        cli_sleep_ms(1);
+    }
+}
+
+void cli_show_stop(cli_show *show) {
+    assert_int_equal(kill(show->proc.pid, SIGTERM), 0);
+    assert_true(cli_wait(&show->proc, CLI_SHOW_SAFETY_S));
+    if (cli_exit_code(&show->proc) != 0)
+        fail_msg("sky run exited with %d after SIGTERM:\n%s", cli_exit_code(&show->proc),
+                 cli_slurp(show->proc.err_path));
+    sky_frame_reader_free(show->reader);
+    free(show->pixels);
+}

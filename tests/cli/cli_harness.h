@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sky/frame.h"
 #include "sky/sky.h"
 
 typedef struct cli_proc {
@@ -59,5 +60,26 @@ double cli_now(void);
 
 /* Compiles a pattern in-process (the test fails on errors). */
 sky_program *cli_compile(const char *source);
+
+/* A running `sky run` (spawned with cli_spawn) read through its frame file: the suites that
+ * watch a live show frame by frame. Waits have CLI_SHOW_SAFETY_S as a safety net only. */
+#define CLI_SHOW_SAFETY_S 120.0
+
+typedef struct cli_show {
+    cli_proc proc;
+    sky_frame_reader *reader;
+    uint8_t *pixels; /* the newest frame read: len bytes, 3 per LED */
+    size_t len;
+    uint64_t last_frame;
+} cli_show;
+
+/* Waits until the show's frame file at frame_path opens, then sizes pixels (the test fails
+ * when sky exits first). */
+void cli_show_open_frames(cli_show *show, const char *frame_path);
+/* Waits for the next new frame into pixels (frame numbers only go up); `what` names the
+ * step in a failure. */
+void cli_show_next_frame(cli_show *show, const char *what);
+/* SIGTERM, then requires exit 0 (stderr in the failure); frees the reader and pixels. */
+void cli_show_stop(cli_show *show);
 
 #endif

@@ -217,3 +217,19 @@ uint16_t control_find_port(const char *text, const char *marker) {
         if (*c == ':') colon = c;
     return colon ? (uint16_t)atoi(colon + 1) : 0;
 }
+
+uint16_t control_wait_port(cli_proc *proc, const char *marker) {
+    double end = cli_now() + CONTROL_CLIENT_TIMEOUT_S;
+    for (;;) {
+        char *err = cli_slurp(proc->err_path);
+        uint16_t port = control_find_port(err, marker);
+        free(err);
+        if (port) return port;
+        if (!cli_alive(proc))
+            fail_msg("sky exited with %d before printing \"%s\":\n%s", cli_exit_code(proc), marker,
+                     cli_slurp(proc->err_path));
+        if (cli_now() > end)
+            fail_msg("no \"%s\" from sky in %g s", marker, CONTROL_CLIENT_TIMEOUT_S);
+        cli_sleep_ms(10);
+    }
+}

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli_harness.h"
+
 /* Seconds any single network wait may take before the test fails (a safety net). */
 #define CONTROL_CLIENT_TIMEOUT_S 120.0
 
@@ -43,5 +45,9 @@ void control_osc_send(uint16_t port, const void *data, size_t len);
 
 /* The port in a line "PREFIX...:PORT" of `text`, after the first `marker`; 0 when absent. */
 uint16_t control_find_port(const char *text, const char *marker);
+/* Waits until the process's stderr has a line with `marker` and returns its port (as
+ * control_find_port); the test fails when the process exits first, or after
+ * CONTROL_CLIENT_TIMEOUT_S as a safety net. */
+uint16_t control_wait_port(cli_proc *proc, const char *marker);
 
 #endif

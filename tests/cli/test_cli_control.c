@@ -61,16 +61,10 @@
 #define HEAVY_PATTERN "out rgb(sum(i in 0..8, fbm(vec3(x + i, y, t), 8)) / 10, 0, 0)\n"
 
 typedef struct show {
-    cli_proc proc;
+    cli_show run;
     char dir[256];
-    sky_frame_reader *reader;
-    uint8_t *pixels;
-    size_t len;
-    uint64_t last_frame;
     uint16_t http, osc;
 } show;
-
-static char *stderr_text(const show *s) { return cli_slurp(s->proc.err_path); }
 
 /* Starts `sky run PATTERN --control 127.0.0.1:0 --osc 0` at 10 fps; waits for its ports and file. */
 static void show_start(show *s, const char *source) {
@@ -83,69 +77,25 @@ static void show_start(show *s, const char *source) {
     const char *argv[] = {"run",     pattern,     "--frame", frame_path, "--fps", "10",
                           "--layout", LAYOUT,     "--control", "127.0.0.1:0", "--osc", "0",
                           NULL};
-    cli_spawn(&s->proc, s->dir, argv);
-    double end = cli_now() + SAFETY_S;
-    char error[512] = "";
-    for (;;) {
-        char *err = stderr_text(s);
-        s->http = control_find_port(err, "control API on http://127.0.0.1:");
-        s->osc = control_find_port(err, "OSC on udp://127.0.0.1:");
-        free(err);
-        if (s->http && s->osc &&
-            sky_frame_reader_open(frame_path, &s->reader, error, sizeof error) == SKY_OK)
-            break;
-        if (!cli_alive(&s->proc))
-            fail_msg("sky run exited with %d:\n%s", cli_exit_code(&s->proc),
-                     cli_slurp(s->proc.err_path));
-        if (cli_now() > end) fail_msg("sky run did not print its ports in %g s", SAFETY_S);
-        cli_sleep_ms(10);
-    }
-    s->len = (size_t)sky_frame_reader_info(s->reader)->led_count * 3;
-    s->pixels = malloc(s->len);
-    assert_non_null(s->pixels);
+    cli_spawn(&s->run.proc, s->dir, argv);
+    s->http = control_wait_port(&s->run.proc, "control API on http://127.0.0.1:");
+    s->osc = control_wait_port(&s->run.proc, "OSC on udp://127.0.0.1:");
+    cli_show_open_frames(&s->run, frame_path);
 }
 
 static void show_stop(show *s) {
-    assert_int_equal(kill(s->proc.pid, SIGTERM), 0);
-    assert_true(cli_wait(&s->proc, SAFETY_S));
-    if (cli_exit_code(&s->proc) != 0)
-        fail_msg("sky run after SIGTERM: exit %d:\n%s", cli_exit_code(&s->proc),
-                 cli_slurp(s->proc.err_path));
-    sky_frame_reader_free(s->reader);
-    free(s->pixels);
+    cli_show_stop(&s->run);
     cli_tmpdir_remove(s->dir);
-}
-
-/* The next new frame into s->pixels. */
-static void next_frame(show *s, const char *what) {
-    double end = cli_now() + SAFETY_S;
-    for (;;) {
-        uint64_t frame = 0;
-        char error[512] = "";
-        sky_status st = sky_frame_reader_read(s->reader, s->pixels, s->len, &frame, error,
-                                              sizeof error);
-        if (st == SKY_OK) {
-            assert_true(frame > s->last_frame);
-            s->last_frame = frame;
-            return;
-        }
-        if (st != SKY_ERR_AGAIN) fail_msg("%s: reading the frame file: %s", what, error);
-        if (!cli_alive(&s->proc))
-            fail_msg("%s: sky run exited with %d:\n%s", what, cli_exit_code(&s->proc),
-                     cli_slurp(s->proc.err_path));
-        if (cli_now() > end) fail_msg("%s: no new frame within %g s", what, SAFETY_S);
-        cli_sleep_ms(1);
-    }
 }
 
 /* The newest frame published now (F in the header comment). */
 static uint64_t newest_frame(show *s) {
     uint64_t frame = 0;
     char error[512] = "";
-    if (sky_frame_reader_read(s->reader, s->pixels, s->len, &frame, error, sizeof error) ==
-        SKY_OK)
-        s->last_frame = frame;
-    return s->last_frame;
+    if (sky_frame_reader_read(s->run.reader, s->run.pixels, s->run.len, &frame, error,
+                              sizeof error) == SKY_OK)
+        s->run.last_frame = frame;
+    return s->run.last_frame;
 }
 
 /* `source` on LAYOUT as the CPU evaluates it at t = 0 with `level` (NULL: defaults). */
@@ -185,12 +135,12 @@ static void expect_frames(show *s, uint64_t from, const uint8_t *want, int count
                           const char *what) {
     int seen = 0;
     while (seen < count) {
-        next_frame(s, what);
-        if (s->last_frame < from) continue;
-        if (!bytes_close(s->pixels, want, s->len))
+        cli_show_next_frame(&s->run, what);
+        if (s->run.last_frame < from) continue;
+        if (!bytes_close(s->run.pixels, want, s->run.len))
             fail_msg("%s: frame %llu is %d,%d,%d, expected %d,%d,%d", what,
-                     (unsigned long long)s->last_frame, s->pixels[0], s->pixels[1],
-                     s->pixels[2], want[0], want[1], want[2]);
+                     (unsigned long long)s->run.last_frame, s->run.pixels[0], s->run.pixels[1],
+                     s->run.pixels[2], want[0], want[1], want[2]);
         seen++;
     }
 }
@@ -199,8 +149,8 @@ static void expect_frames(show *s, uint64_t from, const uint8_t *want, int count
 static uint64_t wait_frame(show *s, const uint8_t *want, const char *what) {
     double end = cli_now() + SAFETY_S;
     for (;;) {
-        next_frame(s, what);
-        if (bytes_close(s->pixels, want, s->len)) return s->last_frame;
+        cli_show_next_frame(&s->run, what);
+        if (bytes_close(s->run.pixels, want, s->run.len)) return s->run.last_frame;
         if (cli_now() > end) fail_msg("%s: the frames never changed", what);
     }
 }
@@ -432,7 +382,7 @@ static void test_control_abuse(void **state) {
     size_t len = 0;
     assert_true(control_ws_read(frames, &opcode, &payload, &len, SAFETY_S));
     assert_int_equal(opcode, 2);
-    assert_int_equal(len, 16 + s.len);
+    assert_int_equal(len, 16 + s.run.len);
     free(payload);
     free(want);
     show_stop(&s);

@@ -12,31 +12,15 @@
 
 #include <cmocka.h>
 
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_harness.h"
 #include "sky/frame.h"
+#include "test_png.h"
 
 #define PICS_CLI_TIMEOUT_S 300.0 /* safety net on a busy machine, never an expected time */
-
-/* An 8 x 8 PNG of one colour. */
-static void write_solid_png(const char *path, uint8_t r, uint8_t g, uint8_t b) {
-    uint8_t rgb[8 * 8 * 3];
-    for (int i = 0; i < 64; i++) {
-        rgb[3 * i] = r;
-        rgb[3 * i + 1] = g;
-        rgb[3 * i + 2] = b;
-    }
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = img.height = 8;
-    img.format = PNG_FORMAT_RGB;
-    assert_true(png_image_write_to_file(&img, path, 0, rgb, 24, NULL));
-}
 
 static void test_run_shows_the_image(void **state) {
     (void)state;
@@ -49,7 +33,7 @@ static void test_run_shows_the_image(void **state) {
     cli_path(sky, sizeof sky, sub, "solid.sky");
     cli_path(png, sizeof png, sub, "solid.png");
     cli_path(frames, sizeof frames, dir, "frames");
-    write_solid_png(png, 200, 100, 50);
+    assert_true(test_png_write_solid(png, 200, 100, 50));
     cli_write_file(sky, "input pic = image(\"solid.png\")\nout pic((x + 1) / 2, (1 - y) / 2)\n");
     /* Run from `dir`, not from the pattern's directory: the path is the .sky file's. */
     const char *args[] = {"run",      sky,   "--layout",   "grid:6x4", "--frame", frames,

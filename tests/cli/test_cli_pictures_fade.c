@@ -41,11 +41,10 @@
 
 #include <cmocka.h>
 
-#include <png.h>
-
 #include "cli_harness.h"
 #include "control_client.h"
 #include "sky/frame.h"
+#include "test_png.h"
 
 #define LAYOUT    "grid:8x4"
 #define SAFETY_S  120.0 /* a bound on anything a loaded machine does, never an expected time */
@@ -59,30 +58,11 @@ typedef struct colour {
 } colour;
 static const colour COL_A = {200, 40, 0}, COL_B = {20, 90, 255}, COL_C = {120, 220, 0};
 
-static void write_solid_png(const char *path, uint8_t r, uint8_t g) {
-    uint8_t rgb[8 * 8 * 3];
-    for (int i = 0; i < 64; i++) {
-        rgb[3 * i] = r;
-        rgb[3 * i + 1] = g;
-        rgb[3 * i + 2] = 77; /* not shown: the patterns write their marker instead */
-    }
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = img.height = 8;
-    img.format = PNG_FORMAT_RGB;
-    assert_true(png_image_write_to_file(&img, path, 0, rgb, 24, NULL));
-}
-
 typedef struct show {
+    cli_show run;
     char dir[256];
     char a[512], b[512], c[512], bad[512];
-    cli_proc proc;
     uint16_t http;
-    sky_frame_reader *reader;
-    uint8_t *pixels;
-    size_t len;
-    uint64_t last_frame;
 } show;
 
 static void write_pattern(show *s, char *path, const char *name, const char *png, int marker) {
@@ -105,7 +85,8 @@ static void show_start(show *s, const char *crossfade) {
     } pics[] = {{"a.png", COL_A}, {"b.png", COL_B}, {"c.png", COL_C}};
     for (size_t i = 0; i < 3; i++) {
         cli_path(png, sizeof png, s->dir, pics[i].name);
-        write_solid_png(png, (uint8_t)pics[i].c.r, (uint8_t)pics[i].c.g);
+        /* Blue 77 is never shown: the patterns write their marker instead. */
+        assert_true(test_png_write_solid(png, (uint8_t)pics[i].c.r, (uint8_t)pics[i].c.g, 77));
     }
     write_pattern(s, s->a, "a.sky", "a.png", 0);
     write_pattern(s, s->b, "b.sky", "b.png", 1);
@@ -127,65 +108,22 @@ static void show_start(show *s, const char *crossfade) {
                           device ? "--device" : NULL,
                           device,
                           NULL};
-    cli_spawn(&s->proc, s->dir, argv);
-    double end = cli_now() + SAFETY_S;
-    char error[512] = "";
-    for (;;) {
-        char *err = cli_slurp(s->proc.err_path);
-        s->http = control_find_port(err, "control API on http://127.0.0.1:");
-        free(err);
-        if (s->http && sky_frame_reader_open(frame_path, &s->reader, error, sizeof error) == SKY_OK)
-            break;
-        if (!cli_alive(&s->proc))
-            fail_msg("sky run exited with %d:\n%s", cli_exit_code(&s->proc),
-                     cli_slurp(s->proc.err_path));
-        if (cli_now() > end) fail_msg("sky run did not start in %g s", SAFETY_S);
-        cli_sleep_ms(10);
-    }
-    s->len = (size_t)sky_frame_reader_info(s->reader)->led_count * 3;
-    s->pixels = malloc(s->len);
-    assert_non_null(s->pixels);
+    cli_spawn(&s->run.proc, s->dir, argv);
+    s->http = control_wait_port(&s->run.proc, "control API on http://127.0.0.1:");
+    cli_show_open_frames(&s->run, frame_path);
 }
 
 static void show_stop(show *s) {
-    assert_int_equal(kill(s->proc.pid, SIGTERM), 0);
-    assert_true(cli_wait(&s->proc, SAFETY_S));
-    if (cli_exit_code(&s->proc) != 0)
-        fail_msg("sky run after SIGTERM: exit %d:\n%s", cli_exit_code(&s->proc),
-                 cli_slurp(s->proc.err_path));
-    sky_frame_reader_free(s->reader);
-    free(s->pixels);
+    cli_show_stop(&s->run);
     cli_tmpdir_remove(s->dir);
-}
-
-/* The next new frame into s->pixels. */
-static void next_frame(show *s, const char *what) {
-    double end = cli_now() + SAFETY_S;
-    for (;;) {
-        uint64_t frame = 0;
-        char error[512] = "";
-        sky_status st =
-            sky_frame_reader_read(s->reader, s->pixels, s->len, &frame, error, sizeof error);
-        if (st == SKY_OK) {
-            assert_true(frame > s->last_frame);
-            s->last_frame = frame;
-            return;
-        }
-        if (st != SKY_ERR_AGAIN) fail_msg("%s: reading the frame file: %s", what, error);
-        if (!cli_alive(&s->proc))
-            fail_msg("%s: sky run exited with %d:\n%s", what, cli_exit_code(&s->proc),
-                     cli_slurp(s->proc.err_path));
-        if (cli_now() > end) fail_msg("%s: no new frame within %g s", what, SAFETY_S);
-        cli_sleep_ms(1);
-    }
 }
 
 /* Every LED of the frame within `slack` of mix(from, to, amount). */
 static bool frame_is(const show *s, colour from, colour to, double amount, double slack) {
     double want[3] = {from.r + (to.r - from.r) * amount, from.g + (to.g - from.g) * amount,
                       from.b + (to.b - from.b) * amount};
-    for (size_t i = 0; i < s->len; i++) {
-        double off = s->pixels[i] - want[i % 3];
+    for (size_t i = 0; i < s->run.len; i++) {
+        double off = s->run.pixels[i] - want[i % 3];
         if (off > slack || off < -slack) return false;
     }
     return true;
@@ -197,17 +135,17 @@ static bool frame_is_only(const show *s, colour c) {
 
 /* The fade amount between `from` and `to` that the frame's blue marker says. */
 static double amount_of(const show *s, colour from, colour to) {
-    return (s->pixels[2] - from.b) / (to.b - from.b);
+    return (s->run.pixels[2] - from.b) / (to.b - from.b);
 }
 
 static void fail_frame(const show *s, const char *what) {
-    fail_msg("%s: frame %llu is %u,%u,%u\n%s", what, (unsigned long long)s->last_frame,
-             s->pixels[0], s->pixels[1], s->pixels[2], cli_slurp(s->proc.err_path));
+    fail_msg("%s: frame %llu is %u,%u,%u\n%s", what, (unsigned long long)s->run.last_frame,
+             s->run.pixels[0], s->run.pixels[1], s->run.pixels[2], cli_slurp(s->run.proc.err_path));
 }
 
 static void expect_only(show *s, colour c, int frames, const char *what) {
     for (int k = 0; k < frames; k++) {
-        next_frame(s, what);
+        cli_show_next_frame(&s->run, what);
         if (!frame_is_only(s, c)) fail_frame(s, what);
     }
 }
@@ -220,7 +158,7 @@ static void check_deadline(const show *s, double end, const char *what) {
 static void wait_only(show *s, colour c, const char *what) {
     double end = cli_now() + SAFETY_S;
     do {
-        next_frame(s, what);
+        cli_show_next_frame(&s->run, what);
         check_deadline(s, end, what);
     } while (!frame_is_only(s, c));
 }
@@ -252,7 +190,7 @@ static void follow_fade(show *s, colour from, colour to, double until, bool *mid
                         const char *what) {
     double end = cli_now() + SAFETY_S;
     for (;;) {
-        next_frame(s, what);
+        cli_show_next_frame(&s->run, what);
         check_deadline(s, end, what);
         double amount = amount_of(s, from, to);
         if (!frame_is(s, from, to, amount, MIX_SLACK)) fail_frame(s, what);
@@ -289,7 +227,7 @@ static void test_fade_between_pictures(void **state) {
     /* Frames rendered before the cut are the B -> C fade still. */
     double end = cli_now() + SAFETY_S;
     for (;;) {
-        next_frame(&s, "the cut to A");
+        cli_show_next_frame(&s.run, "the cut to A");
         check_deadline(&s, end, "the cut to A");
         if (frame_is_only(&s, COL_A)) break;
         if (!frame_is(&s, COL_B, COL_C, amount_of(&s, COL_B, COL_C), MIX_SLACK))
@@ -312,14 +250,14 @@ static void test_fade_during_fade(void **state) {
     show_start(&s, "3600");
     wait_only(&s, COL_A, "A at the start");
     post_pattern(&s, s.b, 200, NULL);
-    next_frame(&s, "A -> B (an hour)");
+    cli_show_next_frame(&s.run, "A -> B (an hour)");
     if (!frame_is(&s, COL_A, COL_B, amount_of(&s, COL_A, COL_B), MIX_SLACK))
         fail_frame(&s, "A -> B (an hour)");
     post_pattern(&s, s.c, 200, NULL);
     /* Frames rendered before the switch are A -> B, near A; then B alone. */
     double end = cli_now() + SAFETY_S;
     for (;;) {
-        next_frame(&s, "B after A -> B was cut short");
+        cli_show_next_frame(&s.run, "B after A -> B was cut short");
         check_deadline(&s, end, "B after A -> B was cut short");
         if (frame_is_only(&s, COL_B)) break;
         if (!frame_is(&s, COL_A, COL_B, amount_of(&s, COL_A, COL_B), MIX_SLACK))

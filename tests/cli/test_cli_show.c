@@ -49,16 +49,8 @@
 
 /* ------------------------------------------------------------ frame reading */
 
-typedef struct show_run {
-    cli_proc proc;
-    sky_frame_reader *reader;
-    uint8_t *pixels;
-    size_t len;
-    uint64_t last_frame;
-} show_run;
-
 /* Starts `sky run args...` into dir/frame at 10 fps on SHOW_LAYOUT and opens the frame file. */
-static void show_start(show_run *run, const char *dir, const char *const *args) {
+static void show_start(cli_show *run, const char *dir, const char *const *args) {
     char frame_path[512];
     cli_path(frame_path, sizeof frame_path, dir, "frame");
     const char *argv[32];
@@ -69,50 +61,7 @@ static void show_start(show_run *run, const char *dir, const char *const *args) 
     for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++) argv[n++] = tail[i];
     memset(run, 0, sizeof *run);
     cli_spawn(&run->proc, dir, argv);
-    double end = cli_now() + SAFETY_S;
-    char error[512] = "";
-    while (sky_frame_reader_open(frame_path, &run->reader, error, sizeof error) != SKY_OK) {
-        if (!cli_alive(&run->proc))
-            fail_msg("sky run exited with %d before creating the frame file:\n%s",
-                     cli_exit_code(&run->proc), cli_slurp(run->proc.err_path));
-        if (cli_now() > end) fail_msg("no frame file after %g s: %s", SAFETY_S, error);
-        cli_sleep_ms(10);
-    }
-    run->len = (size_t)sky_frame_reader_info(run->reader)->led_count * 3;
-    run->pixels = malloc(run->len);
-    assert_non_null(run->pixels);
-}
-
-static void show_stop(show_run *run) {
-    assert_int_equal(kill(run->proc.pid, SIGTERM), 0);
-    assert_true(cli_wait(&run->proc, SAFETY_S));
-    if (cli_exit_code(&run->proc) != 0)
-        fail_msg("sky run exited with %d after SIGTERM:\n%s", cli_exit_code(&run->proc),
-                 cli_slurp(run->proc.err_path));
-    sky_frame_reader_free(run->reader);
-    free(run->pixels);
-}
-
-/* Waits for the next new frame into run->pixels (frame numbers only go up). */
-static void show_next_frame(show_run *run, const char *what) {
-    double end = cli_now() + SAFETY_S;
-    for (;;) {
-        uint64_t frame = 0;
-        char error[512] = "";
-        sky_status st =
-            sky_frame_reader_read(run->reader, run->pixels, run->len, &frame, error, sizeof error);
-        if (st == SKY_OK) {
-            assert_true(frame > run->last_frame);
-            run->last_frame = frame;
-            return;
-        }
-        if (st != SKY_ERR_AGAIN) fail_msg("%s: reading the frame file: %s", what, error);
-        if (!cli_alive(&run->proc))
-            fail_msg("%s: sky run exited with %d:\n%s", what, cli_exit_code(&run->proc),
-                     cli_slurp(run->proc.err_path));
-        if (cli_now() > end) fail_msg("%s: no new frame within %g s", what, SAFETY_S);
-        cli_sleep_ms(1);
-    }
+    cli_show_open_frames(run, frame_path);
 }
 
 static bool stderr_has(const cli_proc *proc, const char *needle) {
@@ -162,12 +111,12 @@ static bool bytes_close(const uint8_t *a, const uint8_t *b, size_t len) {
 #define SIGHUP_V3 "param level = vec2(0.75, 0.25)\nout rgb(level.x, min(t / 20, 1), 0.5)\n"
 
 /* Follows frames until blue is `blue` (the version); every LED alike, green (t) never back. */
-static void follow_version(show_run *run, int blue, uint8_t *green, const char *what) {
+static void follow_version(cli_show *run, int blue, uint8_t *green, const char *what) {
     for (double end = cli_now() + SAFETY_S;;) {
         if (cli_now() > end)
             fail_msg("%s: blue %d not seen within %g s:\n%s", what, blue, SAFETY_S,
                      cli_slurp(run->proc.err_path));
-        show_next_frame(run, what);
+        cli_show_next_frame(run, what);
         for (size_t i = 3; i < run->len; i++) /* every LED alike: a frame of one version */
             assert_int_equal(run->pixels[i], run->pixels[i % 3]);
         if (run->pixels[1] < *green)
@@ -184,10 +133,10 @@ static void test_show_sighup_keeps_set_and_t(void **state) {
     cli_tmpdir(dir, sizeof dir);
     cli_path(pattern, sizeof pattern, dir, "live.sky");
     cli_write_file(pattern, SIGHUP_V1);
-    show_run run;
+    cli_show run;
     show_start(&run, dir, (const char *const[]){pattern, "--set", "level=0.25", NULL});
     /* Two seconds of show (green 26 = t 2.04 s), however slowly they come. */
-    do show_next_frame(&run, "before the reload");
+    do cli_show_next_frame(&run, "before the reload");
     while (run.pixels[1] < 26);
     assert_int_equal(run.pixels[0], 64); /* 0.25 * 255 */
     assert_int_equal(run.pixels[2], 0);
@@ -205,7 +154,7 @@ static void test_show_sighup_keeps_set_and_t(void **state) {
     follow_version(&run, 128, &green, "after the second SIGHUP");
     assert_int_equal(run.pixels[0], 191); /* the vec2's default: the float --set does not fit */
     assert_true(stderr_has(&run.proc, "--set level=0.25 does not fit this pattern"));
-    show_stop(&run);
+    cli_show_stop(&run);
     cli_tmpdir_remove(dir);
 }
 
@@ -220,7 +169,7 @@ static void test_show_sighup_keeps_set_and_t(void **state) {
  * Follows the show until the entries went A, B, A (each frame being one of
  * them as the CPU evaluates it, nothing in between).
  */
-static void follow_playlist(show_run *run, const char *what) {
+static void follow_playlist(cli_show *run, const char *what) {
     size_t len_a = 0, len_b = 0;
     uint8_t *a = cpu_frame(PLAYLIST_A, &len_a);
     uint8_t *b = cpu_frame(PLAYLIST_B, &len_b);
@@ -229,7 +178,7 @@ static void follow_playlist(show_run *run, const char *what) {
     int seen[3] = {0, 0, 0}; /* which pattern the show went through, in order */
     size_t stage = 0;
     while (stage < 3) {
-        show_next_frame(run, what);
+        cli_show_next_frame(run, what);
         int now = bytes_close(run->pixels, a, run->len)   ? 'A'
                   : bytes_close(run->pixels, b, run->len) ? 'B'
                                                           : 0;
@@ -255,11 +204,11 @@ static void test_show_playlist_each(void **state) {
     cli_path(b, sizeof b, dir, "b.sky");
     cli_write_file(a, PLAYLIST_A);
     cli_write_file(b, PLAYLIST_B);
-    show_run run;
+    cli_show run;
     show_start(&run, dir, (const char *const[]){a, b, "--each", "1", NULL});
     follow_playlist(&run, "playlist");
     assert_true(stderr_has(&run.proc, "playlist: "));
-    show_stop(&run);
+    cli_show_stop(&run);
     cli_tmpdir_remove(dir);
 }
 
@@ -275,7 +224,7 @@ static void test_show_playlist_skips_failures(void **state) {
     cli_write_file(broken, "out rgb(nope, 0, 0)\n");
     cli_write_file(heavy, PLAYLIST_HEAVY);
     cli_write_file(b, PLAYLIST_B);
-    show_run run;
+    cli_show run;
     show_start(&run, dir, (const char *const[]){a, broken, b, heavy, "--each", "1", NULL});
     follow_playlist(&run, "playlist with failures");
     char *err = cli_slurp(run.proc.err_path);
@@ -283,7 +232,7 @@ static void test_show_playlist_skips_failures(void **state) {
         !strstr(err, "over the budget"))
         fail_msg("the failed entries were not reported:\n%s", err);
     free(err);
-    show_stop(&run);
+    cli_show_stop(&run);
     cli_tmpdir_remove(dir);
 }
 
@@ -306,17 +255,17 @@ static void test_show_crossfade_midpoint(void **state) {
     size_t len = 0;
     uint8_t *a = cpu_frame(FADE_A, &len);
     uint8_t *b = cpu_frame(FADE_B, &len);
-    show_run run;
+    cli_show run;
     show_start(&run, dir, (const char *const[]){pattern, "--crossfade", "4", NULL});
     assert_int_equal(run.len, len);
-    do show_next_frame(&run, "before the reload");
+    do cli_show_next_frame(&run, "before the reload");
     while (!bytes_close(run.pixels, a, len));
     cli_replace_file(pattern, FADE_B);
     assert_int_equal(kill(run.proc.pid, SIGHUP), 0);
     double last_amount = 0;
     bool middle = false;
     for (;;) {
-        show_next_frame(&run, "cross-fade");
+        cli_show_next_frame(&run, "cross-fade");
         double amount = run.pixels[1] / 255.0;
         for (size_t i = 0; i < len; i++) {
             double want = a[i] + (b[i] - a[i]) * amount;
@@ -333,7 +282,7 @@ static void test_show_crossfade_midpoint(void **state) {
     }
     if (!middle) fail_msg("no frame near the middle of a 4 s fade at 10 fps");
     assert_true(stderr_has(&run.proc, "cross-fading over 4 s"));
-    show_stop(&run);
+    cli_show_stop(&run);
     free(a);
     free(b);
     cli_tmpdir_remove(dir);
@@ -347,15 +296,15 @@ static void test_show_brightness(void **state) {
     cli_write_file(pattern, FADE_B);
     size_t len = 0;
     uint8_t *full = cpu_frame(FADE_B, &len);
-    show_run run;
+    cli_show run;
     show_start(&run, dir, (const char *const[]){pattern, "--brightness", "0.5", NULL});
     for (int frames = 0; frames < 3; frames++) {
-        show_next_frame(&run, "dimmed");
+        cli_show_next_frame(&run, "dimmed");
         for (size_t i = 0; i < len; i++)
             if (fabs(run.pixels[i] - full[i] * 0.5) > 2)
                 fail_msg("byte %zu: %d at brightness 0.5, %d at full", i, run.pixels[i], full[i]);
     }
-    show_stop(&run);
+    cli_show_stop(&run);
     free(full);
     cli_tmpdir_remove(dir);
 }

@@ -50,6 +50,7 @@
 #include "sky/pictures.h"
 #include "sky/runtime.h"
 #include "sky/sky.h"
+#include "test_leds.h"
 
 #define VDEV_PATH     "/dev/sky-test-video"
 #define VDEV_FRAME_NS 20000000ull /* the emulated camera runs at 50 fps */
@@ -711,21 +712,14 @@ static uint8_t *jpeg_decode(const uint8_t *data, size_t len, uint32_t w, uint32_
 
 typedef struct cam_show {
     sky_program *program;
-    sky_layout *layout;
-    sky_layout_view view;
-    sky_led_input *inputs;
+    test_leds leds;
     sky_pictures *pics;
     double t;
 } cam_show;
 
 static void cam_layout(cam_show *s, const char *spec) {
     char err[256] = "";
-    if (sky_layout_create(spec, &s->layout, err, sizeof err) != SKY_OK) fail_msg("%s", err);
-    s->view = (sky_layout_view){s->layout->led_count, s->layout->strip_count,
-                                s->layout->strip_sizes, s->layout->xy};
-    s->inputs = calloc(s->view.led_count, sizeof *s->inputs);
-    assert_non_null(s->inputs);
-    assert_int_equal(sky_led_inputs_build(&s->view, s->inputs), SKY_OK);
+    if (test_leds_create(spec, &s->leds, err, sizeof err) != SKY_OK) fail_msg("%s", err);
 }
 
 static void cam_compile(cam_show *s) {
@@ -748,7 +742,7 @@ static sky_status cam_try_open(cam_show *s, char *err, size_t err_len) {
     cam_compile(s);
     cam_layout(s, "grid:24x18");
     sky_status st =
-        sky_pictures_open(s->program, NULL, "cam.sky", &s->view, &s->pics, err, err_len);
+        sky_pictures_open(s->program, NULL, "cam.sky", &s->leds.view, &s->pics, err, err_len);
     cam_current = *s;
     return st;
 }
@@ -760,25 +754,25 @@ static void cam_open(cam_show *s) {
 
 static void cam_close(cam_show *s) {
     sky_pictures_free(s->pics);
-    free(s->inputs);
-    sky_layout_free(s->layout);
+    test_leds_free(&s->leds);
     sky_program_free(s->program);
     memset(s, 0, sizeof *s);
     memset(&cam_current, 0, sizeof cam_current);
 }
 
 static uint8_t *cam_eval(const cam_show *s, const uint32_t *block) {
-    uint8_t *bytes = malloc((size_t)s->view.led_count * 3);
+    uint8_t *bytes = malloc((size_t)s->leds.view.led_count * 3);
     assert_non_null(bytes);
     sky_frame_inputs in = {.t = s->t, .pictures = block};
-    assert_int_equal(sky_program_eval(s->program, &s->view, s->inputs, &in, NULL, NULL, bytes),
-                     SKY_OK);
+    assert_int_equal(
+        sky_program_eval(s->program, &s->leds.view, s->leds.inputs, &in, NULL, NULL, bytes),
+        SKY_OK);
     return bytes;
 }
 
 /* What the evaluator shows for a reference RGB8 picture in place of the camera's. */
 static uint8_t *cam_eval_reference(const cam_show *s, const uint8_t *rgb, uint32_t w, uint32_t h) {
-    double footprint = sky_picture_footprint(&s->view);
+    double footprint = sky_picture_footprint(&s->leds.view);
     size_t words = sky_picture_block_words(1, &w, &h, footprint);
     uint32_t *block = calloc(words, sizeof *block);
     assert_non_null(block);
@@ -795,7 +789,7 @@ static double cam_seconds(void) {
 
 /* The first LED and channel further than CAM_TOLERANCE from `want`, or -1. */
 static long cam_mismatch(const cam_show *s, const uint8_t *got, const uint8_t *want) {
-    for (size_t i = 0; i < (size_t)s->view.led_count * 3; i++)
+    for (size_t i = 0; i < (size_t)s->leds.view.led_count * 3; i++)
         if (abs((int)got[i] - (int)want[i]) > CAM_TOLERANCE) return (long)i;
     return -1;
 }
@@ -808,7 +802,7 @@ static long cam_mismatch(const cam_show *s, const uint8_t *got, const uint8_t *w
 static uint8_t *cam_wait_for(cam_show *s, const uint8_t *want, const char *what) {
     uint8_t *black = NULL;
     if (!want) {
-        black = calloc((size_t)s->view.led_count * 3, 1);
+        black = calloc((size_t)s->leds.view.led_count * 3, 1);
         assert_non_null(black);
         want = black;
     }
@@ -1331,7 +1325,7 @@ static void cam_backend_agrees(const char *device, bool portable, const cam_show
     sky_runtime_options o;
     sky_runtime_options_init(&o);
     o.device = device;
-    o.layout = s->layout;
+    o.layout = s->leds.layout;
     o.picture_words = block[1];
     sky_runtime *rt = NULL;
     char err[512] = "";
@@ -1353,7 +1347,7 @@ static void cam_backend_agrees(const char *device, bool portable, const cam_show
         fail_msg("render: %s", err);
     size_t len = 0;
     const uint8_t *got = sky_runtime_frame_bytes(rt, &len);
-    assert_int_equal(len, (size_t)s->view.led_count * 3);
+    assert_int_equal(len, (size_t)s->leds.view.led_count * 3);
     long bad = cam_mismatch(s, got, want);
     if (bad >= 0)
         fail_msg("%s: LED %ld channel %ld: %u, the evaluator %u",

@@ -15,7 +15,6 @@
 
 #include <cmocka.h>
 
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,8 @@
 #include "sky/pictures.h"
 #include "sky/runtime.h"
 #include "sky/sky.h"
+#include "test_leds.h"
+#include "test_png.h"
 
 #define PICS_TOLERANCE 2     /* bytes per channel between backends: 2/255 */
 #define PICS_WAIT_S    300.0 /* safety net for the video thread, never an expected duration */
@@ -44,27 +45,8 @@ static char *pics_path(const char *name) {
     return path[k];
 }
 
-typedef uint32_t (*pics_pixel_fn)(uint32_t x, uint32_t y, uint32_t w, uint32_t h);
-
-static void pics_write_png(const char *name, uint32_t w, uint32_t h, pics_pixel_fn pixel) {
-    uint8_t *rgb = malloc((size_t)w * h * 3);
-    assert_non_null(rgb);
-    for (uint32_t y = 0; y < h; y++)
-        for (uint32_t x = 0; x < w; x++) {
-            uint32_t c = pixel(x, y, w, h);
-            uint8_t *p = rgb + ((size_t)y * w + x) * 3;
-            p[0] = (uint8_t)(c >> 16);
-            p[1] = (uint8_t)(c >> 8);
-            p[2] = (uint8_t)c;
-        }
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = w;
-    img.height = h;
-    img.format = PNG_FORMAT_RGB;
-    assert_true(png_image_write_to_file(&img, pics_path(name), 0, rgb, (png_int_32)(w * 3), NULL));
-    free(rgb);
+static void pics_write_png(const char *name, uint32_t w, uint32_t h, test_png_pixel_fn pixel) {
+    assert_true(test_png_write(pics_path(name), w, h, pixel));
 }
 
 static sky_program *pics_compile(const char *src) {
@@ -80,29 +62,12 @@ static sky_program *pics_compile(const char *src) {
     return p;
 }
 
-typedef struct pics_layout {
-    sky_layout *layout;
-    sky_layout_view view;
-    sky_led_input *inputs;
-} pics_layout;
-
-static void pics_layout_init(pics_layout *l, const char *spec) {
+static void pics_layout_init(test_leds *l, const char *spec) {
     char err[256] = "";
-    if (sky_layout_create(spec, &l->layout, err, sizeof err) != SKY_OK) fail_msg("%s", err);
-    l->view = (sky_layout_view){l->layout->led_count, l->layout->strip_count,
-                                l->layout->strip_sizes, l->layout->xy};
-    l->inputs = calloc(l->view.led_count, sizeof *l->inputs);
-    assert_non_null(l->inputs);
-    assert_int_equal(sky_led_inputs_build(&l->view, l->inputs), SKY_OK);
+    if (test_leds_create(spec, l, err, sizeof err) != SKY_OK) fail_msg("%s", err);
 }
 
-static void pics_layout_free(pics_layout *l) {
-    free(l->inputs);
-    sky_layout_free(l->layout);
-}
-
-/* The CPU evaluator's bytes for this block at time t. */
-static uint8_t *pics_eval(const sky_program *p, const pics_layout *l, const uint32_t *block,
+static uint8_t *pics_eval(const sky_program *p, const test_leds *l, const uint32_t *block,
                           double t) {
     uint8_t *bytes = malloc((size_t)l->view.led_count * 3);
     assert_non_null(bytes);
@@ -117,7 +82,7 @@ static uint8_t *pics_eval(const sky_program *p, const pics_layout *l, const uint
  * not the device's choice (binding 9's texels on lavapipe).
  */
 static void pics_backend_agrees_as(const char *device, bool portable, const sky_program *p,
-                                   const pics_layout *l, const uint32_t *block, double t,
+                                   const test_leds *l, const uint32_t *block, double t,
                                    const uint8_t *want) {
     sky_runtime_options o;
     sky_runtime_options_init(&o);
@@ -159,7 +124,7 @@ static void pics_backend_agrees_as(const char *device, bool portable, const sky_
     sky_runtime_free(rt);
 }
 
-static void pics_all_backends(const sky_program *p, const pics_layout *l, const uint32_t *block,
+static void pics_all_backends(const sky_program *p, const test_leds *l, const uint32_t *block,
                               double t, const uint8_t *want) {
     pics_backend_agrees_as(NULL, false, p, l, block, t, want);
     pics_backend_agrees_as(NULL, true, p, l, block, t, want);
@@ -169,7 +134,7 @@ static void pics_all_backends(const sky_program *p, const pics_layout *l, const 
 /* A pattern's pictures opened on a layout: what every end-to-end test starts from. */
 typedef struct pics_case {
     sky_program *program;
-    pics_layout l;
+    test_leds l;
     sky_pictures *pics;
 } pics_case;
 
@@ -186,7 +151,7 @@ static void pics_case_open(pics_case *c, const char *src, const char *spec, cons
 
 static void pics_case_free(pics_case *c) {
     sky_pictures_free(c->pics);
-    pics_layout_free(&c->l);
+    test_leds_free(&c->l);
     sky_program_free(c->program);
 }
 
@@ -222,7 +187,7 @@ static void test_image_png_all_backends(void **state) {
     assert_int_equal(sky_program_picture_count(pc.program), 1);
     assert_int_equal(sky_program_picture(pc.program, 0)->kind, SKY_PICTURE_IMAGE);
     assert_true(sky_pictures_update(pc.pics, 0));
-    const pics_layout *l = &pc.l;
+    const test_leds *l = &pc.l;
     uint8_t *bytes = pics_eval(pc.program, l, sky_pictures_block(pc.pics), 0);
     /* Known colours away from the edges between regions (the filter blurs a few texels). */
     uint32_t checked = 0;
@@ -313,15 +278,15 @@ static void test_mip_level_checkerboard_is_grey(void **state) {
 /* The footprint formula: half the spacing, sqrt(area / n) of the bounding box. */
 static void test_footprint(void **state) {
     (void)state;
-    pics_layout l;
+    test_leds l;
     pics_layout_init(&l, "grid:32x32");
     /* 32 x 32 LEDs over [-1, 1]^2: spacing sqrt(4 / 1024) = 1/16, footprint 1/32. */
     assert_float_equal(sky_picture_footprint(&l.view), 1.0 / 32, 1e-9);
-    pics_layout_free(&l);
+    test_leds_free(&l);
     pics_layout_init(&l, "strip:101");
     /* One line: its length / (n - 1), halved. */
     assert_float_equal(sky_picture_footprint(&l.view), 2.0 / 100 / 2, 1e-6);
-    pics_layout_free(&l);
+    test_leds_free(&l);
 }
 
 /* The bound a runtime is sized by holds for every picture size and aspect. */
@@ -443,7 +408,7 @@ static void test_block_mip_chain(void **state) {
 
 static void pics_open_fails(const char *decl, const char *want1, const char *want2) {
     sky_program *p = pics_compile(pics_pattern(decl));
-    pics_layout l;
+    test_leds l;
     pics_layout_init(&l, "grid:8x8");
     sky_pictures *pics = NULL;
     char err[512] = "";
@@ -452,7 +417,7 @@ static void pics_open_fails(const char *decl, const char *want1, const char *wan
     assert_null(pics);
     if (!strstr(err, want1) || !strstr(err, want2))
         fail_msg("error \"%s\" lacks \"%s\" or \"%s\"", err, want1, want2);
-    pics_layout_free(&l);
+    test_leds_free(&l);
     sky_program_free(p);
 }
 
@@ -545,7 +510,7 @@ static double pics_seconds(void) {
 
 /* Updates at show time t until the evaluator shows `red` or blue everywhere (the thread
  * delivers when it gets to it: waited on, with a safety net). */
-static uint8_t *pics_wait_colour(sky_pictures *pics, const sky_program *p, const pics_layout *l,
+static uint8_t *pics_wait_colour(sky_pictures *pics, const sky_program *p, const test_leds *l,
                                  double t, bool red) {
     double start = pics_seconds();
     for (;;) {

@@ -21,7 +21,6 @@
 
 #include <cmocka.h>
 
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,8 @@
 #include "sky/pictures.h"
 #include "sky/runtime.h"
 #include "sky/sky.h"
+#include "test_leds.h"
+#include "test_png.h"
 
 #define FADE_TOLERANCE 2 /* bytes per channel against the evaluator: the spec's 2/255 */
 
@@ -44,8 +45,6 @@ static char *fade_path(const char *name) {
     return path[k];
 }
 
-typedef uint32_t (*fade_pixel_fn)(uint32_t x, uint32_t y, uint32_t w, uint32_t h);
-
 /* A: left half red, right half blue. B: top half green, bottom half grey-white. Any LED
  * showing A's picture where B's is due (or the reverse) is off by far more than 2/255. */
 static uint32_t pixel_a(uint32_t x, uint32_t y, uint32_t w, uint32_t h) {
@@ -58,27 +57,6 @@ static uint32_t pixel_b(uint32_t x, uint32_t y, uint32_t w, uint32_t h) {
     (void)x;
     (void)w;
     return y < h / 2 ? 0x10d020 : 0xc8c8c8;
-}
-
-static void fade_write_png(const char *name, uint32_t w, uint32_t h, fade_pixel_fn pixel) {
-    uint8_t *rgb = malloc((size_t)w * h * 3);
-    assert_non_null(rgb);
-    for (uint32_t y = 0; y < h; y++)
-        for (uint32_t x = 0; x < w; x++) {
-            uint32_t c = pixel(x, y, w, h);
-            uint8_t *p = rgb + ((size_t)y * w + x) * 3;
-            p[0] = (uint8_t)(c >> 16);
-            p[1] = (uint8_t)(c >> 8);
-            p[2] = (uint8_t)c;
-        }
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = w;
-    img.height = h;
-    img.format = PNG_FORMAT_RGB;
-    assert_true(png_image_write_to_file(&img, fade_path(name), 0, rgb, (png_int_32)(w * 3), NULL));
-    free(rgb);
 }
 
 static sky_program *fade_compile(const char *file) {
@@ -97,9 +75,7 @@ static sky_program *fade_compile(const char *file) {
 }
 
 typedef struct fade_fixture {
-    sky_layout *layout;
-    sky_layout_view view;
-    sky_led_input *inputs;
+    test_leds leds;
     sky_program *prog_a, *prog_b;
     sky_pictures *pics_a, *pics_b;
     const uint32_t *block_a, *block_b;
@@ -107,18 +83,20 @@ typedef struct fade_fixture {
 } fade_fixture;
 
 static uint8_t *fade_eval(const fade_fixture *f, const sky_program *p, const uint32_t *block) {
-    uint8_t *bytes = malloc((size_t)f->view.led_count * 3);
+    uint8_t *bytes = malloc((size_t)f->leds.view.led_count * 3);
     assert_non_null(bytes);
     sky_frame_inputs in = {.t = 0, .pictures = block};
-    assert_int_equal(sky_program_eval(p, &f->view, f->inputs, &in, NULL, NULL, bytes), SKY_OK);
+    assert_int_equal(sky_program_eval(p, &f->leds.view, f->leds.inputs, &in, NULL, NULL, bytes),
+                     SKY_OK);
     return bytes;
 }
 
 static void fade_open_pictures(fade_fixture *f) {
     char err[512] = "";
-    if (sky_pictures_open(f->prog_a, dir, "a.sky", &f->view, &f->pics_a, err, sizeof err) !=
+    if (sky_pictures_open(f->prog_a, dir, "a.sky", &f->leds.view, &f->pics_a, err, sizeof err) !=
             SKY_OK ||
-        sky_pictures_open(f->prog_b, dir, "b.sky", &f->view, &f->pics_b, err, sizeof err) != SKY_OK)
+        sky_pictures_open(f->prog_b, dir, "b.sky", &f->leds.view, &f->pics_b, err, sizeof err) !=
+            SKY_OK)
         fail_msg("%s", err);
     assert_true(sky_pictures_update(f->pics_a, 0));
     assert_true(sky_pictures_update(f->pics_b, 0));
@@ -130,15 +108,10 @@ static void fade_open_pictures(fade_fixture *f) {
 
 static void fade_fixture_init(fade_fixture *f) {
     memset(f, 0, sizeof *f);
-    fade_write_png("a.png", 128, 96, pixel_a);
-    fade_write_png("b.png", 128, 96, pixel_b);
+    assert_true(test_png_write(fade_path("a.png"), 128, 96, pixel_a));
+    assert_true(test_png_write(fade_path("b.png"), 128, 96, pixel_b));
     char err[256] = "";
-    if (sky_layout_create("grid:24x18", &f->layout, err, sizeof err) != SKY_OK) fail_msg("%s", err);
-    f->view = (sky_layout_view){f->layout->led_count, f->layout->strip_count,
-                                f->layout->strip_sizes, f->layout->xy};
-    f->inputs = calloc(f->view.led_count, sizeof *f->inputs);
-    assert_non_null(f->inputs);
-    assert_int_equal(sky_led_inputs_build(&f->view, f->inputs), SKY_OK);
+    if (test_leds_create("grid:24x18", &f->leds, err, sizeof err) != SKY_OK) fail_msg("%s", err);
     f->prog_a = fade_compile("a.png");
     f->prog_b = fade_compile("b.png");
     fade_open_pictures(f);
@@ -147,9 +120,9 @@ static void fade_fixture_init(fade_fixture *f) {
     f->want_black = fade_eval(f, f->prog_a, NULL);
     /* The pictures must differ where the test looks, or a mix-up would pass unseen. */
     size_t differ = 0;
-    for (size_t i = 0; i < (size_t)f->view.led_count * 3; i++)
+    for (size_t i = 0; i < (size_t)f->leds.view.led_count * 3; i++)
         differ += abs((int)f->want_a[i] - (int)f->want_b[i]) > 8 * FADE_TOLERANCE;
-    assert_true(differ > (size_t)f->view.led_count);
+    assert_true(differ > (size_t)f->leds.view.led_count);
 }
 
 static void fade_fixture_free(fade_fixture *f) {
@@ -160,8 +133,7 @@ static void fade_fixture_free(fade_fixture *f) {
     sky_pictures_free(f->pics_b);
     sky_program_free(f->prog_a);
     sky_program_free(f->prog_b);
-    free(f->inputs);
-    sky_layout_free(f->layout);
+    test_leds_free(&f->leds);
 }
 
 /* A backend under test: a runtime and whether it runs the portable shader. */
@@ -199,7 +171,7 @@ static void fade_expect(const fade_rig *r, const fade_fixture *f, const uint8_t 
     size_t len = 0;
     const uint8_t *got = sky_runtime_frame_bytes(r->rt, &len);
     assert_non_null(got);
-    assert_int_equal(len, (size_t)f->view.led_count * 3);
+    assert_int_equal(len, (size_t)f->leds.view.led_count * 3);
     for (size_t i = 0; i < len; i++) {
         double want = b ? a[i] + (b[i] - a[i]) * amount : a[i];
         double off = got[i] - want;
@@ -237,7 +209,7 @@ static void fade_on(const char *name, const char *device, bool portable) {
     sky_runtime_options o;
     sky_runtime_options_init(&o);
     o.device = device;
-    o.layout = f.layout;
+    o.layout = f.leds.layout;
     o.picture_words = f.block_a[1];
     fade_rig r = {name, NULL, portable};
     char err[512] = "";
@@ -320,7 +292,7 @@ static void test_incoming_errors(void **state) {
         sky_runtime_options o;
         sky_runtime_options_init(&o);
         o.device = devices[d];
-        o.layout = f.layout;
+        o.layout = f.leds.layout;
         o.picture_words = 64; /* far smaller than the blocks: SKY_ERR_LIMIT on Vulkan */
         sky_runtime *rt = NULL;
         char err[512] = "";
