@@ -2,7 +2,8 @@
 // Each edit compiles (debounced) through POST /api/pattern; errors show inline
 // at their line:column with message and help, and the show keeps the running
 // pattern meanwhile. Ctrl-S saves to the show's file (PUT /api/source); a
-// `source` event (the file changed on disk) reloads the text.
+// `source` event (the file changed on disk) reloads the text, and so does each
+// reconnect of the events stream when the file changed while it was closed.
 
 import { EditorState } from "@codemirror/state";
 import { EditorView, keymap, lineNumbers, highlightActiveLine, drawSelection } from "@codemirror/view";
@@ -36,6 +37,9 @@ export class Editor {
     this.pending = false;
     this.lastSent = null; // the text of the newest compile sent
     this.fromServer = false; // the next change came from the show, not the user
+    this.loaded = false; // a GET /api/source has answered
+    this.disk = null; // the show's file as last seen (loaded, saved or reloaded); null: no file
+    this.fetches = 0; // GET /api/source requests sent: only the newest applies
     this.view = new EditorView({
       parent,
       state: EditorState.create({
@@ -87,23 +91,45 @@ export class Editor {
     if (!compile) this.lastSent = text;
   }
 
-  // The show's running pattern, from GET /api/source.
-  async load() {
+  // The show's running pattern, from GET /api/source, when the page opens.
+  load() {
+    return this.fetchSource();
+  }
+
+  // On each (re)connect of the events stream: a change on disk made while no
+  // stream was open sent its `source` event to nobody, so ask again. Unsaved
+  // edits stay unless the file changed since the editor last saw it.
+  resync() {
+    return this.fetchSource();
+  }
+
+  // Only the newest fetch applies: an older answer may predate a change on disk.
+  async fetchSource() {
+    const seq = ++this.fetches;
+    let src;
     try {
-      const src = await request("GET", "api/source");
-      this.name = src.pattern || this.name;
-      this.path = src.path;
-      this.onStatus(src.path ? `editing ${src.path}` : `editing ${this.name} (no file: Ctrl-S cannot save)`);
-      // After a save with errors the file differs from the running pattern: edit the
-      // file, and compile it so that its diagnostics show (the show keeps running).
-      if (typeof src.file === "string" && src.file !== src.source) {
-        this.setText(src.file, { compile: true });
-        this.compileNow();
-      } else {
-        this.setText(src.source ?? "");
-      }
+      src = await request("GET", "api/source");
     } catch (e) {
-      this.onStatus(`could not load the source: ${e.message}`);
+      if (!this.loaded) this.onStatus(`could not load the source: ${e.message}`);
+      return;
+    }
+    if (seq !== this.fetches) return;
+    const file = typeof src.file === "string" ? src.file : null;
+    if (this.loaded && (file === null || file === this.disk)) return;
+    const reload = this.loaded;
+    this.loaded = true;
+    this.disk = file;
+    this.name = src.pattern || this.name;
+    this.path = src.path;
+    if (reload) this.onStatus(`reloaded ${src.path || this.name}: it changed on disk`);
+    else this.onStatus(src.path ? `editing ${src.path}` : `editing ${this.name} (no file: Ctrl-S cannot save)`);
+    // After a save with errors the file differs from the running pattern: edit the
+    // file, and compile it so that its diagnostics show (the show keeps running).
+    if (file !== null && file !== src.source) {
+      this.setText(file, { compile: true });
+      this.compileNow();
+    } else {
+      this.setText(src.source ?? "");
     }
   }
 
@@ -171,7 +197,9 @@ export class Editor {
 
   async save() {
     try {
-      const reply = await request("PUT", "api/source", { source: this.text() });
+      const text = this.text();
+      const reply = await request("PUT", "api/source", { source: text });
+      this.disk = text;
       this.onStatus(`saved ${reply.bytes} bytes to ${reply.path}`);
     } catch (e) {
       const why = e instanceof ApiError && e.status === 409 ? "the show has no file to save to" : e.message;
@@ -182,6 +210,7 @@ export class Editor {
   // Events from the show.
   sourceChanged(event) {
     this.path = event.path;
+    this.disk = event.source;
     if (event.source === this.text()) return;
     this.name = event.pattern || this.name;
     this.setText(event.source);

@@ -74,6 +74,7 @@ subscribeEvents(
   {
     state({ state }) {
       show.state(state);
+      editor.resync();
       controls.build(state.params);
     },
     params: (e) => controls.changed(e.name, e.value),

@@ -111,9 +111,12 @@ export async function launchBrowser() {
 }
 
 // Opens the studio; every console error, page error and failed request is
-// collected in `problems` for the test to check.
-export async function openStudio(browser, url, options = {}) {
+// collected in `problems` for the test to check. `beforeLoad(page)` runs
+// before the page loads (to route its WebSockets, say); the other options go
+// to newPage.
+export async function openStudio(browser, url, { beforeLoad, ...options } = {}) {
   const page = await browser.newPage(options);
+  await beforeLoad?.(page);
   const problems = [];
   page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));

@@ -2,7 +2,9 @@
 // #token=TOKEN works (its requests carry the token, its WebSockets carry it
 // as ?token=) and without it gets nothing but the page; an edit of the
 // pattern file by another editor reloads the studio's text, and a broken
-// file's errors are marked.
+// file's errors are marked; an edit made while the studio's events stream
+// was not yet connected (its `source` event went to nobody) is picked up
+// when the stream connects.
 import { appendFileSync, writeFileSync } from "node:fs";
 import { run, check, openStudio, waitFor } from "./harness.mjs";
 
@@ -37,4 +39,30 @@ await run(async ({ start, browser }) => {
   );
   check(true, `without the token the page loads but the API refuses it: ${refused}`);
   check((await bare.evaluate(() => window.studio.preview.drawnFrame)) === 0, "without the token no frame is drawn");
+
+  // A studio whose events stream is held back (routed, not yet connected to
+  // the show) while the file changes on disk and the show reloads it.
+  let release;
+  const held = new Promise((r) => (release = r));
+  const late = await openStudio(chromium, `${show.url}/#token=${TOKEN}`, {
+    beforeLoad: (p) =>
+      p.routeWebSocket(/\/api\/events/, async (ws) => {
+        await held;
+        ws.connectToServer();
+      }),
+  });
+  await waitFor(() => late.page.evaluate(() => window.studio.editor.text().includes("broken on disk")), "the held-back studio to load the file");
+  const reloads = () => show.stderr().split("reloaded ").length - 1;
+  const before = reloads();
+  writeFileSync(show.pattern, "# fixed while nobody listened\nout rgb(0, 0, 1)\n");
+  await waitFor(() => reloads() > before, "the show to reload the file fixed on disk");
+  release();
+  await waitFor(
+    () => late.page.evaluate(() => window.studio.editor.text().includes("fixed while nobody listened")),
+    "the studio to pick up, once its events stream connects, the edit it had no event for",
+  );
+  check(true, "an edit on disk before the events stream connected reloads the editor when it connects");
+  // It opened on the broken file, which it compiled for its errors: that 422 is expected.
+  const unexpected = late.problems.filter((p) => !/422/.test(p));
+  check(unexpected.length === 0, `the held-back studio: no other console errors (${unexpected.join("; ")})`);
 });
