@@ -24,6 +24,11 @@ liblo-dev libsystemd-dev libshaderc-dev glslang-dev spirv-tools libvulkan-volk-d
 libfftw3-dev libaubio-dev libsndfile1-dev libpulse-dev libasound2-dev
 libzstd-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libjpeg62-turbo-dev
 libc6-dev libstdc++6 libgcc-s1"
+# Needed at run time only: alsa-lib's PulseAudio hook. On a machine with
+# PulseAudio, /etc/alsa/conf.d/99-pulse.conf has alsa-lib load it from its
+# own plugin directory whenever the configuration is read, and qemu finds the
+# arm64 one only here (test_audio_alsa's first open failed without it).
+RUN_ONLY="libasound2-plugins"
 HEADERS_ONLY="libvulkan-dev libvulkan-volk-dev"
 # Packages the recursion names that a library tree does not need.
 SKIP='^(python3.*|perl.*|debconf.*|dpkg|install-info|libpython.*|tzdata|media-types|readline-common|mime-support|libvulkan1|lsb-base|sensible-utils|gcc-12-base|libcrypt-dev|libnsl-dev|libtirpc-dev|rpcsvc-proto|linux-libc-dev|spirv-headers)$'
@@ -36,7 +41,7 @@ elif ! apt-cache show libc6:arm64 > /dev/null 2>&1; then
 fi
 
 mkdir -p "$DIR/debs" "$DIR/pkgs" "$DIR/root"
-list=$(for p in $DEV; do echo "$p:arm64"; done)
+list=$(for p in $DEV $RUN_ONLY; do echo "$p:arm64"; done)
 names=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
             --no-replaces --no-enhances $list |
         sed -n 's/^\([a-z0-9][a-z0-9.+-]*\)\(:arm64\)\{0,1\}$/\1/p' | sort -u |

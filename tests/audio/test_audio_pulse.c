@@ -553,7 +553,9 @@ static void test_sky_run_hears_the_monitor(void **state) {
     sky_frame_reader_free(show.reader);
 }
 
-int main(void) {
+/* One test by name when given one (scripts/test-arm64.sh runs them so, leaving out the last). */
+int main(int argc, char **argv) {
+    if (argc > 1) cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_capture_hears_the_playback, start_daemon, stop_all),
         cmocka_unit_test_setup_teardown(test_default_is_the_servers_default, start_daemon,
