@@ -78,8 +78,10 @@ live_status live_show_load(live_show *show, const char *path, const char *name,
 
 /*
  * The running pattern's text: {"pattern": name, "path": the show's file (the
- * current playlist entry's; null for standard input), "source": text}. NULL
- * only when out of memory.
+ * current playlist entry's; null for standard input), "source": text, "file":
+ * the file's text now (null without one or when unreadable),
+ * "file_diagnostics": the diagnostics of compiling "file" (null with it)}.
+ * NULL only when out of memory.
  */
 json_object *live_show_source(live_show *show);
 

@@ -540,8 +540,13 @@ static json_object *show_diagnostics_json(const sky_diagnostics *diagnostics) {
     return array;
 }
 
-/* Keeps a copy of the last compile's diagnostics for the state and tells the listeners. */
-static void show_keep_diagnostics(live_show *show, const char *name, json_object *diagnostics) {
+/*
+ * Keeps a copy of the last compile's diagnostics for the state and tells the
+ * listeners, with the text compiled: an editor marks them only on that text
+ * (another studio's compile or a save may come between its own).
+ */
+static void show_keep_diagnostics(live_show *show, const char *name, const char *source, size_t len,
+                                  json_object *diagnostics) {
     json_object *kept = NULL, *sent = NULL;
     if (diagnostics) {
         json_object_deep_copy(diagnostics, &kept, NULL);
@@ -555,6 +560,7 @@ static void show_keep_diagnostics(live_show *show, const char *name, json_object
     json_object *event = show_event("diagnostics");
     if (event) {
         json_object_object_add(event, "pattern", json_object_new_string(name));
+        json_object_object_add(event, "source", json_object_new_string_len(source, (int)len));
         json_object_object_add(event, "diagnostics", sent ? sent : json_object_new_array());
     } else {
         json_object_put(sent);
@@ -700,7 +706,7 @@ static live_status show_prepare(live_show *show, const char *name, const char *s
     json_object *json = NULL;
     size_t errors = 0;
     int compiled = live_compile_json(cmd, name, source, len, &program, &json, &errors);
-    show_keep_diagnostics(show, name, json);
+    show_keep_diagnostics(show, name, source, len, json);
     if (diagnostics)
         *diagnostics = json ? json : json_object_new_array();
     else
@@ -1399,7 +1405,10 @@ double live_show_set_crossfade(live_show *show, double seconds) {
 /*
  * The running pattern's text, and the show's file as it is on disk: after a
  * save with errors the two differ (the show keeps the pattern that compiled),
- * and an editor opened then must show the file, not the running text.
+ * and an editor opened then must show the file, not the running text. The
+ * file's own diagnostics come along (a compile only, printed nowhere), so the
+ * editor marks its errors without sending it to be run: while the show is
+ * still loading a new file, running it again would load it twice.
  */
 json_object *live_show_source(live_show *show) {
     json_object *out = json_object_new_object();
@@ -1418,6 +1427,16 @@ json_object *live_show_source(live_show *show) {
     size_t len = 0;
     char *file = path ? cli_read_file(path, &len, error, sizeof error) : NULL;
     json_object_object_add(out, "file", file ? json_object_new_string_len(file, (int)len) : NULL);
+    json_object *file_diagnostics = NULL;
+    if (file) {
+        sky_program *program = NULL;
+        sky_diagnostics *diags = NULL;
+        sky_compile(path, file, len, NULL, &program, &diags);
+        file_diagnostics = show_diagnostics_json(diags);
+        sky_program_free(program);
+        sky_diagnostics_free(diags);
+    }
+    json_object_object_add(out, "file_diagnostics", file_diagnostics);
     free(file);
     free(path);
     return out;

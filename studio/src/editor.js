@@ -123,14 +123,13 @@ export class Editor {
     this.path = src.path;
     if (reload) this.onStatus(`reloaded ${src.path || this.name}: it changed on disk`);
     else this.onStatus(src.path ? `editing ${src.path}` : `editing ${this.name} (no file: Ctrl-S cannot save)`);
-    // After a save with errors the file differs from the running pattern: edit the
-    // file, and compile it so that its diagnostics show (the show keeps running).
-    if (file !== null && file !== src.source) {
-      this.setText(file, { compile: true });
-      this.compileNow();
-    } else {
-      this.setText(src.source ?? "");
-    }
+    // Edit the file: after a save with errors it differs from the running pattern
+    // (the show keeps running that). Its errors come with it, compiled by the show
+    // and not run: while the show is still loading a new file, sending it to run
+    // would load it twice.
+    const text = file ?? src.source ?? "";
+    this.setText(text);
+    if (file !== null) this.showDiagnostics(text, src.file_diagnostics || []);
   }
 
   // An example from the gallery: becomes the running pattern once it compiles.
@@ -217,8 +216,9 @@ export class Editor {
     this.onStatus(`reloaded ${event.path || this.name}: it changed on disk`);
   }
 
+  // A compile's diagnostics (a save's, another studio's, our own): marked when
+  // they are for the text on screen.
   diagnosticsArrived(event) {
-    const text = this.text();
-    if (text === this.lastSent && !this.inFlight) this.showDiagnostics(text, event.diagnostics || []);
+    if (typeof event.source === "string") this.showDiagnostics(event.source, event.diagnostics || []);
   }
 }

@@ -426,6 +426,8 @@ static void test_control_studio(void **state) {
     json_object *src = request_json(&s, "GET", "/api/source", NULL, 200);
     assert_string_equal(json_object_get_string(field(src, "source")), LEVEL_PATTERN);
     assert_string_equal(json_object_get_string(field(src, "path")), pattern);
+    assert_string_equal(json_object_get_string(field(src, "file")), LEVEL_PATTERN);
+    assert_int_equal(json_object_array_length(field(src, "file_diagnostics")), 0);
     json_object_put(src);
 
     /* The layout: LAYOUT's LEDs where the layout module puts them. */
@@ -495,15 +497,26 @@ static void test_control_studio(void **state) {
     assert_string_equal(on_disk, BROKEN_PATTERN);
     free(on_disk);
     wait_source_event(events, BROKEN_PATTERN, pattern);
-    for (;;) { /* the failed compile's diagnostics, then the frames are still the tint */
+    for (;;) { /* the failed compile's diagnostics, with its text, then the frames are still the tint */
         json_object *e = ws_event(events, "diagnostics");
         bool errors = json_object_array_length(field(e, "diagnostics")) > 0;
+        if (errors) assert_string_equal(json_object_get_string(field(e, "source")), BROKEN_PATTERN);
         json_object_put(e);
         if (errors) break;
     }
     tint = cpu_frame(color_pattern, NULL);
     expect_frames(&s, newest_frame(&s) + 1, tint, 2, "after a save with errors");
     free(tint);
+    /* The editor opened now gets the file, not the running text, and the file's errors. */
+    src = request_json(&s, "GET", "/api/source", NULL, 200);
+    assert_string_equal(json_object_get_string(field(src, "source")), color_pattern);
+    assert_string_equal(json_object_get_string(field(src, "file")), BROKEN_PATTERN);
+    json_object *file_diags = field(src, "file_diagnostics");
+    assert_true(json_object_array_length(file_diags) > 0);
+    assert_string_equal(json_object_get_string(field(json_object_array_get_idx(file_diags, 0),
+                                                     "severity")),
+                        "error");
+    json_object_put(src);
 
     /* The stats event, once a second, with the frames clients open. */
     int viewer = control_ws_open(s.http, "/api/frames?fps=5", NULL);
