@@ -83,7 +83,8 @@ export class Editor {
     return this.view.state.doc.toString();
   }
 
-  // Replaces the text without compiling it (it is what the show runs already).
+  // Replaces the text without compiling it: the show has compiled it already
+  // (it runs it, or its errors came with it).
   setText(text, { compile = false } = {}) {
     if (text === this.text()) return;
     this.fromServer = !compile;
