@@ -92,20 +92,12 @@ export class Editor {
     if (!compile) this.lastSent = text;
   }
 
-  // The show's running pattern, from GET /api/source, when the page opens.
-  load() {
-    return this.fetchSource();
-  }
-
-  // On each (re)connect of the events stream: a change on disk made while no
-  // stream was open sent its `source` event to nobody, so ask again. Unsaved
-  // edits stay unless the file changed since the editor last saw it.
-  resync() {
-    return this.fetchSource();
-  }
-
-  // Only the newest fetch applies: an older answer may predate a change on disk.
-  async fetchSource() {
+  // The show's file (or running pattern), from GET /api/source: when the page
+  // opens, and on each (re)connect of the events stream, since a change on disk
+  // made while no stream was open sent its `source` event to nobody. Unsaved
+  // edits stay unless the file changed since the editor last saw it. Only the
+  // newest request applies: an older answer may predate a change on disk.
+  async load() {
     const seq = ++this.fetches;
     let src;
     try {
@@ -117,19 +109,21 @@ export class Editor {
     if (seq !== this.fetches) return;
     const file = typeof src.file === "string" ? src.file : null;
     if (this.loaded && (file === null || file === this.disk)) return;
-    const reload = this.loaded;
-    this.loaded = true;
-    this.disk = file;
-    this.name = src.pattern || this.name;
-    this.path = src.path;
-    if (reload) this.onStatus(`reloaded ${src.path || this.name}: it changed on disk`);
-    else this.onStatus(src.path ? `editing ${src.path}` : `editing ${this.name} (no file: Ctrl-S cannot save)`);
     // Edit the file: after a save with errors it differs from the running pattern
     // (the show keeps running that). Its errors come with it, compiled by the show
     // and not run: while the show is still loading a new file, sending it to run
     // would load it twice.
     const text = file ?? src.source ?? "";
-    this.setText(text);
+    if (this.loaded) {
+      this.sourceChanged({ path: src.path, pattern: src.pattern, source: text });
+    } else {
+      this.loaded = true;
+      this.disk = file;
+      this.name = src.pattern || this.name;
+      this.path = src.path;
+      this.onStatus(src.path ? `editing ${src.path}` : `editing ${this.name} (no file: Ctrl-S cannot save)`);
+      this.setText(text);
+    }
     if (file !== null) this.showDiagnostics(text, src.file_diagnostics || []);
   }
 

@@ -74,7 +74,7 @@ subscribeEvents(
   {
     state({ state }) {
       show.state(state);
-      editor.resync();
+      editor.load();
       controls.build(state.params);
     },
     params: (e) => controls.changed(e.name, e.value),

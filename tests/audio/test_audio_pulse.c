@@ -312,12 +312,11 @@ static void test_capture_hears_the_playback(void **state) {
              * the one before, within BEAT_JITTER_S + the spans of the two looks that saw
              * them (a pulse may have risen anywhere in its look). */
             if (pulses > 0) {
-                const double every = CLICK_EVERY;
                 double gap = r - last_beat;
-                double off = fmod(gap, every);
+                double off = fmod(gap, CLICK_EVERY);
                 double allowed = BEAT_JITTER_S + span + last_span;
-                double dev = fmin(off, every - off);
-                if (gap < every - allowed || dev > allowed) {
+                double dev = fmin(off, CLICK_EVERY - off);
+                if (gap < CLICK_EVERY - allowed || dev > allowed) {
                     printf("a beat %.3f s after the one before, off the click grid by %.3f s "
                            "(allowed %.3f)\n", gap, dev, allowed);
                     off_grid++;
